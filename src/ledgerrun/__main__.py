@@ -1,0 +1,3 @@
+from ledgerrun.cli import main
+
+main()
