@@ -50,9 +50,13 @@ class ConfigError(FatalError):
 class LedgerFileError(FatalError):
     """The ledger file as a whole cannot be read (missing, empty, wrong format)."""
 
-    def __init__(self, message: str, *, code: str = "unreadable_file") -> None:
+    def __init__(
+        self, message: str, *, code: str = "unreadable_file", row: int = 1, column: str = ""
+    ) -> None:
         super().__init__(message)
         self.code = code
+        self.row = row
+        self.column = column
 
 
 class JournalError(FatalError):

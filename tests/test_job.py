@@ -1,0 +1,129 @@
+"""Job files: templating, relative paths, defaults and precise errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from ledgerrun.errors import ConfigError
+from ledgerrun.job import load_target, name_from_stem
+from tests.support import JOBS, RUN_DATE
+
+MINIMAL = '[job]\nname = "nightly"\nledger = "../inbox/adj-{date}.csv"\n'
+
+
+def test_paths_are_relative_to_the_job_file_and_templated(write) -> None:
+    path = write(
+        "jobs/n.toml",
+        MINIMAL
+        + 'results = "../out/{job}-{date}.results.parquet"\njournal = "../state/{job}.sqlite"\n',
+    )
+    job = load_target(path, RUN_DATE)
+    base = path.parent.resolve()
+    assert job.ledger == base / "../inbox/adj-2026-11-26.csv"
+    assert job.results == base / "../out/nightly-2026-11-26.results.parquet"
+    assert job.journal == base / "../state/nightly.sqlite"
+    assert job.method == "transfer" and job.on_invalid == "abort" and job.preflight is True
+    assert job.stripe.rate_limit == 25 and job.stripe.concurrency == 8
+
+
+def test_defaults_when_results_and_journal_are_not_given(write) -> None:
+    job = load_target(write("j.toml", MINIMAL), RUN_DATE)
+    assert job.results.name == "nightly-2026-11-26.results.csv"
+    assert job.journal.name == "nightly.journal.sqlite"
+
+
+def test_full_job_file_is_read(write) -> None:
+    text = MINIMAL + (
+        'method = "charge"\non_invalid = "skip"\npreflight = false\nsheet = "Adjustments"\n'
+        '[columns]\naccount = "Connected account"\n"metadata.invoice" = "Invoice #"\n'
+        '[limits]\nmax_amount = { usd = "5000.00", JPY = 100000 }\n'
+        'max_total = { usd = "1,000,000" }\n'
+        '[stripe]\napi_key_env = "MY_KEY"\napi_base = "http://127.0.0.1:12111"\n'
+        'sandbox = "accounts.json"\nrate_limit = 100\nconcurrency = 3\ntimeout_s = 5\n'
+    )
+    job = load_target(write("j.toml", text), RUN_DATE)
+    assert job.method == "charge" and job.on_invalid == "skip" and job.preflight is False
+    assert job.sheet == "Adjustments"
+    assert job.columns == {"account": "Connected account", "metadata.invoice": "Invoice #"}
+    assert job.limits.max_amount == {"usd": 500000, "jpy": 100000}
+    assert job.limits.max_total == {"usd": 100000000}
+    assert job.stripe.api_key_env == "MY_KEY" and job.stripe.concurrency == 3
+    assert job.stripe.rate_limit == 100.0 and job.stripe.timeout_s == 5.0
+    assert job.stripe.sandbox is not None and job.stripe.sandbox.name == "accounts.json"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('[job]\nledger = "x.csv"\n', "'job.name' is required"),
+        ('[job]\nname = "Bad Name"\nledger = "x.csv"\n', "'job.name' must be"),
+        (MINIMAL + "colour = 1\n", "unknown key 'job.colour'"),
+        (MINIMAL + "[stripe]\nratelimit = 5\n", "did you mean 'stripe.rate_limit'"),
+        (MINIMAL + '[stripe]\nconcurrency = "8"\n', "'stripe.concurrency' must be a whole number"),
+        (MINIMAL + "[stripe]\nrate_limit = true\n", "'stripe.rate_limit' must be a number"),
+        (MINIMAL + "preflight = 1\n", "'job.preflight' must be true or false"),
+        (MINIMAL + 'method = "wire"\n', "'job.method' must be 'transfer' or 'charge'"),
+        (MINIMAL + 'on_invalid = "ignore"\n', "'job.on_invalid' must be 'abort' or 'skip'"),
+        (MINIMAL + 'results = "out.xlsx"\n', "'job.results' must end in .csv or .parquet"),
+        (MINIMAL + "[limits]\nmax_amount = { usd = 5000.00 }\n", "written in quotes"),
+        (MINIMAL + '[limits]\nmax_amount = { usd = "50.005" }\n', "limits.max_amount.usd"),
+        (MINIMAL + '[limits]\nmax_amount = { usx = "5" }\n', "not an ISO 4217"),
+        (MINIMAL + '[limits]\nmax_sum = { usd = "5" }\n', "unknown key 'limits.max_sum'"),
+        (MINIMAL + '[columns]\naccnt = "A"\n', "unknown key 'columns.accnt'"),
+        (MINIMAL + '[columns]\naccount = "A"\ncurrency = "A"\n', "more than one column"),
+        (MINIMAL + '[stripe]\napi_base = "127.0.0.1:1"\n', "'stripe.api_base' must be"),
+        (MINIMAL + "[stripe]\nconcurrency = 0\n", "at least 1"),
+        ('[job]\nname = "n"\nledger = "{month}.csv"\n', "only {date} and {job}"),
+        ("[job\n", "not valid TOML"),
+        (MINIMAL + "[extra]\n", "unknown key 'extra'"),
+    ],
+)
+def test_bad_job_files_name_the_key(write, text: str, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_target(write("j.toml", text), RUN_DATE)
+    assert needle in str(info.value)
+
+
+def test_missing_job_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="job file not found"):
+        load_target(tmp_path / "nope.toml", RUN_DATE)
+
+
+def test_a_ledger_target_runs_with_defaults_beside_it(write) -> None:
+    path = write("in/Adjustments Nov 2026.csv", "adjustment_id\n")
+    job = load_target(path, RUN_DATE)
+    assert job.name == "adjustments-nov-2026"
+    assert job.ledger == path.resolve()
+    assert job.results.parent == path.parent.resolve()
+    assert job.source is None
+    named = load_target(path, RUN_DATE, job_name="finance")
+    assert named.name == "finance" and named.journal.name == "finance.journal.sqlite"
+
+
+def test_job_name_option_must_agree_with_the_job_file(write) -> None:
+    with pytest.raises(ConfigError, match="contradicts"):
+        load_target(write("j.toml", MINIMAL), RUN_DATE, job_name="other")
+
+
+@pytest.mark.parametrize(
+    ("stem", "name"),
+    [("Nov 2026!", "nov-2026"), ("___", "___"), ("€€€", "ledger"), ("A" * 60, "a" * 40)],
+)
+def test_names_made_from_file_names_are_valid(stem: str, name: str) -> None:
+    assert name_from_stem(stem) == name
+
+
+def test_replace_overrides_job_and_stripe_settings(write) -> None:
+    job = load_target(write("j.toml", MINIMAL), RUN_DATE)
+    changed = job.replace(concurrency=2, api_base="http://127.0.0.1:9", on_invalid="skip")
+    assert changed.stripe.concurrency == 2 and changed.stripe.api_base == "http://127.0.0.1:9"
+    assert changed.on_invalid == "skip" and job.on_invalid == "abort"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in JOBS.glob("*.toml")))
+def test_shipped_job_files_load(name: str) -> None:
+    job = load_target(JOBS / name, dt.date(2026, 11, 26))
+    assert job.name
