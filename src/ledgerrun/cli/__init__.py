@@ -9,7 +9,9 @@ from __future__ import annotations
 import click
 
 from ledgerrun import __version__
+from ledgerrun.cli.plan import plan
 from ledgerrun.cli.sandbox import sandbox
+from ledgerrun.cli.validate import validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,4 +23,5 @@ def main() -> None:
     """
 
 
-main.add_command(sandbox)
+for command in (validate, plan, sandbox):
+    main.add_command(command)

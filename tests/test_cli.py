@@ -1,0 +1,148 @@
+"""The command line through click's CliRunner: exit codes, output shapes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from ledgerrun.cli import main
+from tests.support import JOBS, SAMPLES
+
+
+def invoke(*args: str | Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(main.commands))
+def test_every_command_has_its_own_help(name: str) -> None:
+    command = main.commands[name]
+    assert command.help and len(command.help) > 40, f"{name} needs help text"
+    code, out, _ = invoke(name, "--help")
+    assert code == 0 and f"Usage: main {name}" in out
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"{name} {param.opts[0]} needs help text"
+
+
+def test_help_texts_are_not_copies_of_each_other() -> None:
+    helps = [c.help for c in main.commands.values()]
+    assert len(set(helps)) == len(helps)
+
+
+def test_validate_valid_ledger_text_and_json() -> None:
+    code, out, _ = invoke("validate", "--offline", SAMPLES / "adjustments.csv")
+    assert code == 0 and "240 rows, all valid" in out
+    code, out, _ = invoke("validate", "--offline", "--format", "json", SAMPLES / "adjustments.csv")
+    assert code == 0
+    assert json.loads(out) == {"valid": True, "rows": 240, "problems": []}
+
+
+def test_validate_invalid_ledger_exits_2_with_every_problem_in_json() -> None:
+    code, out, _ = invoke(
+        "validate", "--offline", "--format", "json", JOBS / "bad_adjustments.toml"
+    )
+    assert code == 2
+    payload = json.loads(out)
+    assert payload["valid"] is False and payload["rows"] == 23
+    assert len(payload["problems"]) == 24
+    assert set(payload["problems"][0]) == {"row", "column", "code", "value", "message"}
+
+
+def test_validate_text_names_row_column_value_and_what_to_do() -> None:
+    code, out, _ = invoke("validate", "--offline", JOBS / "bad_adjustments.toml")
+    assert code == 2
+    assert "row 9, column amount: '$15.00' [bad_amount]" in out
+    assert "What to do:" in out
+
+
+def test_max_problems_sums_up_the_rest_by_code() -> None:
+    code, out, _ = invoke(
+        "validate", "--offline", "--max-problems", "2", JOBS / "bad_adjustments.toml"
+    )
+    assert code == 2
+    assert out.count("What to do:") == 2
+    assert "... and 22 more (" in out and "--format json lists them all" in out
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (SAMPLES / "broken").iterdir()))
+def test_malformed_files_exit_2_without_a_traceback(name: str) -> None:
+    for fmt in ("text", "json"):
+        code, out, err = invoke("validate", "--offline", "--format", fmt, SAMPLES / "broken" / name)
+        assert code == 2
+        assert "Traceback" not in out + err
+        assert "row " in out or '"row"' in out
+
+
+def test_ledger_option_replaces_the_jobs_ledger() -> None:
+    code, out, _ = invoke(
+        "validate", "--offline", JOBS / "demo.toml", "--ledger", SAMPLES / "bad_adjustments.csv"
+    )
+    assert code == 2 and "bad_adjustments.csv" in out
+
+
+def test_plan_offline_json_shape() -> None:
+    code, out, _ = invoke("plan", "--offline", "--format", "json", JOBS / "demo.toml")
+    assert code == 0
+    payload = json.loads(out)
+    assert set(payload) == {"valid", "groups", "totals", "problems"}
+    assert payload["valid"] is True and payload["problems"] == []
+    assert len(payload["groups"]) == 24
+    for group in payload["groups"]:
+        assert set(group) == {"account", "currency", "rows", "amount_minor", "done", "todo"}
+        assert group["done"] == 0 and group["todo"] == group["rows"]
+    assert sum(g["rows"] for g in payload["groups"]) == 240
+    for currency, total in payload["totals"].items():
+        assert total == sum(
+            g["amount_minor"] for g in payload["groups"] if g["currency"] == currency
+        )
+
+
+def test_plan_text_shows_groups_and_totals() -> None:
+    code, out, _ = invoke("plan", "--offline", JOBS / "demo.toml")
+    assert code == 0
+    assert "24 account groups, 240 debits to send." in out
+    assert "USD" in out and "JPY" in out
+
+
+def test_plan_of_an_invalid_ledger_exits_2_and_plans_the_valid_rows() -> None:
+    code, out, _ = invoke("plan", "--offline", "--format", "json", JOBS / "bad_adjustments.toml")
+    assert code == 2
+    payload = json.loads(out)
+    assert payload["valid"] is False
+    assert [g["rows"] for g in payload["groups"]] == [1]
+
+
+@pytest.mark.parametrize(
+    ("job", "needle"),
+    [
+        ('[job]\nledger = "x.csv"\n', "'job.name' is required"),
+        ('[job]\nname = "x"\nledger = "x.csv"\nspeed = 3\n', "unknown key 'job.speed'"),
+    ],
+)
+def test_bad_job_file_exits_2_with_the_key_named(tmp_path: Path, job: str, needle: str) -> None:
+    path = tmp_path / "j.toml"
+    path.write_text(job)
+    code, _, err = invoke("validate", "--offline", path)
+    assert code == 2 and needle in err and "Traceback" not in err
+
+
+def test_bad_date_option_is_a_usage_error() -> None:
+    code, _, err = invoke("validate", "--offline", "--date", "26/11/2026", JOBS / "demo.toml")
+    assert code == 2 and "YYYY-MM-DD" in err
+
+
+def test_module_entry_point_runs(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ledgerrun", "--version"], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.startswith("ledgerrun, version ")
