@@ -1,11 +1,153 @@
-"""``ledgerrun sandbox``: placeholder until the sandbox lands (issue 3)."""
+"""``ledgerrun sandbox``: serve the local Stripe API until interrupted."""
 
 from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import NoReturn
 
 import click
 
 
 @click.command()
-def sandbox() -> None:
-    """Run a local Stripe API for rehearsals and tests."""
-    raise click.ClickException("the sandbox is not built yet")
+@click.option(
+    "--accounts",
+    "accounts_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Seed file (JSON): the platform and its connected accounts, with their countries, "
+    "default currencies, opening balances in minor units and access (granted or revoked).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on. Keep the loopback default unless you know why not.",
+)
+@click.option(
+    "--port",
+    default=12111,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 picks a free one (the first output line tells which).",
+)
+@click.option(
+    "--latency-ms",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Average delay added to every API request, with 0.5x-1.5x jitter, to rehearse "
+    "against a slow Stripe.",
+)
+@click.option(
+    "--error-rate",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Fraction of API requests answered 500 before doing anything (safe to retry).",
+)
+@click.option(
+    "--lock-timeout-rate",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Fraction of POSTs answered 429 lock_timeout before doing anything (safe to retry).",
+)
+@click.option(
+    "--drop-rate",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Fraction of successful debits that move the money, then hang up without an answer: "
+    "the case only an idempotency key can resolve.",
+)
+@click.option(
+    "--max-rps",
+    default=None,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Cap on API requests per second; the excess is answered 429 rate_limit. "
+    "No cap by default.",
+)
+@click.option(
+    "--seed",
+    "rng_seed",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Seed of the random fault choices: the same seed and the same requests give the "
+    "same faults.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log every request to stderr.")
+def sandbox(
+    accounts_file: str,
+    host: str,
+    port: int,
+    latency_ms: float,
+    error_rate: float,
+    lock_timeout_rate: float,
+    drop_rate: float,
+    max_rps: float | None,
+    rng_seed: int,
+    verbose: bool,
+) -> None:
+    """Run a local Stripe API to rehearse a ledger of account debits, and for tests.
+
+    It keeps balances, transfers and payments in memory, applies Stripe's rules for debiting
+    Connect accounts (account type, region, currency, available balance) and its idempotency
+    keys, and can inject the faults a real run meets. Point a run at the printed URL with any
+    sk_test_ key. State is lost when it stops; GET /_sandbox/state shows all of it.
+
+    Stops cleanly on Ctrl-C or SIGTERM.
+    """
+    from ledgerrun.sandbox import Faults, SandboxServer, SeedError
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        faults = Faults(
+            latency_ms=latency_ms,
+            error_rate=error_rate,
+            lock_timeout_rate=lock_timeout_rate,
+            drop_rate=drop_rate,
+            max_rps=max_rps,
+        )
+        server = SandboxServer(
+            accounts_file, host=host, port=port, faults=faults, seed_rng=rng_seed, verbose=verbose
+        )
+        server.start()
+    except SeedError as exc:
+        _fail(f"bad seed file: {exc}")
+    except ValueError as exc:
+        _fail(f"cannot start the sandbox: {exc}")
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+    stopping = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    click.echo(f"listening on {server.url}")
+    sys.stdout.flush()
+    accounts = len(server.state.accounts)
+    click.echo(
+        f"{accounts} connected account(s) under platform {server.state.platform.id}; "
+        "Ctrl-C to stop",
+        err=True,
+    )
+    while not stopping.wait(0.5):
+        pass
+    server.stop()
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)

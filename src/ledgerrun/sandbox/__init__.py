@@ -1,0 +1,83 @@
+"""A local, stateful Stripe API for rehearsing Connect account debits: the *sandbox*.
+
+Start one in-process (tests) or with ``ledgerrun sandbox`` (rehearsals)::
+
+    from ledgerrun.sandbox import Faults, SandboxServer
+
+    with SandboxServer("accounts.json", faults=Faults(error_rate=0.05), seed_rng=7) as server:
+        client = stripe.StripeClient("sk_test_x", base_addresses={"api": server.url})
+        client.v1.transfers.create(
+            {"amount": 1000, "currency": "usd", "destination": PLATFORM_ID},
+            {"stripe_account": "acct_1ConnAAAAAAAAAA", "idempotency_key": "row-17"},
+        )
+
+What it models: the two ways a platform debits an Express/Custom account (a transfer made as
+the account to the platform, or a charge on the platform with ``source=acct_...``), each
+creating a ``tr_`` on the account and a ``py_`` (``object: "charge"``) on the platform;
+ordinary platform-to-account transfers (to top balances up); accounts, balances, lists;
+Stripe v1 idempotency; and injected faults (:class:`Faults`). Nothing else of Stripe exists
+here: any other URL answers 404.
+
+Errors are Stripe-shaped, ``{"error": {"type", "code", "message", "param"}}``. The codes the
+sandbox uses, and whether an answer is saved under the request's idempotency key (``saved``)::
+
+    status type                   code                      when                           saved
+    ------ ---------------------- ------------------------- ------------------------------ -----
+    401    authentication_error   null                      no key, a live key, not a key  no
+    403    invalid_request_error  account_invalid           Stripe-Account, charge source  no
+                                                            or GET /v1/accounts/{id} names
+                                                            an account not connected to
+                                                            the platform, or revoked
+    404    invalid_request_error  resource_missing          no such account/transfer/charge no
+    404    invalid_request_error  null                      unrecognized URL or method     no
+    400    invalid_request_error  parameter_missing         required param absent          no
+    400    invalid_request_error  parameter_invalid_empty   required param sent empty      no
+    400    invalid_request_error  parameter_invalid_integer amount/limit/created not int   no
+    400    invalid_request_error  parameter_unknown         param not accepted here        no
+    400    invalid_request_error  parameter_invalid         bad currency code, metadata
+                                                            (>50 keys, key >40, value
+                                                            >500 chars), description >1000,
+                                                            debit transfer whose
+                                                            destination is not the
+                                                            platform, charge source not an
+                                                            acct_, limit out of 1..100,
+                                                            malformed form body            no
+    400    invalid_request_error  amount_too_small          amount < 1                     no
+    400    invalid_request_error  amount_too_large          amount > 99,999,999            no
+    400    invalid_request_error  resource_missing          top-up destination or list
+                                                            cursor does not exist          no
+    400    invalid_request_error  idempotency_key_too_long  Idempotency-Key > 255 chars    no
+    400    idempotency_error      null                      key reused with other params   no
+    409    invalid_request_error  idempotency_key_in_use    key's first request still runs no
+    400    invalid_request_error  transfers_not_allowed     debit of a Standard account
+                                                            (Stripe covers its losses), or
+                                                            accounts in different regions  yes
+    400    invalid_request_error  currency_mismatch         currency is not the account's
+                                                            default_currency (param
+                                                            currency)                      yes
+    400    invalid_request_error  balance_insufficient      would take the paying account's
+                                                            available balance below zero   yes
+    500    api_error              null                      unexpected failure executing   yes
+    429    invalid_request_error  rate_limit                fault: over --max-rps          no
+    429    invalid_request_error  lock_timeout              fault: --lock-timeout-rate     no
+    500    api_error              null                      fault: --error-rate            no
+
+409, 429 and 500 answers carry ``Stripe-Should-Retry: true``. Replayed answers carry
+``Idempotent-Replayed: true`` and ``Original-Request: req_...``. Regions: US, CA, AU, NZ, JP,
+HK, Europe (EEA + GB + CH); any other country is a region of its own. Top-ups (platform to
+account) obey the region, currency and balance rules too, but may go to Standard accounts.
+
+Helper endpoints, without auth and never faulted: ``GET /_sandbox/state`` (clock, accounts
+with balances, every transfer and charge tagged with its ``account``, counters under
+``stats``: ``requests`` and ``write_requests`` count ``/v1`` requests received,
+``writes_executed`` successful creations, ``writes_refused`` saved business errors,
+``idempotent_replays``, and ``faults`` by kind) and ``POST /_sandbox/clock`` with
+``advance_s=N`` (form or JSON) to move the sandbox clock forward.
+"""
+
+from ledgerrun.sandbox.faults import Faults
+from ledgerrun.sandbox.seed import SeedError
+from ledgerrun.sandbox.server import SandboxServer
+from ledgerrun.sandbox.state import SandboxState
+
+__all__ = ["Faults", "SandboxServer", "SandboxState", "SeedError"]

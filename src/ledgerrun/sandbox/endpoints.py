@@ -1,0 +1,187 @@
+"""The ``/v1`` endpoints: routing, and for each one its validation and its work.
+
+Validation (everything that needs only the request and the fixed account table) runs first,
+without the lock, and raises 400/403/404 errors that are never saved under an idempotency key.
+It returns a closure doing the work, which the API runs under the state lock. Business errors
+raised by that closure (``balance_insufficient``, ``currency_mismatch``,
+``transfers_not_allowed``) happen while executing, so they *are* saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ledgerrun.sandbox import params as p
+from ledgerrun.sandbox.errors import (
+    ApiError,
+    account_invalid,
+    parameter_invalid,
+    resource_missing,
+)
+from ledgerrun.sandbox.objects import JsonObject, ObjectList
+from ledgerrun.sandbox.state import Account, SandboxState
+from ledgerrun.sandbox.wire import Params
+
+Work = Callable[[], JsonObject]
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    object_id: str | None = None
+
+    @property
+    def is_write(self) -> bool:
+        return self.name.endswith("_create")
+
+
+@dataclass(frozen=True)
+class Write:
+    work: Work
+    is_debit: bool
+
+
+_COLLECTIONS = {"transfers": "transfer", "charges": "charge"}
+
+
+def route(method: str, path: str) -> Route | None:
+    """The endpoint a method and path name, or ``None`` (answered 404 by the API)."""
+    parts = path.strip("/").split("/")
+    if len(parts) < 2 or parts[0] != "v1":
+        return None
+    rest = parts[1:]
+    if method == "GET":
+        if rest == ["account"]:
+            return Route("account_self")
+        if rest == ["balance"]:
+            return Route("balance")
+        if len(rest) == 2 and rest[0] == "accounts" and rest[1]:
+            return Route("account_get", rest[1])
+        if len(rest) == 1 and rest[0] in _COLLECTIONS:
+            return Route(f"{_COLLECTIONS[rest[0]]}_list")
+        if len(rest) == 2 and rest[0] in _COLLECTIONS and rest[1]:
+            return Route(f"{_COLLECTIONS[rest[0]]}_get", rest[1])
+    if method == "POST" and len(rest) == 1 and rest[0] in _COLLECTIONS:
+        return Route(f"{_COLLECTIONS[rest[0]]}_create")
+    return None
+
+
+class Endpoints:
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def read(self, target: Route, ctx: Account, params: Params) -> Work:
+        name = target.name
+        if name.endswith("_list"):
+            kind = name.removesuffix("_list")
+            query = p.list_params(params, with_destination=kind == "transfer")
+            return lambda: self._list(kind, ctx, query)
+        p.no_params(params)
+        if name == "account_self":
+            return ctx.to_object
+        if name == "balance":
+            return ctx.balance_object
+        assert target.object_id is not None
+        object_id = target.object_id
+        if name == "account_get":
+            account = self._visible_account(ctx, object_id)
+            return account.to_object
+        kind = name.removesuffix("_get")
+        return lambda: self._get(kind, ctx, object_id)
+
+    def _visible_account(self, ctx: Account, account_id: str) -> Account:
+        account = self.state.find_account(account_id)
+        if account is None:
+            raise resource_missing("account", account_id, "id")
+        if account.access != "granted" or not (ctx.is_platform or ctx.id == account.id):
+            raise account_invalid(account_id)
+        return account
+
+    @staticmethod
+    def _objects(kind: str, ctx: Account) -> ObjectList:
+        return ctx.transfers if kind == "transfer" else ctx.charges
+
+    def _get(self, kind: str, ctx: Account, object_id: str) -> JsonObject:
+        obj = self._objects(kind, ctx).get(object_id)
+        if obj is None:
+            raise resource_missing(kind, object_id, "id")
+        return obj
+
+    def _list(self, kind: str, ctx: Account, query: p.ListParams) -> JsonObject:
+        objects = self._objects(kind, ctx)
+        cursor_id = query.starting_after or query.ending_before
+        cursor: int | None = None
+        if cursor_id is not None:
+            cursor = objects.position(cursor_id)
+            if cursor is None:
+                param = "starting_after" if query.starting_after else "ending_before"
+                raise resource_missing(kind, cursor_id, param, status=400)
+        group, destination = query.transfer_group, query.destination
+
+        def matches(obj: JsonObject) -> bool:
+            if group is not None and obj["transfer_group"] != group:
+                return False
+            return destination is None or obj.get("destination") == destination
+
+        data, has_more = objects.page(query, matches, cursor)
+        return {
+            "object": "list",
+            "data": data,
+            "has_more": has_more,
+            "url": f"/v1/{kind}s",
+        }
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def write(self, target: Route, ctx: Account, params: Params) -> Write:
+        if target.name == "transfer_create":
+            return self._transfer(ctx, p.transfer_create(params))
+        return self._charge(ctx, p.charge_create(params))
+
+    def _transfer(self, ctx: Account, query: p.CreateParams) -> Write:
+        state = self.state
+        platform = state.platform
+        if not ctx.is_platform:
+            if query.counterparty != platform.id:
+                raise parameter_invalid(
+                    "destination",
+                    f"A transfer made as connected account {ctx.id} is an account debit and can "
+                    f"only go to the platform ({platform.id}), not to {query.counterparty[:40]}.",
+                )
+            return Write(lambda: state.debit_by_transfer(ctx, query), is_debit=True)
+        if query.counterparty == platform.id:
+            raise parameter_invalid(
+                "destination", "The platform cannot transfer to its own account."
+            )
+        destination = state.accounts.get(query.counterparty)
+        if destination is None:
+            raise resource_missing("destination", query.counterparty, "destination", status=400)
+        if destination.access != "granted":
+            raise account_invalid(destination.id, param="destination")
+        return Write(lambda: state.top_up(destination, query), is_debit=False)
+
+    def _charge(self, ctx: Account, query: p.CreateParams) -> Write:
+        state = self.state
+        if not ctx.is_platform:
+            raise ApiError(
+                400,
+                "Account debits are created by the platform: send POST /v1/charges without a "
+                "Stripe-Account header, with source set to the connected account.",
+                code="parameter_invalid",
+            )
+        source_id = query.counterparty
+        if not source_id.startswith("acct_"):
+            raise parameter_invalid(
+                "source",
+                "The sandbox only models account debits: source must be a connected account "
+                "id (acct_...), not a card or token.",
+            )
+        if source_id == state.platform.id:
+            raise parameter_invalid("source", "The platform cannot debit its own account.")
+        source = state.accounts.get(source_id)
+        if source is None or source.access != "granted":
+            raise account_invalid(source_id, param="source")
+        return Write(lambda: state.debit_by_charge(source, query), is_debit=True)

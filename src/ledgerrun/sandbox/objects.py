@@ -1,0 +1,215 @@
+"""Stripe-shaped objects (accounts, transfers, payments, balances) and ordered object lists.
+
+Objects are plain dicts in the exact JSON shape the API returns. A transfer or payment is never
+changed after it is created (the sandbox has no reversals or refunds), so the same dict can be
+shared by the state, a list page and a saved idempotent answer without copying.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import string
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ledgerrun.sandbox.params import ListParams
+
+JsonObject = dict[str, Any]
+
+_ALPHABET = string.digits + string.ascii_letters
+
+
+class IdFactory:
+    """Stripe-looking ids (``tr_1...`` + 24 characters): a sequence number, then random noise.
+
+    The sequence number makes every id unique; the noise makes ids of different runs differ.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._counter = itertools.count(1)
+        self._rng = random.Random(seed)
+
+    def new(self, prefix: str) -> str:
+        n = next(self._counter)
+        digits = ""
+        while n:
+            n, r = divmod(n, 62)
+            digits = _ALPHABET[r] + digits
+        noise = "".join(self._rng.choices(_ALPHABET, k=15))
+        return f"{prefix}_1{digits.rjust(8, '0')}{noise}"
+
+
+def controller(account_type: str) -> JsonObject:
+    """Who controls an account and, in ``losses.payments``, who covers negative balances."""
+    if account_type == "standard":
+        return {
+            "type": "account",
+            "fees": {"payer": "account"},
+            "losses": {"payments": "stripe"},
+            "requirement_collection": "stripe",
+            "stripe_dashboard": {"type": "full"},
+        }
+    return {
+        "type": "application",
+        "is_controller": True,
+        "fees": {"payer": "application"},
+        "losses": {"payments": "application"},
+        "requirement_collection": "stripe" if account_type == "express" else "application",
+        "stripe_dashboard": {"type": "express" if account_type == "express" else "none"},
+    }
+
+
+def balance_object(balance: dict[str, int]) -> JsonObject:
+    currencies = sorted(balance)
+    return {
+        "object": "balance",
+        "available": [
+            {"amount": balance[c], "currency": c, "source_types": {"card": balance[c]}}
+            for c in currencies
+        ],
+        "pending": [{"amount": 0, "currency": c, "source_types": {"card": 0}} for c in currencies],
+        "livemode": False,
+    }
+
+
+def transfer_object(
+    *,
+    transfer_id: str,
+    created: int,
+    amount: int,
+    currency: str,
+    destination: str,
+    destination_payment: str,
+    balance_transaction: str,
+    description: str | None,
+    metadata: dict[str, str],
+    transfer_group: str | None,
+) -> JsonObject:
+    return {
+        "id": transfer_id,
+        "object": "transfer",
+        "amount": amount,
+        "amount_reversed": 0,
+        "balance_transaction": balance_transaction,
+        "created": created,
+        "currency": currency,
+        "description": description,
+        "destination": destination,
+        "destination_payment": destination_payment,
+        "livemode": False,
+        "metadata": metadata,
+        "reversals": {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "total_count": 0,
+            "url": f"/v1/transfers/{transfer_id}/reversals",
+        },
+        "reversed": False,
+        "source_transaction": None,
+        "source_type": "card",
+        "transfer_group": transfer_group,
+    }
+
+
+def payment_object(
+    *,
+    payment_id: str,
+    created: int,
+    amount: int,
+    currency: str,
+    source_account: str,
+    source_transfer: str,
+    balance_transaction: str,
+    description: str | None,
+    metadata: dict[str, str],
+    transfer_group: str | None,
+) -> JsonObject:
+    """A Payment (``py_``): a charge whose source is another Stripe account."""
+    return {
+        "id": payment_id,
+        "object": "charge",
+        "amount": amount,
+        "amount_captured": amount,
+        "amount_refunded": 0,
+        "balance_transaction": balance_transaction,
+        "captured": True,
+        "created": created,
+        "currency": currency,
+        "description": description,
+        "failure_code": None,
+        "failure_message": None,
+        "livemode": False,
+        "metadata": metadata,
+        "paid": True,
+        "payment_intent": None,
+        "refunded": False,
+        "reversed": False,
+        "source": {"id": source_account, "object": "account"},
+        "source_transfer": source_transfer,
+        "status": "succeeded",
+        "transfer_group": transfer_group,
+    }
+
+
+class ObjectList:
+    """The objects of one kind in one account, oldest first, with Stripe-style paging.
+
+    ``created`` never decreases along the list (the sandbox clock only moves forward and objects
+    are appended under the state lock), so list order is creation order and a ``created``
+    bound lets a scan stop early.
+    """
+
+    def __init__(self) -> None:
+        self._items: list[JsonObject] = []
+        self._index: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[JsonObject]:
+        return iter(self._items)
+
+    def append(self, obj: JsonObject) -> None:
+        self._index[obj["id"]] = len(self._items)
+        self._items.append(obj)
+
+    def get(self, object_id: str) -> JsonObject | None:
+        pos = self._index.get(object_id)
+        return None if pos is None else self._items[pos]
+
+    def position(self, object_id: str) -> int | None:
+        return self._index.get(object_id)
+
+    def page(
+        self, query: ListParams, matches: Callable[[JsonObject], bool], cursor: int | None
+    ) -> tuple[list[JsonObject], bool]:
+        """One page, newest first, and whether more objects lie beyond it.
+
+        ``cursor`` is the position of ``starting_after`` or ``ending_before`` (whichever is set).
+        """
+        low, high = query.created_min, query.created_max
+        want = query.limit + 1
+        found: list[JsonObject] = []
+        if query.ending_before is not None and cursor is not None:
+            for i in range(cursor + 1, len(self._items)):
+                obj = self._items[i]
+                if high is not None and obj["created"] > high:
+                    break
+                if (low is None or obj["created"] >= low) and matches(obj):
+                    found.append(obj)
+                    if len(found) == want:
+                        break
+            has_more = len(found) > query.limit
+            return found[: query.limit][::-1], has_more
+        start = len(self._items) - 1 if cursor is None else cursor - 1
+        for i in range(start, -1, -1):
+            obj = self._items[i]
+            if low is not None and obj["created"] < low:
+                break
+            if (high is None or obj["created"] <= high) and matches(obj):
+                found.append(obj)
+                if len(found) == want:
+                    break
+        return found[: query.limit], len(found) > query.limit

@@ -1,0 +1,237 @@
+"""Checking request parameters: the validation step that never touches account state.
+
+Each function takes the decoded params of one endpoint and returns a typed value, or raises a
+400 :class:`~ledgerrun.sandbox.errors.ApiError`. Failures here are *validation failures*: they
+are never saved under an idempotency key. The order of checks is fixed (unknown parameters,
+then missing ones, then each value) so a request with several faults always gets the same
+answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ledgerrun.sandbox.errors import (
+    ApiError,
+    invalid_integer,
+    parameter_invalid,
+    parameter_missing,
+    parameter_unknown,
+)
+from ledgerrun.sandbox.wire import Params
+
+MAX_AMOUNT = 99_999_999
+MAX_DESCRIPTION = 1000
+MAX_METADATA_KEYS = 50
+MAX_METADATA_KEY = 40
+MAX_METADATA_VALUE = 500
+MAX_LIST_LIMIT = 100
+DEFAULT_LIST_LIMIT = 10
+
+_INTEGER = re.compile(r"^-?[0-9]+$")
+_CURRENCY = re.compile(r"^[a-z]{3}$")
+_COMMON = frozenset({"expand"})
+_CREATE_COMMON = _COMMON | {"amount", "currency", "description", "metadata", "transfer_group"}
+_LIST_COMMON = _COMMON | {"limit", "starting_after", "ending_before", "created", "transfer_group"}
+
+
+@dataclass(frozen=True)
+class CreateParams:
+    """A transfer or charge creation. ``counterparty`` is ``destination`` or ``source``."""
+
+    amount: int
+    currency: str
+    counterparty: str
+    description: str | None
+    metadata: dict[str, str]
+    transfer_group: str | None
+
+
+@dataclass(frozen=True)
+class ListParams:
+    limit: int = DEFAULT_LIST_LIMIT
+    starting_after: str | None = None
+    ending_before: str | None = None
+    created_min: int | None = None  # inclusive bounds, after turning gt/lt into gte/lte
+    created_max: int | None = None
+    transfer_group: str | None = None
+    destination: str | None = None
+
+
+def transfer_create(params: Params) -> CreateParams:
+    return _create(params, "destination")
+
+
+def charge_create(params: Params) -> CreateParams:
+    return _create(params, "source")
+
+
+def _create(params: Params, counterparty: str) -> CreateParams:
+    _only(params, _CREATE_COMMON | {counterparty})
+    for name in ("amount", "currency", counterparty):
+        if name not in params:
+            raise parameter_missing(name)
+    amount = _integer(params["amount"], "amount")
+    if amount < 1:
+        raise ApiError(
+            400,
+            "Amount must be at least 1 (in the currency's minor unit).",
+            code="amount_too_small",
+            param="amount",
+        )
+    if amount > MAX_AMOUNT:
+        raise ApiError(
+            400,
+            f"Amount must be no more than {MAX_AMOUNT} (in the currency's minor unit).",
+            code="amount_too_large",
+            param="amount",
+        )
+    currency = _required_string(params["currency"], "currency").lower()
+    if not _CURRENCY.match(currency):
+        raise parameter_invalid("currency", f"Invalid currency: {currency[:20]}.")
+    party = _required_string(params[counterparty], counterparty)
+    description = _optional_string(params.get("description"), "description")
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        raise parameter_invalid(
+            "description",
+            f"The description is {len(description)} characters long; "
+            f"at most {MAX_DESCRIPTION} are allowed.",
+        )
+    return CreateParams(
+        amount=amount,
+        currency=currency,
+        counterparty=party,
+        description=description,
+        metadata=_metadata(params.get("metadata")),
+        transfer_group=_optional_string(params.get("transfer_group"), "transfer_group"),
+    )
+
+
+def list_params(params: Params, *, with_destination: bool) -> ListParams:
+    allowed = _LIST_COMMON | ({"destination"} if with_destination else set())
+    _only(params, allowed)
+    limit = DEFAULT_LIST_LIMIT
+    if "limit" in params:
+        limit = _integer(params["limit"], "limit")
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise parameter_invalid(
+                "limit", f"limit must be between 1 and {MAX_LIST_LIMIT}; got {limit}."
+            )
+    starting_after = _optional_string(params.get("starting_after"), "starting_after")
+    ending_before = _optional_string(params.get("ending_before"), "ending_before")
+    if starting_after and ending_before:
+        raise parameter_invalid(
+            "ending_before", "Give at most one of starting_after and ending_before."
+        )
+    low, high = _created(params.get("created"))
+    return ListParams(
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
+        created_min=low,
+        created_max=high,
+        transfer_group=_optional_string(params.get("transfer_group"), "transfer_group"),
+        destination=_optional_string(params.get("destination"), "destination"),
+    )
+
+
+def no_params(params: Params) -> None:
+    """Endpoints (retrieve, balance) that take nothing but ``expand``."""
+    _only(params, _COMMON)
+
+
+def _only(params: Params, allowed: frozenset[str] | set[str]) -> None:
+    for name in params:
+        if name not in allowed:
+            raise parameter_unknown(name)
+
+
+def _integer(value: Any, param: str) -> int:
+    if isinstance(value, str) and value == "":
+        raise _empty(param)
+    if not isinstance(value, str) or not _INTEGER.match(value):
+        raise invalid_integer(param, value)
+    return int(value)
+
+
+def _required_string(value: Any, param: str) -> str:
+    text = _optional_string(value, param)
+    if text is None:
+        raise _empty(param)
+    return text
+
+
+def _optional_string(value: Any, param: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise parameter_invalid(param, f"Invalid string: {param} must be a single value.")
+    return value or None
+
+
+def _empty(param: str) -> ApiError:
+    return ApiError(
+        400,
+        f"You passed an empty string for '{param}'. We assume empty values are an attempt to "
+        f"unset a parameter; however '{param}' cannot be unset.",
+        code="parameter_invalid_empty",
+        param=param,
+    )
+
+
+def _metadata(value: Any) -> dict[str, str]:
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, dict):
+        raise parameter_invalid("metadata", "Invalid hash: metadata must be key-value pairs.")
+    if len(value) > MAX_METADATA_KEYS:
+        raise parameter_invalid(
+            "metadata",
+            f"Metadata has {len(value)} keys; at most {MAX_METADATA_KEYS} are allowed.",
+        )
+    out: dict[str, str] = {}
+    for key, item in value.items():
+        if len(key) > MAX_METADATA_KEY:
+            raise parameter_invalid(
+                "metadata",
+                f"Metadata key '{key[:MAX_METADATA_KEY]}...' is {len(key)} characters long; "
+                f"keys may have at most {MAX_METADATA_KEY}.",
+            )
+        if not isinstance(item, str):
+            raise parameter_invalid("metadata", f"Metadata value for '{key}' must be a string.")
+        if len(item) > MAX_METADATA_VALUE:
+            raise parameter_invalid(
+                "metadata",
+                f"Metadata value for '{key}' is {len(item)} characters long; "
+                f"values may have at most {MAX_METADATA_VALUE}.",
+            )
+        if item:
+            out[key] = item
+    return out
+
+
+def _created(value: Any) -> tuple[int | None, int | None]:
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        exact = _integer(value, "created")
+        return exact, exact
+    if not isinstance(value, dict):
+        raise parameter_invalid("created", "created must be an integer or a hash of bounds.")
+    low: int | None = None
+    high: int | None = None
+    for op, raw in value.items():
+        bound = _integer(raw, f"created[{op}]")
+        if op == "gte":
+            low = bound if low is None else max(low, bound)
+        elif op == "gt":
+            low = bound + 1 if low is None else max(low, bound + 1)
+        elif op == "lte":
+            high = bound if high is None else min(high, bound)
+        elif op == "lt":
+            high = bound - 1 if high is None else min(high, bound - 1)
+        else:
+            raise parameter_unknown(f"created[{op}]")
+    return low, high

@@ -1,0 +1,181 @@
+"""The seed file: the platform and its connected accounts, with opening balances.
+
+A seed is JSON (a file path) or an already-parsed dict::
+
+    {"platform": {"id": "acct_1PlatformAAAAAAA", "country": "US", "default_currency": "usd",
+                  "balance": {"usd": 1000000}},
+     "accounts": [{"id": "acct_1ConnAAAAAAAAAA", "type": "express", "country": "US",
+                   "default_currency": "usd", "balance": {"usd": 500000}},
+                  {"id": "acct_1GoneAAAAAAAAAA", "country": "US", "default_currency": "usd",
+                   "access": "revoked"}]}
+
+Balances are integer minor units (cents). Account ``type`` defaults to ``express``; ``access``
+defaults to ``granted``; the platform's balance defaults to zero in its default currency.
+Anything malformed raises :class:`SeedError` whose message names the offending field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ACCOUNT_TYPES = ("express", "custom", "standard")
+ACCESS_VALUES = ("granted", "revoked")
+
+# EEA: the EU 27, then Iceland, Liechtenstein, Norway; plus the UK and Switzerland.
+_EEA = "AT BE BG HR CY CZ DK EE FI FR DE GR IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO"
+_EUROPE = frozenset([*_EEA.split(" "), "GB", "CH"])
+_ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]{1,64}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_CURRENCY = re.compile(r"^[a-z]{3}$")
+
+
+class SeedError(ValueError):
+    """The seed (file or dict) is malformed; the message says where and why."""
+
+
+def region_of(country: str) -> str:
+    """The funds-flow region of a country: debits may not cross regions."""
+    return "EUROPE" if country in _EUROPE else country
+
+
+@dataclass(frozen=True)
+class AccountSeed:
+    id: str
+    country: str
+    default_currency: str
+    type: str = "express"
+    access: str = "granted"
+    balance: dict[str, int] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Seed:
+    platform: AccountSeed
+    accounts: tuple[AccountSeed, ...]
+
+
+def load_seed(source: Seed | dict[str, Any] | str | Path) -> Seed:
+    """Parse and check a seed given as a dict, a path to a JSON file, or a ``Seed``."""
+    if isinstance(source, Seed):
+        return source
+    if isinstance(source, str | Path):
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SeedError(f"cannot read seed file {path}: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise SeedError(f"seed file {path} is not UTF-8 text") from exc
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SeedError(
+                f"seed file {path} is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                f"column {exc.colno}"
+            ) from exc
+        return parse_seed(data)
+    return parse_seed(source)
+
+
+def parse_seed(data: Any) -> Seed:
+    if not isinstance(data, dict):
+        raise SeedError("the seed must be a JSON object with 'platform' and 'accounts'")
+    _no_unknown(data, {"platform", "accounts"}, "the seed")
+    if "platform" not in data:
+        raise SeedError("the seed has no 'platform'")
+    platform = _account(data["platform"], "platform", is_platform=True)
+    raw_accounts = data.get("accounts", [])
+    if not isinstance(raw_accounts, list):
+        raise SeedError("'accounts' must be a list")
+    accounts: list[AccountSeed] = []
+    seen = {platform.id: "platform"}
+    for index, raw in enumerate(raw_accounts):
+        where = f"accounts[{index}]"
+        account = _account(raw, where, is_platform=False)
+        if account.id in seen:
+            raise SeedError(f"{where}: id {account.id!r} is already used by {seen[account.id]}")
+        seen[account.id] = where
+        accounts.append(account)
+    return Seed(platform=platform, accounts=tuple(accounts))
+
+
+def _account(raw: Any, where: str, *, is_platform: bool) -> AccountSeed:
+    if not isinstance(raw, dict):
+        raise SeedError(f"{where} must be an object")
+    allowed = {"id", "country", "default_currency", "balance"}
+    if not is_platform:
+        allowed |= {"type", "access", "metadata"}
+    _no_unknown(raw, allowed, where)
+    for required in ("id", "country", "default_currency"):
+        if required not in raw:
+            raise SeedError(f"{where} has no '{required}'")
+    account_id = _text(raw["id"], f"{where}.id")
+    if not _ACCOUNT_ID.match(account_id):
+        raise SeedError(f"{where}.id {account_id!r} is not an account id like 'acct_1Abc...'")
+    country = _text(raw["country"], f"{where}.country")
+    if not _COUNTRY.match(country):
+        raise SeedError(f"{where}.country {country!r} is not a two-letter code like 'US'")
+    currency = _text(raw["default_currency"], f"{where}.default_currency")
+    if not _CURRENCY.match(currency):
+        raise SeedError(
+            f"{where}.default_currency {currency!r} is not a lowercase ISO code like 'usd'"
+        )
+    kind = raw.get("type", "express")
+    if kind not in ACCOUNT_TYPES:
+        raise SeedError(f"{where}.type {kind!r} is not one of {', '.join(ACCOUNT_TYPES)}")
+    access = raw.get("access", "granted")
+    if access not in ACCESS_VALUES:
+        raise SeedError(f"{where}.access {access!r} is not one of {', '.join(ACCESS_VALUES)}")
+    balance = _balance(raw.get("balance", {}), f"{where}.balance")
+    balance.setdefault(currency, 0)
+    metadata = raw.get("metadata", {})
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise SeedError(f"{where}.metadata must be an object of strings")
+    return AccountSeed(
+        id=account_id,
+        country=country,
+        default_currency=currency,
+        type="standard" if is_platform else kind,
+        access=access,
+        balance=balance,
+        metadata=dict(metadata),
+    )
+
+
+def _balance(raw: Any, where: str) -> dict[str, int]:
+    if not isinstance(raw, dict):
+        raise SeedError(f'{where} must be an object like {{"usd": 500000}}')
+    out: dict[str, int] = {}
+    for currency, amount in raw.items():
+        if not isinstance(currency, str) or not _CURRENCY.match(currency):
+            raise SeedError(f"{where}: {currency!r} is not a lowercase currency code like 'usd'")
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise SeedError(
+                f"{where}.{currency} must be an integer amount in minor units, not {amount!r}"
+            )
+        if amount < 0:
+            raise SeedError(f"{where}.{currency} is negative ({amount}); balances start at 0+")
+        out[currency] = amount
+    return out
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise SeedError(f"{where} must be a string, not {value!r}")
+    return value
+
+
+def _no_unknown(raw: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(str(k) for k in raw if k not in allowed)
+    if unknown:
+        raise SeedError(
+            f"{where} has unknown field(s) {', '.join(map(repr, unknown))}; "
+            f"expected some of {', '.join(sorted(allowed))}"
+        )

@@ -1,0 +1,263 @@
+"""The sandbox's memory: accounts, balances, transfers, payments, idempotency keys, counters.
+
+One lock (``SandboxState.lock``) guards all of it. The API holds it only for short, CPU-only
+sections (never while sleeping for injected latency). A debit checks the balance and moves the
+money inside one such section, so parallel debits of one account can never overdraw it.
+
+Money only moves between two accounts of the seed, never in or out, so the sum of all balances
+per currency is constant: a property the soak test checks.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledgerrun.sandbox.clock import SandboxClock
+from ledgerrun.sandbox.errors import ApiError, account_invalid, transfers_not_allowed
+from ledgerrun.sandbox.idempotency import IdempotencyStore
+from ledgerrun.sandbox.objects import (
+    IdFactory,
+    JsonObject,
+    ObjectList,
+    balance_object,
+    controller,
+    payment_object,
+    transfer_object,
+)
+from ledgerrun.sandbox.params import CreateParams
+from ledgerrun.sandbox.seed import AccountSeed, Seed, region_of
+
+
+@dataclass
+class Account:
+    id: str
+    type: str
+    country: str
+    default_currency: str
+    access: str
+    balance: dict[str, int]
+    metadata: dict[str, str]
+    created: int
+    is_platform: bool = False
+    transfers: ObjectList = field(default_factory=ObjectList)
+    charges: ObjectList = field(default_factory=ObjectList)
+
+    @classmethod
+    def from_seed(cls, seed: AccountSeed, created: int, *, is_platform: bool) -> Account:
+        return cls(
+            id=seed.id,
+            type=seed.type,
+            country=seed.country,
+            default_currency=seed.default_currency,
+            access=seed.access,
+            balance=dict(seed.balance),
+            metadata=dict(seed.metadata),
+            created=created,
+            is_platform=is_platform,
+        )
+
+    @property
+    def region(self) -> str:
+        return region_of(self.country)
+
+    def to_object(self) -> JsonObject:
+        return {
+            "id": self.id,
+            "object": "account",
+            "type": self.type,
+            "country": self.country,
+            "default_currency": self.default_currency,
+            "charges_enabled": True,
+            "payouts_enabled": True,
+            "details_submitted": True,
+            "created": self.created,
+            "livemode": False,
+            "metadata": dict(self.metadata),
+            "controller": controller(self.type),
+        }
+
+    def balance_object(self) -> JsonObject:
+        return balance_object(self.balance)
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    write_requests: int = 0
+    writes_executed: int = 0
+    writes_refused: int = 0
+    idempotent_replays: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+class SandboxState:
+    def __init__(
+        self, seed: Seed, clock: SandboxClock | None = None, id_seed: int | None = None
+    ) -> None:
+        self.lock = threading.Lock()
+        self.clock = clock or SandboxClock()
+        self.ids = IdFactory(id_seed)
+        self.idempotency = IdempotencyStore()
+        self.stats = Stats()
+        created = int(self.clock.now())
+        self.platform = Account.from_seed(seed.platform, created, is_platform=True)
+        self.accounts = {
+            a.id: Account.from_seed(a, created, is_platform=False) for a in seed.accounts
+        }
+
+    # --- look-ups (no lock needed: the account table never changes after start) -------------
+
+    def context(self, stripe_account: str | None) -> Account:
+        """The account a request acts as: the platform, or a connected account it may use."""
+        if not stripe_account or stripe_account == self.platform.id:
+            return self.platform
+        account = self.accounts.get(stripe_account)
+        if account is None or account.access != "granted":
+            raise account_invalid(stripe_account)
+        return account
+
+    def find_account(self, account_id: str) -> Account | None:
+        if account_id == self.platform.id:
+            return self.platform
+        return self.accounts.get(account_id)
+
+    # --- money movement (caller holds ``lock``) ------------------------------------------------
+
+    def debit_by_transfer(self, account: Account, params: CreateParams) -> JsonObject:
+        """``POST /v1/transfers`` as ``account`` to the platform: returns the ``tr_``."""
+        self._check_debit(account, params)
+        transfer, _ = self._move(account, self.platform, params, primary="transfer")
+        return transfer
+
+    def debit_by_charge(self, account: Account, params: CreateParams) -> JsonObject:
+        """``POST /v1/charges`` on the platform with ``source=account``: returns the ``py_``."""
+        self._check_debit(account, params)
+        _, payment = self._move(account, self.platform, params, primary="payment")
+        return payment
+
+    def top_up(self, account: Account, params: CreateParams) -> JsonObject:
+        """``POST /v1/transfers`` from the platform to ``account``: returns the ``tr_``."""
+        self._check_route(self.platform, account)
+        self._check_currency(account, params)
+        self._check_funds(self.platform, params)
+        transfer, _ = self._move(self.platform, account, params, primary="transfer")
+        return transfer
+
+    def _check_debit(self, account: Account, params: CreateParams) -> None:
+        if account.type == "standard":
+            raise transfers_not_allowed(
+                f"Account {account.id} is a Standard account: Stripe, not your platform, is "
+                "responsible for its negative balances, so the platform cannot debit it."
+            )
+        self._check_route(account, self.platform)
+        self._check_currency(account, params)
+        self._check_funds(account, params)
+
+    def _check_route(self, source: Account, destination: Account) -> None:
+        if source.region != destination.region:
+            raise transfers_not_allowed(
+                f"Funds cannot move between {source.id} ({source.country}) and "
+                f"{destination.id} ({destination.country}): they are in different regions "
+                f"({source.region} and {destination.region})."
+            )
+
+    @staticmethod
+    def _check_currency(account: Account, params: CreateParams) -> None:
+        if params.currency != account.default_currency:
+            raise ApiError(
+                400,
+                f"The currency {params.currency} is not the default currency of account "
+                f"{account.id} ({account.default_currency}); debits and transfers must be in "
+                "the account's default currency.",
+                code="currency_mismatch",
+                param="currency",
+            )
+
+    @staticmethod
+    def _check_funds(source: Account, params: CreateParams) -> None:
+        available = source.balance.get(params.currency, 0)
+        if available < params.amount:
+            raise ApiError(
+                400,
+                f"Insufficient funds in account {source.id}: {params.amount} {params.currency} "
+                f"requested, {available} available.",
+                code="balance_insufficient",
+            )
+
+    def _move(
+        self, source: Account, destination: Account, params: CreateParams, *, primary: str
+    ) -> tuple[JsonObject, JsonObject]:
+        source.balance[params.currency] -= params.amount
+        destination.balance[params.currency] = (
+            destination.balance.get(params.currency, 0) + params.amount
+        )
+        created = int(self.clock.now())
+        transfer_id, payment_id = self.ids.new("tr"), self.ids.new("py")
+        on_transfer = primary == "transfer"
+        transfer = transfer_object(
+            transfer_id=transfer_id,
+            created=created,
+            amount=params.amount,
+            currency=params.currency,
+            destination=destination.id,
+            destination_payment=payment_id,
+            balance_transaction=self.ids.new("txn"),
+            description=params.description if on_transfer else None,
+            metadata=dict(params.metadata) if on_transfer else {},
+            transfer_group=params.transfer_group if on_transfer else None,
+        )
+        payment = payment_object(
+            payment_id=payment_id,
+            created=created,
+            amount=params.amount,
+            currency=params.currency,
+            source_account=source.id,
+            source_transfer=transfer_id,
+            balance_transaction=self.ids.new("txn"),
+            description=None if on_transfer else params.description,
+            metadata={} if on_transfer else dict(params.metadata),
+            transfer_group=None if on_transfer else params.transfer_group,
+        )
+        source.transfers.append(transfer)
+        destination.charges.append(payment)
+        return transfer, payment
+
+    # --- inspection ----------------------------------------------------------------------------
+
+    def totals(self) -> dict[str, int]:
+        """Sum of available balances per currency over the platform and every account."""
+        with self.lock:
+            out: dict[str, int] = {}
+            for account in (self.platform, *self.accounts.values()):
+                for currency, amount in account.balance.items():
+                    out[currency] = out.get(currency, 0) + amount
+            return out
+
+    def snapshot(self, faults: dict[str, int]) -> dict[str, Any]:
+        """Everything, as the ``GET /_sandbox/state`` body."""
+        with self.lock:
+            everyone = (self.platform, *self.accounts.values())
+            return {
+                "now": self.clock.now(),
+                "platform": _account_summary(self.platform),
+                "accounts": [_account_summary(a) for a in self.accounts.values()],
+                "transfers": [dict(t, account=a.id) for a in everyone for t in a.transfers],
+                "charges": [dict(c, account=a.id) for a in everyone for c in a.charges],
+                "idempotency_keys": len(self.idempotency),
+                "stats": {**self.stats.as_dict(), "faults": faults},
+            }
+
+
+def _account_summary(account: Account) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "type": account.type,
+        "country": account.country,
+        "default_currency": account.default_currency,
+        "access": account.access,
+        "balance": dict(account.balance),
+    }

@@ -1,0 +1,115 @@
+"""Shared constants and helpers for the sandbox tests (fixtures live in conftest.py).
+
+The tests talk to the sandbox's ``/v1`` API only through the official ``stripe`` SDK; plain
+HTTP (urllib) is used only for the ``/_sandbox/*`` helper endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+import stripe
+
+from ledgerrun.sandbox import SandboxServer
+
+PLATFORM = "acct_1PlatformAAAAAAA"
+EXPRESS = "acct_1ExpressUS00001"  # usd 500_000
+CUSTOM = "acct_1CustomUS000001"  # usd 200_000
+STANDARD = "acct_1StandardUS0001"  # usd 300_000, Stripe covers its losses
+REVOKED = "acct_1RevokedUS00001"  # usd 100_000, access revoked
+CANADA = "acct_1ExpressCA00001"  # cad 100_000, another region
+EMPTY = "acct_1ExpressEmpty01"  # usd 0
+EUR_US = "acct_1ExpressEurUS01"  # a US account settling in eur: 50_000 eur
+UNKNOWN = "acct_1NotConnected001"
+
+ServerFactory = Callable[..., SandboxServer]
+
+TEST_KEY = "sk_test_51SandboxTestKey0000abcd"
+
+
+def base_seed() -> dict[str, Any]:
+    return {
+        "platform": {
+            "id": PLATFORM,
+            "country": "US",
+            "default_currency": "usd",
+            "balance": {"usd": 1_000_000},
+        },
+        "accounts": [
+            {"id": EXPRESS, "type": "express", "country": "US", "default_currency": "usd",
+             "balance": {"usd": 500_000}},
+            {"id": CUSTOM, "type": "custom", "country": "US", "default_currency": "usd",
+             "balance": {"usd": 200_000}},
+            {"id": STANDARD, "type": "standard", "country": "US", "default_currency": "usd",
+             "balance": {"usd": 300_000}},
+            {"id": REVOKED, "country": "US", "default_currency": "usd",
+             "balance": {"usd": 100_000}, "access": "revoked"},
+            {"id": CANADA, "country": "CA", "default_currency": "cad",
+             "balance": {"cad": 100_000}},
+            {"id": EMPTY, "country": "US", "default_currency": "usd"},
+            {"id": EUR_US, "country": "US", "default_currency": "eur",
+             "balance": {"eur": 50_000}},
+        ],
+    }  # fmt: skip
+
+
+def make_client(url: str, key: str = TEST_KEY, **kwargs: Any) -> stripe.StripeClient:
+    return stripe.StripeClient(key, base_addresses={"api": url}, max_network_retries=0, **kwargs)
+
+
+def sandbox_state(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url + "/_sandbox/state", timeout=10) as response:
+        data: dict[str, Any] = json.load(response)
+        return data
+
+
+def advance_clock(url: str, seconds: float) -> float:
+    body = f"advance_s={seconds}".encode()
+    request = urllib.request.Request(url + "/_sandbox/clock", data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        now: float = json.load(response)["now"]
+        return now
+
+
+def balance_of(state: dict[str, Any], account_id: str, currency: str = "usd") -> int:
+    if state["platform"]["id"] == account_id:
+        return int(state["platform"]["balance"].get(currency, 0))
+    for account in state["accounts"]:
+        if account["id"] == account_id:
+            return int(account["balance"].get(currency, 0))
+    raise KeyError(account_id)
+
+
+def debit(
+    client: stripe.StripeClient,
+    account: str = EXPRESS,
+    amount: int = 1000,
+    key: str | None = None,
+    **extra: Any,
+) -> stripe.Transfer:
+    """A transfer debit: POST /v1/transfers as ``account`` to the platform."""
+    params: dict[str, Any] = {"amount": amount, "currency": "usd", "destination": PLATFORM}
+    params.update(extra)
+    options: dict[str, Any] = {"stripe_account": account}
+    if key is not None:
+        options["idempotency_key"] = key
+    return client.v1.transfers.create(params, options)  # type: ignore[arg-type]
+
+
+def charge_debit(
+    client: stripe.StripeClient,
+    account: str = EXPRESS,
+    amount: int = 1000,
+    key: str | None = None,
+    **extra: Any,
+) -> stripe.Charge:
+    """A charge debit: POST /v1/charges on the platform with source=account."""
+    params: dict[str, Any] = {"amount": amount, "currency": "usd", "source": account}
+    params.update(extra)
+    options: dict[str, Any] = {}
+    if key is not None:
+        options["idempotency_key"] = key
+    return client.v1.charges.create(params, options)  # type: ignore[arg-type]

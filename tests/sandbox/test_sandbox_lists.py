@@ -1,0 +1,115 @@
+"""Lists: newest first, cursors, has_more, created bounds and filters."""
+
+from __future__ import annotations
+
+import pytest
+import stripe
+from sandbox_helpers import (
+    CUSTOM,
+    EMPTY,
+    EXPRESS,
+    advance_clock,
+    charge_debit,
+    debit,
+)
+
+from ledgerrun.sandbox import SandboxServer
+
+ON_EXPRESS = {"stripe_account": EXPRESS}
+
+
+def _amounts(page: stripe.ListObject[stripe.Transfer]) -> list[int]:
+    return [t.amount for t in page.data]
+
+
+def test_pagination_newest_first_with_cursors(client: stripe.StripeClient) -> None:
+    for amount in range(1, 26):  # many share one `created` second: ties keep creation order
+        debit(client, EXPRESS, amount)
+    page1 = client.v1.transfers.list({"limit": 10}, ON_EXPRESS)
+    assert page1.object == "list" and page1.url == "/v1/transfers"
+    assert _amounts(page1) == list(range(25, 15, -1)) and page1.has_more
+    page2 = client.v1.transfers.list({"limit": 10, "starting_after": page1.data[-1].id}, ON_EXPRESS)
+    assert _amounts(page2) == list(range(15, 5, -1)) and page2.has_more
+    page3 = client.v1.transfers.list({"limit": 10, "starting_after": page2.data[-1].id}, ON_EXPRESS)
+    assert _amounts(page3) == [5, 4, 3, 2, 1] and not page3.has_more
+
+    back = client.v1.transfers.list({"limit": 5, "ending_before": page2.data[0].id}, ON_EXPRESS)
+    assert _amounts(back) == [20, 19, 18, 17, 16] and back.has_more
+    top = client.v1.transfers.list({"limit": 10, "ending_before": page2.data[0].id}, ON_EXPRESS)
+    assert _amounts(top) == list(range(25, 15, -1)) and not top.has_more
+
+    everything = [t.amount for t in page1.auto_paging_iter()]
+    assert everything == list(range(25, 0, -1))
+    assert len(client.v1.transfers.list({}, ON_EXPRESS).data) == 10  # default limit
+    assert len(client.v1.transfers.list({"limit": 100}, ON_EXPRESS).data) == 25
+
+
+def test_created_filters(server: SandboxServer, client: stripe.StripeClient) -> None:
+    batches = []
+    for batch in range(3):
+        batches.append([debit(client, EXPRESS, 100 * batch + i).created for i in range(1, 4)])
+        advance_clock(server.url, 100)
+    (_, max1), (min2, max2), (min3, _) = ((min(b), max(b)) for b in batches)
+    assert max1 < min2 <= max2 < min3
+
+    def count(created: object) -> int:
+        page = client.v1.transfers.list({"created": created, "limit": 100}, ON_EXPRESS)  # type: ignore[typeddict-item]
+        return len(page.data)
+
+    assert count({"gte": min2}) == 6
+    assert count({"gt": max2}) == 3
+    assert count({"gt": max1}) == 6
+    assert count({"lte": max2}) == 6
+    assert count({"lt": min2}) == 3
+    assert count({"gte": min2, "lte": max2}) == 3
+    assert count(batches[1][0]) == batches[1].count(batches[1][0])
+    assert count({"gt": max(batches[2])}) == 0
+    page = client.v1.transfers.list({"created": {"lt": min3}, "limit": 2}, ON_EXPRESS)
+    assert [t.amount for t in page.data] == [103, 102] and page.has_more
+
+
+def test_transfer_group_and_destination_filters(client: stripe.StripeClient) -> None:
+    debit(client, EXPRESS, 1, transfer_group="a")
+    debit(client, EXPRESS, 2, transfer_group="b")
+    debit(client, EXPRESS, 3, transfer_group="a")
+    page = client.v1.transfers.list({"transfer_group": "a"}, ON_EXPRESS)
+    assert _amounts(page) == [3, 1]
+
+    for destination, amount in ((EMPTY, 10), (CUSTOM, 20), (EMPTY, 30)):
+        client.v1.transfers.create(
+            {"amount": amount, "currency": "usd", "destination": destination}
+        )
+    assert _amounts(client.v1.transfers.list({"destination": EMPTY})) == [30, 10]
+    assert _amounts(client.v1.transfers.list({"destination": CUSTOM})) == [20]
+
+
+def test_platform_charges_list_holds_payments_of_both_debit_ways(
+    client: stripe.StripeClient,
+) -> None:
+    transfer = debit(client, EXPRESS, 11)
+    payment = charge_debit(client, CUSTOM, 22, transfer_group="g")
+    listed = client.v1.charges.list({"limit": 5})
+    assert [c.id for c in listed.data] == [payment.id, transfer.destination_payment]
+    assert listed.url == "/v1/charges"
+    assert [c.amount for c in client.v1.charges.list({"transfer_group": "g"}).data] == [22]
+    assert client.v1.charges.list({}, ON_EXPRESS).data == []
+
+
+@pytest.mark.parametrize(
+    "params, code, param",
+    [
+        ({"limit": 0}, "parameter_invalid", "limit"),
+        ({"limit": 101}, "parameter_invalid", "limit"),
+        ({"limit": "many"}, "parameter_invalid_integer", "limit"),
+        ({"created": {"after": 1}}, "parameter_unknown", "created[after]"),
+        ({"customer": "cus_1"}, "parameter_unknown", "customer"),
+        ({"starting_after": "tr_missing"}, "resource_missing", "starting_after"),
+    ],
+)
+def test_bad_list_params(
+    client: stripe.StripeClient, params: dict[str, object], code: str, param: str
+) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.transfers.list(params, ON_EXPRESS)  # type: ignore[arg-type]
+    assert info.value.http_status == 400
+    assert info.value.code == code and info.value.error.param == param
