@@ -16,6 +16,7 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -40,7 +41,8 @@ class Ledger:
     non-null, whitespace-stripped strings; ``extras`` holds every other column verbatim.
     ``rows`` gives the spreadsheet row number of each table row. ``headers`` maps each column of
     ``table`` to the header as written in the file, for messages. ``unmapped`` lists the
-    ``[columns]`` mappings whose header the file does not have.
+    ``[columns]`` mappings whose header the file does not have. ``order`` lists every file
+    column, left to right, as ``("table", name)`` or ``("extras", name)``.
     """
 
     path: Path
@@ -50,6 +52,7 @@ class Ledger:
     headers: dict[str, str]
     unmapped: dict[str, str] = field(default_factory=dict)
     read_problems: list[Problem] = field(default_factory=list)
+    order: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def num_rows(self) -> int:
@@ -123,14 +126,20 @@ def _arrange(
     canon_cols: dict[str, pa.ChunkedArray] = {}
     extra_cols: dict[str, pa.ChunkedArray] = {}
     shown: dict[str, str] = {}
+    order: list[tuple[str, str]] = []
     for index, header in enumerate(stripped):
         column = raw.column(index)
         name = wanted.get(index)
         if name is None:
-            extra_cols[header or f"column {index + 1}"] = column
+            extra = header or f"column {index + 1}"
+            extra_cols[extra] = column
+            order.append(("extras", extra))
         else:
-            canon_cols[name] = strip(column)
+            canon_cols[name] = column
             shown[name] = header
+            order.append(("table", name))
+    with ThreadPoolExecutor(max_workers=2) as pool:  # pyarrow kernels release the GIL
+        canon_cols = dict(zip(canon_cols, pool.map(strip, canon_cols.values()), strict=True))
     table, extras = pa.table(canon_cols), pa.table(extra_cols)
     keep = _not_blank(table, extras, len(rows))
     if keep is not None:
@@ -143,6 +152,7 @@ def _arrange(
         headers=shown,
         unmapped=unmapped,
         read_problems=problems,
+        order=order,
     )
 
 
@@ -235,12 +245,12 @@ def _read_csv(path: Path) -> tuple[pa.Table, pa.Array | None, list[Problem]]:
         bad_rows.append(row)
         return "skip"
 
-    def read(threads: bool) -> pa.Table:
+    def read(threads: bool, newlines: bool) -> pa.Table:
         return pcsv.read_csv(
             path,
             read_options=pcsv.ReadOptions(use_threads=threads, block_size=1 << 22),
             parse_options=pcsv.ParseOptions(
-                newlines_in_values=True,
+                newlines_in_values=newlines,
                 ignore_empty_lines=False,
                 invalid_row_handler=keep_aside,
             ),
@@ -251,13 +261,23 @@ def _read_csv(path: Path) -> tuple[pa.Table, pa.Array | None, list[Problem]]:
             ),
         )
 
+    # First the fast way, which splits the file into blocks at line ends. pyarrow notices when a
+    # quoted value holding a line break straddles two blocks (its parser and chunker disagree)
+    # and fails; then, as after any row set aside, the file is read again the careful way.
     try:
-        table = read(threads=True)
+        table = read(threads=True, newlines=False)
+        if not bad_rows:
+            return table, None, []
+    except pa.ArrowInvalid:
+        pass
+    try:
+        bad_rows.clear()
+        table = read(threads=True, newlines=True)
         if not bad_rows:
             return table, None, []
         # Rows set aside shift the numbering: read again on one thread, which numbers them.
         bad_rows.clear()
-        table = read(threads=False)
+        table = read(threads=False, newlines=True)
     except pa.ArrowInvalid as exc:
         raise _csv_failure(path, exc) from None
     set_aside = {row.number: row for row in bad_rows}

@@ -368,10 +368,9 @@ def format_major(minor: int, exp: int, *, grouping: bool = False) -> str:
 # --- array parsing -----------------------------------------------------------------------------
 
 
-def _string_array(values: Any) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if not isinstance(values, pa.Array):
+def _string_array(values: Any) -> pa.Array | pa.ChunkedArray:
+    # Chunked columns stay chunked: every kernel below works chunk by chunk, without a copy.
+    if not isinstance(values, pa.Array | pa.ChunkedArray):
         raise TypeError(f"values must be a pyarrow array, got {type(values).__name__}")
     kind = values.type
     if pa.types.is_dictionary(kind):
@@ -386,10 +385,8 @@ def _string_array(values: Any) -> pa.Array:
     return values
 
 
-def _exp_array(exps: Any, length: int) -> pa.Array:
-    if isinstance(exps, pa.ChunkedArray):
-        exps = exps.combine_chunks()
-    if not isinstance(exps, pa.Array):
+def _exp_array(exps: Any, length: int) -> pa.Array | pa.ChunkedArray:
+    if not isinstance(exps, pa.Array | pa.ChunkedArray):
         raise TypeError(f"exps must be a pyarrow array, got {type(exps).__name__}")
     if len(exps) != length:
         raise ValueError(f"values has {length} rows but exps has {len(exps)}")
@@ -423,12 +420,13 @@ def _codes(
 
 
 _I64: Final = pa.int64()
-_TEN: Final = pa.scalar(10, pa.int64())
-_NULL_I64: Final = pa.scalar(None, pa.int64())
+# No pyarrow scalars at import time: the first conversion of a Python value runs pyarrow's
+# pandas probe, which the executable answers cheaply only after its imports (ledgerrun.startup).
 
 
 def parse_major_array(values: Any, exps: Any) -> tuple[pa.Array, pa.Array]:
-    """``parse_major`` over a column: returns ``(minor int64, code string)``.
+    """``parse_major`` over a column: returns ``(minor int64, code string)`` (chunked when the
+    input is chunked).
 
     ``minor`` is null wherever ``code`` is not null or the exponent is null. A null in ``values``
     is treated as an empty cell.
@@ -479,8 +477,9 @@ def parse_major_array(values: Any, exps: Any) -> tuple[pa.Array, pa.Array]:
     # For a row that passed, core has at most 15 digits and 0 <= shift <= 15 - len(core).
     good = pc.fill_null(pc.and_(pc.is_null(codes), pc.is_valid(exp)), False)
     core_value = pc.cast(pc.if_else(good, core, "0"), _I64)
-    minor = pc.multiply_checked(core_value, pc.power(_TEN, pc.if_else(good, shift, 0)))
-    return pc.if_else(good, minor, _NULL_I64), codes
+    ten = pa.scalar(10, _I64)
+    minor = pc.multiply_checked(core_value, pc.power(ten, pc.if_else(good, shift, 0)))
+    return pc.if_else(good, minor, pa.scalar(None, _I64)), codes
 
 
 def parse_minor_array(values: Any, exps: Any) -> tuple[pa.Array, pa.Array]:
@@ -511,4 +510,4 @@ def parse_minor_array(values: Any, exps: Any) -> tuple[pa.Array, pa.Array]:
 
     good = pc.fill_null(pc.and_(pc.is_null(codes), pc.is_valid(exp)), False)
     minor = pc.cast(pc.if_else(good, digits, "0"), _I64)
-    return pc.if_else(good, minor, _NULL_I64), codes
+    return pc.if_else(good, minor, pa.scalar(None, _I64)), codes

@@ -1,0 +1,36 @@
+"""What the ``ledgerrun`` executable does before running a command, to start fast.
+
+pyarrow, the first time it turns a Python value into an Arrow one, asks whether pandas is
+installed (to check the value is not a pandas object) by importing it: 0.2 s of CPU, a quarter of
+validating a million-row ledger. ledgerrun never hands pyarrow a pandas object, so the
+executable lets that one probe find no pandas. Nothing is lost: whenever pandas is really
+needed later (``Table.to_pandas``, ``Table.from_pandas``), pyarrow imports it again and uses it
+as usual; a test holds pyarrow to that.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import sys
+
+
+class _NoPandasForTheProbe(importlib.abc.MetaPathFinder):
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError("not imported for pyarrow's probe", name=name)
+        return None
+
+
+def skip_pandas_probe() -> None:
+    """Answer pyarrow's one-time "is pandas here?" probe with no, without importing pandas."""
+    if "pandas" in sys.modules:
+        return
+    finder = _NoPandasForTheProbe()
+    sys.meta_path.insert(0, finder)
+    try:
+        import pyarrow as pa
+
+        pa.scalar(0)  # the first conversion runs the probe
+    finally:
+        sys.meta_path.remove(finder)
