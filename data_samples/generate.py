@@ -9,6 +9,7 @@ The files are committed; this script documents how they were made and keeps them
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import decimal
 import json
 import random
@@ -43,8 +44,6 @@ def build_accounts(rng: random.Random) -> list[dict[str, object]]:
                 "balance": {currency: big + rng.randrange(0, 100_000)},
             }
         )
-    # The demo's balance failure: an account holding 25.00 USD, debited for more in the ledger.
-    accounts[7]["balance"] = {"usd": 2_500}
     # Accounts that pre-flight must refuse; they appear in preflight_adjustments.csv only.
     accounts += [
         {
@@ -114,6 +113,22 @@ def build_ledger(rng: random.Random, accounts: list[dict[str, object]]) -> list[
     return rows
 
 
+def fund(accounts: list[dict[str, object]], rows: list[dict[str, str]]) -> None:
+    """Give each account twice what the ledger debits from it, except the demo's short account:
+    it holds exactly 100.00 more than its other rows, so only its last row (4,999.00) fails."""
+    owed: dict[str, int] = {}
+    for row in rows:
+        currency = row["currency"].lower()
+        minor = int(decimal.Decimal(row["amount"].replace(",", "")) * 10 ** CURRENCIES[currency])
+        owed[row["account"]] = owed.get(row["account"], 0) + minor
+    short = account_id(7)
+    last = int(decimal.Decimal(rows[-1]["amount"].replace(",", "")) * 100)
+    for acct in accounts[:24]:
+        name, currency = str(acct["id"]), str(acct["default_currency"])
+        need = owed.get(name, 0)
+        acct["balance"] = {currency: need - last + 10_000 if name == short else 2 * need + 50_000}
+
+
 def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
@@ -145,6 +160,7 @@ def write_xlsx(
 ) -> None:
     """Amounts as numeric cells, as a person typing into a spreadsheet would make them."""
     book = openpyxl.Workbook()
+    book.properties.created = book.properties.modified = dt.datetime(2026, 11, 26)
     ws = book.active
     ws.title = sheet
     names = list(rows[0])
@@ -280,8 +296,9 @@ def main() -> None:
         "platform": {"id": PLATFORM, "country": "US", "default_currency": "usd"},
         "accounts": accounts,
     }
-    (HERE / "accounts.json").write_text(json.dumps(seed, indent=2) + "\n", encoding="utf-8")
     rows = build_ledger(rng, accounts)
+    fund(accounts, rows)
+    (HERE / "accounts.json").write_text(json.dumps(seed, indent=2) + "\n", encoding="utf-8")
     write_csv(HERE / "adjustments.csv", rows)
     write_parquet(HERE / "adjustments.parquet", rows)
     write_xlsx(HERE / "adjustments.xlsx", rows)

@@ -21,3 +21,13 @@ def write(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture
+def sandbox():
+    """A sandbox seeded with the sample accounts, serving on a free port of 127.0.0.1."""
+    from ledgerrun.sandbox import SandboxServer
+    from tests.support import SAMPLES
+
+    with SandboxServer(SAMPLES / "accounts.json", port=0) as server:
+        yield server

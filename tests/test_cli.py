@@ -87,8 +87,19 @@ def test_ledger_option_replaces_the_jobs_ledger() -> None:
     assert code == 2 and "bad_adjustments.csv" in out
 
 
-def test_plan_offline_json_shape() -> None:
-    code, out, _ = invoke("plan", "--offline", "--format", "json", JOBS / "demo.toml")
+@pytest.fixture
+def demo_job(tmp_path: Path) -> Path:
+    """jobs/demo.toml with its results and journal moved into tmp_path (never the real state/)."""
+    text = (JOBS / "demo.toml").read_text()
+    text = text.replace('"../data_samples/', f'"{SAMPLES.as_posix()}/')
+    text = text.replace('"../out/', '"out/').replace('"../state/', '"state/')
+    path = tmp_path / "demo.toml"
+    path.write_text(text)
+    return path
+
+
+def test_plan_offline_json_shape(demo_job: Path) -> None:
+    code, out, _ = invoke("plan", "--offline", "--format", "json", demo_job)
     assert code == 0
     payload = json.loads(out)
     assert set(payload) == {"valid", "groups", "totals", "problems"}
@@ -104,8 +115,8 @@ def test_plan_offline_json_shape() -> None:
         )
 
 
-def test_plan_text_shows_groups_and_totals() -> None:
-    code, out, _ = invoke("plan", "--offline", JOBS / "demo.toml")
+def test_plan_text_shows_groups_and_totals(demo_job: Path) -> None:
+    code, out, _ = invoke("plan", "--offline", demo_job)
     assert code == 0
     assert "24 account groups, 240 debits to send." in out
     assert "USD" in out and "JPY" in out

@@ -21,10 +21,10 @@ def test_paths_are_relative_to_the_job_file_and_templated(write) -> None:
         + 'results = "../out/{job}-{date}.results.parquet"\njournal = "../state/{job}.sqlite"\n',
     )
     job = load_target(path, RUN_DATE)
-    base = path.parent.resolve()
-    assert job.ledger == base / "../inbox/adj-2026-11-26.csv"
-    assert job.results == base / "../out/nightly-2026-11-26.results.parquet"
-    assert job.journal == base / "../state/nightly.sqlite"
+    top = path.parent.parent.resolve()
+    assert job.ledger == top / "inbox/adj-2026-11-26.csv"
+    assert job.results == top / "out/nightly-2026-11-26.results.parquet"
+    assert job.journal == top / "state/nightly.sqlite"
     assert job.method == "transfer" and job.on_invalid == "abort" and job.preflight is True
     assert job.stripe.rate_limit == 25 and job.stripe.concurrency == 8
 

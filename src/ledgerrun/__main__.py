@@ -1,3 +1,3 @@
-from ledgerrun.cli import main
+from ledgerrun.cli import entry
 
-main()
+entry()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import re
 import string
 import tomllib
@@ -274,7 +275,7 @@ def load_job_file(path: Path, run_date: dt.date) -> Job:
     base = path.parent.resolve()
 
     def resolve(key: str, template: str) -> Path:
-        return base / _fill(template, key, name, run_date)
+        return Path(os.path.normpath(base / _fill(template, key, name, run_date)))
 
     sandbox = stripe_t.pop("sandbox", None)
     job = Job(

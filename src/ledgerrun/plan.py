@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerrun.job import Job
 from ledgerrun.validate import Validation
+
+if TYPE_CHECKING:
+    from ledgerrun.session import Session
 
 
 @dataclass(frozen=True)
@@ -110,3 +114,42 @@ def build_plan(
     for group in groups:
         totals[group.currency] = totals.get(group.currency, 0) + group.amount_minor
     return Plan(validation, groups, dict(sorted(totals.items())))
+
+
+def plan_job(job: Job, env: Mapping[str, str], *, offline: bool) -> Plan:
+    """Validate (and unless ``offline``, pre-flight) the job, then plan it from the ledger and
+    the journal. Online, each group's available balance is shown too. Sends nothing."""
+    from ledgerrun import journal as jr
+    from ledgerrun.preflight import earlier_entries, run_preflight
+    from ledgerrun.validate import blocking_problems, check
+
+    validation = check(job)
+    earlier = earlier_entries(job, validation)
+    done_ids = [a for a, e in earlier.items() if e.state == jr.SUCCEEDED]
+    if offline or blocking_problems(validation):
+        return build_plan(validation, _marked(validation, done_ids))
+    from ledgerrun.session import connect  # imports the Stripe SDK: only when going online
+
+    with connect(job, env) as session:
+        run_preflight(job, session, validation, earlier)
+        plan = build_plan(validation, _marked(validation, done_ids))
+        balances = _balances(session, sorted({g.account for g in plan.groups}))
+    available = {
+        (g.account, g.currency): balances[g.account].get(g.currency, 0) for g in plan.groups
+    }
+    return build_plan(validation, _marked(validation, done_ids), available)
+
+
+def _marked(validation: Validation, ids: list[str]) -> pa.Array:
+    return pc.is_in(validation.adjustment_id, value_set=pa.array(ids, pa.string()))
+
+
+def _balances(session: Session, accounts: list[str]) -> dict[str, dict[str, int]]:
+    """Each account's available balance, fetched ``concurrency`` at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fetch(account: str) -> dict[str, int]:
+        return session.caller.call(lambda: session.gateway.available(account))
+
+    with ThreadPoolExecutor(session.job.stripe.concurrency) as pool:
+        return dict(zip(accounts, pool.map(fetch, accounts), strict=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from ledgerrun import money
 from ledgerrun.plan import Plan
@@ -86,5 +87,79 @@ def plan(result: Plan, limit: int) -> str:
         lines.append(
             f"Warning: {len(short)} account(s) lack the available balance for what is left; "
             "those debits would fail with balance_insufficient."
+        )
+    return "\n".join(lines)
+
+
+NEXT_STEPS = {
+    "failed": "{n} failed at Stripe (see error_code): fix the cause, then run the job again; "
+    "failed rows are retried with a new idempotency key.",
+    "unknown": "{n} sent with the outcome unknown: run the job again to settle them; it never "
+    "debits them twice.",
+    "invalid": "{n} invalid: fix them in the ledger (ledgerrun validate lists them), then run "
+    "again.",
+    "skipped": "{n} skipped (see error_code): the run did not send them.",
+}
+
+
+def run_report(report: Any) -> str:
+    """The closing lines of ``ledgerrun run``: counts, totals, where the results are, what next."""
+    s = report.summary
+    counts = s["counts"]
+    lines = [
+        f"Run {s['run_id']} of job {s['job']}{' (dry run)' if s['dry_run'] else ''}: "
+        f"{plural(s['rows'], 'row')}.",
+        "  " + "   ".join(f"{status} {counts[status]:,}" for status in counts),
+    ]
+    for currency, totals in s["totals"].items():
+        parts = ", ".join(
+            f"{name} {amount(value, currency)}" for name, value in totals.items() if value
+        )
+        lines.append(f"  {currency.upper()}: {parts or 'nothing'}")
+    lines.append(f"Results: {report.results_path}")
+    lines.append(f"Summary: {report.summary_path}")
+    for status, template in NEXT_STEPS.items():
+        if counts.get(status):
+            lines.append("Next: " + template.format(n=plural(counts[status], "row")))
+    lines.extend(f"Note: {note}" for note in report.notes)
+    return "\n".join(lines)
+
+
+def status_json(job: Any, runs: Sequence[Any], counts: dict[str, int]) -> dict[str, Any]:
+    from ledgerrun.clock import iso
+
+    return {
+        "job": job.name,
+        "journal": str(job.journal),
+        "counts": counts,
+        "runs": [
+            {
+                "run_id": r.run_id,
+                "started_at": iso(r.started_at),
+                "ended_at": iso(r.ended_at),
+                "rows": r.rows,
+                "dry_run": r.dry_run,
+                "exit_code": r.exit_code,
+                "counts": r.counts,
+            }
+            for r in runs
+        ],
+    }
+
+
+def status_text(job: Any, runs: Sequence[Any], counts: dict[str, int]) -> str:
+    from ledgerrun.clock import iso
+
+    lines = [f"Job {job.name}, journal {job.journal}"]
+    states = ", ".join(f"{state} {n:,}" for state, n in sorted(counts.items())) or "none yet"
+    lines.append(f"Adjustments: {states}")
+    lines.append(f"{'run':<26} {'started':<21} {'ended':<21} {'rows':>7} {'exit':>4}  outcome")
+    for r in runs:
+        ended = iso(r.ended_at) if r.ended_at else "(did not finish)"
+        outcome = ", ".join(f"{k} {v}" for k, v in (r.counts or {}).items() if v)
+        exit_code = "" if r.exit_code is None else str(r.exit_code)
+        lines.append(
+            f"{r.run_id:<26} {iso(r.started_at):<21} {ended:<21} {r.rows:>7,} {exit_code:>4}  "
+            f"{'dry run: ' if r.dry_run else ''}{outcome}"
         )
     return "\n".join(lines)

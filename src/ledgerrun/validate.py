@@ -7,8 +7,11 @@ the method with the job's default filled in) for the stages after validation.
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,10 +29,15 @@ MAX_METADATA_KEY_CHARS = 40
 MAX_METADATA_VALUE_CHARS = 500
 MAX_METADATA_KEYS = 48  # Stripe allows 50; ledgerrun keeps two for its own keys
 RESERVED_METADATA_PREFIX = "ledgerrun_"
-ACCOUNT_PATTERN = r"^acct_[A-Za-z0-9]+$"
+ACCOUNT_PREFIX = "acct_"  # then ASCII letters and digits only
 
-_CODES = pa.array(sorted(money.CURRENCY_EXPONENTS), pa.string())
-_EXPONENTS = pa.array([money.CURRENCY_EXPONENTS[c] for c in _CODES.to_pylist()], pa.int8())
+
+@functools.cache
+def _currency_table() -> tuple[pa.Array, pa.Array]:
+    """Currency codes and their exponents as arrays, built on first use (not at import)."""
+    codes = sorted(money.CURRENCY_EXPONENTS)
+    exponents = [money.CURRENCY_EXPONENTS[c] for c in codes]
+    return pa.array(codes, pa.string()), pa.array(exponents, pa.int8())
 
 
 @dataclass
@@ -63,23 +71,37 @@ class Validation:
     def rows(self) -> int:
         return self.ledger.num_rows
 
-
-def _flat(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    return column
+    def flag(
+        self,
+        mask: pa.Array,
+        column: str,
+        code: str,
+        values: pa.Array,
+        word: Callable[[str, int], str],
+    ) -> int:
+        """Add a problem on every row of ``mask`` (checks made after validation, such as
+        pre-flight); those rows stop being valid. Returns how many problems were added."""
+        out = _Collector(self.ledger)
+        out.cells(mask, column, code, values, word)
+        if out.problems:
+            self.problems = _in_order(self.problems + out.problems, self.ledger)
+            self.valid = pc.and_(self.valid, pc.invert(out.invalid))
+        return len(out.problems)
 
 
 class _Collector:
-    """Gathers problems; words them only for the rows a mask selects."""
+    """Gathers problems; words them only for the rows a mask selects. Checks may run on two
+    threads: masks are computed outside the lock, only the recording is inside."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.problems: list[Problem] = []
         self.invalid = pa.array(np.zeros(ledger.num_rows, dtype=np.bool_))
+        self._lock = threading.Lock()
 
     def header(self, column: str, code: str, value: str, message: str) -> None:
-        self.problems.append(Problem.make(1, column, code, value, message))
+        with self._lock:
+            self.problems.append(Problem.make(1, column, code, value, message))
 
     def cells(
         self,
@@ -93,14 +115,17 @@ class _Collector:
         mask = pc.fill_null(mask, False)
         if not pc.any(mask).as_py():
             return
-        self.invalid = pc.or_(self.invalid, mask)
         shown = self.ledger.headers.get(column, column)
         indices = pc.indices_nonzero(mask).to_pylist()
         texts = pc.take(values, pa.array(indices, pa.int64())).to_pylist()
         rows = pc.take(self.ledger.rows, pa.array(indices, pa.int64())).to_pylist()
+        found = []
         for index, row, text in zip(indices, rows, texts, strict=True):
             value = "" if text is None else str(text)
-            self.problems.append(Problem.make(row, shown, code, value, word(value, index)))
+            found.append(Problem.make(row, shown, code, value, word(value, index)))
+        with self._lock:
+            self.invalid = pc.or_(self.invalid, mask)
+            self.problems.extend(found)
 
 
 def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Validation:
@@ -109,21 +134,37 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
     out = _Collector(ledger)
     out.problems.extend(ledger.read_problems)
     n = ledger.num_rows
-    empty = pa.nulls(n, pa.string()).fill_null("")
+    empty = pa.chunked_array([pa.nulls(n, pa.string()).fill_null("")])
     have = set(ledger.table.column_names)
 
-    def col(name: str) -> pa.Array:
-        return _flat(ledger.column(name)) if name in have else empty
+    def col(name: str) -> pa.ChunkedArray:
+        return ledger.column(name) if name in have else empty
 
     _require(ledger, out, have)
-    adjustment_id = col("adjustment_id")
-    if "adjustment_id" in have:
-        _check_ids(adjustment_id, ledger, out)
-    account = col("account")
-    if "account" in have:
-        _check_accounts(account, out, platform_id)
     currency = pc.ascii_lower(col("currency"))
-    exps = pc.take(_EXPONENTS, pc.index_in(currency, value_set=_CODES))
+    codes, exponents = _currency_table()
+    exps = pc.take(exponents, pc.index_in(currency, value_set=codes))
+    # The heavy checks share the two cores (pyarrow releases the GIL): the other thread parses
+    # the first half of the amounts and checks accounts, this one checks ids and parses the
+    # second half.
+    half = n // 2
+    major, minor = col("amount"), col("amount_minor")
+    adjustment_id, account = col("adjustment_id"), col("account")
+
+    def other_core() -> tuple[_Parsed, _Parsed]:
+        parsed = _parse_amounts(
+            have, major.slice(0, half), minor.slice(0, half), exps.slice(0, half)
+        )
+        if "account" in have:
+            _check_accounts(account, out, platform_id)
+        return parsed
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(other_core)
+        if "adjustment_id" in have:
+            _check_ids(adjustment_id, ledger, out)
+        second = _parse_amounts(have, major.slice(half), minor.slice(half), exps.slice(half))
+        parsed_amounts = _joined(first.result(), second)
     if "currency" in have:
         out.cells(
             pc.equal(currency, ""),
@@ -139,7 +180,7 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
             currency,
             lambda v, i: f"'{v}' is not an ISO 4217 currency code.",
         )
-    amount_minor = _check_amounts(ledger, out, have, col, currency, exps)
+    amount_minor = _check_amounts(out, have, col, currency, exps, parsed_amounts)
     method = _check_methods(col("method"), out, job.method, "method" in have)
     description = col("description")
     out.cells(
@@ -154,12 +195,9 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
     metadata = _check_metadata(ledger, out, have, col)
     amount_text = col("amount") if "amount" in have else col("amount_minor")
     _check_limits(job, out, currency, amount_minor, amount_text)
-    problems = out.problems
-    order = {name: i for i, name in enumerate(ledger.headers.values())}
-    problems.sort(key=lambda p: (p.row, order.get(p.column, len(order)), p.code))
     return Validation(
         ledger=ledger,
-        problems=problems,
+        problems=_in_order(out.problems, ledger),
         valid=pc.invert(out.invalid),
         adjustment_id=adjustment_id,
         account=account,
@@ -169,6 +207,23 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
         description=description,
         metadata=metadata,
     )
+
+
+def blocking_problems(validation: Validation) -> list[Problem]:
+    """Problems no setting can run around: the file's own (a missing column, an unreadable row,
+    a bad metadata header). A ledger total over its limit is not one: with on_invalid = skip
+    the rows beyond the limit are skipped."""
+    return [
+        p
+        for p in validation.problems
+        if (p.row == 1 and p.code != "over_max_total") or p.code == "unreadable_file"
+    ]
+
+
+def _in_order(problems: list[Problem], ledger: Ledger) -> list[Problem]:
+    """By row, then by the column's place in the file, then by code."""
+    order = {name: i for i, name in enumerate(ledger.headers.values())}
+    return sorted(problems, key=lambda p: (p.row, order.get(p.column, len(order)), p.code))
 
 
 def _require(ledger: Ledger, out: _Collector, have: set[str]) -> None:
@@ -239,6 +294,12 @@ def _repeated(ids: pa.Array) -> pa.Array | None:
     return pc.is_in(ids, value_set=repeated) if len(repeated) else None
 
 
+def _is_account_id(account: pa.ChunkedArray) -> pa.ChunkedArray:
+    """'acct_' followed by ASCII letters and digits (a third faster than the equivalent regex)."""
+    rest = pc.utf8_slice_codeunits(account, len(ACCOUNT_PREFIX))
+    return pc.and_(pc.starts_with(account, ACCOUNT_PREFIX), pc.ascii_is_alnum(rest))
+
+
 def _check_accounts(account: pa.Array, out: _Collector, platform_id: str | None) -> None:
     is_empty = pc.equal(account, "")
     out.cells(
@@ -248,9 +309,7 @@ def _check_accounts(account: pa.Array, out: _Collector, platform_id: str | None)
         account,
         lambda v, i: "The account is empty; name the connected account (acct_...).",
     )
-    malformed = pc.and_(
-        pc.invert(pc.match_substring_regex(account, ACCOUNT_PATTERN)), pc.invert(is_empty)
-    )
+    malformed = pc.and_(pc.invert(_is_account_id(account)), pc.invert(is_empty))
     out.cells(
         malformed,
         "account",
@@ -259,15 +318,17 @@ def _check_accounts(account: pa.Array, out: _Collector, platform_id: str | None)
         lambda v, i: f"'{v}' is not a connected account id: 'acct_' then letters and digits.",
     )
     if platform_id:
-        out.cells(
-            pc.equal(account, platform_id),
-            "account",
-            "bad_account",
-            account,
-            lambda v, i: (
-                f"'{v}' is the platform's own account; a debit must name a connected account."
-            ),
-        )
+        out.cells(pc.equal(account, platform_id), "account", "bad_account", account, _platform_word)
+
+
+def _platform_word(value: str, index: int) -> str:
+    return f"'{value}' is the platform's own account; a debit must name a connected account."
+
+
+def flag_platform_account(validation: Validation, platform_id: str) -> int:
+    """bad_account on rows naming the platform itself (known once the API has been asked)."""
+    mask = pc.and_(validation.valid, pc.equal(validation.account, platform_id))
+    return validation.flag(mask, "account", "bad_account", validation.account, _platform_word)
 
 
 _AMOUNT_WORDS: dict[str, str] = {
@@ -285,16 +346,48 @@ _MINOR_WORDS: dict[str, str] = {
 }
 
 
+_Parsed = tuple[pa.Array, pa.Array] | None
+
+
+def _parse_amounts(
+    have: set[str], major: pa.Array, minor: pa.Array, exps: pa.Array
+) -> tuple[_Parsed, _Parsed]:
+    """(minor units, codes) for the amount and amount_minor columns the ledger has."""
+    return (
+        money.parse_major_array(major, exps) if "amount" in have else None,
+        money.parse_minor_array(minor, exps) if "amount_minor" in have else None,
+    )
+
+
+def _joined(
+    first: tuple[_Parsed, _Parsed], second: tuple[_Parsed, _Parsed]
+) -> tuple[_Parsed, _Parsed]:
+    """The two halves' results as one column each, without copying."""
+
+    def join(a: _Parsed, b: _Parsed) -> _Parsed:
+        if a is None or b is None:
+            return None
+        return tuple(
+            pa.chunked_array([*_chunks(x), *_chunks(y)], type=x.type)
+            for x, y in zip(a, b, strict=True)
+        )
+
+    return join(first[0], second[0]), join(first[1], second[1])
+
+
+def _chunks(values: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+
+
 def _check_amounts(
-    ledger: Ledger,
     out: _Collector,
     have: set[str],
     col: Callable[[str], pa.Array],
     currency: pa.Array,
     exps: pa.Array,
+    parsed: tuple[_Parsed, _Parsed],
 ) -> pa.Array:
-    n = ledger.num_rows
-    nothing = pa.nulls(n, pa.int64())
+    nothing = pa.nulls(len(currency), pa.int64())
     major, minor = col("amount"), col("amount_minor")
     both_empty = pc.and_(pc.equal(major, ""), pc.equal(minor, ""))
     target = "amount" if "amount" in have else "amount_minor"
@@ -318,11 +411,11 @@ def _check_amounts(
             out.cells(pc.equal(codes, code), column, code, values, word)
 
     parsed_major = parsed_minor = nothing
-    if "amount" in have:
-        parsed_major, codes = money.parse_major_array(major, exps)
+    if parsed[0] is not None:
+        parsed_major, codes = parsed[0]
         report("amount", codes, major, _AMOUNT_WORDS)
-    if "amount_minor" in have:
-        parsed_minor, codes = money.parse_minor_array(minor, exps)
+    if parsed[1] is not None:
+        parsed_minor, codes = parsed[1]
         report("amount_minor", codes, minor, _MINOR_WORDS)
     if "amount" in have and "amount_minor" in have:
         differ = pc.not_equal(parsed_major, parsed_minor)
@@ -338,7 +431,7 @@ def _check_amounts(
 
 
 def _check_methods(method: pa.Array, out: _Collector, default: str, present: bool) -> pa.Array:
-    lowered = pc.utf8_lower(method)
+    lowered = pc.ascii_lower(method)
     filled = pc.if_else(pc.equal(lowered, ""), default, lowered)
     if present:
         bad = pc.invert(pc.is_in(filled, value_set=pa.array(METHODS)))

@@ -44,12 +44,13 @@ def plan(
 
     Exit status: 0 when the ledger is valid, 2 when it is not.
     """
+    import os
+
     from ledgerrun import render
-    from ledgerrun.plan import build_plan
-    from ledgerrun.validate import check
+    from ledgerrun.plan import plan_job
 
     job = resolve_job(target, ledger, job_name, run_date)
-    result = build_plan(check(job))
+    result = plan_job(job, os.environ, offline=offline)
     if fmt == "json":
         emit_json(result.to_json())
     else:

@@ -41,11 +41,13 @@ def validate(
 
     Exit status: 0 when the ledger is valid, 2 when it is not.
     """
+    import os
+
     from ledgerrun import render
-    from ledgerrun.validate import check
+    from ledgerrun.preflight import check_job
 
     job = resolve_job(target, ledger, job_name, run_date)
-    result = check(job)
+    result = check_job(job, os.environ, offline=offline)
     if fmt == "json":
         emit_json(
             {

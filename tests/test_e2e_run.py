@@ -1,0 +1,347 @@
+"""End to end: the real CLI, in its own process, against the sandbox over HTTP.
+
+Every assertion about money is made on the sandbox's own state, not on what ledgerrun says.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import stripe
+
+from tests.support import (
+    JOBS,
+    KEY,
+    PLATFORM,
+    SAMPLES,
+    balances,
+    cli,
+    debits,
+    results_rows,
+    state,
+    write_job,
+)
+
+A, B, C = "acct_1ConnAA000000", "acct_1ConnBA000001", "acct_1ConnCA000002"
+EUR, JPY = "acct_1ConnSA000016", "acct_1ConnXA000021"
+
+
+def rows_for(*specs: tuple[str, str, str, str]) -> list[str]:
+    """(id, account, amount, currency) -> ledger lines with default method and a description."""
+    return [
+        f'{i},{a},"{amt}",{cur},,Adjustment {i},INV-{n}' for n, (i, a, amt, cur) in enumerate(specs)
+    ]
+
+
+def test_transfer_debits_move_money_once_and_are_reconciled(tmp_path: Path, sandbox) -> None:
+    before = balances(state(sandbox.url))
+    job = write_job(
+        tmp_path,
+        sandbox.url,
+        rows_for(
+            ("T-1", A, "10.00", "usd"),
+            ("T-2", A, "1,000.50", "USD"),
+            ("T-3", B, "5", "usd"),
+            ("T-4", EUR, "7.25", "eur"),
+            ("T-5", JPY, "1200", "jpy"),
+        ),
+    )
+    done = cli("run", job)
+    assert done.returncode == 0, done.stdout + done.stderr
+    after = state(sandbox.url)
+    assert debits(after, "e2e") == {f"T-{n}": 1 for n in range(1, 6)}
+    moved = balances(after)
+    assert before[A]["usd"] - moved[A]["usd"] == 1000 + 100050
+    assert moved[PLATFORM]["usd"] - before[PLATFORM]["usd"] == 1000 + 100050 + 500
+    assert moved[PLATFORM]["jpy"] == before[PLATFORM].get("jpy", 0) + 1200
+    out = results_rows(tmp_path / "out" / "e2e.results.csv")
+    assert [r["adjustment_id"] for r in out] == [f"T-{n}" for n in range(1, 6)]
+    by_id = {t["id"]: t for t in after["transfers"]}
+    for row in out:
+        assert row["status"] == "succeeded" and row["method"] == "transfer"
+        transfer = by_id[row["transfer_id"]]
+        assert transfer["destination_payment"] == row["payment_id"]
+        assert transfer["account"] == row["account"]
+        assert transfer["amount"] == int(row["amount_minor"])
+        assert transfer["transfer_group"] == "e2e"
+        assert transfer["metadata"]["ledgerrun_job"] == "e2e"
+        assert row["idempotency_key"] == f"ledgerrun:e2e:0:{row['adjustment_id']}"
+        assert row["stripe_request_id"].startswith("req_") and row["completed_at"].endswith("Z")
+    summary = json.loads((tmp_path / "out" / "e2e.results.csv.summary.json").read_text())
+    assert summary["counts"]["succeeded"] == 5 and summary["exit_code"] == 0
+    assert summary["totals"]["usd"]["succeeded"] == 1000 + 100050 + 500
+
+
+def test_charge_method_through_a_mapped_finance_export(tmp_path: Path, sandbox) -> None:
+    job = tmp_path / "finance.toml"
+    text = (JOBS / "finance_export.toml").read_text()
+    text = text.replace(
+        'ledger = "../data_samples/finance_export.xlsx"',
+        f'ledger = "{(SAMPLES / "finance_export.xlsx").as_posix()}"',
+    )
+    text = text.replace('sandbox = "../data_samples/accounts.json"', f'api_base = "{sandbox.url}"')
+    text = text.replace('"../out/', '"out/').replace('"../state/', '"state/')
+    job.write_text(text)
+    done = cli("run", job)
+    assert done.returncode == 0, done.stdout + done.stderr
+    snapshot = state(sandbox.url)
+    assert sum(debits(snapshot, "finance-month-end").values()) == 30
+    out = results_rows(next((tmp_path / "out").glob("*.results.csv")))
+    charges = {c["id"]: c for c in snapshot["charges"]}
+    for row in out:
+        assert row["status"] == "succeeded" and row["method"] == "charge"
+        charge = charges[row["payment_id"]]
+        assert charge["source"]["id"] == row["account"]
+        assert charge["source_transfer"] == row["transfer_id"]
+        assert charge["metadata"]["invoice"] == row["Invoice #"]
+    assert out[0]["Approved by"] in ("cfo", "controller")
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet", "xlsx"])
+def test_the_sample_ledger_in_every_format(tmp_path: Path, sandbox, suffix: str) -> None:
+    job = write_job(
+        tmp_path,
+        sandbox.url,
+        ledger=SAMPLES / f"adjustments.{suffix}",
+        name=f"fmt-{suffix}",
+        concurrency=8,
+    )
+    done = cli("run", job)
+    assert done.returncode == 1, done.stdout + done.stderr  # one row fails for balance
+    out = results_rows(tmp_path / "out" / f"fmt-{suffix}.results.csv")
+    failed = [r for r in out if r["status"] == "failed"]
+    assert [(r["row"], r["error_code"]) for r in failed] == [("241", "balance_insufficient")]
+    assert sum(r["status"] == "succeeded" for r in out) == 239
+    counts = debits(state(sandbox.url), f"fmt-{suffix}")
+    assert len(counts) == 239 and set(counts.values()) == {1}
+    assert failed[0]["adjustment_id"] not in counts
+
+
+def test_balance_failure_moves_nothing_and_is_retried_with_a_new_key(
+    tmp_path: Path, sandbox
+) -> None:
+    short = "acct_1ConnHA000007"
+    available = balances(state(sandbox.url))[short]["usd"]
+    too_much = f"{(available + 1) / 100:.2f}"
+    job = write_job(
+        tmp_path, sandbox.url, rows_for(("F-1", short, too_much, "usd"), ("F-2", A, "1.00", "usd"))
+    )
+    first = cli("run", job)
+    assert first.returncode == 1
+    out = {r["adjustment_id"]: r for r in results_rows(tmp_path / "out" / "e2e.results.csv")}
+    assert out["F-1"]["status"] == "failed" and out["F-1"]["error_code"] == "balance_insufficient"
+    assert out["F-1"]["transfer_id"] == "" and out["F-1"]["idempotency_key"].endswith(":0:F-1")
+    assert balances(state(sandbox.url))[short]["usd"] == available
+    # Top the account up from the platform, then run again: the failed row gets generation 1.
+    client = stripe.StripeClient(KEY, base_addresses={"api": sandbox.url}, max_network_retries=0)
+    client.v1.transfers.create(  # fund the platform from account C, then top up the short one
+        {"amount": 200_000, "currency": "usd", "destination": PLATFORM}, {"stripe_account": C}
+    )
+    client.v1.transfers.create({"amount": 200_000, "currency": "usd", "destination": short})
+    second = cli("run", job)
+    assert second.returncode == 0, second.stdout + second.stderr
+    out = {r["adjustment_id"]: r for r in results_rows(tmp_path / "out" / "e2e.results.csv")}
+    assert out["F-1"]["status"] == "succeeded"
+    assert out["F-1"]["idempotency_key"] == "ledgerrun:e2e:1:F-1"
+    assert out["F-2"]["idempotency_key"] == "ledgerrun:e2e:0:F-2"
+    assert debits(state(sandbox.url), "e2e") == {"F-1": 1, "F-2": 1}
+
+
+def test_rerunning_a_finished_job_sends_no_write(tmp_path: Path, sandbox) -> None:
+    job = write_job(
+        tmp_path, sandbox.url, rows_for(("R-1", A, "3.00", "usd"), ("R-2", B, "4.00", "usd"))
+    )
+    assert cli("run", job).returncode == 0
+    first = results_rows(tmp_path / "out" / "e2e.results.csv")
+    writes = state(sandbox.url)["stats"]["write_requests"]
+    again = cli("run", job)
+    assert again.returncode == 0
+    assert state(sandbox.url)["stats"]["write_requests"] == writes
+    second = results_rows(tmp_path / "out" / "e2e.results.csv")
+    keep = ("transfer_id", "payment_id", "idempotency_key", "completed_at", "status")
+    assert [{k: r[k] for k in keep} for r in first] == [{k: r[k] for k in keep} for r in second]
+
+
+PREFLIGHT = [
+    ("P-ok", A, "1.00", "usd"),
+    ("P-standard", "acct_1StandardSSSSSSS", "1.00", "usd"),
+    ("P-revoked", "acct_1RevokedRRRRRRRR", "1.00", "usd"),
+    ("P-missing", "acct_1NoSuchAccount00", "1.00", "usd"),
+    ("P-london", "acct_1LondonLLLLLLLLL", "1.00", "gbp"),
+    ("P-currency", EUR, "1.00", "usd"),
+    ("P-platform", PLATFORM, "1.00", "usd"),
+]
+EXPECTED = {
+    "P-standard": ("account", "account_not_eligible"),
+    "P-revoked": ("account", "account_inaccessible"),
+    "P-missing": ("account", "account_not_found"),
+    "P-london": ("account", "region_mismatch"),
+    "P-currency": ("currency", "currency_mismatch"),
+    "P-platform": ("account", "bad_account"),
+}
+
+
+def test_preflight_problems_abort_and_nothing_is_sent(tmp_path: Path, sandbox) -> None:
+    job = write_job(tmp_path, sandbox.url, rows_for(*PREFLIGHT))
+    done = cli("run", job)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert state(sandbox.url)["stats"]["write_requests"] == 0
+    out = {r["adjustment_id"]: r for r in results_rows(tmp_path / "out" / "e2e.results.csv")}
+    assert out["P-ok"]["status"] == "skipped"
+    for adjustment_id, (_, code) in EXPECTED.items():
+        assert (out[adjustment_id]["status"], out[adjustment_id]["error_code"]) == ("invalid", code)
+    checked = cli("validate", job, "--format", "json")
+    assert checked.returncode == 2
+    found = {(p["row"], p["column"], p["code"]) for p in json.loads(checked.stdout)["problems"]}
+    rows = {spec[0]: n + 2 for n, spec in enumerate(PREFLIGHT)}
+    assert found == {(rows[i], col, code) for i, (col, code) in EXPECTED.items()}
+
+
+def test_skip_invalid_sends_the_valid_rows_only(tmp_path: Path, sandbox) -> None:
+    job = write_job(tmp_path, sandbox.url, [*rows_for(*PREFLIGHT), "bad,acct_1A,x,usd,,,"])
+    done = cli("run", job, "--skip-invalid")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert debits(state(sandbox.url), "e2e") == {"P-ok": 1}
+    out = results_rows(tmp_path / "out" / "e2e.results.csv")
+    assert [r["status"] for r in out] == ["succeeded"] + ["invalid"] * 7
+
+
+def test_changed_adjustment_is_a_conflict_and_never_sent(tmp_path: Path, sandbox) -> None:
+    job = write_job(tmp_path, sandbox.url, rows_for(("C-1", A, "2.00", "usd")))
+    assert cli("run", job).returncode == 0
+    write_job(tmp_path, sandbox.url, rows_for(("C-1", A, "2.50", "usd"), ("C-2", A, "1.00", "usd")))
+    done = cli("run", job)
+    assert done.returncode == 2
+    out = {r["adjustment_id"]: r for r in results_rows(tmp_path / "out" / "e2e.results.csv")}
+    assert (out["C-1"]["status"], out["C-1"]["error_code"]) == ("invalid", "adjustment_conflict")
+    assert "amount_minor 200 -> 250" in out["C-1"]["error_message"]
+    assert debits(state(sandbox.url), "e2e") == {"C-1": 1}
+
+
+def test_a_second_run_of_the_job_exits_4(tmp_path: Path, sandbox) -> None:
+    job = write_job(tmp_path, sandbox.url, rows_for(("L-1", A, "1.00", "usd")))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path;"
+            "from ledgerrun.journal import SQLiteJournal;"
+            "j = SQLiteJournal.open(Path(sys.argv[1])); j.lock('e2e'); print('locked', flush=True);"
+            "time.sleep(60)",
+            str(tmp_path / "state" / "e2e.sqlite"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        done = cli("run", job)
+        assert done.returncode == 4, done.stdout + done.stderr
+        assert "another run" in done.stderr and "Traceback" not in done.stderr
+        assert state(sandbox.url)["stats"]["write_requests"] == 0
+    finally:
+        holder.kill()
+        holder.wait()
+    assert cli("run", job).returncode == 0  # the lock died with its process
+
+
+def test_dry_run_sends_nothing_and_writes_results(tmp_path: Path, sandbox) -> None:
+    job = write_job(
+        tmp_path,
+        sandbox.url,
+        rows_for(("D-1", A, "1.00", "usd"), ("D-2", "acct_1StandardSSSSSSS", "1.00", "usd")),
+    )
+    done = cli("run", job, "--dry-run", "--skip-invalid")
+    assert done.returncode == 1  # one row is invalid
+    assert state(sandbox.url)["stats"]["write_requests"] == 0
+    out = results_rows(tmp_path / "out" / "e2e.results.csv")
+    assert [(r["status"], r["error_code"]) for r in out] == [
+        ("skipped", "dry_run"),
+        ("invalid", "account_not_eligible"),
+    ]
+    clean = write_job(tmp_path / "clean", sandbox.url, rows_for(("D-3", A, "1.00", "usd")))
+    assert cli("run", clean, "--dry-run").returncode == 0
+    assert state(sandbox.url)["stats"]["write_requests"] == 0
+
+
+def test_max_total_with_skip_sends_up_to_the_limit(tmp_path: Path, sandbox) -> None:
+    job = write_job(
+        tmp_path,
+        sandbox.url,
+        rows_for(("M-1", A, "6.00", "usd"), ("M-2", A, "6.00", "usd"), ("M-3", B, "3.00", "usd")),
+        extra='on_invalid = "skip"\n[limits]\nmax_total = { usd = "10.00" }',
+    )
+    done = cli("run", job)
+    assert done.returncode == 1
+    out = results_rows(tmp_path / "out" / "e2e.results.csv")
+    assert [(r["status"], r["error_code"]) for r in out] == [
+        ("succeeded", ""),
+        ("skipped", "over_max_total"),
+        ("succeeded", ""),
+    ]
+    assert debits(state(sandbox.url), "e2e") == {"M-1": 1, "M-3": 1}
+
+
+def test_the_key_never_appears_in_any_output_or_file(tmp_path: Path, sandbox) -> None:
+    job = write_job(
+        tmp_path,
+        sandbox.url,
+        rows_for(("K-1", A, "1.00", "usd"), ("K-2", "acct_1ConnHA000007", "99999.00", "usd")),
+    )
+    outputs = [cli("run", job), cli("status", job), cli("validate", job), cli("plan", job)]
+    outputs.append(cli("run", job, env={"STRIPE_API_KEY": KEY.replace("test", "live")}))
+    texts = [o.stdout + o.stderr for o in outputs]
+    texts += [p.read_bytes().decode("utf-8", "replace") for p in tmp_path.rglob("*") if p.is_file()]
+    secret = KEY.split("_", 2)[2]
+    for text in texts:
+        for start in range(0, len(secret) - 8):
+            assert secret[start : start + 9] not in text
+
+
+def test_live_key_needs_live_flag_and_missing_key_is_clear(tmp_path: Path, sandbox) -> None:
+    job = write_job(tmp_path, sandbox.url, rows_for(("Z-1", A, "1.00", "usd")))
+    live = cli("run", job, env={"STRIPE_API_KEY": "sk_live_abcdefghijklmnop1234"})
+    assert live.returncode == 2 and "need --live" in live.stderr and "sk_live_…1234" in live.stderr
+    missing = cli("run", job, env={"STRIPE_API_KEY": ""})
+    assert missing.returncode == 2 and "STRIPE_API_KEY" in missing.stderr
+    refused = cli("run", job, "--live", env={"STRIPE_API_KEY": "sk_live_abcdefghijklmnop1234"})
+    assert refused.returncode == 2 and "refused the API key" in refused.stderr
+    assert state(sandbox.url)["stats"]["write_requests"] == 0
+
+
+def test_status_lists_runs_and_counts(tmp_path: Path, sandbox) -> None:
+    job = write_job(
+        tmp_path,
+        sandbox.url,
+        rows_for(("S-1", A, "1.00", "usd"), ("S-2", "acct_1ConnHA000007", "99999.00", "usd")),
+    )
+    assert cli("status", job).stdout.startswith("Job e2e has not run yet")
+    cli("run", job)
+    time.sleep(1.1)  # run ids carry the second they started
+    cli("run", job)
+    shown = json.loads(cli("status", job, "--format", "json").stdout)
+    assert {k: v for k, v in shown["counts"].items() if v} == {"succeeded": 1, "failed": 1}
+    assert [r["exit_code"] for r in shown["runs"]] == [1, 1]
+    assert shown["runs"][1]["counts"]["succeeded"] == 1
+    text = cli("status", job).stdout
+    assert "failed 1" in text and "succeeded 1" in text
+
+
+def test_plan_online_shows_balances_and_warns_when_short(tmp_path: Path, sandbox) -> None:
+    job = write_job(
+        tmp_path,
+        sandbox.url,
+        rows_for(("B-1", A, "1.00", "usd"), ("B-2", "acct_1ConnHA000007", "99999.00", "usd")),
+    )
+    done = cli("plan", job, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    groups = {g["account"]: g for g in json.loads(done.stdout)["groups"]}
+    assert groups[A]["available"] == balances(state(sandbox.url))[A]["usd"]
+    assert groups["acct_1ConnHA000007"]["short"] is True and groups[A]["short"] is False
+    assert "balance short" in cli("plan", job).stdout
+    assert state(sandbox.url)["stats"]["write_requests"] == 0
