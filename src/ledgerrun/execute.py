@@ -18,12 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ledgerrun import journal as jr
+from ledgerrun import lookup
 from ledgerrun.calls import Caller, Counter, GaveUp
 from ledgerrun.clock import Clock
 from ledgerrun.errors import (
@@ -183,26 +184,16 @@ class Executor:
         return max(now - entry.attempted_at, server_now - entry.attempted_at_server)
 
     def _lookup(self, entry: jr.Entry) -> Debit | None:
+        """The debit of this adjustment made since its attempt (minus clock-skew margin)."""
         since = int((entry.attempted_at_server - LOOKUP_MARGIN).timestamp())
-        for debit in self._debits_since(entry, since):
+        group = transfer_group(self.job)
+        for debit in lookup.debits(
+            self.caller, self.gateway, entry.method, entry.account, group, since
+        ):
             meta = debit.metadata
             if meta.get(META_ADJUSTMENT) == entry.adjustment_id and meta.get(META_JOB) == self.job:
                 return debit
         return None
-
-    def _debits_since(self, entry: jr.Entry, since: int) -> Iterator[Debit]:
-        after: str | None = None
-        group = transfer_group(self.job)
-        while True:
-            page = self.caller.call(
-                lambda after=after: self.gateway.list_debits(  # type: ignore[misc]
-                    entry.method, entry.account, group, since, after
-                )
-            )
-            yield from page.debits
-            if not page.has_more or page.last_id is None:
-                return
-            after = page.last_id
 
     def _send(self, entry: jr.Entry) -> RowOutcome:
         counter = Counter()

@@ -53,6 +53,7 @@ class StripeSettings:
     rate_limit: float = 25.0
     concurrency: int = 8
     timeout_s: float = 30.0
+    max_attempts: int = 6  # tries of one request before its outcome is left unknown
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ SCHEMA: dict[str, dict[str, _Check]] = {
         "rate_limit": _number,
         "concurrency": _whole,
         "timeout_s": _number,
+        "max_attempts": _whole,
     },
 }
 LIMIT_KEYS = ("max_amount", "max_total")
@@ -247,6 +249,8 @@ def _check_choices(job: Job) -> Job:
         raise ConfigError("'stripe.concurrency' must be at least 1")
     if not s.timeout_s > 0:
         raise ConfigError("'stripe.timeout_s' must be above 0 seconds")
+    if s.max_attempts < 1:
+        raise ConfigError("'stripe.max_attempts' must be at least 1")
     return job
 
 

@@ -21,9 +21,9 @@ def amount(minor: int, currency: str) -> str:
     return f"{money.format_major(minor, exp, grouping=True)} {currency.upper()}"
 
 
-def plural(count: int, noun: str) -> str:
+def plural(count: int, noun: str, many: str | None = None) -> str:
     """``plural(1, 'row')`` -> ``'1 row'``; ``plural(3, 'row')`` -> ``'3 rows'``."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
 
 
 def problems(items: Sequence[Problem], limit: int) -> list[str]:
@@ -162,4 +162,31 @@ def status_text(job: Any, runs: Sequence[Any], counts: dict[str, int]) -> str:
             f"{r.run_id:<26} {iso(r.started_at):<21} {ended:<21} {r.rows:>7,} {exit_code:>4}  "
             f"{'dry run: ' if r.dry_run else ''}{outcome}"
         )
+    return "\n".join(lines)
+
+
+def reconciliation(report: Any, report_path: Any, limit: int) -> str:
+    """What reconcile found, and where the full list is."""
+    head = (
+        f"Reconciled {report.results_path.name} with Stripe: "
+        f"{plural(report.checked, 'succeeded row')} checked, "
+        f"{plural(report.debits, 'debit')} of job {report.job} found."
+    )
+    if report.clean:
+        return f"{head}\nEverything agrees: no missing, mismatched, duplicate or orphan debit."
+    counts = Counter(d.kind for d in report.discrepancies)
+    lines = [
+        head,
+        f"{plural(len(report.discrepancies), 'discrepancy', 'discrepancies')}: "
+        + ", ".join(f"{n} {kind}" for kind, n in counts.most_common()),
+    ]
+    for d in report.discrepancies[:limit]:
+        lines.append(
+            f"  [{d.kind}] adjustment {d.adjustment_id or '(none)'} on {d.account}: "
+            f"{d.transfer_id} {d.payment_id} - {d.detail}"
+        )
+        lines.append(f"      What to do: {d.next_step}")
+    if len(report.discrepancies) > limit:
+        lines.append(f"  ... and {len(report.discrepancies) - limit} more.")
+    lines.append(f"Report: {report_path}")
     return "\n".join(lines)

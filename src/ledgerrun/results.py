@@ -152,11 +152,11 @@ def write_results(table: pa.Table, path: Path) -> None:
         import pyarrow.csv as pcsv
 
         safe = _escape(table)
-        _atomic_write(path, lambda fh: pcsv.write_csv(safe, fh))
+        atomic_write(path, lambda fh: pcsv.write_csv(safe, fh))
     else:
         import pyarrow.parquet as pq
 
-        _atomic_write(path, lambda fh: pq.write_table(table, fh))
+        atomic_write(path, lambda fh: pq.write_table(table, fh))
 
 
 def _escape(table: pa.Table) -> pa.Table:
@@ -213,7 +213,7 @@ def read_results(path: Path) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=[_unescape_name(n) for n in table.column_names])
 
 
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Write through ``write`` to a temporary file beside ``path``, sync it, rename it over."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
@@ -307,5 +307,5 @@ def write_summary(summary: dict[str, Any], results_path: Path) -> Path:
     """Write ``summary`` beside the results file, atomically; return where it went."""
     path = summary_path(results_path)
     data = (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    _atomic_write(path, lambda fh: fh.write(data))
+    atomic_write(path, lambda fh: fh.write(data))
     return path

@@ -20,6 +20,7 @@ from ledgerrun.errors import ConfigError, StripeFatalError
 from ledgerrun.gateway import LIVE_PREFIXES, Gateway, Platform, redact
 from ledgerrun.job import Job
 from ledgerrun.ratelimit import TokenBucket
+from ledgerrun.retry import Policy
 
 
 def api_key(job: Job, env: Mapping[str, str], *, live: bool) -> str:
@@ -68,7 +69,8 @@ def connect(
     with _api_base(job) as base:
         gateway = Gateway(key, api_base=base, timeout_s=job.stripe.timeout_s, now=clock.now)
         bucket = TokenBucket(job.stripe.rate_limit, clock)
-        caller = Caller(bucket, clock, jitter or random.Random().random, stop=stop)
+        policy = Policy(max_attempts=job.stripe.max_attempts)
+        caller = Caller(bucket, clock, jitter or random.Random().random, policy, stop)
         where = base or "api.stripe.com"
         try:
             platform = caller.call(gateway.platform)

@@ -10,6 +10,7 @@ import click
 
 from ledgerrun import __version__
 from ledgerrun.cli.plan import plan
+from ledgerrun.cli.reconcile import reconcile
 from ledgerrun.cli.run import run
 from ledgerrun.cli.sandbox import sandbox
 from ledgerrun.cli.status import status
@@ -25,7 +26,7 @@ def main() -> None:
     """
 
 
-for command in (validate, plan, run, status, sandbox):
+for command in (validate, plan, run, reconcile, status, sandbox):
     main.add_command(command)
 
 

@@ -127,13 +127,14 @@ class Gateway:
     def list_debits(
         self,
         method: str,
-        account: str,
+        account: str | None,
         transfer_group: str,
         created_gte: int,
         starting_after: str | None = None,
     ) -> Page:
         """One page (newest first) of the debits of ``transfer_group`` created at or after
-        ``created_gte``: the account's transfers, or the platform's charges from that account."""
+        ``created_gte``: the account's transfers, or the platform's charges from that account
+        (from every account when ``account`` is None; transfers always need one)."""
         params: dict[str, Any] = {
             "limit": 100,
             "transfer_group": transfer_group,
@@ -142,11 +143,13 @@ class Gateway:
         if starting_after:
             params["starting_after"] = starting_after
         if method == "transfer":
+            if account is None:
+                raise ValueError("transfers are listed per connected account")
             page, _ = self._call("get", "/v1/transfers", params, stripe_account=account)
             debits = [_from_transfer(t, account) for t in page["data"]]
         else:
             page, _ = self._call("get", "/v1/charges", params)
-            debits = [d for d in map(_from_charge, page["data"]) if d.account == account]
+            debits = [d for d in map(_from_charge, page["data"]) if account in (None, d.account)]
         last = page["data"][-1]["id"] if page["data"] else None
         return Page(debits, bool(page.get("has_more")), last)
 

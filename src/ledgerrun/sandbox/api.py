@@ -72,8 +72,8 @@ class SandboxApi:
     # --- /v1 ---------------------------------------------------------------------------------
 
     def _v1(self, request: Request) -> Response:
-        plan = self.injector.plan()
         is_post = request.method == "POST"
+        plan = self.injector.plan(write=is_post)
         with self.state.lock:
             self.state.stats.requests += 1
             if is_post:

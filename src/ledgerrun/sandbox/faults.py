@@ -25,6 +25,8 @@ class Faults:
     ``lock_timeout_rate``: fraction of POSTs answered 429 ``lock_timeout`` before executing.
     ``drop_rate``: fraction of successful debits committed, then the connection closed unanswered.
     ``max_rps``: ``/v1`` requests allowed per sliding second; the excess gets 429 ``rate_limit``.
+    ``writes_only``: the random faults (not the rate cap) hit POSTs only, so reads such as
+    account look-ups go through (for rehearsing what happens to the debits themselves).
     """
 
     latency_ms: float = 0.0
@@ -32,6 +34,7 @@ class Faults:
     lock_timeout_rate: float = 0.0
     drop_rate: float = 0.0
     max_rps: float | None = None
+    writes_only: bool = False
 
     def __post_init__(self) -> None:
         if not self.latency_ms >= 0:
@@ -73,11 +76,14 @@ class FaultInjector:
             self._faults = faults
             self._window.clear()
 
-    def plan(self) -> FaultPlan:
+    def plan(self, write: bool = True) -> FaultPlan:
         """Draw this request's faults (and apply the rate cap, which is not random)."""
         with self._lock:
             f = self._faults
             u_latency, u_error, u_lock, u_drop = (self._rng.random() for _ in range(4))
+            if f.writes_only and not write:
+                u_latency, u_error, u_lock, u_drop = (1.0, 1.0, 1.0, 1.0)
+                f = Faults(max_rps=f.max_rps)
             plan = FaultPlan(
                 latency_s=f.latency_ms * (0.5 + u_latency) / 1000.0,
                 error=u_error < f.error_rate,
