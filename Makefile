@@ -34,5 +34,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sandbox.py
 	$(BIN)/python benchmarks/run.py
 
+# The long crash and fault runs: 1,500 rows, 30 SIGKILLs; then 10% errors, lock timeouts and
+# dropped answers together. make test runs the same scenarios, shorter.
+soak: $(STAMP)
+	$(BIN)/python -m tests.chaos crash --rows 1500 --kills 30 --seed 7
+	$(BIN)/python -m tests.chaos faults --rows 1500 --seed 7
+
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
