@@ -26,7 +26,7 @@ class GaveUp(Exception):
 
 
 @dataclass
-class Counter:
+class SentCount:
     """Requests sent by a Caller, for the journal's attempt counts."""
 
     sent: int = 0
@@ -52,7 +52,7 @@ class Caller:
         with self._jitter_lock:  # random.Random is not safe to share between threads
             return self.jitter()
 
-    def call(self, request: Callable[[], T], counter: Counter | None = None) -> T:
+    def call(self, request: Callable[[], T], counter: SentCount | None = None) -> T:
         """Send ``request`` until it succeeds or the policy says stop.
 
         Definitive refusals (row errors) and fatal errors propagate unchanged; :class:`GaveUp` is

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -25,7 +25,7 @@ from typing import Any
 
 from ledgerrun import journal as jr
 from ledgerrun import lookup
-from ledgerrun.calls import Caller, Counter, GaveUp
+from ledgerrun.calls import Caller, GaveUp, SentCount
 from ledgerrun.clock import Clock
 from ledgerrun.errors import (
     KeyConflictError,
@@ -92,12 +92,18 @@ class Executor:
         outcomes: dict[int, RowOutcome] = {}
         lock = threading.Lock()
         started = self.clock.monotonic()
+        self.events.emit(
+            "sending", rows=len(items), accounts={rows[0].account: len(rows) for rows in order}
+        )
 
         def work(rows: list[Item]) -> None:
             mine = {item.index: self._row(item, earlier.get(item.adjustment_id)) for item in rows}
             with lock:
                 outcomes.update(mine)
-            self.events.emit("account_done", account=rows[0].account, outcomes=list(mine.values()))
+            counts = Counter(o.status for o in mine.values())
+            self.events.emit(
+                "account_done", account=rows[0].account, rows=len(rows), counts=dict(counts)
+            )
 
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="account") as pool:
             for future in [pool.submit(work, rows) for rows in order]:
@@ -108,6 +114,11 @@ class Executor:
     # --- one row ---------------------------------------------------------------------------
 
     def _row(self, item: Item, entry: jr.Entry | None) -> RowOutcome:
+        outcome = self._settle(item, entry)
+        self.events.emit("row_done", item=item, outcome=outcome)
+        return outcome
+
+    def _settle(self, item: Item, entry: jr.Entry | None) -> RowOutcome:
         if entry is not None and entry.state == jr.SUCCEEDED:
             return _earlier(entry)
         if self.stop.is_set():
@@ -118,19 +129,10 @@ class Executor:
                 error_message="The run stopped before this row was sent.",
             )
         if entry is None:
-            outcome = self._send(self._intent(item, 0, 0))
-        elif entry.state == jr.FAILED:
-            outcome = self._send(self._intent(item, entry.generation + 1, entry.attempts))
-        else:
-            outcome = self._resolve(entry)
-        self.events.emit(
-            "row_done",
-            row=item.row,
-            adjustment_id=item.adjustment_id,
-            account=item.account,
-            outcome=outcome,
-        )
-        return outcome
+            return self._send(self._intent(item, 0, 0))
+        if entry.state == jr.FAILED:
+            return self._send(self._intent(item, entry.generation + 1, entry.attempts))
+        return self._resolve(entry)
 
     def _intent(self, item: Item, generation: int, attempts: int) -> jr.Entry:
         now = self.clock.now()
@@ -196,7 +198,7 @@ class Executor:
         return None
 
     def _send(self, entry: jr.Entry) -> RowOutcome:
-        counter = Counter()
+        counter = SentCount()
         try:
             debit = self.caller.call(
                 lambda: self.gateway.debit(
@@ -273,14 +275,6 @@ class Executor:
             completed_at=done,
             attempts=sent,
         )
-        self.events.emit(
-            "row_failed",
-            adjustment_id=entry.adjustment_id,
-            account=entry.account,
-            code=exc.code,
-            request_id=exc.request_id,
-            message=str(exc),
-        )
         return RowOutcome(
             FAILED,
             None,
@@ -303,14 +297,6 @@ class Executor:
             error_message=message,
             request_id=exc.request_id,
             attempts=sent,
-        )
-        self.events.emit(
-            "row_unknown",
-            adjustment_id=entry.adjustment_id,
-            account=entry.account,
-            code=exc.code,
-            request_id=exc.request_id,
-            message=message,
         )
         return RowOutcome(
             UNKNOWN,

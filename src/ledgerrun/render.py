@@ -27,19 +27,27 @@ def plural(count: int, noun: str, many: str | None = None) -> str:
 
 
 def problems(items: Sequence[Problem], limit: int) -> list[str]:
-    """The first ``limit`` problems, one block each, then a count of the rest by code."""
+    """Every problem in detail when there are few; when there are more than ``limit``, first a
+    count per code with the rows it is on, then the first ``limit`` in detail."""
     lines: list[str] = []
+    if len(items) > limit:
+        rows_of: dict[str, list[int]] = {}
+        for p in items:
+            rows_of.setdefault(p.code, []).append(p.row)
+        lines.append(f"  {'code':<26} {'count':>7}  rows")
+        for code, rows in sorted(rows_of.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            first = ", ".join(str(r) for r in rows[:6]) + (", ..." if len(rows) > 6 else "")
+            lines.append(f"  {code:<26} {len(rows):>7,}  {first}")
+        if limit:
+            lines.append(f"  The first {limit}:")
     for p in items[:limit]:
         where = f"row {p.row}" + (f", column {p.column}" if p.column else "")
         shown = f" {p.value!r}" if p.value else ""
         lines.append(f"  {where}:{shown} [{p.code}]")
         lines.append(f"      {p.message}")
         lines.append(f"      What to do: {p.fix}")
-    rest = items[limit:]
-    if rest:
-        counts = Counter(p.code for p in rest)
-        summary = ", ".join(f"{count} {code}" for code, count in counts.most_common())
-        lines.append(f"  ... and {len(rest)} more ({summary}); --format json lists them all.")
+    if len(items) > limit:
+        lines.append(f"  ... and {len(items) - limit:,} more; --format json lists them all.")
     return lines
 
 
@@ -103,26 +111,46 @@ NEXT_STEPS = {
 
 
 def run_report(report: Any) -> str:
-    """The closing lines of ``ledgerrun run``: counts, totals, where the results are, what next."""
+    """The closing summary of ``ledgerrun run``: by status, by currency, where the files are,
+    and what to do next."""
     s = report.summary
     counts = s["counts"]
-    lines = [
-        f"Run {s['run_id']} of job {s['job']}{' (dry run)' if s['dry_run'] else ''}: "
-        f"{plural(s['rows'], 'row')}.",
-        "  " + "   ".join(f"{status} {counts[status]:,}" for status in counts),
+    title = f"Run {s['run_id']} of job {s['job']}" + (
+        " (dry run: nothing sent)" if s["dry_run"] else ""
+    )
+    lines = [title, ""]
+    lines.append(f"  {'status':<10} {'rows':>9}")
+    for status, count in counts.items():
+        lines.append(f"  {status:<10} {count:>9,}")
+    lines.append(f"  {'total':<10} {s['rows']:>9,}")
+    if s["totals"]:
+        names = ("requested", "succeeded", "failed", "unknown", "skipped")
+        shown = [n for n in names if any(t.get(n) for t in s["totals"].values())] or ["requested"]
+        lines += ["", "  " + f"{'currency':<9}" + "".join(f"{n:>20}" for n in shown)]
+        for currency, totals in s["totals"].items():
+            exp = _exponent(currency)
+            cells = "".join(
+                f"{money.format_major(totals.get(n, 0), exp, grouping=True):>20}" for n in shown
+            )
+            lines.append(f"  {currency.upper():<9}{cells}")
+    lines += ["", f"Results: {report.results_path}", f"Summary: {report.summary_path}"]
+    if getattr(report, "report_path", None):
+        lines.append(f"Report:  {report.report_path}")
+    next_steps = [
+        template.format(n=plural(counts[status], "row"))
+        for status, template in NEXT_STEPS.items()
+        if counts.get(status) and not (status == "skipped" and s["dry_run"])
     ]
-    for currency, totals in s["totals"].items():
-        parts = ", ".join(
-            f"{name} {amount(value, currency)}" for name, value in totals.items() if value
-        )
-        lines.append(f"  {currency.upper()}: {parts or 'nothing'}")
-    lines.append(f"Results: {report.results_path}")
-    lines.append(f"Summary: {report.summary_path}")
-    for status, template in NEXT_STEPS.items():
-        if counts.get(status):
-            lines.append("Next: " + template.format(n=plural(counts[status], "row")))
+    lines += [f"Next: {step}" for step in next_steps] or ["Next: nothing; every row is done."]
     lines.extend(f"Note: {note}" for note in report.notes)
     return "\n".join(lines)
+
+
+def _exponent(currency: str) -> int:
+    try:
+        return money.exponent(currency)
+    except KeyError:
+        return 0
 
 
 def status_json(job: Any, runs: Sequence[Any], counts: dict[str, int]) -> dict[str, Any]:

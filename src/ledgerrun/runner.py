@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerrun import journal as jr
-from ledgerrun import preflight, results
+from ledgerrun import preflight, report, results
 from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.errors import ConfigError
 from ledgerrun.events import Events
@@ -48,6 +48,7 @@ class RunReport:
     summary: dict[str, Any]
     results_path: Path
     summary_path: Path
+    report_path: Path
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -143,6 +144,7 @@ def run_job(
                 "rows_per_s": round(sent / executor.sending_s, 2) if executor.sending_s else None,
             }
         summary_file = results.write_summary(summary, job.results)
+        report_file = report.write_report(job.results, summary, table)
         journal.finish_run(run_id, ended, code, summary["counts"])
         if executor is not None and executor.fatal is not None:
             notes.append(f"The run stopped early: {executor.fatal}")
@@ -153,8 +155,11 @@ def run_job(
             counts=summary["counts"],
             totals=summary["totals"],
             results=str(job.results),
+            report=str(report_file),
         )
-        return RunReport(code, validation, outcomes, summary, job.results, summary_file, notes)
+        return RunReport(
+            code, validation, outcomes, summary, job.results, summary_file, report_file, notes
+        )
     finally:
         journal.close()
 

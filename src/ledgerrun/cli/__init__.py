@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from ledgerrun import __version__
+from ledgerrun.cli._common import Output
 from ledgerrun.cli.plan import plan
 from ledgerrun.cli.reconcile import reconcile
 from ledgerrun.cli.run import run
@@ -19,11 +20,29 @@ from ledgerrun.cli.validate import validate
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ledgerrun")
-def main() -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per line on stderr (run start, each account finished, each "
+    "failure, run end), for cron and log collectors; no progress display.",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="With text logs, also print each failed or unknown row and each finished account.",
+)
+@click.pass_context
+def main(ctx: click.Context, log_format: str, verbose: int) -> None:
     """Debit Stripe Connect accounts in bulk from a ledger file, exactly once.
 
-    TARGET is a job file (TOML) or a ledger file (.csv, .parquet, .xlsx).
+    TARGET is a job file (TOML) or a ledger file (.csv, .parquet, .xlsx). Start with
+    `ledgerrun validate TARGET`, then `plan`, then `run`; `reconcile` checks a run against
+    Stripe afterwards and `status` shows the job's history.
     """
+    ctx.obj = Output(log_format, verbose)
 
 
 for command in (validate, plan, run, reconcile, status, sandbox):

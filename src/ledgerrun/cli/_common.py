@@ -7,6 +7,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,6 +17,21 @@ from ledgerrun.errors import FatalError
 from ledgerrun.job import Job, load_target
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Output:
+    """The global options: how to log, and how much."""
+
+    log_format: str = "text"
+    verbose: int = 0
+
+
+def output() -> Output:
+    """The global options of the command being run (defaults outside a command line)."""
+    ctx = click.get_current_context(silent=True)
+    found = ctx.find_object(Output) if ctx is not None else None
+    return found or Output()
 
 
 def reports_errors(fn: F) -> F:
@@ -29,7 +45,14 @@ def reports_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except FatalError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            from ledgerrun.logs import JsonLog, scrub
+
+            if output().log_format == "json":
+                JsonLog(sys.stderr).write(
+                    "error", level="error", message=str(exc), exit_code=exc.exit_code
+                )
+            else:
+                click.echo(f"Error: {scrub(str(exc))}", err=True)
             raise SystemExit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]

@@ -41,6 +41,7 @@ def reconcile(
     from ledgerrun import render
     from ledgerrun.reconcile import reconcile as check
     from ledgerrun.reconcile import write_report
+    from ledgerrun.report import refresh_report
     from ledgerrun.session import connect
 
     job = resolve_job(target, ledger, job_name, run_date)
@@ -50,5 +51,8 @@ def reconcile(
         report = check(job, session, path, started)
     report.ended_at = dt.datetime.now(dt.UTC)
     csv_path, _ = write_report(report)
+    refreshed = refresh_report(path)
     click.echo(render.reconciliation(report, csv_path, max_problems))
+    if refreshed is not None:
+        click.echo(f"Run report (with this verdict): {refreshed}")
     raise SystemExit(0 if report.clean else 1)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
 
 import click
 
-from ledgerrun.cli._common import job_options, reports_errors, resolve_job
+from ledgerrun.cli._common import job_options, output, reports_errors, resolve_job
+from ledgerrun.events import Events
+from ledgerrun.logs import JsonLog, TextLog
+from ledgerrun.progress import Progress
 
 
 @click.command()
@@ -78,6 +82,10 @@ def run(
     journal before it is sent and after Stripe answers, so a run that dies can simply be run
     again: rows already debited are never sent twice and keep their IDs.
 
+    Writes the results file (one row per ledger row, with the Stripe IDs), its .summary.json and
+    its .report.html. The API key is read from the environment variable the job names
+    (STRIPE_API_KEY by default), never from a file or an option.
+
     Exit status: 0 every row succeeded (now or earlier); 1 some rows failed at Stripe or were
     left out; 2 invalid input or configuration, nothing sent; 3 some outcomes unknown (run the
     job again to settle them); 4 another run of this job is in progress.
@@ -101,10 +109,31 @@ def run(
         changes["on_invalid"] = "skip"
     job = job.replace(**changes)
     stop = threading.Event()
-    with _stop_on_signals(stop):
-        report = run_job(job, dry_run=dry_run, live=live, stop=stop)
+    events, progress = _listeners()
+    try:
+        with _stop_on_signals(stop):
+            report = run_job(job, dry_run=dry_run, live=live, stop=stop, events=events)
+    finally:
+        if progress is not None:
+            progress.close()
     click.echo(render.run_report(report))
     raise SystemExit(report.exit_code)
+
+
+def _listeners() -> tuple[Events, Progress | None]:
+    """JSON logs, or (on a terminal) a progress line, plus -v's lines; per the global options."""
+    settings = output()
+    events = Events()
+    progress = None
+    if settings.log_format == "json":
+        events.listen(JsonLog(sys.stderr))
+        return events, None
+    if sys.stdout.isatty():
+        progress = Progress(sys.stdout)
+        events.listen(progress)
+    if settings.verbose:
+        events.listen(TextLog(sys.stderr))
+    return events, progress
 
 
 class _stop_on_signals:

@@ -1,0 +1,142 @@
+"""The JSON log (one object per line, for cron) and the terminal progress line."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from ledgerrun.execute import Item
+from ledgerrun.logs import JsonLog, TextLog, scrub
+from ledgerrun.outcome import FAILED, SUCCEEDED, UNKNOWN, RowOutcome
+from ledgerrun.progress import Progress
+from tests.fakes import FakeClock
+from tests.support import KEY, cli, state, write_job
+
+A, H = "acct_1ConnAA000000", "acct_1ConnHA000007"
+
+
+def item(row: int, account: str = A) -> Item:
+    return Item(row - 2, row, f"ADJ-{row}", account, "usd", 100, "transfer", {})
+
+
+def test_scrub_keeps_only_the_kind_and_last_four() -> None:
+    assert scrub(f"key {KEY} used") == f"key sk_test_…{KEY[-4:]} used"
+    assert scrub("rk_live_abcdefghijkl1234 x") == "rk_live_…1234 x"
+    assert scrub("no key here, sk_test_ alone") == "no key here, sk_test_ alone"
+
+
+def test_json_log_lines_and_fields() -> None:
+    stream = io.StringIO()
+    log = JsonLog(stream, now=FakeClock().now)
+    log(
+        "run_start",
+        {
+            "job": "j",
+            "run_id": "r1",
+            "ledger": "/l.csv",
+            "ledger_sha256": "ab",
+            "rows": 2,
+            "dry_run": False,
+        },
+    )
+    log("row_done", {"item": item(2), "outcome": RowOutcome(SUCCEEDED)})
+    log(
+        "row_done",
+        {
+            "item": item(3),
+            "outcome": RowOutcome(
+                FAILED,
+                error_code="balance_insufficient",
+                request_id="req_1",
+                error_message=f"refused for {KEY}",
+            ),
+        },
+    )
+    log("account_done", {"account": A, "rows": 2, "counts": {"succeeded": 1, "failed": 1}})
+    log("run_end", {"exit_code": 1, "counts": {"succeeded": 1}, "totals": {}, "results": "r.csv"})
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [r["event"] for r in records] == ["run_start", "row_failed", "account_done", "run_end"]
+    for r in records:
+        assert r["job"] == "j" and r["run_id"] == "r1" and r["ts"].endswith("Z")
+    failed = records[1]
+    assert (failed["row"], failed["code"], failed["request_id"]) == (
+        3,
+        "balance_insufficient",
+        "req_1",
+    )
+    assert failed["level"] == "warning" and KEY not in stream.getvalue()
+    assert records[2]["failed"] == 1 and records[2]["unknown"] == 0
+    assert records[3]["exit_code"] == 1 and records[3]["level"] == "warning"
+
+
+def test_text_log_with_verbose_names_failures_and_accounts() -> None:
+    stream = io.StringIO()
+    log = TextLog(stream)
+    log("row_done", {"item": item(7), "outcome": RowOutcome(SUCCEEDED)})
+    log(
+        "row_done",
+        {
+            "item": item(8),
+            "outcome": RowOutcome(UNKNOWN, error_code="network_error", error_message="lost"),
+        },
+    )
+    log("account_done", {"account": A, "rows": 2, "counts": {"succeeded": 1, "unknown": 1}})
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("row 8 ADJ-8 on acct_1ConnAA000000: unknown [network_error]")
+    assert lines[1] == f"account {A} done: 2 rows (succeeded 1, unknown 1)"
+
+
+def test_progress_line_counts_rates_and_busiest_accounts() -> None:
+    clock = FakeClock()
+    progress = Progress(io.StringIO(), clock=clock.monotonic)
+    progress("sending", {"rows": 100, "accounts": {A: 60, H: 40}})
+    try:
+        for n in range(50):
+            clock.advance(0.1)
+            status = FAILED if n == 3 else SUCCEEDED
+            progress(
+                "row_done", {"item": item(n + 2, A if n < 30 else H), "outcome": RowOutcome(status)}
+            )
+        line = progress.line(width=200)
+    finally:
+        progress.close()
+    assert line.startswith("50/100 rows [##########..........]  50%")
+    assert "10.0/s" in line and "failed 1" in line and "unknown 0" in line
+    assert "left 0:05" in line
+    assert f"busiest {A} 30/60, {H} 20/40" in line
+
+
+def test_run_with_json_logs_end_to_end(tmp_path: Path, sandbox) -> None:
+    job = write_job(
+        tmp_path,
+        sandbox.url,
+        [
+            f'J-1,{A},"1.00",usd,,,INV',
+            f'J-2,{H},"99999.00",usd,,,INV',
+        ],
+    )
+    done = cli("--log-format", "json", "run", job)
+    assert done.returncode == 1
+    records = [json.loads(line) for line in done.stderr.splitlines()]
+    events = [r["event"] for r in records]
+    assert events[0] == "run_start" and events[-1] == "run_end"
+    assert events.count("account_done") == 2 and events.count("row_failed") == 1
+    start, end = records[0], records[-1]
+    assert start["rows"] == 2 and len(start["ledger_sha256"]) == 64
+    assert end["exit_code"] == 1 and end["counts"]["failed"] == 1
+    assert end["totals"]["usd"]["succeeded"] == 100
+    failed = next(r for r in records if r["event"] == "row_failed")
+    assert failed["row"] == 3 and failed["code"] == "balance_insufficient"
+    assert failed["request_id"].startswith("req_")
+    assert KEY[8:] not in done.stderr + done.stdout
+    assert state(sandbox.url)["stats"]["writes_executed"] == 1
+
+
+def test_errors_are_json_too_in_json_mode(tmp_path: Path, sandbox) -> None:
+    job = write_job(tmp_path, sandbox.url, [f"E-1,{A},1.00,usd,,,INV"])
+    done = cli("--log-format", "json", "run", job, env={"STRIPE_API_KEY": ""})
+    assert done.returncode == 2
+    (record,) = [json.loads(line) for line in done.stderr.splitlines()]
+    assert record["event"] == "error" and record["exit_code"] == 2
+    assert "STRIPE_API_KEY" in record["message"]
