@@ -243,21 +243,29 @@ def _charts(table: pa.Table) -> str:
     picked = table.select(["account", "currency", "amount_minor", "status"]).filter(keep)
     if picked.num_rows == 0:
         return ""
-    frame = picked.to_pandas()
-    if picked.num_rows * (pc.max(picked["amount_minor"]).as_py() or 0) >= 2**63:
-        frame["amount_minor"] = frame["amount_minor"].astype(object)  # exact Python ints
-    sums = frame.groupby(["currency", "account", "status"])["amount_minor"].sum()
-    wide = sums.unstack("status", fill_value=0).reindex(columns=list(BAR_STATUSES), fill_value=0)
-    wide["requested"] = wide.sum(axis=1)
+    # Summed as 38-digit decimals, so no total can overflow; one row per (currency, account,
+    # status) comes back, however long the ledger.
+    exact = picked.set_column(2, "amount_minor", picked["amount_minor"].cast(pa.decimal128(38, 0)))
+    sums = exact.group_by(["currency", "account", "status"], use_threads=False).aggregate(
+        [("amount_minor", "sum")]
+    )
+    per: dict[str, dict[str, dict[str, int]]] = {}
+    for row in sums.to_pylist():
+        bar = per.setdefault(row["currency"], {}).setdefault(
+            row["account"], dict.fromkeys((*BAR_STATUSES, "requested"), 0)
+        )
+        if row["status"] in BAR_STATUSES:
+            bar[row["status"]] += int(row["amount_minor_sum"])
+            bar["requested"] += int(row["amount_minor_sum"])
     charts = []
-    for currency in sorted(wide.index.get_level_values("currency").unique()):
-        per = wide.loc[currency].reset_index()
-        per = per.sort_values(["requested", "account"], ascending=[False, True])
-        bars = [(str(r["account"]), False, _ints(r)) for _, r in per.head(TOP_ACCOUNTS).iterrows()]
-        rest = per.iloc[TOP_ACCOUNTS:]
-        if len(rest):
-            bars.append((plural(len(rest), "other account"), True, _ints(rest.sum())))
-        charts.append(_chart(str(currency), bars))
+    for currency in sorted(per):
+        ranked = sorted(per[currency].items(), key=lambda kv: (-kv[1]["requested"], kv[0]))
+        bars = [(account, False, bar) for account, bar in ranked[:TOP_ACCOUNTS]]
+        rest = [bar for _, bar in ranked[TOP_ACCOUNTS:]]
+        if rest:
+            total = {k: sum(bar[k] for bar in rest) for k in (*BAR_STATUSES, "requested")}
+            bars.append((plural(len(rest), "other account"), True, total))
+        charts.append(_chart(currency, bars))
     legend = "".join(
         f'<span><span class="sw" style="background:{COLOURS[k]}"></span>{k}</span>'
         for k in BAR_STATUSES
@@ -266,10 +274,6 @@ def _charts(table: pa.Table) -> str:
         f'<section id="charts"><h2>Amounts by account</h2><div class="legend">{legend}</div>'
         f"{''.join(charts)}</section>"
     )
-
-
-def _ints(values: Any) -> dict[str, int]:
-    return {k: int(values[k]) for k in (*BAR_STATUSES, "requested")}
 
 
 def _chart(currency: str, bars: list[tuple[str, bool, dict[str, int]]]) -> str:
