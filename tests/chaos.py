@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import KEY, balances, debits, results_rows, state
+from tests.support import KEY, balances, cli, debits, results_rows, state
 
 PLATFORM = "acct_1PlatformCHAOS0000"
 
@@ -35,17 +35,6 @@ class World:
     ledger: dict[str, tuple[str, int]]  # adjustment id -> (account, amount in cents)
     accounts: list[str]
     seed_balances: dict[str, dict[str, int]]
-
-
-def cli(*args: object, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ledgerrun", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env={**os.environ, "STRIPE_API_KEY": KEY},
-    )
 
 
 def start_run(job: Path) -> subprocess.Popen[str]:

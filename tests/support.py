@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +102,25 @@ def results_rows(path: Path) -> list[dict[str, str]]:
 
     with path.open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+@contextlib.contextmanager
+def held_by_another_process(code: str, path: Path) -> Iterator[None]:
+    """Run ``code`` (which holds something on ``path``, given as ``sys.argv[1]``, then prints
+    'ready' and sleeps) in its own process for the duration of the block."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            code + "\nprint('ready', flush=True)\nimport time; time.sleep(60)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()

@@ -20,6 +20,7 @@ from tests.support import (
     advance_clock,
     cli,
     debits,
+    held_by_another_process,
     results_rows,
     state,
     write_job,
@@ -205,26 +206,15 @@ def test_a_damaged_journal_stops_the_run_before_anything_is_sent(tmp_path: Path,
 def test_a_journal_locked_by_another_process_stops_the_run_cleanly(tmp_path: Path, sandbox) -> None:
     job = write_job(tmp_path, sandbox.url, ROWS)
     assert cli("run", job, "--dry-run").returncode == 0
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None);"
-            "c.execute('BEGIN EXCLUSIVE'); print('held', flush=True); time.sleep(60)",
-            str(tmp_path / "state" / "e2e.sqlite"),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+    hold_it = (
+        "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute('BEGIN EXCLUSIVE')"
     )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with held_by_another_process(hold_it, tmp_path / "state" / "e2e.sqlite"):
         done = cli("run", job)
         assert done.returncode == 2, done.stdout + done.stderr
         assert "locked by another process" in done.stderr and "Traceback" not in done.stderr
         assert state(sandbox.url)["stats"]["write_requests"] == 0
-    finally:
-        holder.kill()
-        holder.wait()
     assert cli("run", job).returncode == 0
     assert sqlite3.connect(tmp_path / "state" / "e2e.sqlite").execute(
         "SELECT count(*) FROM adjustments WHERE state = 'succeeded'"

@@ -120,7 +120,7 @@ class Executor:
 
     def _settle(self, item: Item, entry: jr.Entry | None) -> RowOutcome:
         if entry is not None and entry.state == jr.SUCCEEDED:
-            return _earlier(entry)
+            return earlier_outcome(entry)
         if self.stop.is_set():
             return RowOutcome(
                 SKIPPED,
@@ -310,7 +310,8 @@ class Executor:
         )
 
 
-def _earlier(entry: jr.Entry) -> RowOutcome:
+def earlier_outcome(entry: jr.Entry) -> RowOutcome:
+    """A row the journal holds as succeeded: reported with that run's IDs, nothing sent."""
     return RowOutcome(
         SUCCEEDED,
         entry.transfer_id,

@@ -12,7 +12,7 @@ Currencies
     * 0 for BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF;
     * 3 for BHD JOD KWD OMR TND;
     * 2 for every other code (including ISK, HUF, CLF, IQD and LYD, and the funds, metals and
-      special codes such as BOV, XAU, XDR, XTS and XXX).
+      special codes such as BOV, XAU, XDR and XTS, and the code for "no currency").
 
     Codes are matched without regard to case, but only plain ASCII letters count (so a look-alike
     such as the Kelvin sign in "\\u212aWD" is not KWD).

@@ -179,7 +179,7 @@ def earlier_entries(job: Job, validation: Validation) -> dict[str, jr.Entry]:
     """What the job's journal holds for the ledger's ids, without creating or locking it."""
     if not job.journal.exists() or not validation.rows:
         return {}
-    journal = jr.SQLiteJournal.open(job.journal, create=False)
+    journal = jr.SQLiteJournal.open_readonly(job.journal)
     try:
         return journal.entries(job.name, validation.adjustment_id.to_pylist())
     finally:

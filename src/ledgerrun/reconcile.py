@@ -132,7 +132,7 @@ def _read_rows(path: Path) -> list[_Row]:
 def _journal_entries(job: Job) -> list[jr.Entry]:
     if not job.journal.exists():
         return []
-    journal = jr.SQLiteJournal.open(job.journal, create=False)
+    journal = jr.SQLiteJournal.open_readonly(job.journal)
     try:
         return list(journal.entries(job.name).values())
     finally:

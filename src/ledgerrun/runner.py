@@ -26,7 +26,7 @@ from ledgerrun import preflight, report, results
 from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.errors import ConfigError
 from ledgerrun.events import Events
-from ledgerrun.execute import Executor, Item
+from ledgerrun.execute import Executor, Item, earlier_outcome
 from ledgerrun.job import Job
 from ledgerrun.keys import debit_metadata, transfer_group
 from ledgerrun.ledger import read_ledger
@@ -184,15 +184,7 @@ def _run(
     for index, adjustment_id in enumerate(ids):
         entry = earlier.get(adjustment_id)
         if outcomes[index] is None and entry is not None and entry.state == jr.SUCCEEDED:
-            outcomes[index] = RowOutcome(
-                SUCCEEDED,
-                entry.transfer_id,
-                entry.payment_id,
-                entry.idempotency_key,
-                entry.request_id,
-                attempts=entry.attempts,
-                completed_at=entry.completed_at,
-            )
+            outcomes[index] = earlier_outcome(entry)
     notes: list[str] = []
     row_problems = any(p.row != 1 for p in validation.problems)
     over_total = any(p.code == "over_max_total" for p in validation.problems)

@@ -33,7 +33,7 @@ def status(
         else:
             click.echo(f"Job {job.name} has not run yet: no journal at {job.journal}.")
         return
-    journal = SQLiteJournal.open(job.journal, create=False)
+    journal = SQLiteJournal.open_readonly(job.journal)
     try:
         runs, counts = journal.runs(job.name), journal.counts(job.name)
     finally:
