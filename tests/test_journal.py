@@ -119,9 +119,8 @@ def test_intent_then_success_round_trips_every_field(journal: SQLiteJournal) -> 
     sent = intent(attempted_at=T0.astimezone(PARIS))  # any zone in, UTC out
     journal.record_intent(sent)
     assert journal.entries("nightly") == {"adj-1": dataclasses.replace(sent, attempted_at=T0)}
-    journal.record_attempts("nightly", "adj-1", 2)
     done = (T0 + dt.timedelta(seconds=5)).astimezone(PARIS)
-    succeed(journal, run_id="run-2", request_id="req_9", completed_at=done)
+    succeed(journal, run_id="run-2", request_id="req_9", completed_at=done, attempts=2)
     got = journal.entries("nightly")["adj-1"]
     assert got == dataclasses.replace(
         sent,
@@ -169,18 +168,17 @@ def test_an_unknown_outcome_stays_pending_and_notes_the_error(journal: SQLiteJou
 def test_every_change_is_kept_in_the_append_only_events(path: Path) -> None:
     with contextlib.closing(SQLiteJournal.open(path)) as opened:
         opened.record_intent(intent())
-        opened.record_attempts("nightly", "adj-1", 1)
+        unknown(opened, attempts=1)
         succeed(opened)
     with contextlib.closing(sqlite3.connect(path)) as raw:
         kinds = raw.execute("SELECT kind, idempotency_key FROM events ORDER BY seq").fetchall()
     key = intent().idempotency_key
-    assert kinds == [("intent", key), ("attempts", key), ("success", key)]
+    assert kinds == [("intent", key), ("unknown", key), ("success", key)]
 
 
 # --- refusals -----------------------------------------------------------------------------------
 
 RECORDS: dict[str, Callable[[SQLiteJournal], None]] = {
-    "attempts": lambda j: j.record_attempts("nightly", "ghost", 1),
     "success": lambda j: succeed(j, "ghost"),
     "failure": lambda j: fail(j, "ghost"),
     "unknown": lambda j: unknown(j, "ghost"),
@@ -220,7 +218,7 @@ def test_intent_rules_protect_the_idempotency_key(journal: SQLiteJournal) -> Non
     with pytest.raises(JournalError, match="JSON"):
         journal.record_intent(intent(request={"amount": object()}))
     journal.record_intent(intent(generation=1, idempotency_key="k1"))
-    journal.record_attempts("nightly", "adj-1", 3)
+    unknown(journal, attempts=3)
     with pytest.raises(JournalError, match="higher generation"):
         journal.record_intent(intent(generation=1, idempotency_key="other"))
     with pytest.raises(JournalError, match="higher generation"):
@@ -235,8 +233,7 @@ def test_intent_rules_protect_the_idempotency_key(journal: SQLiteJournal) -> Non
 
 def test_a_failed_adjustment_takes_a_new_generation(journal: SQLiteJournal) -> None:
     journal.record_intent(intent())
-    journal.record_attempts("nightly", "adj-1", 1)
-    fail(journal, request_id="req_1")
+    fail(journal, request_id="req_1", attempts=1)
     with pytest.raises(JournalError, match="failed already"):
         fail(journal)
     journal.record_intent(intent(generation=1, idempotency_key="k1"))
@@ -247,10 +244,10 @@ def test_a_failed_adjustment_takes_a_new_generation(journal: SQLiteJournal) -> N
 
 def test_attempts_add_up_and_cannot_go_down(journal: SQLiteJournal) -> None:
     journal.record_intent(intent())
-    journal.record_attempts("nightly", "adj-1", 1)
-    journal.record_attempts("nightly", "adj-1", 2)
+    unknown(journal, attempts=1)
+    unknown(journal, attempts=2)
     with pytest.raises(JournalError, match="cannot go down"):
-        journal.record_attempts("nightly", "adj-1", -1)
+        unknown(journal, attempts=-1)
     assert journal.entries("nightly")["adj-1"].attempts == 3
 
 
@@ -499,7 +496,7 @@ def test_a_read_only_journal_reads_but_never_writes_or_locks(path: Path) -> None
     try:
         assert reader.counts("nightly") == NONE | {PENDING: 1}
         with pytest.raises(JournalError, match="read-only"):
-            reader.record_attempts("nightly", "adj-1", 1)
+            unknown(reader, attempts=1)
         with pytest.raises(JournalError, match="read-only"):
             reader.lock("nightly")
     finally:
@@ -519,13 +516,12 @@ def test_sixteen_threads_writing_at_once_stay_consistent(journal: SQLiteJournal)
             for n in range(per_thread):
                 aid = f"adj-{t}-{n}"
                 journal.record_intent(intent(aid, idempotency_key=f"key-{aid}"))
-                journal.record_attempts("nightly", aid, 1)
                 if n % 3 == 0:
-                    succeed(journal, aid, transfer_id=f"tr-{aid}")
+                    succeed(journal, aid, transfer_id=f"tr-{aid}", attempts=1)
                 elif n % 3 == 1:
-                    fail(journal, aid)
+                    fail(journal, aid, attempts=1)
                 else:
-                    unknown(journal, aid)
+                    unknown(journal, aid, attempts=1)
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 

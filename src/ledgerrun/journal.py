@@ -107,7 +107,6 @@ class Journal(Protocol):
     def entries(self, job: str,
                 adjustment_ids: Iterable[str] | None = None) -> dict[str, Entry]: ...
     def record_intent(self, entry: Entry) -> None: ...
-    def record_attempts(self, job: str, adjustment_id: str, count: int) -> None: ...
     def record_success(self, job: str, adjustment_id: str, *, run_id: str, transfer_id: str,
                        payment_id: str, request_id: str | None,
                        completed_at: dt.datetime, attempts: int = 0) -> None: ...
@@ -437,12 +436,6 @@ class SQLiteJournal:
             conn.execute(sql, values)
             self._event(conn, entry.job, entry.adjustment_id, "intent", {"run_id": entry.run_id})
 
-    def record_attempts(self, job: str, adjustment_id: str, count: int) -> None:
-        """Add ``count`` (HTTP requests actually sent) to the adjustment's attempts."""
-        if count < 0:
-            raise JournalError(f"attempts cannot go down (count {count})")
-        self._update("attempts", job, adjustment_id, {"attempts": count})
-
     def record_success(
         self,
         job: str,
@@ -511,7 +504,7 @@ class SQLiteJournal:
             done = (SUCCEEDED, values.get("transfer_id"), values.get("payment_id"))
             if kind == "success" and row == done:
                 return
-            if row[0] != PENDING and kind != "attempts":
+            if row[0] != PENDING:
                 raise JournalError(
                     f"cannot record {what}: it is {row[0]} already"
                     + (f" (transfer {row[1]}, payment {row[2]})" if row[0] == SUCCEEDED else "")

@@ -44,8 +44,8 @@ def _currency_table() -> tuple[pa.Array, pa.Array]:
 class Validation:
     """The outcome of validating a ledger: its problems and its normalised columns.
 
-    ``valid`` is true for rows with no problem of their own. ``file_problems`` are the problems on
-    row 1 (missing columns, bad metadata headers, a total over its limit).
+    ``valid`` is true for rows with no problem of their own. Problems about the file as a whole
+    (missing columns, bad metadata headers, a total over its limit) sit on row 1.
     """
 
     ledger: Ledger
@@ -62,10 +62,6 @@ class Validation:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-    @property
-    def file_problems(self) -> list[Problem]:
-        return [p for p in self.problems if p.row == 1]
 
     @property
     def rows(self) -> int:
