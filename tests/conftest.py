@@ -26,7 +26,7 @@ def write(tmp_path: Path):
 @pytest.fixture
 def sandbox():
     """A sandbox seeded with the sample accounts, serving on a free port of 127.0.0.1."""
-    from ledgerrun.sandbox import SandboxServer
+    from ledgerrun_sandbox import SandboxServer
     from tests.support import SAMPLES
 
     with SandboxServer(SAMPLES / "accounts.json", port=0) as server:

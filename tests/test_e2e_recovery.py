@@ -13,7 +13,7 @@ from pathlib import Path
 
 import stripe
 
-from ledgerrun.sandbox import Faults
+from ledgerrun_sandbox import Faults
 from tests.support import (
     KEY,
     PLATFORM,

@@ -225,7 +225,7 @@ def test_changed_adjustment_is_a_conflict_and_never_sent(tmp_path: Path, sandbox
 def test_a_second_run_of_the_job_exits_4(tmp_path: Path, sandbox) -> None:
     job = write_job(tmp_path, sandbox.url, rows_for(("L-1", A, "1.00", "usd")))
     lock_it = (
-        "import sys; from pathlib import Path; from ledgerrun.journal import SQLiteJournal\n"
+        "import sys; from pathlib import Path; from ledgerrun.store.sqlite import SQLiteJournal\n"
         "j = SQLiteJournal.open(Path(sys.argv[1])); j.lock('e2e')"
     )
     with held_by_another_process(lock_it, tmp_path / "state" / "e2e.sqlite"):

@@ -1,4 +1,4 @@
-"""Tests for ledgerrun.journal: round trips, refusals, the run lock across processes, durability
+"""Tests for the SQLite store: round trips, refusals, the run lock across processes, durability
 across SIGKILL, damaged and locked files, and many threads writing at once. Every test uses a
 real SQLite file under tmp_path."""
 
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from ledgerrun.errors import JournalError, LockHeldError
-from ledgerrun.journal import FAILED, PENDING, SUCCEEDED, Entry, Run, SQLiteJournal
+from ledgerrun.store.sqlite import FAILED, PENDING, SUCCEEDED, Entry, Run, SQLiteJournal
 from tests.support import ROOT
 
 T0 = dt.datetime(2026, 11, 26, 9, 30, 0, 123456, tzinfo=dt.UTC)
@@ -330,7 +330,7 @@ def test_runs_counts_and_finishing(journal: SQLiteJournal) -> None:
 HOLD_LOCK = """
 import time
 from pathlib import Path
-from ledgerrun.journal import SQLiteJournal
+from ledgerrun.store.sqlite import SQLiteJournal
 journal = SQLiteJournal.open(Path({path!r}))
 journal.lock("nightly")
 print("locked", flush=True)
@@ -369,7 +369,7 @@ def test_two_journals_in_one_process_exclude_each_other(path: Path) -> None:
 WRITE_INTENT_THEN_WAIT = """
 import time
 from pathlib import Path
-from ledgerrun.journal import SQLiteJournal
+from ledgerrun.store.sqlite import SQLiteJournal
 from tests.test_journal import intent
 journal = SQLiteJournal.open(Path({path!r}))
 journal.lock("nightly")

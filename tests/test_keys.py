@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledgerrun.keys import debit_metadata, idempotency_key
+from ledgerrun.send.keys import debit_metadata, idempotency_key
 
 
 def test_plain_key_reads_well() -> None:

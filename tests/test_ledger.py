@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from ledgerrun.errors import LedgerFileError
+from ledgerrun.ingest.read import _cell_text, read_ledger
+from ledgerrun.ingest.validate import check
 from ledgerrun.job import load_target
-from ledgerrun.ledger import _cell_text, read_ledger
-from ledgerrun.validate import check
 from tests.support import RUN_DATE, SAMPLES
 
 

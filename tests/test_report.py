@@ -13,12 +13,10 @@ import pyarrow as pa
 import pytest
 
 import ledgerrun
-from ledgerrun import reconcile as rc
+from ledgerrun.ingest.validate import check
 from ledgerrun.job import load_target
 from ledgerrun.outcome import FAILED, INVALID, SKIPPED, STATUSES, SUCCEEDED, UNKNOWN, RowOutcome
-from ledgerrun.problems import FIXES
-from ledgerrun.render import amount
-from ledgerrun.report import (
+from ledgerrun.output.html import (
     ROW_CAP,
     STRIPE_FIXES,
     UNKNOWN_FIX,
@@ -27,7 +25,7 @@ from ledgerrun.report import (
     report_path,
     write_report,
 )
-from ledgerrun.results import (
+from ledgerrun.output.results import (
     read_results,
     results_table,
     summarize,
@@ -35,7 +33,9 @@ from ledgerrun.results import (
     write_results,
     write_summary,
 )
-from ledgerrun.validate import check
+from ledgerrun.output.text import amount
+from ledgerrun.problems import FIXES
+from ledgerrun.reconcile import check as rc
 from tests.support import RUN_DATE
 
 WHEN = dt.datetime(2026, 11, 26, 2, 14, 7, tzinfo=dt.UTC)

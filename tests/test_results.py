@@ -17,9 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ledgerrun
+from ledgerrun.ingest.validate import Validation, check
 from ledgerrun.job import load_target
 from ledgerrun.outcome import FAILED, INVALID, SKIPPED, SUCCEEDED, UNKNOWN, RowOutcome
-from ledgerrun.results import (
+from ledgerrun.output.results import (
     RESULT_COLUMNS,
     read_results,
     results_table,
@@ -28,7 +29,6 @@ from ledgerrun.results import (
     write_results,
     write_summary,
 )
-from ledgerrun.validate import Validation, check
 from tests.support import RUN_DATE, SAMPLES
 
 FIXED = (

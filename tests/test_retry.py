@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledgerrun.retry import Policy, Verdict, backoff, classify, decide
+from ledgerrun.stripe.policy import Policy, Verdict, backoff, classify, decide
 
 R, F, U, X = Verdict.RETRY, Verdict.FAILED, Verdict.UNKNOWN, Verdict.FATAL
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import stripe
 
-from ledgerrun.gateway.transport import KeepAliveTransport
+from ledgerrun.stripe.transport import KeepAliveTransport
 
 Script = Callable[[socket.socket, bytes, int], bool]  # (conn, request, n) -> keep connection?
 

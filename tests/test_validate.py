@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ledgerrun.ingest.validate import Validation, check
 from ledgerrun.job import load_target
-from ledgerrun.validate import Validation, check
 from tests.support import JOBS, RUN_DATE, SAMPLES
 
 HEADER = "adjustment_id,account,amount,currency"

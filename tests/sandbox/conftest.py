@@ -9,7 +9,7 @@ import pytest
 import stripe
 from sandbox_helpers import ServerFactory, base_seed, make_client
 
-from ledgerrun.sandbox import Faults, SandboxServer
+from ledgerrun_sandbox import Faults, SandboxServer
 
 
 @pytest.fixture

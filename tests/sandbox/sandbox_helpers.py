@@ -13,7 +13,7 @@ from typing import Any
 
 import stripe
 
-from ledgerrun.sandbox import SandboxServer
+from ledgerrun_sandbox import SandboxServer
 
 PLATFORM = "acct_1PlatformAAAAAAA"
 EXPRESS = "acct_1ExpressUS00001"  # usd 500_000

@@ -20,7 +20,7 @@ from sandbox_helpers import (
     sandbox_state,
 )
 
-from ledgerrun.sandbox import SandboxServer
+from ledgerrun_sandbox import SandboxServer
 
 
 class BasicAuthHttpClient(stripe.RequestsClient):

@@ -22,7 +22,7 @@ from sandbox_helpers import (
     sandbox_state,
 )
 
-from ledgerrun.sandbox import SandboxServer
+from ledgerrun_sandbox import SandboxServer
 
 
 def test_transfer_debit_moves_money_and_links_both_objects(

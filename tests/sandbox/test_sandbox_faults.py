@@ -16,7 +16,7 @@ from sandbox_helpers import (
     sandbox_state,
 )
 
-from ledgerrun.sandbox import Faults
+from ledgerrun_sandbox import Faults
 
 
 def test_latency_delays_every_v1_request(make_server: ServerFactory) -> None:

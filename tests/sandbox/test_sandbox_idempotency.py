@@ -20,7 +20,7 @@ from sandbox_helpers import (
     sandbox_state,
 )
 
-from ledgerrun.sandbox import Faults, SandboxServer
+from ledgerrun_sandbox import Faults, SandboxServer
 
 
 def test_replay_returns_saved_answer_and_executes_nothing(

@@ -13,7 +13,7 @@ from sandbox_helpers import (
     debit,
 )
 
-from ledgerrun.sandbox import SandboxServer
+from ledgerrun_sandbox import SandboxServer
 
 ON_EXPRESS = {"stripe_account": EXPRESS}
 

@@ -14,7 +14,7 @@ import pytest
 import stripe
 from sandbox_helpers import EXPRESS, PLATFORM, advance_clock, base_seed, debit, make_client
 
-from ledgerrun.sandbox import SandboxServer, SeedError
+from ledgerrun_sandbox import SandboxServer, SeedError
 
 
 def test_date_header_and_created_follow_the_advanced_clock(

@@ -23,7 +23,7 @@ from sandbox_helpers import (
     sandbox_state,
 )
 
-from ledgerrun.sandbox import SandboxServer
+from ledgerrun_sandbox import SandboxServer
 
 EXPECTED_REFUSALS = {"balance_insufficient", "currency_mismatch", "transfers_not_allowed"}
 

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledgerrun.sandbox import Faults
-from ledgerrun.sandbox.errors import ApiError
-from ledgerrun.sandbox.faults import FaultInjector
-from ledgerrun.sandbox.idempotency import IdempotencyStore, Outcome, SavedAnswer
-from ledgerrun.sandbox.wire import api_key_from_authorization, decode_form, key_hint
+from ledgerrun_sandbox import Faults
+from ledgerrun_sandbox.errors import ApiError
+from ledgerrun_sandbox.faults import FaultInjector
+from ledgerrun_sandbox.idempotency import IdempotencyStore, Outcome, SavedAnswer
+from ledgerrun_sandbox.wire import api_key_from_authorization, decode_form, key_hint
 
 
 def test_decode_form_nesting() -> None:

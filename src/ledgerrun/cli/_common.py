@@ -45,7 +45,7 @@ def reports_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except FatalError as exc:
-            from ledgerrun.logs import JsonLog, scrub
+            from ledgerrun.output.logs import JsonLog, scrub
 
             if output().log_format == "json":
                 JsonLog(sys.stderr).write(

@@ -46,8 +46,8 @@ def plan(
     """
     import os
 
-    from ledgerrun import render
-    from ledgerrun.plan import plan_job
+    from ledgerrun.output import text as render
+    from ledgerrun.send.plan import plan_job
 
     job = resolve_job(target, ledger, job_name, run_date)
     result = plan_job(job, os.environ, offline=offline)

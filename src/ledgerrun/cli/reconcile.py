@@ -38,11 +38,11 @@ def reconcile(
     """
     import os
 
-    from ledgerrun import render
-    from ledgerrun.reconcile import reconcile as check
-    from ledgerrun.reconcile import write_report
-    from ledgerrun.report import refresh_report
-    from ledgerrun.session import connect
+    from ledgerrun.output import text as render
+    from ledgerrun.output.html import refresh_report
+    from ledgerrun.reconcile.check import reconcile as check
+    from ledgerrun.reconcile.check import write_report
+    from ledgerrun.stripe.session import connect
 
     job = resolve_job(target, ledger, job_name, run_date)
     path = (results or job.results).resolve()

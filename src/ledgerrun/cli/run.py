@@ -13,8 +13,8 @@ import click
 
 from ledgerrun.cli._common import job_options, output, reports_errors, resolve_job
 from ledgerrun.events import Events
-from ledgerrun.logs import JsonLog, TextLog
-from ledgerrun.progress import Progress
+from ledgerrun.output.logs import JsonLog, TextLog
+from ledgerrun.output.progress import Progress
 
 
 @click.command()
@@ -90,8 +90,8 @@ def run(
     left out; 2 invalid input or configuration, nothing sent; 3 some outcomes unknown (run the
     job again to settle them); 4 another run of this job is in progress.
     """
-    from ledgerrun import render
-    from ledgerrun.runner import run_job
+    from ledgerrun.output import text as render
+    from ledgerrun.send.runner import run_job
 
     job = resolve_job(target, ledger, job_name, run_date)
     changes: dict[str, object] = {}

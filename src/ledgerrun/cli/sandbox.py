@@ -102,7 +102,7 @@ def sandbox(
 
     Stops cleanly on Ctrl-C or SIGTERM.
     """
-    from ledgerrun.sandbox import Faults, SandboxServer, SeedError
+    from ledgerrun_sandbox import Faults, SandboxServer, SeedError
 
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,

@@ -23,8 +23,8 @@ def status(
     succeeded (debited), failed (refused by Stripe, will be tried again with a new key),
     pending (sent, outcome unknown: the next run settles it).
     """
-    from ledgerrun import render
-    from ledgerrun.journal import SQLiteJournal
+    from ledgerrun.output import text as render
+    from ledgerrun.store.sqlite import SQLiteJournal
 
     job = resolve_job(target, ledger, job_name, run_date)
     if not job.journal.exists():

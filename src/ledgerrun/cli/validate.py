@@ -43,8 +43,8 @@ def validate(
     """
     import os
 
-    from ledgerrun import render
-    from ledgerrun.preflight import check_job
+    from ledgerrun.output import text as render
+    from ledgerrun.send.preflight import check_job
 
     job = resolve_job(target, ledger, job_name, run_date)
     result = check_job(job, os.environ, offline=offline)

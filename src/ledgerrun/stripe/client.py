@@ -1,5 +1,6 @@
-"""Every request to Stripe goes through one Caller: it takes a token from the run's bucket, sends,
-and retries what :func:`ledgerrun.retry.decide` says to retry. This is the only retry loop."""
+"""Every request to Stripe goes through one Caller: it takes a token from the run's bucket,
+sends, and retries what :func:`ledgerrun.stripe.policy.decide` says to retry. This is the only
+retry loop."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import TypeVar
 
 from ledgerrun.clock import Clock
 from ledgerrun.errors import KeyConflictError, RetriableError, StripeErrorMixin
-from ledgerrun.ratelimit import TokenBucket
-from ledgerrun.retry import Policy, Verdict, backoff, decide
+from ledgerrun.stripe.policy import Policy, Verdict, backoff, decide
+from ledgerrun.stripe.ratelimit import TokenBucket
 
 T = TypeVar("T")
 

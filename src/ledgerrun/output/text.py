@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ledgerrun import money
-from ledgerrun.plan import Plan
+from ledgerrun.ingest.validate import Validation
 from ledgerrun.problems import Problem
-from ledgerrun.validate import Validation
+from ledgerrun.send.plan import Plan
 
 
 def amount(minor: int, currency: str) -> str:

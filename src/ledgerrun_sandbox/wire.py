@@ -15,7 +15,7 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ledgerrun.sandbox.errors import ApiError, parameter_invalid
+from ledgerrun_sandbox.errors import ApiError, parameter_invalid
 
 Params = dict[str, Any]
 

@@ -27,15 +27,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledgerrun import journal as jr
-from ledgerrun import lookup, results
-from ledgerrun.calls import GaveUp
 from ledgerrun.clock import iso
 from ledgerrun.errors import ConfigError, DebitRefusedError
-from ledgerrun.gateway import Debit
 from ledgerrun.job import Job
-from ledgerrun.keys import META_ADJUSTMENT, META_JOB, transfer_group
-from ledgerrun.session import Session
+from ledgerrun.output import results
+from ledgerrun.send.keys import META_ADJUSTMENT, META_JOB, transfer_group
+from ledgerrun.store import sqlite as jr
+from ledgerrun.stripe import lookup
+from ledgerrun.stripe.client import GaveUp
+from ledgerrun.stripe.gateway import Debit
+from ledgerrun.stripe.session import Session
 
 NEXT_STEP = {
     "missing_transfer": "Stripe has no such transfer on this account: check the dashboard; if the "

@@ -10,7 +10,7 @@ For one row the decision is taken from the journal alone:
 * succeeded earlier: nothing is sent; the row keeps that run's IDs.
 
 Rows of one account go one at a time, in ledger order; accounts run in parallel, largest first;
-every request takes a token from the run's bucket (see :class:`ledgerrun.calls.Caller`).
+every request takes a token from the run's bucket (see :class:`ledgerrun.stripe.client.Caller`).
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ledgerrun import journal as jr
-from ledgerrun import lookup
-from ledgerrun.calls import Caller, GaveUp, SentCount
 from ledgerrun.clock import Clock
 from ledgerrun.errors import (
     KeyConflictError,
@@ -34,9 +31,12 @@ from ledgerrun.errors import (
     StripeFatalError,
 )
 from ledgerrun.events import Events
-from ledgerrun.gateway import Debit, Gateway
-from ledgerrun.keys import META_ADJUSTMENT, META_JOB, idempotency_key, transfer_group
 from ledgerrun.outcome import FAILED, SKIPPED, SUCCEEDED, UNKNOWN, RowOutcome
+from ledgerrun.send.keys import META_ADJUSTMENT, META_JOB, idempotency_key, transfer_group
+from ledgerrun.store import sqlite as jr
+from ledgerrun.stripe import lookup
+from ledgerrun.stripe.client import Caller, GaveUp, SentCount
+from ledgerrun.stripe.gateway import Debit, Gateway
 
 STALE_AFTER = dt.timedelta(hours=23)  # Stripe prunes keys after 24 hours; keep an hour's margin
 LOOKUP_MARGIN = dt.timedelta(minutes=10)  # clock skew allowance when searching by creation time

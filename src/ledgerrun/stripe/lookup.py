@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ledgerrun.calls import Caller
-from ledgerrun.gateway import Debit, Gateway
+from ledgerrun.stripe.client import Caller
+from ledgerrun.stripe.gateway import Debit, Gateway
 
 
 def debits(

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerrun import money
+from ledgerrun.ingest.read import METADATA_PREFIX, Ledger
 from ledgerrun.job import METHODS, Job
-from ledgerrun.ledger import METADATA_PREFIX, Ledger
 from ledgerrun.problems import Problem
 
 MAX_ID_CHARS = 200
@@ -520,7 +520,7 @@ def check(job: Job, *, platform_id: str | None = None) -> Validation:
     """Read the job's ledger and validate it. A file that cannot be read at all gives a
     validation with that single problem and no rows, so every caller reports it the same way."""
     from ledgerrun.errors import LedgerFileError
-    from ledgerrun.ledger import read_ledger
+    from ledgerrun.ingest.read import read_ledger
 
     try:
         ledger = read_ledger(job.ledger, job.columns, job.sheet)

@@ -14,13 +14,13 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-from ledgerrun.calls import Caller, GaveUp
 from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.errors import ConfigError, StripeFatalError
-from ledgerrun.gateway import LIVE_PREFIXES, Gateway, Platform, redact
 from ledgerrun.job import Job
-from ledgerrun.ratelimit import TokenBucket
-from ledgerrun.retry import Policy
+from ledgerrun.stripe.client import Caller, GaveUp
+from ledgerrun.stripe.gateway import LIVE_PREFIXES, Gateway, Platform, redact
+from ledgerrun.stripe.policy import Policy
+from ledgerrun.stripe.ratelimit import TokenBucket
 
 
 def api_key(job: Job, env: Mapping[str, str], *, live: bool) -> str:
@@ -89,7 +89,7 @@ def _api_base(job: Job) -> Iterator[str | None]:
     if job.stripe.api_base or job.stripe.sandbox is None:
         yield job.stripe.api_base
         return
-    from ledgerrun.sandbox import SandboxServer, SeedError
+    from ledgerrun_sandbox import SandboxServer, SeedError
 
     try:
         server = SandboxServer(job.stripe.sandbox, port=0)

@@ -31,10 +31,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import ledgerrun
+from ledgerrun.ingest.read import Ledger
+from ledgerrun.ingest.validate import Validation
 from ledgerrun.job import RESULTS_SUFFIXES, Job
-from ledgerrun.ledger import Ledger
 from ledgerrun.outcome import INVALID, STATUSES, RowOutcome
-from ledgerrun.validate import Validation
 
 RESULT_COLUMNS: tuple[str, ...] = (
     *("row", "adjustment_id", "account", "currency", "amount_minor", "method", "status"),

@@ -14,10 +14,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledgerrun.sandbox.clock import SandboxClock
-from ledgerrun.sandbox.errors import ApiError, account_invalid, transfers_not_allowed
-from ledgerrun.sandbox.idempotency import IdempotencyStore
-from ledgerrun.sandbox.objects import (
+from ledgerrun_sandbox.clock import SandboxClock
+from ledgerrun_sandbox.errors import ApiError, account_invalid, transfers_not_allowed
+from ledgerrun_sandbox.idempotency import IdempotencyStore
+from ledgerrun_sandbox.objects import (
     IdFactory,
     JsonObject,
     ObjectList,
@@ -26,8 +26,8 @@ from ledgerrun.sandbox.objects import (
     payment_object,
     transfer_object,
 )
-from ledgerrun.sandbox.params import CreateParams
-from ledgerrun.sandbox.seed import AccountSeed, Seed, region_of
+from ledgerrun_sandbox.params import CreateParams
+from ledgerrun_sandbox.seed import AccountSeed, Seed, region_of
 
 
 @dataclass

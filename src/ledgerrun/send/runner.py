@@ -21,19 +21,21 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerrun import journal as jr
-from ledgerrun import preflight, report, results
 from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.errors import ConfigError
 from ledgerrun.events import Events
-from ledgerrun.execute import Executor, Item, earlier_outcome
+from ledgerrun.ingest.read import read_ledger
+from ledgerrun.ingest.validate import Validation, blocking_problems, validate
 from ledgerrun.job import Job
-from ledgerrun.keys import debit_metadata, transfer_group
-from ledgerrun.ledger import read_ledger
 from ledgerrun.outcome import FAILED, INVALID, SKIPPED, SUCCEEDED, UNKNOWN, RowOutcome
+from ledgerrun.output import html as report
+from ledgerrun.output import results
 from ledgerrun.problems import Problem
-from ledgerrun.session import Session, connect
-from ledgerrun.validate import Validation, blocking_problems, validate
+from ledgerrun.send import preflight
+from ledgerrun.send.execute import Executor, Item, earlier_outcome
+from ledgerrun.send.keys import debit_metadata, transfer_group
+from ledgerrun.store import sqlite as jr
+from ledgerrun.stripe.session import Session, connect
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_UNKNOWN, EXIT_LOCKED = 0, 1, 2, 3, 4
 

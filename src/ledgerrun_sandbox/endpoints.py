@@ -12,16 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ledgerrun.sandbox import params as p
-from ledgerrun.sandbox.errors import (
+from ledgerrun_sandbox import params as p
+from ledgerrun_sandbox.errors import (
     ApiError,
     account_invalid,
     parameter_invalid,
     resource_missing,
 )
-from ledgerrun.sandbox.objects import JsonObject, ObjectList
-from ledgerrun.sandbox.state import Account, SandboxState
-from ledgerrun.sandbox.wire import Params
+from ledgerrun_sandbox.objects import JsonObject, ObjectList
+from ledgerrun_sandbox.state import Account, SandboxState
+from ledgerrun_sandbox.wire import Params
 
 Work = Callable[[], JsonObject]
 

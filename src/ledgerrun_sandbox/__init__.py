@@ -2,7 +2,7 @@
 
 Start one in-process (tests) or with ``ledgerrun sandbox`` (rehearsals)::
 
-    from ledgerrun.sandbox import Faults, SandboxServer
+    from ledgerrun_sandbox import Faults, SandboxServer
 
     with SandboxServer("accounts.json", faults=Faults(error_rate=0.05), seed_rng=7) as server:
         client = stripe.StripeClient("sk_test_x", base_addresses={"api": server.url})
@@ -75,9 +75,9 @@ with balances, every transfer and charge tagged with its ``account``, counters u
 ``advance_s=N`` (form or JSON) to move the sandbox clock forward.
 """
 
-from ledgerrun.sandbox.faults import Faults
-from ledgerrun.sandbox.seed import SeedError
-from ledgerrun.sandbox.server import SandboxServer
-from ledgerrun.sandbox.state import SandboxState
+from ledgerrun_sandbox.faults import Faults
+from ledgerrun_sandbox.seed import SeedError
+from ledgerrun_sandbox.server import SandboxServer
+from ledgerrun_sandbox.state import SandboxState
 
 __all__ = ["Faults", "SandboxServer", "SandboxState", "SeedError"]

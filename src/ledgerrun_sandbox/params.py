@@ -1,7 +1,7 @@
 """Checking request parameters: the validation step that never touches account state.
 
 Each function takes the decoded params of one endpoint and returns a typed value, or raises a
-400 :class:`~ledgerrun.sandbox.errors.ApiError`. Failures here are *validation failures*: they
+400 :class:`~ledgerrun_sandbox.errors.ApiError`. Failures here are *validation failures*: they
 are never saved under an idempotency key. The order of checks is fixed (unknown parameters,
 then missing ones, then each value) so a request with several faults always gets the same
 answer.
@@ -13,14 +13,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ledgerrun.sandbox.errors import (
+from ledgerrun_sandbox.errors import (
     ApiError,
     invalid_integer,
     parameter_invalid,
     parameter_missing,
     parameter_unknown,
 )
-from ledgerrun.sandbox.wire import Params
+from ledgerrun_sandbox.wire import Params
 
 MAX_AMOUNT = 99_999_999
 MAX_DESCRIPTION = 1000

@@ -9,7 +9,7 @@ Order of steps (each may answer early)::
     state lock and save the answer under the key -> injected drop (no answer at all)
 
 Only answers from the execute step are saved under an idempotency key. The HTTP layer
-(:mod:`ledgerrun.sandbox.server`) only moves bytes; everything Stripe-like is decided here.
+(:mod:`ledgerrun_sandbox.server`) only moves bytes; everything Stripe-like is decided here.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledgerrun.sandbox.endpoints import Endpoints, Route, Write, route
-from ledgerrun.sandbox.errors import ApiError, parameter_invalid, unrecognized_url
-from ledgerrun.sandbox.faults import FaultInjector, FaultPlan
-from ledgerrun.sandbox.idempotency import MAX_KEY_LENGTH, Outcome, SavedAnswer
-from ledgerrun.sandbox.state import Account, SandboxState
-from ledgerrun.sandbox.wire import (
+from ledgerrun_sandbox.endpoints import Endpoints, Route, Write, route
+from ledgerrun_sandbox.errors import ApiError, parameter_invalid, unrecognized_url
+from ledgerrun_sandbox.faults import FaultInjector, FaultPlan
+from ledgerrun_sandbox.idempotency import MAX_KEY_LENGTH, Outcome, SavedAnswer
+from ledgerrun_sandbox.state import Account, SandboxState
+from ledgerrun_sandbox.wire import (
     api_key_from_authorization,
     decode_form,
     decode_json_object,
@@ -35,7 +35,7 @@ from ledgerrun.sandbox.wire import (
     render_json,
 )
 
-log = logging.getLogger("ledgerrun.sandbox")
+log = logging.getLogger("ledgerrun_sandbox")
 
 _TEST_KEY_PREFIXES = ("sk_test_", "rk_test_")
 _LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_", "pk_live_")

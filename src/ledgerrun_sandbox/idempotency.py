@@ -11,7 +11,7 @@ answer. Within 24 hours of first use (sandbox clock):
 After 24 hours the key is forgotten and a request with it runs as new. Requests that fail
 before executing (validation, auth, injected faults) release their key, so nothing is saved.
 
-The store is not locked by itself: :class:`~ledgerrun.sandbox.state.SandboxState` calls it
+The store is not locked by itself: :class:`~ledgerrun_sandbox.state.SandboxState` calls it
 under the state lock.
 """
 

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerrun import journal as jr
-from ledgerrun.calls import GaveUp
 from ledgerrun.errors import AccountCheckError, FatalError, LedgerrunError
+from ledgerrun.ingest.validate import Validation, blocking_problems, flag_platform_account
 from ledgerrun.job import Job
-from ledgerrun.validate import Validation, blocking_problems, flag_platform_account
+from ledgerrun.store import sqlite as jr
+from ledgerrun.stripe.client import GaveUp
 
 if TYPE_CHECKING:  # the gateway imports the Stripe SDK, which offline checks do without
-    from ledgerrun.gateway import Account, Platform
-    from ledgerrun.session import Session
+    from ledgerrun.stripe.gateway import Account, Platform
+    from ledgerrun.stripe.session import Session
 
 # Account debits work only within one region; Europe is the EEA plus the UK and Switzerland.
 EUROPE = frozenset(
@@ -220,12 +220,12 @@ def run_preflight(
 def check_job(job: Job, env: Mapping[str, str], *, offline: bool) -> Validation:
     """Validate the job's ledger and, unless ``offline`` or the file itself is broken, run every
     pre-flight check on it. Sends nothing."""
-    from ledgerrun.validate import check
+    from ledgerrun.ingest.validate import check
 
     validation = check(job)
     if offline or blocking_problems(validation):
         return validation
-    from ledgerrun.session import connect  # imports the Stripe SDK: only when going online
+    from ledgerrun.stripe.session import connect  # imports the Stripe SDK: only when going online
 
     earlier = earlier_entries(job, validation)
     with connect(job, env) as session:

@@ -20,9 +20,9 @@ import pyarrow.compute as pc
 
 import ledgerrun
 from ledgerrun.outcome import FAILED, INVALID, SKIPPED, STATUSES, SUCCEEDED, UNKNOWN
+from ledgerrun.output.results import atomic_write, read_results, summary_path
+from ledgerrun.output.text import amount, plural
 from ledgerrun.problems import FIXES
-from ledgerrun.render import amount, plural
-from ledgerrun.results import atomic_write, read_results, summary_path
 
 Json = dict[str, Any]  # a summary, or the summary reconcile writes, as read from JSON
 REPORT_SUFFIX = ".report.html"
@@ -359,7 +359,7 @@ def _skipped(table: pa.Table) -> str:
 
 
 def _reconciled(summary: Json, rec: Json | None) -> str:
-    from ledgerrun.reconcile import NEXT_STEP
+    from ledgerrun.reconcile.check import NEXT_STEP
 
     head = '<section id="reconcile"><h2>Reconciliation with Stripe</h2>'
     if rec is None:

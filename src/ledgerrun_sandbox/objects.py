@@ -13,7 +13,7 @@ import string
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ledgerrun.sandbox.params import ListParams
+from ledgerrun_sandbox.params import ListParams
 
 JsonObject = dict[str, Any]
 

@@ -1,9 +1,10 @@
 """The one place that talks to Stripe, through the official ``stripe`` SDK.
 
 Each method sends exactly one HTTP request (the SDK's own retries are off: retries live in the
-runner, under :mod:`ledgerrun.retry`) and returns plain dataclasses. Every ``stripe`` exception is
-translated here, and only here, into the project's error tree (:mod:`ledgerrun.errors`), keeping
-the status, code, request id and ``Stripe-Should-Retry`` header the retry policy needs.
+runner, under :mod:`ledgerrun.stripe.policy`) and returns plain dataclasses. Every ``stripe``
+exception is translated here, and only here, into the project's error tree
+(:mod:`ledgerrun.errors`), keeping the status, code, request id and ``Stripe-Should-Retry``
+header the retry policy needs.
 
 The gateway also reads Stripe's clock from each answer's ``Date`` header, so the runner can age a
 pending attempt by Stripe's clock as well as its own (idempotency keys expire on Stripe's clock).
@@ -22,8 +23,8 @@ from typing import Any
 import stripe
 
 from ledgerrun import errors
-from ledgerrun.gateway.transport import KeepAliveTransport
-from ledgerrun.retry import Verdict, classify
+from ledgerrun.stripe.policy import Verdict, classify
+from ledgerrun.stripe.transport import KeepAliveTransport
 
 LIVE_PREFIXES = ("sk_live_", "rk_live_")
 

@@ -1,7 +1,7 @@
 """The HTTP side: a threading HTTP/1.1 server with keep-alive, and :class:`SandboxServer`.
 
 Each connection gets a thread; a request is read, handed to the API
-(:class:`~ledgerrun.sandbox.api.SandboxApi`), and its answer written back in a single ``send``
+(:class:`~ledgerrun_sandbox.api.SandboxApi`), and its answer written back in a single ``send``
 (status line, headers and body together, with ``TCP_NODELAY``) so keep-alive clients never wait
 on Nagle's algorithm.
 ``stop()`` closes the listening socket, shuts every open connection and joins every thread.
@@ -22,13 +22,13 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
-from ledgerrun.sandbox.api import Request, Response, SandboxApi
-from ledgerrun.sandbox.errors import ApiError
-from ledgerrun.sandbox.faults import FaultInjector, Faults
-from ledgerrun.sandbox.seed import Seed, load_seed
-from ledgerrun.sandbox.state import SandboxState
+from ledgerrun_sandbox.api import Request, Response, SandboxApi
+from ledgerrun_sandbox.errors import ApiError
+from ledgerrun_sandbox.faults import FaultInjector, Faults
+from ledgerrun_sandbox.seed import Seed, load_seed
+from ledgerrun_sandbox.state import SandboxState
 
-log = logging.getLogger("ledgerrun.sandbox")
+log = logging.getLogger("ledgerrun_sandbox")
 
 MAX_BODY_BYTES = 1 << 20
 
@@ -193,7 +193,7 @@ class SandboxServer:
     """A local, stateful Stripe API for account debits, served from a background thread.
 
     ``seed`` is a dict in the seed format or a path to its JSON file (see
-    :mod:`ledgerrun.sandbox.seed`); a malformed one raises :class:`SeedError` here, before
+    :mod:`ledgerrun_sandbox.seed`); a malformed one raises :class:`SeedError` here, before
     anything listens. ``seed_rng`` seeds every random fault decision.
     """
 

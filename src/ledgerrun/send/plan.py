@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerrun.ingest.validate import Validation
 from ledgerrun.job import Job
-from ledgerrun.validate import Validation
 
 if TYPE_CHECKING:
-    from ledgerrun.session import Session
+    from ledgerrun.stripe.session import Session
 
 
 @dataclass(frozen=True)
@@ -119,16 +119,16 @@ def build_plan(
 def plan_job(job: Job, env: Mapping[str, str], *, offline: bool) -> Plan:
     """Validate (and unless ``offline``, pre-flight) the job, then plan it from the ledger and
     the journal. Online, each group's available balance is shown too. Sends nothing."""
-    from ledgerrun import journal as jr
-    from ledgerrun.preflight import earlier_entries, run_preflight
-    from ledgerrun.validate import blocking_problems, check
+    from ledgerrun.ingest.validate import blocking_problems, check
+    from ledgerrun.send.preflight import earlier_entries, run_preflight
+    from ledgerrun.store import sqlite as jr
 
     validation = check(job)
     earlier = earlier_entries(job, validation)
     done_ids = [a for a, e in earlier.items() if e.state == jr.SUCCEEDED]
     if offline or blocking_problems(validation):
         return build_plan(validation, _marked(validation, done_ids))
-    from ledgerrun.session import connect  # imports the Stripe SDK: only when going online
+    from ledgerrun.stripe.session import connect  # imports the Stripe SDK: only when going online
 
     with connect(job, env) as session:
         run_preflight(job, session, validation, earlier)
