@@ -34,8 +34,8 @@ from ledgerrun.output.results import (
     write_summary,
 )
 from ledgerrun.output.text import amount
-from ledgerrun.problems import FIXES
 from ledgerrun.reconcile import check as rc
+from ledgerrun.vocab import FIXES
 from tests.support import RUN_DATE
 
 WHEN = dt.datetime(2026, 11, 26, 2, 14, 7, tzinfo=dt.UTC)

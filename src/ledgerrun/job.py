@@ -27,17 +27,22 @@ from ledgerrun.errors import ConfigError
 LEDGER_SUFFIXES = (".csv", ".parquet", ".xlsx")
 RESULTS_SUFFIXES = (".csv", ".parquet")
 METHODS = ("transfer", "charge")
+DIRECTIONS = ("debit", "credit")
 ON_INVALID = ("abort", "skip")
+APPROVALS = ("none", "required")
 CANONICAL_COLUMNS = (
     "adjustment_id",
     "account",
     "amount",
     "amount_minor",
     "currency",
+    "direction",
     "method",
     "description",
 )
 NAME_RE = re.compile(r"[a-z0-9_-]{1,40}")
+PREFIX_RE = re.compile(r"[a-z0-9_-]{0,40}")
+GROUP_RE = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DEFAULT_RESULTS = "{job}-{date}.results.csv"
 DEFAULT_JOURNAL = "{job}.journal.sqlite"
@@ -54,6 +59,7 @@ class StripeSettings:
     concurrency: int = 8
     timeout_s: float = 30.0
     max_attempts: int = 6  # tries of one request before its outcome is left unknown
+    transfer_group: str = "ledgerrun"  # one group for every job of the platform
 
 
 @dataclass(frozen=True)
@@ -74,9 +80,14 @@ class Job:
     journal: Path
     run_date: dt.date
     method: str = "transfer"
+    direction: str = "debit"
+    id_prefix: str = ""
+    guard_days: int = 90
     on_invalid: str = "abort"
     preflight: bool = True
+    approval: str = "none"
     sheet: str | None = None
+    consent_registry: Path | None = None
     columns: Mapping[str, str] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     stripe: StripeSettings = field(default_factory=StripeSettings)
@@ -125,13 +136,20 @@ _Check = Callable[[Any], Any]
 SCHEMA: dict[str, dict[str, _Check]] = {
     "job": {
         "name": _text,
+        "id_prefix": _text,
+        "guard_days": _whole,
         "ledger": _text,
+        "direction": _text,
         "method": _text,
         "results": _text,
         "journal": _text,
         "on_invalid": _text,
         "preflight": _boolean,
+        "approval": _text,
         "sheet": _text,
+    },
+    "consent": {
+        "registry": _text,
     },
     "stripe": {
         "api_key_env": _text,
@@ -141,6 +159,7 @@ SCHEMA: dict[str, dict[str, _Check]] = {
         "concurrency": _whole,
         "timeout_s": _number,
         "max_attempts": _whole,
+        "transfer_group": _text,
     },
 }
 LIMIT_KEYS = ("max_amount", "max_total")
@@ -232,6 +251,17 @@ def _fill(template: str, key: str, name: str, run_date: dt.date) -> str:
 def _check_choices(job: Job) -> Job:
     if job.method not in METHODS:
         raise ConfigError(f"'job.method' must be 'transfer' or 'charge', not '{job.method}'")
+    if job.direction not in DIRECTIONS:
+        raise ConfigError(f"'job.direction' must be 'debit' or 'credit', not '{job.direction}'")
+    if not PREFIX_RE.fullmatch(job.id_prefix):
+        raise ConfigError(
+            "'job.id_prefix' must be up to 40 characters of a-z, 0-9, '_' or '-': "
+            f"{job.id_prefix!r}"
+        )
+    if not 1 <= job.guard_days <= 3650:
+        raise ConfigError("'job.guard_days' must be between 1 and 3650 days")
+    if job.approval not in APPROVALS:
+        raise ConfigError(f"'job.approval' must be 'none' or 'required', not '{job.approval}'")
     if job.on_invalid not in ON_INVALID:
         raise ConfigError(f"'job.on_invalid' must be 'abort' or 'skip', not '{job.on_invalid}'")
     if job.results.suffix.lower() not in RESULTS_SUFFIXES:
@@ -249,6 +279,11 @@ def _check_choices(job: Job) -> Job:
         raise ConfigError("'stripe.concurrency' must be at least 1")
     if not s.timeout_s > 0:
         raise ConfigError("'stripe.timeout_s' must be above 0 seconds")
+    if not GROUP_RE.fullmatch(s.transfer_group):
+        raise ConfigError(
+            "'stripe.transfer_group' must be 1-100 characters of letters, digits, '_', '-', '.' "
+            f"or ':': {s.transfer_group!r}"
+        )
     if s.max_attempts < 1:
         raise ConfigError("'stripe.max_attempts' must be at least 1")
     return job
@@ -265,10 +300,11 @@ def load_job_file(path: Path, run_date: dt.date) -> Job:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name} is not valid TOML: {exc}") from None
     for table in doc:
-        if table not in ("job", "columns", "limits", "stripe"):
-            raise _unknown(table, ["job", "columns", "limits", "stripe"])
+        if table not in ("job", "columns", "limits", "consent", "stripe"):
+            raise _unknown(table, ["job", "columns", "limits", "consent", "stripe"])
     job_t = _checked_table(doc, "job")
     stripe_t = _checked_table(doc, "stripe")
+    consent_t = _checked_table(doc, "consent")
     name = job_t.get("name")
     if name is None:
         raise ConfigError("'job.name' is required: a short name such as \"nightly-adjustments\"")
@@ -289,9 +325,16 @@ def load_job_file(path: Path, run_date: dt.date) -> Job:
         journal=resolve("job.journal", job_t.get("journal", DEFAULT_JOURNAL)),
         run_date=run_date,
         method=job_t.get("method", "transfer"),
+        direction=job_t.get("direction", "debit"),
+        id_prefix=job_t.get("id_prefix", ""),
+        guard_days=job_t.get("guard_days", 90),
         on_invalid=job_t.get("on_invalid", "abort"),
         preflight=job_t.get("preflight", True),
+        approval=job_t.get("approval", "none"),
         sheet=job_t.get("sheet"),
+        consent_registry=(
+            resolve("consent.registry", consent_t["registry"]) if "registry" in consent_t else None
+        ),
         columns=_columns(doc),
         limits=_limits(doc),
         stripe=StripeSettings(

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from ledgerrun.errors import LedgerFileError
 from ledgerrun.job import CANONICAL_COLUMNS, LEDGER_SUFFIXES
-from ledgerrun.problems import Problem
+from ledgerrun.vocab import Problem
 
 METADATA_PREFIX = "metadata."
 

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from ledgerrun import money
 from ledgerrun.ingest.read import METADATA_PREFIX, Ledger
 from ledgerrun.job import METHODS, Job
-from ledgerrun.problems import Problem
+from ledgerrun.vocab import Problem
 
 MAX_ID_CHARS = 200
 MAX_DESCRIPTION_CHARS = 1000

@@ -22,7 +22,7 @@ import ledgerrun
 from ledgerrun.outcome import FAILED, INVALID, SKIPPED, STATUSES, SUCCEEDED, UNKNOWN
 from ledgerrun.output.results import atomic_write, read_results, summary_path
 from ledgerrun.output.text import amount, plural
-from ledgerrun.problems import FIXES
+from ledgerrun.vocab import FIXES
 
 Json = dict[str, Any]  # a summary, or the summary reconcile writes, as read from JSON
 REPORT_SUFFIX = ".report.html"

@@ -8,8 +8,8 @@ from typing import Any
 
 from ledgerrun import money
 from ledgerrun.ingest.validate import Validation
-from ledgerrun.problems import Problem
 from ledgerrun.send.plan import Plan
+from ledgerrun.vocab import Problem
 
 
 def amount(minor: int, currency: str) -> str:

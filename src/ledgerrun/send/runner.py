@@ -30,12 +30,12 @@ from ledgerrun.job import Job
 from ledgerrun.outcome import FAILED, INVALID, SKIPPED, SUCCEEDED, UNKNOWN, RowOutcome
 from ledgerrun.output import html as report
 from ledgerrun.output import results
-from ledgerrun.problems import Problem
 from ledgerrun.send import preflight
 from ledgerrun.send.execute import Executor, Item, earlier_outcome
 from ledgerrun.send.keys import debit_metadata, transfer_group
 from ledgerrun.store import sqlite as jr
 from ledgerrun.stripe.session import Session, connect
+from ledgerrun.vocab import Problem
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_UNKNOWN, EXIT_LOCKED = 0, 1, 2, 3, 4
 

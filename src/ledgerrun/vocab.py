@@ -1,0 +1,136 @@
+"""The words every stage shares: statuses, directions, problems, and what to do about each.
+
+One owner per vocabulary. The enums are ``StrEnum`` so they compare equal to the plain strings
+written in files and JSON (``Status.SUCCEEDED == "succeeded"``).
+
+Problems are found in a ledger (or by pre-flight): where it is, what it is, and what a person
+should do about it. Row numbers are the ones a spreadsheet shows (the header's own number, data
+rows below it); problems about the file or a whole column sit on the header's row.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass
+from typing import Any
+
+VALUE_CUT = 80
+
+
+class Status(enum.StrEnum):
+    """What became of one ledger row in a run (the results file's ``status``)."""
+
+    SUCCEEDED = "succeeded"  # the money moved; transfer_id and payment_id are set
+    FAILED = "failed"  # Stripe refused it for good; no money moved
+    INVALID = "invalid"  # a validation or pre-flight problem; not sent
+    SKIPPED = "skipped"  # not sent: the run left it out (abort, a limit, a stop, an outage)
+    UNKNOWN = "unknown"  # sent, outcome not known yet; a re-run settles it
+
+
+STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
+
+
+class State(enum.StrEnum):
+    """What the store knows of one adjustment (or reversal), across runs."""
+
+    PENDING = "pending"  # intent written; the outcome is not known
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # refused for good; a corrected row is sent under the next generation
+
+
+class Direction(enum.StrEnum):
+    DEBIT = "debit"  # from the connected account to the platform
+    CREDIT = "credit"  # from the platform to the connected account
+
+
+class Method(enum.StrEnum):
+    """How a debit is made (credits have no method)."""
+
+    TRANSFER = "transfer"
+    CHARGE = "charge"
+
+
+class Mode(enum.StrEnum):
+    SANDBOX = "sandbox"  # the embedded or a local sandbox
+    TEST = "test"  # Stripe, test mode
+    LIVE = "live"  # Stripe, live mode: real money
+
+
+# --- advice ------------------------------------------------------------------------------------
+
+# Every stable problem code, with the next step a finance person can take. Offline checks first,
+# then the ones that need the API (pre-flight, the store and Stripe's own books).
+FIXES: dict[str, str] = {
+    "unreadable_file": "Export the ledger again (CSV UTF-8, .xlsx or .parquet) and check it opens.",
+    "unsupported_format": "Save the ledger as .csv, .parquet or .xlsx.",
+    "missing_column": "Add the column to the header row, or map your header to it in [columns].",
+    "empty_value": "Fill in the cell, or remove the row.",
+    "bad_value": "The cell holds a spreadsheet error (such as #N/A): fix the formula or type the "
+    "value in.",
+    "formula_not_calculated": "Open the workbook in Excel and save it again, so every formula "
+    "has a value.",
+    "bad_adjustment_id": "Retype the id: it holds an invisible or control character (copied "
+    "from a web page or a PDF?).",
+    "duplicate_adjustment_id": "Give each adjustment its own id: the id is what stops a double "
+    "debit.",
+    "adjustment_id_too_long": "Shorten the id to 200 characters or fewer.",
+    "bad_account": "Use the connected account's id, 'acct_' followed by letters and digits.",
+    "bad_amount": "Write a plain number such as 1500.00 or 1,500.00: no symbol, sign or exponent.",
+    "non_positive_amount": "Amounts must be above zero; remove the row or correct the amount.",
+    "too_many_decimals": "Correct the amount to the decimal places the currency has.",
+    "amount_mismatch": "Make amount and amount_minor agree, or keep only one of them.",
+    "unknown_currency": "Use a three-letter ISO 4217 code such as usd, eur or jpy.",
+    "bad_direction": "Use 'debit' or 'credit', or leave the cell empty for the job's default.",
+    "bad_method": "Use 'transfer' or 'charge' for a debit, or leave the cell empty for the job's "
+    "default; leave it empty for a credit.",
+    "bad_metadata": "Keep metadata keys to 40 characters without [ or ], values to 500 characters, "
+    "at most 46 keys, none starting 'ledgerrun_'.",
+    "description_too_long": "Shorten the description to 1,000 characters or fewer.",
+    "over_stripe_maximum": "Stripe debits at most 100,000.00 USD at a time: split the row into "
+    "several adjustments, each with its own id.",
+    "over_max_amount": "Split or correct the row, or raise [limits] max_amount in the job.",
+    "over_max_total": "Split the ledger, or raise [limits] max_total in the job.",
+    "control_total_mismatch": "The totals line does not equal the sum of the rows: a row is "
+    "missing, extra or mistyped, or the total is out of date.",
+    "account_not_found": "Check the account id; Stripe has no such account.",
+    "account_inaccessible": "The platform's key cannot act on this account; check the connection.",
+    "account_not_eligible": "The platform is not responsible for this account's negative balances "
+    "(for example a Standard account); it cannot be debited this way.",
+    "currency_mismatch": "Debit in the account's default currency.",
+    "region_mismatch": "Account debits need the platform and account in the same region.",
+    "no_consent": "Record the account's debit consent in the consent registry (or raise its "
+    "max_amount) before debiting it.",
+    "adjustment_conflict": "This id already moved money with other values: give the new "
+    "adjustment a new id, or restore the original values.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem on one cell (or row, or the file), in the shape of the JSON output."""
+
+    row: int
+    column: str
+    code: str
+    value: str
+    message: str
+
+    @classmethod
+    def make(cls, row: int, column: str, code: str, value: str, message: str) -> Problem:
+        """Build a problem, cutting the offending value to what a report can show."""
+        if code not in FIXES:
+            raise ValueError(f"unknown problem code {code!r}")
+        shown = value if len(value) <= VALUE_CUT else value[: VALUE_CUT - 1] + "…"
+        return cls(row, column, code, shown, message)
+
+    @property
+    def fix(self) -> str:
+        """The next step for a person, in one sentence."""
+        return FIXES[self.code]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sort_key(problem: Problem) -> tuple[int, str, str]:
+    return (problem.row, problem.column, problem.code)
