@@ -6,7 +6,7 @@ import io
 import json
 from pathlib import Path
 
-from ledgerrun.outcome import FAILED, SUCCEEDED, UNKNOWN, RowOutcome
+from ledgerrun.vocab import FAILED, SUCCEEDED, UNKNOWN, RowOutcome
 from ledgerrun.output.logs import JsonLog, TextLog, scrub
 from ledgerrun.output.progress import Progress
 from ledgerrun.send.execute import Item

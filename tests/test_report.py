@@ -15,7 +15,7 @@ import pytest
 import ledgerrun
 from ledgerrun.ingest.validate import check
 from ledgerrun.job import load_target
-from ledgerrun.outcome import FAILED, INVALID, SKIPPED, STATUSES, SUCCEEDED, UNKNOWN, RowOutcome
+from ledgerrun.vocab import FAILED, INVALID, SKIPPED, STATUSES, SUCCEEDED, UNKNOWN, RowOutcome
 from ledgerrun.output.html import (
     ROW_CAP,
     STRIPE_FIXES,

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import ledgerrun
 from ledgerrun.ingest.validate import Validation, check
 from ledgerrun.job import load_target
-from ledgerrun.outcome import FAILED, INVALID, SKIPPED, SUCCEEDED, UNKNOWN, RowOutcome
+from ledgerrun.vocab import FAILED, INVALID, SKIPPED, SUCCEEDED, UNKNOWN, RowOutcome
 from ledgerrun.output.results import (
     RESULT_COLUMNS,
     read_results,

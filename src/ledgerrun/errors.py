@@ -1,33 +1,65 @@
-"""Every exception ledgerrun raises, and what it means for a run.
+"""Every exception ledgerrun raises, what it means for a run, and the exit codes.
 
-The tree has three branches, one per decision a caller has to make::
+The tree has one branch per decision a caller has to make::
 
     LedgerrunError
     ├── FatalError .................. stop: nothing more is sent in this run
-    │   ├── ConfigError ............. job file, option or environment is wrong        exit 2
-    │   ├── LedgerFileError ......... the ledger as a whole cannot be read            exit 2
-    │   ├── JournalError ............ the journal cannot be opened, read or written   exit 2
-    │   ├── LockHeldError ........... another run of this job holds its lock          exit 4
-    │   └── StripeFatalError ........ Stripe refused the platform itself (bad key,
-    │                                 no permission, an unusable API base)
-    ├── RetriableError .............. send the same request, same key, again later
-    │   ├── RateLimitedError ........ 429 rate_limit
-    │   ├── LockTimeoutError ........ 429 lock_timeout: contention on one object
-    │   ├── KeyInUseError ........... 409 idempotency_key_in_use: the key is executing
-    │   ├── StripeServerError ....... 5xx, or any answer marked Stripe-Should-Retry: true
-    │   └── NetworkError ............ no answer at all (timeout, connection dropped)
-    └── RowError .................... this row, or this row's account, cannot be debited
-        ├── DebitRefusedError ....... Stripe refused the debit for good      row `failed`
-        ├── KeyConflictError ........ the key was used with other parameters row `unknown`
-        └── AccountCheckError ....... pre-flight found the account unusable  row `invalid`
+    │   ├── ConfigError ............. job file, option, target or environment is wrong   exit 2
+    │   ├── LedgerFileError ......... the ledger as a whole cannot be read               exit 2
+    │   ├── OutputError ............. an output path is unusable (checked before sending) exit 2
+    │   ├── JournalError ............ the store cannot be opened, read or written        exit 2
+    │   ├── LockHeldError ........... another run of this job holds its lock             exit 4
+    │   ├── StripeAuthError ......... Stripe refused the platform's key                   exit 2
+    │   └── StripeUnavailableError .. Stripe cannot be reached (nothing was sent)        exit 3
+    └── StripeError ................. an answer (or its absence) from Stripe; the class
+        │                             says what to do with the request, once and for all
+        ├── RetriableError .......... send the same request, same key, again
+        │   ├── NotExecutedError .... Stripe refused before executing, or no connection
+        │   │   ├── RateLimitedError    429 rate_limit
+        │   │   ├── LockTimeoutError    429 lock_timeout
+        │   │   └── ConnectError        the connection could not be opened
+        │   └── MaybeExecutedError .. the request may have run
+        │       ├── KeyInUseError       409 idempotency_key_in_use
+        │       ├── StripeServerError   5xx, or any answer marked Stripe-Should-Retry: true
+        │       └── NetworkError        sent, but no answer (timeout, connection dropped)
+        ├── UnknownOutcomeError ..... do not retry; the outcome is unknown      row `unknown`
+        │   ├── KeyConflictError        400 idempotency_error: key used with other params
+        │   └── ServerUnknownError      5xx that Stripe says not to retry
+        └── RefusedError ............ a definitive refusal; no money moved      row `failed`
+            └── AccountCheckError       pre-flight found the account unusable   row `invalid`
 
-Only the Stripe gateway turns ``stripe`` exceptions into these (``raise X(...) from exc``);
-only the retry policy decides whether a ``RetriableError`` is sent again. A retriable error that
-is never resolved leaves its row ``unknown``: the request may have executed at Stripe, and only a
-later run with the same idempotency key (or a look-up in Stripe) can tell.
+Only the Stripe gateway turns ``stripe`` exceptions into these, by one table; only the client's
+retry loop sends a request again. When retries run out, a :class:`NotExecutedError` leaves its
+row ``skipped`` (nothing was executed) and a :class:`MaybeExecutedError` leaves it ``unknown``
+(only the same idempotency key, or a look-up in Stripe, can settle it later).
 """
 
 from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """What every command that reads or sends to Stripe exits with, and what a scheduler does."""
+
+    OK = 0  # every row succeeded, now or in an earlier run: nothing to do
+    FAILED = 1  # some rows failed for good (or were invalid and skipped): tell finance
+    INVALID = 2  # invalid input or configuration; nothing was sent: tell the ledger's owner
+    INCOMPLETE = 3  # rows unknown or unsent (signal, outage, full disk): run again later
+    LOCKED = 4  # another run of this job holds its lock: wait
+
+    @property
+    def meaning(self) -> str:
+        return _MEANINGS[self]
+
+
+_MEANINGS = {
+    ExitCode.OK: "every row succeeded, now or in an earlier run",
+    ExitCode.FAILED: "some rows failed at Stripe for good, or were left out as invalid",
+    ExitCode.INVALID: "invalid input or configuration: nothing was sent",
+    ExitCode.INCOMPLETE: "incomplete: some rows are unknown or were not sent; run it again",
+    ExitCode.LOCKED: "another run of this job holds its lock",
+}
 
 
 class LedgerrunError(Exception):
@@ -38,51 +70,67 @@ class LedgerrunError(Exception):
 
 
 class FatalError(LedgerrunError):
-    """The run cannot go on. ``exit_code`` is what the command line exits with."""
+    """The command cannot go on. ``exit_code`` is what the command line exits with."""
 
-    exit_code = 2
+    exit_code: ExitCode = ExitCode.INVALID
 
 
 class ConfigError(FatalError):
-    """The job file, a command-line option or the environment is wrong."""
+    """The job file, a command-line option, the target or the environment is wrong."""
 
 
 class LedgerFileError(FatalError):
     """The ledger file as a whole cannot be read (missing, empty, wrong format)."""
 
     def __init__(
-        self, message: str, *, code: str = "unreadable_file", row: int = 1, column: str = ""
+        self,
+        message: str,
+        *,
+        code: str = "unreadable_file",
+        row: int = 1,
+        column: str = "",
+        fix: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.row = row
         self.column = column
+        self.fix = fix
+
+
+class OutputError(FatalError):
+    """An output file cannot be written where it should go."""
 
 
 class JournalError(FatalError):
-    """The journal cannot be opened, read or written."""
+    """The store (journal) cannot be opened, read or written."""
 
 
 class LockHeldError(FatalError):
     """Another run of the same job holds the job's lock."""
 
-    exit_code = 4
+    exit_code = ExitCode.LOCKED
 
 
-# --- errors that come from Stripe --------------------------------------------------------------
+class StripeUnavailableError(FatalError):
+    """Stripe could not be reached, or stopped answering: try again later."""
+
+    exit_code = ExitCode.INCOMPLETE
 
 
-class StripeErrorMixin:
-    """What every Stripe-originated error carries, whichever branch it sits on."""
+class StripeAuthError(FatalError):
+    """Stripe refused the platform's own key (401), or the API base is not Stripe's API."""
 
-    http_status: int | None
-    code: str
-    request_id: str | None
-    should_retry: bool | None
-    retry_after_s: float | None
 
-    def _init_stripe(
+# --- answers from Stripe -----------------------------------------------------------------------
+
+
+class StripeError(LedgerrunError):
+    """An answer from Stripe (or the lack of one) about one request."""
+
+    def __init__(
         self,
+        message: str,
         *,
         code: str,
         http_status: int | None = None,
@@ -90,73 +138,67 @@ class StripeErrorMixin:
         should_retry: bool | None = None,
         retry_after_s: float | None = None,
     ) -> None:
+        super().__init__(message)
         self.code = code
         self.http_status = http_status
         self.request_id = request_id
         self.should_retry = should_retry
         self.retry_after_s = retry_after_s
+        self.attempts = 0  # requests sent before this answer ended the call
+        self.uncertain = False  # not executed now, but an earlier attempt may have been
 
 
-class StripeFatalError(StripeErrorMixin, FatalError):
-    """Stripe refused the platform's own credentials or the API base cannot be used."""
-
-    def __init__(self, message: str, *, code: str, **stripe: object) -> None:
-        FatalError.__init__(self, message)
-        self._init_stripe(code=code, **stripe)  # type: ignore[arg-type]
-
-
-# --- retriable ---------------------------------------------------------------------------------
-
-
-class RetriableError(StripeErrorMixin, LedgerrunError):
+class RetriableError(StripeError):
     """The same request with the same idempotency key may safely be sent again."""
 
-    def __init__(self, message: str, *, code: str, **stripe: object) -> None:
-        LedgerrunError.__init__(self, message)
-        self._init_stripe(code=code, **stripe)  # type: ignore[arg-type]
+
+class NotExecutedError(RetriableError):
+    """Stripe did not execute the request: if retries run out, nothing happened."""
 
 
-class RateLimitedError(RetriableError):
-    """429 rate_limit: too many requests across the platform."""
+class RateLimitedError(NotExecutedError):
+    """429 rate_limit: too many requests."""
 
 
-class LockTimeoutError(RetriableError):
-    """429 lock_timeout: another request holds a lock on the same object."""
+class LockTimeoutError(NotExecutedError):
+    """429 lock_timeout: another request held a lock on the same object."""
 
 
-class KeyInUseError(RetriableError):
+class ConnectError(NotExecutedError):
+    """No connection could be opened, so nothing was sent."""
+
+
+class MaybeExecutedError(RetriableError):
+    """The request may have executed: if retries run out, the outcome is unknown."""
+
+
+class KeyInUseError(MaybeExecutedError):
     """409 idempotency_key_in_use: a request with this key is still executing."""
 
 
-class StripeServerError(RetriableError):
+class StripeServerError(MaybeExecutedError):
     """A 5xx answer, or any answer Stripe marked ``Stripe-Should-Retry: true``."""
 
 
-class NetworkError(RetriableError):
-    """No answer arrived: the request may or may not have executed."""
+class NetworkError(MaybeExecutedError):
+    """The request left, but no answer arrived (timeout, connection dropped)."""
 
 
-# --- row-level ---------------------------------------------------------------------------------
+class UnknownOutcomeError(StripeError):
+    """Retrying cannot help and the request may have executed: the outcome is unknown."""
 
 
-class RowError(StripeErrorMixin, LedgerrunError):
-    """This row (or its account) cannot be debited; the rest of the run goes on."""
-
-    def __init__(self, message: str, *, code: str, **stripe: object) -> None:
-        LedgerrunError.__init__(self, message)
-        self._init_stripe(code=code, **stripe)  # type: ignore[arg-type]
+class KeyConflictError(UnknownOutcomeError):
+    """Stripe holds this idempotency key for a request with other parameters."""
 
 
-class DebitRefusedError(RowError):
-    """Stripe answered the debit with a definitive refusal; no money moved."""
+class ServerUnknownError(UnknownOutcomeError):
+    """A 5xx answer that Stripe says not to retry (``Stripe-Should-Retry: false``)."""
 
 
-class KeyConflictError(RowError):
-    """Stripe holds this idempotency key for a request with other parameters.
-
-    The earlier request may have moved money, so the row is ``unknown``, never ``failed``.
-    """
+class RefusedError(StripeError):
+    """Stripe refused the request for good; nothing was executed."""
 
 
-class AccountCheckError(RowError):
-    """Pre-flight found the connected account unusable for a debit."""
+class AccountCheckError(RefusedError):
+    """Pre-flight found the connected account missing or out of reach."""

@@ -25,7 +25,7 @@ from ledgerrun import money
 from ledgerrun.errors import ConfigError
 
 LEDGER_SUFFIXES = (".csv", ".parquet", ".xlsx")
-RESULTS_SUFFIXES = (".csv", ".parquet")
+RESULTS_SUFFIXES = (".csv", ".xlsx", ".parquet")
 METHODS = ("transfer", "charge")
 DIRECTIONS = ("debit", "credit")
 ON_INVALID = ("abort", "skip")
@@ -45,7 +45,6 @@ PREFIX_RE = re.compile(r"[a-z0-9_-]{0,40}")
 GROUP_RE = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DEFAULT_RESULTS = "{job}-{date}.results.csv"
-DEFAULT_JOURNAL = "{job}.journal.sqlite"
 
 
 @dataclass(frozen=True)
@@ -165,6 +164,18 @@ SCHEMA: dict[str, dict[str, _Check]] = {
 LIMIT_KEYS = ("max_amount", "max_total")
 
 
+def default_journal(env: Mapping[str, str] | None = None) -> Path:
+    """The journal a job uses when it names none: one per user, whatever the ledger is called
+    (so a renamed or copied ledger never meets a fresh, empty journal). ``$LEDGERRUN_JOURNAL``,
+    else ``$XDG_STATE_HOME/ledgerrun/journal.sqlite``, else
+    ``~/.local/state/ledgerrun/journal.sqlite``."""
+    env = os.environ if env is None else env
+    if env.get("LEDGERRUN_JOURNAL"):
+        return Path(env["LEDGERRUN_JOURNAL"]).expanduser().resolve()
+    state = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or "~") / ".local" / "state")
+    return (Path(state).expanduser() / "ledgerrun" / "journal.sqlite").resolve()
+
+
 def _unknown(key: str, known: list[str]) -> ConfigError:
     near = [k for k in known if k.replace("_", "") == key.replace("_", "").lower()]
     hint = f" (did you mean '{near[0]}'?)" if near else f"; known keys: {', '.join(known)}"
@@ -239,16 +250,22 @@ def _limits(doc: Mapping[str, Any]) -> Limits:
 
 
 def _fill(template: str, key: str, name: str, run_date: dt.date) -> str:
-    for _, field_name, _, _ in string.Formatter().parse(template):
-        if field_name is not None and field_name not in ("date", "job"):
-            raise ConfigError(f"'{key}' uses {{{field_name}}}; only {{date}} and {{job}} exist")
     try:
+        for _, field_name, spec, conversion in string.Formatter().parse(template):
+            if field_name is not None and (field_name not in ("date", "job") or spec or conversion):
+                raise ConfigError(
+                    f"'{key}' uses {{{field_name}}}; only {{date}} and {{job}} exist (write "
+                    "{{ and }} for a literal brace)"
+                )
         return template.format(date=run_date.isoformat(), job=name)
-    except (ValueError, IndexError) as exc:
-        raise ConfigError(f"'{key}' is not a valid path template: {exc}") from None
+    except (ValueError, IndexError, KeyError) as exc:
+        raise ConfigError(
+            f"'{key}' is not a valid path template ({exc}): braces are for {{date}} and {{job}};"
+            " write {{ and }} for a literal brace"
+        ) from None
 
 
-def _check_choices(job: Job) -> Job:
+def check_choices(job: Job) -> Job:
     if job.method not in METHODS:
         raise ConfigError(f"'job.method' must be 'transfer' or 'charge', not '{job.method}'")
     if job.direction not in DIRECTIONS:
@@ -265,7 +282,7 @@ def _check_choices(job: Job) -> Job:
     if job.on_invalid not in ON_INVALID:
         raise ConfigError(f"'job.on_invalid' must be 'abort' or 'skip', not '{job.on_invalid}'")
     if job.results.suffix.lower() not in RESULTS_SUFFIXES:
-        raise ConfigError(f"'job.results' must end in .csv or .parquet: {job.results.name}")
+        raise ConfigError(f"'job.results' must end in .csv, .xlsx or .parquet: {job.results.name}")
     s = job.stripe
     if not ENV_RE.fullmatch(s.api_key_env):
         raise ConfigError(
@@ -273,26 +290,26 @@ def _check_choices(job: Job) -> Job:
         )
     if s.api_base is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", s.api_base):
         raise ConfigError(f"'stripe.api_base' must be an http(s) URL: {s.api_base!r}")
-    if not s.rate_limit > 0:
-        raise ConfigError("'stripe.rate_limit' must be above 0 requests per second")
-    if s.concurrency < 1:
-        raise ConfigError("'stripe.concurrency' must be at least 1")
-    if not s.timeout_s > 0:
-        raise ConfigError("'stripe.timeout_s' must be above 0 seconds")
+    if not 0 < s.rate_limit <= 10_000:
+        raise ConfigError("'stripe.rate_limit' must be above 0 and at most 10000 requests/s")
+    if not 1 <= s.concurrency <= 64:
+        raise ConfigError("'stripe.concurrency' must be between 1 and 64")
+    if not 0 < s.timeout_s <= 600:
+        raise ConfigError("'stripe.timeout_s' must be above 0 and at most 600 seconds")
     if not GROUP_RE.fullmatch(s.transfer_group):
         raise ConfigError(
             "'stripe.transfer_group' must be 1-100 characters of letters, digits, '_', '-', '.' "
             f"or ':': {s.transfer_group!r}"
         )
-    if s.max_attempts < 1:
-        raise ConfigError("'stripe.max_attempts' must be at least 1")
+    if not 1 <= s.max_attempts <= 20:
+        raise ConfigError("'stripe.max_attempts' must be between 1 and 20")
     return job
 
 
 def load_job_file(path: Path, run_date: dt.date) -> Job:
     """Read and check a TOML job file; raise ConfigError naming the offending key."""
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"job file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -322,7 +339,9 @@ def load_job_file(path: Path, run_date: dt.date) -> Job:
         name=name,
         ledger=resolve("job.ledger", job_t["ledger"]),
         results=resolve("job.results", job_t.get("results", DEFAULT_RESULTS)),
-        journal=resolve("job.journal", job_t.get("journal", DEFAULT_JOURNAL)),
+        journal=resolve("job.journal", job_t["journal"])
+        if "journal" in job_t
+        else default_journal(),
         run_date=run_date,
         method=job_t.get("method", "transfer"),
         direction=job_t.get("direction", "debit"),
@@ -342,7 +361,7 @@ def load_job_file(path: Path, run_date: dt.date) -> Job:
         ),
         source=path.resolve(),
     )
-    return _check_choices(job)
+    return check_choices(job)
 
 
 def name_from_stem(stem: str) -> str:
@@ -361,10 +380,10 @@ def job_for_ledger(path: Path, run_date: dt.date, name: str | None = None) -> Jo
         name=job_name,
         ledger=path.resolve(),
         results=base / _fill(DEFAULT_RESULTS, "results", job_name, run_date),
-        journal=base / _fill(DEFAULT_JOURNAL, "journal", job_name, run_date),
+        journal=default_journal(),
         run_date=run_date,
     )
-    return _check_choices(job)
+    return check_choices(job)
 
 
 def load_target(

@@ -10,6 +10,7 @@ rows below it); problems about the file or a whole column sit on the header's ro
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -28,6 +29,13 @@ class Status(enum.StrEnum):
 
 
 STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
+SUCCEEDED, FAILED, INVALID, SKIPPED, UNKNOWN = (
+    Status.SUCCEEDED,
+    Status.FAILED,
+    Status.INVALID,
+    Status.SKIPPED,
+    Status.UNKNOWN,
+)
 
 
 class State(enum.StrEnum):
@@ -134,3 +142,30 @@ class Problem:
 
 def sort_key(problem: Problem) -> tuple[int, str, str]:
     return (problem.row, problem.column, problem.code)
+
+
+@dataclass(slots=True)
+class RowOutcome:
+    """The outcome of one ledger row, as the results file reports it."""
+
+    status: str
+    transfer_id: str | None = None
+    payment_id: str | None = None
+    idempotency_key: str | None = None
+    request_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    attempts: int = 0
+    completed_at: dt.datetime | None = None
+    earlier: bool = False  # done before this run (by an earlier run, or found in Stripe)
+
+
+def money_text(minor: int, currency: str) -> str:
+    """``150000, 'usd'`` -> ``'1,500.00 USD'``: how every message shows an amount."""
+    from ledgerrun import money
+
+    try:
+        exp = money.exponent(currency)
+    except KeyError:
+        return f"{minor} (minor units) {currency.upper()}"
+    return f"{money.format_major(minor, exp, grouping=True)} {currency.upper()}"

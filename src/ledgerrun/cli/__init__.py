@@ -10,6 +10,7 @@ import click
 
 from ledgerrun import __version__
 from ledgerrun.cli._common import Output
+from ledgerrun.cli.journal import journal
 from ledgerrun.cli.plan import plan
 from ledgerrun.cli.reconcile import reconcile
 from ledgerrun.cli.run import run
@@ -45,19 +46,21 @@ def main(ctx: click.Context, log_format: str, verbose: int) -> None:
     ctx.obj = Output(log_format, verbose)
 
 
-for command in (validate, plan, run, reconcile, status, sandbox):
+for command in (validate, plan, run, reconcile, status, journal, sandbox):
     main.add_command(command)
 
 
-def entry() -> None:
+def entry(fast_exit: bool = True) -> None:
     """The ``ledgerrun`` executable: start fast (see :mod:`ledgerrun.startup`), run the command,
     then leave without interpreter teardown.
 
     By the time a command returns, everything that matters is on disk and closed (results and
-    journal are written and closed in ``finally`` blocks, threads joined, the embedded sandbox
-    stopped), so the ~0.1 s Python spends unloading pandas and pyarrow buys nothing. Output is
-    flushed and logging shut down first; exceptions still print their traceback as usual.
+    journal written and closed in ``finally`` blocks, threads joined or daemon, the embedded
+    sandbox stopped). The executable then runs the registered ``atexit`` hooks itself and skips
+    the rest of the interpreter's teardown (unloading pandas and pyarrow): see
+    docs/benchmarks.md for what it saves. ``python -m ledgerrun`` exits the ordinary way.
     """
+    import atexit
     import logging
     import os
     import sys
@@ -72,6 +75,9 @@ def entry() -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if exc.code is not None and not isinstance(exc.code, int):
             print(exc.code, file=sys.stderr)
+    if not fast_exit:
+        raise SystemExit(code)
+    atexit._run_exitfuncs()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -1,4 +1,9 @@
-"""Pieces every TARGET command shares: the job options, output and error handling."""
+"""Pieces every TARGET command shares: the same options everywhere, output, and error handling.
+
+Every command that reads the journal or talks to Stripe takes the same options (``--live``,
+``--api-base``, ``--journal``, ``--job``, ``--date``, ``--ledger``), and the global options
+(``--log-format``, ``-v``) are accepted after the command as well as before it.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,38 @@ import datetime as dt
 import functools
 import json
 import sys
+import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from ledgerrun.errors import FatalError
-from ledgerrun.job import Job, load_target
+from ledgerrun.errors import ConfigError, ExitCode, FatalError
+from ledgerrun.job import LEDGER_SUFFIXES, Job, load_target
 
 F = TypeVar("F", bound=Callable[..., Any])
+TARGET_SUFFIXES = (".toml", *LEDGER_SUFFIXES)
 
 
 @dataclass(frozen=True)
 class Output:
-    """The global options: how to log, and how much."""
+    """The global options: how to log, and how much; plus what the log lines name."""
 
     log_format: str = "text"
     verbose: int = 0
+
+
+@dataclass
+class Context:
+    """What an error line should name, once known (job and run)."""
+
+    job: str | None = None
+    run_id: str | None = None
+
+
+CONTEXT = Context()
 
 
 def output() -> Output:
@@ -34,26 +52,58 @@ def output() -> Output:
     return found or Output()
 
 
+def json_line(event: str, level: str = "info", **fields: Any) -> None:
+    """One JSON object on one line of stderr: the only thing JSON logs ever write."""
+    from ledgerrun.output.logs import JsonLog
+
+    context = {k: v for k, v in (("job", CONTEXT.job), ("run_id", CONTEXT.run_id)) if v}
+    JsonLog(sys.stderr).write(event, level=level, **context, **fields)
+
+
+def say(message: str, *, event: str = "notice", level: str = "warning") -> None:
+    """A line for the operator on stderr: plain text, or one JSON object with --log-format json."""
+    from ledgerrun.output.logs import scrub
+
+    if output().log_format == "json":
+        json_line(event, level=level, message=message)
+    else:
+        click.echo(scrub(message), err=True)
+
+
 def reports_errors(fn: F) -> F:
     """Known failures become one line on stderr and their own exit code, with no traceback.
 
-    Only ledgerrun's fatal errors are caught: anything else is a bug and keeps its traceback.
-    """
+    Anything else is a bug: it keeps its traceback (inside one JSON object with JSON logs)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except FatalError as exc:
-            from ledgerrun.output.logs import JsonLog, scrub
-
             if output().log_format == "json":
-                JsonLog(sys.stderr).write(
-                    "error", level="error", message=str(exc), exit_code=exc.exit_code
-                )
+                json_line("error", level="error", message=str(exc), exit_code=int(exc.exit_code))
             else:
+                from ledgerrun.output.logs import scrub
+
                 click.echo(f"Error: {scrub(str(exc))}", err=True)
-            raise SystemExit(exc.exit_code) from None
+            raise SystemExit(int(exc.exit_code)) from None
+        except (SystemExit, click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            say("Stopped.", event="stopped")
+            raise SystemExit(int(ExitCode.INCOMPLETE)) from None
+        except Exception as exc:
+            if output().log_format != "json":
+                raise
+            from ledgerrun.output.logs import scrub
+
+            json_line(
+                "crash",
+                level="error",
+                message=f"{type(exc).__name__}: {scrub(str(exc))}",
+                traceback=scrub(traceback.format_exc()),
+            )
+            raise SystemExit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -67,13 +117,47 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from None
 
 
+def _set_log_format(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Output)
+        root = ctx.find_root()
+        root.obj = replace(root.obj if isinstance(root.obj, Output) else Output(), log_format=value)
+
+
+def _set_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    if value:
+        root = ctx.find_root()
+        current = root.obj if isinstance(root.obj, Output) else Output()
+        root.obj = replace(current, verbose=current.verbose + value)
+
+
+def global_options(fn: F) -> F:
+    """--log-format and -v, accepted after the command too."""
+    fn = click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        expose_value=False,
+        callback=_set_log_format,
+        is_eager=True,
+        help="As the global option: text, or json (one JSON object per line on stderr).",
+    )(fn)
+    return click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        callback=_set_verbose,
+        help="As the global option: more lines on stderr.",
+    )(fn)
+
+
 def job_options(fn: F) -> F:
-    """TARGET plus the options that choose which job and ledger a command works on."""
+    """TARGET plus the options every job command takes, in the same form everywhere."""
     decorators = [
-        click.argument("target", type=click.Path(path_type=Path, dir_okay=False)),
+        click.argument("target", type=click.Path(path_type=Path)),
         click.option(
             "--ledger",
-            type=click.Path(path_type=Path, dir_okay=False),
+            type=click.Path(path_type=Path),
             help="Use this ledger file instead of the one the job file names.",
         ),
         click.option(
@@ -89,6 +173,23 @@ def job_options(fn: F) -> F:
             callback=_parse_date,
             help="Run date that fills {date} in the job's paths (default: today).",
         ),
+        click.option(
+            "--journal",
+            metavar="PATH",
+            help="Use this journal (a SQLite file) instead of the job's. Keep it: it is what "
+            "makes a re-run safe.",
+        ),
+        click.option(
+            "--api-base",
+            metavar="URL",
+            help="Send requests here instead of Stripe (for example a sandbox on 127.0.0.1).",
+        ),
+        click.option(
+            "--live",
+            is_flag=True,
+            help="Allow a live API key (sk_live_/rk_live_). Without it a live key is refused.",
+        ),
+        global_options,
     ]
     for decorate in reversed(decorators):
         fn = decorate(fn)
@@ -116,12 +217,44 @@ def max_problems_option(fn: F) -> F:
     )(fn)
 
 
+def check_target(target: Path) -> None:
+    """TARGET must be an existing job file or ledger file; say what is wrong otherwise."""
+    suffix = target.suffix.lower()
+    if suffix not in TARGET_SUFFIXES:
+        near = [target.with_suffix(s) for s in TARGET_SUFFIXES if target.with_suffix(s).exists()]
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        raise ConfigError(
+            f"{target} is not a job file (.toml) or a ledger (.csv, .xlsx, .parquet){hint}"
+        )
+    if not target.exists():
+        near = [p for p in target.parent.glob(f"{target.stem}.*") if p.suffix in TARGET_SUFFIXES]
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        what = "job file" if suffix == ".toml" else "ledger file"
+        raise ConfigError(f"{what} not found: {target}{hint}")
+    if target.is_dir():
+        raise ConfigError(f"{target} is a folder, not a job file or a ledger")
+
+
 def resolve_job(
-    target: Path, ledger: Path | None, job_name: str | None, run_date: dt.date | None
+    target: Path,
+    ledger: Path | None,
+    job_name: str | None,
+    run_date: dt.date | None,
+    journal: str | None = None,
+    api_base: str | None = None,
 ) -> Job:
+    check_target(target)
     job = load_target(target, run_date, job_name=job_name)
     if ledger is not None:
         job = job.replace(ledger=ledger.resolve())
+    if journal is not None:
+        job = job.replace(journal=Path(journal).expanduser().resolve())
+    if api_base is not None:
+        job = job.replace(api_base=api_base, sandbox=None)
+        from ledgerrun.job import check_choices
+
+        job = check_choices(job)
+    CONTEXT.job = job.name
     return job
 
 

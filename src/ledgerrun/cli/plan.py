@@ -1,4 +1,4 @@
-"""``ledgerrun plan``: what a run would send, per account and currency. Sends nothing."""
+"""``ledgerrun plan``: what a run would send, per account, currency and direction."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ledgerrun.cli._common import (
     reports_errors,
     resolve_job,
 )
+from ledgerrun.errors import ExitCode
 
 
 @click.command()
@@ -32,27 +33,31 @@ def plan(
     ledger: Path | None,
     job_name: str | None,
     run_date: dt.date | None,
+    journal: str | None,
+    api_base: str | None,
+    live: bool,
     offline: bool,
     fmt: str,
     max_problems: int,
 ) -> None:
     """Show what a run would do, without sending anything.
 
-    Validates the ledger, then groups its valid rows by account and currency: rows, total,
-    how many the journal already holds as done, how many are left to send, and (unless
-    --offline) the account's available balance, with a warning when it is short.
+    Validates the ledger, then groups its valid rows by account, currency and direction: rows,
+    total, how many are done already (by an earlier run, or found in Stripe's books), how many
+    are left, and (unless --offline) the balance that must cover them, with a warning when it
+    is short. Debits and credits are shown apart, and their net.
 
-    Exit status: 0 when the ledger is valid, 2 when it is not.
+    Exit status: 0 when the ledger is valid, 2 when it is not (3 when Stripe cannot be reached).
     """
-    import os
+    from ledgerrun.cli.prepare import prepared_for
+    from ledgerrun.output import text
+    from ledgerrun.send.plan import build_plan, plan_online
 
-    from ledgerrun.output import text as render
-    from ledgerrun.send.plan import plan_job
-
-    job = resolve_job(target, ledger, job_name, run_date)
-    result = plan_job(job, os.environ, offline=offline)
+    job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
+    with prepared_for(job, offline=offline, live=live) as (prepared, session):
+        result = build_plan(prepared) if session is None else plan_online(prepared, session)
     if fmt == "json":
         emit_json(result.to_json())
     else:
-        click.echo(render.plan(result, max_problems))
-    raise SystemExit(0 if result.valid else 2)
+        click.echo(text.plan(result, max_problems))
+    raise SystemExit(int(ExitCode.OK if result.valid else ExitCode.INVALID))

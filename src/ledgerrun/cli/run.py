@@ -1,4 +1,4 @@
-"""``ledgerrun run``: debit every row of the ledger exactly once."""
+"""``ledgerrun run``: move each row's money exactly once."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
-from ledgerrun.cli._common import job_options, output, reports_errors, resolve_job
+from ledgerrun.cli._common import (
+    CONTEXT,
+    job_options,
+    output,
+    reports_errors,
+    resolve_job,
+    say,
+)
+from ledgerrun.errors import ExitCode
 from ledgerrun.events import Events
 from ledgerrun.output.logs import JsonLog, TextLog
 from ledgerrun.output.progress import Progress
@@ -21,28 +30,17 @@ from ledgerrun.output.progress import Progress
 @job_options
 @click.option(
     "--results",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the results file here (.csv or .parquet) instead of the job's path.",
-)
-@click.option(
-    "--journal",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Use this journal file instead of the job's. The journal is what makes a "
-    "re-run safe: keep it.",
-)
-@click.option(
-    "--api-base",
-    metavar="URL",
-    help="Send requests here instead of Stripe (for example a sandbox on 127.0.0.1).",
+    type=click.Path(path_type=Path),
+    help="Write the results file here (.csv, .xlsx or .parquet) instead of the job's path.",
 )
 @click.option(
     "--concurrency",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=64),
     help="How many accounts are worked at once (each account's rows go one by one).",
 )
 @click.option(
     "--rate-limit",
-    type=click.FloatRange(min=0, min_open=True),
+    type=click.FloatRange(min=0, min_open=True, max=10_000),
     help="Requests per second for the whole run (Stripe allows 25 in test mode, 100 live).",
 )
 @click.option(
@@ -54,12 +52,8 @@ from ledgerrun.output.progress import Progress
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Check everything, including the accounts, and write the results file, but send no debit.",
-)
-@click.option(
-    "--live",
-    is_flag=True,
-    help="Allow a live API key (sk_live_/rk_live_). Without it a live key is refused.",
+    help="Check everything, including the accounts and Stripe's books, and write .dry-run "
+    "results beside the real ones, but send nothing.",
 )
 @reports_errors
 def run(
@@ -67,40 +61,38 @@ def run(
     ledger: Path | None,
     job_name: str | None,
     run_date: dt.date | None,
-    results: Path | None,
-    journal: Path | None,
+    journal: str | None,
     api_base: str | None,
+    live: bool,
+    results: Path | None,
     concurrency: int | None,
     rate_limit: float | None,
     skip_invalid: bool,
     dry_run: bool,
-    live: bool,
 ) -> None:
-    """Debit each row of the ledger from its connected account, exactly once.
+    """Move the money of each row of the ledger, exactly once.
 
-    Rows are validated, the accounts checked against Stripe, and each debit is written to the
-    journal before it is sent and after Stripe answers, so a run that dies can simply be run
-    again: rows already debited are never sent twice and keep their IDs.
+    Rows are validated, the accounts checked against Stripe, Stripe's own books searched for
+    adjustments already done, and each request is written to the journal before it is sent and
+    after Stripe answers, so a run that dies can simply be run again: rows already done are never
+    sent twice and keep their IDs.
 
     Writes the results file (one row per ledger row, with the Stripe IDs), its .summary.json and
     its .report.html. The API key is read from the environment variable the job names
     (STRIPE_API_KEY by default), never from a file or an option.
 
-    Exit status: 0 every row succeeded (now or earlier); 1 some rows failed at Stripe or were
-    left out; 2 invalid input or configuration, nothing sent; 3 some outcomes unknown (run the
-    job again to settle them); 4 another run of this job is in progress.
+    Exit status: 0 every row succeeded (now or earlier); 1 some rows failed at Stripe for good
+    or were left out as invalid; 2 invalid input or configuration, nothing sent; 3 incomplete:
+    some rows unknown or unsent (a stop, an outage, a full disk), run it again later; 4 another
+    run of this job is in progress.
     """
-    from ledgerrun.output import text as render
+    from ledgerrun.output import text
     from ledgerrun.send.runner import run_job
 
-    job = resolve_job(target, ledger, job_name, run_date)
+    job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
     changes: dict[str, object] = {}
     if results is not None:
         changes["results"] = results.resolve()
-    if journal is not None:
-        changes["journal"] = journal.resolve()
-    if api_base is not None:
-        changes.update(api_base=api_base, sandbox=None)
     if concurrency is not None:
         changes["concurrency"] = concurrency
     if rate_limit is not None:
@@ -108,22 +100,40 @@ def run(
     if skip_invalid:
         changes["on_invalid"] = "skip"
     job = job.replace(**changes)
-    stop = threading.Event()
+    stop, hard_stop = threading.Event(), threading.Event()
     events, progress = _listeners()
     try:
-        with _stop_on_signals(stop):
-            report = run_job(job, dry_run=dry_run, live=live, stop=stop, events=events)
+        with _stop_on_signals(stop, hard_stop):
+            result = run_job(
+                job,
+                dry_run=dry_run,
+                live=live,
+                stop=stop,
+                hard_stop=hard_stop,
+                events=events,
+                publish=publish,
+            )
     finally:
         if progress is not None:
             progress.close()
-    click.echo(render.run_report(report))
-    raise SystemExit(report.exit_code)
+    click.echo(text.run_report(result))
+    raise SystemExit(int(result.exit_code))
+
+
+def publish(result: Any) -> None:
+    """Write the run's files (the command line's and the web application's publisher)."""
+    from ledgerrun.output.publish import publish as write
+    from ledgerrun.send.table import results_table
+
+    result.table = results_table(result.prepared, result.outcomes)
+    write(result.table, result.summary, result.outputs)
 
 
 def _listeners() -> tuple[Events, Progress | None]:
     """JSON logs, or (on a terminal) a progress line, plus -v's lines; per the global options."""
     settings = output()
     events = Events()
+    events.listen(_remember_run)
     progress = None
     if settings.log_format == "json":
         events.listen(JsonLog(sys.stderr))
@@ -131,18 +141,24 @@ def _listeners() -> tuple[Events, Progress | None]:
     if sys.stdout.isatty():
         progress = Progress(sys.stdout)
         events.listen(progress)
-    if settings.verbose:
-        events.listen(TextLog(sys.stderr))
+    events.listen(TextLog(sys.stderr, verbose=settings.verbose))
     return events, progress
 
 
-class _stop_on_signals:
-    """First Ctrl-C or SIGTERM: finish the requests in flight, send no more, write the results.
-    A second one stops at once (the journal still makes a re-run safe)."""
+def _remember_run(kind: str, fields: dict[str, Any]) -> None:
+    if kind == "run_start":
+        CONTEXT.run_id = fields.get("run_id")
 
-    def __init__(self, stop: threading.Event) -> None:
+
+class _stop_on_signals:
+    """First Ctrl-C or SIGTERM: finish the requests in flight, send no more, write the results
+    (exit 3). A second one stops at once: the rows in flight are reported unknown, and the next
+    run settles them from the journal."""
+
+    def __init__(self, stop: threading.Event, hard_stop: threading.Event) -> None:
         self.stop = stop
-        self.previous: dict[int, object] = {}
+        self.hard_stop = hard_stop
+        self.previous: dict[int, Any] = {}
 
     def __enter__(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -151,11 +167,22 @@ class _stop_on_signals:
             self.previous[sig] = signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
         if self.stop.is_set():
-            raise KeyboardInterrupt
+            self.hard_stop.set()
+            say(
+                f"{name} again: stopping now; rows in flight are left unknown for the next run "
+                "to settle.",
+                event="stop_now",
+            )
+            return
         self.stop.set()
-        click.echo("Stopping: finishing requests in flight; no new debit will be sent.", err=True)
+        say(
+            f"{name}: stopping; finishing the requests in flight, sending nothing new "
+            f"(exit {int(ExitCode.INCOMPLETE)}: run the job again to finish).",
+            event="stopping",
+        )
 
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self.previous.items():
-            signal.signal(sig, handler)  # type: ignore[arg-type]
+            signal.signal(sig, handler)

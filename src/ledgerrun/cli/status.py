@@ -1,4 +1,4 @@
-"""``ledgerrun status``: what the journal says about a job."""
+"""``ledgerrun status``: what the journal says about a job's runs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from ledgerrun.cli._common import emit_json, format_option, job_options, reports_errors, resolve_job
+from ledgerrun.cli._common import (
+    emit_json,
+    format_option,
+    job_options,
+    reports_errors,
+    resolve_job,
+)
 
 
 @click.command()
@@ -15,30 +21,42 @@ from ledgerrun.cli._common import emit_json, format_option, job_options, reports
 @format_option
 @reports_errors
 def status(
-    target: Path, ledger: Path | None, job_name: str | None, run_date: dt.date | None, fmt: str
+    target: Path,
+    ledger: Path | None,
+    job_name: str | None,
+    run_date: dt.date | None,
+    journal: str | None,
+    api_base: str | None,
+    live: bool,
+    fmt: str,
 ) -> None:
-    """Show the job's runs and how many adjustments are in each state.
+    """Show the job's runs (date, ledger, mode, who and where, how each ended, or "running")
+    and how many adjustments of each run date are in each state.
 
-    Reads the journal only (safe while a run is in progress); contacts nobody. States:
-    succeeded (debited), failed (refused by Stripe, will be tried again with a new key),
-    pending (sent, outcome unknown: the next run settles it).
+    Reads the journal only (safe while a run is in progress, and in a read-only folder);
+    contacts nobody. States: succeeded (done), failed (refused by Stripe; a corrected row is sent
+    again under a new key), pending (sent, outcome unknown: the next run settles it).
     """
-    from ledgerrun.output import text as render
-    from ledgerrun.store.sqlite import SQLiteJournal
+    from ledgerrun.output import text
+    from ledgerrun.store import open_store
 
-    job = resolve_job(target, ledger, job_name, run_date)
+    job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
     if not job.journal.exists():
         if fmt == "json":
-            emit_json({"job": job.name, "journal": str(job.journal), "runs": [], "counts": {}})
+            emit_json({"job": job.name, "journal": str(job.journal), "runs": [], "dates": {}})
         else:
             click.echo(f"Job {job.name} has not run yet: no journal at {job.journal}.")
         return
-    journal = SQLiteJournal.open_readonly(job.journal)
+    store = open_store(job.journal, readonly=True)
     try:
-        runs, counts = journal.runs(job.name), journal.counts(job.name)
+        runs = store.runs(job.name)
+        holder = store.lock_holder(job.name)
+        dates = sorted({r.run_date for r in runs} | {job.run_date.isoformat()})
+        counts = {d: store.counts(job.name, d) for d in dates}
     finally:
-        journal.close()
+        store.close()
+    counts = {d: c for d, c in counts.items() if any(c.values())}
     if fmt == "json":
-        emit_json(render.status_json(job, runs, counts))
+        emit_json(text.status_json(job, runs, counts, holder))
     else:
-        click.echo(render.status_text(job, runs, counts))
+        click.echo(text.status_text(job, runs, counts, holder))

@@ -1,4 +1,4 @@
-"""``ledgerrun validate``: check a ledger, and unless offline, its accounts."""
+"""``ledgerrun validate``: check a ledger and, unless offline, its accounts and Stripe's books."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ledgerrun.cli._common import (
     reports_errors,
     resolve_job,
 )
+from ledgerrun.errors import ExitCode
 
 
 @click.command()
@@ -28,26 +29,28 @@ def validate(
     ledger: Path | None,
     job_name: str | None,
     run_date: dt.date | None,
+    journal: str | None,
+    api_base: str | None,
+    live: bool,
     offline: bool,
     fmt: str,
     max_problems: int,
 ) -> None:
     """Check every row of a ledger and report every problem at once.
 
-    Each problem names its row (as a spreadsheet numbers it: the header is row 1), its column,
-    the value, a stable code and what to do. Without --offline, each account is also checked
-    against Stripe (exists, reachable, eligible for debits, currency, region) and the journal is
-    checked for adjustment ids reused with other values.
+    Each problem names its row (as a spreadsheet numbers it), its column, the value, a stable
+    code and what to do. Without --offline, each account is also checked against Stripe
+    (exists, reachable, eligible, currency, region), and the journal and Stripe's own books are
+    searched for ids already used with other values. Sends nothing.
 
-    Exit status: 0 when the ledger is valid, 2 when it is not.
+    Exit status: 0 when the ledger is valid, 2 when it is not (3 when Stripe cannot be reached).
     """
-    import os
+    from ledgerrun.cli.prepare import prepared_for
+    from ledgerrun.output import text
 
-    from ledgerrun.output import text as render
-    from ledgerrun.send.preflight import check_job
-
-    job = resolve_job(target, ledger, job_name, run_date)
-    result = check_job(job, os.environ, offline=offline)
+    job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
+    with prepared_for(job, offline=offline, live=live) as (prepared, _session):
+        result = prepared.validation
     if fmt == "json":
         emit_json(
             {
@@ -57,5 +60,5 @@ def validate(
             }
         )
     else:
-        click.echo(render.validation(result, max_problems))
-    raise SystemExit(0 if result.ok else 2)
+        click.echo(text.validation(result, max_problems))
+    raise SystemExit(int(ExitCode.OK if result.ok else ExitCode.INVALID))

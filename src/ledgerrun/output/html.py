@@ -19,10 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import ledgerrun
-from ledgerrun.outcome import FAILED, INVALID, SKIPPED, STATUSES, SUCCEEDED, UNKNOWN
 from ledgerrun.output.results import atomic_write, read_results, summary_path
 from ledgerrun.output.text import amount, plural
-from ledgerrun.vocab import FIXES
+from ledgerrun.vocab import FAILED, FIXES, INVALID, SKIPPED, STATUSES, SUCCEEDED, UNKNOWN
 
 Json = dict[str, Any]  # a summary, or the summary reconcile writes, as read from JSON
 REPORT_SUFFIX = ".report.html"
@@ -59,7 +58,12 @@ SKIP_FIXES = {
     **FIXES,
 }
 BAR_STATUSES = (SUCCEEDED, FAILED, UNKNOWN, SKIPPED)
-COLOURS = {SUCCEEDED: "#1a7f37", FAILED: "#d4860b", INVALID: "#8250df", UNKNOWN: "#cf222e"}
+COLOURS: dict[str, str] = {
+    SUCCEEDED: "#1a7f37",
+    FAILED: "#d4860b",
+    INVALID: "#8250df",
+    UNKNOWN: "#cf222e",
+}
 COLOURS[SKIPPED] = "#8c959f"
 CSS = """
 *{box-sizing:border-box}body{margin:0;background:#f6f8fa;color:#1f2328;
@@ -118,10 +122,23 @@ def refresh_report(results_path: Path) -> Path | None:
     summary_file = summary_path(results_path)
     if not summary_file.exists():
         return None
-    summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    summary = report_view(json.loads(summary_file.read_text(encoding="utf-8")))
     found = results_path.with_name(results_path.name + RECONCILE_SUFFIX)
     reconciliation = json.loads(found.read_text(encoding="utf-8")) if found.exists() else None
     return write_report(results_path, summary, read_results(results_path), reconciliation)
+
+
+def report_view(summary: Json) -> Json:
+    """The summary as the report reads it: totals per currency and status, both directions."""
+    view = dict(summary)
+    flat: dict[str, dict[str, int]] = {}
+    for currency, by_direction in (summary.get("totals") or {}).items():
+        into = flat.setdefault(currency, {})
+        for by_status in by_direction.values():
+            for status, minor in by_status.items():
+                into[status] = into.get(status, 0) + int(minor)
+    view["totals"] = flat
+    return view
 
 
 def render(summary: Json, table: pa.Table, reconciliation: Json | None = None) -> str:

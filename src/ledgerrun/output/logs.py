@@ -1,20 +1,29 @@
-"""Logs for machines and for people who asked for more (`-v`), fed by the run's events.
+"""Logs for machines and for people who asked for more (``-v``), fed by the run's events.
 
-``--log-format json`` writes one JSON object per line to stderr, for cron and log collectors:
+``--log-format json`` writes one JSON object per line to stderr, for cron and log collectors;
+nothing else is ever written to stderr then (stop notices, errors and even crashes are JSON
+objects too). Every object has ``ts``, ``level`` and ``event``, and ``job`` and ``run_id`` once
+they are known:
 
-=============  ===============================================================================
-event          fields (besides ``ts``, ``level``, ``event``, ``job``, ``run_id``)
-=============  ===============================================================================
-run_start      ledger, ledger_sha256, rows, dry_run, version
-account_done   account, rows, succeeded, failed, unknown, skipped
-row_failed     row, adjustment_id, account, code, request_id, message
-row_unknown    row, adjustment_id, account, code, request_id, message
-run_end        exit_code, counts, totals, results, report, duration_s
-error          message, exit_code (a run that could not start)
-=============  ===============================================================================
+==============  ==============================================================================
+event           fields
+==============  ==============================================================================
+run_start       ledger, ledger_sha256, rows, dry_run, mode, version
+row_invalid     row, adjustment_id, account, code, message (one per invalid row)
+row_failed      row, adjustment_id, account, amount, currency, direction, code, request_id,
+                message
+row_unknown     the same fields as row_failed
+account_done    account, rows, succeeded, failed, unknown, skipped
+breaker_open    reason (Stripe stopped answering; the run stops sending)
+run_stopping    reason (a store error or a refused key stopped the run)
+stopping        message (the first Ctrl-C or SIGTERM); stop_now (the second)
+run_end         exit_code, counts, totals, results, report, duration_s
+error           message, exit_code (the command could not go on)
+crash           message, traceback (a bug: please report it)
+==============  ==============================================================================
 
-No API key is ever written: every string is scrubbed of anything shaped like a Stripe key before
-it leaves, on top of the key never being put in a message in the first place.
+No secret is ever written: every string is scrubbed of anything shaped like a Stripe key (or a
+password in a database URL) before it leaves, on top of keys never being put in a message.
 """
 
 from __future__ import annotations
@@ -23,18 +32,24 @@ import datetime as dt
 import json
 import re
 import threading
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from ledgerrun import __version__
 from ledgerrun.clock import iso
-from ledgerrun.outcome import FAILED, UNKNOWN, RowOutcome
+from ledgerrun.vocab import FAILED, UNKNOWN, RowOutcome
 
-_KEY = re.compile(r"\b([sr]k_(?:live|test)_)[A-Za-z0-9]+([A-Za-z0-9]{4})\b")
+_KEY = re.compile(r"\b([sr]k_(?:live|test)_)[A-Za-z0-9]*?([A-Za-z0-9]{0,4})\b")
+_URL_PASSWORD = re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def scrub(text: str) -> str:
-    """Any Stripe key in ``text`` reduced to its kind and last four characters."""
-    return _KEY.sub(r"\1…\2", text)
+    """Any Stripe key in ``text`` cut to its kind and last four characters, database passwords
+    hidden, and control characters escaped (a value from a ledger must not drive a terminal)."""
+    text = _KEY.sub(lambda m: f"{m.group(1)}…{m.group(2)}", text)
+    text = _URL_PASSWORD.sub(r"\1…@", text)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
 
 
 def _clean(value: Any) -> Any:
@@ -50,7 +65,7 @@ def _clean(value: Any) -> Any:
 class JsonLog:
     """An Events listener writing one JSON object per line."""
 
-    def __init__(self, stream: TextIO, now: Any = None) -> None:
+    def __init__(self, stream: TextIO, now: Callable[[], dt.datetime] | None = None) -> None:
         self.stream = stream
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
         self.context: dict[str, Any] = {}
@@ -74,8 +89,11 @@ class JsonLog:
                 ledger_sha256=fields["ledger_sha256"],
                 rows=fields["rows"],
                 dry_run=fields["dry_run"],
+                mode=fields.get("mode"),
                 version=__version__,
             )
+        elif kind == "row_invalid":
+            self.write("row_invalid", level="warning", **fields)
         elif kind == "account_done":
             counts = fields["counts"]
             self.write(
@@ -87,17 +105,9 @@ class JsonLog:
         elif kind == "row_done":
             outcome: RowOutcome = fields["outcome"]
             if outcome.status in (FAILED, UNKNOWN):
-                item = fields["item"]
-                self.write(
-                    f"row_{outcome.status}",
-                    level="warning",
-                    row=item.row,
-                    adjustment_id=item.adjustment_id,
-                    account=item.account,
-                    code=outcome.error_code,
-                    request_id=outcome.request_id,
-                    message=outcome.error_message,
-                )
+                self.write(f"row_{outcome.status}", level="warning", **row_fields(fields))
+        elif kind in ("breaker_open", "run_stopping"):
+            self.write(kind, level="error", reason=fields.get("reason"))
         elif kind == "run_end":
             duration = (self.now() - self._started).total_seconds() if self._started else None
             code = fields["exit_code"]
@@ -113,22 +123,45 @@ class JsonLog:
             )
 
 
-class TextLog:
-    """With ``-v``: a line on stderr for every failed or unknown row and every account done."""
+def row_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    item, outcome = fields["item"], fields["outcome"]
+    return {
+        "row": item.row,
+        "adjustment_id": item.adjustment_id,
+        "account": item.account,
+        "amount": item.amount_text,
+        "amount_minor": item.amount,
+        "currency": item.currency,
+        "direction": item.direction,
+        "code": outcome.error_code,
+        "request_id": outcome.request_id,
+        "message": outcome.error_message,
+    }
 
-    def __init__(self, stream: TextIO) -> None:
+
+class TextLog:
+    """Lines for people on stderr: always the breaker and a stopped run; with ``-v`` also every
+    failed or unknown row and every account done."""
+
+    def __init__(self, stream: TextIO, verbose: int = 1) -> None:
         self.stream = stream
+        self.verbose = verbose
         self._lock = threading.Lock()
 
     def __call__(self, kind: str, fields: dict[str, Any]) -> None:
         line = None
-        if kind == "row_done" and fields["outcome"].status in (FAILED, UNKNOWN):
+        if kind == "breaker_open":
+            line = f"Stripe stopped answering ({fields.get('reason')}): no more requests are sent."
+        elif kind == "run_stopping":
+            line = f"The run is stopping: {fields.get('reason')}"
+        elif self.verbose and kind == "row_done" and fields["outcome"].status in (FAILED, UNKNOWN):
             item, outcome = fields["item"], fields["outcome"]
             line = (
-                f"row {item.row} {item.adjustment_id} on {item.account}: {outcome.status} "
-                f"[{outcome.error_code}] {outcome.error_message} ({outcome.request_id or '-'})"
+                f"row {item.row} {item.adjustment_id} ({item.amount_text}) on {item.account}: "
+                f"{outcome.status} [{outcome.error_code}] {outcome.error_message} "
+                f"({outcome.request_id or '-'})"
             )
-        elif kind == "account_done":
+        elif self.verbose and kind == "account_done":
             counts = ", ".join(f"{k} {v}" for k, v in sorted(fields["counts"].items()))
             line = f"account {fields['account']} done: {fields['rows']} rows ({counts})"
         if line is not None:

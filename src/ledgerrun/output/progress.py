@@ -14,7 +14,7 @@ import time
 from collections import deque
 from typing import Any, TextIO
 
-from ledgerrun.outcome import FAILED, UNKNOWN
+from ledgerrun.vocab import FAILED, UNKNOWN
 
 REDRAW_S = 0.2
 RATE_WINDOW_S = 5.0

@@ -17,114 +17,33 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import datetime as dt
 import io
 import json
 import os
+import re
 import secrets
-from collections.abc import Callable, Sequence
-from operator import attrgetter
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-import ledgerrun
-from ledgerrun.ingest.read import Ledger
-from ledgerrun.ingest.validate import Validation
-from ledgerrun.job import RESULTS_SUFFIXES, Job
-from ledgerrun.outcome import INVALID, STATUSES, RowOutcome
+from ledgerrun.job import RESULTS_SUFFIXES
 
 RESULT_COLUMNS: tuple[str, ...] = (
-    *("row", "adjustment_id", "account", "currency", "amount_minor", "method", "status"),
-    *("transfer_id", "payment_id", "idempotency_key", "stripe_request_id", "error_code"),
-    *("error_message", "attempts", "completed_at"),
+    *("row", "adjustment_id", "account", "currency", "amount", "amount_minor", "direction"),
+    *("method", "status", "transfer_id", "payment_id", "idempotency_key", "stripe_request_id"),
+    *("error_code", "error_message", "attempts", "completed_at"),
 )
 INTEGER_COLUMNS = ("row", "amount_minor", "attempts")
 COLLISION_PREFIX = "input_"
 SUMMARY_SUFFIX = ".summary.json"
-# Ledger columns already shown, normalised, among the fixed columns.
-_REPRESENTED = frozenset({"adjustment_id", "account", "currency", "method", "amount_minor"})
-# First characters a spreadsheet may take for a formula, and the escape character itself.
-_RISKY = ("=", "+", "-", "@", "\t", "\r", "'")
-_ESCAPED = tuple("'" + c for c in _RISKY)
-_UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-_TOTALS = ("requested", "succeeded", "failed", "unknown", "skipped")
-_TEXT_FIELDS = RESULT_COLUMNS[7:13]  # RowOutcome's field of the same name, but request_id
-
-
-def results_table(validation: Validation, outcomes: Sequence[RowOutcome]) -> pa.Table:
-    """One row per ledger row, in ledger order: the fixed columns, then the carried ones."""
-    ledger = validation.ledger
-    status = _statuses(outcomes, ledger.num_rows)
-    text = {
-        name: _field(outcomes, name.removeprefix("stripe_"), pa.string()).fill_null("")
-        for name in _TEXT_FIELDS
-    }
-    completed = _field(outcomes, "completed_at", pa.timestamp("us", tz="UTC"))
-    columns: dict[str, Any] = {
-        "row": ledger.rows.cast(pa.int64()),
-        "adjustment_id": _text(validation.adjustment_id),
-        "account": _text(validation.account),
-        "currency": _text(validation.currency),
-        "amount_minor": validation.amount_minor.cast(pa.int64()),
-        "method": _text(validation.method),
-        "status": status,
-        **text,
-        "attempts": _field(outcomes, "attempts", pa.int64()),
-        "completed_at": _utc_text(completed),
-    }
-    names = list(RESULT_COLUMNS)
-    arrays = [columns[name] for name in names]
-    taken = {name.lower() for name in names}
-    for header, column in _carried(ledger):
-        while header.lower() in taken:
-            header = COLLISION_PREFIX + header
-        taken.add(header.lower())
-        names.append(header)
-        arrays.append(_text(column))
-    return pa.Table.from_arrays(arrays, names=names)
-
-
-def _field(outcomes: Sequence[RowOutcome], name: str, kind: pa.DataType) -> pa.Array:
-    return pa.array(map(attrgetter(name), outcomes), kind, size=len(outcomes))
-
-
-def _statuses(outcomes: Sequence[RowOutcome], rows: int) -> pa.Array:
-    if len(outcomes) != rows:
-        raise ValueError(f"{len(outcomes)} outcomes for a ledger of {rows} rows")
-    status = _field(outcomes, "status", pa.string())
-    unknown = pc.invert(pc.is_in(status, value_set=pa.array(STATUSES)))
-    if pc.any(unknown).as_py():
-        bad = pc.filter(status, unknown)[0].as_py()
-        raise ValueError(f"unknown status {bad!r}; expected one of {', '.join(STATUSES)}")
-    return status
-
-
-def _text(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    if column.type != pa.string():
-        column = column.cast(pa.string())
-    return column.fill_null("") if column.null_count else column
-
-
-def _utc_text(times: pa.Array) -> pa.Array:
-    """``2026-11-26T02:14:07Z``; casting is many times faster than ``strftime``."""
-    seconds = times.cast(pa.timestamp("s"), safe=False)  # UTC wall time, fraction dropped
-    text = pc.utf8_replace_slice(seconds.cast(pa.string()), start=10, stop=11, replacement="T")
-    return pc.binary_join_element_wise(text, "Z", "").fill_null("")
-
-
-def _carried(ledger: Ledger) -> list[tuple[str, pa.ChunkedArray]]:
-    """The input columns not represented above, as (header as written, column), in file order."""
-    carried = []
-    for where, name in ledger.order:
-        if where == "table":
-            if name not in _REPRESENTED:
-                carried.append((ledger.headers.get(name, name), ledger.table.column(name)))
-        else:
-            carried.append((name, ledger.extras.column(name)))
-    return carried
+# A cell a spreadsheet may take for a formula: one starting (after any spaces) with = + - @, a
+# tab or a carriage return, or their full-width forms; and cells starting with the escape itself.
+_RISKY = r"^(?:[ ]*[=+\-@\t\r\x{FF1D}\x{FF0B}\x{FF0D}\x{FF20}]|')"
+_ESCAPED = r"^'(?:[ ]*[=+\-@\t\r\x{FF1D}\x{FF0B}\x{FF0D}\x{FF20}]|')"
+_RISKY_RE = re.compile(r"^(?:[ ]*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]|')")
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -140,15 +59,21 @@ def _format(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in RESULTS_SUFFIXES:
         raise ValueError(
-            f"{path.name}: a results file must end in .csv or .parquet, "
+            f"{path.name}: a results file must end in .csv, .xlsx or .parquet, "
             f"not '{suffix or 'no extension'}'"
         )
     return suffix
 
 
 def write_results(table: pa.Table, path: Path) -> None:
-    """Write ``table`` as CSV or Parquet, by the extension of ``path``, replacing it atomically."""
-    if _format(path) == ".csv":
+    """Write ``table`` as CSV, XLSX or Parquet, by the extension of ``path``, replacing it
+    atomically."""
+    suffix = _format(path)
+    if suffix == ".xlsx":
+        from ledgerrun.output.xlsx import write_xlsx
+
+        write_xlsx(table, path, atomic_write)
+    elif suffix == ".csv":
         import pyarrow.csv as pcsv
 
         safe = _escape(table)
@@ -164,10 +89,15 @@ def _escape(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays([_escape_column(col) for col in table.columns], names=names)
 
 
+def safe_cell(text: str) -> str:
+    """One text cell as a CSV ledgerrun writes it: formula-like text gets a leading ``'``."""
+    return "'" + text if _RISKY_RE.match(text) else text
+
+
 def _escape_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if not pa.types.is_string(column.type):
         return column
-    risky = pc.is_in(pc.utf8_slice_codeunits(column, 0, 1), value_set=pa.array(_RISKY))
+    risky = pc.match_substring_regex(column, _RISKY)
     if not pc.any(risky).as_py():
         return column
     return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
@@ -176,23 +106,27 @@ def _escape_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
 def _unescape_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if not pa.types.is_string(column.type):
         return column
-    escaped = pc.is_in(pc.utf8_slice_codeunits(column, 0, 2), value_set=pa.array(_ESCAPED))
+    escaped = pc.match_substring_regex(column, _ESCAPED)
     if not pc.any(escaped).as_py():
         return column
     return pc.if_else(escaped, pc.utf8_slice_codeunits(column, 1), column)
 
 
 def _escape_name(name: str) -> str:
-    return "'" + name if name[:1] in _RISKY else name
+    return safe_cell(name)
 
 
 def _unescape_name(name: str) -> str:
-    return name[1:] if name[:2] in _ESCAPED else name
+    return name[1:] if name.startswith("'") and _RISKY_RE.match(name[1:]) else name
 
 
 def read_results(path: Path) -> pa.Table:
     """Read a results file back: text columns as text, the integer columns as int64, and the
     formula escape of a CSV undone."""
+    if _format(path) == ".xlsx":
+        from ledgerrun.output.xlsx import read_xlsx
+
+        return read_xlsx(path)
     if _format(path) == ".parquet":
         import pyarrow.parquet as pq
 
@@ -242,65 +176,6 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
 def summary_path(results_path: Path) -> Path:
     """``out/x.results.csv`` -> ``out/x.results.csv.summary.json``."""
     return results_path.with_name(results_path.name + SUMMARY_SUFFIX)
-
-
-def summarize(
-    validation: Validation,
-    outcomes: Sequence[RowOutcome],
-    *,
-    run_id: str,
-    job: Job | str,
-    started_at: dt.datetime,
-    ended_at: dt.datetime,
-    dry_run: bool,
-    exit_code: int,
-    results_path: Path,
-) -> dict[str, Any]:
-    """The run in figures: rows by status, and integer minor-unit totals per currency."""
-    status = _statuses(outcomes, validation.rows)
-    counts = dict.fromkeys(STATUSES, 0)
-    for item in pc.value_counts(status).to_pylist():
-        counts[item["values"]] = item["counts"]
-    try:
-        sha256: str | None = validation.ledger.sha256
-    except OSError:
-        sha256 = None  # the ledger file could not be read at all
-    return {
-        "run_id": run_id,
-        "job": job.name if isinstance(job, Job) else job,
-        "version": ledgerrun.__version__,
-        "dry_run": dry_run,
-        "exit_code": exit_code,
-        "started_at": _utc(started_at),
-        "ended_at": _utc(ended_at),
-        "ledger": str(validation.ledger.path),
-        "ledger_sha256": sha256,
-        "results": str(results_path),
-        "rows": len(outcomes),
-        "counts": counts,
-        "totals": _totals(validation.currency, validation.amount_minor, status),
-    }
-
-
-def _totals(currency: pa.Array, minor: pa.Array, status: pa.Array) -> dict[str, dict[str, int]]:
-    # Summed as decimals: a million amounts near the per-row maximum would overflow int64.
-    table = pa.table(
-        {"currency": currency, "status": status, "minor": minor.cast(pa.decimal128(38, 0))}
-    ).filter(pc.not_equal(status, INVALID))
-    totals: dict[str, dict[str, int]] = {}
-    grouped = table.group_by(["currency", "status"]).aggregate([("minor", "sum")])
-    for item in sorted(grouped.to_pylist(), key=lambda i: (i["currency"], i["status"])):
-        amounts = totals.setdefault(item["currency"], dict.fromkeys(_TOTALS, 0))
-        amount = int(item["minor_sum"] or 0)
-        amounts[item["status"]] += amount
-        amounts["requested"] += amount
-    return totals
-
-
-def _utc(moment: dt.datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).strftime(_UTC_FORMAT)
 
 
 def write_summary(summary: dict[str, Any], results_path: Path) -> Path:

@@ -1,4 +1,7 @@
-"""Text a person reads: problems and plans, sized for a terminal."""
+"""Text a person reads: problems, plans, run summaries, status and reconcile verdicts, sized for
+a terminal. Every value that came from a ledger is cut and has its control characters escaped
+before it is shown (:func:`shown`). Nothing here imports a stage: it renders what it is given.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +9,23 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from ledgerrun import money
-from ledgerrun.ingest.validate import Validation
-from ledgerrun.send.plan import Plan
-from ledgerrun.vocab import Problem
+from ledgerrun.clock import iso
+from ledgerrun.errors import ExitCode
+from ledgerrun.output.logs import scrub
+from ledgerrun.vocab import Problem, money_text
+
+SHOWN_CUT = 80
 
 
 def amount(minor: int, currency: str) -> str:
     """``150000, 'usd'`` -> ``'1,500.00 USD'``."""
-    try:
-        exp = money.exponent(currency)
-    except KeyError:
-        return f"{minor} (minor units) {currency.upper()}"
-    return f"{money.format_major(minor, exp, grouping=True)} {currency.upper()}"
+    return money_text(minor, currency)
+
+
+def shown(value: object, cut: int = SHOWN_CUT) -> str:
+    """A value from a ledger as a terminal may show it: cut, control characters escaped."""
+    text = scrub(str(value))
+    return text if len(text) <= cut else text[: cut - 1] + "…"
 
 
 def plural(count: int, noun: str, many: str | None = None) -> str:
@@ -41,21 +48,22 @@ def problems(items: Sequence[Problem], limit: int) -> list[str]:
         if limit:
             lines.append(f"  The first {limit}:")
     for p in items[:limit]:
-        where = f"row {p.row}" + (f", column {p.column}" if p.column else "")
-        shown = f" {p.value!r}" if p.value else ""
-        lines.append(f"  {where}:{shown} [{p.code}]")
-        lines.append(f"      {p.message}")
+        where = f"row {p.row}" + (f", column {shown(p.column, 40)}" if p.column else "")
+        value = f" '{shown(p.value)}'" if p.value else ""
+        lines.append(f"  {where}:{value} [{p.code}]")
+        lines.append(f"      {shown(p.message, 400)}")
         lines.append(f"      What to do: {p.fix}")
     if len(items) > limit:
         lines.append(f"  ... and {len(items) - limit:,} more; --format json lists them all.")
     return lines
 
 
-def validation(result: Validation, limit: int) -> str:
-    name = result.ledger.path.name
+def validation(result: Any, limit: int) -> str:
+    name = shown(result.ledger.path.name)
     if result.ok:
         return f"{name}: {plural(result.rows, 'row')}, all valid."
-    bad_rows = len({p.row for p in result.problems if p.row != 1})
+    header = int(getattr(result, "header_row", 1) or 1)
+    bad_rows = len({p.row for p in result.problems if p.row != header})
     head = (
         f"{name}: {plural(result.rows, 'row')}, {plural(len(result.problems), 'problem')}"
         + (f" on {plural(bad_rows, 'row')}" if bad_rows else "")
@@ -64,110 +72,143 @@ def validation(result: Validation, limit: int) -> str:
     return "\n".join([head, *problems(result.problems, limit)])
 
 
-def plan(result: Plan, limit: int) -> str:
-    v = result.validation
-    lines = [validation(v, limit), ""]
+def plan(result: Any, limit: int) -> str:
+    prepared = result.prepared
+    lines = [validation(prepared.validation, limit), ""]
+    control = getattr(prepared.validation, "control_total", None)
+    if control is not None:
+        verdict = "matches" if control.matches else "does NOT match"
+        lines.append(
+            f"Control total on row {control.row}: {control.stated} {verdict} the rows' sum "
+            f"({control.computed})."
+        )
+    if prepared.job.consent_registry is None:
+        lines.append("Consent: not checked (the job names no [consent] registry).")
+    else:
+        lines.append(f"Consent: checked against {prepared.job.consent_registry.name}.")
     if not result.groups:
         lines.append("No valid rows: a run would send nothing.")
         return "\n".join(lines)
     has_balance = any(g.available is not None for g in result.groups)
-    header = f"{'account':<28} {'cur':<4} {'rows':>6} {'total':>20} {'done':>6} {'to do':>6}"
+    header = (
+        f"{'account':<24} {'direction':<9} {'cur':<4} {'rows':>6} {'total':>20} {'done':>6} "
+        f"{'to do':>6}"
+    )
     lines.append(header + (f" {'available':>20}" if has_balance else ""))
     for g in result.groups:
         line = (
-            f"{g.account:<28} {g.currency.upper():<4} {g.rows:>6} "
-            f"{amount(g.amount_minor, g.currency):>20} {g.done:>6} {g.todo:>6}"
+            f"{shown(g.account, 24):<24} {g.direction:<9} {g.currency.upper():<4} {g.rows:>6,} "
+            f"{amount(g.amount_minor, g.currency):>20} {g.done:>6,} {g.todo:>6,}"
         )
         if g.available is not None:
             line += f" {amount(g.available, g.currency):>20}"
             if g.short:
-                line += "  ! balance short of what is left"
+                short = g.todo_minor - g.available
+                line += f"  ! short by {amount(short, g.currency)}; fails unless reserves cover it"
         lines.append(line)
     lines.append("")
     todo = sum(g.todo for g in result.groups)
-    totals = ", ".join(amount(total, cur) for cur, total in result.totals.items())
-    lines.append(
-        f"{plural(len(result.groups), 'account group')}, {plural(todo, 'debit')} to send. "
-        f"Totals: {totals}."
-    )
+    lines.append(f"{plural(len(result.groups), 'group')}, {plural(todo, 'row')} to send.")
+    if result.totals:
+        lines.append("Debits:  " + ", ".join(amount(t, c) for c, t in result.totals.items()))
+    if result.credit_totals:
+        lines.append("Credits: " + ", ".join(amount(t, c) for c, t in result.credit_totals.items()))
+        lines.append("Net:     " + ", ".join(amount(t, c) for c, t in result.net.items()))
     short = [g for g in result.groups if g.short]
     if short:
         lines.append(
-            f"Warning: {len(short)} account(s) lack the available balance for what is left; "
-            "those debits would fail with balance_insufficient."
+            f"Warning: {plural(len(short), 'account')} lack the available balance for what is "
+            "left; those debits fail with balance_insufficient unless reserves cover them."
+        )
+    for currency, missing in result.credits_short().items():
+        lines.append(
+            f"Warning: the platform's available {currency.upper()} balance is short of the "
+            f"credits left by {amount(missing, currency)}; they would fail."
         )
     return "\n".join(lines)
 
 
 NEXT_STEPS = {
-    "failed": "{n} failed at Stripe (see error_code): fix the cause, then run the job again; "
-    "failed rows are retried with a new idempotency key.",
+    "failed": "{n} failed at Stripe (see error_code): fix the cause, then run the job again; a "
+    "failed row is sent again under a new key, corrected values included.",
     "unknown": "{n} sent with the outcome unknown: run the job again to settle them; it never "
-    "debits them twice.",
+    "sends them twice.",
     "invalid": "{n} invalid: fix them in the ledger (ledgerrun validate lists them), then run "
     "again.",
     "skipped": "{n} skipped (see error_code): the run did not send them.",
 }
 
 
-def run_report(report: Any) -> str:
-    """The closing summary of ``ledgerrun run``: by status, by currency, where the files are,
-    and what to do next."""
-    s = report.summary
-    counts = s["counts"]
-    title = f"Run {s['run_id']} of job {s['job']}" + (
-        " (dry run: nothing sent)" if s["dry_run"] else ""
+def run_report(result: Any) -> str:
+    """The closing summary of ``ledgerrun run``: by status, by currency and direction, where the
+    files are, and what to do next."""
+    s = result.summary
+    counts = s.counts
+    title = f"Run {s.run_id} of job {s.job} ({s.mode}, run date {s.run_date})" + (
+        " (dry run: nothing sent)" if s.dry_run else ""
     )
     lines = [title, ""]
     lines.append(f"  {'status':<10} {'rows':>9}")
-    for status, count in counts.items():
-        lines.append(f"  {status:<10} {count:>9,}")
-    lines.append(f"  {'total':<10} {s['rows']:>9,}")
-    if s["totals"]:
+    for status, n in counts.items():
+        lines.append(f"  {status:<10} {n:>9,}")
+    lines.append(f"  {'total':<10} {s.rows:>9,}")
+    if s.done_earlier:
+        lines.append(
+            f"  ({plural(s.done_earlier, 'row')} found done earlier: nothing sent for them)"
+        )
+    if s.totals:
         names = ("requested", "succeeded", "failed", "unknown", "skipped")
-        shown = [n for n in names if any(t.get(n) for t in s["totals"].values())] or ["requested"]
-        lines += ["", "  " + f"{'currency':<9}" + "".join(f"{n:>20}" for n in shown)]
-        for currency, totals in s["totals"].items():
-            exp = _exponent(currency)
-            cells = "".join(
-                f"{money.format_major(totals.get(n, 0), exp, grouping=True):>20}" for n in shown
-            )
-            lines.append(f"  {currency.upper():<9}{cells}")
-    lines += ["", f"Results: {report.results_path}", f"Summary: {report.summary_path}"]
-    if getattr(report, "report_path", None):
-        lines.append(f"Report:  {report.report_path}")
+        present = [
+            n for n in names if any(t.get(n) for d in s.totals.values() for t in d.values())
+        ] or ["requested"]
+        lines += [
+            "",
+            "  " + f"{'currency':<9}{'direction':<10}" + "".join(f"{n:>20}" for n in present),
+        ]
+        for currency, by_direction in s.totals.items():
+            for direction, totals in by_direction.items():
+                cells = "".join(
+                    f"{amount(totals.get(n, 0), currency).rsplit(' ', 1)[0]:>20}" for n in present
+                )
+                lines.append(f"  {currency.upper():<9}{direction:<10}{cells}")
+    out = result.outputs
+    lines += ["", f"Results: {out.results}", f"Summary: {out.summary}", f"Report:  {out.report}"]
     next_steps = [
         template.format(n=plural(counts[status], "row"))
         for status, template in NEXT_STEPS.items()
-        if counts.get(status) and not (status == "skipped" and s["dry_run"])
+        if counts.get(status) and not (status == "skipped" and s.dry_run)
     ]
-    lines += [f"Next: {step}" for step in next_steps] or ["Next: nothing; every row is done."]
-    lines.extend(f"Note: {note}" for note in report.notes)
+    if s.dry_run:
+        next_steps.append("nothing was sent (dry run); run without --dry-run to send.")
+    done = ["nothing; every row is done."] if result.exit_code == ExitCode.OK else []
+    lines += [f"Next: {step}" for step in next_steps or done]
+    lines.extend(f"Note: {shown(note, 400)}" for note in result.notes)
     return "\n".join(lines)
 
 
-def _exponent(currency: str) -> int:
-    try:
-        return money.exponent(currency)
-    except KeyError:
-        return 0
-
-
-def status_json(job: Any, runs: Sequence[Any], counts: dict[str, int]) -> dict[str, Any]:
-    from ledgerrun.clock import iso
-
+def status_json(
+    job: Any, runs: Sequence[Any], counts: dict[str, dict[str, int]], holder: Any
+) -> dict[str, Any]:
     return {
         "job": job.name,
         "journal": str(job.journal),
-        "counts": counts,
+        "running": holder,
+        "dates": counts,
         "runs": [
             {
                 "run_id": r.run_id,
+                "kind": r.kind,
+                "run_date": r.run_date,
+                "ledger": r.ledger_path,
+                "mode": r.mode,
+                "user": r.username,
+                "host": r.host,
                 "started_at": iso(r.started_at),
                 "ended_at": iso(r.ended_at),
                 "rows": r.rows,
                 "dry_run": r.dry_run,
                 "exit_code": r.exit_code,
+                "state": _state(r, holder),
                 "counts": r.counts,
             }
             for r in runs
@@ -175,43 +216,71 @@ def status_json(job: Any, runs: Sequence[Any], counts: dict[str, int]) -> dict[s
     }
 
 
-def status_text(job: Any, runs: Sequence[Any], counts: dict[str, int]) -> str:
-    from ledgerrun.clock import iso
+def _state(run: Any, holder: Any) -> str:
+    if run.ended_at is not None:
+        return "finished"
+    if holder and holder.get("pid") == run.pid and holder.get("host") == run.host:
+        return "running"
+    return "did not finish"
 
+
+def status_text(
+    job: Any, runs: Sequence[Any], counts: dict[str, dict[str, int]], holder: Any
+) -> str:
     lines = [f"Job {job.name}, journal {job.journal}"]
-    states = ", ".join(f"{state} {n:,}" for state, n in sorted(counts.items())) or "none yet"
-    lines.append(f"Adjustments: {states}")
-    lines.append(f"{'run':<26} {'started':<21} {'ended':<21} {'rows':>7} {'exit':>4}  outcome")
-    for r in runs:
-        ended = iso(r.ended_at) if r.ended_at else "(did not finish)"
-        outcome = ", ".join(f"{k} {v}" for k, v in (r.counts or {}).items() if v)
-        exit_code = "" if r.exit_code is None else str(r.exit_code)
+    if holder:
         lines.append(
-            f"{r.run_id:<26} {iso(r.started_at):<21} {ended:<21} {r.rows:>7,} {exit_code:>4}  "
-            f"{'dry run: ' if r.dry_run else ''}{outcome}"
+            f"Running now: pid {holder.get('pid', '?')} on {holder.get('host', '?')} since "
+            f"{holder.get('since', '?')}."
+        )
+    if counts:
+        lines.append("Adjustments by run date:")
+        for date, states in counts.items():
+            shown_states = ", ".join(f"{state} {n:,}" for state, n in sorted(states.items()))
+            lines.append(f"  {date}  {shown_states}")
+    lines.append("")
+    lines.append(
+        f"{'run':<25} {'date':<10} {'kind':<7} {'mode':<7} {'by':<20} {'started':<20} "
+        f"{'rows':>7} {'exit':>4}  ledger / outcome"
+    )
+    for r in runs:
+        state = _state(r, holder)
+        exit_code = str(r.exit_code) if r.exit_code is not None else state
+        outcome = ", ".join(f"{k} {v}" for k, v in (r.counts or {}).items() if v)
+        who = f"{r.username}@{r.host}" if r.host else "-"
+        kind = "dry" if r.dry_run else r.kind
+        lines.append(
+            f"{r.run_id:<25} {r.run_date:<10} {kind:<7} {r.mode or '-':<7} {shown(who, 20):<20} "
+            f"{iso(r.started_at):<20} {r.rows:>7,} {exit_code:>4}  "
+            f"{shown(r.ledger_path.rsplit('/', 1)[-1], 40)}  {outcome}"
         )
     return "\n".join(lines)
 
 
 def reconciliation(report: Any, report_path: Any, limit: int) -> str:
     """What reconcile found, and where the full list is."""
+    scope = "every run date" if report.scope == "all" else f"run date {report.scope}"
     head = (
-        f"Reconciled {report.results_path.name} with Stripe: "
+        f"Reconciled job {report.job}, {scope}, with Stripe: "
         f"{plural(report.checked, 'succeeded row')} checked, "
-        f"{plural(report.debits, 'debit')} of job {report.job} found."
+        f"{plural(report.objects, 'object')} of the transfer group found."
     )
+    if report.other_dates:
+        head += f" ({plural(report.other_dates, 'object')} of other run dates: not discrepancies.)"
     if report.clean:
-        return f"{head}\nEverything agrees: no missing, mismatched, duplicate or orphan debit."
-    counts = Counter(d.kind for d in report.discrepancies)
+        return (
+            f"{head}\nEverything agrees: nothing missing, mismatched, doubled or unaccounted for."
+        )
+    kinds = Counter(d.kind for d in report.discrepancies)
     lines = [
         head,
         f"{plural(len(report.discrepancies), 'discrepancy', 'discrepancies')}: "
-        + ", ".join(f"{n} {kind}" for kind, n in counts.most_common()),
+        + ", ".join(f"{n} {kind}" for kind, n in kinds.most_common()),
     ]
     for d in report.discrepancies[:limit]:
         lines.append(
-            f"  [{d.kind}] adjustment {d.adjustment_id or '(none)'} on {d.account}: "
-            f"{d.transfer_id} {d.payment_id} - {d.detail}"
+            f"  [{d.kind}] adjustment {shown(d.adjustment_id) or '(none)'} on {d.account}: "
+            f"{d.transfer_id} {d.payment_id} - {shown(d.detail, 300)}"
         )
         lines.append(f"      What to do: {d.next_step}")
     if len(report.discrepancies) > limit:

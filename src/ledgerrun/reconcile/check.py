@@ -1,55 +1,58 @@
-"""Check a results file (and the journal) against Stripe itself.
+"""Check one run date of a job (or all of them) against Stripe's own books.
 
-Three questions, each answered from Stripe's own objects:
+Questions, each answered from Stripe's objects:
 
-1. Does every row reported ``succeeded`` have its Transfer on the account and its Payment on the
-   platform, with the row's account, amount, currency and adjustment?
-2. Was any adjustment debited twice (two debits of this job carrying the same adjustment id)?
-3. Does any debit carry this job's transfer group without being in the results as succeeded (an
-   orphan: made by hand, or by a run whose results were lost; or a row reported failed,
-   skipped or unknown although its debit exists)?
+1. Does every row reported ``succeeded`` have its objects in Stripe (the transfer, and the
+   payment it produced), with the row's account, amount, currency and adjustment?
+2. Was any adjustment moved twice (two objects carrying the same canonical id)?
+3. Is there an object of the transfer group that nobody accounts for? An object whose metadata
+   names this job and run date (or that the journal does not know at all, made that day) and
+   that has no results row is an ``orphan``. An object the journal knows this job sent is never
+   an orphan: for another run date it is ``other_date`` (not a discrepancy); for a row since
+   removed from the ledger it is ``removed_from_ledger``; for a row reported failed, skipped or
+   unknown it is ``unsettled`` (a re-run settles it).
 
-Debits are found by listing the job's transfer group: the transfers of every account the results
-or the journal name, and the platform's charges. A debit made under this job's group on an
-account that neither the results nor the journal mention is only seen if it was made by charge.
+Objects are found by listing, through the command's client (so every request is paced and
+retried): each account's transfers, the platform's charges in the transfer group (and version
+1's groups), the platform's credits. Only small records of ledgerrun's objects are kept.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from ledgerrun.clock import iso
-from ledgerrun.errors import ConfigError, DebitRefusedError
+from ledgerrun.errors import RefusedError, StripeError
+from ledgerrun.ingest.identity import canonical
 from ledgerrun.job import Job
 from ledgerrun.output import results
-from ledgerrun.send.keys import META_ADJUSTMENT, META_JOB, transfer_group
-from ledgerrun.store import sqlite as jr
-from ledgerrun.stripe import lookup
-from ledgerrun.stripe.client import GaveUp
-from ledgerrun.stripe.gateway import Debit
+from ledgerrun.send.guard import seen_from
+from ledgerrun.store.model import SUCCEEDED, Entry, Store
+from ledgerrun.stripe.gateway import Movement
 from ledgerrun.stripe.session import Session
+from ledgerrun.vocab import Direction, money_text
 
 NEXT_STEP = {
-    "missing_transfer": "Stripe has no such transfer on this account: check the dashboard; if the "
-    "debit really is missing, the row must be debited again under a new adjustment id.",
-    "missing_payment": "Stripe has no such payment on the platform: check the dashboard.",
+    "missing_transfer": "Stripe has no such transfer: check the dashboard; if the money really "
+    "did not move, send the row again under a new adjustment id.",
+    "missing_payment": "Stripe has no such payment on the other side: check the dashboard.",
     "mismatch": "Stripe's object differs from the results row: compare them in the dashboard.",
-    "duplicate": "The adjustment was debited more than once: reverse the extra transfer(s).",
-    "orphan": "A debit carries this job's transfer group but no results row: find out who made "
-    "it; reverse it if it should not exist.",
-    "unsettled": "A debit exists although the row is not reported succeeded: run the job again "
-    "to settle it (it will not be sent twice).",
-    "unchecked": "Stripe did not answer for this row: run reconcile again.",
+    "duplicate": "The adjustment moved money more than once: reverse the extra one (ledgerrun "
+    "reverse, or by hand in the dashboard), then run reconcile again.",
+    "orphan": "An object of the transfer group that no results row or journal entry accounts "
+    "for: find out who made it; reverse it only if it should not exist.",
+    "unsettled": "The money moved although the row is not reported succeeded: run the job again "
+    "to settle the row (it is never sent twice).",
+    "removed_from_ledger": "This job moved the money (its journal says so), but the row is no "
+    "longer in the ledger: put the row back if it was removed by mistake; if it should not have "
+    "moved, reverse it (ledgerrun reverse --adjustments).",
+    "unchecked": "Stripe did not answer for this object: run reconcile again later.",
 }
+DISCREPANCIES = tuple(NEXT_STEP)
 
 
 @dataclass(frozen=True)
@@ -69,10 +72,12 @@ class Discrepancy:
 @dataclass
 class Reconciliation:
     job: str
+    scope: str  # a run date, or "all"
     results_path: Path
     started_at: dt.datetime
     checked: int = 0  # succeeded rows checked
-    debits: int = 0  # debits found carrying the job's transfer group
+    objects: int = 0  # ledgerrun objects found in Stripe for the scope
+    other_dates: int = 0  # objects of this job for other run dates (not discrepancies)
     discrepancies: list[Discrepancy] = field(default_factory=list)
     ended_at: dt.datetime | None = None
 
@@ -80,233 +85,314 @@ class Reconciliation:
     def clean(self) -> bool:
         return not self.discrepancies
 
+    @property
+    def unchecked(self) -> bool:
+        return any(d.kind == "unchecked" for d in self.discrepancies)
+
 
 @dataclass(frozen=True)
 class _Row:
+    key: str
     adjustment_id: str
     account: str
     currency: str
     amount: int | None
+    direction: str
     method: str
     status: str
     transfer_id: str
     payment_id: str
 
 
-def reconcile(job: Job, session: Session, results_path: Path, now: dt.datetime) -> Reconciliation:
-    if not results_path.exists():
-        raise ConfigError(f"no results file at {results_path}: run the job first (or --results)")
-    rows = _read_rows(results_path)
-    earlier = _journal_entries(job)
-    report = Reconciliation(job.name, results_path, now)
-    found = _debits(job, session, {r.account for r in rows} | {e.account for e in earlier})
-    report.debits = len(found)
-    by_transfer = {d.transfer_id: d for d in found}
-    by_payment = {d.payment_id: d for d in found if d.payment_id}
-    succeeded = [r for r in rows if r.status == "succeeded"]
-    with ThreadPoolExecutor(job.stripe.concurrency) as pool:
-        for problems in pool.map(
-            lambda row: _check_row(session, row, by_transfer, by_payment), succeeded
-        ):
+@dataclass(frozen=True)
+class _Obj:
+    """One money movement found in Stripe, reduced to what reconcile compares."""
+
+    key: str  # "" when the object carries no ledgerrun metadata
+    adjustment_id: str
+    job: str
+    run_date: str
+    direction: str
+    method: str
+    account: str
+    amount: int
+    currency: str
+    created: int
+    transfer_id: str
+    payment_id: str
+    amount_reversed: int
+
+    @property
+    def ids(self) -> set[str]:
+        return {i for i in (self.transfer_id, self.payment_id) if i}
+
+
+def reconcile(
+    job: Job,
+    session: Session,
+    store: Store | None,
+    results_path: Path,
+    *,
+    run_date: str | None,
+    now: dt.datetime,
+) -> Reconciliation:
+    """Reconcile ``run_date`` (None: every date) of ``job``."""
+    report = Reconciliation(job.name, run_date or "all", results_path, now)
+    known = _journal(store, job.name)
+    scope_entries = [e for e in known.values() if run_date is None or e.run_date == run_date]
+    from_results = run_date is not None and results_path.exists()
+    rows = _read_rows(results_path, job.id_prefix) if from_results else _rows_of(scope_entries)
+    accounts = {r.account for r in rows} | {e.account for e in known.values()}
+    since = _since(job, run_date, scope_entries, now)
+    objects = list(_listings(job, session, store, accounts, since, report))
+    by_key: dict[str, list[_Obj]] = defaultdict(list)
+    for obj in objects:
+        if obj.key:
+            by_key[obj.key].append(obj)
+    by_id = {i: obj for obj in objects for i in obj.ids}
+    journal_ids = {i for e in known.values() for i in (e.transfer_id, e.payment_id) if i}
+    succeeded = [r for r in rows if r.status == SUCCEEDED]
+    with ThreadPoolExecutor(max(1, min(job.stripe.concurrency, 8))) as pool:
+        for problems in pool.map(lambda r: _check_row(session, r, by_id), succeeded):
             report.discrepancies.extend(problems)
     report.checked = len(succeeded)
-    report.discrepancies.extend(_duplicates_and_orphans(job, found, rows))
+    row_by_key = {r.key: r for r in rows}
+    row_ids = {i for r in succeeded for i in (r.transfer_id, r.payment_id) if i}
+    for obj in objects:
+        in_scope = _in_scope(obj, job.name, run_date)
+        if in_scope:
+            report.objects += 1
+        kind = _classify(obj, job.name, run_date, in_scope, row_by_key, row_ids, known,
+                         journal_ids, by_key)  # fmt: skip
+        if kind == "removed_from_ledger" and not from_results:
+            kind = None
+        if kind == "other_date":
+            report.other_dates += 1
+        elif kind is not None:
+            report.discrepancies.append(_about(obj, kind, _detail(kind, obj, row_by_key, by_key)))
     return report
 
 
-def _read_rows(path: Path) -> list[_Row]:
-    table = results.read_results(path)
-    names = (
-        "adjustment_id",
-        "account",
-        "currency",
-        "amount_minor",
-        "method",
-        "status",
-        "transfer_id",
-        "payment_id",
+def _classify(
+    obj: _Obj,
+    job: str,
+    run_date: str | None,
+    in_scope: bool,
+    row_by_key: dict[str, _Row],
+    row_ids: set[str],
+    known: dict[str, Entry],
+    journal_ids: set[str],
+    by_key: dict[str, list[_Obj]],
+) -> str | None:
+    if obj.ids & row_ids:
+        return None  # the results account for it; its row was checked above
+    if obj.key and len(by_key.get(obj.key, [])) > 1 and (in_scope or obj.key in row_by_key):
+        return "duplicate"
+    entry = known.get(obj.key) if obj.key else None
+    ours = entry is not None and bool(obj.ids & {entry.transfer_id or "", entry.payment_id or ""})
+    if obj.key in row_by_key and obj.job in (job, ""):
+        return "unsettled"
+    if ours and entry is not None and entry.job == job:
+        if run_date is not None and entry.run_date != run_date:
+            return "other_date"
+        return "removed_from_ledger"
+    if obj.ids & journal_ids or ours:
+        return None  # another job's, known to the journal
+    if not in_scope:
+        return None
+    return "orphan"
+
+
+def _in_scope(obj: _Obj, job: str, run_date: str | None) -> bool:
+    if run_date is None:
+        return True
+    if obj.run_date:
+        return obj.run_date == run_date
+    made = dt.datetime.fromtimestamp(obj.created, dt.UTC).date().isoformat()
+    return made == run_date
+
+
+def _detail(kind: str, obj: _Obj, rows: dict[str, _Row], by_key: dict[str, list[_Obj]]) -> str:
+    amount = money_text(obj.amount, obj.currency)
+    made = f"a {obj.direction} of {amount}, job {obj.job or '?'}, run date {obj.run_date or '?'}"
+    if kind == "duplicate":
+        ids = ", ".join(sorted(o.transfer_id or o.payment_id for o in by_key[obj.key]))
+        return f"{len(by_key[obj.key])} objects for one adjustment: {ids} ({made})"
+    if kind == "unsettled":
+        return f"the results row is {rows[obj.key].status} ({made})"
+    if kind == "removed_from_ledger":
+        return f"the journal has it; the ledger no longer does ({made})"
+    return f"no results row, not in the journal ({made})"
+
+
+def _about(obj: _Obj, kind: str, detail: str) -> Discrepancy:
+    return Discrepancy(
+        kind, obj.adjustment_id, obj.account, obj.transfer_id, obj.payment_id, detail
     )
-    columns = {name: table.column(name).to_pylist() for name in names}
-    return [_Row(*(columns[name][i] for name in names)) for i in range(table.num_rows)]
 
 
-def _journal_entries(job: Job) -> list[jr.Entry]:
-    if not job.journal.exists():
-        return []
-    journal = jr.SQLiteJournal.open_readonly(job.journal)
-    try:
-        return list(journal.entries(job.name).values())
-    finally:
-        journal.close()
+def _since(job: Job, run_date: str | None, entries: list[Entry], now: dt.datetime) -> int:
+    floor = now - dt.timedelta(days=job.guard_days)
+    if run_date is not None:
+        starts = [min(e.attempted_at, e.attempted_at_server) for e in entries]
+        day = dt.datetime.fromisoformat(run_date).replace(tzinfo=dt.UTC)
+        earliest = min([day, *starts]) - dt.timedelta(days=1)
+        floor = max(floor, earliest) if starts or day > floor else floor
+    return int(floor.timestamp())
 
 
-def _debits(job: Job, session: Session, accounts: Iterable[str]) -> list[Debit]:
-    """Every debit carrying the job's transfer group that Stripe lists."""
-    group = transfer_group(job.name)
+def _journal(store: Store | None, job: str) -> dict[str, Entry]:
+    """The journal's entries of this job (streamed from the store)."""
+    if store is None:
+        return {}
+    return {e.key: e for e in store.iter_entries(job)}
+
+
+def _listings(
+    job: Job,
+    session: Session,
+    store: Store | None,
+    accounts: Iterable[str],
+    since: int,
+    report: Reconciliation,
+) -> Iterator[_Obj]:
+    client = session.client
+    groups = {job.stripe.transfer_group, job.name}
+    if store is not None:
+        groups |= set(store.legacy_groups())
     ids = sorted(a for a in accounts if a.startswith("acct_") and a.isascii())
 
-    def transfers_of(account: str) -> list[Debit]:
+    def account(account_id: str) -> list[_Obj]:
         try:
-            return list(lookup.debits(session.caller, session.gateway, "transfer", account, group))
-        except DebitRefusedError:
-            return []  # an account the key cannot reach holds none of this platform's debits
+            return [
+                _obj(m)
+                for m in client.transfers(account_id, group=None, created_gte=since)
+                if m.transfer_group in groups or m.metadata.get("ledgerrun_adjustment_id")
+            ]
+        except RefusedError:
+            return []  # an account the key cannot reach holds none of this platform's objects
+        except StripeError as exc:
+            report.discrepancies.append(
+                Discrepancy("unchecked", "", account_id, "", "", f"listing its transfers: {exc}")
+            )
+            return []
 
-    with ThreadPoolExecutor(job.stripe.concurrency) as pool:
-        found = [d for batch in pool.map(transfers_of, ids) for d in batch]
-    found += list(lookup.debits(session.caller, session.gateway, "charge", None, group))
-    return found
+    with ThreadPoolExecutor(max(1, min(job.stripe.concurrency, 8))) as pool:
+        for batch in pool.map(account, ids):
+            yield from batch
+    for group in sorted(groups):
+        try:
+            yield from (_obj(m) for m in list(client.charges(group=group, created_gte=since)))
+        except StripeError as exc:
+            report.discrepancies.append(
+                Discrepancy("unchecked", "", "", "", "", f"listing the charges of {group}: {exc}")
+            )
+    try:
+        credits = client.transfers(None, group=job.stripe.transfer_group, created_gte=since)
+        yield from (_obj(m) for m in list(credits))
+    except StripeError as exc:
+        report.discrepancies.append(
+            Discrepancy("unchecked", "", "", "", "", f"listing the platform's transfers: {exc}")
+        )
 
 
-def _check_row(
-    session: Session, row: _Row, by_transfer: dict[str, Debit], by_payment: dict[str, Debit]
-) -> list[Discrepancy]:
-    """Both objects of a succeeded row, compared with the row."""
+def _obj(movement: Movement) -> _Obj:
+    seen = seen_from(movement)
+    if seen is None:
+        return _Obj("", "", "", "", str(movement.direction), movement.method, movement.account,
+                    movement.amount, movement.currency, movement.created, movement.transfer_id,
+                    movement.payment_id or "", movement.amount_reversed)  # fmt: skip
+    return _Obj(seen.key, seen.adjustment_id, seen.job, seen.run_date, seen.direction,
+                seen.method, seen.account, seen.amount, seen.currency, seen.created,
+                seen.transfer_id, seen.payment_id, seen.amount_reversed)  # fmt: skip
+
+
+def _rows_of(entries: list[Entry]) -> list[_Row]:
+    """Journal entries as rows, when no results file is reconciled (``--all``)."""
+    return [
+        _Row(
+            e.key,
+            e.adjustment_id,
+            e.account,
+            e.currency,
+            e.amount_minor,
+            e.direction,
+            e.method,
+            "succeeded" if e.state == SUCCEEDED else "unknown",
+            e.transfer_id or "",
+            e.payment_id or "",
+        )
+        for e in entries
+        if e.state != "failed"
+    ]
+
+
+def _read_rows(path: Path, prefix: str) -> list[_Row]:
+    table = results.read_results(path)
+    names = (
+        *("adjustment_id", "account", "currency", "amount_minor", "method", "status"),
+        *("transfer_id", "payment_id"),
+    )
+    columns = {name: table.column(name).to_pylist() for name in names}
+    directions = (
+        table.column("direction").to_pylist()
+        if "direction" in table.column_names
+        else [Direction.DEBIT.value] * table.num_rows
+    )
+    out = []
+    for i in range(table.num_rows):
+        written = str(columns["adjustment_id"][i] or "")
+        out.append(
+            _Row(
+                canonical(written, prefix) if written else "",
+                written,
+                str(columns["account"][i] or ""),
+                str(columns["currency"][i] or ""),
+                columns["amount_minor"][i],
+                str(directions[i] or Direction.DEBIT.value),
+                str(columns["method"][i] or ""),
+                str(columns["status"][i] or ""),
+                str(columns["transfer_id"][i] or ""),
+                str(columns["payment_id"][i] or ""),
+            )
+        )
+    return out
+
+
+def _check_row(session: Session, row: _Row, by_id: dict[str, _Obj]) -> list[Discrepancy]:
+    """The objects of a succeeded row, compared with the row."""
 
     def problem(kind: str, detail: str) -> Discrepancy:
         return Discrepancy(
             kind, row.adjustment_id, row.account, row.transfer_id, row.payment_id, detail
         )
 
-    out: list[Discrepancy] = []
-    try:
-        transfer = by_transfer.get(row.transfer_id) or _fetch(
-            lambda: session.gateway.transfer(row.account, row.transfer_id)
-        )
-        payment = by_payment.get(row.payment_id) or _fetch(
-            lambda: session.gateway.payment(row.payment_id)
-        )
-    except GaveUp as exc:
-        return [problem("unchecked", f"Stripe did not answer: {exc}")]
-    if transfer is None:
-        out.append(problem("missing_transfer", f"no transfer {row.transfer_id} on {row.account}"))
-    if payment is None:
-        out.append(problem("missing_payment", f"no payment {row.payment_id} on the platform"))
-    expected = (row.account, row.amount, row.currency)
-    for obj, name in ((transfer, "transfer"), (payment, "payment")):
-        if obj is None:
-            continue
-        got = (obj.account or row.account, obj.amount, obj.currency)
-        if got != expected:
-            out.append(problem("mismatch", f"the {name} is {got}, the results say {expected}"))
-    if (
-        transfer is not None
-        and payment is not None
-        and (
-            payment.transfer_id != transfer.transfer_id or transfer.payment_id != payment.payment_id
-        )
-    ):
-        out.append(
-            problem(
-                "mismatch",
-                f"payment {payment.payment_id} belongs to transfer "
-                f"{payment.transfer_id}, transfer {transfer.transfer_id} to payment "
-                f"{transfer.payment_id}",
-            )
-        )
-    elif payment is not None and transfer is None and payment.transfer_id != row.transfer_id:
-        out.append(
-            problem(
-                "mismatch",
-                f"payment {payment.payment_id} belongs to transfer "
-                f"{payment.transfer_id}, not {row.transfer_id}",
-            )
-        )
-    primary = transfer if row.method == "transfer" else payment
-    if primary is not None and primary.metadata.get(META_ADJUSTMENT) != row.adjustment_id:
-        out.append(
-            problem(
-                "mismatch",
-                f"the debit is for adjustment "
-                f"{primary.metadata.get(META_ADJUSTMENT)!r}, not {row.adjustment_id!r}",
-            )
-        )
-    return out
-
-
-def _fetch(request: Any) -> Debit | None:
-    try:
-        result: Debit = request()
-    except DebitRefusedError:
-        return None  # 404: no such object where it should be
-    return result
-
-
-def _duplicates_and_orphans(job: Job, found: list[Debit], rows: list[_Row]) -> list[Discrepancy]:
-    succeeded_ids = {r.transfer_id for r in rows if r.status == "succeeded"}
-    succeeded_ids |= {r.payment_id for r in rows if r.status == "succeeded"}
-    status_of = {r.adjustment_id: r.status for r in rows}
-    by_adjustment: dict[str, list[Debit]] = defaultdict(list)
+    client = session.client
+    credit = row.direction == Direction.CREDIT
+    primary_id = row.payment_id if row.method == "charge" else row.transfer_id
+    found = by_id.get(primary_id)
+    if found is None:
+        try:
+            if row.method == "charge":
+                found = _obj(client.charge(row.payment_id))
+            else:
+                found = _obj(client.transfer(row.transfer_id, None if credit else row.account))
+        except RefusedError:
+            kind = "missing_payment" if row.method == "charge" else "missing_transfer"
+            return [problem(kind, f"no object {primary_id} where the results say it is")]
+        except StripeError as exc:
+            return [problem("unchecked", f"Stripe did not answer: {exc}")]
     out = []
-    for debit in found:
-        adjustment = debit.metadata.get(META_ADJUSTMENT, "")
-        if debit.metadata.get(META_JOB) == job.name and adjustment:
-            by_adjustment[adjustment].append(debit)
-    for debits in by_adjustment.values():
-        if len(debits) > 1:
-            ids = ", ".join(d.transfer_id for d in debits)
-            for debit in debits:
-                if debit.transfer_id not in succeeded_ids:
-                    out.append(_about(debit, "duplicate", f"{len(debits)} debits: {ids}"))
-    for debit in found:
-        adjustment = debit.metadata.get(META_ADJUSTMENT, "")
-        if debit.transfer_id in succeeded_ids or debit.payment_id in succeeded_ids:
-            continue
-        if len(by_adjustment.get(adjustment, [])) > 1:
-            continue  # reported above as a duplicate
-        status = status_of.get(adjustment)
-        if status is not None and debit.metadata.get(META_JOB) == job.name:
-            out.append(_about(debit, "unsettled", f"the results row is {status}"))
-        else:
-            out.append(_about(debit, "orphan", "not in the results file"))
+    expected = (row.account, row.amount, row.currency)
+    got = (found.account, found.amount, found.currency)
+    if got != expected:
+        out.append(problem("mismatch", f"Stripe has {got}, the results say {expected}"))
+    other = found.payment_id if row.method != "charge" else found.transfer_id
+    wanted = row.payment_id if row.method != "charge" else row.transfer_id
+    if other and wanted and other != wanted:
+        out.append(
+            problem("mismatch", f"{primary_id} belongs with {other}, the results say {wanted}")
+        )
+    if found.key and found.key != row.key:
+        out.append(problem("mismatch", f"the object is for adjustment {found.adjustment_id!r}"))
     return out
-
-
-def _about(debit: Debit, kind: str, detail: str) -> Discrepancy:
-    return Discrepancy(
-        kind,
-        debit.metadata.get(META_ADJUSTMENT, ""),
-        debit.account,
-        debit.transfer_id,
-        debit.payment_id or "",
-        f"{detail} ({debit.amount} {debit.currency}, created {debit.created})",
-    )
-
-
-# --- the report --------------------------------------------------------------------------------
-
-
-def report_paths(results_path: Path) -> tuple[Path, Path]:
-    return (
-        results_path.with_name(results_path.name + ".reconcile.csv"),
-        results_path.with_name(results_path.name + ".reconcile.json"),
-    )
-
-
-def write_report(report: Reconciliation) -> tuple[Path, Path]:
-    """The discrepancies as CSV and a summary as JSON, beside the results, both atomic."""
-    csv_path, json_path = report_paths(report.results_path)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    columns = ["kind", "adjustment_id", "account", "transfer_id", "payment_id", "detail"]
-    writer.writerow([*columns, "what_to_do"])
-    for d in report.discrepancies:
-        writer.writerow([*(asdict(d)[c] for c in columns), d.next_step])
-    data = buffer.getvalue().encode("utf-8")
-    results.atomic_write(csv_path, lambda fh: fh.write(data))
-    counts: dict[str, int] = defaultdict(int)
-    for d in report.discrepancies:
-        counts[d.kind] += 1
-    summary = {
-        "job": report.job,
-        "results": str(report.results_path),
-        "clean": report.clean,
-        "succeeded_rows_checked": report.checked,
-        "debits_found": report.debits,
-        "discrepancies": dict(sorted(counts.items())),
-        "report": str(csv_path),
-        "started_at": iso(report.started_at),
-        "ended_at": iso(report.ended_at),
-    }
-    text = (json.dumps(summary, indent=2) + "\n").encode("utf-8")
-    results.atomic_write(json_path, lambda fh: fh.write(text))
-    return csv_path, json_path

@@ -1,59 +1,85 @@
-"""Send each row's debit exactly once, journalling before and after every request.
+"""Move each row's money exactly once, recording the intent before and the outcome after every
+request.
 
-For one row the decision is taken from the journal alone:
+For one row the decision is taken from the store (and the guard's findings):
 
-* no entry, or a definitive failure earlier: write the intent (a new generation after a failure),
-  then send with its idempotency key;
-* pending (an earlier attempt whose outcome is unknown): within 23 hours of that attempt, send the
-  same request with the same key (Stripe replays it if it executed); later, look the debit up in
-  Stripe first and send only if none exists;
-* succeeded earlier: nothing is sent; the row keeps that run's IDs.
+* nothing known, or only definitive failures: write the intent (the next generation after a
+  failure, so a corrected row gets a new key), then send with its idempotency key;
+* pending (an earlier attempt whose outcome is unknown): within 23 hours of that attempt, send
+  the very request recorded with its recorded key (Stripe replays it if it executed); later,
+  take what the guard found in Stripe: the object if it exists, else send again;
+* succeeded earlier, or found done in Stripe by the guard: nothing is sent (decided before
+  the executor, in the runner).
 
-Rows of one account go one at a time, in ledger order; accounts run in parallel, largest first;
-every request takes a token from the run's bucket (see :class:`ledgerrun.stripe.client.Caller`).
+How each answer ends (see :mod:`ledgerrun.errors`): a refusal is ``failed``; an answer that may
+have executed is ``unknown``; a request Stripe never executed (a 429, no connection, the breaker
+open, a stop) is ``skipped`` unless an earlier attempt of it may have executed, then it is
+``unknown``. A broken store or a refused key stops the run: nothing more is sent.
+
+Rows of one account go one at a time, in ledger order; accounts run in parallel, largest first,
+on daemon threads, so a second Ctrl-C can end the command at once: the rows in flight are then
+``unknown`` and the next run settles them from their intents.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import queue
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ledgerrun.clock import Clock
 from ledgerrun.errors import (
-    KeyConflictError,
-    RowError,
-    StripeErrorMixin,
-    StripeFatalError,
+    FatalError,
+    JournalError,
+    NotExecutedError,
+    RefusedError,
+    StripeError,
 )
 from ledgerrun.events import Events
-from ledgerrun.outcome import FAILED, SKIPPED, SUCCEEDED, UNKNOWN, RowOutcome
-from ledgerrun.send.keys import META_ADJUSTMENT, META_JOB, idempotency_key, transfer_group
-from ledgerrun.store import sqlite as jr
-from ledgerrun.stripe import lookup
-from ledgerrun.stripe.client import Caller, GaveUp, SentCount
-from ledgerrun.stripe.gateway import Debit, Gateway
+from ledgerrun.send.keys import idempotency_key
+from ledgerrun.store.model import FAILED as S_FAILED
+from ledgerrun.store.model import PENDING, Entry, Seen, Store
+from ledgerrun.stripe.client import Client, SentCount
+from ledgerrun.stripe.gateway import Movement
+from ledgerrun.vocab import (
+    FAILED,
+    SKIPPED,
+    SUCCEEDED,
+    UNKNOWN,
+    Direction,
+    RowOutcome,
+    money_text,
+)
 
-STALE_AFTER = dt.timedelta(hours=23)  # Stripe prunes keys after 24 hours; keep an hour's margin
-LOOKUP_MARGIN = dt.timedelta(minutes=10)  # clock skew allowance when searching by creation time
+STALE_AFTER = dt.timedelta(hours=23)  # Stripe prunes idempotency keys after 24 hours
 
 
 @dataclass(frozen=True)
 class Item:
-    """One valid row to debit."""
+    """One valid row to send."""
 
     index: int  # position in the ledger, 0-based
     row: int  # spreadsheet row number
-    adjustment_id: str
+    key: str  # canonical id
+    adjustment_id: str  # as written
     account: str
     currency: str
     amount: int
+    direction: str
     method: str
     request: dict[str, Any]  # API params for a first send
+
+    @property
+    def operation(self) -> str:
+        return "credit" if self.direction == Direction.CREDIT else "debit"
+
+    @property
+    def amount_text(self) -> str:
+        return money_text(self.amount, self.currency)
 
 
 class Executor:
@@ -62,218 +88,286 @@ class Executor:
         *,
         job: str,
         run_id: str,
-        gateway: Gateway,
-        journal: jr.Journal,
-        caller: Caller,
+        run_date: str,
+        client: Client,
+        store: Store,
         clock: Clock,
         events: Events,
         concurrency: int,
+        found: dict[str, Seen] | None = None,
     ) -> None:
         self.job = job
         self.run_id = run_id
-        self.gateway = gateway
-        self.journal = journal
-        self.caller = caller
+        self.run_date = run_date
+        self.client = client
+        self.store = store
         self.clock = clock
         self.events = events
         self.concurrency = max(1, concurrency)
-        self.stop = caller.stop
-        self.fatal: StripeFatalError | None = None
-        self.sending_s = 0.0  # how long run() took, on the monotonic clock
+        self.found = found or {}
+        self.stop = client.stop
+        self.hard_stop = threading.Event()
+        self.fatal: FatalError | None = None
+        self.sending_s = 0.0
         self.items: list[Item] = []
+        self._lock = threading.Lock()
+        self._outcomes: dict[int, RowOutcome] = {}
+        self._inflight: dict[int, Item] = {}
 
-    def run(self, items: Sequence[Item], earlier: dict[str, jr.Entry]) -> dict[int, RowOutcome]:
-        """Debit every item; returns each item's outcome by ledger index."""
+    # --- the run ---------------------------------------------------------------------------
+
+    def run(self, items: Sequence[Item], earlier: dict[str, Entry]) -> dict[int, RowOutcome]:
+        """Send every item; returns each item's outcome by ledger index."""
         self.items = list(items)
         by_account: dict[str, list[Item]] = defaultdict(list)
         for item in items:
             by_account[item.account].append(item)
-        order = sorted(by_account.values(), key=len, reverse=True)
-        outcomes: dict[int, RowOutcome] = {}
-        lock = threading.Lock()
+        work: queue.Queue[list[Item]] = queue.Queue()
+        for rows in sorted(by_account.values(), key=len, reverse=True):
+            work.put(rows)
         started = self.clock.monotonic()
         self.events.emit(
-            "sending", rows=len(items), accounts={rows[0].account: len(rows) for rows in order}
+            "sending", rows=len(items), accounts={a: len(r) for a, r in by_account.items()}
         )
 
-        def work(rows: list[Item]) -> None:
-            mine = {item.index: self._row(item, earlier.get(item.adjustment_id)) for item in rows}
-            with lock:
-                outcomes.update(mine)
-            counts = Counter(o.status for o in mine.values())
-            self.events.emit(
-                "account_done", account=rows[0].account, rows=len(rows), counts=dict(counts)
-            )
+        def worker() -> None:
+            while True:
+                try:
+                    rows = work.get_nowait()
+                except queue.Empty:
+                    return
+                counts: Counter[str] = Counter()
+                for item in rows:
+                    outcome = self._row(item, earlier.get(item.key))
+                    counts[outcome.status] += 1
+                self.events.emit(
+                    "account_done", account=rows[0].account, rows=len(rows), counts=dict(counts)
+                )
 
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="account") as pool:
-            for future in [pool.submit(work, rows) for rows in order]:
-                future.result()
+        threads = [
+            threading.Thread(target=worker, name=f"account-{n}", daemon=True)
+            for n in range(min(self.concurrency, len(by_account)) or 1)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive() and not self.hard_stop.is_set():
+                thread.join(0.1)
         self.sending_s = self.clock.monotonic() - started
+        with self._lock:
+            outcomes = dict(self._outcomes)
+            inflight = dict(self._inflight)
+        for index in inflight:
+            outcomes[index] = RowOutcome(
+                UNKNOWN,
+                error_code="stopped",
+                error_message="Stopped while this request was in flight: run the job again to "
+                "settle it (it is never sent twice).",
+            )
+        for item in self.items:
+            outcomes.setdefault(item.index, _stopped(None, "The run stopped before this row."))
         return outcomes
 
-    # --- one row ---------------------------------------------------------------------------
-
-    def _row(self, item: Item, entry: jr.Entry | None) -> RowOutcome:
-        outcome = self._settle(item, entry)
+    def _row(self, item: Item, entry: Entry | None) -> RowOutcome:
+        try:
+            outcome = self._settle(item, entry)
+        finally:
+            with self._lock:
+                self._inflight.pop(item.index, None)
+        with self._lock:
+            if self.hard_stop.is_set():
+                return outcome  # the main thread has written the results already
+            self._outcomes[item.index] = outcome
         self.events.emit("row_done", item=item, outcome=outcome)
         return outcome
 
-    def _settle(self, item: Item, entry: jr.Entry | None) -> RowOutcome:
-        if entry is not None and entry.state == jr.SUCCEEDED:
-            return earlier_outcome(entry)
-        if self.stop.is_set():
-            return RowOutcome(
-                SKIPPED,
-                idempotency_key=entry.idempotency_key if entry else None,
-                error_code="stopped",
-                error_message="The run stopped before this row was sent.",
-            )
-        if entry is None:
-            return self._send(self._intent(item, 0, 0))
-        if entry.state == jr.FAILED:
-            return self._send(self._intent(item, entry.generation + 1, entry.attempts))
-        return self._resolve(entry)
+    def _settle(self, item: Item, entry: Entry | None) -> RowOutcome:
+        if self.stop.is_set() or self.client.breaker.is_open or self.fatal is not None:
+            reason = "stripe_unavailable" if self.client.breaker.is_open else "stopped"
+            pending = entry is not None and entry.state == PENDING
+            return _stopped(entry, f"Not sent: {_why(reason)}", reason, unknown=pending)
+        try:
+            if entry is None:
+                return self._send(self._intent(item, 0, 0), fresh=True)
+            if entry.state == S_FAILED:
+                return self._send(self._intent(item, entry.generation + 1, entry.attempts), True)
+            return self._resolve(entry)
+        except JournalError as exc:
+            self._fatal(exc)
+            return _stopped(entry, f"Not sent: the journal could not record it ({exc}).")
 
-    def _intent(self, item: Item, generation: int, attempts: int) -> jr.Entry:
+    def _intent(self, item: Item, generation: int, attempts: int) -> Entry:
         now = self.clock.now()
-        entry = jr.Entry(
-            job=self.job,
+        entry = Entry(
+            key=item.key,
             adjustment_id=item.adjustment_id,
+            job=self.job,
+            run_date=self.run_date,
+            direction=item.direction,
             account=item.account,
             currency=item.currency,
             amount_minor=item.amount,
             method=item.method,
-            state=jr.PENDING,
+            state=PENDING,
             generation=generation,
-            idempotency_key=idempotency_key(self.job, item.adjustment_id, generation),
+            idempotency_key=idempotency_key(item.operation, item.key, generation),
             request=item.request,
             attempts=attempts,
             attempted_at=now,
-            attempted_at_server=now + (self.gateway.server_offset or dt.timedelta()),
+            attempted_at_server=now + (self.client.gateway.server_offset or dt.timedelta()),
             run_id=self.run_id,
         )
-        self.journal.record_intent(entry)
+        self.store.record_intent(entry)
         return entry
 
-    def _resolve(self, entry: jr.Entry) -> RowOutcome:
-        """A pending row: resend under the same key while Stripe keeps it, else look first."""
+    def _resolve(self, entry: Entry) -> RowOutcome:
+        """A pending row: resend under the same key while Stripe keeps it, else take what the
+        guard found, and send only when Stripe holds nothing."""
         if self._age(entry) < STALE_AFTER:
-            return self._send(entry)
-        try:
-            found = self._lookup(entry)
-        except GaveUp as exc:
-            return self._unknown(entry, exc.error, 0)
-        except RowError as exc:
-            return self._unknown(entry, exc, 0)
-        if found is not None:
-            return self._succeeded(entry, found, 0)
-        # Nothing exists: the earlier request never executed. Send again, recording a fresh
-        # intent time so the next run ages this attempt from now.
+            return self._send(entry, fresh=False)
+        seen = self.found.get(entry.key)
+        if seen is not None:
+            movement = Movement(
+                direction=Direction(entry.direction),
+                method=entry.method,
+                transfer_id=seen.transfer_id,
+                payment_id=seen.payment_id,
+                account=seen.account,
+                amount=seen.amount,
+                currency=seen.currency,
+                created=seen.created,
+                transfer_group=None,
+            )
+            return self._succeeded(entry, movement, 0)
         now = self.clock.now()
         fresh = replace(
             entry,
             attempted_at=now,
-            attempted_at_server=now + (self.gateway.server_offset or dt.timedelta()),
+            attempted_at_server=now + (self.client.gateway.server_offset or dt.timedelta()),
             run_id=self.run_id,
         )
-        self.journal.record_intent(fresh)
-        return self._send(fresh)
+        self.store.record_intent(fresh)
+        return self._send(fresh, fresh=False)
 
-    def _age(self, entry: jr.Entry) -> dt.timedelta:
+    def _age(self, entry: Entry) -> dt.timedelta:
         """The older of the two readings: by this machine's clock and by Stripe's."""
         now = self.clock.now()
-        server_now = now + (self.gateway.server_offset or dt.timedelta())
+        server_now = now + (self.client.gateway.server_offset or dt.timedelta())
         return max(now - entry.attempted_at, server_now - entry.attempted_at_server)
 
-    def _lookup(self, entry: jr.Entry) -> Debit | None:
-        """The debit of this adjustment made since its attempt (minus clock-skew margin)."""
-        since = int((entry.attempted_at_server - LOOKUP_MARGIN).timestamp())
-        group = transfer_group(self.job)
-        for debit in lookup.debits(
-            self.caller, self.gateway, entry.method, entry.account, group, since
-        ):
-            meta = debit.metadata
-            if meta.get(META_ADJUSTMENT) == entry.adjustment_id and meta.get(META_JOB) == self.job:
-                return debit
-        return None
-
-    def _send(self, entry: jr.Entry) -> RowOutcome:
+    def _send(self, entry: Entry, fresh: bool) -> RowOutcome:
+        """Send the entry's request under its key. ``fresh``: no earlier attempt of this
+        generation may have executed, so a request Stripe never executed leaves it skipped."""
         counter = SentCount()
+        with self._lock:
+            self._inflight[self._index(entry)] = self._item(entry)
         try:
-            debit = self.caller.call(
-                lambda: self.gateway.debit(
-                    entry.method, entry.account, entry.request, entry.idempotency_key
-                ),
-                counter,
-            )
-        except GaveUp as exc:
-            return self._unknown(entry, exc.error, counter.sent)
-        except KeyConflictError as exc:
-            return self._unknown(entry, exc, counter.sent)
-        except RowError as exc:
+            if entry.direction == Direction.CREDIT:
+                movement = self.client.credit(entry.request, entry.idempotency_key, counter)
+            else:
+                movement = self.client.debit(
+                    entry.method, entry.account, entry.request, entry.idempotency_key, counter
+                )
+        except RefusedError as exc:
             return self._failed(entry, exc, counter.sent)
-        except StripeFatalError as exc:
-            self.fatal = exc
-            self.stop.set()
+        except NotExecutedError as exc:
+            if fresh and not exc.uncertain:
+                self._note(entry, exc, counter.sent)
+                return RowOutcome(
+                    SKIPPED,
+                    idempotency_key=entry.idempotency_key,
+                    request_id=exc.request_id,
+                    error_code=exc.code,
+                    error_message=f"Not sent: {exc} (nothing was executed; run the job again).",
+                    attempts=entry.attempts + counter.sent,
+                )
             return self._unknown(entry, exc, counter.sent)
-        return self._succeeded(entry, debit, counter.sent)
+        except StripeError as exc:
+            return self._unknown(entry, exc, counter.sent)
+        except FatalError as exc:
+            self._fatal(exc)
+            return _stopped(entry, f"Not sent: {exc}", "stopped", unknown=not fresh)
+        return self._succeeded(entry, movement, counter.sent)
+
+    def _index(self, entry: Entry) -> int:
+        return self._by_key()[entry.key].index
+
+    def _item(self, entry: Entry) -> Item:
+        return self._by_key()[entry.key]
+
+    def _by_key(self) -> dict[str, Item]:
+        cached: dict[str, Item] | None = getattr(self, "_items_by_key", None)
+        if cached is None:
+            cached = {item.key: item for item in self.items}
+            self._items_by_key = cached
+        return cached
+
+    def _fatal(self, exc: FatalError) -> None:
+        with self._lock:
+            if self.fatal is None:
+                self.fatal = exc
+        self.stop.set()
+        self.events.emit("run_stopping", reason=str(exc))
 
     # --- recording outcomes -----------------------------------------------------------------
 
-    def _succeeded(self, entry: jr.Entry, debit: Debit, sent: int) -> RowOutcome:
-        mismatch = _mismatch(entry, debit)
+    def _succeeded(self, entry: Entry, movement: Movement, sent: int) -> RowOutcome:
+        mismatch = _mismatch(entry, movement)
         if mismatch:
-            self.journal.record_unknown(
-                self.job,
-                entry.adjustment_id,
-                run_id=self.run_id,
-                error_code="verification_failed",
-                error_message=mismatch,
-                request_id=debit.request_id,
-                attempts=sent,
+            self._record(
+                lambda: self.store.record_unknown(
+                    entry.key,
+                    run_id=self.run_id,
+                    error_code="verification_failed",
+                    error_message=mismatch,
+                    request_id=movement.request_id,
+                    attempts=sent,
+                )
             )
             return RowOutcome(
                 UNKNOWN,
-                debit.transfer_id,
-                debit.payment_id,
+                movement.transfer_id,
+                movement.payment_id,
                 entry.idempotency_key,
-                debit.request_id,
+                movement.request_id,
                 "verification_failed",
                 mismatch,
                 entry.attempts + sent,
             )
         done = self.clock.now()
-        self.journal.record_success(
-            self.job,
-            entry.adjustment_id,
-            run_id=self.run_id,
-            transfer_id=debit.transfer_id,
-            payment_id=str(debit.payment_id),
-            request_id=debit.request_id,
-            completed_at=done,
-            attempts=sent,
+        self._record(
+            lambda: self.store.record_success(
+                entry.key,
+                run_id=self.run_id,
+                transfer_id=movement.transfer_id,
+                payment_id=str(movement.payment_id),
+                request_id=movement.request_id,
+                completed_at=done,
+                attempts=sent,
+            )
         )
         return RowOutcome(
             SUCCEEDED,
-            debit.transfer_id,
-            debit.payment_id,
+            movement.transfer_id,
+            movement.payment_id,
             entry.idempotency_key,
-            debit.request_id,
+            movement.request_id,
             attempts=entry.attempts + sent,
             completed_at=done,
         )
 
-    def _failed(self, entry: jr.Entry, exc: RowError, sent: int) -> RowOutcome:
+    def _failed(self, entry: Entry, exc: StripeError, sent: int) -> RowOutcome:
         done = self.clock.now()
-        self.journal.record_failure(
-            self.job,
-            entry.adjustment_id,
-            run_id=self.run_id,
-            error_code=exc.code,
-            error_message=str(exc),
-            request_id=exc.request_id,
-            completed_at=done,
-            attempts=sent,
+        self._record(
+            lambda: self.store.record_failure(
+                entry.key,
+                run_id=self.run_id,
+                error_code=exc.code,
+                error_message=str(exc),
+                request_id=exc.request_id,
+                completed_at=done,
+                attempts=sent,
+            )
         )
         return RowOutcome(
             FAILED,
@@ -282,22 +376,15 @@ class Executor:
             entry.idempotency_key,
             exc.request_id,
             exc.code,
-            str(exc),
+            f"{exc} (no money moved; correct the cause and run the job again: the row is sent "
+            "under a new key, even with corrected values)",
             entry.attempts + sent,
             done,
         )
 
-    def _unknown(self, entry: jr.Entry, exc: StripeErrorMixin, sent: int) -> RowOutcome:
-        message = f"Outcome unknown ({exc}); re-run the job to settle it."
-        self.journal.record_unknown(
-            self.job,
-            entry.adjustment_id,
-            run_id=self.run_id,
-            error_code=exc.code,
-            error_message=message,
-            request_id=exc.request_id,
-            attempts=sent,
-        )
+    def _unknown(self, entry: Entry, exc: StripeError, sent: int) -> RowOutcome:
+        message = f"Outcome unknown ({exc}); run the job again to settle it."
+        self._note(entry, exc, sent, message)
         return RowOutcome(
             UNKNOWN,
             None,
@@ -309,28 +396,58 @@ class Executor:
             entry.attempts + sent,
         )
 
+    def _note(self, entry: Entry, exc: StripeError, sent: int, message: str = "") -> None:
+        self._record(
+            lambda: self.store.record_unknown(
+                entry.key,
+                run_id=self.run_id,
+                error_code=exc.code,
+                error_message=message or f"Not sent: {exc}",
+                request_id=exc.request_id,
+                attempts=sent,
+            )
+        )
 
-def earlier_outcome(entry: jr.Entry) -> RowOutcome:
-    """A row the journal holds as succeeded: reported with that run's IDs, nothing sent."""
+    def _record(self, write: Any) -> None:
+        """Record an outcome; a store that cannot take it stops the run (the row stays pending
+        in the store and the next run settles it under the same key)."""
+        try:
+            write()
+        except JournalError as exc:
+            self._fatal(exc)
+
+
+def _why(reason: str) -> str:
+    if reason == "stripe_unavailable":
+        return "Stripe stopped answering, so the run stopped sending; run the job again later."
+    return "the run was stopped before this row was sent; run the job again to send it."
+
+
+def _stopped(
+    entry: Entry | None, message: str, code: str = "stopped", *, unknown: bool = False
+) -> RowOutcome:
     return RowOutcome(
-        SUCCEEDED,
-        entry.transfer_id,
-        entry.payment_id,
-        entry.idempotency_key,
-        entry.request_id,
-        attempts=entry.attempts,
-        completed_at=entry.completed_at,
+        UNKNOWN if unknown else SKIPPED,
+        idempotency_key=entry.idempotency_key if entry else None,
+        error_code=code,
+        error_message=message,
+        attempts=entry.attempts if entry else 0,
     )
 
 
-def _mismatch(entry: jr.Entry, debit: Debit) -> str | None:
-    """Why the object Stripe returned is not this row's debit, or None when it is."""
+def _mismatch(entry: Entry, movement: Movement) -> str | None:
+    """Why the object Stripe returned is not this row's, or None when it is."""
     expected = (entry.account, entry.amount_minor, entry.currency)
-    got = (debit.account, debit.amount, debit.currency)
+    got = (movement.account, movement.amount, movement.currency)
     if got != expected:
-        return f"Stripe returned a debit of {got} for {expected}; check it in the dashboard."
-    if not debit.transfer_id or not debit.payment_id:
+        return f"Stripe returned {got} for {expected}; check it in the dashboard."
+    if not movement.transfer_id or not movement.payment_id:
         return "Stripe's answer lacks the transfer or payment id; check it in the dashboard."
-    if debit.metadata.get(META_ADJUSTMENT, entry.adjustment_id) != entry.adjustment_id:
-        return "Stripe returned a debit for another adjustment; check it in the dashboard."
+    written = movement.metadata.get("ledgerrun_adjustment_id")
+    if written is not None and written != entry.adjustment_id:
+        from ledgerrun.ingest.identity import canonical
+
+        prefix = movement.metadata.get("ledgerrun_id_prefix", "")
+        if canonical(written, prefix) != entry.key:
+            return "Stripe returned an object of another adjustment; check it in the dashboard."
     return None

@@ -1,8 +1,14 @@
-"""Names that make a debit traceable and exactly-once: idempotency keys, transfer group, metadata.
+"""Names that make a money movement exactly-once and traceable: idempotency keys, the transfer
+group, and ledgerrun's metadata.
 
-The idempotency key depends only on the job, the adjustment id and the attempt generation, never on
-row order, file name or time, so the same adjustment sends the same key on every run until a
-definitive failure moves the generation on.
+The idempotency key depends only on the adjustment's canonical id (which includes the job's
+``id_prefix``), the operation and the attempt generation: never on the job name, row order, file
+name or time. So the same adjustment sends the same key from any job, any ledger file and any
+host, until a definitive failure moves the generation on.
+
+Every object carries the platform-wide transfer group and metadata naming the job, the id as
+written, the run date (and the id prefix, when the job has one, so the canonical id can be
+rebuilt from Stripe's books alone). Reconcile and the Dashboard tell jobs and nights apart by it.
 """
 
 from __future__ import annotations
@@ -10,37 +16,60 @@ from __future__ import annotations
 import hashlib
 import re
 
-MAX_KEY_CHARS = 255
-PREFIX = "ledgerrun"
+from ledgerrun.ingest.identity import canonical
+from ledgerrun.stripe import facts
+
+KEY_PREFIX = "ledgerrun.v2"
 META_JOB = "ledgerrun_job"
 META_ADJUSTMENT = "ledgerrun_adjustment_id"
+META_RUN_DATE = "ledgerrun_run_date"
+META_PREFIX = "ledgerrun_id_prefix"
+META_CONSENT = "ledgerrun_consent"
+META_REVERSAL = "ledgerrun_reversal_id"
+RESERVED_KEYS = 4  # job, adjustment id, run date, and a prefix or consent reference
+OPERATIONS = ("debit", "credit", "reversal")
 # Characters that travel safely in an HTTP header and read well in Stripe's dashboard.
-_PLAIN = re.compile(r"[A-Za-z0-9._~\-/+=@]+")
+_PLAIN = re.compile(r"[a-z0-9._~\-/+=@:]+")
 
 
-def idempotency_key(job: str, adjustment_id: str, generation: int) -> str:
-    """``ledgerrun:<job>:<generation>:<adjustment_id>``, or a SHA-256 form for long or exotic ids.
-
-    The job name cannot contain ':', so the plain form is unambiguous. Ids that would push the key
-    past 255 characters, or that hold characters unsafe in a header, are hashed instead.
-    """
+def idempotency_key(operation: str, key: str, generation: int) -> str:
+    """``ledgerrun.v2:<operation>:<generation>:<canonical id>``, or a SHA-256 form for long or
+    exotic ids. Version 1's keys (``ledgerrun:<job>:...``) can never collide with these."""
+    if operation not in OPERATIONS:
+        raise ValueError(f"unknown operation {operation!r}")
     if generation < 0:
         raise ValueError("generation must be >= 0")
-    plain = f"{PREFIX}:{job}:{generation}:{adjustment_id}"
-    if len(plain) <= MAX_KEY_CHARS and _PLAIN.fullmatch(adjustment_id):
+    plain = f"{KEY_PREFIX}:{operation}:{generation}:{key}"
+    if len(plain) <= facts.IDEMPOTENCY_KEY_MAX_CHARS and _PLAIN.fullmatch(key):
         return plain
-    digest = hashlib.sha256(adjustment_id.encode("utf-8")).hexdigest()
-    return f"{PREFIX}:{job}:{generation}:sha256:{digest}"
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return f"{KEY_PREFIX}:{operation}:{generation}:sha256:{digest}"
 
 
-def transfer_group(job: str) -> str:
-    """Every debit of a job carries the job's name as its transfer group."""
-    return job
+def metadata(
+    *,
+    job: str,
+    adjustment_id: str,
+    run_date: str,
+    id_prefix: str = "",
+    consent: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The row's own metadata (empty values dropped) plus ledgerrun's keys."""
+    out = {k: v for k, v in (extra or {}).items() if v != ""}
+    out[META_JOB] = job
+    out[META_ADJUSTMENT] = adjustment_id[: facts.METADATA_VALUE_MAX_CHARS]
+    out[META_RUN_DATE] = run_date
+    if id_prefix:
+        out[META_PREFIX] = id_prefix
+    if consent:
+        out[META_CONSENT] = consent[: facts.METADATA_VALUE_MAX_CHARS]
+    return out
 
 
-def debit_metadata(job: str, adjustment_id: str, extra: dict[str, str]) -> dict[str, str]:
-    """The row's own metadata (empty values dropped) plus ledgerrun's two keys."""
-    metadata = {key: value for key, value in extra.items() if value != ""}
-    metadata[META_JOB] = job
-    metadata[META_ADJUSTMENT] = adjustment_id
-    return metadata
+def key_from_metadata(meta: dict[str, str]) -> str | None:
+    """The canonical id an object's metadata names, or None when it is not ledgerrun's."""
+    written = meta.get(META_ADJUSTMENT)
+    if not written:
+        return None
+    return canonical(written, meta.get(META_PREFIX, ""))

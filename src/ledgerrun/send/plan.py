@@ -1,57 +1,78 @@
-"""What a run would do: the valid rows grouped by account and currency.
+"""What a run would do: the valid rows grouped by account, currency and direction.
 
-A plan sends nothing. Per group it shows the rows, their total, how many the journal already holds
-as done, how many are left, and (when the accounts were looked up) the available balance, with a
-warning when it is short of what is left to debit.
+A plan sends nothing. Per group it shows the rows, their total, how many are already done (by an
+earlier run, or found in Stripe's books by the guard), how many are left, and (when online) the
+balance that must cover what is left: the account's for debits, with a warning when it is short
+(it fails unless the platform's reserves cover it), and the platform's for credits. Totals are
+exact sums per currency, debits and credits apart, and their net.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from ledgerrun.ingest.validate import Validation
-from ledgerrun.job import Job
-
-if TYPE_CHECKING:
-    from ledgerrun.stripe.session import Session
+from ledgerrun.send.prepare import Prepared
+from ledgerrun.stripe.session import Session
+from ledgerrun.vocab import Direction, money_text
 
 
 @dataclass(frozen=True)
 class Group:
-    """The rows of one account in one currency."""
+    """The rows of one account in one currency and direction."""
 
     account: str
     currency: str
+    direction: str
     rows: int
     amount_minor: int
     done: int
     todo: int
     todo_minor: int
-    available: int | None = None
+    available: int | None = None  # the paying side's available balance, when looked up
 
     @property
     def short(self) -> bool:
-        """True when the account's available balance cannot cover what is left to debit."""
+        """True when the paying side cannot cover what is left to send."""
         return self.available is not None and self.available < self.todo_minor
 
 
 @dataclass
 class Plan:
-    validation: Validation
+    prepared: Prepared
     groups: list[Group]
-    totals: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)  # debits, per currency
+    credit_totals: dict[str, int] = field(default_factory=dict)
+    platform_available: dict[str, int] | None = None
 
     @property
     def valid(self) -> bool:
-        return self.validation.ok
+        return self.prepared.validation.ok
+
+    @property
+    def net(self) -> dict[str, int]:
+        """Debits less credits, per currency: what the platform gains."""
+        currencies = sorted(set(self.totals) | set(self.credit_totals))
+        return {c: self.totals.get(c, 0) - self.credit_totals.get(c, 0) for c in currencies}
+
+    def credits_short(self) -> dict[str, int]:
+        """Currency -> by how much the platform's balance is short of the credits left."""
+        if self.platform_available is None:
+            return {}
+        left: dict[str, int] = {}
+        for g in self.groups:
+            if g.direction == Direction.CREDIT:
+                left[g.currency] = left.get(g.currency, 0) + g.todo_minor
+        return {
+            c: need - self.platform_available.get(c, 0)
+            for c, need in left.items()
+            if need > self.platform_available.get(c, 0)
+        }
 
     def to_json(self) -> dict[str, Any]:
-        keys = ("account", "currency", "rows", "amount_minor", "done", "todo")
+        keys = ("account", "currency", "direction", "rows", "amount_minor", "done", "todo")
         groups = []
         for group in self.groups:
             item = {k: v for k, v in asdict(group).items() if k in keys}
@@ -59,97 +80,103 @@ class Plan:
                 item["available"] = group.available
                 item["short"] = group.short
             groups.append(item)
+        control = getattr(self.prepared.validation, "control_total", None)
         return {
             "valid": self.valid,
             "groups": groups,
             "totals": self.totals,
-            "problems": [p.to_json() for p in self.validation.problems],
+            "credit_totals": self.credit_totals,
+            "net": self.net,
+            "problems": [p.to_json() for p in self.prepared.validation.problems],
+            "control_total": None
+            if control is None
+            else {
+                "row": control.row,
+                "stated": control.stated,
+                "computed": control.computed,
+                "matches": control.matches,
+            },
+            "consent_checked": self.prepared.job.consent_registry is not None,
         }
 
 
 def build_plan(
-    validation: Validation,
-    done: pa.Array | None = None,
+    prepared: Prepared,
     available: Mapping[tuple[str, str], int] | None = None,
+    platform_available: dict[str, int] | None = None,
 ) -> Plan:
-    """Group the valid rows. ``done`` marks rows the journal holds as succeeded;
-    ``available`` maps (account, currency) to the available balance in minor units."""
-    n = validation.rows
-    done = done if done is not None else pa.array([False] * n, pa.bool_())
-    table = pa.table(
-        {
-            "account": validation.account,
-            "currency": validation.currency,
-            "amount_minor": validation.amount_minor,
-            "done": pc.cast(done, pa.int64()),
-            "todo_minor": pc.if_else(done, 0, validation.amount_minor),
-        }
-    ).filter(validation.valid)
-    summary = table.group_by(["account", "currency"], use_threads=False).aggregate(
-        [
-            ("amount_minor", "count"),
-            ("amount_minor", "sum"),
-            ("done", "sum"),
-            ("todo_minor", "sum"),
-        ]
-    )
-    summary = summary.sort_by([("account", "ascending"), ("currency", "ascending")])
+    """Group the valid rows. ``available`` maps (account, currency) to the account's available
+    balance; ``platform_available`` is the platform's, per currency."""
+    v = prepared.validation
+    done = prepared.done()
+    sums: dict[tuple[str, str, str], list[int]] = {}
+    for account, currency, direction, amount, ok, finished in zip(
+        v.account.to_pylist(),
+        v.currency.to_pylist(),
+        prepared.directions,
+        v.amount_minor.to_pylist(),
+        v.valid.to_pylist(),
+        done,
+        strict=True,
+    ):
+        if not ok or amount is None:
+            continue
+        entry = sums.setdefault((account, currency, direction), [0, 0, 0, 0])
+        entry[0] += 1
+        entry[1] += int(amount)
+        entry[2] += int(finished)
+        entry[3] += 0 if finished else int(amount)
     groups = []
-    for row in summary.to_pylist():
-        key = (row["account"], row["currency"])
-        count, done_count = row["amount_minor_count"], row["done_sum"]
+    for (account, currency, direction), (rows, total, finished, todo_minor) in sorted(sums.items()):
+        balance = None
+        if direction == Direction.DEBIT and available is not None:
+            balance = available.get((account, currency), 0)
         groups.append(
             Group(
-                account=key[0],
-                currency=key[1],
-                rows=count,
-                amount_minor=row["amount_minor_sum"],
-                done=done_count,
-                todo=count - done_count,
-                todo_minor=row["todo_minor_sum"],
-                available=None if available is None else available.get(key),
+                account,
+                currency,
+                direction,
+                rows,
+                total,
+                finished,
+                rows - finished,
+                todo_minor,
+                balance,
             )
         )
-    totals: dict[str, int] = {}
-    for group in groups:
-        totals[group.currency] = totals.get(group.currency, 0) + group.amount_minor
-    return Plan(validation, groups, dict(sorted(totals.items())))
+    debit: dict[str, int] = {}
+    credit: dict[str, int] = {}
+    for g in groups:
+        into = credit if g.direction == Direction.CREDIT else debit
+        into[g.currency] = into.get(g.currency, 0) + g.amount_minor
+    return Plan(
+        prepared, groups, dict(sorted(debit.items())), dict(sorted(credit.items())),
+        platform_available,
+    )  # fmt: skip
 
 
-def plan_job(job: Job, env: Mapping[str, str], *, offline: bool) -> Plan:
-    """Validate (and unless ``offline``, pre-flight) the job, then plan it from the ledger and
-    the journal. Online, each group's available balance is shown too. Sends nothing."""
-    from ledgerrun.ingest.validate import blocking_problems, check
-    from ledgerrun.send.preflight import earlier_entries, run_preflight
-    from ledgerrun.store import sqlite as jr
-
-    validation = check(job)
-    earlier = earlier_entries(job, validation)
-    done_ids = [a for a, e in earlier.items() if e.state == jr.SUCCEEDED]
-    if offline or blocking_problems(validation):
-        return build_plan(validation, _marked(validation, done_ids))
-    from ledgerrun.stripe.session import connect  # imports the Stripe SDK: only when going online
-
-    with connect(job, env) as session:
-        run_preflight(job, session, validation, earlier)
-        plan = build_plan(validation, _marked(validation, done_ids))
-        balances = _balances(session, sorted({g.account for g in plan.groups}))
+def plan_online(prepared: Prepared, session: Session) -> Plan:
+    """The plan with balances: each debited account's, and the platform's for credits."""
+    plan = build_plan(prepared)
+    accounts = sorted({g.account for g in plan.groups if g.direction == Direction.DEBIT and g.todo})
+    workers = max(1, min(session.job.stripe.concurrency, len(accounts) or 1))
+    with ThreadPoolExecutor(workers) as pool:
+        balances = dict(zip(accounts, pool.map(session.client.available, accounts), strict=True))
     available = {
-        (g.account, g.currency): balances[g.account].get(g.currency, 0) for g in plan.groups
+        (g.account, g.currency): balances[g.account].get(g.currency, 0)
+        for g in plan.groups
+        if g.account in balances
     }
-    return build_plan(validation, _marked(validation, done_ids), available)
+    platform = None
+    if any(g.direction == Direction.CREDIT and g.todo for g in plan.groups):
+        platform = session.client.available(None)
+    return build_plan(prepared, available, platform)
 
 
-def _marked(validation: Validation, ids: list[str]) -> pa.Array:
-    return pc.is_in(validation.adjustment_id, value_set=pa.array(ids, pa.string()))
-
-
-def _balances(session: Session, accounts: list[str]) -> dict[str, dict[str, int]]:
-    """Each account's available balance, fetched ``concurrency`` at a time."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def fetch(account: str) -> dict[str, int]:
-        return session.caller.call(lambda: session.gateway.available(account))
-
-    with ThreadPoolExecutor(session.job.stripe.concurrency) as pool:
-        return dict(zip(accounts, pool.map(fetch, accounts), strict=True))
+def shortfall_text(group: Group) -> str:
+    """The warning for a group whose balance is short of what is left to send."""
+    short = group.todo_minor - (group.available or 0)
+    return (
+        f"short by {money_text(short, group.currency)}; fails unless the platform's reserves "
+        "cover it"
+    )

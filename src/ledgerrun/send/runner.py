@@ -1,61 +1,70 @@
-"""``ledgerrun run`` as a library call: ledger -> validation -> plan -> pre-flight -> execute ->
-journal -> results and summary, and the exit code that sums it up.
+"""``ledgerrun run`` as a library call: ledger -> validation -> pre-flight and guard -> execute ->
+store, and the exit code that sums it up. Files are written by the publisher the caller passes
+(the command line and the web application pass ``ledgerrun.output.publish``).
 
-Exit codes: 0 every row succeeded (now or earlier); 1 some rows failed at Stripe (or were left out:
-invalid rows skipped, a limit reached), none unknown; 2 invalid input or configuration, nothing
-sent; 3 some outcomes unknown (a re-run settles them); 4 another run of the job holds its lock.
+Exit codes (:class:`~ledgerrun.errors.ExitCode`): 0 every row succeeded (now or earlier); 1 some
+rows failed for good, or were left out as invalid or over a limit, none unknown or unsent; 2
+invalid input or configuration, nothing sent; 3 incomplete: rows unknown or unsent (a stop, an
+outage, a full disk after sending began), so run again; 4 another run of the job holds its lock.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
 import random
 import secrets
+import socket
 import threading
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+import ledgerrun
 from ledgerrun.clock import Clock, SystemClock
-from ledgerrun.errors import ConfigError
+from ledgerrun.errors import ConfigError, ExitCode, OutputError
 from ledgerrun.events import Events
-from ledgerrun.ingest.read import read_ledger
-from ledgerrun.ingest.validate import Validation, blocking_problems, validate
+from ledgerrun.ingest.validate import blocking_problems
 from ledgerrun.job import Job
-from ledgerrun.outcome import FAILED, INVALID, SKIPPED, SUCCEEDED, UNKNOWN, RowOutcome
-from ledgerrun.output import html as report
-from ledgerrun.output import results
-from ledgerrun.send import preflight
-from ledgerrun.send.execute import Executor, Item, earlier_outcome
-from ledgerrun.send.keys import debit_metadata, transfer_group
-from ledgerrun.store import sqlite as jr
-from ledgerrun.stripe.session import Session, connect
-from ledgerrun.vocab import Problem
+from ledgerrun.send import decide
+from ledgerrun.send.execute import Executor
+from ledgerrun.send.paths import check_outputs, outputs_for
+from ledgerrun.send.prepare import Prepared, prepare_offline, prepare_online
+from ledgerrun.store import open_store
+from ledgerrun.store.model import Run
+from ledgerrun.stripe.client import Listener
+from ledgerrun.stripe.session import connect
+from ledgerrun.summary import ControlTotalLine, Outputs, Summary, count, totals
+from ledgerrun.vocab import Mode, RowOutcome, Status
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_UNKNOWN, EXIT_LOCKED = 0, 1, 2, 3, 4
+Publisher = Callable[["RunResult"], None]
 
 
 @dataclass
-class RunReport:
-    """What a run did: its exit code, its rows' outcomes and where the results went."""
+class RunResult:
+    """What a run did: its exit code, its rows' outcomes and where its files go."""
 
-    exit_code: int
-    validation: Validation
+    exit_code: ExitCode
+    job: Job
+    prepared: Prepared
     outcomes: list[RowOutcome]
-    summary: dict[str, Any]
-    results_path: Path
-    summary_path: Path
-    report_path: Path
+    summary: Summary
+    outputs: Outputs
+    table: pa.Table | None = None  # the results table, once built by the publisher
     notes: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
-        return dict(self.summary["counts"])
+        return dict(self.summary.counts)
+
+
+def who() -> tuple[str, str]:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return user, socket.gethostname()
 
 
 def run_job(
@@ -68,272 +77,239 @@ def run_job(
     jitter: Callable[[], float] | None = None,
     events: Events | None = None,
     stop: threading.Event | None = None,
-) -> RunReport:
-    """Run ``job`` once. Raises FatalError (exit 2 or 4) when nothing can be sent at all."""
+    hard_stop: threading.Event | None = None,
+    publish: Publisher | None = None,
+    listener: Listener | None = None,
+) -> RunResult:
+    """Run ``job`` once. Raises FatalError (exit 2, 3 or 4) when nothing can be sent at all."""
     clock = clock or SystemClock()
     events = events or Events()
     stop = stop or threading.Event()
+    if listener is None:
+        listener = Listener(
+            breaker_opened=lambda reason: events.emit("breaker_open", reason=reason)
+        )
     started = clock.now()
     run_id = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-    ledger = read_ledger(job.ledger, job.columns, job.sheet)  # LedgerFileError: nothing to do
-    validation = validate(ledger, job)
-    blocking = blocking_problems(validation)
-    if blocking:
-        raise ConfigError(
-            f"{ledger.path.name} cannot be run: " + " ".join(p.message for p in blocking[:3])
-        )
-    journal = jr.SQLiteJournal.open(job.journal)
+    outputs = outputs_for(job.results, dry_run=dry_run)
+    check_outputs(outputs.all(), ledger=job.ledger, journal=job.journal)
+    store = open_store(job.journal)
     try:
-        journal.lock(job.name)
+        store.lock(job.name)
+        prepared = prepare_offline(job, store)
+        blocking = blocking_problems(prepared.validation)
+        if blocking:
+            raise ConfigError(
+                f"{job.ledger.name} cannot be run: " + " ".join(p.message for p in blocking[:3])
+            )
         with connect(
             job,
             os.environ if env is None else env,
             live=live,
             clock=clock,
-            jitter=jitter,
+            jitter=jitter or random.Random().random,
             stop=stop,
+            listener=listener,
         ) as session:
-            journal.start_run(
-                jr.Run(
-                    run_id,
-                    job.name,
-                    started,
-                    str(ledger.path),
-                    ledger.sha256,
-                    ledger.num_rows,
-                    dry_run,
-                )
+            prepared = prepare_online(prepared, session, store=store, writable=True, clock=clock)
+            user, host = who()
+            record = Run(
+                run_id=run_id,
+                job=job.name,
+                kind="dry_run" if dry_run else "run",
+                run_date=job.run_date.isoformat(),
+                started_at=started,
+                mode=session.mode,
+                username=user,
+                host=host,
+                pid=os.getpid(),
+                job_file=str(job.source or ""),
+                ledger_path=str(job.ledger),
+                ledger_sha256=prepared.validation.ledger.sha256,
+                results_path=str(outputs.results),
+                rows=prepared.validation.rows,
             )
+            store.start_run(record)
             events.emit(
                 "run_start",
                 job=job.name,
                 run_id=run_id,
-                ledger=str(ledger.path),
-                ledger_sha256=ledger.sha256,
-                rows=ledger.num_rows,
+                ledger=str(job.ledger),
+                ledger_sha256=record.ledger_sha256,
+                rows=record.rows,
                 dry_run=dry_run,
+                mode=str(session.mode),
             )
-            outcomes, notes, aborted, executor = _run(
-                job,
-                session,
-                journal,
-                validation,
-                run_id,
-                dry_run=dry_run,
-                clock=clock,
-                events=events,
+            plan = decide.rows(prepared, store=store, run_id=run_id, dry_run=dry_run, clock=clock)
+            _announce_invalid(prepared, plan.outcomes, events)
+            executor: Executor | None = None
+            if plan.items:
+                executor = Executor(
+                    job=job.name,
+                    run_id=run_id,
+                    run_date=job.run_date.isoformat(),
+                    client=session.client,
+                    store=store,
+                    clock=clock,
+                    events=events,
+                    concurrency=job.stripe.concurrency,
+                    found=prepared.found,
+                )
+                if hard_stop is not None:
+                    executor.hard_stop = hard_stop
+                for index, outcome in executor.run(plan.items, prepared.earlier).items():
+                    plan.outcomes[index] = outcome
+            outcomes = decide.complete(plan.outcomes)
+            mode = session.mode
+            requests = session.client.requests
+        notes = list(plan.notes)
+        fatal = executor.fatal if executor is not None else None
+        if fatal is not None:
+            notes.append(f"The run stopped early: {fatal}")
+        if session.client.breaker.is_open:
+            notes.append(
+                "Stripe stopped answering, so the run stopped sending; the rows it never sent "
+                "are 'skipped'. Run the job again later: nothing is sent twice."
             )
-        code = _exit_code(outcomes, aborted=aborted, dry_run=dry_run)
-        ended = clock.now()
-        table = results.results_table(validation, outcomes)
-        results.write_results(table, job.results)
-        summary = results.summarize(
-            validation,
-            outcomes,
-            run_id=run_id,
-            job=job.name,
-            started_at=started,
-            ended_at=ended,
-            dry_run=dry_run,
-            exit_code=code,
-            results_path=job.results,
+        code = exit_code(outcomes, aborted=plan.aborted, dry_run=dry_run)
+        summary = _summary(
+            job, prepared, outcomes, run_id, record, mode, dry_run, code, outputs, clock
         )
-        if executor is not None:
-            sent = len(executor.items)
-            summary["sending"] = {
-                "rows": sent,
-                "seconds": round(executor.sending_s, 3),
-                "rows_per_s": round(sent / executor.sending_s, 2) if executor.sending_s else None,
-            }
-        summary_file = results.write_summary(summary, job.results)
-        report_file = report.write_report(job.results, summary, table)
-        journal.finish_run(run_id, ended, code, summary["counts"])
-        if executor is not None and executor.fatal is not None:
-            notes.append(f"The run stopped early: {executor.fatal}")
+        summary.sending = {
+            "rows": len(plan.items),
+            "requests": requests,
+            "seconds": round(executor.sending_s, 3) if executor else 0.0,
+        }
+        summary.notes = notes
+        result = RunResult(code, job, prepared, outcomes, summary, outputs, notes=notes)
+        if publish is not None:
+            try:
+                publish(result)
+            except OSError as exc:
+                if not dry_run and code != ExitCode.INVALID:
+                    result.exit_code = summary.exit_code = ExitCode.INCOMPLETE
+                raise_later = OutputError(
+                    f"the results could not be written to {outputs.results}: "
+                    f"{exc.strerror or exc}. Every row's outcome is in the journal; free the "
+                    "space (or fix the path) and run the job again: nothing is sent twice"
+                )
+                store.finish_run(run_id, clock.now(), result.exit_code, summary.counts)
+                raise_later.exit_code = ExitCode.INCOMPLETE if not dry_run else ExitCode.INVALID
+                raise raise_later from None
+        store.finish_run(run_id, summary.ended_at, result.exit_code, summary.counts)
         events.emit(
             "run_end",
             run_id=run_id,
-            exit_code=code,
-            counts=summary["counts"],
-            totals=summary["totals"],
-            results=str(job.results),
-            report=str(report_file),
+            exit_code=int(result.exit_code),
+            counts=summary.counts,
+            totals=summary.totals,
+            results=str(outputs.results),
+            report=str(outputs.report),
         )
-        return RunReport(
-            code, validation, outcomes, summary, job.results, summary_file, report_file, notes
-        )
+        return result
     finally:
-        journal.close()
+        store.close()
 
 
-def _run(
-    job: Job,
-    session: Session,
-    journal: jr.Journal,
-    validation: Validation,
-    run_id: str,
-    *,
-    dry_run: bool,
-    clock: Clock,
-    events: Events,
-) -> tuple[list[RowOutcome], list[str], bool, Executor | None]:
-    n = validation.rows
-    ids = validation.adjustment_id.to_pylist()
-    earlier = journal.entries(job.name, ids)
-    checks = preflight.run_preflight(job, session, validation, earlier)
-    outcomes: list[RowOutcome | None] = [None] * n
-    _mark_invalid(validation, outcomes)
-    for index, adjustment_id in enumerate(ids):
-        entry = earlier.get(adjustment_id)
-        if outcomes[index] is None and entry is not None and entry.state == jr.SUCCEEDED:
-            outcomes[index] = earlier_outcome(entry)
-    notes: list[str] = []
-    row_problems = any(p.row != 1 for p in validation.problems)
-    over_total = any(p.code == "over_max_total" for p in validation.problems)
-    if (row_problems or over_total) and job.on_invalid == "abort":
-        _fill(outcomes, "aborted", "Not sent: the ledger has problems and the job aborts on them.")
-        notes.append("Nothing was sent: fix the invalid rows, or run with --skip-invalid.")
-        return _complete(outcomes), notes, True, None
-    _skip_unchecked(validation, checks, outcomes)
-    _skip_over_total(job, validation, outcomes)
-    if dry_run:
-        _fill(outcomes, "dry_run", "Dry run: this debit would be sent.")
-        return _complete(outcomes), notes, False, None
-    items = _items(job, session, validation, outcomes)
-    executor = Executor(
-        job=job.name,
-        run_id=run_id,
-        gateway=session.gateway,
-        journal=journal,
-        caller=session.caller,
-        clock=clock,
-        events=events,
-        concurrency=job.stripe.concurrency,
-    )
-    for index, outcome in executor.run(items, earlier).items():
-        outcomes[index] = outcome
-    return _complete(outcomes), notes, False, executor
-
-
-def _mark_invalid(validation: Validation, outcomes: list[RowOutcome | None]) -> None:
-    by_row: dict[int, list[Problem]] = {}
-    for p in validation.problems:
-        by_row.setdefault(p.row, []).append(p)
-    rows = validation.ledger.rows.to_pylist()
-    for index, ok in enumerate(validation.valid.to_pylist()):
-        if not ok:
-            found = by_row.get(rows[index], [])
-            outcomes[index] = RowOutcome(
-                INVALID,
-                error_code=found[0].code if found else "invalid",
-                error_message=" ".join(p.message for p in found),
-            )
-
-
-def _fill(outcomes: list[RowOutcome | None], code: str, message: str) -> None:
-    for index, outcome in enumerate(outcomes):
-        if outcome is None:
-            outcomes[index] = RowOutcome(SKIPPED, error_code=code, error_message=message)
-
-
-def _skip_unchecked(
-    validation: Validation,
-    checks: Mapping[str, preflight.AccountCheck],
-    outcomes: list[RowOutcome | None],
+def _announce_invalid(
+    prepared: Prepared, outcomes: list[RowOutcome | None], events: Events
 ) -> None:
-    unchecked = {a: c for a, c in checks.items() if c.code == preflight.UNAVAILABLE}
-    for index, account in enumerate(validation.account.to_pylist()):
-        if outcomes[index] is None and account in unchecked:
-            outcomes[index] = RowOutcome(
-                SKIPPED, error_code=preflight.UNAVAILABLE, error_message=unchecked[account].message
-            )
-
-
-def _skip_over_total(job: Job, validation: Validation, outcomes: list[RowOutcome | None]) -> None:
-    """With on_invalid = skip, send rows in ledger order until a currency's limit is reached."""
-    running: Counter[str] = Counter()
-    currencies = validation.currency.to_pylist()
-    amounts = validation.amount_minor.to_pylist()
+    v = prepared.validation
+    numbers = v.ledger.rows.to_pylist()
+    ids = v.adjustment_id.to_pylist()
+    accounts = v.account.to_pylist()
     for index, outcome in enumerate(outcomes):
-        currency = currencies[index]
-        limit = job.limits.max_total.get(currency)
-        if limit is None or (outcome is not None and outcome.status != SUCCEEDED):
-            continue
-        running[currency] += amounts[index]
-        if outcome is None and running[currency] > limit:
-            outcomes[index] = RowOutcome(
-                SKIPPED,
-                error_code="over_max_total",
-                error_message=f"Not sent: the job's {currency.upper()} total limit was reached.",
+        if outcome is not None and outcome.status == Status.INVALID:
+            events.emit(
+                "row_invalid",
+                row=numbers[index],
+                adjustment_id=ids[index],
+                account=accounts[index],
+                code=outcome.error_code,
+                message=outcome.error_message,
             )
-            running[currency] -= amounts[index]
 
 
-def _items(
-    job: Job, session: Session, validation: Validation, outcomes: list[RowOutcome | None]
-) -> list[Item]:
-    todo = [i for i, o in enumerate(outcomes) if o is None]
-    if not todo:
-        return []
-    take = pa.array(todo, pa.int64())
-
-    def column(values: pa.Array) -> list[Any]:
-        picked: list[Any] = pc.take(values, take).to_pylist()
-        return picked
-
-    meta = {key: column(values) for key, values in validation.metadata.items()}
-    group = transfer_group(job.name)
-    items = []
-    for k, (index, row, adjustment_id, account, currency, amount, method, description) in enumerate(
-        zip(
-            todo,
-            column(validation.ledger.rows),
-            column(validation.adjustment_id),
-            column(validation.account),
-            column(validation.currency),
-            column(validation.amount_minor),
-            column(validation.method),
-            column(validation.description),
-            strict=True,
+def _summary(
+    job: Job,
+    prepared: Prepared,
+    outcomes: list[RowOutcome],
+    run_id: str,
+    record: Run,
+    mode: Mode,
+    dry_run: bool,
+    code: ExitCode,
+    outputs: Outputs,
+    clock: Clock,
+) -> Summary:
+    v = prepared.validation
+    rows = zip(
+        v.currency.to_pylist(),
+        prepared.directions,
+        v.amount_minor.to_pylist(),
+        (o.status for o in outcomes),
+        strict=True,
+    )
+    control = getattr(v, "control_total", None)
+    line = None
+    if control is not None:
+        line = ControlTotalLine(
+            control.row, control.stated, control.computed, control.currency, control.matches
         )
-    ):
-        request: dict[str, Any] = {"amount": amount, "currency": currency}
-        if method == "transfer":
-            request["destination"] = session.platform.id
-        else:
-            request["source"] = account
-        request["transfer_group"] = group
-        if description:
-            request["description"] = description
-        request["metadata"] = debit_metadata(
-            job.name, adjustment_id, {key: values[k] for key, values in meta.items()}
-        )
-        items.append(Item(index, row, adjustment_id, account, currency, amount, method, request))
-    return items
+    return Summary(
+        run_id=run_id,
+        job=job.name,
+        job_file=str(job.source or ""),
+        run_date=job.run_date.isoformat(),
+        mode=str(mode),
+        user=record.username,
+        host=record.host,
+        version=ledgerrun.__version__,
+        dry_run=dry_run,
+        exit_code=int(code),
+        started_at=record.started_at,
+        ended_at=clock.now(),
+        ledger=str(job.ledger),
+        ledger_sha256=record.ledger_sha256,
+        results=str(outputs.results),
+        rows=len(outcomes),
+        counts=count(o.status for o in outcomes),
+        totals=totals(rows),
+        sent_now=sum(1 for o in outcomes if o.attempts and not o.earlier and o.status != "skipped"),
+        done_earlier=sum(1 for o in outcomes if o.earlier),
+        control_total=line,
+        consent_checked=job.consent_registry is not None,
+    )
 
 
-def _complete(outcomes: list[RowOutcome | None]) -> list[RowOutcome]:
-    missing = [i for i, o in enumerate(outcomes) if o is None]
-    if missing:
-        raise AssertionError(f"rows without an outcome: {missing[:5]}")  # a bug, never data
-    return [o for o in outcomes if o is not None]
+RETRY_LATER = frozenset(
+    (
+        "stopped",
+        "stripe_unavailable",
+        "rate_limit",
+        "lock_timeout",
+        "connection_failed",
+        "account_check_unavailable",
+        "journal_unavailable",
+    )
+)
+"""Skip reasons that a later run finishes (exit 3): nothing was executed, nothing is final."""
 
 
-def _exit_code(outcomes: list[RowOutcome], *, aborted: bool, dry_run: bool) -> int:
-    counts = Counter(o.status for o in outcomes)
+def exit_code(outcomes: list[RowOutcome], *, aborted: bool, dry_run: bool) -> ExitCode:
+    statuses = [o.status for o in outcomes]
     if aborted:
-        return EXIT_INVALID
-    if counts[UNKNOWN]:
-        return EXIT_UNKNOWN
-    left_out = counts[INVALID] + counts[SKIPPED]
-    if dry_run:
-        left_out = counts[INVALID] + sum(
-            1 for o in outcomes if o.status == SKIPPED and o.error_code != "dry_run"
-        )
-    if counts[FAILED] or left_out:
-        return EXIT_FAILED
-    return EXIT_OK
-
-
-def new_jitter(seed: int | None = None) -> Callable[[], float]:
-    return random.Random(seed).random
+        return ExitCode.INVALID
+    if Status.UNKNOWN in statuses:
+        return ExitCode.INCOMPLETE
+    if any(o.status == Status.SKIPPED and o.error_code in RETRY_LATER for o in outcomes):
+        return ExitCode.INCOMPLETE
+    left_out = [
+        o
+        for o in outcomes
+        if o.status == Status.INVALID
+        or (o.status == Status.SKIPPED and not (dry_run and o.error_code == "dry_run"))
+    ]
+    if Status.FAILED in statuses or left_out:
+        return ExitCode.FAILED
+    return ExitCode.OK

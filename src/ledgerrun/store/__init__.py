@@ -1,0 +1,45 @@
+"""The store: ledgerrun's only state (see :mod:`ledgerrun.store.model` for what it holds).
+
+:func:`open_store` opens a SQLite file by path, or a PostgreSQL database by ``postgresql://``
+URL. :func:`default_journal` is the per-user journal a job uses when it names none, so that a
+renamed or copied ledger never finds a fresh, empty journal beside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ledgerrun.errors import JournalError
+from ledgerrun.job import default_journal
+from ledgerrun.store.model import AccountRecord, Entry, Run, Seen, Store
+
+__all__ = ["AccountRecord", "Entry", "Run", "Seen", "Store", "default_journal", "open_store"]
+
+URL_PREFIXES = ("postgresql://", "postgres://")
+
+
+def is_url(location: str | Path) -> bool:
+    return str(location).startswith(URL_PREFIXES)
+
+
+def open_store(location: str | Path, *, create: bool = True, readonly: bool = False) -> Store:
+    """Open the store at ``location``: a SQLite path, or a PostgreSQL URL."""
+    if is_url(location):
+        raise JournalError(
+            f"PostgreSQL stores are not supported by this build: {redact_url(str(location))}"
+        )
+    from ledgerrun.store.sqlite import SQLiteStore
+
+    return SQLiteStore.open(Path(location), create=create, readonly=readonly)
+
+
+def redact_url(url: str) -> str:
+    """A database URL without any password in it."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:…@{netloc}" if user else f"…@{netloc}"))

@@ -1,77 +1,230 @@
-"""Every request to Stripe goes through one Caller: it takes a token from the run's bucket,
-sends, and retries what :func:`ledgerrun.stripe.policy.decide` says to retry. This is the only
-retry loop."""
+"""The Stripe client every command uses: each request is paced, retried and watched by one
+object, by construction.
+
+:class:`Client` wraps the :class:`~ledgerrun.stripe.gateway.Gateway` (one HTTP request per call)
+with the command's :class:`~ledgerrun.stripe.policy.TokenBucket`, retry policy and circuit
+breaker. Nothing else in ledgerrun calls the gateway, so no request can skip the rate limit or
+the retries. :meth:`Client.call` is the only retry loop.
+
+What a caller gets back is the answer, or the last error as the gateway classified it, with
+``attempts`` set on it: a :class:`~ledgerrun.errors.NotExecutedError` (nothing was executed:
+rate limited, no connection, the breaker is open or the command is stopping), a
+:class:`~ledgerrun.errors.MaybeExecutedError` whose retries ran out, an
+:class:`~ledgerrun.errors.UnknownOutcomeError`, or a :class:`~ledgerrun.errors.RefusedError`.
+A 401 raises :class:`~ledgerrun.errors.StripeAuthError` and stops every later request too.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ledgerrun.clock import Clock
-from ledgerrun.errors import KeyConflictError, RetriableError, StripeErrorMixin
-from ledgerrun.stripe.policy import Policy, Verdict, backoff, decide
-from ledgerrun.stripe.ratelimit import TokenBucket
+from ledgerrun.errors import NotExecutedError, RetriableError, StripeAuthError, StripeError
+from ledgerrun.stripe.gateway import (
+    Account,
+    Gateway,
+    Movement,
+    Page,
+    Platform,
+    Reversal,
+)
+from ledgerrun.stripe.policy import Breaker, Policy, TokenBucket, backoff
 
 T = TypeVar("T")
 
 
-class GaveUp(Exception):
-    """Retries ran out, or the answer leaves the outcome unknown; ``error`` is the last answer."""
-
-    def __init__(self, error: StripeErrorMixin, attempts: int) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.attempts = attempts
+class StoppedError(NotExecutedError):
+    """Not sent: the command is stopping (a signal, or the breaker opened)."""
 
 
 @dataclass
 class SentCount:
-    """Requests sent by a Caller, for the journal's attempt counts."""
+    """Requests actually sent for one purpose (the store's attempt counts)."""
 
     sent: int = 0
 
 
-class Caller:
+@dataclass
+class Listener:
+    """Hooks the command may set to hear about the breaker and retries (for logs)."""
+
+    breaker_opened: Callable[[str], None] = lambda reason: None
+    retrying: Callable[[StripeError, float], None] = lambda error, wait: None
+
+
+class Client:
     def __init__(
         self,
+        gateway: Gateway,
+        *,
         bucket: TokenBucket,
         clock: Clock,
         jitter: Callable[[], float],
         policy: Policy | None = None,
         stop: threading.Event | None = None,
+        listener: Listener | None = None,
     ) -> None:
+        self.gateway = gateway
         self.bucket = bucket
         self.clock = clock
-        self.jitter = jitter
         self.policy = policy or Policy()
         self.stop = stop or threading.Event()
-        self._jitter_lock = threading.Lock()
+        self.breaker = Breaker(self.policy.breaker_threshold)
+        self.listener = listener or Listener()
+        self.requests = 0  # sent by this client, all purposes
+        self._jitter = jitter
+        self._lock = threading.Lock()
+        self._refused: StripeAuthError | None = None
 
-    def _draw(self) -> float:
-        with self._jitter_lock:  # random.Random is not safe to share between threads
-            return self.jitter()
+    # --- the one retry loop ----------------------------------------------------------------
 
     def call(self, request: Callable[[], T], counter: SentCount | None = None) -> T:
-        """Send ``request`` until it succeeds or the policy says stop.
-
-        Definitive refusals (row errors) and fatal errors propagate unchanged; :class:`GaveUp` is
-        raised when the outcome is unknown: retries ran out, the run is stopping, or the answer
-        itself leaves it open (a 5xx Stripe says not to retry, a key used with other params).
-        """
+        """Send ``request`` until it succeeds or the policy says stop (see the module doc)."""
         attempt = 0
+        uncertain = False  # an earlier attempt may have executed
         while True:
+            self._may_send(uncertain)
             attempt += 1
             self.bucket.acquire()
+            self._may_send(uncertain)  # the wait for a token may have outlived the command
+            with self._lock:
+                self.requests += 1
             if counter is not None:
                 counter.sent += 1
             try:
-                return request()
+                answer = request()
+            except StripeAuthError as exc:
+                self._refused = exc
+                raise
             except RetriableError as exc:
-                verdict = decide(exc.http_status, exc.code, exc.should_retry, attempt, self.policy)
-                if verdict is not Verdict.RETRY or self.stop.is_set():
-                    raise GaveUp(exc, attempt) from exc
-                self.clock.sleep(backoff(attempt, self.policy, self._draw, exc.retry_after_s))
-            except KeyConflictError as exc:
-                raise GaveUp(exc, attempt) from exc
+                exc.attempts = attempt
+                if isinstance(exc, NotExecutedError):
+                    exc.uncertain = uncertain
+                else:
+                    uncertain = True
+                if self.breaker.failure(exc.code):
+                    self.listener.breaker_opened(exc.code)
+                if attempt >= self.policy.max_attempts or self.stop.is_set():
+                    raise
+                if self.breaker.is_open:
+                    raise
+                wait = backoff(attempt, self.policy, self._draw, exc.retry_after_s)
+                self.listener.retrying(exc, wait)
+                self._sleep(wait)
+                continue
+            except StripeError as exc:
+                exc.attempts = attempt
+                self.breaker.success()  # Stripe answered, and definitively
+                raise
+            self.breaker.success()
+            return answer
+
+    def _may_send(self, uncertain: bool) -> None:
+        if self._refused is not None:
+            raise StripeAuthError(str(self._refused))
+        error: StoppedError | None = None
+        if self.breaker.is_open:
+            error = StoppedError(
+                f"not sent: Stripe stopped answering ({self.breaker.reason})",
+                code="stripe_unavailable",
+            )
+        elif self.stop.is_set():
+            error = StoppedError("not sent: the command is stopping", code="stopped")
+        if error is not None:
+            error.uncertain = uncertain
+            raise error
+
+    def _sleep(self, seconds: float) -> None:
+        """Sleep between retries, waking early to give up when the command stops."""
+        deadline = self.clock.monotonic() + seconds
+        while True:
+            left = deadline - self.clock.monotonic()
+            if left <= 0 or self.stop.is_set() or self.breaker.is_open:
+                return
+            self.clock.sleep(min(left, 0.25))
+
+    def _draw(self) -> float:
+        with self._lock:  # random.Random is not safe to share between threads
+            return self._jitter()
+
+    def close(self) -> None:
+        self.gateway.close()
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def platform(self) -> Platform:
+        return self.call(self.gateway.platform)
+
+    def account(self, account_id: str) -> Account:
+        return self.call(lambda: self.gateway.account(account_id))
+
+    def available(self, account_id: str | None) -> dict[str, int]:
+        """Available balance per currency: a connected account's, or the platform's (None)."""
+        return self.call(lambda: self.gateway.available(account_id))
+
+    def transfers(
+        self, account: str | None, *, group: str | None, created_gte: int
+    ) -> Iterator[Movement]:
+        """Every transfer, newest first, made by ``account`` (its debits) or by the platform
+        (``None``: credits), in ``group`` when given, created at or after ``created_gte``."""
+        return self._pages(
+            lambda after: self.gateway.list_transfers(
+                account, group=group, created_gte=created_gte, after=after
+            )
+        )
+
+    def charges(self, *, group: str | None, created_gte: int) -> Iterator[Movement]:
+        """Every charge of the platform from a connected account (debits by charge)."""
+        return self._pages(
+            lambda after: self.gateway.list_charges(
+                group=group, created_gte=created_gte, after=after
+            )
+        )
+
+    def reversals(self, transfer_id: str, account: str | None) -> Iterator[Reversal]:
+        return self._pages(lambda after: self.gateway.list_reversals(transfer_id, account, after))
+
+    def transfer(self, transfer_id: str, account: str | None) -> Movement:
+        return self.call(lambda: self.gateway.get_transfer(transfer_id, account))
+
+    def charge(self, payment_id: str) -> Movement:
+        return self.call(lambda: self.gateway.get_charge(payment_id))
+
+    def _pages(self, fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
+        after: str | None = None
+        while True:
+            page = self.call(lambda after=after: fetch(after))  # type: ignore[misc]
+            yield from page.items
+            if not page.has_more or page.last_id is None:
+                return
+            after = page.last_id
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def debit(
+        self,
+        method: str,
+        account: str,
+        request: Mapping[str, Any],
+        key: str,
+        counter: SentCount | None = None,
+    ) -> Movement:
+        return self.call(lambda: self.gateway.debit(method, account, request, key), counter)
+
+    def credit(
+        self, request: Mapping[str, Any], key: str, counter: SentCount | None = None
+    ) -> Movement:
+        return self.call(lambda: self.gateway.credit(request, key), counter)
+
+    def reverse(
+        self,
+        transfer_id: str,
+        account: str | None,
+        request: Mapping[str, Any],
+        key: str,
+        counter: SentCount | None = None,
+    ) -> Reversal:
+        return self.call(lambda: self.gateway.reverse(transfer_id, account, request, key), counter)

@@ -34,7 +34,7 @@ def region(country: str | None) -> str:
 SECRET_PREFIXES: Final = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
 LIVE_PREFIXES: Final = ("sk_live_", "rk_live_")
 TEST_PREFIXES: Final = ("sk_test_", "rk_test_")
-_KEY_BODY = re.compile(r"[A-Za-z0-9]+")
+_KEY_BODY = re.compile(r"[A-Za-z0-9_]+")
 
 
 def key_problem(key: str) -> str | None:
@@ -51,7 +51,7 @@ def key_problem(key: str) -> str | None:
     if prefix is None:
         return "it does not start sk_test_, sk_live_, rk_test_ or rk_live_"
     if not _KEY_BODY.fullmatch(key[len(prefix) :]):
-        return "after its prefix it holds characters other than letters and digits"
+        return "after its prefix it holds characters other than letters, digits and _"
     return None
 
 

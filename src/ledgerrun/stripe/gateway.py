@@ -1,13 +1,20 @@
 """The one place that talks to Stripe, through the official ``stripe`` SDK.
 
-Each method sends exactly one HTTP request (the SDK's own retries are off: retries live in the
-runner, under :mod:`ledgerrun.stripe.policy`) and returns plain dataclasses. Every ``stripe``
-exception is translated here, and only here, into the project's error tree
-(:mod:`ledgerrun.errors`), keeping the status, code, request id and ``Stripe-Should-Retry``
-header the retry policy needs.
+Each method sends exactly one HTTP request (the SDK's own retries are off: retries live in
+:mod:`ledgerrun.stripe.client`) and returns plain dataclasses. Every ``stripe`` exception is
+translated here, and only here, into the project's error tree by one table (:data:`ERROR_TABLE`),
+keeping the status, code, request id, ``Stripe-Should-Retry`` and ``Retry-After`` the client
+needs.
 
-The gateway also reads Stripe's clock from each answer's ``Date`` header, so the runner can age a
-pending attempt by Stripe's clock as well as its own (idempotency keys expire on Stripe's clock).
+Requests go through the SDK's own ``RequestsClient`` on one shared ``requests.Session`` whose
+connection pool is sized to the command's concurrency: connections are kept alive and reused
+across threads, and :meth:`Gateway.close` closes them all. (Version 1 ran its own
+``http.client`` transport to save CPU per request; at Stripe's rates of 25 to 100 requests per
+second the difference is a few percent of one core, measured in docs/benchmarks.md, so the
+well-kept client wins.)
+
+The gateway also reads Stripe's clock from each answer's ``Date`` header, so a pending attempt
+can be aged by Stripe's clock as well as ours (idempotency keys expire on Stripe's clock).
 """
 
 from __future__ import annotations
@@ -18,22 +25,15 @@ import threading
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+import requests
 import stripe
+from requests.adapters import HTTPAdapter
 
 from ledgerrun import errors
-from ledgerrun.stripe.policy import Verdict, classify
-from ledgerrun.stripe.transport import KeepAliveTransport
-
-LIVE_PREFIXES = ("sk_live_", "rk_live_")
-
-
-def redact(api_key: str) -> str:
-    """What may be shown of a key: its kind and last four characters."""
-    kind = api_key.split("_", 2)
-    prefix = "_".join(kind[:2]) + "_" if len(kind) == 3 else ""
-    return f"{prefix}…{api_key[-4:]}" if len(api_key) > 8 else "…"
+from ledgerrun.stripe import facts
+from ledgerrun.vocab import Direction, Method
 
 
 @dataclass(frozen=True)
@@ -49,14 +49,19 @@ class Account:
     type: str | None
     country: str | None
     default_currency: str | None
-    negative_balances: str | None  # controller.losses.payments: "application" or "stripe"
+    losses_payments: str | None  # controller.losses.payments: "application" or "stripe"
 
 
 @dataclass(frozen=True)
-class Debit:
-    """One debit as Stripe reports it: the account's Transfer and the platform's Payment."""
+class Movement:
+    """One ledgerrun money movement as Stripe reports it (a debit or a credit).
 
-    method: str
+    ``transfer_id`` is the ``tr_`` (on the account for a debit, on the platform for a credit)
+    and ``payment_id`` the ``py_`` it produced on the other side. ``account`` is always the
+    connected account."""
+
+    direction: Direction
+    method: str  # "transfer" or "charge" for debits, "" for credits
     transfer_id: str
     payment_id: str | None
     account: str
@@ -65,19 +70,158 @@ class Debit:
     created: int
     transfer_group: str | None
     metadata: dict[str, str] = field(default_factory=dict)
+    amount_reversed: int = 0
     request_id: str | None = None
     replayed: bool = False
 
+    @property
+    def object_id(self) -> str:
+        """The object ledgerrun created (the one holding its metadata)."""
+        if self.method == Method.CHARGE:
+            return self.payment_id or ""
+        return self.transfer_id
+
 
 @dataclass(frozen=True)
-class Page:
-    debits: list[Debit]
+class Reversal:
+    id: str
+    transfer_id: str
+    amount: int
+    currency: str
+    created: int
+    metadata: dict[str, str] = field(default_factory=dict)
+    request_id: str | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
     has_more: bool
     last_id: str | None
 
 
+@dataclass(frozen=True)
+class _Meta:
+    request_id: str | None = None
+    replayed: bool = False
+
+
+# --- the error table ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a failed request came back with, reduced to what decides its fate."""
+
+    status: int | None  # None: no answer at all
+    code: str
+    should_retry: bool | None
+    connected: bool  # False when no connection was opened (so nothing was sent)
+    account_lookup: bool  # the request was GET /v1/accounts/{id}
+
+
+Rule = tuple[Callable[[Answer], bool], type[errors.StripeError]]
+
+ERROR_TABLE: tuple[Rule, ...] = (
+    (lambda a: a.status is None and not a.connected, errors.ConnectError),
+    (lambda a: a.status is None, errors.NetworkError),
+    (lambda a: a.status == 429 and a.code == "lock_timeout", errors.LockTimeoutError),
+    (lambda a: a.status == 429, errors.RateLimitedError),
+    (lambda a: a.status == 409, errors.KeyInUseError),
+    (lambda a: a.code == "idempotency_error", errors.KeyConflictError),
+    (lambda a: a.should_retry is True, errors.StripeServerError),
+    (lambda a: (a.status or 0) >= 500 and a.should_retry is False, errors.ServerUnknownError),
+    (lambda a: (a.status or 0) >= 500, errors.StripeServerError),
+    (lambda a: a.account_lookup and a.status in (403, 404), errors.AccountCheckError),
+    (lambda a: a.code == "account_invalid", errors.AccountCheckError),
+    (lambda a: True, errors.RefusedError),
+)
+"""First matching rule wins. 401 never reaches the table: it stops the command."""
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    value = headers.get(name)
+    if value is None:
+        value = headers.get(name.lower())
+    return None if value is None else str(value)
+
+
+def _retry_after(value: str | None, now: dt.datetime) -> float | None:
+    """``Retry-After`` as seconds: a number, or an HTTP date."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = (when - now).total_seconds()
+    return max(0.0, seconds) if seconds == seconds else None  # NaN is no answer
+
+
+def _connected(exc: stripe.APIConnectionError) -> bool:
+    """Whether the request may have left: False only when the connection itself failed."""
+    cause = exc.__cause__
+    if isinstance(cause, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(cause, requests.exceptions.ConnectionError):
+        reason = cause.args[0] if cause.args else None
+        inner = getattr(reason, "reason", reason)
+        text = f"{type(inner).__name__} {inner}"
+        return not any(
+            word in text
+            for word in ("NewConnectionError", "Connection refused", "NameResolution", "Errno -")
+        )
+    return True
+
+
+def translate(
+    exc: stripe.StripeError, *, account_lookup: bool, now: dt.datetime
+) -> errors.LedgerrunError:
+    """A ``stripe`` exception as the project's own error, by :data:`ERROR_TABLE`."""
+    headers = exc.headers
+    flag = _header(headers, "Stripe-Should-Retry")
+    should_retry = None if flag is None else flag.lower() == "true"
+    error = exc.error
+    status = exc.http_status
+    code = (error.code if error else None) or exc.code or (error.type if error else None)
+    connected = True
+    if isinstance(exc, stripe.APIConnectionError):
+        status, connected = None, _connected(exc)
+        code = "network_error" if connected else "connection_failed"
+    code = code or ("api_error" if status and status >= 500 else "stripe_error")
+    message = " ".join((exc.user_message or str(exc) or code).split())
+    if status == 401:
+        return errors.StripeAuthError(f"Stripe refused the API key: {message}")
+    answer = Answer(status, code, should_retry, connected, account_lookup)
+    kind = next(cls for matches, cls in ERROR_TABLE if matches(answer))
+    if kind is errors.AccountCheckError:
+        code = "account_not_found" if status == 404 else "account_inaccessible"
+    if kind is errors.NetworkError:
+        message = f"no answer from Stripe: {message}"
+    return kind(
+        message,
+        code=code,
+        http_status=status,
+        request_id=exc.request_id,
+        should_retry=should_retry,
+        retry_after_s=_retry_after(_header(headers, "Retry-After"), now),
+    )
+
+
+# --- the gateway -------------------------------------------------------------------------------
+
+
 class Gateway:
-    """A StripeClient for one run: key from the caller, SDK retries off, one timeout."""
+    """A ``stripe.StripeClient`` for one command: key from the caller, SDK retries off, one
+    timeout, one pool of keep-alive connections shared by every thread."""
 
     def __init__(
         self,
@@ -85,94 +229,125 @@ class Gateway:
         *,
         api_base: str | None = None,
         timeout_s: float = 30.0,
+        pool_size: int = 10,
         now: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
         addresses: dict[str, str] = {"api": api_base.rstrip("/")} if api_base else {}
+        self._session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(2, pool_size))
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
         self._client = stripe.StripeClient(
             api_key,
             base_addresses=addresses,  # type: ignore[arg-type]
             max_network_retries=0,
-            http_client=KeepAliveTransport(timeout_s),
+            http_client=stripe.RequestsClient(timeout=timeout_s, session=self._session),
         )
         self._offset_lock = threading.Lock()
         self.server_offset: dt.timedelta | None = None
+
+    def close(self) -> None:
+        """Close every pooled connection; the gateway must not be used afterwards."""
+        self._session.close()
 
     # --- reading ----------------------------------------------------------------------------
 
     def platform(self) -> Platform:
         acct, _ = self._call("get", "/v1/account")
         return Platform(
-            id=acct["id"],
+            id=str(acct["id"]),
             country=str(acct.get("country") or ""),
             default_currency=str(acct.get("default_currency") or ""),
         )
 
     def account(self, account_id: str) -> Account:
         """The connected account; AccountCheckError when it is missing or out of reach."""
-        acct, _ = self._call("get", f"/v1/accounts/{_path(account_id)}", account=True)
+        acct, _ = self._call("get", f"/v1/accounts/{_path(account_id)}", account_lookup=True)
         controller = acct.get("controller") or {}
         return Account(
-            id=acct["id"],
+            id=str(acct["id"]),
             type=acct.get("type"),
             country=acct.get("country"),
             default_currency=acct.get("default_currency"),
-            negative_balances=(controller.get("losses") or {}).get("payments"),
+            losses_payments=(controller.get("losses") or {}).get("payments"),
         )
 
-    def available(self, account_id: str) -> dict[str, int]:
-        """The account's available balance per currency, in minor units."""
-        balance, _ = self._call("get", "/v1/balance", account=True, stripe_account=account_id)
+    def available(self, account_id: str | None) -> dict[str, int]:
+        """Available balance per currency in minor units: an account's, or the platform's."""
+        balance, _ = self._call("get", "/v1/balance", stripe_account=account_id)
         return {str(b["currency"]): int(b["amount"]) for b in balance.get("available") or []}
 
-    def list_debits(
+    def list_transfers(
         self,
-        method: str,
         account: str | None,
-        transfer_group: str,
+        *,
+        group: str | None,
         created_gte: int,
-        starting_after: str | None = None,
-    ) -> Page:
-        """One page (newest first) of the debits of ``transfer_group`` created at or after
-        ``created_gte``: the account's transfers, or the platform's charges from that account
-        (from every account when ``account`` is None; transfers always need one)."""
-        params: dict[str, Any] = {
-            "limit": 100,
-            "transfer_group": transfer_group,
-            "created": {"gte": created_gte},
-        }
-        if starting_after:
-            params["starting_after"] = starting_after
-        if method == "transfer":
-            if account is None:
-                raise ValueError("transfers are listed per connected account")
-            page, _ = self._call("get", "/v1/transfers", params, stripe_account=account)
-            debits = [_from_transfer(t, account) for t in page["data"]]
+        after: str | None = None,
+    ) -> Page[Movement]:
+        """One page (newest first) of transfers: made by a connected account (``account``, its
+        debits by transfer) or by the platform (``None``, its credits)."""
+        params = _list_params(group, created_gte, after)
+        page, _ = self._call("get", "/v1/transfers", params, stripe_account=account)
+        if account:
+            items = [_debit_transfer(t, account) for t in page["data"]]
         else:
-            page, _ = self._call("get", "/v1/charges", params)
-            debits = [d for d in map(_from_charge, page["data"]) if account in (None, d.account)]
-        last = page["data"][-1]["id"] if page["data"] else None
-        return Page(debits, bool(page.get("has_more")), last)
+            items = [_credit_transfer(t) for t in page["data"]]
+        return _page(page, items)
 
-    def transfer(self, account: str, transfer_id: str) -> Debit:
+    def list_charges(
+        self, *, group: str | None, created_gte: int, after: str | None = None
+    ) -> Page[Movement]:
+        """One page (newest first) of the platform's charges from connected accounts (debits by
+        charge); charges from cards and other sources are left out."""
+        page, _ = self._call("get", "/v1/charges", _list_params(group, created_gte, after))
+        items = [_debit_charge(c) for c in page["data"] if _is_account_source(c)]
+        return _page(page, items)
+
+    def get_transfer(self, transfer_id: str, account: str | None) -> Movement:
+        """A transfer by id: on a connected account (a debit) or on the platform (a credit)."""
         t, meta = self._call("get", f"/v1/transfers/{_path(transfer_id)}", stripe_account=account)
-        return _from_transfer(t, account, meta)
+        return _debit_transfer(t, account, meta) if account else _credit_transfer(t, meta)
 
-    def payment(self, payment_id: str) -> Debit:
+    def get_charge(self, payment_id: str) -> Movement:
         c, meta = self._call("get", f"/v1/charges/{_path(payment_id)}")
-        return _from_charge(c, meta)
+        return _debit_charge(c, meta)
+
+    def list_reversals(
+        self, transfer_id: str, account: str | None, after: str | None = None
+    ) -> Page[Reversal]:
+        params: dict[str, Any] = {"limit": facts.LIST_PAGE_MAX}
+        if after:
+            params["starting_after"] = after
+        path = f"/v1/transfers/{_path(transfer_id)}/reversals"
+        page, _ = self._call("get", path, params, stripe_account=account)
+        return _page(page, [_reversal(r) for r in page["data"]])
 
     # --- writing ----------------------------------------------------------------------------
 
-    def debit(self, method: str, account: str, request: Mapping[str, Any], key: str) -> Debit:
+    def debit(self, method: str, account: str, request: Mapping[str, Any], key: str) -> Movement:
         """Send one debit with its idempotency key; ``request`` holds the exact API params."""
-        if method == "transfer":
+        if method == Method.TRANSFER:
             t, meta = self._call(
                 "post", "/v1/transfers", request, stripe_account=account, idempotency_key=key
             )
-            return _from_transfer(t, account, meta)
+            return _debit_transfer(t, account, meta)
         c, meta = self._call("post", "/v1/charges", request, idempotency_key=key)
-        return _from_charge(c, meta)
+        return _debit_charge(c, meta)
+
+    def credit(self, request: Mapping[str, Any], key: str) -> Movement:
+        """Send one credit (a platform transfer to ``request['destination']``)."""
+        t, meta = self._call("post", "/v1/transfers", request, idempotency_key=key)
+        return _credit_transfer(t, meta)
+
+    def reverse(
+        self, transfer_id: str, account: str | None, request: Mapping[str, Any], key: str
+    ) -> Reversal:
+        """Reverse all or part of a transfer, as whoever made it (``account`` for a debit)."""
+        path = f"/v1/transfers/{_path(transfer_id)}/reversals"
+        r, meta = self._call("post", path, request, stripe_account=account, idempotency_key=key)
+        return _reversal(r, meta)
 
     # --- the one error boundary ---------------------------------------------------------------
 
@@ -182,83 +357,62 @@ class Gateway:
         path: str,
         params: Mapping[str, Any] | None = None,
         *,
-        account: bool = False,
-        **options: str,
+        account_lookup: bool = False,
+        stripe_account: str | None = None,
+        idempotency_key: str | None = None,
     ) -> tuple[dict[str, Any], _Meta]:
         """Send one request; its answer as plain data, or the project's own error.
 
         The SDK's ``raw_request`` signs, encodes and checks the request exactly as its typed
-        services do, and returns the parsed JSON without building resource objects (which cost
-        a third of a request's CPU, only to be turned back into plain data here).
-        """
+        services do, and returns the parsed JSON without building resource objects."""
+        options: dict[str, str] = {}
+        if stripe_account:
+            options["stripe_account"] = stripe_account
+        if idempotency_key:
+            options["idempotency_key"] = idempotency_key
         try:
             response = self._client.raw_request(method, path, **dict(params or {}), **options)
         except stripe.StripeError as exc:
             self._note_clock(exc.headers)
-            raise _translate(exc, account=account) from exc
+            raise translate(exc, account_lookup=account_lookup, now=self._now()) from exc
         headers = response.headers or {}
         self._note_clock(headers)
-        replayed = headers.get("idempotent-replayed") == "true"
-        return response.data, _Meta(response.request_id, replayed)
+        replayed = _header(headers, "Idempotent-Replayed") == "true"
+        data = response.data
+        if not isinstance(data, dict):
+            raise errors.StripeAuthError(f"{path} did not answer with a Stripe object")
+        return data, _Meta(response.request_id, replayed)
 
     def _note_clock(self, headers: Mapping[str, str] | None) -> None:
-        date = (headers or {}).get("date") or (headers or {}).get("Date")
+        date = _header(headers, "Date")
         if not date:
             return
         try:
             server = email.utils.parsedate_to_datetime(date)
         except (TypeError, ValueError):
             return
+        if server.tzinfo is None:
+            return
         with self._offset_lock:
             self.server_offset = server - self._now()
 
 
-def _translate(exc: stripe.StripeError, *, account: bool) -> errors.LedgerrunError:
-    """A ``stripe`` exception as the project's own error, by what the answer means."""
-    status = exc.http_status
-    headers = exc.headers or {}
-    flag = headers.get("stripe-should-retry") or headers.get("Stripe-Should-Retry")
-    should_retry = None if flag is None else flag == "true"
-    error = exc.error
-    code = (error.code if error else None) or exc.code or (error.type if error else None)
-    if isinstance(exc, stripe.APIConnectionError):
-        status, code = None, "network_error"
-    code = code or ("api_error" if status and status >= 500 else "stripe_error")
-    message = (exc.user_message or str(exc) or code).strip()
-    info: dict[str, Any] = {
-        "code": code,
-        "http_status": status,
-        "request_id": exc.request_id,
-        "should_retry": should_retry,
-    }
-    verdict = classify(status, code, should_retry)
-    if verdict is Verdict.FATAL:
-        return errors.StripeFatalError(f"Stripe refused the API key: {message}", **info)
-    if verdict is Verdict.RETRY:
-        if status is None:
-            return errors.NetworkError(f"no answer from Stripe: {message}", **info)
-        if code == "lock_timeout":
-            return errors.LockTimeoutError(message, **info)
-        if status == 429:
-            return errors.RateLimitedError(message, **info)
-        if status == 409:
-            return errors.KeyInUseError(message, **info)
-        return errors.StripeServerError(message, **info)
-    if verdict is Verdict.UNKNOWN:
-        if code == "idempotency_error":
-            return errors.KeyConflictError(message, **info)
-        return errors.StripeServerError(message, **info)
-    if account and status == 404:
-        return errors.AccountCheckError(message, **{**info, "code": "account_not_found"})
-    if (account and status == 403) or code == "account_invalid":
-        return errors.AccountCheckError(message, **{**info, "code": "account_inaccessible"})
-    return errors.DebitRefusedError(message, **info)
+# --- shapes ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Meta:
-    request_id: str | None = None
-    replayed: bool = False
+def _list_params(group: str | None, created_gte: int, after: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"limit": facts.LIST_PAGE_MAX, "created": {"gte": created_gte}}
+    if group:
+        params["transfer_group"] = group
+    if after:
+        params["starting_after"] = after
+    return params
+
+
+def _page(page: dict[str, Any], items: list[T]) -> Page[T]:
+    data = page.get("data") or []
+    last = str(data[-1]["id"]) if data else None
+    return Page(items, bool(page.get("has_more")), last)
 
 
 def _path(identifier: str) -> str:
@@ -277,11 +431,18 @@ def _meta(obj: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in (obj.get("metadata") or {}).items()}
 
 
-def _from_transfer(t: dict[str, Any], account: str, meta: _Meta | None = None) -> Debit:
+def _is_account_source(charge: dict[str, Any]) -> bool:
+    source = charge.get("source")
+    source_id = _id(source) if isinstance(source, str | dict) else None
+    return bool(source_id and source_id.startswith("acct_"))
+
+
+def _debit_transfer(t: dict[str, Any], account: str, meta: _Meta | None = None) -> Movement:
     meta = meta or _Meta()
-    return Debit(
-        method="transfer",
-        transfer_id=t["id"],
+    return Movement(
+        direction=Direction.DEBIT,
+        method=Method.TRANSFER,
+        transfer_id=str(t["id"]),
         payment_id=_id(t.get("destination_payment")),
         account=account,
         amount=int(t["amount"]),
@@ -289,18 +450,40 @@ def _from_transfer(t: dict[str, Any], account: str, meta: _Meta | None = None) -
         created=int(t.get("created") or 0),
         transfer_group=t.get("transfer_group"),
         metadata=_meta(t),
+        amount_reversed=int(t.get("amount_reversed") or 0),
         request_id=meta.request_id,
         replayed=meta.replayed,
     )
 
 
-def _from_charge(c: dict[str, Any], meta: _Meta | None = None) -> Debit:
+def _credit_transfer(t: dict[str, Any], meta: _Meta | None = None) -> Movement:
     meta = meta or _Meta()
-    return Debit(
-        method="charge",
+    return Movement(
+        direction=Direction.CREDIT,
+        method="",
+        transfer_id=str(t["id"]),
+        payment_id=_id(t.get("destination_payment")),
+        account=_id(t.get("destination")) or "",
+        amount=int(t["amount"]),
+        currency=str(t["currency"]),
+        created=int(t.get("created") or 0),
+        transfer_group=t.get("transfer_group"),
+        metadata=_meta(t),
+        amount_reversed=int(t.get("amount_reversed") or 0),
+        request_id=meta.request_id,
+        replayed=meta.replayed,
+    )
+
+
+def _debit_charge(c: dict[str, Any], meta: _Meta | None = None) -> Movement:
+    meta = meta or _Meta()
+    source = c.get("source")
+    return Movement(
+        direction=Direction.DEBIT,
+        method=Method.CHARGE,
         transfer_id=_id(c.get("source_transfer")) or "",
-        payment_id=c["id"],
-        account=_id(c.get("source")) or "",
+        payment_id=str(c["id"]),
+        account=(_id(source) if isinstance(source, str | dict) else None) or "",
         amount=int(c["amount"]),
         currency=str(c["currency"]),
         created=int(c.get("created") or 0),
@@ -308,4 +491,17 @@ def _from_charge(c: dict[str, Any], meta: _Meta | None = None) -> Debit:
         metadata=_meta(c),
         request_id=meta.request_id,
         replayed=meta.replayed,
+    )
+
+
+def _reversal(r: dict[str, Any], meta: _Meta | None = None) -> Reversal:
+    meta = meta or _Meta()
+    return Reversal(
+        id=str(r["id"]),
+        transfer_id=_id(r.get("transfer")) or "",
+        amount=int(r["amount"]),
+        currency=str(r["currency"]),
+        created=int(r.get("created") or 0),
+        metadata=_meta(r),
+        request_id=meta.request_id,
     )

@@ -1,55 +1,35 @@
-"""When to send a request again: one pure decision, and the back-off between attempts.
+"""How requests are paced and retried: the token bucket, the back-off, the circuit breaker.
 
-Everything Stripe can answer reduces to a status, an error code and the ``Stripe-Should-Retry``
-header (no status at all when the answer never arrived). :func:`classify` says what such an answer
-means for the request; :func:`decide` adds the attempt count. No other module retries.
+What an answer *means* (retry it, fail the row, leave it unknown) is decided once, when the
+gateway maps it to an exception class (see :mod:`ledgerrun.errors`). This module only says how
+long to wait, how often to try, and when to give up on Stripe altogether:
 
 ============================  ==========================================================
-answer                        verdict
+answer                        what the client does
 ============================  ==========================================================
-no answer (timeout, dropped)  RETRY: same key, same params; the request may have run
-Stripe-Should-Retry: true     RETRY
-401                           FATAL: the key itself is refused; stop the run
-429 rate_limit / lock_timeout RETRY: Stripe refused before executing
-409 idempotency_key_in_use    RETRY: the first request with this key is still running
-400 idempotency_error         UNKNOWN: the key was used with other parameters
-5xx                           RETRY, unless Stripe-Should-Retry: false, then UNKNOWN
-other 4xx                     FAILED: a definitive refusal (balance_insufficient, ...)
+NotExecutedError              wait (Retry-After, else back-off), retry; out of tries: the
+  (429s, no connection)       row is ``skipped`` (nothing was executed)
+MaybeExecutedError            wait, retry with the same key; out of tries: ``unknown``
+  (409, 5xx, no answer)
+UnknownOutcomeError           no retry: ``unknown`` (a key conflict, a 5xx not to retry)
+RefusedError (other 4xx)      no retry: the row ``failed``, no money moved
+401                           no retry: the whole command stops (StripeAuthError)
 ============================  ==========================================================
 
-A RETRY verdict with no attempts left becomes UNKNOWN: the request may have executed, and only
-the same idempotency key (or a look-up in Stripe) can settle it later.
+The back-off is exponential with "equal jitter" and never shorter than a ``Retry-After`` the
+server sent (capped at :attr:`Policy.retry_after_cap_s`). The breaker opens after
+``breaker_threshold`` requests in a row got no usable answer (no connection, no answer, 5xx,
+429) with no success in between: the run then sends nothing more and reports what it never
+sent as ``skipped``, instead of crawling through one timeout per remaining row.
 """
 
 from __future__ import annotations
 
-import enum
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
-class Verdict(enum.Enum):
-    RETRY = "retry"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-    FATAL = "fatal"
-
-
-def classify(status: int | None, code: str | None, should_retry: bool | None) -> Verdict:
-    """What an answer means for the request, before counting attempts."""
-    if status is None:
-        return Verdict.RETRY
-    if status == 401:
-        return Verdict.FATAL
-    if should_retry is True:
-        return Verdict.RETRY
-    if code == "idempotency_error":
-        return Verdict.UNKNOWN
-    if status in (409, 429):
-        return Verdict.RETRY
-    if status >= 500:
-        return Verdict.UNKNOWN if should_retry is False else Verdict.RETRY
-    return Verdict.FAILED
+from ledgerrun.clock import Clock
 
 
 @dataclass(frozen=True)
@@ -59,24 +39,85 @@ class Policy:
     max_attempts: int = 6
     base_s: float = 0.5
     cap_s: float = 8.0
-
-
-def decide(
-    status: int | None, code: str | None, should_retry: bool | None, attempt: int, policy: Policy
-) -> Verdict:
-    """The verdict for the answer to attempt number ``attempt`` (1 for the first try)."""
-    verdict = classify(status, code, should_retry)
-    if verdict is Verdict.RETRY and attempt >= policy.max_attempts:
-        return Verdict.UNKNOWN
-    return verdict
+    retry_after_cap_s: float = 60.0
+    breaker_threshold: int = 12
 
 
 def backoff(
     attempt: int, policy: Policy, jitter: Callable[[], float], retry_after_s: float | None = None
 ) -> float:
-    """Seconds to wait after attempt ``attempt`` failed: exponential, capped, with "equal jitter"
-    (between half and all of the step), and never less than a ``Retry-After`` the server gave.
-    ``jitter`` returns a number in [0, 1)."""
+    """Seconds to wait after attempt ``attempt`` (1 for the first) failed: exponential, capped,
+    with "equal jitter" (between half and all of the step), and never less than the
+    ``Retry-After`` the server gave (itself capped). ``jitter`` returns a number in [0, 1)."""
     step = min(policy.cap_s, policy.base_s * 2 ** (attempt - 1))
     wait: float = step / 2 + step / 2 * jitter()
-    return max(wait, retry_after_s or 0.0)
+    if retry_after_s is not None and retry_after_s > 0:
+        wait = max(wait, min(retry_after_s, policy.retry_after_cap_s))
+    return wait
+
+
+class TokenBucket:
+    """At most ``rate`` requests per second on average, bursts of at most ``burst``.
+
+    One bucket serves a whole command: every request to Stripe, from every worker, takes a token.
+    Callers reserve a slot under the lock and sleep outside it, so waiting workers do not block one
+    another and slots are handed out in order. The default burst of one spaces requests evenly,
+    which keeps every one-second window at or under the rate Stripe enforces.
+    """
+
+    def __init__(self, rate: float, clock: Clock, burst: float = 1.0) -> None:
+        if not rate > 0:
+            raise ValueError("rate must be above 0")
+        self.rate = rate
+        self.burst = max(1.0, burst)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next = clock.monotonic() - (self.burst - 1) / rate
+        self.taken = 0
+
+    def acquire(self) -> float:
+        """Wait for a token; return how long this caller waited."""
+        interval = 1.0 / self.rate
+        with self._lock:
+            now = self._clock.monotonic()
+            earliest = now - (self.burst - 1) * interval
+            slot = max(self._next, earliest)
+            self._next = slot + interval
+            self.taken += 1
+        wait = slot - now
+        if wait > 0:
+            self._clock.sleep(wait)
+        return max(wait, 0.0)
+
+
+class Breaker:
+    """Counts requests in a row that got no usable answer; opens at ``threshold``.
+
+    Thread-safe. Once open it stays open for the rest of the command: Stripe (or the way to it)
+    is down, and the next scheduled run will try again.
+    """
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = max(1, threshold)
+        self._lock = threading.Lock()
+        self._streak = 0
+        self._open = threading.Event()
+        self.reason = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self._open.is_set()
+
+    def success(self) -> None:
+        with self._lock:
+            self._streak = 0
+
+    def failure(self, reason: str) -> bool:
+        """Count one failed request; True when this failure opened the breaker."""
+        with self._lock:
+            self._streak += 1
+            if self._streak >= self.threshold and not self._open.is_set():
+                self.reason = reason
+                self._open.set()
+                return True
+            return False

@@ -1,9 +1,10 @@
 """A connection to Stripe for one command: the key, the API base (or an embedded sandbox), the
-gateway and the caller that paces and retries every request.
+client that paces and retries every request, and the platform it acts for.
 
-The API key is read from the environment variable the job names, and only there. It is never
-printed, logged or written; messages show at most its kind and last four characters. A live key
-is refused unless the command was given ``--live``.
+The API key is read from the environment variable the job names, and only there. It is checked
+for shape before any request (whitespace or non-ASCII inside is refused) and is never printed,
+logged or written; messages show at most its last four characters. A live key is refused unless
+the command was given ``--live``.
 """
 
 from __future__ import annotations
@@ -15,38 +16,60 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from ledgerrun.clock import Clock, SystemClock
-from ledgerrun.errors import ConfigError, StripeFatalError
+from ledgerrun.errors import (
+    ConfigError,
+    NotExecutedError,
+    RetriableError,
+    StripeAuthError,
+    StripeUnavailableError,
+)
 from ledgerrun.job import Job
-from ledgerrun.stripe.client import Caller, GaveUp
-from ledgerrun.stripe.gateway import LIVE_PREFIXES, Gateway, Platform, redact
-from ledgerrun.stripe.policy import Policy
-from ledgerrun.stripe.ratelimit import TokenBucket
+from ledgerrun.stripe import facts
+from ledgerrun.stripe.client import Client, Listener
+from ledgerrun.stripe.gateway import Gateway, Platform
+from ledgerrun.stripe.policy import Policy, TokenBucket
+from ledgerrun.vocab import Mode
+
+STRIPE_API = "api.stripe.com"
 
 
 def api_key(job: Job, env: Mapping[str, str], *, live: bool) -> str:
+    """The key from the job's environment variable, checked; ConfigError (exit 2) otherwise."""
     name = job.stripe.api_key_env
-    key = env.get(name, "").strip()
+    raw = env.get(name, "")
+    key = raw.strip()
     if not key:
         raise ConfigError(
             f"no Stripe API key: set the environment variable {name} (the job's "
             "stripe.api_key_env); keys are never read from files or options"
         )
-    if key.startswith(LIVE_PREFIXES) and not live:
+    problem = facts.key_problem(key)
+    if problem is not None:
         raise ConfigError(
-            f"{name} holds a live key ({redact(key)}); live runs move real money and need --live"
+            f"{name} does not hold a usable Stripe secret or restricted key: {problem}. "
+            "Copy the key again from the Stripe dashboard (it is not shown here)"
         )
-    if not key.startswith(("sk_", "rk_")):
-        raise ConfigError(f"{name} does not hold a Stripe secret or restricted key ({redact(key)})")
+    if facts.is_live_key(key) and not live:
+        raise ConfigError(
+            f"{name} holds a live key ({facts.redact(key)}); live runs move real money and "
+            "need --live"
+        )
     return key
 
 
 @dataclass
 class Session:
     job: Job
-    gateway: Gateway
-    caller: Caller
-    api_base: str
+    client: Client
     platform: Platform
+    mode: Mode
+    where: str  # the API base, for messages
+
+
+def mode_of(key: str, api_base: str | None, embedded: bool) -> Mode:
+    if embedded or (api_base and STRIPE_API not in api_base):
+        return Mode.SANDBOX
+    return Mode.LIVE if facts.is_live_key(key) else Mode.TEST
 
 
 @contextlib.contextmanager
@@ -58,36 +81,59 @@ def connect(
     clock: Clock | None = None,
     jitter: Callable[[], float] | None = None,
     stop: threading.Event | None = None,
+    listener: Listener | None = None,
 ) -> Iterator[Session]:
     """Open a session: start the job's embedded sandbox if it has one, then fetch the platform.
 
-    Raises ConfigError for a missing or refused key and when Stripe cannot be reached; nothing
-    has been sent at that point.
+    Raises ConfigError for a missing or malformed key, StripeAuthError when Stripe refuses it,
+    and StripeUnavailableError (exit 3) when Stripe cannot be reached; nothing has been sent at
+    that point. The client's connections are closed when the block ends.
     """
     key = api_key(job, env, live=live)
     clock = clock or SystemClock()
-    with _api_base(job) as base:
-        gateway = Gateway(key, api_base=base, timeout_s=job.stripe.timeout_s, now=clock.now)
-        bucket = TokenBucket(job.stripe.rate_limit, clock)
-        policy = Policy(max_attempts=job.stripe.max_attempts)
-        caller = Caller(bucket, clock, jitter or random.Random().random, policy, stop)
-        where = base or "api.stripe.com"
+    with _api_base(job) as (base, embedded):
+        gateway = Gateway(
+            key,
+            api_base=base,
+            timeout_s=job.stripe.timeout_s,
+            pool_size=job.stripe.concurrency + 2,
+            now=clock.now,
+        )
+        client = Client(
+            gateway,
+            bucket=TokenBucket(job.stripe.rate_limit, clock),
+            clock=clock,
+            jitter=jitter or random.Random().random,
+            policy=Policy(max_attempts=job.stripe.max_attempts),
+            stop=stop,
+            listener=listener,
+        )
+        where = base or STRIPE_API
         try:
-            platform = caller.call(gateway.platform)
-        except StripeFatalError as exc:
-            raise ConfigError(
-                f"Stripe at {where} refused the API key {redact(key)}: {exc}"
-            ) from None
-        except GaveUp as exc:
-            raise ConfigError(f"cannot reach Stripe at {where}; nothing was sent ({exc})") from None
-        yield Session(job, gateway, caller, where, platform)
+            try:
+                platform = client.platform()
+            except StripeAuthError as exc:
+                raise StripeAuthError(
+                    f"Stripe at {where} refused the API key {facts.redact(key)}: {exc}"
+                ) from None
+            except NotExecutedError as exc:
+                raise StripeUnavailableError(
+                    f"cannot reach Stripe at {where}; nothing was sent. Run again later ({exc})"
+                ) from None
+            except RetriableError as exc:
+                raise StripeUnavailableError(
+                    f"Stripe at {where} did not answer; nothing was sent. Run again later ({exc})"
+                ) from None
+            yield Session(job, client, platform, mode_of(key, base, embedded), where)
+        finally:
+            client.close()
 
 
 @contextlib.contextmanager
-def _api_base(job: Job) -> Iterator[str | None]:
+def _api_base(job: Job) -> Iterator[tuple[str | None, bool]]:
     """The job's API base, or the URL of an embedded sandbox started for this command."""
     if job.stripe.api_base or job.stripe.sandbox is None:
-        yield job.stripe.api_base
+        yield job.stripe.api_base, False
         return
     from ledgerrun_sandbox import SandboxServer, SeedError
 
@@ -96,4 +142,4 @@ def _api_base(job: Job) -> Iterator[str | None]:
     except (SeedError, OSError) as exc:
         raise ConfigError(f"cannot start the sandbox from {job.stripe.sandbox}: {exc}") from None
     with server:
-        yield server.url
+        yield server.url, True

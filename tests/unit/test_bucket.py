@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from ledgerrun.stripe.ratelimit import TokenBucket
+from ledgerrun.stripe.policy import TokenBucket
 from tests.fakes import FakeClock
 
 

@@ -1,0 +1,20 @@
+"""Write a run's files: the results table, its summary and its report, each atomically."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from ledgerrun.output import html
+from ledgerrun.output.results import atomic_write, write_results
+from ledgerrun.summary import Outputs, Summary
+
+
+def publish(table: pa.Table, summary: Summary, outputs: Outputs) -> None:
+    """Results first (the record finance reconciles against), then summary, then report."""
+    write_results(table, outputs.results)
+    data = summary.to_json()
+    text = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    atomic_write(outputs.summary, lambda fh: fh.write(text))
+    html.write_report(outputs.results, html.report_view(data), table)

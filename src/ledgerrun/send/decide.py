@@ -1,0 +1,262 @@
+"""What happens to each row of a prepared ledger before anything is sent.
+
+In order, the first that applies:
+
+1. the row is invalid (a validation or pre-flight problem): ``invalid``, never sent;
+2. the store holds it as succeeded, or the guard found it done in Stripe's books: ``succeeded``
+   with those ids, nothing sent (a found object is recorded in the store);
+3. the ledger has problems and the job aborts on them: ``skipped`` (``aborted``), exit 2;
+4. its account could not be checked (Stripe did not answer): ``skipped``, run again;
+5. with ``on_invalid = skip``, it would pass the job's total for its currency and direction:
+   ``skipped`` (``over_max_total``);
+6. a dry run: ``skipped`` (``dry_run``);
+7. otherwise it is an :class:`~ledgerrun.send.execute.Item` to send, with its exact request.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledgerrun.clock import Clock
+from ledgerrun.send.execute import Item
+from ledgerrun.send.keys import metadata
+from ledgerrun.send.preflight import UNAVAILABLE
+from ledgerrun.send.prepare import Prepared
+from ledgerrun.store.model import PENDING, Entry, Seen, Store
+from ledgerrun.store.model import SUCCEEDED as S_SUCCEEDED
+from ledgerrun.vocab import INVALID, SKIPPED, SUCCEEDED, Direction, Problem, RowOutcome
+
+
+@dataclass
+class Decisions:
+    outcomes: list[RowOutcome | None]
+    items: list[Item] = field(default_factory=list)
+    aborted: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def rows(
+    prepared: Prepared, *, store: Store | None, run_id: str, dry_run: bool, clock: Clock
+) -> Decisions:
+    v = prepared.validation
+    n = v.rows
+    out = Decisions([None] * n)
+    _invalid(prepared, out)
+    _done(prepared, out, store, run_id, clock, dry_run)
+    row_problems = [p for p in v.problems if p.code != "over_max_total" and _on_a_row(v, p)]
+    over_total = any(p.code == "over_max_total" for p in v.problems)
+    if (row_problems or over_total) and prepared.job.on_invalid == "abort":
+        _fill(out, "aborted", "Not sent: the ledger has problems and the job aborts on them.")
+        out.aborted = True
+        out.notes.append("Nothing was sent: fix the invalid rows, or run with --skip-invalid.")
+        return out
+    _unchecked(prepared, out)
+    _over_total(prepared, out)
+    if dry_run:
+        _fill(out, "dry_run", "Dry run: this row would be sent.")
+        return out
+    out.items = _items(prepared, out)
+    return out
+
+
+def complete(outcomes: list[RowOutcome | None]) -> list[RowOutcome]:
+    missing = [i for i, o in enumerate(outcomes) if o is None]
+    if missing:
+        raise AssertionError(f"rows without an outcome: {missing[:5]}")  # a bug, never data
+    return [o for o in outcomes if o is not None]
+
+
+def _on_a_row(validation: Any, problem: Problem) -> bool:
+    header = int(getattr(validation, "header_row", 1) or 1)
+    return problem.row != header or problem.code in ("control_total_mismatch",)
+
+
+def _invalid(prepared: Prepared, out: Decisions) -> None:
+    v = prepared.validation
+    by_row: dict[int, list[Problem]] = {}
+    for p in v.problems:
+        by_row.setdefault(p.row, []).append(p)
+    numbers = v.ledger.rows.to_pylist()
+    for index, ok in enumerate(v.valid.to_pylist()):
+        if not ok:
+            found = by_row.get(numbers[index], [])
+            out.outcomes[index] = RowOutcome(
+                INVALID,
+                error_code=found[0].code if found else "invalid",
+                error_message=" ".join(p.message for p in found),
+            )
+
+
+def earlier_outcome(entry: Entry) -> RowOutcome:
+    """A row the store holds as succeeded: reported with that run's ids, nothing sent."""
+    return RowOutcome(
+        SUCCEEDED,
+        entry.transfer_id,
+        entry.payment_id,
+        entry.idempotency_key,
+        entry.request_id,
+        attempts=entry.attempts,
+        completed_at=entry.completed_at,
+        earlier=True,
+    )
+
+
+def _done(
+    prepared: Prepared,
+    out: Decisions,
+    store: Store | None,
+    run_id: str,
+    clock: Clock,
+    dry_run: bool,
+) -> None:
+    for index, key in enumerate(prepared.keys):
+        if out.outcomes[index] is not None:
+            continue
+        entry = prepared.earlier.get(key)
+        if entry is not None and entry.state == S_SUCCEEDED:
+            out.outcomes[index] = earlier_outcome(entry)
+            continue
+        seen = prepared.found.get(key)
+        if seen is None or (entry is not None and entry.state == PENDING):
+            continue  # a pending row is settled by the executor, on its own intent
+        if store is not None and not dry_run:
+            store.record_found(_found_entry(prepared, index, seen, run_id, clock))
+        out.outcomes[index] = RowOutcome(
+            SUCCEEDED,
+            seen.transfer_id,
+            seen.payment_id or None,
+            completed_at=None,
+            earlier=True,
+        )
+
+
+def _found_entry(prepared: Prepared, index: int, seen: Seen, run_id: str, clock: Clock) -> Entry:
+    v = prepared.validation
+    now = clock.now()
+    return Entry(
+        key=prepared.keys[index],
+        adjustment_id=v.adjustment_id[index].as_py(),
+        job=seen.job or prepared.job.name,
+        run_date=seen.run_date or prepared.job.run_date.isoformat(),
+        direction=seen.direction,
+        account=seen.account,
+        currency=seen.currency,
+        amount_minor=seen.amount,
+        method=seen.method,
+        state=S_SUCCEEDED,
+        generation=0,
+        idempotency_key="",
+        request={},
+        attempts=0,
+        attempted_at=now,
+        attempted_at_server=now,
+        transfer_id=seen.transfer_id,
+        payment_id=seen.payment_id,
+        completed_at=now,
+        run_id=run_id,
+    )
+
+
+def _fill(out: Decisions, code: str, message: str) -> None:
+    for index, outcome in enumerate(out.outcomes):
+        if outcome is None:
+            out.outcomes[index] = RowOutcome(SKIPPED, error_code=code, error_message=message)
+
+
+def _unchecked(prepared: Prepared, out: Decisions) -> None:
+    unchecked = {a: c for a, c in prepared.checks.items() if c.code == UNAVAILABLE}
+    if not unchecked:
+        return
+    for index, account in enumerate(prepared.validation.account.to_pylist()):
+        if out.outcomes[index] is None and account in unchecked:
+            out.outcomes[index] = RowOutcome(
+                SKIPPED, error_code=UNAVAILABLE, error_message=unchecked[account].message
+            )
+
+
+def _over_total(prepared: Prepared, out: Decisions) -> None:
+    """With on_invalid = skip, send rows in ledger order until a currency's (and direction's)
+    limit is reached; rows already done count towards it."""
+    limits = prepared.job.limits.max_total
+    if not limits:
+        return
+    v = prepared.validation
+    running: Counter[tuple[str, str]] = Counter()
+    currencies = v.currency.to_pylist()
+    amounts = v.amount_minor.to_pylist()
+    for index, outcome in enumerate(out.outcomes):
+        currency, direction = currencies[index], prepared.directions[index]
+        limit = limits.get(currency)
+        if limit is None or (outcome is not None and outcome.status != SUCCEEDED):
+            continue
+        running[(currency, direction)] += int(amounts[index])
+        if outcome is None and running[(currency, direction)] > limit:
+            out.outcomes[index] = RowOutcome(
+                SKIPPED,
+                error_code="over_max_total",
+                error_message=(
+                    f"Not sent: the job's {currency.upper()} {direction} total limit was reached."
+                ),
+            )
+            running[(currency, direction)] -= int(amounts[index])
+
+
+def _items(prepared: Prepared, out: Decisions) -> list[Item]:
+    todo = [i for i, o in enumerate(out.outcomes) if o is None]
+    if not todo:
+        return []
+    job = prepared.job
+    v = prepared.validation
+    platform = prepared.platform
+    if platform is None:
+        raise AssertionError("items need the platform: prepare online first")
+    cols = {
+        name: getattr(v, name).to_pylist()
+        for name in ("adjustment_id", "account", "currency", "amount_minor", "method")
+    }
+    descriptions = v.description.to_pylist()
+    meta_cols = {key: values.to_pylist() for key, values in v.metadata.items()}
+    numbers = v.ledger.rows.to_pylist()
+    run_date = job.run_date.isoformat()
+    items = []
+    for index in todo:
+        direction = prepared.directions[index]
+        account = cols["account"][index]
+        method = cols["method"][index] if direction == Direction.DEBIT else ""
+        request: dict[str, Any] = {
+            "amount": int(cols["amount_minor"][index]),
+            "currency": cols["currency"][index],
+        }
+        if direction == Direction.CREDIT:
+            request["destination"] = account
+        elif method == "transfer":
+            request["destination"] = platform.id
+        else:
+            request["source"] = account
+        request["transfer_group"] = job.stripe.transfer_group
+        if descriptions[index]:
+            request["description"] = descriptions[index]
+        request["metadata"] = metadata(
+            job=job.name,
+            adjustment_id=cols["adjustment_id"][index],
+            run_date=run_date,
+            id_prefix=job.id_prefix,
+            extra={key: values[index] for key, values in meta_cols.items()},
+        )
+        items.append(
+            Item(
+                index=index,
+                row=numbers[index],
+                key=prepared.keys[index],
+                adjustment_id=cols["adjustment_id"][index],
+                account=account,
+                currency=cols["currency"][index],
+                amount=int(cols["amount_minor"][index]),
+                direction=direction,
+                method=method,
+                request=request,
+            )
+        )
+    return items

@@ -1,0 +1,347 @@
+"""One way from a job to what a run would do: read, validate, and (online) pre-flight.
+
+``validate``, ``plan``, ``run`` (and the web application) all start here, so they agree on every
+row. :func:`prepare` reads and validates the ledger; with a Stripe session it also checks each
+account (reusing verdicts younger than a day from the store), asks the store what it already
+knows of each adjustment, and asks the Stripe guard about the rest. Nothing is sent.
+
+The result is a :class:`Prepared`: the validation with every pre-flight problem on its rows (a
+new object: the input validation is never changed), the store's entries, what the guard found
+done in Stripe, and the account verdicts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgerrun.clock import Clock, SystemClock
+from ledgerrun.ingest.identity import canonical_array
+from ledgerrun.ingest.validate import Validation, blocking_problems, check
+from ledgerrun.job import Job
+from ledgerrun.send.guard import Guard, Want
+from ledgerrun.send.preflight import (
+    REUSE_FOR,
+    UNAVAILABLE,
+    AccountCheck,
+    Finding,
+    check_accounts,
+    row_findings,
+)
+from ledgerrun.store.model import PENDING, SUCCEEDED, AccountRecord, Entry, Seen, Store
+from ledgerrun.stripe.gateway import Platform
+from ledgerrun.stripe.session import Session
+from ledgerrun.vocab import Direction, money_text
+
+STALE_AFTER = dt.timedelta(hours=23)  # Stripe prunes idempotency keys after 24 hours
+
+
+@dataclass
+class Prepared:
+    """Everything known about a ledger before sending: see the module docstring."""
+
+    job: Job
+    validation: Validation
+    keys: list[str]  # canonical id per row
+    directions: list[str]  # "debit" / "credit" per row
+    online: bool = False
+    platform: Platform | None = None
+    earlier: dict[str, Entry] = field(default_factory=dict)
+    found: dict[str, Seen] = field(default_factory=dict)
+    checks: dict[str, AccountCheck] = field(default_factory=dict)
+    guard: Guard | None = None
+    requests: int = 0  # requests the preparation sent
+
+    @property
+    def ok(self) -> bool:
+        return self.validation.ok
+
+    def done(self) -> list[bool]:
+        """Per row: already done (succeeded in the store, or found in Stripe)."""
+        out = []
+        for key in self.keys:
+            entry = self.earlier.get(key)
+            out.append((entry is not None and entry.state == SUCCEEDED) or key in self.found)
+        return out
+
+
+def row_keys(validation: Validation, job: Job) -> pa.Array:
+    keys = getattr(validation, "adjustment_key", None)
+    if keys is not None:
+        return pa.array(keys) if not isinstance(keys, pa.Array | pa.ChunkedArray) else keys
+    return canonical_array(validation.adjustment_id, job.id_prefix)
+
+
+def row_directions(validation: Validation, job: Job) -> pa.Array:
+    directions = getattr(validation, "direction", None)
+    if directions is not None:
+        return directions
+    return pa.array([job.direction] * validation.rows, pa.string())
+
+
+def prepare(
+    job: Job,
+    session: Session | None = None,
+    *,
+    store: Store | None = None,
+    writable: bool = False,
+    clock: Clock | None = None,
+) -> Prepared:
+    """Read, validate and (with a session) pre-flight the job's ledger. Sends nothing.
+
+    ``store`` may be None (no journal yet); ``writable`` lets the guard and the account checks
+    keep what they learn in it (``run`` does, ``validate`` and ``plan`` only read)."""
+    prepared = prepare_offline(job, store)
+    if session is None or blocking_problems(prepared.validation):
+        return prepared
+    return prepare_online(prepared, session, store=store, writable=writable, clock=clock)
+
+
+def prepare_offline(job: Job, store: Store | None) -> Prepared:
+    """Read and validate the ledger, and compare it with what the store knows."""
+    validation = check(job)
+    prepared = Prepared(
+        job,
+        validation,
+        [str(k) for k in row_keys(validation, job).to_pylist()],
+        [str(d) for d in row_directions(validation, job).to_pylist()],
+    )
+    if blocking_problems(validation):
+        return prepared
+    valid = validation.valid.to_pylist()
+    valid_keys = [k for k, ok in zip(prepared.keys, valid, strict=True) if ok]
+    prepared.earlier = store.entries(valid_keys) if store is not None else {}
+    prepared.validation = _apply(validation, [_journal_conflicts(prepared)])
+    return prepared
+
+
+def prepare_online(
+    prepared: Prepared,
+    session: Session,
+    *,
+    store: Store | None,
+    writable: bool,
+    clock: Clock | None = None,
+) -> Prepared:
+    """Pre-flight a prepared ledger: the accounts, and the Stripe guard."""
+    clock = clock or SystemClock()
+    job = prepared.job
+    prepared.online = True
+    prepared.platform = session.platform
+    before = session.client.requests
+    validation = _apply(
+        prepared.validation, [_platform_rows(prepared.validation, session.platform.id)]
+    )
+    prepared.validation = validation
+    todo = _todo_accounts(prepared)
+    if job.preflight and todo:
+        prepared.checks = _account_checks(job, session, store, writable, todo, clock)
+        directions = pa.array(prepared.directions, pa.string())
+        findings = row_findings(
+            validation.account, validation.currency, directions, validation.valid,
+            prepared.checks,
+        )  # fmt: skip
+        prepared.validation = _apply(validation, list(findings))
+    guard = Guard(
+        session.client,
+        store,
+        clock,
+        group=job.stripe.transfer_group,
+        legacy_groups=[job.name, *(store.legacy_groups() if store is not None else [])],
+        guard_days=job.guard_days,
+        concurrency=job.stripe.concurrency,
+        server_offset=lambda: session.client.gateway.server_offset,
+        writable=writable,
+    )
+    prepared.guard = guard
+    _ask_the_guard(prepared, guard, clock)
+    prepared.requests = session.client.requests - before
+    return prepared
+
+
+# --- steps -------------------------------------------------------------------------------------
+
+
+def _apply(validation: Validation, findings: Sequence[Finding | None]) -> Validation:
+    for finding in findings:
+        if finding is None:
+            continue
+        validation = _flagged(validation, finding)
+    return validation
+
+
+def _flagged(validation: Validation, finding: Finding) -> Validation:
+    flagged = getattr(validation, "flagged", None)
+    if flagged is not None:
+        result: Validation = flagged(
+            finding.mask, finding.column, finding.code, finding.values, finding.word
+        )
+        return result
+    import copy
+
+    twin = copy.copy(validation)
+    twin.problems = list(validation.problems)
+    twin.flag(finding.mask, finding.column, finding.code, finding.values, finding.word)
+    return twin
+
+
+def _platform_rows(validation: Validation, platform_id: str) -> Finding:
+    mask = pc.and_(validation.valid, pc.equal(validation.account, platform_id))
+    return Finding(
+        mask,
+        "account",
+        "bad_account",
+        validation.account,
+        lambda value, index: (
+            f"'{value}' is the platform's own account; name a connected account instead."
+        ),
+    )
+
+
+_FIELDS = ("account", "amount_minor", "currency", "direction", "method")
+
+
+def _journal_conflicts(prepared: Prepared) -> Finding | None:
+    """adjustment_conflict: the store holds the id with other values and it moved money (or may
+    have: an unsettled attempt). A row whose attempts all failed may be corrected."""
+    v = prepared.validation
+    if not prepared.earlier:
+        return None
+    columns = {
+        "account": v.account.to_pylist(),
+        "amount_minor": v.amount_minor.to_pylist(),
+        "currency": v.currency.to_pylist(),
+        "direction": prepared.directions,
+        "method": v.method.to_pylist(),
+    }
+    clashes: dict[int, str] = {}
+    for i, (key, ok) in enumerate(zip(prepared.keys, v.valid.to_pylist(), strict=True)):
+        entry = prepared.earlier.get(key) if ok else None
+        if entry is None or entry.state not in (SUCCEEDED, PENDING):
+            continue
+        diff = [
+            f"{name} {getattr(entry, name) or '-'} -> {columns[name][i] or '-'}"
+            for name in _FIELDS
+            if _norm(name, columns[name][i], prepared.directions[i])
+            != _norm(name, getattr(entry, name), entry.direction)
+        ]
+        if diff:
+            verb = "moved money" if entry.state == SUCCEEDED else "was sent (outcome unsettled)"
+            clashes[i] = (
+                f"Adjustment '{entry.adjustment_id}' {verb} in job {entry.job} on "
+                f"{entry.run_date} with other values ({', '.join(diff)})."
+            )
+    if not clashes:
+        return None
+    mask = pa.array([i in clashes for i in range(v.rows)], pa.bool_())
+    return Finding(mask, "adjustment_id", "adjustment_conflict", v.adjustment_id,
+                   lambda value, index: clashes[index])  # fmt: skip
+
+
+def _norm(name: str, value: Any, direction: str) -> Any:
+    if name == "method" and direction == Direction.CREDIT:
+        return ""
+    return value
+
+
+def _todo_accounts(prepared: Prepared) -> list[str]:
+    """Accounts with a valid row not yet done."""
+    v = prepared.validation
+    out = []
+    for key, account, ok in zip(
+        prepared.keys, v.account.to_pylist(), v.valid.to_pylist(), strict=True
+    ):
+        entry = prepared.earlier.get(key)
+        if ok and (entry is None or entry.state != SUCCEEDED):
+            out.append(account)
+    return list(dict.fromkeys(out))
+
+
+def _account_checks(
+    job: Job,
+    session: Session,
+    store: Store | None,
+    writable: bool,
+    accounts: list[str],
+    clock: Clock,
+) -> dict[str, AccountCheck]:
+    now = clock.now()
+    cached: dict[str, AccountRecord] = {}
+    if store is not None:
+        cached = store.account_records(accounts, now - REUSE_FOR)
+    checks = {
+        a: AccountCheck(a, r.code, r.message, r.default_currency, r.country,
+                        credit_only=r.code == "account_not_eligible")
+        for a, r in cached.items()
+    }  # fmt: skip
+    missing = [a for a in accounts if a not in checks]
+    fresh = check_accounts(
+        missing, session.platform, session.client.account, job.stripe.concurrency
+    )
+    checks.update(fresh)
+    if store is not None and writable:
+        store.record_accounts(
+            AccountRecord(c.account, now, c.code, c.message, c.default_currency, c.country)
+            for c in fresh.values()
+            if c.code != UNAVAILABLE
+        )
+    return {a: checks[a] for a in accounts}
+
+
+def _ask_the_guard(prepared: Prepared, guard: Guard, clock: Clock) -> None:
+    """Rows the store does not know as sent, and rows pending for more than 23 hours, are looked
+    up in Stripe; found and equal: done; found and different: adjustment_conflict."""
+    v = prepared.validation
+    now = clock.now()
+    wants: list[Want] = []
+    accounts: set[str] = set()
+    oldest: dt.datetime | None = None
+    rows = zip(
+        prepared.keys,
+        v.valid.to_pylist(),
+        v.account.to_pylist(),
+        v.amount_minor.to_pylist(),
+        v.currency.to_pylist(),
+        prepared.directions,
+        strict=True,
+    )
+    for key, ok, account, amount, currency, direction in rows:
+        if not ok:
+            continue
+        entry = prepared.earlier.get(key)
+        if entry is not None and entry.state == SUCCEEDED:
+            continue
+        if entry is not None and entry.state == PENDING:
+            if now - entry.attempted_at < STALE_AFTER:
+                continue  # resent under its own key: Stripe settles it
+            stamp = min(entry.attempted_at, entry.attempted_at_server)
+            oldest = stamp if oldest is None else min(oldest, stamp)
+        wants.append(Want(key, account, int(amount), currency, direction))
+        accounts.add(account)
+    if not wants:
+        return
+    guard.refresh(accounts, reach_back_to=oldest)
+    verdicts = guard.verdicts(wants)
+    prepared.found = verdicts.found
+    if not verdicts.conflicts:
+        return
+    clashes: dict[int, str] = {}
+    for i, key in enumerate(prepared.keys):
+        objects = verdicts.conflicts.get(key)
+        if objects is None or not v.valid[i].as_py():
+            continue
+        o = max(objects, key=lambda s: s.created)
+        clashes[i] = (
+            f"Stripe already holds {o.object_id} for this adjustment (a {o.direction} of "
+            f"{money_text(o.amount, o.currency)} on {o.account}, job {o.job or '?'}, run date "
+            f"{o.run_date or '?'}), with other values than this row."
+        )
+    mask = pa.array([i in clashes for i in range(v.rows)], pa.bool_())
+    finding = Finding(mask, "adjustment_id", "adjustment_conflict", v.adjustment_id,
+                      lambda value, index: clashes[index])  # fmt: skip
+    prepared.validation = _apply(v, [finding])

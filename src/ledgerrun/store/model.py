@@ -1,0 +1,162 @@
+"""What the store holds, and what any store must do: ledgerrun's only state.
+
+Guarantee. For every adjustment (keyed by its canonical id, platform-wide: see
+:mod:`ledgerrun.ingest.identity`) the store holds the latest *intent* (the idempotency key and the
+exact request parameters about to be sent) and, once known, the *outcome*. The intent is durable
+before the caller sends anything, so whatever instant a run dies at, the next run finds the
+adjustment ``pending`` with its key and resends the very same request under the very same key:
+Stripe then answers with the original result instead of moving money twice. A ``succeeded``
+adjustment never takes a new intent, and an intent cannot swap the key or parameters of its
+generation.
+
+Besides the journal of adjustments, the store keeps the runs (who, where, what, how it ended),
+what the Stripe guard has seen in Stripe's books (objects carrying ledgerrun metadata, with a
+high-water mark per listing, so nightly runs list only what is new), and recent account checks
+(so a second run within a day does not ask Stripe again).
+
+Implementations: :mod:`ledgerrun.store.sqlite` (a file, the default) and, for several hosts,
+PostgreSQL. They pass the same contract tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ledgerrun.vocab import State
+
+PENDING, SUCCEEDED, FAILED = State.PENDING, State.SUCCEEDED, State.FAILED
+STATES: tuple[str, ...] = tuple(s.value for s in State)
+SCHEMA_VERSION = 2
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One adjustment, as the store holds it."""
+
+    key: str  # canonical id, with the job's id_prefix: the identity of the adjustment
+    adjustment_id: str  # as written in the ledger that sent it last
+    job: str
+    run_date: str  # YYYY-MM-DD of the run that wrote the latest intent
+    direction: str  # "debit" | "credit"
+    account: str
+    currency: str  # lower-case ISO code
+    amount_minor: int
+    method: str  # "transfer" | "charge" for debits, "" for credits
+    state: str  # PENDING | SUCCEEDED | FAILED
+    generation: int  # attempt generation of the latest intent (0 first)
+    idempotency_key: str  # key of the latest intent
+    request: dict[str, Any]  # the exact API params of the latest intent, resent as-is
+    attempts: int  # HTTP requests sent for this adjustment, over all runs
+    attempted_at: dt.datetime  # local UTC time the latest intent was written
+    attempted_at_server: dt.datetime  # the same moment on Stripe's clock
+    transfer_id: str | None = None
+    payment_id: str | None = None
+    request_id: str | None = None  # Stripe request id of the latest answer, if any
+    error_code: str | None = None
+    error_message: str | None = None
+    completed_at: dt.datetime | None = None  # when SUCCEEDED/FAILED was recorded
+    run_id: str | None = None  # the run that wrote it last
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a job: who ran what, where, and once it ended, how."""
+
+    run_id: str
+    job: str
+    kind: str  # "run" | "dry_run" | "reverse" | "reverse_dry_run"
+    run_date: str  # YYYY-MM-DD
+    started_at: dt.datetime
+    mode: str  # "sandbox" | "test" | "live"
+    username: str
+    host: str
+    pid: int
+    job_file: str
+    ledger_path: str
+    ledger_sha256: str
+    results_path: str
+    rows: int
+    ended_at: dt.datetime | None = None
+    exit_code: int | None = None
+    counts: dict[str, int] | None = None  # results statuses -> count, written at the end
+
+    @property
+    def dry_run(self) -> bool:
+        return self.kind.endswith("dry_run")
+
+
+@dataclass(frozen=True)
+class Seen:
+    """An object ledgerrun made, as the guard found it in Stripe's books."""
+
+    object_id: str  # the object holding the metadata: the tr_ (or the py_ of a charge debit)
+    key: str  # canonical id from the metadata
+    adjustment_id: str  # as the metadata wrote it
+    job: str
+    run_date: str
+    direction: str
+    method: str
+    account: str
+    amount: int
+    currency: str
+    created: int
+    transfer_id: str
+    payment_id: str
+    amount_reversed: int = 0
+
+
+@dataclass(frozen=True)
+class AccountRecord:
+    """A pre-flight verdict on an account, kept so a later run within a day can reuse it."""
+
+    account: str
+    checked_at: dt.datetime
+    code: str | None  # None: usable
+    message: str
+    default_currency: str | None
+    country: str | None
+
+
+class Store(Protocol):
+    """What the stages may ask of a store, whatever keeps it."""
+
+    location: str
+
+    # fmt: off
+    def close(self) -> None: ...
+    def lock(self, job: str) -> None: ...
+    def lock_holder(self, job: str) -> dict[str, Any] | None: ...
+    # runs
+    def start_run(self, run: Run) -> None: ...
+    def finish_run(self, run_id: str, ended_at: dt.datetime, exit_code: int,
+                   counts: dict[str, int]) -> None: ...
+    def runs(self, job: str) -> list[Run]: ...
+    # adjustments
+    def entries(self, keys: Iterable[str]) -> dict[str, Entry]: ...
+    def iter_entries(self, job: str | None = None,
+                     run_date: str | None = None) -> Iterator[Entry]: ...
+    def counts(self, job: str, run_date: str | None = None) -> dict[str, int]: ...
+    def record_intent(self, entry: Entry) -> None: ...
+    def record_found(self, entry: Entry) -> None: ...
+    def record_success(self, key: str, *, run_id: str, transfer_id: str, payment_id: str,
+                       request_id: str | None, completed_at: dt.datetime,
+                       attempts: int = 0) -> None: ...
+    def record_failure(self, key: str, *, run_id: str, error_code: str, error_message: str,
+                       request_id: str | None, completed_at: dt.datetime,
+                       attempts: int = 0) -> None: ...
+    def record_unknown(self, key: str, *, run_id: str, error_code: str, error_message: str,
+                       request_id: str | None, attempts: int = 0) -> None: ...
+    # what the guard saw in Stripe
+    def high_water(self, listing: str) -> int | None: ...
+    def record_listing(self, listing: str, objects: Iterable[Seen], high_water: int,
+                       listed_at: dt.datetime) -> None: ...
+    def seen(self, keys: Iterable[str]) -> dict[str, list[Seen]]: ...
+    def legacy_groups(self) -> list[str]: ...
+    # account checks
+    def account_records(self, accounts: Iterable[str],
+                        newer_than: dt.datetime) -> dict[str, AccountRecord]: ...
+    def record_accounts(self, records: Iterable[AccountRecord]) -> None: ...
+    # fmt: on

@@ -1,0 +1,175 @@
+"""The store's tables, and how a store written by an older ledgerrun is brought forward.
+
+Version 1 (ledgerrun 0.1) kept one journal per job, keyed by (job, adjustment id as written).
+Version 2 keys every adjustment by its canonical id, platform-wide, and adds what the Stripe
+guard has seen, listing high-water marks and account checks. Migrating keeps every intent with
+its recorded idempotency key, so a row pending under a version-1 key is resent with that key and
+never a new one; the job names of version 1 (its transfer groups) are remembered so the guard
+and reconcile still find version 1's debits in Stripe.
+
+The statements are plain SQL shared by SQLite and PostgreSQL where the two agree; each store
+adds its own touches (``WITHOUT ROWID``, types).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from ledgerrun.ingest.identity import canonical
+
+ENTRY_COLUMNS = (
+    "key",
+    "adjustment_id",
+    "job",
+    "run_date",
+    "direction",
+    "account",
+    "currency",
+    "amount_minor",
+    "method",
+    "state",
+    "generation",
+    "idempotency_key",
+    "request",
+    "attempts",
+    "attempted_at",
+    "attempted_at_server",
+    "transfer_id",
+    "payment_id",
+    "request_id",
+    "error_code",
+    "error_message",
+    "completed_at",
+    "run_id",
+)
+RUN_COLUMNS = (
+    "run_id",
+    "job",
+    "kind",
+    "run_date",
+    "started_at",
+    "mode",
+    "username",
+    "host",
+    "pid",
+    "job_file",
+    "ledger_path",
+    "ledger_sha256",
+    "results_path",
+    "rows",
+    "ended_at",
+    "exit_code",
+    "counts",
+)
+SEEN_COLUMNS = (
+    "object_id",
+    "key",
+    "adjustment_id",
+    "job",
+    "run_date",
+    "direction",
+    "method",
+    "account",
+    "amount",
+    "currency",
+    "created",
+    "transfer_id",
+    "payment_id",
+    "amount_reversed",
+)
+ACCOUNT_COLUMNS = ("account", "checked_at", "code", "message", "default_currency", "country")
+
+V2_TABLES = (
+    "CREATE TABLE runs (run_id TEXT PRIMARY KEY, job TEXT NOT NULL, kind TEXT NOT NULL,"
+    " run_date TEXT NOT NULL, started_at TEXT NOT NULL, mode TEXT NOT NULL,"
+    " username TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, job_file TEXT NOT NULL,"
+    " ledger_path TEXT NOT NULL, ledger_sha256 TEXT NOT NULL, results_path TEXT NOT NULL,"
+    " rows INTEGER NOT NULL, ended_at TEXT, exit_code INTEGER, counts TEXT)",
+    "CREATE INDEX runs_by_job ON runs (job, started_at)",
+    "CREATE TABLE adjustments (key TEXT PRIMARY KEY, adjustment_id TEXT NOT NULL,"
+    " job TEXT NOT NULL, run_date TEXT NOT NULL, direction TEXT NOT NULL,"
+    " account TEXT NOT NULL, currency TEXT NOT NULL, amount_minor BIGINT NOT NULL,"
+    " method TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('pending', 'succeeded',"
+    " 'failed')), generation INTEGER NOT NULL, idempotency_key TEXT NOT NULL,"
+    " request TEXT NOT NULL, attempts INTEGER NOT NULL, attempted_at TEXT NOT NULL,"
+    " attempted_at_server TEXT NOT NULL, transfer_id TEXT, payment_id TEXT, request_id TEXT,"
+    " error_code TEXT, error_message TEXT, completed_at TEXT, run_id TEXT)",
+    "CREATE INDEX adjustments_by_job ON adjustments (job, run_date)",
+    # Append-only audit trail: one row per intent and per outcome.
+    "CREATE TABLE events (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, key TEXT NOT NULL,"
+    " kind TEXT NOT NULL, run_id TEXT, generation INTEGER, idempotency_key TEXT,"
+    " detail TEXT NOT NULL)",
+    "CREATE TABLE listings (name TEXT PRIMARY KEY, high_water BIGINT NOT NULL,"
+    " listed_at TEXT NOT NULL)",
+    "CREATE TABLE seen (object_id TEXT PRIMARY KEY, key TEXT NOT NULL,"
+    " adjustment_id TEXT NOT NULL, job TEXT NOT NULL, run_date TEXT NOT NULL,"
+    " direction TEXT NOT NULL, method TEXT NOT NULL, account TEXT NOT NULL,"
+    " amount BIGINT NOT NULL, currency TEXT NOT NULL, created BIGINT NOT NULL,"
+    " transfer_id TEXT NOT NULL, payment_id TEXT NOT NULL, amount_reversed BIGINT NOT NULL)",
+    "CREATE INDEX seen_by_key ON seen (key)",
+    "CREATE TABLE account_checks (account TEXT PRIMARY KEY, checked_at TEXT NOT NULL,"
+    " code TEXT, message TEXT NOT NULL, default_currency TEXT, country TEXT)",
+)
+
+_RANK = {"succeeded": 0, "pending": 1, "failed": 2}
+
+
+def v1_adjustment_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Version-1 journal rows as version-2 adjustment rows, and the notes on collisions.
+
+    Two version-1 rows whose ids are the same adjustment in canonical form (possible across
+    jobs, or as ``ADJ-1`` and ``adj-1``) cannot both be kept under one key: the one that moved
+    money wins (succeeded, then pending, then failed); the others are noted in the events."""
+    chosen: dict[str, dict[str, Any]] = {}
+    notes: list[str] = []
+    for row in sorted(rows, key=lambda r: (_RANK.get(r["state"], 3), r["attempted_at"])):
+        key = canonical(str(row["adjustment_id"]))
+        if key in chosen:
+            kept = chosen[key]
+            notes.append(
+                f"version-1 adjustment {row['adjustment_id']!r} of job {row['job']} "
+                f"({row['state']}) is the same adjustment as {kept['adjustment_id']!r} of job "
+                f"{kept['job']} ({kept['state']}); the latter is kept"
+            )
+            continue
+        attempted = str(row["attempted_at"])
+        chosen[key] = {
+            **{c: row.get(c) for c in ENTRY_COLUMNS if c in row},
+            "key": key,
+            "run_date": attempted[:10],
+            "direction": "debit",
+        }
+    return list(chosen.values()), notes
+
+
+def v1_run_row(row: dict[str, Any]) -> dict[str, Any]:
+    started = str(row["started_at"])
+    return {
+        "run_id": row["run_id"],
+        "job": row["job"],
+        "kind": "dry_run" if row["dry_run"] else "run",
+        "run_date": started[:10],
+        "started_at": started,
+        "mode": "",
+        "username": "",
+        "host": "",
+        "pid": 0,
+        "job_file": "",
+        "ledger_path": row["ledger_path"],
+        "ledger_sha256": row["ledger_sha256"],
+        "results_path": "",
+        "rows": row["rows"],
+        "ended_at": row["ended_at"],
+        "exit_code": row["exit_code"],
+        "counts": row["counts"],
+    }
+
+
+def now_text() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, allow_nan=False, separators=(",", ":"))
