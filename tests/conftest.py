@@ -31,3 +31,13 @@ def sandbox():
 
     with SandboxServer(SAMPLES / "accounts.json", port=0) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def own_state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own per-user state folder (where bare ledgers keep their journal), in
+    this process and in every command it starts: nothing reaches the real home folder."""
+    home = tmp_path / ".state-home"
+    monkeypatch.setenv("XDG_STATE_HOME", str(home))
+    monkeypatch.delenv("LEDGERRUN_JOURNAL", raising=False)
+    return home

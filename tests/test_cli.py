@@ -103,11 +103,17 @@ def test_plan_offline_json_shape(demo_job: Path) -> None:
     code, out, _ = invoke("plan", "--offline", "--format", "json", demo_job)
     assert code == 0
     payload = json.loads(out)
-    assert set(payload) == {"valid", "groups", "totals", "problems"}
+    assert set(payload) == {
+        *("valid", "groups", "totals", "credit_totals", "net", "problems", "control_total"),
+        "consent_checked",
+    }
+    assert payload["control_total"] is None and payload["credit_totals"] == {}
     assert payload["valid"] is True and payload["problems"] == []
     assert len(payload["groups"]) == 24
     for group in payload["groups"]:
-        assert set(group) == {"account", "currency", "rows", "amount_minor", "done", "todo"}
+        assert set(group) == {
+            *("account", "currency", "direction", "rows", "amount_minor", "done", "todo"),
+        }
         assert group["done"] == 0 and group["todo"] == group["rows"]
     assert sum(g["rows"] for g in payload["groups"]) == 240
     for currency, total in payload["totals"].items():
@@ -119,7 +125,9 @@ def test_plan_offline_json_shape(demo_job: Path) -> None:
 def test_plan_text_shows_groups_and_totals(demo_job: Path) -> None:
     code, out, _ = invoke("plan", "--offline", demo_job)
     assert code == 0
-    assert "24 account groups, 240 debits to send." in out
+    assert "24 groups, 240 rows to send." in out
+    assert "Debits:  21,265.27 EUR, 1,497,339 JPY, 233,756.23 USD" in out
+    assert "Consent: not checked" in out
     assert "USD" in out and "JPY" in out
 
 

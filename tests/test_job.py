@@ -29,10 +29,12 @@ def test_paths_are_relative_to_the_job_file_and_templated(write) -> None:
     assert job.stripe.rate_limit == 25 and job.stripe.concurrency == 8
 
 
-def test_defaults_when_results_and_journal_are_not_given(write) -> None:
+def test_defaults_when_results_and_journal_are_not_given(write, own_state_home) -> None:
     job = load_target(write("j.toml", MINIMAL), RUN_DATE)
     assert job.results.name == "nightly-2026-11-26.results.csv"
-    assert job.journal.name == "nightly.journal.sqlite"
+    assert job.journal == own_state_home / "ledgerrun" / "journal.sqlite"
+    assert (job.direction, job.id_prefix, job.guard_days, job.approval) == ("debit", "", 90, "none")
+    assert job.stripe.transfer_group == "ledgerrun"
 
 
 def test_full_job_file_is_read(write) -> None:
@@ -67,7 +69,17 @@ def test_full_job_file_is_read(write) -> None:
         (MINIMAL + "preflight = 1\n", "'job.preflight' must be true or false"),
         (MINIMAL + 'method = "wire"\n', "'job.method' must be 'transfer' or 'charge'"),
         (MINIMAL + 'on_invalid = "ignore"\n', "'job.on_invalid' must be 'abort' or 'skip'"),
-        (MINIMAL + 'results = "out.xlsx"\n', "'job.results' must end in .csv or .parquet"),
+        (MINIMAL + 'results = "out.txt"\n', "'job.results' must end in .csv, .xlsx or .parquet"),
+        (MINIMAL + 'direction = "refund"\n', "'job.direction' must be 'debit' or 'credit'"),
+        (MINIMAL + 'id_prefix = "Team A"\n', "'job.id_prefix' must be up to 40"),
+        (MINIMAL + "guard_days = 0\n", "'job.guard_days' must be between 1 and 3650"),
+        (MINIMAL + 'approval = "maybe"\n', "'job.approval' must be 'none' or 'required'"),
+        (MINIMAL + "[stripe]\ntimeout_s = inf\n", "'stripe.timeout_s' must be above 0"),
+        (MINIMAL + "[stripe]\ntimeout_s = 1e300\n", "at most 600 seconds"),
+        (MINIMAL + "[stripe]\nrate_limit = nan\n", "'stripe.rate_limit' must be above 0"),
+        (MINIMAL + '[stripe]\ntransfer_group = "a b"\n', "'stripe.transfer_group' must be"),
+        (MINIMAL.replace("adj-{date}.csv", "in{put.csv"), "'job.ledger' is not a valid path"),
+        (MINIMAL.replace("adj-{date}.csv", "{date:%Y}.csv"), "only {date} and {job} exist"),
         (MINIMAL + "[limits]\nmax_amount = { usd = 5000.00 }\n", "written in quotes"),
         (MINIMAL + '[limits]\nmax_amount = { usd = "50.005" }\n', "limits.max_amount.usd"),
         (MINIMAL + '[limits]\nmax_amount = { usx = "5" }\n', "not an ISO 4217"),
@@ -75,7 +87,7 @@ def test_full_job_file_is_read(write) -> None:
         (MINIMAL + '[columns]\naccnt = "A"\n', "unknown key 'columns.accnt'"),
         (MINIMAL + '[columns]\naccount = "A"\ncurrency = "A"\n', "more than one column"),
         (MINIMAL + '[stripe]\napi_base = "127.0.0.1:1"\n', "'stripe.api_base' must be"),
-        (MINIMAL + "[stripe]\nconcurrency = 0\n", "at least 1"),
+        (MINIMAL + "[stripe]\nconcurrency = 0\n", "between 1 and 64"),
         ('[job]\nname = "n"\nledger = "{month}.csv"\n', "only {date} and {job}"),
         ("[job\n", "not valid TOML"),
         (MINIMAL + "[extra]\n", "unknown key 'extra'"),
@@ -100,7 +112,10 @@ def test_a_ledger_target_runs_with_defaults_beside_it(write) -> None:
     assert job.results.parent == path.parent.resolve()
     assert job.source is None
     named = load_target(path, RUN_DATE, job_name="finance")
-    assert named.name == "finance" and named.journal.name == "finance.journal.sqlite"
+    assert named.name == "finance" and named.journal.name == "journal.sqlite"
+    renamed = write("elsewhere/Copy of Adjustments.csv", "adjustment_id\n")
+    # A renamed or copied ledger uses the very same per-user journal: never a fresh one.
+    assert load_target(renamed, RUN_DATE).journal == named.journal
 
 
 def test_job_name_option_must_agree_with_the_job_file(write) -> None:
@@ -127,3 +142,14 @@ def test_replace_overrides_job_and_stripe_settings(write) -> None:
 def test_shipped_job_files_load(name: str) -> None:
     job = load_target(JOBS / name, dt.date(2026, 11, 26))
     assert job.name
+
+
+def test_a_job_file_saved_with_a_bom_is_read(write) -> None:
+    job = load_target(write("bom.toml", "\ufeff" + MINIMAL), RUN_DATE)
+    assert job.name == "nightly"
+
+
+def test_a_consent_registry_is_resolved_beside_the_job(write) -> None:
+    job = load_target(write("jobs/j.toml", MINIMAL + '[consent]\nregistry = "c.csv"\n'), RUN_DATE)
+    assert job.consent_registry is not None and job.consent_registry.name == "c.csv"
+    assert job.consent_registry.parent.name == "jobs"

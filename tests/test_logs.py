@@ -17,13 +17,16 @@ A, H = "acct_1ConnAA000000", "acct_1ConnHA000007"
 
 
 def item(row: int, account: str = A) -> Item:
-    return Item(row - 2, row, f"ADJ-{row}", account, "usd", 100, "transfer", {})
+    return Item(row - 2, row, f"adj-{row}", f"ADJ-{row}", account, "usd", 100, "debit",
+                "transfer", {})  # fmt: skip
 
 
 def test_scrub_keeps_only_the_kind_and_last_four() -> None:
     assert scrub(f"key {KEY} used") == f"key sk_test_…{KEY[-4:]} used"
     assert scrub("rk_live_abcdefghijkl1234 x") == "rk_live_…1234 x"
-    assert scrub("no key here, sk_test_ alone") == "no key here, sk_test_ alone"
+    assert KEY[8:-4] not in scrub(f"key\n{KEY}\n")
+    assert scrub("a\x1b[31mred\x00") == "a\\x1b[31mred\\x00"  # a ledger cannot drive a terminal
+    assert scrub("postgresql://app:s3cret@db/x") == "postgresql://app:…@db/x"
 
 
 def test_json_log_lines_and_fields() -> None:
@@ -60,10 +63,11 @@ def test_json_log_lines_and_fields() -> None:
     for r in records:
         assert r["job"] == "j" and r["run_id"] == "r1" and r["ts"].endswith("Z")
     failed = records[1]
-    assert (failed["row"], failed["code"], failed["request_id"]) == (
+    assert (failed["row"], failed["code"], failed["request_id"], failed["amount"]) == (
         3,
         "balance_insufficient",
         "req_1",
+        "1.00 USD",
     )
     assert failed["level"] == "warning" and KEY not in stream.getvalue()
     assert records[2]["failed"] == 1 and records[2]["unknown"] == 0
@@ -83,7 +87,7 @@ def test_text_log_with_verbose_names_failures_and_accounts() -> None:
     )
     log("account_done", {"account": A, "rows": 2, "counts": {"succeeded": 1, "unknown": 1}})
     lines = stream.getvalue().splitlines()
-    assert lines[0].startswith("row 8 ADJ-8 on acct_1ConnAA000000: unknown [network_error]")
+    assert lines[0].startswith("row 8 ADJ-8 (1.00 USD) on acct_1ConnAA000000: unknown [network")
     assert lines[1] == f"account {A} done: 2 rows (succeeded 1, unknown 1)"
 
 
@@ -125,7 +129,7 @@ def test_run_with_json_logs_end_to_end(tmp_path: Path, sandbox) -> None:
     start, end = records[0], records[-1]
     assert start["rows"] == 2 and len(start["ledger_sha256"]) == 64
     assert end["exit_code"] == 1 and end["counts"]["failed"] == 1
-    assert end["totals"]["usd"]["succeeded"] == 100
+    assert end["totals"]["usd"]["debit"]["succeeded"] == 100
     failed = next(r for r in records if r["event"] == "row_failed")
     assert failed["row"] == 3 and failed["code"] == "balance_insufficient"
     assert failed["request_id"].startswith("req_")

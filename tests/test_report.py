@@ -15,7 +15,6 @@ import pytest
 import ledgerrun
 from ledgerrun.ingest.validate import check
 from ledgerrun.job import load_target
-from ledgerrun.vocab import FAILED, INVALID, SKIPPED, STATUSES, SUCCEEDED, UNKNOWN, RowOutcome
 from ledgerrun.output.html import (
     ROW_CAP,
     STRIPE_FIXES,
@@ -23,19 +22,26 @@ from ledgerrun.output.html import (
     refresh_report,
     render,
     report_path,
+    report_view,
     write_report,
 )
-from ledgerrun.output.results import (
-    read_results,
-    results_table,
-    summarize,
-    summary_path,
-    write_results,
-    write_summary,
-)
+from ledgerrun.output.results import atomic_write, read_results, summary_path, write_results
 from ledgerrun.output.text import amount
 from ledgerrun.reconcile import check as rc
-from ledgerrun.vocab import FIXES
+from ledgerrun.reconcile import files as rc_files
+from ledgerrun.send.prepare import Prepared, row_directions, row_keys
+from ledgerrun.send.table import results_table as table_of
+from ledgerrun.summary import Summary, count, totals
+from ledgerrun.vocab import (
+    FAILED,
+    FIXES,
+    INVALID,
+    SKIPPED,
+    STATUSES,
+    SUCCEEDED,
+    UNKNOWN,
+    RowOutcome,
+)
 from tests.support import RUN_DATE
 
 WHEN = dt.datetime(2026, 11, 26, 2, 14, 7, tzinfo=dt.UTC)
@@ -129,23 +135,28 @@ def make_run(
 ) -> tuple[Path, dict[str, Any], pa.Table]:
     ledger = tmp_path / name
     ledger.write_text(HEADER + "".join(lines), encoding="utf-8")
-    validation = check(load_target(ledger, RUN_DATE))
+    job = load_target(ledger, RUN_DATE)
+    validation = check(job)
     results = tmp_path / results_name
-    table = results_table(validation, outcomes)
-    summary = summarize(
-        validation,
-        outcomes,
-        run_id="20261126T021407Z-abc123",
-        job="payouts",
-        started_at=WHEN,
-        ended_at=WHEN + dt.timedelta(seconds=42),
-        dry_run=dry_run,
-        exit_code=exit_code,
-        results_path=results,
-    )
+    directions = [str(d) for d in row_directions(validation, job).to_pylist()]
+    keys = [str(k) for k in row_keys(validation, job).to_pylist()]
+    table = table_of(Prepared(job, validation, keys, directions), outcomes)
+    statuses = [o.status for o in outcomes]
+    summary = Summary(
+        run_id="20261126T021407Z-abc123", job="payouts", job_file="", run_date="2026-11-26",
+        mode="sandbox", user="finance", host="cron-1", version=ledgerrun.__version__,
+        dry_run=dry_run, exit_code=exit_code, started_at=WHEN,
+        ended_at=WHEN + dt.timedelta(seconds=42), ledger=str(ledger),
+        ledger_sha256=validation.ledger.sha256, results=str(results), rows=len(outcomes),
+        counts=count(statuses),
+        totals=totals(zip(validation.currency.to_pylist(), directions,
+                          validation.amount_minor.to_pylist(), statuses, strict=True)),
+        sent_now=0, done_earlier=0,
+    ).to_json()  # fmt: skip
     write_results(table, results)
-    write_summary(summary, results)
-    return results, summary, table
+    text = json.dumps(summary).encode()
+    atomic_write(summary_path(results), lambda fh: fh.write(text))
+    return results, report_view(summary), table
 
 
 # Thirteen USD accounts, account k debited (k + 1) * 100.00, one of them twice; two JPY accounts;
@@ -476,10 +487,10 @@ def test_refresh_report_reads_the_files_of_a_run(tmp_path, results_name) -> None
     assert "Not reconciled yet" in doc.one(id="reconcile").text()
     assert path.read_text(encoding="utf-8") == render(summary, read_results(results))
 
-    report = rc.Reconciliation("payouts", results, WHEN, checked=15, debits=16)
+    report = rc.Reconciliation("payouts", "2026-11-26", results, WHEN, checked=15, objects=16)
     report.discrepancies.append(rc.Discrepancy("orphan", "zz", "acct_1Z", "tr_9", "", "not here"))
     report.ended_at = WHEN + dt.timedelta(hours=1)
-    rc.write_report(report)
+    rc_files.write_report(report)
     doc = parse(refresh_report(results).read_text(encoding="utf-8"))
     assert doc.one(id="reconcile").one("table").rows()[1][:2] == ["orphan", "1"]
 

@@ -218,13 +218,16 @@ def max_problems_option(fn: F) -> F:
 
 
 def check_target(target: Path) -> None:
-    """TARGET must be an existing job file or ledger file; say what is wrong otherwise."""
+    """TARGET must be an existing job file or ledger file; say what is wrong otherwise. (An
+    existing file of another kind is read as a ledger, whose reader names its format.)"""
     suffix = target.suffix.lower()
-    if suffix not in TARGET_SUFFIXES:
+    if not target.exists() and suffix not in TARGET_SUFFIXES:
         near = [target.with_suffix(s) for s in TARGET_SUFFIXES if target.with_suffix(s).exists()]
+        near += [p for p in target.parent.glob(f"{target.name}*") if p.suffix in TARGET_SUFFIXES]
         hint = f" (did you mean {near[0]}?)" if near else ""
         raise ConfigError(
-            f"{target} is not a job file (.toml) or a ledger (.csv, .xlsx, .parquet){hint}"
+            f"no such job file or ledger: {target}{hint}. TARGET is a job file (.toml) or a "
+            "ledger (.csv, .xlsx, .parquet)"
         )
     if not target.exists():
         near = [p for p in target.parent.glob(f"{target.stem}.*") if p.suffix in TARGET_SUFFIXES]

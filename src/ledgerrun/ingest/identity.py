@@ -50,6 +50,12 @@ _IGNORABLE: tuple[tuple[int, int], ...] = (
     (0xE0000, 0xE0FFF),
 )
 _BAD_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Zl", "Zp"))
+# Unicode's White_Space characters: what "surrounding whitespace" means here, and what Arrow's
+# trim kernels remove (Python's own str.strip() would also take \x1c-\x1f, which are controls).
+TRIM = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 def _invisible(ch: str) -> bool:
@@ -66,7 +72,7 @@ def invisible_characters(value: str) -> list[str]:
     """The code points of ``value`` that make it unusable as an id, as ``U+200B`` labels,
     in order and without repeats. Surrounding whitespace is not counted (it is trimmed)."""
     seen: dict[str, None] = {}
-    for ch in value.strip():
+    for ch in value.strip(TRIM):
         if _invisible(ch):
             seen[f"U+{ord(ch):04X}"] = None
     return list(seen)
@@ -77,7 +83,7 @@ def canonical(value: str, prefix: str = "") -> str:
 
     The caller refuses ids with :func:`invisible_characters` first; for such ids the result is
     still defined but meaningless."""
-    text = unicodedata.normalize("NFC", value).strip()
+    text = unicodedata.normalize("NFC", value).strip(TRIM)
     text = unicodedata.normalize("NFC", text.casefold())
     if text.isascii() and text.isdigit():
         text = text.lstrip("0") or "0"

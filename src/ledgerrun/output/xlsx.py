@@ -5,7 +5,8 @@ for JPY, ``#,##0.000`` for KWD); the major-unit amount is exact because it is co
 integer minor units, and a number of 15 significant digits or fewer is stored exactly by Excel.
 Ids, accounts and every other text are text cells (never turned into numbers, so ``00456`` stays
 ``00456``); the header row is frozen and filterable. A text that Excel would take for a formula
-is stored as text by openpyxl's own cell type, so no escape is needed.
+is stored as text (a cell type, not an escape). XML holds no bare carriage return (one reads
+back as a line feed) and none of the other control characters: those are written escaped.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def write_xlsx(
     bold = Font(bold=True)
     header = []
     for name in names:
-        cell = WriteOnlyCell(sheet, value=name)
+        cell = _text_cell(sheet, name, WriteOnlyCell)
         cell.font = bold
         header.append(cell)
     sheet.append(header)
@@ -57,12 +58,20 @@ def write_xlsx(
             elif name in INTEGER_COLUMNS:
                 row.append(value)
             else:
-                cell = WriteOnlyCell(sheet, value="" if value is None else str(value))
-                cell.data_type = "s"
-                row.append(cell)
+                row.append(_text_cell(sheet, "" if value is None else str(value), WriteOnlyCell))
         sheet.append(row)
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(names))}{table.num_rows + 1}"
     atomic_write(path, book.save)
+
+
+def _text_cell(sheet: Any, text: str, cell_type: Any) -> Any:
+    """A text cell, never a formula, with the characters XML cannot hold escaped."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    cell = cell_type(sheet, value=None)
+    cell.value = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+    cell.data_type = "s"
+    return cell
 
 
 def _amount_cell(sheet: Any, minor: int | None, currency: str, cell_type: Any) -> Any:
