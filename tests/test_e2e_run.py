@@ -30,6 +30,11 @@ A, B, C = "acct_1ConnAA000000", "acct_1ConnBA000001", "acct_1ConnCA000002"
 EUR, JPY = "acct_1ConnSA000016", "acct_1ConnXA000021"
 
 
+def row_date(folder: Path) -> str:
+    summary = json.loads((folder / "out" / "e2e.results.csv.summary.json").read_text())
+    return str(summary["run_date"])
+
+
 def rows_for(*specs: tuple[str, str, str, str]) -> list[str]:
     """(id, account, amount, currency) -> ledger lines with default method and a description."""
     return [
@@ -67,9 +72,11 @@ def test_transfer_debits_move_money_once_and_are_reconciled(tmp_path: Path, sand
         assert transfer["destination_payment"] == row["payment_id"]
         assert transfer["account"] == row["account"]
         assert transfer["amount"] == int(row["amount_minor"])
-        assert transfer["transfer_group"] == "e2e"
+        assert transfer["transfer_group"] == "ledgerrun"  # one group for the whole platform
         assert transfer["metadata"]["ledgerrun_job"] == "e2e"
-        assert row["idempotency_key"] == f"ledgerrun:e2e:0:{row['adjustment_id']}"
+        assert transfer["metadata"]["ledgerrun_run_date"] == row_date(tmp_path)
+        assert row["idempotency_key"] == f"ledgerrun.v2:debit:0:{row['adjustment_id'].lower()}"
+        assert row["direction"] == "debit" and row["amount"]
         assert row["stripe_request_id"].startswith("req_") and row["completed_at"].endswith("Z")
     summary = json.loads((tmp_path / "out" / "e2e.results.csv.summary.json").read_text())
     assert summary["counts"]["succeeded"] == 5 and summary["exit_code"] == 0
@@ -134,7 +141,8 @@ def test_balance_failure_moves_nothing_and_is_retried_with_a_new_key(
     assert first.returncode == 1
     out = {r["adjustment_id"]: r for r in results_rows(tmp_path / "out" / "e2e.results.csv")}
     assert out["F-1"]["status"] == "failed" and out["F-1"]["error_code"] == "balance_insufficient"
-    assert out["F-1"]["transfer_id"] == "" and out["F-1"]["idempotency_key"].endswith(":0:F-1")
+    assert out["F-1"]["transfer_id"] == "" and out["F-1"]["idempotency_key"].endswith(":0:f-1")
+    assert "no money moved" in out["F-1"]["error_message"]
     assert balances(state(sandbox.url))[short]["usd"] == available
     # Top the account up from the platform, then run again: the failed row gets generation 1.
     client = stripe.StripeClient(KEY, base_addresses={"api": sandbox.url}, max_network_retries=0)
@@ -146,8 +154,8 @@ def test_balance_failure_moves_nothing_and_is_retried_with_a_new_key(
     assert second.returncode == 0, second.stdout + second.stderr
     out = {r["adjustment_id"]: r for r in results_rows(tmp_path / "out" / "e2e.results.csv")}
     assert out["F-1"]["status"] == "succeeded"
-    assert out["F-1"]["idempotency_key"] == "ledgerrun:e2e:1:F-1"
-    assert out["F-2"]["idempotency_key"] == "ledgerrun:e2e:0:F-2"
+    assert out["F-1"]["idempotency_key"] == "ledgerrun.v2:debit:1:f-1"
+    assert out["F-2"]["idempotency_key"] == "ledgerrun.v2:debit:0:f-2"
     assert debits(state(sandbox.url), "e2e") == {"F-1": 1, "F-2": 1}
 
 
@@ -225,8 +233,8 @@ def test_changed_adjustment_is_a_conflict_and_never_sent(tmp_path: Path, sandbox
 def test_a_second_run_of_the_job_exits_4(tmp_path: Path, sandbox) -> None:
     job = write_job(tmp_path, sandbox.url, rows_for(("L-1", A, "1.00", "usd")))
     lock_it = (
-        "import sys; from pathlib import Path; from ledgerrun.store.sqlite import SQLiteJournal\n"
-        "j = SQLiteJournal.open(Path(sys.argv[1])); j.lock('e2e')"
+        "import sys; from ledgerrun.store import open_store\n"
+        "j = open_store(sys.argv[1]); j.lock('e2e')"
     )
     with held_by_another_process(lock_it, tmp_path / "state" / "e2e.sqlite"):
         done = cli("run", job)
@@ -245,7 +253,9 @@ def test_dry_run_sends_nothing_and_writes_results(tmp_path: Path, sandbox) -> No
     done = cli("run", job, "--dry-run", "--skip-invalid")
     assert done.returncode == 1  # one row is invalid
     assert state(sandbox.url)["stats"]["write_requests"] == 0
-    out = results_rows(tmp_path / "out" / "e2e.results.csv")
+    assert "dry run: nothing sent" in done.stdout
+    assert not (tmp_path / "out" / "e2e.results.csv").exists()  # the real files are not touched
+    out = results_rows(tmp_path / "out" / "e2e.results.dry-run.csv")
     assert [(r["status"], r["error_code"]) for r in out] == [
         ("skipped", "dry_run"),
         ("invalid", "account_not_eligible"),
@@ -293,7 +303,8 @@ def test_live_key_needs_live_flag_and_missing_key_is_clear(tmp_path: Path, sandb
     job = write_job(tmp_path, sandbox.url, rows_for(("Z-1", A, "1.00", "usd")))
     fake_live = "sk_" + "live_abcdefghijklmnop1234"  # built, so no scanner takes it for a secret
     live = cli("run", job, env={"STRIPE_API_KEY": fake_live})
-    assert live.returncode == 2 and "need --live" in live.stderr and "sk_live_…1234" in live.stderr
+    assert live.returncode == 2 and "need --live" in live.stderr and "…1234" in live.stderr
+    assert "abcdefgh" not in live.stderr
     missing = cli("run", job, env={"STRIPE_API_KEY": ""})
     assert missing.returncode == 2 and "STRIPE_API_KEY" in missing.stderr
     refused = cli("run", job, "--live", env={"STRIPE_API_KEY": fake_live})
@@ -312,11 +323,15 @@ def test_status_lists_runs_and_counts(tmp_path: Path, sandbox) -> None:
     time.sleep(1.1)  # run ids carry the second they started
     cli("run", job)
     shown = json.loads(cli("status", job, "--format", "json").stdout)
-    assert {k: v for k, v in shown["counts"].items() if v} == {"succeeded": 1, "failed": 1}
+    (date,) = shown["dates"]
+    assert {k: v for k, v in shown["dates"][date].items() if v} == {"succeeded": 1, "failed": 1}
     assert [r["exit_code"] for r in shown["runs"]] == [1, 1]
-    assert shown["runs"][1]["counts"]["succeeded"] == 1
+    assert [r["state"] for r in shown["runs"]] == ["finished", "finished"]
+    assert shown["runs"][1]["counts"]["succeeded"] == 1 and shown["running"] is None
+    assert shown["runs"][0]["run_date"] == date and shown["runs"][0]["mode"] == "sandbox"
+    assert shown["runs"][0]["ledger"].endswith("ledger.csv") and shown["runs"][0]["host"]
     text = cli("status", job).stdout
-    assert "failed 1" in text and "succeeded 1" in text
+    assert "failed 1" in text and "succeeded 1" in text and date in text
 
 
 def test_plan_online_shows_balances_and_warns_when_short(tmp_path: Path, sandbox) -> None:
@@ -330,5 +345,6 @@ def test_plan_online_shows_balances_and_warns_when_short(tmp_path: Path, sandbox
     groups = {g["account"]: g for g in json.loads(done.stdout)["groups"]}
     assert groups[A]["available"] == balances(state(sandbox.url))[A]["usd"]
     assert groups["acct_1ConnHA000007"]["short"] is True and groups[A]["short"] is False
-    assert "balance short" in cli("plan", job).stdout
+    text = cli("plan", job).stdout
+    assert "short by" in text and "fails unless reserves cover it" in text
     assert state(sandbox.url)["stats"]["write_requests"] == 0
