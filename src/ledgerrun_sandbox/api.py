@@ -25,6 +25,7 @@ from ledgerrun_sandbox.endpoints import Endpoints, Route, Write, route
 from ledgerrun_sandbox.errors import ApiError, parameter_invalid, unrecognized_url
 from ledgerrun_sandbox.faults import FaultInjector, FaultPlan
 from ledgerrun_sandbox.idempotency import MAX_KEY_LENGTH, Outcome, SavedAnswer
+from ledgerrun_sandbox.rules import LIVE_KEY_PREFIXES, TEST_KEY_PREFIXES
 from ledgerrun_sandbox.state import Account, SandboxState
 from ledgerrun_sandbox.wire import (
     api_key_from_authorization,
@@ -36,9 +37,6 @@ from ledgerrun_sandbox.wire import (
 )
 
 log = logging.getLogger("ledgerrun_sandbox")
-
-_TEST_KEY_PREFIXES = ("sk_test_", "rk_test_")
-_LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_", "pk_live_")
 
 
 @dataclass(frozen=True)
@@ -229,9 +227,9 @@ class SandboxApi:
                 "You did not provide an API key. Send it as 'Authorization: Bearer sk_test_...' "
                 "(or as the user name of HTTP basic auth)."
             )
-        if key.startswith(_TEST_KEY_PREFIXES) and len(key) > len("sk_test_"):
+        if key.startswith(TEST_KEY_PREFIXES) and len(key) > len("sk_test_"):
             return key
-        if key.startswith(_LIVE_KEY_PREFIXES):
+        if key.startswith(LIVE_KEY_PREFIXES):
             raise _auth_error(
                 f"The API key {key_hint(key)} is a live mode key. This is a local sandbox: it "
                 "only accepts test mode keys (sk_test_... or rk_test_...)."

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ledgerrun_sandbox import rules
 from ledgerrun_sandbox.errors import (
     ApiError,
     invalid_integer,
@@ -22,13 +23,13 @@ from ledgerrun_sandbox.errors import (
 )
 from ledgerrun_sandbox.wire import Params
 
-MAX_AMOUNT = 99_999_999
-MAX_DESCRIPTION = 1000
-MAX_METADATA_KEYS = 50
-MAX_METADATA_KEY = 40
-MAX_METADATA_VALUE = 500
-MAX_LIST_LIMIT = 100
-DEFAULT_LIST_LIMIT = 10
+MAX_AMOUNT = rules.AMOUNT_MAX
+MAX_DESCRIPTION = rules.DESCRIPTION_MAX_CHARS
+MAX_METADATA_KEYS = rules.METADATA_MAX_KEYS
+MAX_METADATA_KEY = rules.METADATA_KEY_MAX_CHARS
+MAX_METADATA_VALUE = rules.METADATA_VALUE_MAX_CHARS
+MAX_LIST_LIMIT = rules.LIST_PAGE_MAX
+DEFAULT_LIST_LIMIT = rules.LIST_PAGE_DEFAULT
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _CURRENCY = re.compile(r"^[a-z]{3}$")

@@ -25,9 +25,6 @@ from typing import Any
 ACCOUNT_TYPES = ("express", "custom", "standard")
 ACCESS_VALUES = ("granted", "revoked")
 
-# EEA: the EU 27, then Iceland, Liechtenstein, Norway; plus the UK and Switzerland.
-_EEA = "AT BE BG HR CY CZ DK EE FI FR DE GR IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO"
-_EUROPE = frozenset([*_EEA.split(" "), "GB", "CH"])
 _ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]{1,64}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _CURRENCY = re.compile(r"^[a-z]{3}$")
@@ -35,11 +32,6 @@ _CURRENCY = re.compile(r"^[a-z]{3}$")
 
 class SeedError(ValueError):
     """The seed (file or dict) is malformed; the message says where and why."""
-
-
-def region_of(country: str) -> str:
-    """The funds-flow region of a country: debits may not cross regions."""
-    return "EUROPE" if country in _EUROPE else country
 
 
 @dataclass(frozen=True)

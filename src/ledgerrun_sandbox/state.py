@@ -27,7 +27,8 @@ from ledgerrun_sandbox.objects import (
     transfer_object,
 )
 from ledgerrun_sandbox.params import CreateParams
-from ledgerrun_sandbox.seed import AccountSeed, Seed, region_of
+from ledgerrun_sandbox.rules import region
+from ledgerrun_sandbox.seed import AccountSeed, Seed
 
 
 @dataclass
@@ -60,7 +61,7 @@ class Account:
 
     @property
     def region(self) -> str:
-        return region_of(self.country)
+        return region(self.country)
 
     def to_object(self) -> JsonObject:
         return {
