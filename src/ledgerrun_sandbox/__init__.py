@@ -18,23 +18,26 @@ ordinary platform-to-account transfers (to top balances up); accounts, balances,
 Stripe v1 idempotency; and injected faults (:class:`Faults`). Nothing else of Stripe exists
 here: any other URL answers 404.
 
-Errors are Stripe-shaped, ``{"error": {"type", "code", "message", "param"}}``. The codes the
-sandbox uses, and whether an answer is saved under the request's idempotency key (``saved``)::
+Errors are Stripe-shaped, ``{"error": {"type", "code", "doc_url", "message", "param"}}``, with
+``code`` (and its ``doc_url``) and ``param`` left out when there is none, as Stripe does. Every
+code is one of Stripe's own (stripe-go ``error.go``). The answers, and whether one is saved
+under the request's idempotency key (``saved``); ``-`` means no code::
 
     status type                   code                      when                           saved
     ------ ---------------------- ------------------------- ------------------------------ -----
-    401    authentication_error   null                      no key, a live key, not a key  no
+    401    invalid_request_error  -                         no key, a live key, not a key  no
     403    invalid_request_error  account_invalid           Stripe-Account, charge source  no
                                                             or GET /v1/accounts/{id} names
                                                             an account not connected to
                                                             the platform, or revoked
     404    invalid_request_error  resource_missing          no such account/transfer/charge no
-    404    invalid_request_error  null                      unrecognized URL or method     no
+    404    invalid_request_error  -                         unrecognized URL or method     no
     400    invalid_request_error  parameter_missing         required param absent          no
     400    invalid_request_error  parameter_invalid_empty   required param sent empty      no
     400    invalid_request_error  parameter_invalid_integer amount/limit/created not int   no
     400    invalid_request_error  parameter_unknown         param not accepted here        no
-    400    invalid_request_error  parameter_invalid         bad currency code, metadata
+    400    invalid_request_error  parameters_exclusive      starting_after + ending_before no
+    400    invalid_request_error  - (param named)           bad currency code, metadata
                                                             (>50 keys, key >40, value
                                                             >500 chars), description >1000,
                                                             debit transfer whose
@@ -46,24 +49,25 @@ sandbox uses, and whether an answer is saved under the request's idempotency key
     400    invalid_request_error  amount_too_large          amount > 99,999,999            no
     400    invalid_request_error  resource_missing          top-up destination or list
                                                             cursor does not exist          no
-    400    invalid_request_error  idempotency_key_too_long  Idempotency-Key > 255 chars    no
-    400    idempotency_error      null                      key reused with other params   no
+    400    invalid_request_error  -                         Idempotency-Key > 255 chars    no
+    400    idempotency_error      -                         key reused with other params   no
     409    invalid_request_error  idempotency_key_in_use    key's first request still runs no
     400    invalid_request_error  transfers_not_allowed     debit of a Standard account
                                                             (Stripe covers its losses), or
                                                             accounts in different regions  yes
-    400    invalid_request_error  currency_mismatch         currency is not the account's
-                                                            default_currency (param
-                                                            currency)                      yes
+    400    invalid_request_error  - (param currency)        currency is not the account's
+                                                            default_currency               yes
     400    invalid_request_error  balance_insufficient      would take the paying account's
                                                             available balance below zero   yes
-    500    api_error              null                      unexpected failure executing   yes
+    500    api_error              -                         unexpected failure executing   yes
     429    invalid_request_error  rate_limit                fault: over --max-rps          no
     429    invalid_request_error  lock_timeout              fault: --lock-timeout-rate     no
-    500    api_error              null                      fault: --error-rate            no
+    500    api_error              -                         fault: --error-rate            no
 
-409, 429 and 500 answers carry ``Stripe-Should-Retry: true``. Replayed answers carry
-``Idempotent-Replayed: true`` and ``Original-Request: req_...``. Regions: US, CA, AU, NZ, JP,
+409, 429 and unsaved 500 answers carry ``Stripe-Should-Retry: true``; a 500 saved under an
+idempotency key carries ``Stripe-Should-Retry: false``, first time and replayed (a retry with
+the key would only replay it). Replayed answers carry ``Idempotent-Replayed: true`` and
+``Original-Request: req_...``. Regions: US, CA, AU, NZ, JP,
 HK, Europe (EEA + GB + CH); any other country is a region of its own. Top-ups (platform to
 account) obey the region, currency and balance rules too, but may go to Standard accounts.
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledgerrun_sandbox.endpoints import Endpoints, Route, Write, route
-from ledgerrun_sandbox.errors import ApiError, parameter_invalid, unrecognized_url
+from ledgerrun_sandbox.errors import ApiError, invalid_request, unrecognized_url
 from ledgerrun_sandbox.faults import FaultInjector, FaultPlan
 from ledgerrun_sandbox.idempotency import MAX_KEY_LENGTH, Outcome, SavedAnswer
 from ledgerrun_sandbox.rules import LIVE_KEY_PREFIXES, TEST_KEY_PREFIXES
@@ -164,7 +164,7 @@ class SandboxApi:
                     log.exception("unexpected failure executing %s", target.name)
                     status, payload = 500, _internal_error()
                 if key is not None:
-                    answer = SavedAnswer(status, payload, request_id, should_retry=status >= 500)
+                    answer = SavedAnswer(status, payload, request_id)
                     state.idempotency.save(ctx.id, key, answer)
                     saved = True
         finally:
@@ -175,7 +175,8 @@ class SandboxApi:
             self.injector.record("drop")
             return Response(0, b"", drop=True)
         if status >= 500:
-            extra.append(("Stripe-Should-Retry", "true"))
+            # Saved under a key, the 500 is all a retry with that key would get back.
+            extra.append(("Stripe-Should-Retry", "false" if saved else "true"))
         return self._answer(status, payload, extra, request_id=request_id)
 
     def _claim(
@@ -215,8 +216,9 @@ class SandboxApi:
         if answer is not None:
             self._nap(plan)
             extra += [("Idempotent-Replayed", "true"), ("Original-Request", answer.request_id)]
-            if answer.should_retry:
-                extra.append(("Stripe-Should-Retry", "true"))
+            if answer.status >= 500:
+                # The 500 is saved under the key: retrying with it would only replay it.
+                extra.append(("Stripe-Should-Retry", "false"))
             return self._answer(answer.status, answer.payload, extra)
         return None
 
@@ -268,11 +270,11 @@ class SandboxApi:
         try:
             seconds = float(raw)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            raise parameter_invalid(
+            raise invalid_request(
                 "advance_s", "advance_s must be a number of seconds, e.g. advance_s=86401"
             ) from None
         if not 0 <= seconds < 10**10:
-            raise parameter_invalid("advance_s", "advance_s must be >= 0: the clock only moves on")
+            raise invalid_request("advance_s", "advance_s must be >= 0: the clock only moves on")
         return self.state.clock.advance(seconds)
 
     # --- answers -----------------------------------------------------------------------------
@@ -305,11 +307,12 @@ def _request_id() -> str:
 
 def _check_key_length(key: str | None) -> None:
     if key is not None and len(key) > MAX_KEY_LENGTH:
+        # Stripe answers an over-long key with a plain invalid_request_error (no code, no
+        # param); its wording reports the length and the accepted 1-255 range.
         raise ApiError(
             400,
-            f"The Idempotency-Key header is {len(key)} characters long; "
-            f"at most {MAX_KEY_LENGTH} are allowed.",
-            code="idempotency_key_too_long",
+            f"The idempotency key is {len(key)} characters long, outside the accepted range: "
+            f"idempotency keys must be 1 to {MAX_KEY_LENGTH} characters long.",
         )
 
 
@@ -317,11 +320,13 @@ def _text(body: bytes) -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
-        raise parameter_invalid(None, "The request body is not valid UTF-8.") from None
+        raise invalid_request(None, "The request body is not valid UTF-8.") from None
 
 
 def _auth_error(message: str) -> ApiError:
-    return ApiError(401, message, type="authentication_error")
+    # Stripe's OpenAPI spec has no authentication_error type (api_error, card_error,
+    # idempotency_error, invalid_request_error): a refused key is a 401 invalid_request_error.
+    return ApiError(401, message)
 
 
 def _internal_error() -> dict[str, Any]:

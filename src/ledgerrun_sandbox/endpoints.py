@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 from ledgerrun_sandbox import params as p
 from ledgerrun_sandbox.errors import (
-    ApiError,
     account_invalid,
-    parameter_invalid,
+    invalid_request,
     resource_missing,
 )
 from ledgerrun_sandbox.objects import JsonObject, ObjectList
@@ -146,16 +145,14 @@ class Endpoints:
         platform = state.platform
         if not ctx.is_platform:
             if query.counterparty != platform.id:
-                raise parameter_invalid(
+                raise invalid_request(
                     "destination",
                     f"A transfer made as connected account {ctx.id} is an account debit and can "
                     f"only go to the platform ({platform.id}), not to {query.counterparty[:40]}.",
                 )
             return Write(lambda: state.debit_by_transfer(ctx, query), is_debit=True)
         if query.counterparty == platform.id:
-            raise parameter_invalid(
-                "destination", "The platform cannot transfer to its own account."
-            )
+            raise invalid_request("destination", "The platform cannot transfer to its own account.")
         destination = state.accounts.get(query.counterparty)
         if destination is None:
             raise resource_missing("destination", query.counterparty, "destination", status=400)
@@ -166,21 +163,20 @@ class Endpoints:
     def _charge(self, ctx: Account, query: p.CreateParams) -> Write:
         state = self.state
         if not ctx.is_platform:
-            raise ApiError(
-                400,
+            raise invalid_request(
+                "source",
                 "Account debits are created by the platform: send POST /v1/charges without a "
                 "Stripe-Account header, with source set to the connected account.",
-                code="parameter_invalid",
             )
         source_id = query.counterparty
         if not source_id.startswith("acct_"):
-            raise parameter_invalid(
+            raise invalid_request(
                 "source",
                 "The sandbox only models account debits: source must be a connected account "
                 "id (acct_...), not a card or token.",
             )
         if source_id == state.platform.id:
-            raise parameter_invalid("source", "The platform cannot debit its own account.")
+            raise invalid_request("source", "The platform cannot debit its own account.")
         source = state.accounts.get(source_id)
         if source is None or source.access != "granted":
             raise account_invalid(source_id, param="source")

@@ -32,7 +32,6 @@ class SavedAnswer:
     status: int
     payload: dict[str, Any]
     request_id: str
-    should_retry: bool = False
 
 
 class Outcome(enum.Enum):

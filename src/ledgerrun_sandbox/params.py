@@ -17,9 +17,10 @@ from ledgerrun_sandbox import rules
 from ledgerrun_sandbox.errors import (
     ApiError,
     invalid_integer,
-    parameter_invalid,
+    invalid_request,
     parameter_missing,
     parameter_unknown,
+    parameters_exclusive,
 )
 from ledgerrun_sandbox.wire import Params
 
@@ -91,11 +92,11 @@ def _create(params: Params, counterparty: str) -> CreateParams:
         )
     currency = _required_string(params["currency"], "currency").lower()
     if not _CURRENCY.match(currency):
-        raise parameter_invalid("currency", f"Invalid currency: {currency[:20]}.")
+        raise invalid_request("currency", f"Invalid currency: {currency[:20]}.")
     party = _required_string(params[counterparty], counterparty)
     description = _optional_string(params.get("description"), "description")
     if description is not None and len(description) > MAX_DESCRIPTION:
-        raise parameter_invalid(
+        raise invalid_request(
             "description",
             f"The description is {len(description)} characters long; "
             f"at most {MAX_DESCRIPTION} are allowed.",
@@ -117,15 +118,13 @@ def list_params(params: Params, *, with_destination: bool) -> ListParams:
     if "limit" in params:
         limit = _integer(params["limit"], "limit")
         if not 1 <= limit <= MAX_LIST_LIMIT:
-            raise parameter_invalid(
+            raise invalid_request(
                 "limit", f"limit must be between 1 and {MAX_LIST_LIMIT}; got {limit}."
             )
     starting_after = _optional_string(params.get("starting_after"), "starting_after")
     ending_before = _optional_string(params.get("ending_before"), "ending_before")
     if starting_after and ending_before:
-        raise parameter_invalid(
-            "ending_before", "Give at most one of starting_after and ending_before."
-        )
+        raise parameters_exclusive("starting_after", "ending_before")
     low, high = _created(params.get("created"))
     return ListParams(
         limit=limit,
@@ -168,7 +167,7 @@ def _optional_string(value: Any, param: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise parameter_invalid(param, f"Invalid string: {param} must be a single value.")
+        raise invalid_request(param, f"Invalid string: {param} must be a single value.")
     return value or None
 
 
@@ -186,24 +185,24 @@ def _metadata(value: Any) -> dict[str, str]:
     if value is None or value == "":
         return {}
     if not isinstance(value, dict):
-        raise parameter_invalid("metadata", "Invalid hash: metadata must be key-value pairs.")
+        raise invalid_request("metadata", "Invalid hash: metadata must be key-value pairs.")
     if len(value) > MAX_METADATA_KEYS:
-        raise parameter_invalid(
+        raise invalid_request(
             "metadata",
             f"Metadata has {len(value)} keys; at most {MAX_METADATA_KEYS} are allowed.",
         )
     out: dict[str, str] = {}
     for key, item in value.items():
         if len(key) > MAX_METADATA_KEY:
-            raise parameter_invalid(
+            raise invalid_request(
                 "metadata",
                 f"Metadata key '{key[:MAX_METADATA_KEY]}...' is {len(key)} characters long; "
                 f"keys may have at most {MAX_METADATA_KEY}.",
             )
         if not isinstance(item, str):
-            raise parameter_invalid("metadata", f"Metadata value for '{key}' must be a string.")
+            raise invalid_request("metadata", f"Metadata value for '{key}' must be a string.")
         if len(item) > MAX_METADATA_VALUE:
-            raise parameter_invalid(
+            raise invalid_request(
                 "metadata",
                 f"Metadata value for '{key}' is {len(item)} characters long; "
                 f"values may have at most {MAX_METADATA_VALUE}.",
@@ -220,7 +219,7 @@ def _created(value: Any) -> tuple[int | None, int | None]:
         exact = _integer(value, "created")
         return exact, exact
     if not isinstance(value, dict):
-        raise parameter_invalid("created", "created must be an integer or a hash of bounds.")
+        raise invalid_request("created", "created must be an integer or a hash of bounds.")
     low: int | None = None
     high: int | None = None
     for op, raw in value.items():

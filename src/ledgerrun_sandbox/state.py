@@ -169,12 +169,14 @@ class SandboxState:
     @staticmethod
     def _check_currency(account: Account, params: CreateParams) -> None:
         if params.currency != account.default_currency:
+            # Stripe's account-debit docs require the account's default currency but name no
+            # error code for it, and stripe-go's ErrorCode list has no currency mismatch code:
+            # a plain invalid_request_error on param "currency".
             raise ApiError(
                 400,
                 f"The currency {params.currency} is not the default currency of account "
                 f"{account.id} ({account.default_currency}); debits and transfers must be in "
                 "the account's default currency.",
-                code="currency_mismatch",
                 param="currency",
             )
 

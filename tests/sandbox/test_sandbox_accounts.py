@@ -38,7 +38,7 @@ class BasicAuthHttpClient(stripe.RequestsClient):
 def test_missing_key_is_401(server: SandboxServer) -> None:
     with pytest.raises(stripe.AuthenticationError) as info:
         make_client(server.url, key="").v1.balance.retrieve()
-    assert info.value.http_status == 401 and info.value.error.type == "authentication_error"
+    assert info.value.http_status == 401 and info.value.error.type == "invalid_request_error"
     assert "did not provide an API key" in info.value.user_message
 
 

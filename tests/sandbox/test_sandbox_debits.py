@@ -134,7 +134,8 @@ def test_currency_must_be_the_account_default(
 ) -> None:
     with pytest.raises(stripe.InvalidRequestError) as info:
         debit(client, account, currency=currency)
-    assert info.value.code == "currency_mismatch" and info.value.error.param == "currency"
+    assert info.value.code is None and info.value.error.param == "currency"
+    assert "default currency" in info.value.user_message
 
 
 @pytest.mark.parametrize("way", [debit, charge_debit])
@@ -191,7 +192,7 @@ def test_charge_requires_source(client: stripe.StripeClient) -> None:
 def test_debit_transfer_must_go_to_the_platform(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as info:
         debit(client, EXPRESS, destination=CUSTOM)
-    assert info.value.code == "parameter_invalid" and info.value.error.param == "destination"
+    assert info.value.code is None and info.value.error.param == "destination"
 
 
 @pytest.mark.parametrize(
@@ -208,7 +209,7 @@ def test_metadata_limits(
 ) -> None:
     with pytest.raises(stripe.InvalidRequestError) as info:
         debit(client, EXPRESS, **extra)
-    assert info.value.code == "parameter_invalid" and info.value.error.param == "metadata"
+    assert info.value.code is None and info.value.error.param == "metadata"
     assert sandbox_state(server.url)["transfers"] == []
 
 
@@ -221,7 +222,7 @@ def test_description_limit(client: stripe.StripeClient) -> None:
     assert debit(client, EXPRESS, description="d" * 1000).description == "d" * 1000
     with pytest.raises(stripe.InvalidRequestError) as info:
         debit(client, EXPRESS, description="d" * 1001)
-    assert info.value.code == "parameter_invalid" and info.value.error.param == "description"
+    assert info.value.code is None and info.value.error.param == "description"
 
 
 def test_unknown_parameter_is_named(client: stripe.StripeClient) -> None:

@@ -40,7 +40,8 @@ def test_decode_form_nesting() -> None:
 def test_decode_form_refuses_ambiguous_names(text: str) -> None:
     with pytest.raises(ApiError) as info:
         decode_form(text)
-    assert info.value.status == 400 and info.value.code == "parameter_invalid"
+    assert info.value.status == 400 and info.value.code is None
+    assert info.value.type == "invalid_request_error" and "parameter" in info.value.message.lower()
 
 
 _keys = st.text(
