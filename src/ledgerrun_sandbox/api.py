@@ -223,22 +223,28 @@ class SandboxApi:
         return None
 
     def _authenticate(self, header: str | None) -> str:
+        """The request's API key, or a 401 that shows at most the key's kind and last four."""
         key = api_key_from_authorization(header)
         if key is None:
             raise _auth_error(
                 "You did not provide an API key. Send it as 'Authorization: Bearer sk_test_...' "
                 "(or as the user name of HTTP basic auth)."
             )
+        invalid = f"Invalid API Key provided: {key_hint(key)}"
+        allowed = self.state.api_keys
+        if allowed is not None:
+            if key in allowed:
+                return key
+            raise _auth_error(invalid)
         if key.startswith(TEST_KEY_PREFIXES) and len(key) > len("sk_test_"):
             return key
         if key.startswith(LIVE_KEY_PREFIXES):
             raise _auth_error(
-                f"The API key {key_hint(key)} is a live mode key. This is a local sandbox: it "
-                "only accepts test mode keys (sk_test_... or rk_test_...)."
+                f"{invalid} (a live mode key: this local sandbox only accepts test mode keys, "
+                "sk_test_... or rk_test_...)"
             )
         raise _auth_error(
-            f"Invalid API key provided: the key {key_hint(key)} is not a test mode secret "
-            "(sk_test_...) or restricted (rk_test_...) key."
+            f"{invalid} (not a test mode secret (sk_test_...) or restricted (rk_test_...) key)"
         )
 
     def _nap(self, plan: FaultPlan) -> None:

@@ -11,7 +11,11 @@ A seed is JSON (a file path) or an already-parsed dict::
 
 Balances are integer minor units (cents). Account ``type`` defaults to ``express``; ``access``
 defaults to ``granted``; the platform's balance defaults to zero in its default currency.
-Anything malformed raises :class:`SeedError` whose message names the offending field.
+
+Optional top-level ``"api_keys": ["sk_test_rehearsal", ...]`` lists the only keys the sandbox
+accepts (any other gets a 401, as an unknown key does on Stripe); without it, any ``sk_test_``
+or ``rk_test_`` key is accepted. Anything malformed raises :class:`SeedError` whose message
+names the offending field (never a key itself).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ledgerrun_sandbox.rules import TEST_KEY_PREFIXES
 
 ACCOUNT_TYPES = ("express", "custom", "standard")
 ACCESS_VALUES = ("granted", "revoked")
@@ -49,6 +55,7 @@ class AccountSeed:
 class Seed:
     platform: AccountSeed
     accounts: tuple[AccountSeed, ...]
+    api_keys: frozenset[str] | None = None  # None: any test-mode key
 
 
 def load_seed(source: Seed | dict[str, Any] | str | Path) -> Seed:
@@ -77,7 +84,7 @@ def load_seed(source: Seed | dict[str, Any] | str | Path) -> Seed:
 def parse_seed(data: Any) -> Seed:
     if not isinstance(data, dict):
         raise SeedError("the seed must be a JSON object with 'platform' and 'accounts'")
-    _no_unknown(data, {"platform", "accounts"}, "the seed")
+    _no_unknown(data, {"platform", "accounts", "api_keys"}, "the seed")
     if "platform" not in data:
         raise SeedError("the seed has no 'platform'")
     platform = _account(data["platform"], "platform", is_platform=True)
@@ -93,7 +100,22 @@ def parse_seed(data: Any) -> Seed:
             raise SeedError(f"{where}: id {account.id!r} is already used by {seen[account.id]}")
         seen[account.id] = where
         accounts.append(account)
-    return Seed(platform=platform, accounts=tuple(accounts))
+    api_keys = _api_keys(data["api_keys"]) if "api_keys" in data else None
+    return Seed(platform=platform, accounts=tuple(accounts), api_keys=api_keys)
+
+
+def _api_keys(raw: Any) -> frozenset[str]:
+    if not isinstance(raw, list) or not raw:
+        raise SeedError("'api_keys' must be a non-empty list of test-mode API keys")
+    for index, key in enumerate(raw):
+        if not isinstance(key, str) or not key.startswith(TEST_KEY_PREFIXES):
+            raise SeedError(
+                f"api_keys[{index}] is not a test-mode secret or restricted key "
+                "(it must start sk_test_ or rk_test_)"
+            )
+        if len(key) <= len("sk_test_") or any(ch.isspace() for ch in key):
+            raise SeedError(f"api_keys[{index}] has nothing after its prefix, or whitespace")
+    return frozenset(raw)
 
 
 def _account(raw: Any, where: str, *, is_platform: bool) -> AccountSeed:

@@ -104,6 +104,7 @@ class SandboxState:
         self.ids = IdFactory(id_seed)
         self.idempotency = IdempotencyStore()
         self.stats = Stats()
+        self.api_keys = seed.api_keys
         created = int(self.clock.now())
         self.platform = Account.from_seed(seed.platform, created, is_platform=True)
         self.accounts = {

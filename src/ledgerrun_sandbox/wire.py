@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ledgerrun_sandbox.errors import ApiError, invalid_request
+from ledgerrun_sandbox.rules import KEY_PREFIXES
 
 Params = dict[str, Any]
 
@@ -109,10 +110,11 @@ def api_key_from_authorization(header: str | None) -> str | None:
 
 
 def key_hint(key: str) -> str:
-    """How an error message may refer to a key: its last four characters, never more."""
-    if len(key) < 12:
-        return "(too short to quote)"
-    return f"ending in '{key[-4:]}'"
+    """How an error message may show a key, as Stripe does: its kind, then stars, then its
+    last four characters (``sk_test_****abcd``); never more, and no last four of a short key."""
+    prefix = next((p for p in KEY_PREFIXES if key.startswith(p)), "")
+    tail = key[-4:] if len(key) >= 12 else ""
+    return f"{prefix}****{tail}"
 
 
 def render_json(payload: Any) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,12 +16,14 @@ from sandbox_helpers import (
     REVOKED,
     STANDARD,
     UNKNOWN,
+    ServerFactory,
+    base_seed,
     debit,
     make_client,
     sandbox_state,
 )
 
-from ledgerrun_sandbox import SandboxServer
+from ledgerrun_sandbox import SandboxServer, SeedError
 
 
 class BasicAuthHttpClient(stripe.RequestsClient):
@@ -45,10 +48,10 @@ def test_missing_key_is_401(server: SandboxServer) -> None:
 @pytest.mark.parametrize(
     "key, words",
     [
-        ("sk_" + "live_51SecretLiveKey123456wxyz", "live mode"),  # built, so no scanner
-        ("rk_" + "live_51SecretLiveKey123456wxyz", "live mode"),  # mistakes it for a secret
-        ("pk_test_51PublishableKey12345wxyz", "not a test mode secret"),
-        ("not_a_stripe_key_at_all_wxyz", "not a test mode secret"),
+        ("sk_" + "live_51SecretLiveKey123456wxyz", "sk_live_****wxyz (a live mode"),  # built, so
+        ("rk_" + "live_51SecretLiveKey123456wxyz", "rk_live_****wxyz (a live mode"),  # no scanner
+        ("pk_test_51PublishableKey12345wxyz", "pk_test_****wxyz (not a test mode secret"),
+        ("not_a_stripe_key_at_all_wxyz", "provided: ****wxyz (not a test mode secret"),
     ],
 )
 def test_non_test_keys_are_401_and_only_last_4_chars_echoed(
@@ -58,6 +61,7 @@ def test_non_test_keys_are_401_and_only_last_4_chars_echoed(
         debit(make_client(server.url, key=key), EXPRESS)
     message = info.value.user_message
     assert info.value.http_status == 401 and words in message
+    assert message.startswith("Invalid API Key provided: ")
     assert "wxyz" in message and key[:-4] not in message and key[-5:] not in message
     assert sandbox_state(server.url)["stats"]["writes_executed"] == 0
 
@@ -134,3 +138,46 @@ def test_unknown_url_is_404(client: stripe.StripeClient) -> None:
     assert info.value.http_status == 404 and "Unrecognized request URL" in info.value.user_message
     with pytest.raises(stripe.InvalidRequestError):
         client.raw_request("post", "/v1/transfers/tr_123", amount=5)
+
+
+KEYED_SEED_KEYS = ["sk_test_rehearsalKey0001abcd", "rk_test_restrictedKey002efgh"]
+
+
+@pytest.fixture
+def keyed_server(make_server: ServerFactory) -> SandboxServer:
+    return make_server({**base_seed(), "api_keys": KEYED_SEED_KEYS})
+
+
+@pytest.mark.parametrize("key", KEYED_SEED_KEYS)
+def test_seed_api_keys_are_accepted(keyed_server: SandboxServer, key: str) -> None:
+    assert debit(make_client(keyed_server.url, key=key), EXPRESS, 10).amount == 10
+
+
+def test_other_test_keys_are_refused_when_the_seed_lists_keys(keyed_server: SandboxServer) -> None:
+    other = "sk_test_51SomeoneElsesKey00zyxw"
+    with pytest.raises(stripe.AuthenticationError) as info:
+        debit(make_client(keyed_server.url, key=other), EXPRESS, 10)
+    assert info.value.http_status == 401 and info.value.error.type == "invalid_request_error"
+    assert info.value.user_message == "Invalid API Key provided: sk_test_****zyxw"
+    assert other[:-4] not in str(info.value.json_body)
+    state = sandbox_state(keyed_server.url)
+    assert state["transfers"] == [] and "api_keys" not in json.dumps(state)
+
+
+@pytest.mark.parametrize(
+    "keys, words",
+    [
+        ([], "non-empty list"),
+        ("sk_test_abc", "non-empty list"),
+        (
+            ["sk_test_ok000001", "sk_" + "live_51NotAllowedHere0000"],
+            "api_keys[1] is not a test-mode",
+        ),
+        (["sk_test_"], "api_keys[0] has nothing after its prefix"),
+        ([42], "api_keys[0] is not a test-mode"),
+    ],
+)
+def test_malformed_api_keys_are_refused_without_echoing_them(keys: object, words: str) -> None:
+    with pytest.raises(SeedError) as info:
+        SandboxServer({**base_seed(), "api_keys": keys})
+    assert words in str(info.value) and "NotAllowedHere" not in str(info.value)
