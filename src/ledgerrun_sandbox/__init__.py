@@ -28,9 +28,10 @@ under the request's idempotency key (``saved``); ``-`` means no code::
     401    invalid_request_error  -                         no key, a live key, not a key  no
     403    invalid_request_error  account_invalid           Stripe-Account, charge source  no
                                                             or GET /v1/accounts/{id} names
-                                                            an account not connected to
-                                                            the platform, or revoked
-    404    invalid_request_error  resource_missing          no such account/transfer/charge no
+                                                            an account that does not exist,
+                                                            is not connected to the
+                                                            platform, or is revoked
+    404    invalid_request_error  resource_missing          no such transfer/charge        no
     404    invalid_request_error  -                         unrecognized URL or method     no
     400    invalid_request_error  parameter_missing         required param absent          no
     400    invalid_request_error  parameter_invalid_empty   required param sent empty      no
@@ -58,7 +59,9 @@ under the request's idempotency key (``saved``); ``-`` means no code::
     400    invalid_request_error  - (param currency)        currency is not the account's
                                                             default_currency               yes
     400    invalid_request_error  balance_insufficient      would take the paying account's
-                                                            available balance below zero   yes
+                                                            available balance below zero
+                                                            (and its seed does not allow
+                                                            negative_balances)             yes
     500    api_error              -                         unexpected failure executing   yes
     429    invalid_request_error  rate_limit                fault: over --max-rps          no
     429    invalid_request_error  lock_timeout              fault: --lock-timeout-rate     no

@@ -92,10 +92,11 @@ class Endpoints:
         return lambda: self._get(kind, ctx, object_id)
 
     def _visible_account(self, ctx: Account, account_id: str) -> Account:
+        # Stripe cannot tell "no such account" from "not yours": both are 403 account_invalid.
         account = self.state.find_account(account_id)
-        if account is None:
-            raise resource_missing("account", account_id, "id")
-        if account.access != "granted" or not (ctx.is_platform or ctx.id == account.id):
+        if account is None or account.access != "granted":
+            raise account_invalid(account_id)
+        if not (ctx.is_platform or ctx.id == account.id):
             raise account_invalid(account_id)
         return account
 

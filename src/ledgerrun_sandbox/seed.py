@@ -12,6 +12,10 @@ A seed is JSON (a file path) or an already-parsed dict::
 Balances are integer minor units (cents). Account ``type`` defaults to ``express``; ``access``
 defaults to ``granted``; the platform's balance defaults to zero in its default currency.
 
+An account may say ``"negative_balances": true``: money taken from it (a debit, or paying back
+a reversal) may then leave its balance below zero, as connected reserves allow on Stripe, when
+the platform covers its losses (Express and Custom). Otherwise a short balance is refused.
+
 Optional top-level ``"api_keys": ["sk_test_rehearsal", ...]`` lists the only keys the sandbox
 accepts (any other gets a 401, as an unknown key does on Stripe); without it, any ``sk_test_``
 or ``rk_test_`` key is accepted. Anything malformed raises :class:`SeedError` whose message
@@ -49,6 +53,7 @@ class AccountSeed:
     access: str = "granted"
     balance: dict[str, int] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
+    negative_balances: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,7 @@ def _account(raw: Any, where: str, *, is_platform: bool) -> AccountSeed:
         raise SeedError(f"{where} must be an object")
     allowed = {"id", "country", "default_currency", "balance"}
     if not is_platform:
-        allowed |= {"type", "access", "metadata"}
+        allowed |= {"type", "access", "metadata", "negative_balances"}
     _no_unknown(raw, allowed, where)
     for required in ("id", "country", "default_currency"):
         if required not in raw:
@@ -152,7 +157,11 @@ def _account(raw: Any, where: str, *, is_platform: bool) -> AccountSeed:
         isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
     ):
         raise SeedError(f"{where}.metadata must be an object of strings")
+    negative = raw.get("negative_balances", False)
+    if not isinstance(negative, bool):
+        raise SeedError(f"{where}.negative_balances must be true or false, not {negative!r}")
     return AccountSeed(
+        negative_balances=negative,
         id=account_id,
         country=country,
         default_currency=currency,

@@ -2,7 +2,8 @@
 
 One lock (``SandboxState.lock``) guards all of it. The API holds it only for short, CPU-only
 sections (never while sleeping for injected latency). A debit checks the balance and moves the
-money inside one such section, so parallel debits of one account can never overdraw it.
+money inside one such section, so parallel debits of one account can never overdraw it (unless
+its seed allows negative balances).
 
 Money only moves between two accounts of the seed, never in or out, so the sum of all balances
 per currency is constant: a property the soak test checks.
@@ -27,7 +28,7 @@ from ledgerrun_sandbox.objects import (
     transfer_object,
 )
 from ledgerrun_sandbox.params import CreateParams
-from ledgerrun_sandbox.rules import region
+from ledgerrun_sandbox.rules import may_go_negative, region
 from ledgerrun_sandbox.seed import AccountSeed, Seed
 
 
@@ -42,6 +43,7 @@ class Account:
     metadata: dict[str, str]
     created: int
     is_platform: bool = False
+    negative_balances: bool = False
     transfers: ObjectList = field(default_factory=ObjectList)
     charges: ObjectList = field(default_factory=ObjectList)
 
@@ -57,6 +59,7 @@ class Account:
             metadata=dict(seed.metadata),
             created=created,
             is_platform=is_platform,
+            negative_balances=seed.negative_balances,
         )
 
     @property
@@ -184,7 +187,7 @@ class SandboxState:
     @staticmethod
     def _check_funds(source: Account, params: CreateParams) -> None:
         available = source.balance.get(params.currency, 0)
-        if available < params.amount:
+        if available < params.amount and not may_go_negative(source.type, source.negative_balances):
             raise ApiError(
                 400,
                 f"Insufficient funds in account {source.id}: {params.amount} {params.currency} "
@@ -263,5 +266,6 @@ def _account_summary(account: Account) -> dict[str, Any]:
         "country": account.country,
         "default_currency": account.default_currency,
         "access": account.access,
+        "negative_balances": account.negative_balances,
         "balance": dict(account.balance),
     }

@@ -17,7 +17,9 @@ from sandbox_helpers import (
     STANDARD,
     UNKNOWN,
     ServerFactory,
+    balance_of,
     base_seed,
+    charge_debit,
     debit,
     make_client,
     sandbox_state,
@@ -101,14 +103,19 @@ def test_standard_account_losses_are_stripes(client: stripe.StripeClient) -> Non
     assert standard.controller.losses.payments == "stripe"
 
 
-def test_missing_account_is_404_and_revoked_is_403(client: stripe.StripeClient) -> None:
-    with pytest.raises(stripe.InvalidRequestError) as missing:
-        client.v1.accounts.retrieve(UNKNOWN)
-    assert missing.value.http_status == 404 and missing.value.code == "resource_missing"
-    assert missing.value.error.param == "id"
-    with pytest.raises(stripe.PermissionError) as revoked:
-        client.v1.accounts.retrieve(REVOKED)
-    assert revoked.value.http_status == 403 and revoked.value.error.code == "account_invalid"
+def test_missing_and_revoked_accounts_are_both_403_account_invalid(
+    client: stripe.StripeClient,
+) -> None:
+    # Stripe does not tell an account that does not exist from one the key cannot reach.
+    for account in (UNKNOWN, REVOKED):
+        with pytest.raises(stripe.PermissionError) as info:
+            client.v1.accounts.retrieve(account)
+        assert info.value.http_status == 403 and info.value.error.code == "account_invalid"
+        assert (
+            info.value.error.type == "invalid_request_error" and account in info.value.user_message
+        )
+    with pytest.raises(stripe.PermissionError):
+        client.v1.accounts.retrieve(CUSTOM, options={"stripe_account": EXPRESS})
 
 
 def test_current_account_is_platform_or_the_stripe_account(client: stripe.StripeClient) -> None:
@@ -181,3 +188,54 @@ def test_malformed_api_keys_are_refused_without_echoing_them(keys: object, words
     with pytest.raises(SeedError) as info:
         SandboxServer({**base_seed(), "api_keys": keys})
     assert words in str(info.value) and "NotAllowedHere" not in str(info.value)
+
+
+NEGATIVE = "acct_1ExpressNeg0001"
+NEGATIVE_STANDARD = "acct_1StandardNeg001"
+
+
+def _negative_seed() -> dict[str, Any]:
+    seed = base_seed()
+    seed["accounts"] += [
+        {"id": NEGATIVE, "country": "US", "default_currency": "usd", "balance": {"usd": 1_000},
+         "negative_balances": True},
+        {"id": NEGATIVE_STANDARD, "type": "standard", "country": "US", "default_currency": "usd",
+         "negative_balances": True},
+    ]  # fmt: skip
+    return seed
+
+
+@pytest.mark.parametrize("way", [debit, charge_debit])
+def test_negative_balances_let_a_debit_overdraw(make_server: ServerFactory, way: Any) -> None:
+    server = make_server(_negative_seed())
+    client = make_client(server.url)
+    assert way(client, NEGATIVE, 5_000).amount == 5_000
+    balance = client.v1.balance.retrieve(options={"stripe_account": NEGATIVE})
+    assert [(b.amount, b.currency) for b in balance.available] == [(-4_000, "usd")]
+    state = sandbox_state(server.url)
+    assert balance_of(state, NEGATIVE) == -4_000 and balance_of(state, PLATFORM) == 1_005_000
+    assert [a["negative_balances"] for a in state["accounts"] if a["id"] == NEGATIVE] == [True]
+    # Without the seed flag the same debit is refused, as before.
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        way(client, EXPRESS, 500_001)
+    assert info.value.code == "balance_insufficient"
+
+
+def test_negative_balances_do_not_make_a_standard_account_debitable(
+    make_server: ServerFactory,
+) -> None:
+    client = make_client(make_server(_negative_seed()).url)
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        debit(client, NEGATIVE_STANDARD, 10)
+    assert info.value.code == "transfers_not_allowed"
+
+
+def test_negative_balances_must_be_a_boolean() -> None:
+    seed = _negative_seed()
+    seed["accounts"][-2]["negative_balances"] = "yes"
+    with pytest.raises(SeedError, match="negative_balances must be true or false"):
+        SandboxServer(seed)
+    seed = base_seed()
+    seed["platform"]["negative_balances"] = True
+    with pytest.raises(SeedError, match="unknown field"):
+        SandboxServer(seed)
