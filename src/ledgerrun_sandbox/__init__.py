@@ -47,7 +47,9 @@ under the request's idempotency key (``saved``); ``-`` means no code::
                                                             acct_, limit out of 1..100,
                                                             malformed form body            no
     400    invalid_request_error  amount_too_small          amount < 1                     no
-    400    invalid_request_error  amount_too_large          amount > 99,999,999            no
+    400    invalid_request_error  amount_too_large          amount > 99,999,999, or a usd
+                                                            debit > 10,000,000 (100,000
+                                                            USD, Stripe's debit maximum)   no
     400    invalid_request_error  resource_missing          top-up destination or list
                                                             cursor does not exist          no
     400    invalid_request_error  -                         Idempotency-Key > 255 chars    no

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 from ledgerrun_sandbox import params as p
 from ledgerrun_sandbox.errors import (
+    ApiError,
     account_invalid,
     invalid_request,
     resource_missing,
 )
 from ledgerrun_sandbox.objects import JsonObject, ObjectList
+from ledgerrun_sandbox.rules import debit_maximum
 from ledgerrun_sandbox.state import Account, SandboxState
 from ledgerrun_sandbox.wire import Params
 
@@ -151,6 +153,7 @@ class Endpoints:
                     f"A transfer made as connected account {ctx.id} is an account debit and can "
                     f"only go to the platform ({platform.id}), not to {query.counterparty[:40]}.",
                 )
+            _check_debit_maximum(query)
             return Write(lambda: state.debit_by_transfer(ctx, query), is_debit=True)
         if query.counterparty == platform.id:
             raise invalid_request("destination", "The platform cannot transfer to its own account.")
@@ -181,4 +184,18 @@ class Endpoints:
         source = state.accounts.get(source_id)
         if source is None or source.access != "granted":
             raise account_invalid(source_id, param="source")
+        _check_debit_maximum(query)
         return Write(lambda: state.debit_by_charge(source, query), is_debit=True)
+
+
+def _check_debit_maximum(query: p.CreateParams) -> None:
+    """Stripe caps one account debit at 100,000 USD: ``amount_too_large`` on ``amount``."""
+    limit = debit_maximum(query.currency)
+    if limit is not None and query.amount > limit:
+        raise ApiError(
+            400,
+            f"An account debit may move at most {limit} {query.currency} (in minor units); "
+            f"this one asks for {query.amount}.",
+            code="amount_too_large",
+            param="amount",
+        )

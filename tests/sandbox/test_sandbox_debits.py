@@ -16,9 +16,12 @@ from sandbox_helpers import (
     REVOKED,
     STANDARD,
     UNKNOWN,
+    ServerFactory,
     balance_of,
+    base_seed,
     charge_debit,
     debit,
+    make_client,
     sandbox_state,
 )
 
@@ -245,3 +248,43 @@ def test_objects_are_only_visible_in_their_own_account(client: stripe.StripeClie
             client.v1.transfers.retrieve(transfer.id, options=options)  # type: ignore[arg-type]
         assert info.value.http_status == 404 and info.value.code == "resource_missing"
         assert info.value.error.param == "id"
+
+
+RICH = "acct_1ExpressRich001"  # usd 20,000,000.00 and eur 20,000,000.00
+
+
+@pytest.fixture
+def rich_client(make_server: ServerFactory) -> stripe.StripeClient:
+    seed = base_seed()
+    seed["platform"]["balance"] = {"usd": 20_000_000, "eur": 0}
+    seed["accounts"] += [
+        {"id": RICH, "country": "US", "default_currency": "usd",
+         "balance": {"usd": 2_000_000_000}},
+        {"id": RICH + "E", "country": "US", "default_currency": "eur",
+         "balance": {"eur": 2_000_000_000}},
+    ]  # fmt: skip
+    return make_client(make_server(seed).url)
+
+
+@pytest.mark.parametrize("way", [debit, charge_debit])
+def test_usd_debit_above_100000_dollars_is_amount_too_large(
+    rich_client: stripe.StripeClient, way: Any
+) -> None:
+    assert way(rich_client, RICH, 10_000_000).amount == 10_000_000  # exactly the maximum
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        way(rich_client, RICH, 10_000_001, key="too-big")
+    assert info.value.http_status == 400 and info.value.code == "amount_too_large"
+    assert info.value.error.param == "amount"
+    # A validation refusal: not saved, so the same key may carry a smaller debit.
+    assert way(rich_client, RICH, 9_000_000, key="too-big").amount == 9_000_000
+
+
+def test_debit_maximum_is_for_usd_debits_only(rich_client: stripe.StripeClient) -> None:
+    assert debit(rich_client, RICH + "E", 50_000_000, currency="eur").amount == 50_000_000
+    balance = rich_client.v1.balance.retrieve()
+    assert {b.currency: b.amount for b in balance.available}["eur"] == 50_000_000
+    # A credit is not a debit: the platform may send more than 100,000 USD.
+    credit = rich_client.v1.transfers.create(
+        {"amount": 10_500_000, "currency": "usd", "destination": RICH}
+    )
+    assert credit.amount == 10_500_000
