@@ -50,7 +50,7 @@ under the request's idempotency key (``saved``); ``-`` means no code::
     400    invalid_request_error  amount_too_large          amount > 99,999,999, or a usd
                                                             debit > 10,000,000 (100,000
                                                             USD, Stripe's debit maximum)   no
-    400    invalid_request_error  resource_missing          top-up destination or list
+    400    invalid_request_error  resource_missing          credit destination or list
                                                             cursor does not exist          no
     400    invalid_request_error  -                         Idempotency-Key > 255 chars    no
     400    idempotency_error      -                         key reused with other params   no
@@ -73,7 +73,7 @@ under the request's idempotency key (``saved``); ``-`` means no code::
 idempotency key carries ``Stripe-Should-Retry: false``, first time and replayed (a retry with
 the key would only replay it). Replayed answers carry ``Idempotent-Replayed: true`` and
 ``Original-Request: req_...``. Regions: US, CA, AU, NZ, JP,
-HK, Europe (EEA + GB + CH); any other country is a region of its own. Top-ups (platform to
+HK, Europe (EEA + GB + CH); any other country is a region of its own. Credits (platform to
 account) obey the region, currency and balance rules too, but may go to Standard accounts.
 
 Helper endpoints, without auth and never faulted: ``GET /_sandbox/state`` (clock, accounts

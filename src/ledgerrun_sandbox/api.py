@@ -171,7 +171,7 @@ class SandboxApi:
             if key is not None and not saved:
                 with state.lock:
                     state.idempotency.release(ctx.id, key)
-        if status == 200 and write.is_debit and plan.drop:
+        if status == 200 and plan.drop:
             self.injector.record("drop")
             return Response(0, b"", drop=True)
         if status >= 500:

@@ -39,8 +39,10 @@ class Route:
 
 @dataclass(frozen=True)
 class Write:
+    """A validated POST: ``work`` executes it under the state lock. Every write moves money
+    (a debit, a credit or a reversal), so injected drops apply to all of them alike."""
+
     work: Work
-    is_debit: bool
 
 
 _COLLECTIONS = {"transfers": "transfer", "charges": "charge"}
@@ -154,7 +156,7 @@ class Endpoints:
                     f"only go to the platform ({platform.id}), not to {query.counterparty[:40]}.",
                 )
             _check_debit_maximum(query)
-            return Write(lambda: state.debit_by_transfer(ctx, query), is_debit=True)
+            return Write(lambda: state.debit_by_transfer(ctx, query))
         if query.counterparty == platform.id:
             raise invalid_request("destination", "The platform cannot transfer to its own account.")
         destination = state.accounts.get(query.counterparty)
@@ -162,7 +164,7 @@ class Endpoints:
             raise resource_missing("destination", query.counterparty, "destination", status=400)
         if destination.access != "granted":
             raise account_invalid(destination.id, param="destination")
-        return Write(lambda: state.top_up(destination, query), is_debit=False)
+        return Write(lambda: state.credit(destination, query))
 
     def _charge(self, ctx: Account, query: p.CreateParams) -> Write:
         state = self.state
@@ -185,7 +187,7 @@ class Endpoints:
         if source is None or source.access != "granted":
             raise account_invalid(source_id, param="source")
         _check_debit_maximum(query)
-        return Write(lambda: state.debit_by_charge(source, query), is_debit=True)
+        return Write(lambda: state.debit_by_charge(source, query))
 
 
 def _check_debit_maximum(query: p.CreateParams) -> None:

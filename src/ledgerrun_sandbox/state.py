@@ -144,8 +144,12 @@ class SandboxState:
         _, payment = self._move(account, self.platform, params, primary="payment")
         return payment
 
-    def top_up(self, account: Account, params: CreateParams) -> JsonObject:
-        """``POST /v1/transfers`` from the platform to ``account``: returns the ``tr_``."""
+    def credit(self, account: Account, params: CreateParams) -> JsonObject:
+        """``POST /v1/transfers`` from the platform to ``account``: returns the ``tr_``.
+
+        The transfer lives on the platform; its ``destination_payment`` (``py_``) on the
+        account. Standard accounts may receive credits; region, currency and the platform's
+        available balance are checked as for a debit."""
         self._check_route(self.platform, account)
         self._check_currency(account, params)
         self._check_funds(self.platform, params)

@@ -61,8 +61,8 @@ import click
     default=0.0,
     show_default=True,
     type=click.FloatRange(0, 1),
-    help="Fraction of successful debits that move the money, then hang up without an answer: "
-    "the case only an idempotency key can resolve.",
+    help="Fraction of successful writes (debits, credits, reversals) that move the money, then "
+    "hang up without an answer: the case only an idempotency key can resolve.",
 )
 @click.option(
     "--max-rps",
