@@ -14,9 +14,11 @@ Start one in-process (tests) or with ``ledgerrun sandbox`` (rehearsals)::
 What it models: the two ways a platform debits an Express/Custom account (a transfer made as
 the account to the platform, or a charge on the platform with ``source=acct_...``), each
 creating a ``tr_`` on the account and a ``py_`` (``object: "charge"``) on the platform;
-ordinary platform-to-account transfers (to top balances up); accounts, balances, lists;
-Stripe v1 idempotency; and injected faults (:class:`Faults`). Nothing else of Stripe exists
-here: any other URL answers 404.
+credits (a transfer made by the platform to an account, living on the platform); reversals of
+either (``/v1/transfers/{id}/reversals``, made by whoever made the transfer: the account for a
+debit, the platform for a credit); accounts, balances, lists; Stripe v1 idempotency; and
+injected faults (:class:`Faults`). Nothing else of Stripe exists here: any other URL answers
+404. The sandbox's own Stripe facts (regions, limits, key prefixes) are in :mod:`.rules`.
 
 Errors are Stripe-shaped, ``{"error": {"type", "code", "doc_url", "message", "param"}}``, with
 ``code`` (and its ``doc_url``) and ``param`` left out when there is none, as Stripe does. Every
@@ -31,7 +33,10 @@ under the request's idempotency key (``saved``); ``-`` means no code::
                                                             an account that does not exist,
                                                             is not connected to the
                                                             platform, or is revoked
-    404    invalid_request_error  resource_missing          no such transfer/charge        no
+    404    invalid_request_error  resource_missing          no such transfer/charge/
+                                                            reversal in this account (also
+                                                            reversing a transfer someone
+                                                            else made)                     no
     404    invalid_request_error  -                         unrecognized URL or method     no
     400    invalid_request_error  parameter_missing         required param absent          no
     400    invalid_request_error  parameter_invalid_empty   required param sent empty      no
@@ -60,6 +65,8 @@ under the request's idempotency key (``saved``); ``-`` means no code::
                                                             accounts in different regions  yes
     400    invalid_request_error  - (param currency)        currency is not the account's
                                                             default_currency               yes
+    400    invalid_request_error  - (param amount)          reversal amount > what is left yes
+    400    invalid_request_error  -                         transfer already fully reversed yes
     400    invalid_request_error  balance_insufficient      would take the paying account's
                                                             available balance below zero
                                                             (and its seed does not allow

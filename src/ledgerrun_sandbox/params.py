@@ -36,7 +36,9 @@ _INTEGER = re.compile(r"^-?[0-9]+$")
 _CURRENCY = re.compile(r"^[a-z]{3}$")
 _COMMON = frozenset({"expand"})
 _CREATE_COMMON = _COMMON | {"amount", "currency", "description", "metadata", "transfer_group"}
-_LIST_COMMON = _COMMON | {"limit", "starting_after", "ending_before", "created", "transfer_group"}
+_LIST_PAGING = _COMMON | {"limit", "starting_after", "ending_before"}
+_LIST_COMMON = _LIST_PAGING | {"created", "transfer_group"}
+_REVERSAL_CREATE = _COMMON | {"amount", "metadata", "description", "refund_application_fee"}
 
 
 @dataclass(frozen=True)
@@ -75,32 +77,12 @@ def _create(params: Params, counterparty: str) -> CreateParams:
     for name in ("amount", "currency", counterparty):
         if name not in params:
             raise parameter_missing(name)
-    amount = _integer(params["amount"], "amount")
-    if amount < 1:
-        raise ApiError(
-            400,
-            "Amount must be at least 1 (in the currency's minor unit).",
-            code="amount_too_small",
-            param="amount",
-        )
-    if amount > MAX_AMOUNT:
-        raise ApiError(
-            400,
-            f"Amount must be no more than {MAX_AMOUNT} (in the currency's minor unit).",
-            code="amount_too_large",
-            param="amount",
-        )
+    amount = _amount(params["amount"])
     currency = _required_string(params["currency"], "currency").lower()
     if not _CURRENCY.match(currency):
         raise invalid_request("currency", f"Invalid currency: {currency[:20]}.")
     party = _required_string(params[counterparty], counterparty)
-    description = _optional_string(params.get("description"), "description")
-    if description is not None and len(description) > MAX_DESCRIPTION:
-        raise invalid_request(
-            "description",
-            f"The description is {len(description)} characters long; "
-            f"at most {MAX_DESCRIPTION} are allowed.",
-        )
+    description = _description(params.get("description"))
     return CreateParams(
         amount=amount,
         currency=currency,
@@ -111,8 +93,45 @@ def _create(params: Params, counterparty: str) -> CreateParams:
     )
 
 
-def list_params(params: Params, *, with_destination: bool) -> ListParams:
-    allowed = _LIST_COMMON | ({"destination"} if with_destination else set())
+@dataclass(frozen=True)
+class ReversalParams:
+    """A reversal: ``amount`` ``None`` means all that is left of the transfer."""
+
+    amount: int | None
+    description: str | None
+    metadata: dict[str, str]
+
+
+def reversal_create(params: Params) -> ReversalParams:
+    """``POST /v1/transfers/{id}/reversals``. ``refund_application_fee`` is checked, then
+    ignored: the sandbox has no application fees."""
+    _only(params, _REVERSAL_CREATE)
+    amount = None
+    if "amount" in params:
+        amount = _amount(params["amount"])
+    if "refund_application_fee" in params and params["refund_application_fee"] not in (
+        "true",
+        "false",
+    ):
+        raise invalid_request(
+            "refund_application_fee",
+            "Invalid boolean: refund_application_fee must be true or false.",
+        )
+    return ReversalParams(
+        amount=amount,
+        description=_description(params.get("description")),
+        metadata=_metadata(params.get("metadata")),
+    )
+
+
+def list_params(
+    params: Params, *, with_destination: bool = False, filters: bool = True
+) -> ListParams:
+    """A list's paging params, plus (``filters``) ``created`` and ``transfer_group`` and (with
+    ``with_destination``) ``destination``."""
+    allowed = (_LIST_COMMON if filters else _LIST_PAGING) | (
+        {"destination"} if with_destination else set()
+    )
     _only(params, allowed)
     limit = DEFAULT_LIST_LIMIT
     if "limit" in params:
@@ -135,6 +154,36 @@ def list_params(params: Params, *, with_destination: bool) -> ListParams:
         transfer_group=_optional_string(params.get("transfer_group"), "transfer_group"),
         destination=_optional_string(params.get("destination"), "destination"),
     )
+
+
+def _amount(value: Any) -> int:
+    amount = _integer(value, "amount")
+    if amount < 1:
+        raise ApiError(
+            400,
+            "Amount must be at least 1 (in the currency's minor unit).",
+            code="amount_too_small",
+            param="amount",
+        )
+    if amount > MAX_AMOUNT:
+        raise ApiError(
+            400,
+            f"Amount must be no more than {MAX_AMOUNT} (in the currency's minor unit).",
+            code="amount_too_large",
+            param="amount",
+        )
+    return amount
+
+
+def _description(value: Any) -> str | None:
+    description = _optional_string(value, "description")
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        raise invalid_request(
+            "description",
+            f"The description is {len(description)} characters long; "
+            f"at most {MAX_DESCRIPTION} are allowed.",
+        )
+    return description
 
 
 def no_params(params: Params) -> None:
