@@ -84,11 +84,15 @@ HK, Europe (EEA + GB + CH); any other country is a region of its own. Credits (p
 account) obey the region, currency and balance rules too, but may go to Standard accounts.
 
 Helper endpoints, without auth and never faulted: ``GET /_sandbox/state`` (clock, accounts
-with balances, every transfer and charge tagged with its ``account``, counters under
-``stats``: ``requests`` and ``write_requests`` count ``/v1`` requests received,
-``writes_executed`` successful creations, ``writes_refused`` saved business errors,
-``idempotent_replays``, and ``faults`` by kind) and ``POST /_sandbox/clock`` with
-``advance_s=N`` (form or JSON) to move the sandbox clock forward.
+with balances, every transfer and charge tagged with its ``account``, transfers with their
+``amount_reversed`` and every reversal under ``reversals``, counters under ``stats``:
+``requests`` and ``write_requests`` count ``/v1`` requests received, ``writes_executed``
+successful creations, ``writes_refused`` saved business errors, ``idempotent_replays``,
+``faults`` by kind, and ``topped_up``, the running total per currency of top-ups);
+``POST /_sandbox/clock`` with ``advance_s=N`` (form or JSON) to move the sandbox clock
+forward; ``POST /_sandbox/balance`` with ``account``, ``currency`` and ``amount`` (minor units,
+positive; form or JSON) to add money to an account's or the platform's balance, e.g. to retry
+a debit refused for lack of funds. Balances always sum to the seed's plus ``topped_up``.
 """
 
 from ledgerrun_sandbox.faults import Faults

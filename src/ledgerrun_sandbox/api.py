@@ -15,6 +15,7 @@ Only answers from the execute step are saved under an idempotency key. The HTTP 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -37,6 +38,8 @@ from ledgerrun_sandbox.wire import (
 )
 
 log = logging.getLogger("ledgerrun_sandbox")
+
+_CURRENCY = re.compile(r"^[a-z]{3}$")
 
 
 @dataclass(frozen=True)
@@ -262,16 +265,44 @@ class SandboxApi:
                 return self._answer(200, self.state.snapshot(self.injector.snapshot()), [])
             if request.method == "POST" and request.path == "/_sandbox/clock":
                 return self._answer(200, {"now": self._advance(request)}, [])
+            if request.method == "POST" and request.path == "/_sandbox/balance":
+                return self._answer(200, self._top_up(request), [])
             raise unrecognized_url(request.method, request.path)
         except ApiError as err:
             return self._answer(err.status, err.payload(), [])
 
-    def _advance(self, request: Request) -> float:
+    @staticmethod
+    def _helper_params(request: Request) -> dict[str, Any]:
+        """A helper's params: a JSON object body, or a form body, or the query string."""
         body = request.body
         if "json" in request.headers.get("content-type", "") or body.lstrip().startswith(b"{"):
-            params = decode_json_object(body)
-        else:
-            params = decode_form(_text(body) or request.query)
+            return decode_json_object(body)
+        return decode_form(_text(body) or request.query)
+
+    def _top_up(self, request: Request) -> dict[str, Any]:
+        """``POST /_sandbox/balance``: add money to one balance, from nowhere."""
+        params = self._helper_params(request)
+        account_id = params.get("account")
+        currency = params.get("currency")
+        raw_amount = params.get("amount")
+        if not isinstance(account_id, str) or not account_id:
+            raise invalid_request("account", "account is required: a seed account id.")
+        if not isinstance(currency, str) or not _CURRENCY.match(currency):
+            raise invalid_request("currency", "currency must be a lowercase code like usd.")
+        if isinstance(raw_amount, bool) or not isinstance(raw_amount, int | str):
+            raise invalid_request("amount", "amount must be a positive integer (minor units).")
+        try:
+            amount = int(raw_amount)
+        except ValueError:
+            raise invalid_request(
+                "amount", "amount must be a positive integer (minor units)."
+            ) from None
+        if not 0 < amount < 10**15:
+            raise invalid_request("amount", "amount must be a positive integer (minor units).")
+        return self.state.top_up(account_id, currency, amount)
+
+    def _advance(self, request: Request) -> float:
+        params = self._helper_params(request)
         raw = params.get("advance_s")
         try:
             seconds = float(raw)  # type: ignore[arg-type]

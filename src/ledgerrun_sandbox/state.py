@@ -6,7 +6,9 @@ money inside one such section, so parallel debits of one account can never overd
 its seed allows negative balances).
 
 Money only moves between two accounts of the seed, never in or out, so the sum of all balances
-per currency is constant: a property the soak test checks.
+per currency is constant (a property the soak test checks), except for ``POST /_sandbox/balance``
+top-ups, whose running total per currency ``stats.topped_up`` reports: the sum of all balances
+is always the seed's sum plus ``topped_up``.
 """
 
 from __future__ import annotations
@@ -101,9 +103,10 @@ class Stats:
     writes_executed: int = 0
     writes_refused: int = 0
     idempotent_replays: int = 0
+    topped_up: dict[str, int] = field(default_factory=dict)  # per currency, /_sandbox/balance
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "topped_up": dict(self.topped_up)}
 
 
 class SandboxState:
@@ -297,6 +300,22 @@ class SandboxState:
 
     def reversals_of(self, owner: Account, transfer_id: str) -> ObjectList:
         return owner.reversals.get(transfer_id) or ObjectList()
+
+    def top_up(self, account_id: str, currency: str, amount: int) -> dict[str, Any]:
+        """``POST /_sandbox/balance``: add ``amount`` to a balance from outside the books (the
+        one way money enters the sandbox; ``stats.topped_up`` keeps the running total)."""
+        account = self.find_account(account_id)
+        if account is None:
+            raise resource_missing("account", account_id, "account", status=400)
+        with self.lock:
+            account.balance[currency] = account.balance.get(currency, 0) + amount
+            self.stats.topped_up[currency] = self.stats.topped_up.get(currency, 0) + amount
+            return {
+                "account": account.id,
+                "currency": currency,
+                "amount": amount,
+                "balance": dict(account.balance),
+            }
 
     # --- inspection ----------------------------------------------------------------------------
 

@@ -92,6 +92,15 @@ def raw(
     return status, {k.lower(): v for k, v in got.items()}, json.loads(data)
 
 
+def top_up(url: str, account: str, amount: int, currency: str = "usd") -> dict[str, Any]:
+    """POST /_sandbox/balance: add ``amount`` to an account's (or the platform's) balance."""
+    body = urllib.parse.urlencode({"account": account, "currency": currency, "amount": amount})
+    request = urllib.request.Request(url + "/_sandbox/balance", data=body.encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        data: dict[str, Any] = json.load(response)
+        return data
+
+
 def advance_clock(url: str, seconds: float) -> float:
     body = f"advance_s={seconds}".encode()
     request = urllib.request.Request(url + "/_sandbox/clock", data=body, method="POST")
