@@ -119,7 +119,6 @@ def embedded_reversals(transfer_id: str, newest_first: list[JsonObject]) -> Json
         "object": "list",
         "data": newest_first[:EMBEDDED_REVERSALS],
         "has_more": len(newest_first) > EMBEDDED_REVERSALS,
-        "total_count": len(newest_first),
         "url": f"/v1/transfers/{transfer_id}/reversals",
     }
 
@@ -150,6 +149,15 @@ def reversal_object(
     }
 
 
+_NO_BILLING_DETAILS: JsonObject = {
+    "address": dict.fromkeys(("city", "country", "line1", "line2", "postal_code", "state")),
+    "email": None,
+    "name": None,
+    "phone": None,
+    "tax_id": None,
+}
+
+
 def payment_object(
     *,
     payment_id: str,
@@ -171,18 +179,20 @@ def payment_object(
         "amount_captured": amount,
         "amount_refunded": 0,
         "balance_transaction": balance_transaction,
+        "billing_details": _NO_BILLING_DETAILS,
         "captured": True,
         "created": created,
         "currency": currency,
         "description": description,
+        "disputed": False,
         "failure_code": None,
         "failure_message": None,
+        "fraud_details": {},
         "livemode": False,
         "metadata": metadata,
         "paid": True,
         "payment_intent": None,
         "refunded": False,
-        "reversed": False,
         "source": {"id": source_account, "object": "account"},
         "source_transfer": source_transfer,
         "status": "succeeded",

@@ -87,7 +87,6 @@ class Account:
             "payouts_enabled": True,
             "details_submitted": True,
             "created": self.created,
-            "livemode": False,
             "metadata": dict(self.metadata),
             "controller": controller(self.type),
         }
