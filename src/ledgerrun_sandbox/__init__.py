@@ -27,12 +27,15 @@ under the request's idempotency key (``saved``); ``-`` means no code::
 
     status type                   code                      when                           saved
     ------ ---------------------- ------------------------- ------------------------------ -----
-    401    invalid_request_error  -                         no key, a live key, not a key  no
+    401    invalid_request_error  -                         no key, a live key, not a key,
+                                                            or (when the seed has api_keys)
+                                                            a key it does not list         no
     403    invalid_request_error  account_invalid           Stripe-Account, charge source  no
                                                             or GET /v1/accounts/{id} names
                                                             an account that does not exist,
                                                             is not connected to the
-                                                            platform, or is revoked
+                                                            platform, or is revoked; a
+                                                            credit to a revoked account
     404    invalid_request_error  resource_missing          no such transfer/charge/
                                                             reversal in this account (also
                                                             reversing a transfer someone
@@ -50,7 +53,8 @@ under the request's idempotency key (``saved``); ``-`` means no code::
                                                             destination is not the
                                                             platform, charge source not an
                                                             acct_, limit out of 1..100,
-                                                            malformed form body            no
+                                                            refund_application_fee not
+                                                            true/false, malformed body     no
     400    invalid_request_error  amount_too_small          amount < 1                     no
     400    invalid_request_error  amount_too_large          amount > 99,999,999, or a usd
                                                             debit > 10,000,000 (100,000
@@ -79,9 +83,9 @@ under the request's idempotency key (``saved``); ``-`` means no code::
 409, 429 and unsaved 500 answers carry ``Stripe-Should-Retry: true``; a 500 saved under an
 idempotency key carries ``Stripe-Should-Retry: false``, first time and replayed (a retry with
 the key would only replay it). Replayed answers carry ``Idempotent-Replayed: true`` and
-``Original-Request: req_...``. Regions: US, CA, AU, NZ, JP,
-HK, Europe (EEA + GB + CH); any other country is a region of its own. Credits (platform to
-account) obey the region, currency and balance rules too, but may go to Standard accounts.
+``Original-Request: req_...``. Regions: US, CA, AU, NZ, JP, HK, Europe (EEA + GB + CH); any
+other country is a region of its own. Credits (platform to account) obey the region, currency
+and balance rules too, but may go to Standard accounts.
 
 Helper endpoints, without auth and never faulted: ``GET /_sandbox/state`` (clock, accounts
 with balances, every transfer and charge tagged with its ``account``, transfers with their
