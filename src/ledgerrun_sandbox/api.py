@@ -15,6 +15,7 @@ Only answers from the execute step are saved under an idempotency key. The HTTP 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -22,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledgerrun_sandbox.endpoints import Endpoints, Route, Write, route
-from ledgerrun_sandbox.errors import ApiError, parameter_invalid, unrecognized_url
+from ledgerrun_sandbox.errors import ApiError, invalid_request, unrecognized_url
 from ledgerrun_sandbox.faults import FaultInjector, FaultPlan
 from ledgerrun_sandbox.idempotency import MAX_KEY_LENGTH, Outcome, SavedAnswer
+from ledgerrun_sandbox.rules import LIVE_KEY_PREFIXES, TEST_KEY_PREFIXES
 from ledgerrun_sandbox.state import Account, SandboxState
 from ledgerrun_sandbox.wire import (
     api_key_from_authorization,
@@ -37,8 +39,7 @@ from ledgerrun_sandbox.wire import (
 
 log = logging.getLogger("ledgerrun_sandbox")
 
-_TEST_KEY_PREFIXES = ("sk_test_", "rk_test_")
-_LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_", "pk_live_")
+_CURRENCY = re.compile(r"^[a-z]{3}$")
 
 
 @dataclass(frozen=True)
@@ -166,18 +167,19 @@ class SandboxApi:
                     log.exception("unexpected failure executing %s", target.name)
                     status, payload = 500, _internal_error()
                 if key is not None:
-                    answer = SavedAnswer(status, payload, request_id, should_retry=status >= 500)
+                    answer = SavedAnswer(status, payload, request_id)
                     state.idempotency.save(ctx.id, key, answer)
                     saved = True
         finally:
             if key is not None and not saved:
                 with state.lock:
                     state.idempotency.release(ctx.id, key)
-        if status == 200 and write.is_debit and plan.drop:
+        if status == 200 and plan.drop:
             self.injector.record("drop")
             return Response(0, b"", drop=True)
         if status >= 500:
-            extra.append(("Stripe-Should-Retry", "true"))
+            # Saved under a key, the 500 is all a retry with that key would get back.
+            extra.append(("Stripe-Should-Retry", "false" if saved else "true"))
         return self._answer(status, payload, extra, request_id=request_id)
 
     def _claim(
@@ -217,28 +219,35 @@ class SandboxApi:
         if answer is not None:
             self._nap(plan)
             extra += [("Idempotent-Replayed", "true"), ("Original-Request", answer.request_id)]
-            if answer.should_retry:
-                extra.append(("Stripe-Should-Retry", "true"))
+            if answer.status >= 500:
+                # The 500 is saved under the key: retrying with it would only replay it.
+                extra.append(("Stripe-Should-Retry", "false"))
             return self._answer(answer.status, answer.payload, extra)
         return None
 
     def _authenticate(self, header: str | None) -> str:
+        """The request's API key, or a 401 that shows at most the key's kind and last four."""
         key = api_key_from_authorization(header)
         if key is None:
             raise _auth_error(
                 "You did not provide an API key. Send it as 'Authorization: Bearer sk_test_...' "
                 "(or as the user name of HTTP basic auth)."
             )
-        if key.startswith(_TEST_KEY_PREFIXES) and len(key) > len("sk_test_"):
+        invalid = f"Invalid API Key provided: {key_hint(key)}"
+        allowed = self.state.api_keys
+        if allowed is not None:
+            if key in allowed:
+                return key
+            raise _auth_error(invalid)
+        if key.startswith(TEST_KEY_PREFIXES) and len(key) > len("sk_test_"):
             return key
-        if key.startswith(_LIVE_KEY_PREFIXES):
+        if key.startswith(LIVE_KEY_PREFIXES):
             raise _auth_error(
-                f"The API key {key_hint(key)} is a live mode key. This is a local sandbox: it "
-                "only accepts test mode keys (sk_test_... or rk_test_...)."
+                f"{invalid} (a live mode key: this local sandbox only accepts test mode keys, "
+                "sk_test_... or rk_test_...)"
             )
         raise _auth_error(
-            f"Invalid API key provided: the key {key_hint(key)} is not a test mode secret "
-            "(sk_test_...) or restricted (rk_test_...) key."
+            f"{invalid} (not a test mode secret (sk_test_...) or restricted (rk_test_...) key)"
         )
 
     def _nap(self, plan: FaultPlan) -> None:
@@ -256,25 +265,53 @@ class SandboxApi:
                 return self._answer(200, self.state.snapshot(self.injector.snapshot()), [])
             if request.method == "POST" and request.path == "/_sandbox/clock":
                 return self._answer(200, {"now": self._advance(request)}, [])
+            if request.method == "POST" and request.path == "/_sandbox/balance":
+                return self._answer(200, self._top_up(request), [])
             raise unrecognized_url(request.method, request.path)
         except ApiError as err:
             return self._answer(err.status, err.payload(), [])
 
-    def _advance(self, request: Request) -> float:
+    @staticmethod
+    def _helper_params(request: Request) -> dict[str, Any]:
+        """A helper's params: a JSON object body, or a form body, or the query string."""
         body = request.body
         if "json" in request.headers.get("content-type", "") or body.lstrip().startswith(b"{"):
-            params = decode_json_object(body)
-        else:
-            params = decode_form(_text(body) or request.query)
+            return decode_json_object(body)
+        return decode_form(_text(body) or request.query)
+
+    def _top_up(self, request: Request) -> dict[str, Any]:
+        """``POST /_sandbox/balance``: add money to one balance, from nowhere."""
+        params = self._helper_params(request)
+        account_id = params.get("account")
+        currency = params.get("currency")
+        raw_amount = params.get("amount")
+        if not isinstance(account_id, str) or not account_id:
+            raise invalid_request("account", "account is required: a seed account id.")
+        if not isinstance(currency, str) or not _CURRENCY.match(currency):
+            raise invalid_request("currency", "currency must be a lowercase code like usd.")
+        if isinstance(raw_amount, bool) or not isinstance(raw_amount, int | str):
+            raise invalid_request("amount", "amount must be a positive integer (minor units).")
+        try:
+            amount = int(raw_amount)
+        except ValueError:
+            raise invalid_request(
+                "amount", "amount must be a positive integer (minor units)."
+            ) from None
+        if not 0 < amount < 10**15:
+            raise invalid_request("amount", "amount must be a positive integer (minor units).")
+        return self.state.top_up(account_id, currency, amount)
+
+    def _advance(self, request: Request) -> float:
+        params = self._helper_params(request)
         raw = params.get("advance_s")
         try:
             seconds = float(raw)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            raise parameter_invalid(
+            raise invalid_request(
                 "advance_s", "advance_s must be a number of seconds, e.g. advance_s=86401"
             ) from None
         if not 0 <= seconds < 10**10:
-            raise parameter_invalid("advance_s", "advance_s must be >= 0: the clock only moves on")
+            raise invalid_request("advance_s", "advance_s must be >= 0: the clock only moves on")
         return self.state.clock.advance(seconds)
 
     # --- answers -----------------------------------------------------------------------------
@@ -307,11 +344,12 @@ def _request_id() -> str:
 
 def _check_key_length(key: str | None) -> None:
     if key is not None and len(key) > MAX_KEY_LENGTH:
+        # Stripe answers an over-long key with a plain invalid_request_error (no code, no
+        # param); its wording reports the length and the accepted 1-255 range.
         raise ApiError(
             400,
-            f"The Idempotency-Key header is {len(key)} characters long; "
-            f"at most {MAX_KEY_LENGTH} are allowed.",
-            code="idempotency_key_too_long",
+            f"The idempotency key is {len(key)} characters long, outside the accepted range: "
+            f"idempotency keys must be 1 to {MAX_KEY_LENGTH} characters long.",
         )
 
 
@@ -319,11 +357,13 @@ def _text(body: bytes) -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
-        raise parameter_invalid(None, "The request body is not valid UTF-8.") from None
+        raise invalid_request(None, "The request body is not valid UTF-8.") from None
 
 
 def _auth_error(message: str) -> ApiError:
-    return ApiError(401, message, type="authentication_error")
+    # Stripe's OpenAPI spec has no authentication_error type (api_error, card_error,
+    # idempotency_error, invalid_request_error): a refused key is a 401 invalid_request_error.
+    return ApiError(401, message)
 
 
 def _internal_error() -> dict[str, Any]:

@@ -4,6 +4,12 @@ An :class:`ApiError` carries everything needed to answer: the HTTP status, the S
 ``type``, ``code``, ``message`` and ``param``, and whether the answer invites a retry
 (``Stripe-Should-Retry: true``). The helpers below build the errors the sandbox uses more than
 once, so each message is worded in one place.
+
+Like Stripe, an error body leaves out what it does not have: no ``"code": null``, no
+``"param": null``. Every ``code`` used here is one of Stripe's own (the ``ErrorCode`` list of
+stripe-go's ``error.go``, generated from Stripe's OpenAPI spec). Where Stripe reports a problem
+without a code (a malformed value, metadata over its limits, a currency the account does not
+settle in), the sandbox sends ``type`` and ``param`` and no code, as Stripe does.
 """
 
 from __future__ import annotations
@@ -35,15 +41,15 @@ class ApiError(Exception):
         self.should_retry = should_retry
 
     def payload(self) -> dict[str, Any]:
-        """The JSON body Stripe would send for this error."""
-        return {
-            "error": {
-                "type": self.type,
-                "code": self.code,
-                "message": self.message,
-                "param": self.param,
-            }
-        }
+        """The JSON body Stripe would send for this error (absent fields left out)."""
+        body: dict[str, Any] = {"type": self.type}
+        if self.code is not None:
+            body["code"] = self.code
+            body["doc_url"] = f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
+        body["message"] = self.message
+        if self.param is not None:
+            body["param"] = self.param
+        return {"error": body}
 
 
 def parameter_missing(param: str) -> ApiError:
@@ -59,8 +65,22 @@ def parameter_unknown(param: str) -> ApiError:
     )
 
 
-def parameter_invalid(param: str | None, message: str) -> ApiError:
-    return ApiError(400, message, code="parameter_invalid", param=param)
+def invalid_request(param: str | None, message: str) -> ApiError:
+    """A value Stripe refuses without an error code: ``invalid_request_error`` and ``param``.
+
+    Stripe has no ``parameter_invalid`` code; bad currencies, metadata over its limits, a
+    malformed body and the like come back as a plain ``invalid_request_error`` naming the
+    parameter (e.g. stripe/stripe-php#246 for metadata)."""
+    return ApiError(400, message, param=param)
+
+
+def parameters_exclusive(first: str, second: str) -> ApiError:
+    return ApiError(
+        400,
+        f"You may only specify one of these parameters: {first}, {second}.",
+        code="parameters_exclusive",
+        param=second,
+    )
 
 
 def invalid_integer(param: str, value: object) -> ApiError:

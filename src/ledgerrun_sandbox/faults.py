@@ -23,7 +23,8 @@ class Faults:
     ``latency_ms``: mean delay of every ``/v1`` request (jitter 0.5x..1.5x).
     ``error_rate``: fraction of ``/v1`` requests answered 500 ``api_error`` before executing.
     ``lock_timeout_rate``: fraction of POSTs answered 429 ``lock_timeout`` before executing.
-    ``drop_rate``: fraction of successful debits committed, then the connection closed unanswered.
+    ``drop_rate``: fraction of successful writes (debits, credits, reversals) committed, then the
+    connection closed unanswered.
     ``max_rps``: ``/v1`` requests allowed per sliding second; the excess gets 429 ``rate_limit``.
     ``writes_only``: the random faults (not the rate cap) hit POSTs only, so reads such as
     account look-ups go through (for rehearsing what happens to the debits themselves).

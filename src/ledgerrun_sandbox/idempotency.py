@@ -21,8 +21,10 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-KEY_TTL_S = 24 * 60 * 60
-MAX_KEY_LENGTH = 255
+from ledgerrun_sandbox.rules import IDEMPOTENCY_KEY_MAX_CHARS, IDEMPOTENCY_KEY_TTL_HOURS
+
+KEY_TTL_S = IDEMPOTENCY_KEY_TTL_HOURS * 60 * 60
+MAX_KEY_LENGTH = IDEMPOTENCY_KEY_MAX_CHARS
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,6 @@ class SavedAnswer:
     status: int
     payload: dict[str, Any]
     request_id: str
-    should_retry: bool = False
 
 
 class Outcome(enum.Enum):

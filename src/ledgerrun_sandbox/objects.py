@@ -1,8 +1,10 @@
-"""Stripe-shaped objects (accounts, transfers, payments, balances) and ordered object lists.
+"""Stripe-shaped objects (accounts, transfers, payments, reversals, balances) and object lists.
 
-Objects are plain dicts in the exact JSON shape the API returns. A transfer or payment is never
-changed after it is created (the sandbox has no reversals or refunds), so the same dict can be
-shared by the state, a list page and a saved idempotent answer without copying.
+Objects are plain dicts in the exact JSON shape the API returns. A dict is never changed once
+handed out: when an object changes (a reversal updates its transfer and payment) the state puts
+a new dict in its place (:meth:`ObjectList.replace`). So the same dict can be shared by the
+state, a list page and a saved idempotent answer without copying, and a replayed answer shows
+the object as it was when first answered, as Stripe's replays do.
 """
 
 from __future__ import annotations
@@ -99,18 +101,61 @@ def transfer_object(
         "destination_payment": destination_payment,
         "livemode": False,
         "metadata": metadata,
-        "reversals": {
-            "object": "list",
-            "data": [],
-            "has_more": False,
-            "total_count": 0,
-            "url": f"/v1/transfers/{transfer_id}/reversals",
-        },
+        "reversals": embedded_reversals(transfer_id, []),
         "reversed": False,
         "source_transaction": None,
         "source_type": "card",
         "transfer_group": transfer_group,
     }
+
+
+EMBEDDED_REVERSALS = 10
+"""How many of its most recent reversals a transfer object carries (Stripe's default)."""
+
+
+def embedded_reversals(transfer_id: str, newest_first: list[JsonObject]) -> JsonObject:
+    """The ``reversals`` list object inside a transfer: its latest reversals, newest first."""
+    return {
+        "object": "list",
+        "data": newest_first[:EMBEDDED_REVERSALS],
+        "has_more": len(newest_first) > EMBEDDED_REVERSALS,
+        "url": f"/v1/transfers/{transfer_id}/reversals",
+    }
+
+
+def reversal_object(
+    *,
+    reversal_id: str,
+    created: int,
+    amount: int,
+    currency: str,
+    transfer_id: str,
+    balance_transaction: str,
+    destination_payment_refund: str,
+    metadata: dict[str, str],
+) -> JsonObject:
+    """A transfer reversal (``trr_``): money sent back from a transfer's destination."""
+    return {
+        "id": reversal_id,
+        "object": "transfer_reversal",
+        "amount": amount,
+        "balance_transaction": balance_transaction,
+        "created": created,
+        "currency": currency,
+        "destination_payment_refund": destination_payment_refund,
+        "metadata": metadata,
+        "source_refund": None,
+        "transfer": transfer_id,
+    }
+
+
+_NO_BILLING_DETAILS: JsonObject = {
+    "address": dict.fromkeys(("city", "country", "line1", "line2", "postal_code", "state")),
+    "email": None,
+    "name": None,
+    "phone": None,
+    "tax_id": None,
+}
 
 
 def payment_object(
@@ -134,18 +179,20 @@ def payment_object(
         "amount_captured": amount,
         "amount_refunded": 0,
         "balance_transaction": balance_transaction,
+        "billing_details": _NO_BILLING_DETAILS,
         "captured": True,
         "created": created,
         "currency": currency,
         "description": description,
+        "disputed": False,
         "failure_code": None,
         "failure_message": None,
+        "fraud_details": {},
         "livemode": False,
         "metadata": metadata,
         "paid": True,
         "payment_intent": None,
         "refunded": False,
-        "reversed": False,
         "source": {"id": source_account, "object": "account"},
         "source_transfer": source_transfer,
         "status": "succeeded",
@@ -172,8 +219,16 @@ class ObjectList:
         return iter(self._items)
 
     def append(self, obj: JsonObject) -> None:
-        self._index[obj["id"]] = len(self._items)
+        # Item first, then index: a reader without the lock never finds an id it cannot fetch.
         self._items.append(obj)
+        self._index[obj["id"]] = len(self._items) - 1
+
+    def replace(self, obj: JsonObject) -> None:
+        """Put a new version of an object where the old one was (same id, same position)."""
+        self._items[self._index[obj["id"]]] = obj
+
+    def newest_first(self) -> list[JsonObject]:
+        return self._items[::-1]
 
     def get(self, object_id: str) -> JsonObject | None:
         pos = self._index.get(object_id)

@@ -13,28 +13,32 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ledgerrun_sandbox import rules
 from ledgerrun_sandbox.errors import (
     ApiError,
     invalid_integer,
-    parameter_invalid,
+    invalid_request,
     parameter_missing,
     parameter_unknown,
+    parameters_exclusive,
 )
 from ledgerrun_sandbox.wire import Params
 
-MAX_AMOUNT = 99_999_999
-MAX_DESCRIPTION = 1000
-MAX_METADATA_KEYS = 50
-MAX_METADATA_KEY = 40
-MAX_METADATA_VALUE = 500
-MAX_LIST_LIMIT = 100
-DEFAULT_LIST_LIMIT = 10
+MAX_AMOUNT = rules.AMOUNT_MAX
+MAX_DESCRIPTION = rules.DESCRIPTION_MAX_CHARS
+MAX_METADATA_KEYS = rules.METADATA_MAX_KEYS
+MAX_METADATA_KEY = rules.METADATA_KEY_MAX_CHARS
+MAX_METADATA_VALUE = rules.METADATA_VALUE_MAX_CHARS
+MAX_LIST_LIMIT = rules.LIST_PAGE_MAX
+DEFAULT_LIST_LIMIT = rules.LIST_PAGE_DEFAULT
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _CURRENCY = re.compile(r"^[a-z]{3}$")
 _COMMON = frozenset({"expand"})
 _CREATE_COMMON = _COMMON | {"amount", "currency", "description", "metadata", "transfer_group"}
-_LIST_COMMON = _COMMON | {"limit", "starting_after", "ending_before", "created", "transfer_group"}
+_LIST_PAGING = _COMMON | {"limit", "starting_after", "ending_before"}
+_LIST_COMMON = _LIST_PAGING | {"created", "transfer_group"}
+_REVERSAL_CREATE = _COMMON | {"amount", "metadata", "description", "refund_application_fee"}
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,87 @@ def _create(params: Params, counterparty: str) -> CreateParams:
     for name in ("amount", "currency", counterparty):
         if name not in params:
             raise parameter_missing(name)
-    amount = _integer(params["amount"], "amount")
+    amount = _amount(params["amount"])
+    currency = _required_string(params["currency"], "currency").lower()
+    if not _CURRENCY.match(currency):
+        raise invalid_request("currency", f"Invalid currency: {currency[:20]}.")
+    party = _required_string(params[counterparty], counterparty)
+    description = _description(params.get("description"))
+    return CreateParams(
+        amount=amount,
+        currency=currency,
+        counterparty=party,
+        description=description,
+        metadata=_metadata(params.get("metadata")),
+        transfer_group=_optional_string(params.get("transfer_group"), "transfer_group"),
+    )
+
+
+@dataclass(frozen=True)
+class ReversalParams:
+    """A reversal: ``amount`` ``None`` means all that is left of the transfer."""
+
+    amount: int | None
+    description: str | None
+    metadata: dict[str, str]
+
+
+def reversal_create(params: Params) -> ReversalParams:
+    """``POST /v1/transfers/{id}/reversals``. ``refund_application_fee`` is checked, then
+    ignored: the sandbox has no application fees."""
+    _only(params, _REVERSAL_CREATE)
+    amount = None
+    if "amount" in params:
+        amount = _amount(params["amount"])
+    if "refund_application_fee" in params and params["refund_application_fee"] not in (
+        "true",
+        "false",
+    ):
+        raise invalid_request(
+            "refund_application_fee",
+            "Invalid boolean: refund_application_fee must be true or false.",
+        )
+    return ReversalParams(
+        amount=amount,
+        description=_description(params.get("description")),
+        metadata=_metadata(params.get("metadata")),
+    )
+
+
+def list_params(
+    params: Params, *, with_destination: bool = False, filters: bool = True
+) -> ListParams:
+    """A list's paging params, plus (``filters``) ``created`` and ``transfer_group`` and (with
+    ``with_destination``) ``destination``."""
+    allowed = (_LIST_COMMON if filters else _LIST_PAGING) | (
+        {"destination"} if with_destination else set()
+    )
+    _only(params, allowed)
+    limit = DEFAULT_LIST_LIMIT
+    if "limit" in params:
+        limit = _integer(params["limit"], "limit")
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise invalid_request(
+                "limit", f"limit must be between 1 and {MAX_LIST_LIMIT}; got {limit}."
+            )
+    starting_after = _optional_string(params.get("starting_after"), "starting_after")
+    ending_before = _optional_string(params.get("ending_before"), "ending_before")
+    if starting_after and ending_before:
+        raise parameters_exclusive("starting_after", "ending_before")
+    low, high = _created(params.get("created"))
+    return ListParams(
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
+        created_min=low,
+        created_max=high,
+        transfer_group=_optional_string(params.get("transfer_group"), "transfer_group"),
+        destination=_optional_string(params.get("destination"), "destination"),
+    )
+
+
+def _amount(value: Any) -> int:
+    amount = _integer(value, "amount")
     if amount < 1:
         raise ApiError(
             400,
@@ -88,53 +172,18 @@ def _create(params: Params, counterparty: str) -> CreateParams:
             code="amount_too_large",
             param="amount",
         )
-    currency = _required_string(params["currency"], "currency").lower()
-    if not _CURRENCY.match(currency):
-        raise parameter_invalid("currency", f"Invalid currency: {currency[:20]}.")
-    party = _required_string(params[counterparty], counterparty)
-    description = _optional_string(params.get("description"), "description")
+    return amount
+
+
+def _description(value: Any) -> str | None:
+    description = _optional_string(value, "description")
     if description is not None and len(description) > MAX_DESCRIPTION:
-        raise parameter_invalid(
+        raise invalid_request(
             "description",
             f"The description is {len(description)} characters long; "
             f"at most {MAX_DESCRIPTION} are allowed.",
         )
-    return CreateParams(
-        amount=amount,
-        currency=currency,
-        counterparty=party,
-        description=description,
-        metadata=_metadata(params.get("metadata")),
-        transfer_group=_optional_string(params.get("transfer_group"), "transfer_group"),
-    )
-
-
-def list_params(params: Params, *, with_destination: bool) -> ListParams:
-    allowed = _LIST_COMMON | ({"destination"} if with_destination else set())
-    _only(params, allowed)
-    limit = DEFAULT_LIST_LIMIT
-    if "limit" in params:
-        limit = _integer(params["limit"], "limit")
-        if not 1 <= limit <= MAX_LIST_LIMIT:
-            raise parameter_invalid(
-                "limit", f"limit must be between 1 and {MAX_LIST_LIMIT}; got {limit}."
-            )
-    starting_after = _optional_string(params.get("starting_after"), "starting_after")
-    ending_before = _optional_string(params.get("ending_before"), "ending_before")
-    if starting_after and ending_before:
-        raise parameter_invalid(
-            "ending_before", "Give at most one of starting_after and ending_before."
-        )
-    low, high = _created(params.get("created"))
-    return ListParams(
-        limit=limit,
-        starting_after=starting_after,
-        ending_before=ending_before,
-        created_min=low,
-        created_max=high,
-        transfer_group=_optional_string(params.get("transfer_group"), "transfer_group"),
-        destination=_optional_string(params.get("destination"), "destination"),
-    )
+    return description
 
 
 def no_params(params: Params) -> None:
@@ -167,7 +216,7 @@ def _optional_string(value: Any, param: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise parameter_invalid(param, f"Invalid string: {param} must be a single value.")
+        raise invalid_request(param, f"Invalid string: {param} must be a single value.")
     return value or None
 
 
@@ -185,24 +234,24 @@ def _metadata(value: Any) -> dict[str, str]:
     if value is None or value == "":
         return {}
     if not isinstance(value, dict):
-        raise parameter_invalid("metadata", "Invalid hash: metadata must be key-value pairs.")
+        raise invalid_request("metadata", "Invalid hash: metadata must be key-value pairs.")
     if len(value) > MAX_METADATA_KEYS:
-        raise parameter_invalid(
+        raise invalid_request(
             "metadata",
             f"Metadata has {len(value)} keys; at most {MAX_METADATA_KEYS} are allowed.",
         )
     out: dict[str, str] = {}
     for key, item in value.items():
         if len(key) > MAX_METADATA_KEY:
-            raise parameter_invalid(
+            raise invalid_request(
                 "metadata",
                 f"Metadata key '{key[:MAX_METADATA_KEY]}...' is {len(key)} characters long; "
                 f"keys may have at most {MAX_METADATA_KEY}.",
             )
         if not isinstance(item, str):
-            raise parameter_invalid("metadata", f"Metadata value for '{key}' must be a string.")
+            raise invalid_request("metadata", f"Metadata value for '{key}' must be a string.")
         if len(item) > MAX_METADATA_VALUE:
-            raise parameter_invalid(
+            raise invalid_request(
                 "metadata",
                 f"Metadata value for '{key}' is {len(item)} characters long; "
                 f"values may have at most {MAX_METADATA_VALUE}.",
@@ -219,7 +268,7 @@ def _created(value: Any) -> tuple[int | None, int | None]:
         exact = _integer(value, "created")
         return exact, exact
     if not isinstance(value, dict):
-        raise parameter_invalid("created", "created must be an integer or a hash of bounds.")
+        raise invalid_request("created", "created must be an integer or a hash of bounds.")
     low: int | None = None
     high: int | None = None
     for op, raw in value.items():

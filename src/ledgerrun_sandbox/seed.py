@@ -11,7 +11,15 @@ A seed is JSON (a file path) or an already-parsed dict::
 
 Balances are integer minor units (cents). Account ``type`` defaults to ``express``; ``access``
 defaults to ``granted``; the platform's balance defaults to zero in its default currency.
-Anything malformed raises :class:`SeedError` whose message names the offending field.
+
+An account may say ``"negative_balances": true``: money taken from it (a debit, or paying back
+a reversal) may then leave its balance below zero, as connected reserves allow on Stripe, when
+the platform covers its losses (Express and Custom). Otherwise a short balance is refused.
+
+Optional top-level ``"api_keys": ["sk_test_rehearsal", ...]`` lists the only keys the sandbox
+accepts (any other gets a 401, as an unknown key does on Stripe); without it, any ``sk_test_``
+or ``rk_test_`` key is accepted. Anything malformed raises :class:`SeedError` whose message
+names the offending field (never a key itself).
 """
 
 from __future__ import annotations
@@ -22,12 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ledgerrun_sandbox.rules import TEST_KEY_PREFIXES
+
 ACCOUNT_TYPES = ("express", "custom", "standard")
 ACCESS_VALUES = ("granted", "revoked")
 
-# EEA: the EU 27, then Iceland, Liechtenstein, Norway; plus the UK and Switzerland.
-_EEA = "AT BE BG HR CY CZ DK EE FI FR DE GR IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO"
-_EUROPE = frozenset([*_EEA.split(" "), "GB", "CH"])
 _ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]{1,64}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _CURRENCY = re.compile(r"^[a-z]{3}$")
@@ -35,11 +42,6 @@ _CURRENCY = re.compile(r"^[a-z]{3}$")
 
 class SeedError(ValueError):
     """The seed (file or dict) is malformed; the message says where and why."""
-
-
-def region_of(country: str) -> str:
-    """The funds-flow region of a country: debits may not cross regions."""
-    return "EUROPE" if country in _EUROPE else country
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,14 @@ class AccountSeed:
     access: str = "granted"
     balance: dict[str, int] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
+    negative_balances: bool = False
 
 
 @dataclass(frozen=True)
 class Seed:
     platform: AccountSeed
     accounts: tuple[AccountSeed, ...]
+    api_keys: frozenset[str] | None = None  # None: any test-mode key
 
 
 def load_seed(source: Seed | dict[str, Any] | str | Path) -> Seed:
@@ -85,7 +89,7 @@ def load_seed(source: Seed | dict[str, Any] | str | Path) -> Seed:
 def parse_seed(data: Any) -> Seed:
     if not isinstance(data, dict):
         raise SeedError("the seed must be a JSON object with 'platform' and 'accounts'")
-    _no_unknown(data, {"platform", "accounts"}, "the seed")
+    _no_unknown(data, {"platform", "accounts", "api_keys"}, "the seed")
     if "platform" not in data:
         raise SeedError("the seed has no 'platform'")
     platform = _account(data["platform"], "platform", is_platform=True)
@@ -101,7 +105,22 @@ def parse_seed(data: Any) -> Seed:
             raise SeedError(f"{where}: id {account.id!r} is already used by {seen[account.id]}")
         seen[account.id] = where
         accounts.append(account)
-    return Seed(platform=platform, accounts=tuple(accounts))
+    api_keys = _api_keys(data["api_keys"]) if "api_keys" in data else None
+    return Seed(platform=platform, accounts=tuple(accounts), api_keys=api_keys)
+
+
+def _api_keys(raw: Any) -> frozenset[str]:
+    if not isinstance(raw, list) or not raw:
+        raise SeedError("'api_keys' must be a non-empty list of test-mode API keys")
+    for index, key in enumerate(raw):
+        if not isinstance(key, str) or not key.startswith(TEST_KEY_PREFIXES):
+            raise SeedError(
+                f"api_keys[{index}] is not a test-mode secret or restricted key "
+                "(it must start sk_test_ or rk_test_)"
+            )
+        if len(key) <= len("sk_test_") or any(ch.isspace() for ch in key):
+            raise SeedError(f"api_keys[{index}] has nothing after its prefix, or whitespace")
+    return frozenset(raw)
 
 
 def _account(raw: Any, where: str, *, is_platform: bool) -> AccountSeed:
@@ -109,7 +128,7 @@ def _account(raw: Any, where: str, *, is_platform: bool) -> AccountSeed:
         raise SeedError(f"{where} must be an object")
     allowed = {"id", "country", "default_currency", "balance"}
     if not is_platform:
-        allowed |= {"type", "access", "metadata"}
+        allowed |= {"type", "access", "metadata", "negative_balances"}
     _no_unknown(raw, allowed, where)
     for required in ("id", "country", "default_currency"):
         if required not in raw:
@@ -138,7 +157,11 @@ def _account(raw: Any, where: str, *, is_platform: bool) -> AccountSeed:
         isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
     ):
         raise SeedError(f"{where}.metadata must be an object of strings")
+    negative = raw.get("negative_balances", False)
+    if not isinstance(negative, bool):
+        raise SeedError(f"{where}.negative_balances must be true or false, not {negative!r}")
     return AccountSeed(
+        negative_balances=negative,
         id=account_id,
         country=country,
         default_currency=currency,

@@ -2,10 +2,13 @@
 
 One lock (``SandboxState.lock``) guards all of it. The API holds it only for short, CPU-only
 sections (never while sleeping for injected latency). A debit checks the balance and moves the
-money inside one such section, so parallel debits of one account can never overdraw it.
+money inside one such section, so parallel debits of one account can never overdraw it (unless
+its seed allows negative balances).
 
 Money only moves between two accounts of the seed, never in or out, so the sum of all balances
-per currency is constant: a property the soak test checks.
+per currency is constant (a property the soak test checks), except for ``POST /_sandbox/balance``
+top-ups, whose running total per currency ``stats.topped_up`` reports: the sum of all balances
+is always the seed's sum plus ``topped_up``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledgerrun_sandbox.clock import SandboxClock
-from ledgerrun_sandbox.errors import ApiError, account_invalid, transfers_not_allowed
+from ledgerrun_sandbox.errors import (
+    ApiError,
+    account_invalid,
+    resource_missing,
+    transfers_not_allowed,
+)
 from ledgerrun_sandbox.idempotency import IdempotencyStore
 from ledgerrun_sandbox.objects import (
     IdFactory,
@@ -23,11 +31,14 @@ from ledgerrun_sandbox.objects import (
     ObjectList,
     balance_object,
     controller,
+    embedded_reversals,
     payment_object,
+    reversal_object,
     transfer_object,
 )
-from ledgerrun_sandbox.params import CreateParams
-from ledgerrun_sandbox.seed import AccountSeed, Seed, region_of
+from ledgerrun_sandbox.params import CreateParams, ReversalParams
+from ledgerrun_sandbox.rules import may_go_negative, region
+from ledgerrun_sandbox.seed import AccountSeed, Seed
 
 
 @dataclass
@@ -41,8 +52,10 @@ class Account:
     metadata: dict[str, str]
     created: int
     is_platform: bool = False
+    negative_balances: bool = False
     transfers: ObjectList = field(default_factory=ObjectList)
     charges: ObjectList = field(default_factory=ObjectList)
+    reversals: dict[str, ObjectList] = field(default_factory=dict)  # by transfer id
 
     @classmethod
     def from_seed(cls, seed: AccountSeed, created: int, *, is_platform: bool) -> Account:
@@ -56,11 +69,12 @@ class Account:
             metadata=dict(seed.metadata),
             created=created,
             is_platform=is_platform,
+            negative_balances=seed.negative_balances,
         )
 
     @property
     def region(self) -> str:
-        return region_of(self.country)
+        return region(self.country)
 
     def to_object(self) -> JsonObject:
         return {
@@ -73,7 +87,6 @@ class Account:
             "payouts_enabled": True,
             "details_submitted": True,
             "created": self.created,
-            "livemode": False,
             "metadata": dict(self.metadata),
             "controller": controller(self.type),
         }
@@ -89,9 +102,10 @@ class Stats:
     writes_executed: int = 0
     writes_refused: int = 0
     idempotent_replays: int = 0
+    topped_up: dict[str, int] = field(default_factory=dict)  # per currency, /_sandbox/balance
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "topped_up": dict(self.topped_up)}
 
 
 class SandboxState:
@@ -103,6 +117,7 @@ class SandboxState:
         self.ids = IdFactory(id_seed)
         self.idempotency = IdempotencyStore()
         self.stats = Stats()
+        self.api_keys = seed.api_keys
         created = int(self.clock.now())
         self.platform = Account.from_seed(seed.platform, created, is_platform=True)
         self.accounts = {
@@ -139,8 +154,12 @@ class SandboxState:
         _, payment = self._move(account, self.platform, params, primary="payment")
         return payment
 
-    def top_up(self, account: Account, params: CreateParams) -> JsonObject:
-        """``POST /v1/transfers`` from the platform to ``account``: returns the ``tr_``."""
+    def credit(self, account: Account, params: CreateParams) -> JsonObject:
+        """``POST /v1/transfers`` from the platform to ``account``: returns the ``tr_``.
+
+        The transfer lives on the platform; its ``destination_payment`` (``py_``) on the
+        account. Standard accounts may receive credits; region, currency and the platform's
+        available balance are checked as for a debit."""
         self._check_route(self.platform, account)
         self._check_currency(account, params)
         self._check_funds(self.platform, params)
@@ -168,25 +187,20 @@ class SandboxState:
     @staticmethod
     def _check_currency(account: Account, params: CreateParams) -> None:
         if params.currency != account.default_currency:
+            # Stripe's account-debit docs require the account's default currency but name no
+            # error code for it, and stripe-go's ErrorCode list has no currency mismatch code:
+            # a plain invalid_request_error on param "currency".
             raise ApiError(
                 400,
                 f"The currency {params.currency} is not the default currency of account "
                 f"{account.id} ({account.default_currency}); debits and transfers must be in "
                 "the account's default currency.",
-                code="currency_mismatch",
                 param="currency",
             )
 
     @staticmethod
     def _check_funds(source: Account, params: CreateParams) -> None:
-        available = source.balance.get(params.currency, 0)
-        if available < params.amount:
-            raise ApiError(
-                400,
-                f"Insufficient funds in account {source.id}: {params.amount} {params.currency} "
-                f"requested, {available} available.",
-                code="balance_insufficient",
-            )
+        _require_funds(source, params.currency, params.amount)
 
     def _move(
         self, source: Account, destination: Account, params: CreateParams, *, primary: str
@@ -226,6 +240,82 @@ class SandboxState:
         destination.charges.append(payment)
         return transfer, payment
 
+    def reverse(self, owner: Account, transfer_id: str, params: ReversalParams) -> JsonObject:
+        """``POST /v1/transfers/{id}/reversals`` as ``owner`` (who made the transfer): sends
+        money back from the transfer's destination to ``owner``; returns the ``trr_``."""
+        transfer = owner.transfers.get(transfer_id)
+        if transfer is None:  # validated before; kept for type safety
+            raise resource_missing("transfer", transfer_id, "id")
+        remaining = transfer["amount"] - transfer["amount_reversed"]
+        if remaining <= 0:
+            # Stripe has no code for this (stripe/stripe-ruby#1058 asks for one): plain
+            # invalid_request_error, "The transfer ... is already fully reversed".
+            raise ApiError(400, f"The transfer {transfer_id} is already fully reversed.")
+        amount = remaining if params.amount is None else params.amount
+        if amount > remaining:
+            # Stripe documents this refusal ("more money than is left on a transfer") but no
+            # code for it; the sandbox names the param, like its other coded-less refusals.
+            raise ApiError(
+                400,
+                f"Amount ({amount}) is greater than what is left to reverse on transfer "
+                f"{transfer_id} ({remaining}).",
+                param="amount",
+            )
+        currency = transfer["currency"]
+        payer = self.find_account(transfer["destination"])
+        if payer is None:  # cannot happen: transfers only go to seed accounts
+            raise resource_missing("account", transfer["destination"], "destination")
+        _require_funds(payer, currency, amount)
+        payer.balance[currency] = payer.balance.get(currency, 0) - amount
+        owner.balance[currency] = owner.balance.get(currency, 0) + amount
+        reversal = reversal_object(
+            reversal_id=self.ids.new("trr"),
+            created=int(self.clock.now()),
+            amount=amount,
+            currency=currency,
+            transfer_id=transfer_id,
+            balance_transaction=self.ids.new("txn"),
+            destination_payment_refund=self.ids.new("pyr"),
+            metadata=dict(params.metadata),
+        )
+        history = owner.reversals.setdefault(transfer_id, ObjectList())
+        history.append(reversal)
+        reversed_now = transfer["amount_reversed"] + amount
+        owner.transfers.replace(
+            {
+                **transfer,
+                "amount_reversed": reversed_now,
+                "reversed": reversed_now == transfer["amount"],
+                "reversals": embedded_reversals(transfer_id, history.newest_first()),
+            }
+        )
+        payment = payer.charges.get(transfer["destination_payment"])
+        if payment is not None:
+            refunded = payment["amount_refunded"] + amount
+            payer.charges.replace(
+                {**payment, "amount_refunded": refunded, "refunded": refunded == payment["amount"]}
+            )
+        return reversal
+
+    def reversals_of(self, owner: Account, transfer_id: str) -> ObjectList:
+        return owner.reversals.get(transfer_id) or ObjectList()
+
+    def top_up(self, account_id: str, currency: str, amount: int) -> dict[str, Any]:
+        """``POST /_sandbox/balance``: add ``amount`` to a balance from outside the books (the
+        one way money enters the sandbox; ``stats.topped_up`` keeps the running total)."""
+        account = self.find_account(account_id)
+        if account is None:
+            raise resource_missing("account", account_id, "account", status=400)
+        with self.lock:
+            account.balance[currency] = account.balance.get(currency, 0) + amount
+            self.stats.topped_up[currency] = self.stats.topped_up.get(currency, 0) + amount
+            return {
+                "account": account.id,
+                "currency": currency,
+                "amount": amount,
+                "balance": dict(account.balance),
+            }
+
     # --- inspection ----------------------------------------------------------------------------
 
     def totals(self) -> dict[str, int]:
@@ -245,11 +335,35 @@ class SandboxState:
                 "now": self.clock.now(),
                 "platform": _account_summary(self.platform),
                 "accounts": [_account_summary(a) for a in self.accounts.values()],
-                "transfers": [dict(t, account=a.id) for a in everyone for t in a.transfers],
+                "transfers": [
+                    dict(t, account=a.id, reversals=_all_reversals(a, t))
+                    for a in everyone
+                    for t in a.transfers
+                ],
                 "charges": [dict(c, account=a.id) for a in everyone for c in a.charges],
                 "idempotency_keys": len(self.idempotency),
                 "stats": {**self.stats.as_dict(), "faults": faults},
             }
+
+
+def _require_funds(payer: Account, currency: str, amount: int) -> None:
+    """Refuse (``balance_insufficient``) to take ``amount`` from ``payer`` if that would leave
+    its available balance below zero and its seed does not allow that."""
+    available = payer.balance.get(currency, 0)
+    if available < amount and not may_go_negative(payer.type, payer.negative_balances):
+        raise ApiError(
+            400,
+            f"Insufficient funds in account {payer.id}: {amount} {currency} "
+            f"requested, {available} available.",
+            code="balance_insufficient",
+        )
+
+
+def _all_reversals(owner: Account, transfer: JsonObject) -> JsonObject:
+    """A transfer's reversals list for the state dump: every reversal, newest first."""
+    history = owner.reversals.get(transfer["id"])
+    everything = history.newest_first() if history is not None else []
+    return {**embedded_reversals(transfer["id"], everything), "data": everything, "has_more": False}
 
 
 def _account_summary(account: Account) -> dict[str, Any]:
@@ -259,5 +373,6 @@ def _account_summary(account: Account) -> dict[str, Any]:
         "country": account.country,
         "default_currency": account.default_currency,
         "access": account.access,
+        "negative_balances": account.negative_balances,
         "balance": dict(account.balance),
     }

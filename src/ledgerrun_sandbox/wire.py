@@ -15,7 +15,8 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ledgerrun_sandbox.errors import ApiError, parameter_invalid
+from ledgerrun_sandbox.errors import ApiError, invalid_request
+from ledgerrun_sandbox.rules import KEY_PREFIXES
 
 Params = dict[str, Any]
 
@@ -25,7 +26,7 @@ MAX_FIELDS = 1000
 def decode_form(text: str) -> Params:
     """Decode a form body or query string into nested dicts and lists of strings.
 
-    Raises ``ApiError`` (400 ``parameter_invalid``) for a name that cannot be nested
+    Raises ``ApiError`` (400 ``invalid_request_error``, no code) for a name that cannot be nested
     (``a[b``), for one name used both as a value and as a container, or for too many fields.
     """
     if not text:
@@ -33,9 +34,9 @@ def decode_form(text: str) -> Params:
     try:
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
     except UnicodeDecodeError as exc:
-        raise parameter_invalid(None, "The request body is not valid UTF-8.") from exc
+        raise invalid_request(None, "The request body is not valid UTF-8.") from exc
     except ValueError as exc:
-        raise parameter_invalid(None, f"Too many parameters (at most {MAX_FIELDS}).") from exc
+        raise invalid_request(None, f"Too many parameters (at most {MAX_FIELDS}).") from exc
     out: Params = {}
     for name, value in pairs:
         _insert(out, name, _split_name(name), value)
@@ -46,17 +47,17 @@ def _split_name(name: str) -> list[str]:
     """``"metadata[a][b]"`` -> ``["metadata", "a", "b"]``; ``"expand[]"`` -> ``["expand", ""]``."""
     head, sep, rest = name.partition("[")
     if not head or "]" in head:
-        raise parameter_invalid(name or None, f"Invalid parameter name: {name!r}")
+        raise invalid_request(name or None, f"Invalid parameter name: {name!r}")
     parts = [head]
     if not sep:
         return parts
     rest = "[" + rest
     while rest:
         if not rest.startswith("[") or "]" not in rest:
-            raise parameter_invalid(head, f"Invalid parameter name: {name!r}")
+            raise invalid_request(head, f"Invalid parameter name: {name!r}")
         inner, _, rest = rest[1:].partition("]")
         if "[" in inner:
-            raise parameter_invalid(head, f"Invalid parameter name: {name!r}")
+            raise invalid_request(head, f"Invalid parameter name: {name!r}")
         parts.append(inner)
     return parts
 
@@ -66,27 +67,27 @@ def _insert(out: Params, name: str, parts: list[str], value: str) -> None:
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
         if isinstance(node, list):
-            raise parameter_invalid(parts[0], f"Invalid parameter name: {name!r}")
+            raise invalid_request(parts[0], f"Invalid parameter name: {name!r}")
         if last:
             if isinstance(node.get(part), dict | list):
-                raise parameter_invalid(parts[0], f"Parameter {name!r} is given twice as a hash.")
+                raise invalid_request(parts[0], f"Parameter {name!r} is given twice as a hash.")
             node[part] = value
             return
         nxt = parts[depth + 1]
         child = node.get(part)
         if nxt == "":
             if depth + 1 != len(parts) - 1:
-                raise parameter_invalid(parts[0], f"Invalid parameter name: {name!r}")
+                raise invalid_request(parts[0], f"Invalid parameter name: {name!r}")
             if child is None:
                 child = node[part] = []
             if not isinstance(child, list):
-                raise parameter_invalid(parts[0], f"Parameter {name!r} mixes a list and a value.")
+                raise invalid_request(parts[0], f"Parameter {name!r} mixes a list and a value.")
             child.append(value)
             return
         if child is None:
             child = node[part] = {}
         elif not isinstance(child, dict):
-            raise parameter_invalid(parts[0], f"Parameter {name!r} mixes a hash and a value.")
+            raise invalid_request(parts[0], f"Parameter {name!r} mixes a hash and a value.")
         node = child
 
 
@@ -109,10 +110,11 @@ def api_key_from_authorization(header: str | None) -> str | None:
 
 
 def key_hint(key: str) -> str:
-    """How an error message may refer to a key: its last four characters, never more."""
-    if len(key) < 12:
-        return "(too short to quote)"
-    return f"ending in '{key[-4:]}'"
+    """How an error message may show a key, as Stripe does: its kind, then stars, then its
+    last four characters (``sk_test_****abcd``); never more, and no last four of a short key."""
+    prefix = next((p for p in KEY_PREFIXES if key.startswith(p)), "")
+    tail = key[-4:] if len(key) >= 12 else ""
+    return f"{prefix}****{tail}"
 
 
 def render_json(payload: Any) -> bytes:
@@ -134,7 +136,7 @@ def decode_json_object(body: bytes) -> Params:
     try:
         value = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise parameter_invalid(None, f"The body is not valid JSON: {exc}") from exc
+        raise invalid_request(None, f"The body is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
-        raise parameter_invalid(None, "The JSON body must be an object.")
+        raise invalid_request(None, "The JSON body must be an object.")
     return value

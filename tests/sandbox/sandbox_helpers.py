@@ -1,12 +1,15 @@
 """Shared constants and helpers for the sandbox tests (fixtures live in conftest.py).
 
-The tests talk to the sandbox's ``/v1`` API only through the official ``stripe`` SDK; plain
-HTTP (urllib) is used only for the ``/_sandbox/*`` helper endpoints.
+The tests talk to the sandbox's ``/v1`` API through the official ``stripe`` SDK; plain HTTP
+(urllib) is used for the ``/_sandbox/*`` helper endpoints, and by :func:`raw` where a test must
+see the exact bytes of an answer (which fields a body leaves out, which headers it carries).
 """
 
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -62,6 +65,38 @@ def make_client(url: str, key: str = TEST_KEY, **kwargs: Any) -> stripe.StripeCl
 
 def sandbox_state(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(url + "/_sandbox/state", timeout=10) as response:
+        data: dict[str, Any] = json.load(response)
+        return data
+
+
+def raw(
+    url: str,
+    method: str,
+    path: str,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    key: str | None = TEST_KEY,
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """One request without the SDK: status, headers (lower-case names) and the JSON body."""
+    body = urllib.parse.urlencode(params or {}).encode() if method == "POST" else None
+    query = "" if method == "POST" or not params else "?" + urllib.parse.urlencode(params)
+    sent = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+    if key is not None:
+        sent["Authorization"] = f"Bearer {key}"
+    request = urllib.request.Request(url + path + query, data=body, headers=sent, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, got, data = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        status, got, data = exc.code, exc.headers, exc.read()
+    return status, {k.lower(): v for k, v in got.items()}, json.loads(data)
+
+
+def top_up(url: str, account: str, amount: int, currency: str = "usd") -> dict[str, Any]:
+    """POST /_sandbox/balance: add ``amount`` to an account's (or the platform's) balance."""
+    body = urllib.parse.urlencode({"account": account, "currency": currency, "amount": amount})
+    request = urllib.request.Request(url + "/_sandbox/balance", data=body.encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
         data: dict[str, Any] = json.load(response)
         return data
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,12 +16,16 @@ from sandbox_helpers import (
     REVOKED,
     STANDARD,
     UNKNOWN,
+    ServerFactory,
+    balance_of,
+    base_seed,
+    charge_debit,
     debit,
     make_client,
     sandbox_state,
 )
 
-from ledgerrun_sandbox import SandboxServer
+from ledgerrun_sandbox import SandboxServer, SeedError
 
 
 class BasicAuthHttpClient(stripe.RequestsClient):
@@ -38,17 +43,17 @@ class BasicAuthHttpClient(stripe.RequestsClient):
 def test_missing_key_is_401(server: SandboxServer) -> None:
     with pytest.raises(stripe.AuthenticationError) as info:
         make_client(server.url, key="").v1.balance.retrieve()
-    assert info.value.http_status == 401 and info.value.error.type == "authentication_error"
+    assert info.value.http_status == 401 and info.value.error.type == "invalid_request_error"
     assert "did not provide an API key" in info.value.user_message
 
 
 @pytest.mark.parametrize(
     "key, words",
     [
-        ("sk_" + "live_51SecretLiveKey123456wxyz", "live mode"),  # built, so no scanner
-        ("rk_" + "live_51SecretLiveKey123456wxyz", "live mode"),  # mistakes it for a secret
-        ("pk_test_51PublishableKey12345wxyz", "not a test mode secret"),
-        ("not_a_stripe_key_at_all_wxyz", "not a test mode secret"),
+        ("sk_" + "live_51SecretLiveKey123456wxyz", "sk_live_****wxyz (a live mode"),  # built, so
+        ("rk_" + "live_51SecretLiveKey123456wxyz", "rk_live_****wxyz (a live mode"),  # no scanner
+        ("pk_test_51PublishableKey12345wxyz", "pk_test_****wxyz (not a test mode secret"),
+        ("not_a_stripe_key_at_all_wxyz", "provided: ****wxyz (not a test mode secret"),
     ],
 )
 def test_non_test_keys_are_401_and_only_last_4_chars_echoed(
@@ -58,6 +63,7 @@ def test_non_test_keys_are_401_and_only_last_4_chars_echoed(
         debit(make_client(server.url, key=key), EXPRESS)
     message = info.value.user_message
     assert info.value.http_status == 401 and words in message
+    assert message.startswith("Invalid API Key provided: ")
     assert "wxyz" in message and key[:-4] not in message and key[-5:] not in message
     assert sandbox_state(server.url)["stats"]["writes_executed"] == 0
 
@@ -80,7 +86,8 @@ def test_express_and_custom_accounts_are_the_platforms_responsibility(
     express = client.v1.accounts.retrieve(EXPRESS)
     assert (express.id, express.object, express.type) == (EXPRESS, "account", "express")
     assert (express.country, express.default_currency) == ("US", "usd")
-    assert express.charges_enabled and express.payouts_enabled and not express.livemode
+    assert express.charges_enabled and express.payouts_enabled
+    assert "livemode" not in express  # Stripe's account object has no livemode
     assert isinstance(express.created, int) and express.metadata.to_dict() == {}
     assert express.controller.type == "application" and express.controller.is_controller
     assert express.controller.losses.payments == "application"
@@ -97,14 +104,19 @@ def test_standard_account_losses_are_stripes(client: stripe.StripeClient) -> Non
     assert standard.controller.losses.payments == "stripe"
 
 
-def test_missing_account_is_404_and_revoked_is_403(client: stripe.StripeClient) -> None:
-    with pytest.raises(stripe.InvalidRequestError) as missing:
-        client.v1.accounts.retrieve(UNKNOWN)
-    assert missing.value.http_status == 404 and missing.value.code == "resource_missing"
-    assert missing.value.error.param == "id"
-    with pytest.raises(stripe.PermissionError) as revoked:
-        client.v1.accounts.retrieve(REVOKED)
-    assert revoked.value.http_status == 403 and revoked.value.error.code == "account_invalid"
+def test_missing_and_revoked_accounts_are_both_403_account_invalid(
+    client: stripe.StripeClient,
+) -> None:
+    # Stripe does not tell an account that does not exist from one the key cannot reach.
+    for account in (UNKNOWN, REVOKED):
+        with pytest.raises(stripe.PermissionError) as info:
+            client.v1.accounts.retrieve(account)
+        assert info.value.http_status == 403 and info.value.error.code == "account_invalid"
+        assert (
+            info.value.error.type == "invalid_request_error" and account in info.value.user_message
+        )
+    with pytest.raises(stripe.PermissionError):
+        client.v1.accounts.retrieve(CUSTOM, options={"stripe_account": EXPRESS})
 
 
 def test_current_account_is_platform_or_the_stripe_account(client: stripe.StripeClient) -> None:
@@ -134,3 +146,97 @@ def test_unknown_url_is_404(client: stripe.StripeClient) -> None:
     assert info.value.http_status == 404 and "Unrecognized request URL" in info.value.user_message
     with pytest.raises(stripe.InvalidRequestError):
         client.raw_request("post", "/v1/transfers/tr_123", amount=5)
+
+
+KEYED_SEED_KEYS = ["sk_test_rehearsalKey0001abcd", "rk_test_restrictedKey002efgh"]
+
+
+@pytest.fixture
+def keyed_server(make_server: ServerFactory) -> SandboxServer:
+    return make_server({**base_seed(), "api_keys": KEYED_SEED_KEYS})
+
+
+@pytest.mark.parametrize("key", KEYED_SEED_KEYS)
+def test_seed_api_keys_are_accepted(keyed_server: SandboxServer, key: str) -> None:
+    assert debit(make_client(keyed_server.url, key=key), EXPRESS, 10).amount == 10
+
+
+def test_other_test_keys_are_refused_when_the_seed_lists_keys(keyed_server: SandboxServer) -> None:
+    other = "sk_test_51SomeoneElsesKey00zyxw"
+    with pytest.raises(stripe.AuthenticationError) as info:
+        debit(make_client(keyed_server.url, key=other), EXPRESS, 10)
+    assert info.value.http_status == 401 and info.value.error.type == "invalid_request_error"
+    assert info.value.user_message == "Invalid API Key provided: sk_test_****zyxw"
+    assert other[:-4] not in str(info.value.json_body)
+    state = sandbox_state(keyed_server.url)
+    assert state["transfers"] == [] and "api_keys" not in json.dumps(state)
+
+
+@pytest.mark.parametrize(
+    "keys, words",
+    [
+        ([], "non-empty list"),
+        ("sk_test_abc", "non-empty list"),
+        (
+            ["sk_test_ok000001", "sk_" + "live_51NotAllowedHere0000"],
+            "api_keys[1] is not a test-mode",
+        ),
+        (["sk_test_"], "api_keys[0] has nothing after its prefix"),
+        ([42], "api_keys[0] is not a test-mode"),
+    ],
+)
+def test_malformed_api_keys_are_refused_without_echoing_them(keys: object, words: str) -> None:
+    with pytest.raises(SeedError) as info:
+        SandboxServer({**base_seed(), "api_keys": keys})
+    assert words in str(info.value) and "NotAllowedHere" not in str(info.value)
+
+
+NEGATIVE = "acct_1ExpressNeg0001"
+NEGATIVE_STANDARD = "acct_1StandardNeg001"
+
+
+def _negative_seed() -> dict[str, Any]:
+    seed = base_seed()
+    seed["accounts"] += [
+        {"id": NEGATIVE, "country": "US", "default_currency": "usd", "balance": {"usd": 1_000},
+         "negative_balances": True},
+        {"id": NEGATIVE_STANDARD, "type": "standard", "country": "US", "default_currency": "usd",
+         "negative_balances": True},
+    ]  # fmt: skip
+    return seed
+
+
+@pytest.mark.parametrize("way", [debit, charge_debit])
+def test_negative_balances_let_a_debit_overdraw(make_server: ServerFactory, way: Any) -> None:
+    server = make_server(_negative_seed())
+    client = make_client(server.url)
+    assert way(client, NEGATIVE, 5_000).amount == 5_000
+    balance = client.v1.balance.retrieve(options={"stripe_account": NEGATIVE})
+    assert [(b.amount, b.currency) for b in balance.available] == [(-4_000, "usd")]
+    state = sandbox_state(server.url)
+    assert balance_of(state, NEGATIVE) == -4_000 and balance_of(state, PLATFORM) == 1_005_000
+    assert [a["negative_balances"] for a in state["accounts"] if a["id"] == NEGATIVE] == [True]
+    # Without the seed flag the same debit is refused, as before.
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        way(client, EXPRESS, 500_001)
+    assert info.value.code == "balance_insufficient"
+
+
+def test_negative_balances_do_not_make_a_standard_account_debitable(
+    make_server: ServerFactory,
+) -> None:
+    client = make_client(make_server(_negative_seed()).url)
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        debit(client, NEGATIVE_STANDARD, 10)
+    assert info.value.code == "transfers_not_allowed"
+
+
+def test_negative_balances_must_be_a_boolean() -> None:
+    seed = _negative_seed()
+    seed["accounts"][-2]["negative_balances"] = "yes"
+    with pytest.raises(SeedError, match="negative_balances must be true or false"):
+        SandboxServer(seed)
+    seed = base_seed()
+    seed["platform"]["negative_balances"] = True
+    with pytest.raises(SeedError, match="unknown field"):
+        SandboxServer(seed)

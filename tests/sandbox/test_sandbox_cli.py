@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import stripe
 from click.testing import CliRunner
 from sandbox_helpers import EXPRESS, base_seed, debit, make_client
 
@@ -89,3 +90,24 @@ def test_invalid_option_values_exit_2(tmp_path: Path) -> None:
     seed.write_text(json.dumps(base_seed()))
     result = CliRunner().invoke(main, ["sandbox", "--accounts", str(seed), "--error-rate", "2"])
     assert result.exit_code == 2 and "--error-rate" in result.output
+
+
+def test_seed_fields_need_no_new_options(tmp_path: Path) -> None:
+    seed = base_seed()
+    seed["api_keys"] = ["sk_test_cliRehearsalKey0001"]
+    seed["accounts"][0]["negative_balances"] = True
+    path = tmp_path / "accounts.json"
+    path.write_text(json.dumps(seed))
+    process = _start("--accounts", str(path), "--port", "0")
+    try:
+        first = _first_line(process)
+        assert first.startswith("listening on http://")
+        url = first.removeprefix("listening on ").strip()
+        allowed = make_client(url, key="sk_test_cliRehearsalKey0001")
+        assert debit(allowed, EXPRESS, 600_000).amount == 600_000  # beyond its 500,000
+        with pytest.raises(stripe.AuthenticationError):
+            debit(make_client(url), EXPRESS, 1)  # the usual test key is not listed
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0, stderr

@@ -99,14 +99,17 @@ def test_drop_commits_the_debit_but_never_answers(make_server: ServerFactory) ->
     assert [(t["amount"], t["metadata"]) for t in state["transfers"]] == [(4200, {"row": "9"})]
     assert balance_of(state, EXPRESS) == 500_000 - 4200
     assert state["stats"]["faults"]["drop"] == 1
-    # Top-ups are not debits: never dropped.
-    client.v1.transfers.create({"amount": 10, "currency": "usd", "destination": EMPTY})
+    # Credits are dropped alike: the money moves, the answer never comes.
+    with pytest.raises(stripe.APIConnectionError):
+        client.v1.transfers.create({"amount": 10, "currency": "usd", "destination": EMPTY})
+    assert balance_of(sandbox_state(server.url), EMPTY) == 10
     # The retry with the same key learns what happened, without a second debit.
     server.set_faults(Faults())
     replay = debit(client, EXPRESS, 4200, key="d-1", metadata={"row": "9"})
     assert replay.id == state["transfers"][0]["id"]
     assert replay.last_response.headers["Idempotent-Replayed"] == "true"
     assert balance_of(sandbox_state(server.url), EXPRESS) == 500_000 - 4200
+    assert sandbox_state(server.url)["stats"]["faults"]["drop"] == 2
 
 
 def _error_pattern(make_server: ServerFactory, seed_rng: int) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import stripe
 from sandbox_helpers import (
@@ -98,8 +100,8 @@ def test_platform_charges_list_holds_payments_of_both_debit_ways(
 @pytest.mark.parametrize(
     "params, code, param",
     [
-        ({"limit": 0}, "parameter_invalid", "limit"),
-        ({"limit": 101}, "parameter_invalid", "limit"),
+        ({"limit": 0}, None, "limit"),
+        ({"limit": 101}, None, "limit"),
         ({"limit": "many"}, "parameter_invalid_integer", "limit"),
         ({"created": {"after": 1}}, "parameter_unknown", "created[after]"),
         ({"customer": "cus_1"}, "parameter_unknown", "customer"),
@@ -107,9 +109,101 @@ def test_platform_charges_list_holds_payments_of_both_debit_ways(
     ],
 )
 def test_bad_list_params(
-    client: stripe.StripeClient, params: dict[str, object], code: str, param: str
+    client: stripe.StripeClient, params: dict[str, object], code: str | None, param: str
 ) -> None:
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.transfers.list(params, ON_EXPRESS)  # type: ignore[arg-type]
     assert info.value.http_status == 400
     assert info.value.code == code and info.value.error.param == param
+
+
+def _walk_forward(list_page: Any, params: dict[str, Any], expected: list[str]) -> list[str]:
+    got: list[str] = []
+    query = dict(params)
+    while True:
+        page = list_page(query)
+        got += [obj.id for obj in page.data]
+        assert page.has_more == (len(got) < len(expected)), (query, got)
+        if not page.has_more:
+            return got
+        query["starting_after"] = page.data[-1].id
+
+
+def _walk_backward(list_page: Any, params: dict[str, Any], oldest: str) -> list[str]:
+    """From the oldest matching object up: each page is the objects just newer than the
+    cursor, newest first; has_more says whether newer ones remain."""
+    got: list[str] = []
+    query = {**params, "ending_before": oldest}
+    while True:
+        page = list_page(query)
+        got = [obj.id for obj in page.data] + got
+        if not page.has_more:
+            return got
+        query["ending_before"] = page.data[0].id
+
+
+@pytest.mark.parametrize("kind", ["charges", "transfers"])
+def test_paging_both_ways_matches_a_plain_model(
+    server: SandboxServer, client: stripe.StripeClient, kind: str
+) -> None:
+    made: list[tuple[str, int, str, str]] = []  # (id, created, transfer_group, destination)
+    for i in range(24):
+        group = "b" if i % 3 == 0 else "a"
+        account = (EXPRESS, CUSTOM)[i % 2]
+        if kind == "charges":
+            obj: Any = charge_debit(client, account, i + 1, transfer_group=group)
+        else:  # credits: the platform's own transfers
+            obj = client.v1.transfers.create(
+                {"amount": i + 1, "currency": "usd", "destination": account,
+                 "transfer_group": group}
+            )  # fmt: skip
+        made.append((obj.id, obj.created, group, account))
+        if i % 7 == 6:
+            advance_clock(server.url, 50)
+    times = sorted({m[1] for m in made})
+    filters: list[dict[str, Any]] = [
+        {},
+        {"transfer_group": "a"},
+        {"created": {"gte": times[1]}},
+        {"created": {"gt": times[0], "lte": times[2]}, "transfer_group": "b"},
+        {"created": {"lt": times[-1]}},
+    ]
+    if kind == "transfers":
+        filters.append({"destination": CUSTOM, "created": {"gte": times[1]}})
+    list_page = getattr(client.v1, kind).list
+
+    def matches(m: tuple[str, int, str, str], f: dict[str, Any]) -> bool:
+        created = f.get("created", {})
+        return (
+            f.get("transfer_group", m[2]) == m[2]
+            and f.get("destination", m[3]) == m[3]
+            and m[1] >= created.get("gte", m[1])
+            and m[1] > created.get("gt", m[1] - 1)
+            and m[1] <= created.get("lte", m[1])
+            and m[1] < created.get("lt", m[1] + 1)
+        )
+
+    for f in filters:
+        expected = [m[0] for m in reversed(made) if matches(m, f)]
+        assert 2 <= len(expected) < len(made) or not f
+        for limit in (1, 4, 10, 100):
+            params = {**f, "limit": limit}
+            assert _walk_forward(list_page, params, expected) == expected
+            assert _walk_backward(list_page, params, expected[-1]) == expected[:-1]
+
+
+def test_limit_bounds_and_an_exact_last_page(client: stripe.StripeClient) -> None:
+    for amount in range(1, 11):
+        charge_debit(client, EXPRESS, amount)
+    exact = client.v1.charges.list({"limit": 10})
+    assert len(exact.data) == 10 and not exact.has_more
+    one = client.v1.charges.list({"limit": 1})
+    assert [c.amount for c in one.data] == [10] and one.has_more
+    assert len(client.v1.charges.list({"limit": 100}).data) == 10
+    for limit in (0, 101, -1):
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            client.v1.charges.list({"limit": limit})
+        assert info.value.error.param == "limit"
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.charges.list({"destination": EXPRESS})  # a transfers-only filter
+    assert info.value.code == "parameter_unknown"

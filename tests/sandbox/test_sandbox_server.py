@@ -7,12 +7,24 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import stripe
-from sandbox_helpers import EXPRESS, PLATFORM, advance_clock, base_seed, debit, make_client
+from sandbox_helpers import (
+    EMPTY,
+    EXPRESS,
+    PLATFORM,
+    advance_clock,
+    base_seed,
+    debit,
+    make_client,
+    sandbox_state,
+    top_up,
+)
 
 from ledgerrun_sandbox import SandboxServer, SeedError
 
@@ -95,3 +107,84 @@ def test_seed_file_that_is_not_json(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(SeedError, match="not valid JSON"):
         SandboxServer(path)
+
+
+def _post_helper(url: str, path: str, body: bytes, json_body: bool = False) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"} if json_body else {}
+    request = urllib.request.Request(url + path, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def _totals(state: dict[str, Any]) -> Counter[str]:
+    totals: Counter[str] = Counter()
+    for account in (state["platform"], *state["accounts"]):
+        totals.update(account["balance"])
+    return totals
+
+
+def test_balance_helper_lets_a_refused_debit_be_retried(server: SandboxServer) -> None:
+    client = make_client(server.url)
+    before = sandbox_state(server.url)
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        debit(client, EMPTY, 5_000, key="row-9")
+    assert info.value.code == "balance_insufficient"
+    answer = top_up(server.url, EMPTY, 5_000)
+    assert answer == {"account": EMPTY, "currency": "usd", "amount": 5_000,
+                      "balance": {"usd": 5_000}}  # fmt: skip
+    # The same key replays the saved refusal; a new key (the product's retry) goes through.
+    with pytest.raises(stripe.InvalidRequestError):
+        debit(client, EMPTY, 5_000, key="row-9")
+    assert debit(client, EMPTY, 5_000, key="row-9-retry").amount == 5_000
+    status, platform = _post_helper(
+        server.url, "/_sandbox/balance",
+        json.dumps({"account": PLATFORM, "currency": "eur", "amount": 700}).encode(), True,
+    )  # fmt: skip
+    assert status == 200 and platform["balance"] == {"usd": 1_005_000, "eur": 700}
+
+    after = sandbox_state(server.url)
+    assert after["stats"]["topped_up"] == {"usd": 5_000, "eur": 700}
+    assert _totals(after) == _totals(before) + Counter(after["stats"]["topped_up"])
+    assert before["stats"]["topped_up"] == {}
+
+
+@pytest.mark.parametrize(
+    "body, param",
+    [
+        (f"account={EXPRESS}&currency=usd&amount=0", "amount"),
+        (f"account={EXPRESS}&currency=usd&amount=-5", "amount"),
+        (f"account={EXPRESS}&currency=usd&amount=1.5", "amount"),
+        (f"account={EXPRESS}&currency=USD&amount=5", "currency"),
+        ("currency=usd&amount=5", "account"),
+        ("account=acct_1NotInTheSeed000&currency=usd&amount=5", "account"),
+    ],
+)
+def test_balance_helper_refuses_nonsense(server: SandboxServer, body: str, param: str) -> None:
+    status, answer = _post_helper(server.url, "/_sandbox/balance", body.encode())
+    assert status == 400 and answer["error"]["param"] == param
+    assert sandbox_state(server.url)["stats"]["topped_up"] == {}
+
+
+def test_state_keeps_every_field_the_product_reads(server: SandboxServer) -> None:
+    client = make_client(server.url)
+    transfer = debit(client, EXPRESS, 100, metadata={"row": "1"})
+    client.v1.transfers.reversals.create(transfer.id, {"amount": 40}, {"stripe_account": EXPRESS})
+    state = sandbox_state(server.url)
+    assert {"now", "platform", "accounts", "transfers", "charges", "stats"} <= set(state)
+    assert state["platform"]["balance"] == {"usd": 1_000_060}
+    assert {a["id"]: a["balance"] for a in state["accounts"]}[EXPRESS] == {"usd": 499_940}
+    [listed] = state["transfers"]
+    assert (listed["account"], listed["metadata"], listed["amount_reversed"]) == (
+        EXPRESS,
+        {"row": "1"},
+        40,
+    )
+    assert listed["reversals"]["object"] == "list" and len(listed["reversals"]["data"]) == 1
+    assert [c["account"] for c in state["charges"]] == [PLATFORM]
+    stats = state["stats"]
+    assert {"requests", "write_requests", "writes_executed", "writes_refused",
+            "idempotent_replays", "faults", "topped_up"} <= set(stats)  # fmt: skip
+    assert stats["writes_executed"] == 2

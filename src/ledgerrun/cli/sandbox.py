@@ -19,7 +19,8 @@ import click
     required=True,
     type=click.Path(exists=True, dir_okay=False),
     help="Seed file (JSON): the platform and its connected accounts, with their countries, "
-    "default currencies, opening balances in minor units and access (granted or revoked).",
+    "default currencies, opening balances in minor units, access (granted or revoked) and "
+    "negative_balances; optionally api_keys, the only keys to accept.",
 )
 @click.option(
     "--host",
@@ -61,8 +62,8 @@ import click
     default=0.0,
     show_default=True,
     type=click.FloatRange(0, 1),
-    help="Fraction of successful debits that move the money, then hang up without an answer: "
-    "the case only an idempotency key can resolve.",
+    help="Fraction of successful writes (debits, credits, reversals) that move the money, then "
+    "hang up without an answer: the case only an idempotency key can resolve.",
 )
 @click.option(
     "--max-rps",
@@ -95,10 +96,11 @@ def sandbox(
 ) -> None:
     """Run a local Stripe API to rehearse a ledger of account debits, and for tests.
 
-    It keeps balances, transfers and payments in memory, applies Stripe's rules for debiting
-    Connect accounts (account type, region, currency, available balance) and its idempotency
-    keys, and can inject the faults a real run meets. Point a run at the printed URL with any
-    sk_test_ key. State is lost when it stops; GET /_sandbox/state shows all of it.
+    It keeps balances, transfers, payments and reversals in memory, applies Stripe's rules for
+    debiting and crediting Connect accounts (account type, region, currency, available balance,
+    the debit maximum) and its idempotency keys, and can inject the faults a real run meets.
+    Point a run at the printed URL with any sk_test_ key (or one the seed lists in api_keys).
+    State is lost when it stops; GET /_sandbox/state shows all of it.
 
     Stops cleanly on Ctrl-C or SIGTERM.
     """
