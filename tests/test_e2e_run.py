@@ -80,7 +80,8 @@ def test_transfer_debits_move_money_once_and_are_reconciled(tmp_path: Path, sand
         assert row["stripe_request_id"].startswith("req_") and row["completed_at"].endswith("Z")
     summary = json.loads((tmp_path / "out" / "e2e.results.csv.summary.json").read_text())
     assert summary["counts"]["succeeded"] == 5 and summary["exit_code"] == 0
-    assert summary["totals"]["usd"]["succeeded"] == 1000 + 100050 + 500
+    assert summary["totals"]["usd"]["debit"]["succeeded"] == 1000 + 100050 + 500
+    assert (summary["sent_now"], summary["done_earlier"], summary["mode"]) == (5, 0, "sandbox")
 
 
 def test_charge_method_through_a_mapped_finance_export(tmp_path: Path, sandbox) -> None:
@@ -186,7 +187,7 @@ PREFLIGHT = [
 EXPECTED = {
     "P-standard": ("account", "account_not_eligible"),
     "P-revoked": ("account", "account_inaccessible"),
-    "P-missing": ("account", "account_not_found"),
+    "P-missing": ("account", "account_inaccessible"),  # Stripe: 403 account_invalid, as revoked
     "P-london": ("account", "region_mismatch"),
     "P-currency": ("currency", "currency_mismatch"),
     "P-platform": ("account", "bad_account"),

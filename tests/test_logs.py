@@ -6,10 +6,10 @@ import io
 import json
 from pathlib import Path
 
-from ledgerrun.vocab import FAILED, SUCCEEDED, UNKNOWN, RowOutcome
 from ledgerrun.output.logs import JsonLog, TextLog, scrub
 from ledgerrun.output.progress import Progress
 from ledgerrun.send.execute import Item
+from ledgerrun.vocab import FAILED, SUCCEEDED, UNKNOWN, RowOutcome
 from tests.fakes import FakeClock
 from tests.support import KEY, cli, state, write_job
 

@@ -424,7 +424,7 @@ def test_summary_counts_and_totals_per_currency_and_direction(write, tmp_path: P
                 "failed": 250,
                 "unknown": 125,
                 "skipped": 5,
-            }  # fmt: skip
+            }
         },
     }
 

@@ -281,9 +281,7 @@ time.sleep(60)
 """
 
 
-def test_a_lock_held_by_another_process_is_released_by_sigkill(
-    store: Store, location: str
-) -> None:
+def test_a_lock_held_by_another_process_is_released_by_sigkill(store: Store, location: str) -> None:
     child = spawn(HOLD_LOCK.format(location=location))
     try:
         assert ready(child) == "locked"

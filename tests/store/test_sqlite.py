@@ -288,7 +288,7 @@ def test_a_version_1_journal_is_brought_forward_keeping_every_key(path: Path) ->
 
 def test_a_version_1_journal_is_not_brought_forward_by_a_read_only_open(path: Path) -> None:
     write_v1(path, [("nightly", "A", "succeeded")])
-    with pytest.raises(JournalError, match="ledgerrun 0.1"):
+    with pytest.raises(JournalError, match=r"ledgerrun 0\.1"):
         SQLiteStore.open(path, readonly=True)
 
 

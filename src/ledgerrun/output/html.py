@@ -386,7 +386,7 @@ def _reconciled(summary: Json, rec: Json | None) -> str:
         )
     checked = (
         f"{plural(int(rec.get('succeeded_rows_checked', 0)), 'succeeded row')} checked, "
-        f"{plural(int(rec.get('objects_found', rec.get('debits_found', 0))), 'object')} found"
+        f"{plural(int(rec.get('objects_found') or rec.get('debits_found') or 0), 'object')} found"
         + (f", at {_when(rec['ended_at'])}" if rec.get("ended_at") else "")
         + "."
     )

@@ -250,10 +250,7 @@ class Executor:
         return self._send(fresh, fresh=False)
 
     def _age(self, entry: Entry) -> dt.timedelta:
-        """The older of the two readings: by this machine's clock and by Stripe's."""
-        now = self.clock.now()
-        server_now = now + (self.client.gateway.server_offset or dt.timedelta())
-        return max(now - entry.attempted_at, server_now - entry.attempted_at_server)
+        return age(entry, self.clock.now(), self.client.gateway.server_offset)
 
     def _send(self, entry: Entry, fresh: bool) -> RowOutcome:
         """Send the entry's request under its key. ``fresh``: no earlier attempt of this
@@ -415,6 +412,13 @@ class Executor:
             write()
         except JournalError as exc:
             self._fatal(exc)
+
+
+def age(entry: Entry, now: dt.datetime, server_offset: dt.timedelta | None) -> dt.timedelta:
+    """How old the entry's latest attempt is: the older of two readings, by this machine's clock
+    and by Stripe's (idempotency keys expire on Stripe's)."""
+    server_now = now + (server_offset or dt.timedelta())
+    return max(now - entry.attempted_at, server_now - entry.attempted_at_server)
 
 
 def _why(reason: str) -> str:

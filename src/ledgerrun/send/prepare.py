@@ -24,6 +24,7 @@ from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.ingest.identity import canonical_array
 from ledgerrun.ingest.validate import Validation, blocking_problems, check
 from ledgerrun.job import Job
+from ledgerrun.send.execute import STALE_AFTER, age
 from ledgerrun.send.guard import Guard, Want
 from ledgerrun.send.preflight import (
     REUSE_FOR,
@@ -37,8 +38,6 @@ from ledgerrun.store.model import PENDING, SUCCEEDED, AccountRecord, Entry, Seen
 from ledgerrun.stripe.gateway import Platform
 from ledgerrun.stripe.session import Session
 from ledgerrun.vocab import Direction, money_text
-
-STALE_AFTER = dt.timedelta(hours=23)  # Stripe prunes idempotency keys after 24 hours
 
 
 @dataclass
@@ -159,7 +158,7 @@ def prepare_online(
         writable=writable,
     )
     prepared.guard = guard
-    _ask_the_guard(prepared, guard, clock)
+    _ask_the_guard(prepared, guard, clock, session.client.gateway.server_offset)
     prepared.requests = session.client.requests - before
     return prepared
 
@@ -293,7 +292,9 @@ def _account_checks(
     return {a: checks[a] for a in accounts}
 
 
-def _ask_the_guard(prepared: Prepared, guard: Guard, clock: Clock) -> None:
+def _ask_the_guard(
+    prepared: Prepared, guard: Guard, clock: Clock, offset: dt.timedelta | None
+) -> None:
     """Rows the store does not know as sent, and rows pending for more than 23 hours, are looked
     up in Stripe; found and equal: done; found and different: adjustment_conflict."""
     v = prepared.validation
@@ -317,7 +318,7 @@ def _ask_the_guard(prepared: Prepared, guard: Guard, clock: Clock) -> None:
         if entry is not None and entry.state == SUCCEEDED:
             continue
         if entry is not None and entry.state == PENDING:
-            if now - entry.attempted_at < STALE_AFTER:
+            if age(entry, now, offset) < STALE_AFTER:
                 continue  # resent under its own key: Stripe settles it
             stamp = min(entry.attempted_at, entry.attempted_at_server)
             oldest = stamp if oldest is None else min(oldest, stamp)
