@@ -41,13 +41,6 @@ def check_outputs(
 ) -> None:
     """Raise OutputError (exit 2, nothing sent) unless every output can be written and no two
     files of the command are one."""
-    results = outputs[0]
-    suffix = results.suffix.lower()
-    if suffix not in writable_formats:
-        shown = ", ".join(writable_formats)
-        raise OutputError(
-            f"the results file {results} must end in {shown}, not '{suffix or 'no extension'}'"
-        )
     named = {"results": outputs[0], "summary": outputs[1], "report": outputs[2]}
     if len(outputs) > 3:
         named |= {f"output {n}": path for n, path in enumerate(outputs[3:], start=4)}
@@ -66,6 +59,13 @@ def check_outputs(
                 "another results path, so that neither is written over the other"
             )
         seen[real] = role
+    results = outputs[0]
+    suffix = results.suffix.lower()
+    if suffix not in writable_formats:
+        shown = ", ".join(writable_formats)
+        raise OutputError(
+            f"the results file {results} must end in {shown}, not '{suffix or 'no extension'}'"
+        )
     for path in outputs:
         check_writable(path)
     if journal is not None and not journal.exists():
@@ -87,7 +87,7 @@ def check_folder(path: Path, role: str) -> None:
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
+    except (FileExistsError, NotADirectoryError):
         raise OutputError(
             f"cannot write the {role} {path}: {_first_file(folder)} is a file, not a folder"
         ) from None

@@ -162,7 +162,7 @@ def run_job(
             outcomes = decide.complete(plan.outcomes)
             mode = session.mode
             requests = session.client.requests
-        notes = list(plan.notes)
+        notes = list(plan.notes) + _removed_rows(job, prepared, store)
         fatal = executor.fatal if executor is not None else None
         if fatal is not None:
             notes.append(f"The run stopped early: {fatal}")
@@ -209,6 +209,25 @@ def run_job(
         return result
     finally:
         store.close()
+
+
+def _removed_rows(job: Job, prepared: Prepared, store: Store) -> list[str]:
+    """Adjustments this job sent for this run date that the ledger no longer holds."""
+    keys = set(prepared.keys)
+    gone = [
+        e
+        for e in store.iter_entries(job.name, job.run_date.isoformat())
+        if e.key not in keys and e.state != "failed"
+    ]
+    if not gone:
+        return []
+    shown = ", ".join(e.adjustment_id for e in gone[:10]) + (", ..." if len(gone) > 10 else "")
+    moved = sum(1 for e in gone if e.state == "succeeded")
+    return [
+        f"{len(gone)} adjustment(s) this job sent for {job.run_date} are no longer in the "
+        f"ledger ({shown}); {moved} of them moved money. `ledgerrun reconcile` lists them "
+        "(removed_from_ledger): put each row back, or reverse it if it should not have moved."
+    ]
 
 
 def _announce_invalid(
