@@ -225,11 +225,13 @@ class SandboxServer:
         self.injector.set_faults(faults)
 
     def start(self) -> SandboxServer:
-        """Bind and serve in a background thread. Port 0 picks a free port."""
+        """Bind and serve in a background thread. Port 0 picks a free port; after a stop, a
+        start serves the same state on the same port again (an outage that ends)."""
         if self._httpd is not None:
             raise RuntimeError("the sandbox is already started")
         httpd = _HttpServer(self._address, self.api, verbose=self.verbose)
         self._httpd = httpd
+        self._address = (self._address[0], httpd.server_port)  # a restart keeps the port
         self._thread = threading.Thread(target=httpd.serve_until_stopped, name="sandbox-accept")
         self._thread.daemon = True
         self._thread.start()

@@ -13,7 +13,7 @@ import json
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,7 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 TARGET_SUFFIXES = (".toml", *LEDGER_SUFFIXES)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Output:
     """The global options: how to log, and how much; plus what the log lines name."""
 
@@ -117,18 +117,21 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from None
 
 
+def _settings(ctx: click.Context) -> Output:
+    found = ctx.find_object(Output)
+    if found is None:
+        found = ctx.ensure_object(Output)
+    return found
+
+
 def _set_log_format(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is not None:
-        ctx.ensure_object(Output)
-        root = ctx.find_root()
-        root.obj = replace(root.obj if isinstance(root.obj, Output) else Output(), log_format=value)
+        _settings(ctx).log_format = value
 
 
 def _set_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
     if value:
-        root = ctx.find_root()
-        current = root.obj if isinstance(root.obj, Output) else Output()
-        root.obj = replace(current, verbose=current.verbose + value)
+        _settings(ctx).verbose += value
 
 
 def global_options(fn: F) -> F:

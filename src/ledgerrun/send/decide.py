@@ -53,6 +53,7 @@ def rows(
         out.notes.append("Nothing was sent: fix the invalid rows, or run with --skip-invalid.")
         return out
     _unchecked(prepared, out)
+    _unguarded(prepared, out)
     _over_total(prepared, out)
     if dry_run:
         _fill(out, "dry_run", "Dry run: this row would be sent.")
@@ -173,6 +174,23 @@ def _unchecked(prepared: Prepared, out: Decisions) -> None:
         if out.outcomes[index] is None and account in unchecked:
             out.outcomes[index] = RowOutcome(
                 SKIPPED, error_code=UNAVAILABLE, error_message=unchecked[account].message
+            )
+
+
+def _unguarded(prepared: Prepared, out: Decisions) -> None:
+    """Rows Stripe's books could not be searched for are not sent on the journal's word."""
+    if not prepared.unguarded:
+        return
+    for index, key in enumerate(prepared.keys):
+        why = prepared.unguarded.get(key)
+        if out.outcomes[index] is None and why is not None:
+            out.outcomes[index] = RowOutcome(
+                SKIPPED,
+                error_code="guard_unavailable",
+                error_message=(
+                    "Not sent: Stripe's books could not be searched for this adjustment "
+                    f"({why}); run the job again later."
+                ),
             )
 
 

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ledgerrun.clock import Clock
+from ledgerrun.errors import StripeError
 from ledgerrun.send.keys import META_JOB, META_RUN_DATE, key_from_metadata
 from ledgerrun.store.model import Seen, Store
 from ledgerrun.stripe.client import Client
@@ -108,6 +109,7 @@ class Guard:
         self._offset = server_offset
         self._memory: dict[str, list[Seen]] = {}  # when there is no store to keep them
         self.listed = 0  # objects seen by this guard's listings
+        self.failed: dict[str, str] = {}  # listing -> why Stripe could not answer it
 
     def _stripe_now(self) -> dt.datetime:
         return self.clock.now() + (self._offset() or dt.timedelta())
@@ -149,11 +151,15 @@ class Guard:
                 since = min(since, reach_back_to - MARGIN)
             found: list[Seen] = []
             newest = int(now.timestamp())  # everything up to now has been seen
-            for movement in listing.fetch(int(since.timestamp())):
-                newest = max(newest, movement.created)
-                seen = seen_from(movement)
-                if seen is not None:
-                    found.append(seen)
+            try:
+                for movement in listing.fetch(int(since.timestamp())):
+                    newest = max(newest, movement.created)
+                    seen = seen_from(movement)
+                    if seen is not None:
+                        found.append(seen)
+            except StripeError as exc:
+                self.failed[listing.name] = str(exc)
+                return
             self.listed += len(found)
             if self.store is not None and self.writable:
                 self.store.record_listing(listing.name, found, newest, self.clock.now())
@@ -164,6 +170,15 @@ class Guard:
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(listings))) as pool:
             list(pool.map(run, listings))
         return len(listings)
+
+    def unsure(self, want: Want) -> bool:
+        """True when a listing that could hold this row's object got no answer: the row must
+        not be sent on the journal's word alone."""
+        if not self.failed:
+            return False
+        if f"transfers:{want.account}" in self.failed:
+            return True
+        return any(not name.startswith("transfers:") for name in self.failed)
 
     def objects(self, keys: Iterable[str]) -> dict[str, list[Seen]]:
         wanted = list(dict.fromkeys(keys))

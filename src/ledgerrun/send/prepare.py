@@ -54,6 +54,7 @@ class Prepared:
     found: dict[str, Seen] = field(default_factory=dict)
     checks: dict[str, AccountCheck] = field(default_factory=dict)
     guard: Guard | None = None
+    unguarded: dict[str, str] = field(default_factory=dict)  # key -> why Stripe was not asked
     requests: int = 0  # requests the preparation sent
 
     @property
@@ -327,6 +328,9 @@ def _ask_the_guard(
     if not wants:
         return
     guard.refresh(accounts, reach_back_to=oldest)
+    for want in wants:
+        if guard.unsure(want):
+            prepared.unguarded[want.key] = "; ".join(sorted(set(guard.failed.values())))
     verdicts = guard.verdicts(wants)
     prepared.found = verdicts.found
     if not verdicts.conflicts:

@@ -10,6 +10,7 @@ outage, a full disk after sending began), so run again; 4 another run of the job
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import os
 import random
@@ -23,7 +24,7 @@ import pyarrow as pa
 
 import ledgerrun
 from ledgerrun.clock import Clock, SystemClock
-from ledgerrun.errors import ConfigError, ExitCode, OutputError
+from ledgerrun.errors import ConfigError, ExitCode, JournalError, OutputError
 from ledgerrun.events import Events
 from ledgerrun.ingest.validate import blocking_problems
 from ledgerrun.job import Job
@@ -32,7 +33,7 @@ from ledgerrun.send.execute import Executor
 from ledgerrun.send.paths import check_outputs, outputs_for
 from ledgerrun.send.prepare import Prepared, prepare_offline, prepare_online
 from ledgerrun.store import open_store
-from ledgerrun.store.model import Run
+from ledgerrun.store.model import Run, Store
 from ledgerrun.stripe.client import Listener
 from ledgerrun.stripe.session import connect
 from ledgerrun.summary import ControlTotalLine, Outputs, Summary, count, totals
@@ -193,10 +194,10 @@ def run_job(
                     f"{exc.strerror or exc}. Every row's outcome is in the journal; free the "
                     "space (or fix the path) and run the job again: nothing is sent twice"
                 )
-                store.finish_run(run_id, clock.now(), result.exit_code, summary.counts)
+                _finish(store, run_id, clock.now(), result)
                 raise_later.exit_code = ExitCode.INCOMPLETE if not dry_run else ExitCode.INVALID
                 raise raise_later from None
-        store.finish_run(run_id, summary.ended_at, result.exit_code, summary.counts)
+        _finish(store, run_id, summary.ended_at, result)
         events.emit(
             "run_end",
             run_id=run_id,
@@ -209,6 +210,20 @@ def run_job(
         return result
     finally:
         store.close()
+
+
+def _finish(store: Store, run_id: str, ended: dt.datetime, result: RunResult) -> None:
+    """Record the end of the run. Money may have moved: a store that cannot take it now makes
+    the run incomplete (exit 3), never invalid."""
+    try:
+        store.finish_run(run_id, ended, result.exit_code, result.summary.counts)
+    except JournalError as exc:
+        error = JournalError(
+            f"{exc}. The results file was written; run the job again when the journal can be "
+            "written: nothing is sent twice"
+        )
+        error.exit_code = ExitCode.INCOMPLETE
+        raise error from None
 
 
 def _removed_rows(job: Job, prepared: Prepared, store: Store) -> list[str]:
@@ -309,6 +324,7 @@ RETRY_LATER = frozenset(
         "lock_timeout",
         "connection_failed",
         "account_check_unavailable",
+        "guard_unavailable",
         "journal_unavailable",
     )
 )

@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ledgerrun.clock import Clock
-from ledgerrun.errors import NotExecutedError, RetriableError, StripeAuthError, StripeError
+from ledgerrun.errors import (
+    KeyInUseError,
+    NotExecutedError,
+    RetriableError,
+    StripeAuthError,
+    StripeError,
+)
 from ledgerrun.stripe.gateway import (
     Account,
     Gateway,
@@ -105,8 +111,8 @@ class Client:
                     exc.uncertain = uncertain
                 else:
                     uncertain = True
-                if self.breaker.failure(exc.code):
-                    self.listener.breaker_opened(exc.code)
+                if not isinstance(exc, KeyInUseError) and self.breaker.failure(exc.code):
+                    self.listener.breaker_opened(exc.code)  # a 409 is progress, not an outage
                 if attempt >= self.policy.max_attempts or self.stop.is_set():
                     raise
                 if self.breaker.is_open:
