@@ -120,8 +120,8 @@ class AccountRecord:
     country: str | None
 
 
-class Store(Protocol):
-    """What the stages may ask of a store, whatever keeps it."""
+class JournalStore(Protocol):
+    """The journal of adjustments and runs, and what the guard and pre-flight keep."""
 
     location: str
 
@@ -160,3 +160,158 @@ class Store(Protocol):
                         newer_than: dt.datetime) -> dict[str, AccountRecord]: ...
     def record_accounts(self, records: Iterable[AccountRecord]) -> None: ...
     # fmt: on
+
+
+@dataclass(frozen=True)
+class ReversalEntry:
+    """One reversal (of all or part of an adjustment's transfer), as the store holds it."""
+
+    key: str  # canonical reversal id, with the job's id_prefix: its identity
+    reversal_id: str  # as written (by default the adjustment's own id)
+    adjustment_key: str
+    adjustment_id: str
+    job: str
+    run_date: str
+    direction: str  # of the adjustment reversed
+    account: str  # the connected account
+    transfer_id: str  # the tr_ reversed
+    context: str  # who made the transfer and so reverses it: the account, or "" (platform)
+    currency: str
+    amount_minor: int
+    reason: str
+    state: str
+    generation: int
+    idempotency_key: str
+    request: dict[str, Any]
+    attempts: int
+    attempted_at: dt.datetime
+    attempted_at_server: dt.datetime
+    reversal_object_id: str | None = None  # the trr_
+    request_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    completed_at: dt.datetime | None = None
+    run_id: str | None = None
+
+
+# --- the web application's records --------------------------------------------------------------
+
+ROLES = ("preparer", "approver", "admin")
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str  # "preparer" | "approver" | "admin"
+    password_hash: str  # Argon2; "" for users known only through a single-sign-on proxy
+    disabled: bool
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One uploaded ledger, its validation and what became of it."""
+
+    batch_id: str
+    job: str
+    file_name: str  # as uploaded (shown only, never used as a path)
+    sha256: str  # the stored file is uploads/<sha256>
+    size: int
+    uploaded_by: str
+    uploaded_at: dt.datetime
+    status: str  # uploaded | invalid | valid | approved | rejected | running | done
+    rows: int
+    summary: dict[str, Any]  # totals, problem counts, control total, at upload
+    run_id: str | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Approval:
+    batch_id: str
+    job: str
+    decision: str  # "approved" | "rejected"
+    by: str
+    at: dt.datetime
+    sha256: str  # the ledger approved: any change is a new batch
+    totals: dict[str, Any]  # the plan's totals approved
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    at: dt.datetime
+    user: str
+    address: str
+    action: str  # sign_in, sign_in_failed, upload, approve, reject, run, reverse, reconcile...
+    batch_id: str = ""
+    sha256: str = ""
+    detail: dict[str, Any] | None = None
+    seq: int | None = None
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """A run, reversal or reconcile asked for from the web, done by a worker."""
+
+    work_id: str
+    batch_id: str
+    kind: str  # "run" | "reverse" | "reconcile"
+    requested_by: str
+    requested_at: dt.datetime
+    state: str  # queued | running | done | failed
+    params: dict[str, Any]
+    worker: str = ""
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    exit_code: int | None = None
+    progress: dict[str, Any] | None = None
+    message: str = ""
+
+
+class ReversalStore(Protocol):
+    # fmt: off
+    def reversal_entries(self, keys: Iterable[str]) -> dict[str, ReversalEntry]: ...
+    def reversals_of(self, adjustment_keys: Iterable[str]) -> dict[str, list[ReversalEntry]]: ...
+    def iter_reversals(self, job: str | None = None) -> Iterator[ReversalEntry]: ...
+    def record_reversal_intent(self, entry: ReversalEntry) -> None: ...
+    def record_reversal_success(self, key: str, *, run_id: str, reversal_object_id: str,
+                                request_id: str | None, completed_at: dt.datetime,
+                                attempts: int = 0) -> None: ...
+    def record_reversal_failure(self, key: str, *, run_id: str, error_code: str,
+                                error_message: str, request_id: str | None,
+                                completed_at: dt.datetime, attempts: int = 0) -> None: ...
+    def record_reversal_unknown(self, key: str, *, run_id: str, error_code: str,
+                                error_message: str, request_id: str | None,
+                                attempts: int = 0) -> None: ...
+    # fmt: on
+
+
+class WebStore(Protocol):
+    # fmt: off
+    def add_user(self, user: User) -> None: ...
+    def user(self, name: str) -> User | None: ...
+    def users(self) -> list[User]: ...
+    def update_user(self, name: str, *, role: str | None = None,
+                    password_hash: str | None = None, disabled: bool | None = None) -> None: ...
+    def record_signin(self, name: str, address: str, ok: bool, at: dt.datetime) -> None: ...
+    def failed_signins(self, name: str, address: str, since: dt.datetime) -> int: ...
+    def add_batch(self, batch: Batch) -> None: ...
+    def batch(self, batch_id: str) -> Batch | None: ...
+    def batches(self, limit: int = 200) -> list[Batch]: ...
+    def update_batch(self, batch_id: str, **changes: Any) -> None: ...
+    def add_approval(self, approval: Approval) -> None: ...
+    def approvals(self, batch_id: str) -> list[Approval]: ...
+    def approval_for(self, job: str, sha256: str) -> Approval | None: ...
+    def add_audit(self, event: AuditEvent) -> int: ...
+    def audit_events(self, limit: int = 500, before: int | None = None) -> list[AuditEvent]: ...
+    def enqueue(self, item: WorkItem) -> None: ...
+    def claim_work(self, worker: str, at: dt.datetime) -> WorkItem | None: ...
+    def update_work(self, work_id: str, **changes: Any) -> None: ...
+    def work_item(self, work_id: str) -> WorkItem | None: ...
+    def work_items(self, batch_id: str) -> list[WorkItem]: ...
+    # fmt: on
+
+
+class Store(JournalStore, ReversalStore, WebStore, Protocol):
+    """What the stages and the web application may ask of a store, whatever keeps it."""

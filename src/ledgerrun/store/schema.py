@@ -80,6 +80,31 @@ SEEN_COLUMNS = (
     "amount_reversed",
 )
 ACCOUNT_COLUMNS = ("account", "checked_at", "code", "message", "default_currency", "country")
+REVERSAL_COLUMNS = (
+    *("key", "reversal_id", "adjustment_key", "adjustment_id", "job", "run_date", "direction"),
+    *("account", "transfer_id", "context", "currency", "amount_minor", "reason", "state"),
+    *("generation", "idempotency_key", "request", "attempts", "attempted_at"),
+    *("attempted_at_server", "reversal_object_id", "request_id", "error_code", "error_message"),
+    *("completed_at", "run_id"),
+)
+USER_COLUMNS = ("name", "role", "password_hash", "disabled", "created_at")
+BATCH_COLUMNS = (
+    *("batch_id", "job", "file_name", "sha256", "size", "uploaded_by", "uploaded_at", "status"),
+    *("rows", "summary", "run_id", "updated_at"),
+)
+APPROVAL_COLUMNS = ("batch_id", "job", "decision", "by_user", "at", "sha256", "totals", "comment")
+AUDIT_COLUMNS = ("at", "username", "address", "action", "batch_id", "sha256", "detail", "seq")
+WORK_COLUMNS = (
+    *("work_id", "batch_id", "kind", "requested_by", "requested_at", "state", "params"),
+    *("worker", "started_at", "ended_at", "exit_code", "progress", "message"),
+)
+JSON_COLUMNS = frozenset(("request", "counts", "summary", "totals", "detail", "params", "progress"))
+TIME_COLUMNS = frozenset(
+    (
+        *("attempted_at", "attempted_at_server", "completed_at", "started_at", "ended_at"),
+        *("created_at", "uploaded_at", "updated_at", "at", "requested_at", "checked_at"),
+    )
+)
 
 V2_TABLES = (
     "CREATE TABLE runs (run_id TEXT PRIMARY KEY, job TEXT NOT NULL, kind TEXT NOT NULL,"
@@ -111,6 +136,37 @@ V2_TABLES = (
     "CREATE INDEX seen_by_key ON seen (key)",
     "CREATE TABLE account_checks (account TEXT PRIMARY KEY, checked_at TEXT NOT NULL,"
     " code TEXT, message TEXT NOT NULL, default_currency TEXT, country TEXT)",
+    "CREATE TABLE reversals (key TEXT PRIMARY KEY, reversal_id TEXT NOT NULL,"
+    " adjustment_key TEXT NOT NULL, adjustment_id TEXT NOT NULL, job TEXT NOT NULL,"
+    " run_date TEXT NOT NULL, direction TEXT NOT NULL, account TEXT NOT NULL,"
+    " transfer_id TEXT NOT NULL, context TEXT NOT NULL, currency TEXT NOT NULL,"
+    " amount_minor BIGINT NOT NULL, reason TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN"
+    " ('pending', 'succeeded', 'failed')), generation INTEGER NOT NULL,"
+    " idempotency_key TEXT NOT NULL, request TEXT NOT NULL, attempts INTEGER NOT NULL,"
+    " attempted_at TEXT NOT NULL, attempted_at_server TEXT NOT NULL, reversal_object_id TEXT,"
+    " request_id TEXT, error_code TEXT, error_message TEXT, completed_at TEXT, run_id TEXT)",
+    "CREATE INDEX reversals_by_adjustment ON reversals (adjustment_key)",
+    "CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,"
+    " disabled INTEGER NOT NULL, created_at TEXT NOT NULL)",
+    "CREATE TABLE signins (name TEXT NOT NULL, address TEXT NOT NULL, ok INTEGER NOT NULL,"
+    " at TEXT NOT NULL)",
+    "CREATE INDEX signins_by_name ON signins (name, at)",
+    "CREATE TABLE batches (batch_id TEXT PRIMARY KEY, job TEXT NOT NULL, file_name TEXT NOT NULL,"
+    " sha256 TEXT NOT NULL, size BIGINT NOT NULL, uploaded_by TEXT NOT NULL,"
+    " uploaded_at TEXT NOT NULL, status TEXT NOT NULL, rows BIGINT NOT NULL,"
+    " summary TEXT NOT NULL, run_id TEXT, updated_at TEXT)",
+    "CREATE TABLE approvals (batch_id TEXT NOT NULL, job TEXT NOT NULL, decision TEXT NOT NULL,"
+    " by_user TEXT NOT NULL, at TEXT NOT NULL, sha256 TEXT NOT NULL, totals TEXT NOT NULL,"
+    " comment TEXT NOT NULL)",
+    "CREATE INDEX approvals_by_hash ON approvals (job, sha256, at)",
+    "CREATE TABLE audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, username TEXT NOT NULL,"
+    " address TEXT NOT NULL, action TEXT NOT NULL, batch_id TEXT NOT NULL, sha256 TEXT NOT NULL,"
+    " detail TEXT NOT NULL)",
+    "CREATE TABLE work (work_id TEXT PRIMARY KEY, batch_id TEXT NOT NULL, kind TEXT NOT NULL,"
+    " requested_by TEXT NOT NULL, requested_at TEXT NOT NULL, state TEXT NOT NULL,"
+    " params TEXT NOT NULL, worker TEXT NOT NULL, started_at TEXT, ended_at TEXT,"
+    " exit_code INTEGER, progress TEXT, message TEXT NOT NULL)",
+    "CREATE INDEX work_by_state ON work (state, requested_at)",
 )
 
 _RANK = {"succeeded": 0, "pending": 1, "failed": 2}

@@ -1,0 +1,326 @@
+"""The journal in SQL: runs, adjustments (intents and outcomes), their append-only events, what
+the guard has seen in Stripe, listing marks and account checks.
+
+The rules that protect an idempotency key live here, once, for every SQL store: a succeeded
+adjustment takes no new intent; an intent cannot swap the key or parameters of its generation;
+attempts never go down; an outcome needs an intent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import astuple
+from typing import Any
+
+from ledgerrun.errors import JournalError
+from ledgerrun.store import codec, schema
+from ledgerrun.store.model import (
+    FAILED,
+    PENDING,
+    STATES,
+    SUCCEEDED,
+    AccountRecord,
+    Entry,
+    Run,
+    Seen,
+)
+from ledgerrun.store.sql import Conn, SQLBase
+
+_decode_entry = codec.decoder(Entry, schema.ENTRY_COLUMNS)
+_decode_run = codec.decoder(Run, schema.RUN_COLUMNS)
+_decode_account = codec.decoder(AccountRecord, schema.ACCOUNT_COLUMNS)
+_PAGE = 2000
+_OBJECT_IDS = {"adjustments": ("transfer_id", "payment_id"), "reversals": ("reversal_object_id",)}
+
+
+class JournalTables(SQLBase):
+    # --- runs ------------------------------------------------------------------------------
+
+    def start_run(self, run: Run) -> None:
+        with self._tx("record the start of a run", write=True) as conn:
+            if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run.run_id,)).fetchone():
+                raise JournalError(f"the journal already holds a run {run.run_id}")
+            columns = schema.RUN_COLUMNS
+            conn.execute(
+                f"INSERT INTO runs ({codec.cols(columns)}) VALUES ({codec.marks(columns)})",
+                codec.encode(run, columns),
+            )
+
+    def finish_run(
+        self, run_id: str, ended_at: dt.datetime, exit_code: int, counts: dict[str, int]
+    ) -> None:
+        values = (
+            codec.ts(ended_at, "ended_at"),
+            int(exit_code),
+            codec.to_json(counts, "counts"),
+            run_id,
+        )
+        with self._tx("record the end of a run", write=True) as conn:
+            sql = "UPDATE runs SET ended_at = ?, exit_code = ?, counts = ? WHERE run_id = ?"
+            if conn.execute(sql, values).rowcount != 1:
+                raise JournalError(f"the journal holds no run {run_id} to finish")
+
+    def runs(self, job: str) -> list[Run]:
+        """The job's runs, oldest first."""
+        sql = (
+            f"SELECT {codec.cols(schema.RUN_COLUMNS)} FROM runs WHERE job = ?"
+            " ORDER BY started_at, run_id"
+        )
+        with self._tx("list runs") as conn:
+            return [_decode_run(row) for row in conn.execute(sql, (job,))]
+
+    # --- adjustments -----------------------------------------------------------------------
+
+    def entries(self, keys: Iterable[str]) -> dict[str, Entry]:
+        """The entries of ``keys`` (canonical ids) that the store holds, from any job."""
+        if isinstance(keys, str):
+            raise JournalError("keys must be a collection of canonical ids, not one string")
+        sql = f"SELECT {codec.cols(schema.ENTRY_COLUMNS)} FROM adjustments WHERE key IN "
+        found: dict[str, Entry] = {}
+        with self._tx("read entries") as conn:  # one snapshot across all batches
+            for batch in codec.batches(keys):
+                for row in conn.execute(sql + f"({codec.marks(batch)})", batch):
+                    found[row[0]] = _decode_entry(row)
+        return found
+
+    def iter_entries(self, job: str | None = None, run_date: str | None = None) -> Iterator[Entry]:
+        """Entries of a job (and run date), or all of them, streamed in pages by key."""
+        where, args = [], []
+        if job is not None:
+            where.append("job = ?")
+            args.append(job)
+        if run_date is not None:
+            where.append("run_date = ?")
+            args.append(run_date)
+        clause = (" AND " + " AND ".join(where)) if where else ""
+        sql = (
+            f"SELECT {codec.cols(schema.ENTRY_COLUMNS)} FROM adjustments WHERE key > ?{clause}"
+            f" ORDER BY key LIMIT {_PAGE}"
+        )
+        after = ""
+        while True:
+            with self._tx("read entries") as conn:
+                page = [_decode_entry(row) for row in conn.execute(sql, (after, *args))]
+            yield from page
+            if len(page) < _PAGE:
+                return
+            after = page[-1].key
+
+    def counts(self, job: str, run_date: str | None = None) -> dict[str, int]:
+        """State -> number of the job's adjustments (of one run date); every state is present."""
+        sql = "SELECT state, COUNT(*) FROM adjustments WHERE job = ?"
+        args: tuple[str, ...] = (job,)
+        if run_date is not None:
+            sql, args = sql + " AND run_date = ?", (job, run_date)
+        with self._tx("count entries") as conn:
+            found = {str(s): int(n) for s, n in conn.execute(sql + " GROUP BY state", args)}
+        return {state: found.get(state, 0) for state in STATES}
+
+    def record_intent(self, entry: Entry) -> None:
+        """Write the adjustment's intent as PENDING; durable when this returns.
+
+        Refused with JournalError: a state other than PENDING; an adjustment that already
+        SUCCEEDED; a generation lower than the store's; the store's generation with another key
+        or other parameters. ``attempts`` never goes down: the higher count is kept."""
+        self._intent("adjustments", entry, schema.ENTRY_COLUMNS, entry.adjustment_id)
+
+    def _intent(self, table: str, entry: Any, columns: tuple[str, ...], written: str) -> None:
+        what = f"{'reversal' if table == 'reversals' else 'adjustment'} {written} ({entry.key})"
+        if entry.state != PENDING:
+            raise JournalError(f"an intent must be {PENDING}, not {entry.state} ({what})")
+        values = codec.encode(entry, columns)
+        sent = values[columns.index("request")]
+        with self._tx(f"record the intent of {what}", write=True) as conn:
+            old = conn.execute(
+                f"SELECT state, generation, idempotency_key, request, attempts FROM {table}"
+                " WHERE key = ?",
+                (entry.key,),
+            ).fetchone()
+            if old is not None:
+                state, generation, key, request, attempts = old
+                if state == SUCCEEDED:
+                    raise JournalError(f"{what} already succeeded: it must not be sent again")
+                if entry.generation < generation or (
+                    entry.generation == generation
+                    and (key, _loads(request)) != (entry.idempotency_key, json.loads(sent))
+                ):
+                    raise JournalError(
+                        f"{what}: an intent of generation {entry.generation} (key "
+                        f"{entry.idempotency_key}) cannot replace generation {generation} (key "
+                        f"{key}); another key or other parameters need a higher generation"
+                    )
+                values[columns.index("attempts")] = max(int(attempts), entry.attempts)
+            conn.execute(codec.upsert(table, columns, ("key",)), values)
+            self._event(conn, table, entry.key, "intent", {"run_id": entry.run_id})
+
+    def record_found(self, entry: Entry) -> None:
+        """Record an adjustment found done in Stripe's books (by the guard) as SUCCEEDED,
+        unless the store already knows it succeeded."""
+        if entry.state != SUCCEEDED:
+            raise JournalError(f"a found adjustment must be {SUCCEEDED} ({entry.key})")
+        values = codec.encode(entry, schema.ENTRY_COLUMNS)
+        with self._tx(f"record adjustment {entry.adjustment_id} found in Stripe", write=True) as c:
+            old = c.execute("SELECT state FROM adjustments WHERE key = ?", (entry.key,)).fetchone()
+            if old is not None and old[0] == SUCCEEDED:
+                return
+            c.execute(codec.upsert("adjustments", schema.ENTRY_COLUMNS, ("key",)), values)
+            self._event(c, "adjustments", entry.key, "found", {"run_id": entry.run_id})
+
+    def record_success(
+        self,
+        key: str,
+        *,
+        run_id: str,
+        transfer_id: str,
+        payment_id: str,
+        request_id: str | None,
+        completed_at: dt.datetime,
+        attempts: int = 0,
+    ) -> None:
+        """Mark the adjustment SUCCEEDED; recording the same ids again does nothing."""
+        values: dict[str, Any] = {"state": SUCCEEDED, "run_id": run_id, "transfer_id": transfer_id}
+        values |= {"payment_id": payment_id, "request_id": request_id}
+        values |= {"completed_at": codec.ts(completed_at, "completed_at")}
+        values |= {"error_code": None, "error_message": None}
+        self._update("adjustments", "success", key, codec.with_attempts(values, attempts))
+
+    def record_failure(
+        self,
+        key: str,
+        *,
+        run_id: str,
+        error_code: str,
+        error_message: str,
+        request_id: str | None,
+        completed_at: dt.datetime,
+        attempts: int = 0,
+    ) -> None:
+        """Mark the adjustment FAILED (refused for good, no money moved)."""
+        values: dict[str, Any] = {"state": FAILED, "run_id": run_id, "request_id": request_id}
+        values |= {"error_code": error_code, "error_message": error_message}
+        values |= {"completed_at": codec.ts(completed_at, "completed_at")}
+        self._update("adjustments", "failure", key, codec.with_attempts(values, attempts))
+
+    def record_unknown(
+        self,
+        key: str,
+        *,
+        run_id: str,
+        error_code: str,
+        error_message: str,
+        request_id: str | None,
+        attempts: int = 0,
+    ) -> None:
+        """Note the last error of an adjustment whose outcome is still unknown (stays PENDING)."""
+        values: dict[str, Any] = {"run_id": run_id, "request_id": request_id}
+        values |= {"error_code": error_code, "error_message": error_message}
+        self._update("adjustments", "unknown", key, codec.with_attempts(values, attempts))
+
+    def _update(self, table: str, kind: str, key: str, values: dict[str, Any]) -> None:
+        label = "unknown outcome" if kind == "unknown" else kind
+        noun = "reversal" if table == "reversals" else "adjustment"
+        what = f"the {label} of {noun} {key}"
+        ids = _OBJECT_IDS[table]
+        with self._tx(f"record {what}", write=True, durable=False) as conn:
+            row = conn.execute(
+                f"SELECT state, {', '.join(ids)} FROM {table} WHERE key = ?", (key,)
+            ).fetchone()
+            if row is None:
+                raise JournalError(f"cannot record {what}: the journal holds no intent for it")
+            if kind == "success" and tuple(row) == (SUCCEEDED, *(values.get(i) for i in ids)):
+                return
+            if row[0] != PENDING:
+                shown = ", ".join(str(v) for v in row[1:] if v)
+                raise JournalError(
+                    f"cannot record {what}: it is {row[0]} already"
+                    + (f" ({shown})" if row[0] == SUCCEEDED and shown else "")
+                )
+            sets = ", ".join(f"{k} = {k} + ?" if k == "attempts" else f"{k} = ?" for k in values)
+            conn.execute(f"UPDATE {table} SET {sets} WHERE key = ?", (*values.values(), key))
+            self._event(conn, table, key, kind, values)
+
+    @staticmethod
+    def _event(conn: Conn, table: str, key: str, kind: str, detail: dict[str, Any]) -> None:
+        prefix = "reversal_" if table == "reversals" else ""
+        conn.execute(
+            "INSERT INTO events (at, key, kind, run_id, generation, idempotency_key, detail)"
+            f" SELECT ?, key, ?, ?, generation, idempotency_key, ? FROM {table} WHERE key = ?",
+            (
+                schema.now_text(),
+                prefix + kind,
+                detail.get("run_id"),
+                codec.to_json(detail, "detail"),
+                key,
+            ),
+        )
+
+    # --- what the guard saw ----------------------------------------------------------------
+
+    def high_water(self, listing: str) -> int | None:
+        with self._tx("read a listing mark") as conn:
+            found = conn.execute(
+                "SELECT high_water FROM listings WHERE name = ?", (listing,)
+            ).fetchone()
+        return None if found is None else int(found[0])
+
+    def record_listing(
+        self, listing: str, objects: Iterable[Seen], high_water: int, listed_at: dt.datetime
+    ) -> None:
+        """Keep what one complete listing found, and move its mark on (never back)."""
+        rows = [list(astuple(o)) for o in objects]
+        with self._tx(f"record the listing {listing}", write=True, durable=False) as conn:
+            if rows:
+                conn.executemany(codec.upsert("seen", schema.SEEN_COLUMNS, ("object_id",)), rows)
+            conn.execute(
+                "INSERT INTO listings (name, high_water, listed_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET high_water = CASE WHEN excluded.high_water"
+                " > listings.high_water THEN excluded.high_water ELSE listings.high_water END,"
+                " listed_at = excluded.listed_at",
+                (listing, high_water, codec.ts(listed_at, "listed_at")),
+            )
+
+    def seen(self, keys: Iterable[str]) -> dict[str, list[Seen]]:
+        sql = f"SELECT {codec.cols(schema.SEEN_COLUMNS)} FROM seen WHERE key IN "
+        found: dict[str, list[Seen]] = {}
+        with self._tx("read what was seen in Stripe") as conn:
+            for batch in codec.batches(keys):
+                for row in conn.execute(sql + f"({codec.marks(batch)})", batch):
+                    found.setdefault(str(row[1]), []).append(Seen(*row))
+        return found
+
+    def legacy_groups(self) -> list[str]:
+        with self._tx("read the version-1 job names") as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'legacy_groups'").fetchone()
+        return [str(g) for g in json.loads(row[0])] if row else []
+
+    # --- account checks --------------------------------------------------------------------
+
+    def account_records(
+        self, accounts: Iterable[str], newer_than: dt.datetime
+    ) -> dict[str, AccountRecord]:
+        limit = codec.ts(newer_than, "newer_than")
+        sql = (
+            f"SELECT {codec.cols(schema.ACCOUNT_COLUMNS)} FROM account_checks WHERE checked_at > ?"
+        )
+        found: dict[str, AccountRecord] = {}
+        with self._tx("read account checks") as conn:
+            for batch in codec.batches(accounts):
+                query = sql + f" AND account IN ({codec.marks(batch)})"
+                for row in conn.execute(query, (limit, *batch)):
+                    found[str(row[0])] = _decode_account(row)
+        return found
+
+    def record_accounts(self, records: Iterable[AccountRecord]) -> None:
+        rows = [codec.encode(r, schema.ACCOUNT_COLUMNS) for r in records]
+        if not rows:
+            return
+        with self._tx("record account checks", write=True, durable=False) as conn:
+            conn.executemany(
+                codec.upsert("account_checks", schema.ACCOUNT_COLUMNS, ("account",)), rows
+            )
+
+
+def _loads(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value

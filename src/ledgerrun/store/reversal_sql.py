@@ -1,0 +1,91 @@
+"""Reversals in SQL: intents and outcomes kept exactly like adjustments (same rules, same events),
+keyed by the canonical reversal id."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ledgerrun.store import codec, schema
+from ledgerrun.store.journal_sql import JournalTables
+from ledgerrun.store.model import FAILED, SUCCEEDED, ReversalEntry
+
+_decode = codec.decoder(ReversalEntry, schema.REVERSAL_COLUMNS)
+_SELECT = f"SELECT {codec.cols(schema.REVERSAL_COLUMNS)} FROM reversals"
+
+
+class ReversalTables(JournalTables):
+    def reversal_entries(self, keys: Iterable[str]) -> dict[str, ReversalEntry]:
+        found: dict[str, ReversalEntry] = {}
+        with self._tx("read reversals") as conn:
+            for batch in codec.batches(keys):
+                for row in conn.execute(f"{_SELECT} WHERE key IN ({codec.marks(batch)})", batch):
+                    found[str(row[0])] = _decode(row)
+        return found
+
+    def reversals_of(self, adjustment_keys: Iterable[str]) -> dict[str, list[ReversalEntry]]:
+        found: dict[str, list[ReversalEntry]] = {}
+        with self._tx("read reversals") as conn:
+            for batch in codec.batches(adjustment_keys):
+                sql = f"{_SELECT} WHERE adjustment_key IN ({codec.marks(batch)}) ORDER BY key"
+                for row in conn.execute(sql, batch):
+                    entry = _decode(row)
+                    found.setdefault(entry.adjustment_key, []).append(entry)
+        return found
+
+    def iter_reversals(self, job: str | None = None) -> Iterator[ReversalEntry]:
+        sql = _SELECT + (" WHERE job = ?" if job is not None else "") + " ORDER BY key"
+        with self._tx("read reversals") as conn:
+            rows = list(conn.execute(sql, (job,) if job is not None else ()))
+        for row in rows:
+            yield _decode(row)
+
+    def record_reversal_intent(self, entry: ReversalEntry) -> None:
+        self._intent("reversals", entry, schema.REVERSAL_COLUMNS, entry.reversal_id)
+
+    def record_reversal_success(
+        self,
+        key: str,
+        *,
+        run_id: str,
+        reversal_object_id: str,
+        request_id: str | None,
+        completed_at: dt.datetime,
+        attempts: int = 0,
+    ) -> None:
+        values: dict[str, Any] = {"state": SUCCEEDED, "run_id": run_id}
+        values |= {"reversal_object_id": reversal_object_id, "request_id": request_id}
+        values |= {"completed_at": codec.ts(completed_at, "completed_at")}
+        values |= {"error_code": None, "error_message": None}
+        self._update("reversals", "success", key, codec.with_attempts(values, attempts))
+
+    def record_reversal_failure(
+        self,
+        key: str,
+        *,
+        run_id: str,
+        error_code: str,
+        error_message: str,
+        request_id: str | None,
+        completed_at: dt.datetime,
+        attempts: int = 0,
+    ) -> None:
+        values: dict[str, Any] = {"state": FAILED, "run_id": run_id, "request_id": request_id}
+        values |= {"error_code": error_code, "error_message": error_message}
+        values |= {"completed_at": codec.ts(completed_at, "completed_at")}
+        self._update("reversals", "failure", key, codec.with_attempts(values, attempts))
+
+    def record_reversal_unknown(
+        self,
+        key: str,
+        *,
+        run_id: str,
+        error_code: str,
+        error_message: str,
+        request_id: str | None,
+        attempts: int = 0,
+    ) -> None:
+        values: dict[str, Any] = {"run_id": run_id, "request_id": request_id}
+        values |= {"error_code": error_code, "error_message": error_message}
+        self._update("reversals", "unknown", key, codec.with_attempts(values, attempts))

@@ -1,0 +1,245 @@
+"""The web application's records in SQL: users, sign-ins, batches, approvals, the audit trail
+(append-only: nothing here updates or deletes it) and the work queue that workers claim from."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from ledgerrun.errors import JournalError
+from ledgerrun.store import codec, schema
+from ledgerrun.store.model import ROLES, Approval, AuditEvent, Batch, User, WorkItem
+from ledgerrun.store.sql import SQLBase
+
+_user = codec.decoder(User, schema.USER_COLUMNS, booleans=("disabled",))
+_batch = codec.decoder(Batch, schema.BATCH_COLUMNS)
+_approval = codec.decoder(Approval, schema.APPROVAL_COLUMNS)
+_audit = codec.decoder(AuditEvent, schema.AUDIT_COLUMNS)
+_work = codec.decoder(WorkItem, schema.WORK_COLUMNS)
+_BATCH_FIELDS = {"status", "rows", "summary", "run_id", "updated_at"}  # a file never changes
+_WORK_FIELDS = {f.name for f in dataclasses.fields(WorkItem)} - {"work_id"}
+
+
+def _select(table: str, columns: tuple[str, ...]) -> str:
+    return f"SELECT {codec.cols(columns)} FROM {table}"
+
+
+def _encode_changes(changes: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+    unknown = set(changes) - allowed
+    if unknown:
+        raise JournalError(f"cannot change {', '.join(sorted(unknown))}")
+    out = {}
+    for name, value in changes.items():
+        if name in schema.TIME_COLUMNS:
+            value = codec.ts(value, name)
+        elif value is not None and name in schema.JSON_COLUMNS:
+            value = codec.to_json(value, name)
+        out[name] = value
+    return out
+
+
+class WebTables(SQLBase):
+    # --- users -----------------------------------------------------------------------------
+
+    def add_user(self, user: User) -> None:
+        if user.role not in ROLES:
+            raise JournalError(f"unknown role {user.role!r}: use one of {', '.join(ROLES)}")
+        with self._tx(f"add the user {user.name}", write=True) as conn:
+            if conn.execute("SELECT 1 FROM users WHERE name = ?", (user.name,)).fetchone():
+                raise JournalError(f"there is already a user {user.name}")
+            columns = schema.USER_COLUMNS
+            conn.execute(
+                f"INSERT INTO users ({codec.cols(columns)}) VALUES ({codec.marks(columns)})",
+                codec.encode(user, columns),
+            )
+
+    def user(self, name: str) -> User | None:
+        with self._tx("read a user") as conn:
+            row = conn.execute(
+                _select("users", schema.USER_COLUMNS) + " WHERE name = ?", (name,)
+            ).fetchone()
+        return None if row is None else _user(row)
+
+    def users(self) -> list[User]:
+        with self._tx("list users") as conn:
+            rows = conn.execute(_select("users", schema.USER_COLUMNS) + " ORDER BY name")
+            return [_user(row) for row in rows]
+
+    def update_user(
+        self,
+        name: str,
+        *,
+        role: str | None = None,
+        password_hash: str | None = None,
+        disabled: bool | None = None,
+    ) -> None:
+        changes: dict[str, Any] = {}
+        if role is not None:
+            if role not in ROLES:
+                raise JournalError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+            changes["role"] = role
+        if password_hash is not None:
+            changes["password_hash"] = password_hash
+        if disabled is not None:
+            changes["disabled"] = int(disabled)
+        if not changes:
+            return
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        with self._tx(f"change the user {name}", write=True) as conn:
+            sql = f"UPDATE users SET {sets} WHERE name = ?"
+            if conn.execute(sql, (*changes.values(), name)).rowcount != 1:
+                raise JournalError(f"there is no user {name}")
+
+    def record_signin(self, name: str, address: str, ok: bool, at: dt.datetime) -> None:
+        with self._tx("record a sign-in", write=True, durable=False) as conn:
+            conn.execute(
+                "INSERT INTO signins (name, address, ok, at) VALUES (?, ?, ?, ?)",
+                (name, address, int(ok), codec.ts(at, "at")),
+            )
+
+    def failed_signins(self, name: str, address: str, since: dt.datetime) -> int:
+        """Failed sign-ins since ``since`` for this name, or from this address."""
+        with self._tx("count failed sign-ins") as conn:
+            row = conn.execute(
+                "SELECT COUNT(*) FROM signins WHERE ok = 0 AND at > ? AND (name = ? OR"
+                " address = ?)",
+                (codec.ts(since, "since"), name, address),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    # --- batches and approvals ---------------------------------------------------------------
+
+    def add_batch(self, batch: Batch) -> None:
+        columns = schema.BATCH_COLUMNS
+        with self._tx(f"add the batch {batch.batch_id}", write=True) as conn:
+            conn.execute(
+                f"INSERT INTO batches ({codec.cols(columns)}) VALUES ({codec.marks(columns)})",
+                codec.encode(batch, columns),
+            )
+
+    def batch(self, batch_id: str) -> Batch | None:
+        with self._tx("read a batch") as conn:
+            row = conn.execute(
+                _select("batches", schema.BATCH_COLUMNS) + " WHERE batch_id = ?", (batch_id,)
+            ).fetchone()
+        return None if row is None else _batch(row)
+
+    def batches(self, limit: int = 200) -> list[Batch]:
+        with self._tx("list batches") as conn:
+            sql = _select("batches", schema.BATCH_COLUMNS)
+            rows = conn.execute(sql + " ORDER BY uploaded_at DESC, batch_id LIMIT ?", (limit,))
+            return [_batch(row) for row in rows]
+
+    def update_batch(self, batch_id: str, **changes: Any) -> None:
+        values = _encode_changes(changes, _BATCH_FIELDS)
+        if not values:
+            return
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self._tx(f"change the batch {batch_id}", write=True) as conn:
+            sql = f"UPDATE batches SET {sets} WHERE batch_id = ?"
+            if conn.execute(sql, (*values.values(), batch_id)).rowcount != 1:
+                raise JournalError(f"there is no batch {batch_id}")
+
+    def add_approval(self, approval: Approval) -> None:
+        columns = schema.APPROVAL_COLUMNS
+        values = codec.encode(approval, ("batch_id", "job", "decision", "by", "at", "sha256"))
+        values += [codec.to_json(approval.totals, "totals"), approval.comment]
+        with self._tx(f"record a decision on batch {approval.batch_id}", write=True) as conn:
+            conn.execute(
+                f"INSERT INTO approvals ({codec.cols(columns)}) VALUES ({codec.marks(columns)})",
+                values,
+            )
+
+    def approvals(self, batch_id: str) -> list[Approval]:
+        with self._tx("read approvals") as conn:
+            sql = _select("approvals", schema.APPROVAL_COLUMNS) + " WHERE batch_id = ? ORDER BY at"
+            return [_approval(row) for row in conn.execute(sql, (batch_id,))]
+
+    def approval_for(self, job: str, sha256: str) -> Approval | None:
+        """The latest decision on exactly this ledger for this job, when it is an approval."""
+        with self._tx("read approvals") as conn:
+            sql = _select("approvals", schema.APPROVAL_COLUMNS)
+            row = conn.execute(
+                sql + " WHERE job = ? AND sha256 = ? ORDER BY at DESC LIMIT 1", (job, sha256)
+            ).fetchone()
+        found = None if row is None else _approval(row)
+        return found if found is not None and found.decision == "approved" else None
+
+    # --- audit -----------------------------------------------------------------------------
+
+    def add_audit(self, event: AuditEvent) -> int:
+        columns = schema.AUDIT_COLUMNS[:-1]
+        values = codec.encode(event, ("at", "user", "address", "action", "batch_id", "sha256"))
+        values.append(codec.to_json(event.detail or {}, "detail"))
+        with self._tx("record an audit event", write=True) as conn:
+            conn.execute(
+                f"INSERT INTO audit ({codec.cols(columns)}) VALUES ({codec.marks(columns)})",
+                values,
+            )
+            row = conn.execute("SELECT MAX(seq) FROM audit").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def audit_events(self, limit: int = 500, before: int | None = None) -> list[AuditEvent]:
+        sql = _select("audit", schema.AUDIT_COLUMNS)
+        with self._tx("read the audit trail") as conn:
+            if before is None:
+                rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", (limit,))
+            else:
+                rows = conn.execute(
+                    sql + " WHERE seq < ? ORDER BY seq DESC LIMIT ?", (before, limit)
+                )
+            return [_audit(row) for row in rows]
+
+    # --- work ------------------------------------------------------------------------------
+
+    def enqueue(self, item: WorkItem) -> None:
+        columns = schema.WORK_COLUMNS
+        with self._tx(f"queue {item.kind} of batch {item.batch_id}", write=True) as conn:
+            conn.execute(
+                f"INSERT INTO work ({codec.cols(columns)}) VALUES ({codec.marks(columns)})",
+                codec.encode(item, columns),
+            )
+
+    def claim_work(self, worker: str, at: dt.datetime) -> WorkItem | None:
+        """Take the oldest queued item for ``worker``; None when nothing waits. Two workers
+        never take the same item (the update only succeeds while it is still queued)."""
+        with self._tx("claim work", write=True) as conn:
+            row = conn.execute(
+                "SELECT work_id FROM work WHERE state = 'queued' ORDER BY requested_at LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            taken = conn.execute(
+                "UPDATE work SET state = 'running', worker = ?, started_at = ? WHERE work_id = ?"
+                " AND state = 'queued'",
+                (worker, codec.ts(at, "at"), row[0]),
+            ).rowcount
+            if taken != 1:
+                return None
+            found = conn.execute(
+                _select("work", schema.WORK_COLUMNS) + " WHERE work_id = ?", (row[0],)
+            ).fetchone()
+        return None if found is None else _work(found)
+
+    def update_work(self, work_id: str, **changes: Any) -> None:
+        values = _encode_changes(changes, _WORK_FIELDS)
+        if not values:
+            return
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self._tx("record work progress", write=True, durable=False) as conn:
+            sql = f"UPDATE work SET {sets} WHERE work_id = ?"
+            if conn.execute(sql, (*values.values(), work_id)).rowcount != 1:
+                raise JournalError(f"there is no work item {work_id}")
+
+    def work_item(self, work_id: str) -> WorkItem | None:
+        with self._tx("read work") as conn:
+            row = conn.execute(
+                _select("work", schema.WORK_COLUMNS) + " WHERE work_id = ?", (work_id,)
+            ).fetchone()
+        return None if row is None else _work(row)
+
+    def work_items(self, batch_id: str) -> list[WorkItem]:
+        with self._tx("read work") as conn:
+            sql = _select("work", schema.WORK_COLUMNS) + " WHERE batch_id = ?"
+            return [_work(row) for row in conn.execute(sql + " ORDER BY requested_at", (batch_id,))]
