@@ -156,3 +156,15 @@ def test_two_workers_never_claim_the_same_work(store: Store) -> None:
         {"rows": 5},
     )
     assert len(store.work_items("b1")) == 20 and store.claim_work("late", T0) is None
+
+
+def test_every_run_keeps_its_files(store: Store) -> None:
+    data = b"row,adjustment_id\n" + b"2,a\n" * 10_000
+    store.save_run_file("run-1", "results.csv", data)
+    store.save_run_file("run-1", "summary.json", b"{}")
+    store.save_run_file("run-2", "results.csv", b"other")
+    store.save_run_file("run-1", "summary.json", b'{"v": 2}')  # written again: replaced
+    assert store.run_file("run-1", "results.csv") == data
+    assert store.run_file("run-1", "summary.json") == b'{"v": 2}'
+    assert store.run_file_names("run-1") == ["results.csv", "summary.json"]
+    assert store.run_file("run-3", "results.csv") is None and store.run_file_names("run-3") == []

@@ -197,6 +197,8 @@ def run_job(
                 _finish(store, run_id, clock.now(), result)
                 raise_later.exit_code = ExitCode.INCOMPLETE if not dry_run else ExitCode.INVALID
                 raise raise_later from None
+        if publish is not None:
+            _keep_files(store, run_id, outputs)
         _finish(store, run_id, summary.ended_at, result)
         events.emit(
             "run_end",
@@ -210,6 +212,21 @@ def run_job(
         return result
     finally:
         store.close()
+
+
+def _keep_files(store: Store, run_id: str, outputs: Outputs) -> None:
+    """Keep this run's files in the store, so that no later run (of the same date, writing to
+    the same paths) destroys its record. Losing them is not worth failing a run over."""
+    names = {
+        outputs.results: "results" + outputs.results.suffix.lower(),
+        outputs.summary: "summary.json",
+        outputs.report: "report.html",
+    }
+    for path, name in names.items():
+        try:
+            store.save_run_file(run_id, name, path.read_bytes())
+        except (OSError, JournalError):
+            continue
 
 
 def _finish(store: Store, run_id: str, ended: dt.datetime, result: RunResult) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import astuple
 from typing import Any
@@ -312,6 +313,30 @@ class JournalTables(SQLBase):
                     found[str(row[0])] = _decode_account(row)
         return found
 
+    # --- every run's files -----------------------------------------------------------------
+
+    def save_run_file(self, run_id: str, name: str, data: bytes) -> None:
+        packed = zlib.compress(data, 6)
+        with self._tx(f"keep the {name} of run {run_id}", write=True, durable=False) as conn:
+            conn.execute(
+                codec.upsert("run_files", ("run_id", "name", "data", "size"), ("run_id", "name")),
+                (run_id, name, packed, len(data)),
+            )
+
+    def run_file(self, run_id: str, name: str) -> bytes | None:
+        with self._tx("read a run's file") as conn:
+            row = conn.execute(
+                "SELECT data FROM run_files WHERE run_id = ? AND name = ?", (run_id, name)
+            ).fetchone()
+        return None if row is None else zlib.decompress(_blob(row[0]))
+
+    def run_file_names(self, run_id: str) -> list[str]:
+        with self._tx("list a run's files") as conn:
+            rows = conn.execute(
+                "SELECT name FROM run_files WHERE run_id = ? ORDER BY name", (run_id,)
+            )
+            return [str(row[0]) for row in rows]
+
     def record_accounts(self, records: Iterable[AccountRecord]) -> None:
         rows = [codec.encode(r, schema.ACCOUNT_COLUMNS) for r in records]
         if not rows:
@@ -320,6 +345,10 @@ class JournalTables(SQLBase):
             conn.executemany(
                 codec.upsert("account_checks", schema.ACCOUNT_COLUMNS, ("account",)), rows
             )
+
+
+def _blob(value: Any) -> bytes:
+    return bytes(value) if not isinstance(value, bytes) else value
 
 
 def _loads(value: Any) -> Any:

@@ -167,6 +167,10 @@ V2_TABLES = (
     " params TEXT NOT NULL, worker TEXT NOT NULL, started_at TEXT, ended_at TEXT,"
     " exit_code INTEGER, progress TEXT, message TEXT NOT NULL)",
     "CREATE INDEX work_by_state ON work (state, requested_at)",
+    # Every run's files (results, summary, report), compressed: a later run never destroys an
+    # earlier run's record, and any host sharing the store can hand them out.
+    "CREATE TABLE run_files (run_id TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,"
+    " size BIGINT NOT NULL, PRIMARY KEY (run_id, name))",
 )
 
 _RANK = {"succeeded": 0, "pending": 1, "failed": 2}
