@@ -41,6 +41,7 @@ CANONICAL_COLUMNS = (
     "description",
 )
 NAME_RE = re.compile(r"[a-z0-9_-]{1,40}")
+URL_PREFIXES = ("postgresql://", "postgres://")
 PREFIX_RE = re.compile(r"[a-z0-9_-]{0,40}")
 GROUP_RE = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -91,6 +92,24 @@ class Job:
     limits: Limits = field(default_factory=Limits)
     stripe: StripeSettings = field(default_factory=StripeSettings)
     source: Path | None = None
+    journal_url: str | None = None  # a postgresql:// store instead of the journal file
+
+    @property
+    def store_location(self) -> str:
+        """Where the job's store is: its PostgreSQL URL, or its journal file."""
+        return self.journal_url or str(self.journal)
+
+    def has_store(self) -> bool:
+        """Whether the store may hold anything yet (a database is asked when opened)."""
+        return self.journal_url is not None or self.journal.exists()
+
+    def with_journal(self, location: str) -> Job:
+        """A copy using the store at ``location`` (a path or a postgresql:// URL)."""
+        if location.startswith(URL_PREFIXES):
+            return dataclasses.replace(self, journal_url=location)
+        return dataclasses.replace(
+            self, journal=Path(location).expanduser().resolve(), journal_url=None
+        )
 
     def replace(self, **changes: Any) -> Job:
         """A copy with some settings changed (command-line options override the job)."""
@@ -162,6 +181,19 @@ SCHEMA: dict[str, dict[str, _Check]] = {
     },
 }
 LIMIT_KEYS = ("max_amount", "max_total")
+
+
+def redact_location(location: str) -> str:
+    """A store location as it may be shown: a database URL never shows a password."""
+    if not location.startswith(URL_PREFIXES):
+        return location
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(location)
+    if parts.password is None:
+        return location
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:…@{host}"))
 
 
 def default_journal(env: Mapping[str, str] | None = None) -> Path:
@@ -339,9 +371,16 @@ def load_job_file(path: Path, run_date: dt.date) -> Job:
         name=name,
         ledger=resolve("job.ledger", job_t["ledger"]),
         results=resolve("job.results", job_t.get("results", DEFAULT_RESULTS)),
-        journal=resolve("job.journal", job_t["journal"])
-        if "journal" in job_t
-        else default_journal(),
+        journal=(
+            resolve("job.journal", job_t["journal"])
+            if "journal" in job_t and not job_t["journal"].startswith(URL_PREFIXES)
+            else default_journal()
+        ),
+        journal_url=(
+            job_t["journal"]
+            if "journal" in job_t and job_t["journal"].startswith(URL_PREFIXES)
+            else None
+        ),
         run_date=run_date,
         method=job_t.get("method", "transfer"),
         direction=job_t.get("direction", "debit"),

@@ -254,7 +254,7 @@ def resolve_job(
     if ledger is not None:
         job = job.replace(ledger=ledger.resolve())
     if journal is not None:
-        job = job.replace(journal=Path(journal).expanduser().resolve())
+        job = job.with_journal(journal)
     if api_base is not None:
         job = job.replace(api_base=api_base, sandbox=None)
         from ledgerrun.job import check_choices

@@ -17,10 +17,10 @@ from ledgerrun.stripe.session import Session
 @contextlib.contextmanager
 def read_store(job: Job) -> Iterator[Store | None]:
     """The job's journal opened read-only, or None when it does not exist yet."""
-    if not job.journal.exists():
+    if not job.has_store():
         yield None
         return
-    store = open_store(job.journal, readonly=True)
+    store = open_store(job.store_location, readonly=True)
     try:
         yield store
     finally:

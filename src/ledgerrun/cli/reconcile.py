@@ -9,6 +9,7 @@ import click
 
 from ledgerrun.cli._common import job_options, max_problems_option, reports_errors, resolve_job
 from ledgerrun.errors import ExitCode
+from ledgerrun.job import redact_location
 
 
 @click.command()
@@ -63,10 +64,11 @@ def reconcile(
 
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
     path = (results or job.results).resolve()
-    if not every_date and not path.exists() and not job.journal.exists():
+    if not every_date and not path.exists() and not job.has_store():
         raise ConfigError(
             f"nothing to reconcile for {job.run_date}: no results file at {path} and no journal"
-            f" at {job.journal} (run the job first, or give --results, --date or --all)"
+            f" at {redact_location(job.store_location)} (run the job first, or give --results,"
+            " --date or --all)"
         )
     started = dt.datetime.now(dt.UTC)
     with read_store(job) as store, connect(job, os.environ, live=live) as session:

@@ -14,6 +14,7 @@ from ledgerrun.cli._common import (
     reports_errors,
     resolve_job,
 )
+from ledgerrun.job import redact_location
 
 
 @click.command()
@@ -41,13 +42,14 @@ def status(
     from ledgerrun.store import open_store
 
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
-    if not job.journal.exists():
+    where = redact_location(job.store_location)
+    if not job.has_store():
         if fmt == "json":
-            emit_json({"job": job.name, "journal": str(job.journal), "runs": [], "dates": {}})
+            emit_json({"job": job.name, "journal": where, "runs": [], "dates": {}})
         else:
-            click.echo(f"Job {job.name} has not run yet: no journal at {job.journal}.")
+            click.echo(f"Job {job.name} has not run yet: no journal at {where}.")
         return
-    store = open_store(job.journal, readonly=True)
+    store = open_store(job.store_location, readonly=True)
     try:
         runs = store.runs(job.name)
         holder = store.lock_holder(job.name)

@@ -11,6 +11,7 @@ from typing import Any
 
 from ledgerrun.clock import iso
 from ledgerrun.errors import ExitCode
+from ledgerrun.job import redact_location
 from ledgerrun.output.logs import scrub
 from ledgerrun.vocab import Problem, money_text
 
@@ -191,7 +192,7 @@ def status_json(
 ) -> dict[str, Any]:
     return {
         "job": job.name,
-        "journal": str(job.journal),
+        "journal": redact_location(job.store_location),
         "running": holder,
         "dates": counts,
         "runs": [
@@ -227,7 +228,7 @@ def _state(run: Any, holder: Any) -> str:
 def status_text(
     job: Any, runs: Sequence[Any], counts: dict[str, dict[str, int]], holder: Any
 ) -> str:
-    lines = [f"Job {job.name}, journal {job.journal}"]
+    lines = [f"Job {job.name}, journal {redact_location(job.store_location)}"]
     if holder:
         lines.append(
             f"Running now: pid {holder.get('pid', '?')} on {holder.get('host', '?')} since "

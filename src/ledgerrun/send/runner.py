@@ -93,8 +93,9 @@ def run_job(
     started = clock.now()
     run_id = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     outputs = outputs_for(job.results, dry_run=dry_run)
-    check_outputs(outputs.all(), ledger=job.ledger, journal=job.journal)
-    store = open_store(job.journal)
+    journal = None if job.journal_url else job.journal
+    check_outputs(outputs.all(), ledger=job.ledger, journal=journal)
+    store = open_store(job.store_location)
     try:
         store.lock(job.name)
         prepared = prepare_offline(job, store)

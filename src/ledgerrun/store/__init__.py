@@ -10,12 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ledgerrun.errors import JournalError
-from ledgerrun.job import default_journal
+from ledgerrun.job import URL_PREFIXES, default_journal, redact_location
 from ledgerrun.store.model import AccountRecord, Entry, Run, Seen, Store
 
 __all__ = ["AccountRecord", "Entry", "Run", "Seen", "Store", "default_journal", "open_store"]
-
-URL_PREFIXES = ("postgresql://", "postgres://")
 
 
 def is_url(location: str | Path) -> bool:
@@ -26,20 +24,8 @@ def open_store(location: str | Path, *, create: bool = True, readonly: bool = Fa
     """Open the store at ``location``: a SQLite path, or a PostgreSQL URL."""
     if is_url(location):
         raise JournalError(
-            f"PostgreSQL stores are not supported by this build: {redact_url(str(location))}"
+            f"PostgreSQL stores are not supported by this build: {redact_location(str(location))}"
         )
     from ledgerrun.store.sqlite import SQLiteStore
 
     return SQLiteStore.open(Path(location), create=create, readonly=readonly)
-
-
-def redact_url(url: str) -> str:
-    """A database URL without any password in it."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:…@{netloc}" if user else f"…@{netloc}"))

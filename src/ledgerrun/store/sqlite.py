@@ -292,9 +292,7 @@ class SQLiteStore(ReversalTables, WebTables):
         return self._conn
 
     @contextlib.contextmanager
-    def _tx(
-        self, doing: str, write: bool = False, durable: bool = True
-    ) -> Iterator[Conn]:
+    def _tx(self, doing: str, write: bool = False, durable: bool = True) -> Iterator[Conn]:
         """One transaction, alone on the connection; a deferred BEGIN gives reads one snapshot.
         A durable write waits for the disk; any other write is committed without waiting."""
         with self._mutex:
