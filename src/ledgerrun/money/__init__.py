@@ -1,23 +1,25 @@
-"""Amounts of money: see :mod:`ledgerrun.money.scalar` for the rules (the specification)."""
+"""Amounts of money, exact to the minor unit.
+
+Three modules, one rule book: :mod:`~ledgerrun.money.table` (currencies and their exponents),
+:mod:`~ledgerrun.money.scalar` (the text grammar and the parse and format functions: the
+specification) and :mod:`~ledgerrun.money.arrays` (the same rules over whole columns, which a
+hypothesis test holds to the scalar forms). Import from here: ``from ledgerrun import money``.
+"""
 
 from __future__ import annotations
 
+from ledgerrun.money.arrays import exact_sum, parse_major_array, parse_minor_array
 from ledgerrun.money.scalar import (
     CODES,
-    CURRENCY_EXPONENTS,
-    MAX_MINOR,
     MESSAGES,
     AmountError,
     check_major_text,
     check_minor_text,
-    exponent,
     format_major,
-    is_currency,
     parse_major,
-    parse_major_array,
     parse_minor,
-    parse_minor_array,
 )
+from ledgerrun.money.table import CURRENCY_EXPONENTS, MAX_MINOR, exponent, is_currency
 
 __all__ = [
     "CODES",
@@ -27,6 +29,7 @@ __all__ = [
     "AmountError",
     "check_major_text",
     "check_minor_text",
+    "exact_sum",
     "exponent",
     "format_major",
     "is_currency",

@@ -5,18 +5,6 @@ USD, yen for JPY, fils/1000 of a dinar for BHD). This module is the only place w
 such an integer, and it follows one principle: an amount is either read exactly as written or it is
 rejected with a reason. Nothing is ever rounded, and text never passes through a float.
 
-Currencies
-    ``CURRENCY_EXPONENTS`` maps every active ISO 4217 alphabetic code (lower-case) to the number of
-    decimal places the product uses for it. These follow Stripe, not ISO's minor-unit column:
-
-    * 0 for BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF;
-    * 3 for BHD JOD KWD OMR TND;
-    * 2 for every other code (including ISK, HUF, CLF, IQD and LYD, and the funds, metals and
-      special codes such as BOV, XAU, XDR and XTS, and the code for "no currency").
-
-    Codes are matched without regard to case, but only plain ASCII letters count (so a look-alike
-    such as the Kelvin sign in "\\u212aWD" is not KWD).
-
 Amounts written in major units (``amount``, e.g. dollars)
     A plain positive decimal number: ASCII digits, optionally one ``.`` followed by at least one
     digit. ``15``, ``15.5``, ``15.00``, ``015.50`` are fine. The whole-number part may use commas
@@ -43,13 +31,8 @@ Conversion to minor units
 When several problems apply, the first of these is reported: ``empty_value``, ``bad_amount``
 (unreadable), ``non_positive_amount``, ``too_many_decimals``, ``bad_amount`` (too large).
 
-The scalar functions (``parse_major``, ``parse_minor``) are the specification. The array functions
-(``parse_major_array``, ``parse_minor_array``) do the same for a whole ledger column with
-``pyarrow.compute`` and must give the same code and value for every input. Where a row's exponent is
-unknown (its currency is not recognised) the array functions still report the problems that do not
-depend on the currency (``empty_value``, unreadable ``bad_amount``, ``non_positive_amount``: what
-``check_major_text`` and ``check_minor_text`` report), never ``too_many_decimals`` or "too large",
-and give no value.
+The scalar functions here are the specification; :mod:`ledgerrun.money.arrays` applies the
+same rules to whole columns, and the currencies live in :mod:`ledgerrun.money.table`.
 """
 
 from __future__ import annotations
@@ -57,97 +40,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Final
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
-__all__ = [
-    "CODES",
-    "CURRENCY_EXPONENTS",
-    "MAX_MINOR",
-    "MESSAGES",
-    "AmountError",
-    "check_major_text",
-    "check_minor_text",
-    "exponent",
-    "format_major",
-    "is_currency",
-    "parse_major",
-    "parse_major_array",
-    "parse_minor",
-    "parse_minor_array",
-]
-
-# --- currencies --------------------------------------------------------------------------------
-
-
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
-
-
-_ZERO_DECIMAL: Final = frozenset(
-    _words("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf")
-)
-_THREE_DECIMAL: Final = frozenset(_words("bhd jod kwd omr tnd"))
-
-# Active ISO 4217 alphabetic codes (list one), as of late 2026. Withdrawn codes are left out on
-# purpose: HRK (Croatia, euro since 2023), ZWL (replaced by ZWG in 2024), ANG (replaced by XCG in
-# 2025), BGN (Bulgaria, euro since 2026).
-_ACTIVE_CODES: Final = _words("""
-    aed afn all amd aoa ars aud awg azn bam bbd bdt bhd bif bmd bnd bob bov brl bsd btn bwp byn bzd
-    cad cdf che chf chw clf clp cny cop cou crc cuc cup cve czk djf dkk dop dzd egp ern etb eur fjd
-    fkp gbp gel ghs gip gmd gnf gtq gyd hkd hnl htg huf idr ils inr iqd irr isk jmd jod jpy kes kgs
-    khr kmf kpw krw kwd kyd kzt lak lbp lkr lrd lsl lyd mad mdl mga mkd mmk mnt mop mru mur mvr mwk
-    mxn mxv myr mzn nad ngn nio nok npr nzd omr pab pen pgk php pkr pln pyg qar ron rsd rub rwf sar
-    sbd scr sdg sek sgd shp sle sll sos srd ssp stn svc syp szl thb tjs tmt tnd top try ttd twd tzs
-    uah ugx usd usn uyi uyu uyw uzs ved ves vnd vuv wst xaf xag xau xba xbb xbc xbd xcd xcg xdr xof
-    xpd xpf xpt xsu xts xua xxx yer zar zmw zwg
-""")
-
-
-def _build_table() -> Mapping[str, int]:
-    table: dict[str, int] = {}
-    for code in sorted(_ACTIVE_CODES):
-        if code in table:  # pragma: no cover - guards against an edit that repeats a code
-            raise AssertionError(f"currency {code} listed twice")
-        table[code] = 0 if code in _ZERO_DECIMAL else 3 if code in _THREE_DECIMAL else 2
-    if not table.keys() >= _ZERO_DECIMAL | _THREE_DECIMAL:  # pragma: no cover
-        raise AssertionError("an exponent class names a code missing from the table")
-    return MappingProxyType(table)
-
-
-CURRENCY_EXPONENTS: Final[Mapping[str, int]] = _build_table()
-"""Lower-case ISO 4217 code -> number of decimal places (0, 2 or 3). Read-only."""
-
-_EXPONENTS: Final = (0, 2, 3)
-_SCALE: Final[Mapping[int, int]] = MappingProxyType({exp: 10**exp for exp in _EXPONENTS})
-
-MAX_MINOR: Final = 10**15 - 1
-"""The largest amount, in minor units, ledgerrun accepts."""
-
-_MAX_MINOR_DIGITS: Final = len(str(MAX_MINOR))  # 15
-
-
-def _normal_code(code: object) -> str | None:
-    if isinstance(code, str) and code.isascii():
-        return code.lower()
-    return None
-
-
-def is_currency(code: str) -> bool:
-    """True if ``code`` is an active ISO 4217 code, in any letter case."""
-    normal = _normal_code(code)
-    return normal is not None and normal in CURRENCY_EXPONENTS
-
-
-def exponent(code: str) -> int:
-    """Decimal places of ``code`` (any letter case); ``KeyError`` if it is not a known currency."""
-    normal = _normal_code(code)
-    if normal is None or normal not in CURRENCY_EXPONENTS:
-        raise KeyError(code)
-    return CURRENCY_EXPONENTS[normal]
-
+from ledgerrun.money.table import EXPONENTS, MAX_MINOR, MAX_MINOR_DIGITS, SCALE
 
 # --- errors ------------------------------------------------------------------------------------
 
@@ -198,8 +93,8 @@ def _show(text: str) -> str:
 
 
 def _check_exp(exp: object) -> int:
-    if type(exp) is not int or exp not in _EXPONENTS:
-        raise ValueError(f"exponent must be one of {_EXPONENTS}, got {exp!r}")
+    if type(exp) is not int or exp not in EXPONENTS:
+        raise ValueError(f"exponent must be one of {EXPONENTS}, got {exp!r}")
     return exp
 
 
@@ -226,12 +121,12 @@ def _too_large(text: str, exp: int, *, minor_units: bool) -> AmountError:
 # Shared by the scalar (Python ``re``) and array (RE2) forms so both read the same grammar. The
 # whole-number part is either plain digits (leading zeros allowed) or comma-grouped thousands that
 # start with a non-zero digit. ``[0-9]`` rather than ``\d`` so that only ASCII digits count.
-_MAJOR_GRAMMAR: Final = (
+MAJOR_GRAMMAR: Final = (
     r"(?P<sign>-?)(?P<int>[0-9]+|[1-9][0-9]{0,2}(?:,[0-9]{3})+)(?:\.(?P<frac>[0-9]+))?"
 )
-_MINOR_GRAMMAR: Final = r"(?P<sign>-?)(?P<digits>[0-9]+)"
-_MAJOR_RE: Final = re.compile(_MAJOR_GRAMMAR)
-_MINOR_RE: Final = re.compile(_MINOR_GRAMMAR)
+MINOR_GRAMMAR: Final = r"(?P<sign>-?)(?P<digits>[0-9]+)"
+_MAJOR_RE: Final = re.compile(MAJOR_GRAMMAR)
+_MINOR_RE: Final = re.compile(MINOR_GRAMMAR)
 
 
 def _require_str(text: object) -> str:
@@ -324,9 +219,9 @@ def parse_major(text: str, exp: int) -> int:
         )
     # ``whole`` has no leading zeros, so its length says how big the amount is; checking the
     # length first also keeps ``int`` away from absurdly long strings.
-    if len(whole) + exp > _MAX_MINOR_DIGITS:
+    if len(whole) + exp > MAX_MINOR_DIGITS:
         raise _too_large(text, exp, minor_units=False)
-    minor = int(whole or "0") * _SCALE[exp] + int(fraction.ljust(exp, "0") or "0")
+    minor = int(whole or "0") * SCALE[exp] + int(fraction.ljust(exp, "0") or "0")
     if minor > MAX_MINOR:  # pragma: no cover - implied by the length check above
         raise _too_large(text, exp, minor_units=False)
     return minor
@@ -343,7 +238,7 @@ def parse_minor(text: str, exp: int) -> int:
             "debited in steps of 10 minor units. ledgerrun never rounds an amount, so please "
             "correct it.",
         )
-    if len(digits) > _MAX_MINOR_DIGITS:
+    if len(digits) > MAX_MINOR_DIGITS:
         raise _too_large(text, exp, minor_units=True)
     return int(digits)
 
@@ -358,156 +253,8 @@ def format_major(minor: int, exp: int, *, grouping: bool = False) -> str:
         raise TypeError(f"minor must be an int, got {type(minor).__name__}")
     exp = _check_exp(exp)
     sign = "-" if minor < 0 else ""
-    whole, fraction = divmod(abs(minor), _SCALE[exp])
+    whole, fraction = divmod(abs(minor), SCALE[exp])
     whole_text = f"{whole:,}" if grouping else str(whole)
     if exp == 0:
         return sign + whole_text
     return f"{sign}{whole_text}.{fraction:0{exp}d}"
-
-
-# --- array parsing -----------------------------------------------------------------------------
-
-
-def _string_array(values: Any) -> pa.Array | pa.ChunkedArray:
-    # Chunked columns stay chunked: every kernel below works chunk by chunk, without a copy.
-    if not isinstance(values, pa.Array | pa.ChunkedArray):
-        raise TypeError(f"values must be a pyarrow array, got {type(values).__name__}")
-    kind = values.type
-    if pa.types.is_dictionary(kind):
-        kind = kind.value_type
-    if not (
-        pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
-    ):
-        # Never cast numbers to text here: a float column has already lost exactness.
-        raise TypeError(f"amounts must be a string array, got {values.type}")
-    if values.type != kind or pa.types.is_string_view(kind):
-        values = values.cast(pa.string())
-    return values
-
-
-def _exp_array(exps: Any, length: int) -> pa.Array | pa.ChunkedArray:
-    if not isinstance(exps, pa.Array | pa.ChunkedArray):
-        raise TypeError(f"exps must be a pyarrow array, got {type(exps).__name__}")
-    if len(exps) != length:
-        raise ValueError(f"values has {length} rows but exps has {len(exps)}")
-    if not (pa.types.is_integer(exps.type) or pa.types.is_null(exps.type)):
-        raise TypeError(f"exps must be an integer array, got {exps.type}")
-    exps = exps.cast(pa.int32())
-    known = pc.is_in(exps, value_set=pa.array(_EXPONENTS, pa.int32()))
-    if pc.all(pc.or_(known, pc.is_null(exps)), min_count=0).as_py() is not True:
-        raise ValueError(f"every exponent must be one of {_EXPONENTS} or null")
-    return exps
-
-
-def _codes(
-    empty: pa.Array,
-    unreadable: pa.Array,
-    non_positive: pa.Array,
-    too_many_decimals: pa.Array,
-    too_large: pa.Array,
-) -> pa.Array:
-    conditions = [empty, unreadable, non_positive, too_many_decimals, too_large]
-    conditions = [pc.fill_null(c, False) for c in conditions]
-    names = ["empty", "unreadable", "non_positive", "too_many_decimals", "too_large"]
-    return pc.case_when(
-        pc.make_struct(*conditions, field_names=names),
-        "empty_value",
-        "bad_amount",
-        "non_positive_amount",
-        "too_many_decimals",
-        "bad_amount",
-    ).cast(pa.string())
-
-
-_I64: Final = pa.int64()
-# No pyarrow scalars at import time: the first conversion of a Python value runs pyarrow's
-# pandas probe, which the executable answers cheaply only after its imports (ledgerrun.startup).
-
-
-def parse_major_array(values: Any, exps: Any) -> tuple[pa.Array, pa.Array]:
-    """``parse_major`` over a column: returns ``(minor int64, code string)`` (chunked when the
-    input is chunked).
-
-    ``minor`` is null wherever ``code`` is not null or the exponent is null. A null in ``values``
-    is treated as an empty cell.
-    """
-    text = _string_array(values)
-    exp = _exp_array(exps, len(text))
-    text = pc.fill_null(text, "")
-
-    empty = pc.equal(text, "")
-    # One regex pass validates the text (RE2 is fast when it need not extract groups). The value
-    # is then found with cheap kernels and integer arithmetic, in a way independent of the
-    # scalar code, which the tests check the two against. For a row that matched:
-    #   digits   all its digits, without sign, commas or point: "1,500.50" -> "150050"
-    #   places   how many of them come after the point:          2
-    #   zeros    how many of them are trailing zeros:            1
-    #   core     digits without leading and trailing zeros:      "15005"
-    # so the amount is core * 10**(zeros - places) major units, and in minor units
-    #   minor = core * 10**shift  with  shift = zeros - places + exp.
-    # That is a whole number iff shift >= 0, and (as core does not end in 0) a multiple of 10
-    # iff shift >= 1: the rule for three-decimal currencies. It has len(core) + shift digits.
-    matched = pc.match_substring_regex(text, pattern=f"^{_MAJOR_GRAMMAR}$")
-    negative = pc.and_(matched, pc.starts_with(text, pattern="-"))
-    unsigned = pc.ascii_ltrim(text, characters="-")
-    point = pc.find_substring(unsigned, pattern=".")
-    places = pc.if_else(
-        pc.less(point, 0), 0, pc.subtract(pc.subtract(pc.binary_length(unsigned), point), 1)
-    )
-    digits = pc.replace_substring(
-        pc.replace_substring(unsigned, pattern=",", replacement=""), pattern=".", replacement=""
-    )
-    right_trimmed = pc.ascii_rtrim(digits, characters="0")
-    zeros = pc.subtract(pc.binary_length(digits), pc.binary_length(right_trimmed))
-    core = pc.ascii_ltrim(right_trimmed, characters="0")
-    zero = pc.equal(core, "")
-
-    exp64 = pc.cast(exp, _I64)
-    shift = pc.add(pc.subtract(pc.cast(zeros, _I64), pc.cast(places, _I64)), exp64)
-    readable = pc.and_(matched, pc.invert(pc.or_(negative, zero)))
-    too_many = pc.and_(readable, pc.less(shift, pc.if_else(pc.equal(exp64, 3), 1, 0)))
-    too_large = pc.and_(
-        readable,
-        pc.greater(pc.add(pc.cast(pc.binary_length(core), _I64), shift), _MAX_MINOR_DIGITS),
-    )
-    unreadable = pc.invert(pc.or_(matched, empty))
-    non_positive = pc.and_(matched, pc.or_(negative, zero))
-    codes = _codes(empty, unreadable, non_positive, too_many, too_large)
-
-    # For a row that passed, core has at most 15 digits and 0 <= shift <= 15 - len(core).
-    good = pc.fill_null(pc.and_(pc.is_null(codes), pc.is_valid(exp)), False)
-    core_value = pc.cast(pc.if_else(good, core, "0"), _I64)
-    ten = pa.scalar(10, _I64)
-    minor = pc.multiply_checked(core_value, pc.power(ten, pc.if_else(good, shift, 0)))
-    return pc.if_else(good, minor, pa.scalar(None, _I64)), codes
-
-
-def parse_minor_array(values: Any, exps: Any) -> tuple[pa.Array, pa.Array]:
-    """``parse_minor`` over a column: returns ``(minor int64, code string)`` as for
-    ``parse_major_array``."""
-    text = _string_array(values)
-    exp = _exp_array(exps, len(text))
-    text = pc.fill_null(text, "")
-
-    empty = pc.equal(text, "")
-    matched = pc.match_substring_regex(text, pattern=f"^{_MINOR_GRAMMAR}$")
-    negative = pc.and_(matched, pc.starts_with(text, pattern="-"))
-    # For a row that matched: its digits without the sign and leading zeros.
-    digits = pc.ascii_ltrim(text, characters="-0")
-    zero = pc.equal(digits, "")
-
-    readable = pc.and_(matched, pc.invert(pc.or_(negative, zero)))
-    too_many = pc.and_(
-        readable, pc.and_(pc.equal(exp, 3), pc.invert(pc.ends_with(digits, pattern="0")))
-    )
-    too_large = pc.and_(
-        pc.and_(readable, pc.is_valid(exp)),
-        pc.greater(pc.binary_length(digits), _MAX_MINOR_DIGITS),
-    )
-    unreadable = pc.invert(pc.or_(matched, empty))
-    non_positive = pc.and_(matched, pc.or_(negative, zero))
-    codes = _codes(empty, unreadable, non_positive, too_many, too_large)
-
-    good = pc.fill_null(pc.and_(pc.is_null(codes), pc.is_valid(exp)), False)
-    minor = pc.cast(pc.if_else(good, digits, "0"), _I64)
-    return pc.if_else(good, minor, pa.scalar(None, _I64)), codes
