@@ -139,10 +139,13 @@ def test_duplicates_are_reported_on_every_occurrence_with_the_other_rows(write) 
     assert dups[0].message == "The id 'X' is also on rows 4, 6."
 
 
-def test_ids_differing_only_in_leading_zeros_are_distinct(write) -> None:
+def test_ids_differing_only_in_leading_zeros_are_one_adjustment(write) -> None:
+    # v2: ids are compared in canonical form (a spreadsheet re-save drops leading zeros), so these
+    # three name one adjustment; the ids are still kept as written for the outputs.
     v = validate_text(write, f"{HEADER}\n007,acct_1A,1,usd\n7,acct_1A,1,usd\n0007,acct_1A,1,usd\n")
-    assert v.ok
+    assert codes(v) == [(r, "adjustment_id", "duplicate_adjustment_id") for r in (2, 3, 4)]
     assert v.adjustment_id.to_pylist() == ["007", "7", "0007"]
+    assert v.adjustment_key.to_pylist() == ["7", "7", "7"]
 
 
 def test_adjustment_id_length_limit_is_200(write) -> None:

@@ -85,7 +85,7 @@ FIXES: dict[str, str] = {
     "bad_method": "Use 'transfer' or 'charge' for a debit, or leave the cell empty for the job's "
     "default; leave it empty for a credit.",
     "bad_metadata": "Keep metadata keys to 40 characters without [ or ], values to 500 characters, "
-    "at most 46 keys, none starting 'ledgerrun_'.",
+    "at most 48 keys, none starting 'ledgerrun_'.",
     "description_too_long": "Shorten the description to 1,000 characters or fewer.",
     "over_stripe_maximum": "Stripe debits at most 100,000.00 USD at a time: split the row into "
     "several adjustments, each with its own id.",

@@ -53,13 +53,19 @@ def problems(items: Sequence[Problem], limit: int) -> list[str]:
 
 def validation(result: Validation, limit: int) -> str:
     name = result.ledger.path.name
+    note = ""
+    total = result.control_total
+    if total is not None and total.matches:
+        currency = f" {total.currency.upper()}" if total.currency else ""
+        note = f" The totals line (row {total.row}) matches the rows: {total.computed}{currency}."
     if result.ok:
-        return f"{name}: {plural(result.rows, 'row')}, all valid."
-    bad_rows = len({p.row for p in result.problems if p.row != 1})
+        return f"{name}: {plural(result.rows, 'row')}, all valid.{note}"
+    bad_rows = len({p.row for p in result.problems if p.row != result.header_row})
     head = (
         f"{name}: {plural(result.rows, 'row')}, {plural(len(result.problems), 'problem')}"
         + (f" on {plural(bad_rows, 'row')}" if bad_rows else "")
         + ". Nothing is sent while a ledger has problems (unless the job skips invalid rows)."
+        + note
     )
     return "\n".join([head, *problems(result.problems, limit)])
 
