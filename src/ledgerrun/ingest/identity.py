@@ -114,11 +114,12 @@ def canonical_array(values: pa.Array | pa.ChunkedArray, prefix: str = "") -> pa.
     through :func:`canonical`."""
     values = _plain_array(values)
     ascii_mask = pc.string_is_ascii(values)
-    text = pc.ascii_lower(pc.ascii_trim(values, characters=_ASCII_SPACE))
-    digits = pc.ascii_is_decimal(text)  # false for an empty value
-    stripped = pc.ascii_ltrim(text, characters="0")
-    stripped = pc.if_else(pc.equal(stripped, ""), "0", stripped)
-    fast = pc.if_else(digits, stripped, text)
+    fast = pc.ascii_lower(pc.ascii_trim(values, characters=_ASCII_SPACE))
+    digits = pc.ascii_is_decimal(fast)  # false for an empty value
+    if pc.any(digits).as_py():
+        stripped = pc.ascii_ltrim(fast, characters="0")
+        stripped = pc.if_else(pc.equal(stripped, ""), "0", stripped)
+        fast = pc.if_else(digits, stripped, fast)
     fast = _by_hand(values, ascii_mask, fast, canonical)
     if prefix:
         fast = pc.binary_join_element_wise(pa.scalar(prefix + ":"), fast, "")

@@ -56,7 +56,11 @@ def require(ledger: Ledger, out: Collector, have: set[str]) -> bool:
 # --- adjustment ids ----------------------------------------------------------------------------
 
 
-def check_ids(ids: pa.ChunkedArray, keys: pa.Array, ledger: Ledger, out: Collector) -> None:
+def check_ids(
+    ids: pa.ChunkedArray, keys: pa.Array, invisible: pa.Array, ledger: Ledger, out: Collector
+) -> None:
+    """empty_value, adjustment_id_too_long, bad_adjustment_id (``invisible``, from
+    :func:`identity.invisible_array`) and duplicate_adjustment_id (by canonical ``keys``)."""
     empty = pc.equal(ids, "")
     out.cells(
         empty,
@@ -75,7 +79,6 @@ def check_ids(ids: pa.ChunkedArray, keys: pa.Array, ledger: Ledger, out: Collect
             f"The id has {lengths[i].as_py():,} characters; at most {MAX_ID_CHARS} are allowed."
         ),
     )
-    invisible = identity.invisible_array(ids)
 
     def hidden(value: str, index: int) -> str:
         found = identity.invisible_characters(ids[index].as_py())
@@ -93,7 +96,9 @@ def _check_duplicates(
     ids: pa.ChunkedArray, keys: pa.Array, eligible: pa.Array, ledger: Ledger, out: Collector
 ) -> None:
     """duplicate_adjustment_id on every row whose canonical id another row shares."""
-    mask = _repeated(pc.if_else(eligible, keys, pa.scalar(None, pa.string())))
+    if pc.all(eligible).as_py() is False:
+        keys = pc.if_else(eligible, keys, pa.scalar(None, pa.string()))
+    mask = _repeated(keys)
     if mask is None:
         return
     where: dict[str, list[tuple[int, str]]] = defaultdict(list)
@@ -199,19 +204,20 @@ def check_direction(
     direction: pa.ChunkedArray, out: Collector, default: str, present: bool
 ) -> pa.Array:
     """The direction of each row, lower-case, the job's where the cell is empty."""
+    if not present:  # the job's direction on every row
+        return pa.chunked_array([pa.nulls(len(direction), pa.string()).fill_null(default)])
     lowered = pc.ascii_lower(direction)
     filled = pc.if_else(pc.equal(lowered, ""), default, lowered)
-    if present:
-        out.cells(
-            pc.invert(pc.is_in(filled, value_set=pa.array(DIRECTIONS))),
-            "direction",
-            "bad_direction",
-            direction,
-            lambda v, i: (
-                f"'{v}' is not a direction: write 'debit' or 'credit', or leave the cell empty "
-                f"for the job's ({default})."
-            ),
-        )
+    out.cells(
+        pc.invert(pc.is_in(filled, value_set=pa.array(DIRECTIONS))),
+        "direction",
+        "bad_direction",
+        direction,
+        lambda v, i: (
+            f"'{v}' is not a direction: write 'debit' or 'credit', or leave the cell empty "
+            f"for the job's ({default})."
+        ),
+    )
     return filled
 
 
@@ -222,22 +228,25 @@ def check_methods(
     lowered = pc.ascii_lower(method)
     filled = pc.if_else(pc.equal(lowered, ""), default, lowered)
     credit = pc.equal(direction, "credit")
+    credits = pc.any(credit).as_py()  # most ledgers have none: two passes fewer
     if present:
+        bad = pc.invert(pc.is_in(filled, value_set=pa.array(METHODS)))
         out.cells(
-            pc.and_(pc.invert(credit), pc.invert(pc.is_in(filled, value_set=pa.array(METHODS)))),
+            pc.and_(pc.invert(credit), bad) if credits else bad,
             "method",
             "bad_method",
             method,
             lambda v, i: f"'{v}' is not a method: use 'transfer' or 'charge'.",
         )
-        out.cells(
-            pc.and_(credit, pc.not_equal(lowered, "")),
-            "method",
-            "bad_method",
-            method,
-            lambda v, i: f"'{v}' is a debit's method; a credit has none: leave the cell empty.",
-        )
-    return pc.if_else(credit, "", filled)
+        if credits:
+            out.cells(
+                pc.and_(credit, pc.not_equal(lowered, "")),
+                "method",
+                "bad_method",
+                method,
+                lambda v, i: f"'{v}' is a debit's method; a credit has none: leave the cell empty.",
+            )
+    return pc.if_else(credit, "", filled) if credits else filled
 
 
 # --- description and metadata ------------------------------------------------------------------

@@ -51,15 +51,15 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
     codes, exponents = amounts.currency_table()
     exps = pc.take(exponents, pc.index_in(currency, value_set=codes))
     # The heavy checks share the two cores (pyarrow releases the GIL): the other thread parses
-    # the first half of the amounts and checks accounts, this one checks ids and parses the
-    # second half.
-    half = n // 2
+    # the first two thirds of the amounts and checks accounts; this one checks the ids (canonical
+    # forms, invisible characters, duplicates) and parses the last third.
+    split = n * 2 // 3
     major, minor = col("amount"), col("amount_minor")
     adjustment_id, account = col("adjustment_id"), col("account")
 
     def other_core() -> tuple[amounts.Parsed, amounts.Parsed]:
         parsed = amounts.parse(
-            have, major.slice(0, half), minor.slice(0, half), exps.slice(0, half)
+            have, major.slice(0, split), minor.slice(0, split), exps.slice(0, split)
         )
         if "account" in have:
             rules.check_accounts(account, out, platform_id)
@@ -69,9 +69,10 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
         first = pool.submit(other_core)
         keys = identity.canonical_array(adjustment_id, job.id_prefix)
         if "adjustment_id" in have:
-            rules.check_ids(adjustment_id, keys, ledger, out)
-        second = amounts.parse(have, major.slice(half), minor.slice(half), exps.slice(half))
-        parsed = amounts.joined(first.result(), second)
+            invisible = identity.invisible_array(adjustment_id)
+            rules.check_ids(adjustment_id, keys, invisible, ledger, out)
+        last = amounts.parse(have, major.slice(split), minor.slice(split), exps.slice(split))
+        parsed = amounts.joined(first.result(), last)
     if "currency" in have:
         rules.check_currency(currency, exps, out)
     amount_minor = amounts.check_amounts(out, have, col, currency, exps, parsed)
