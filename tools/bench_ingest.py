@@ -61,7 +61,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     csv_path, parquet_path = generate(args.rows, args.accounts)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
     print(f"ledger:  {args.rows:,} rows, {csv_path.stat().st_size / 1e6:.0f} MB CSV (v2-valid)")
     print(f"{'format':<8} {'validate':>9} {'bare read':>10} {'ratio':>6} {'peak RSS':>9}")
     for path in (csv_path, parquet_path):
