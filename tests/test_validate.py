@@ -69,6 +69,8 @@ def test_bad_adjustments_sample_shows_every_row_level_code() -> None:
         ("corrupt.parquet", "unreadable_file", 1),
         ("adjustments.txt", "unsupported_format", 1),
         ("missing_column.csv", "missing_column", 1),
+        ("over_stripe_maximum.csv", "over_stripe_maximum", 2),
+        ("control_total.csv", "control_total_mismatch", 6),
     ],
 )
 def test_broken_samples_show_every_file_level_code(name: str, code: str, row: int) -> None:
@@ -277,5 +279,5 @@ def test_finance_export_is_valid_through_its_mapping() -> None:
     assert v.ok, v.problems
     assert v.rows == 30
     assert set(v.metadata) == {"invoice"}
-    assert v.ledger.extras.column_names == ["Approved by"]
+    assert v.ledger.extras.column_names == ["Booked on", "Approved by"]  # v2: a date column too
     assert set(v.method.to_pylist()) == {"charge"}
