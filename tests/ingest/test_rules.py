@@ -283,3 +283,12 @@ def test_error_cells_and_uncalculated_formulas_make_their_rows_invalid(tmp_path:
     ]
     assert v.valid.to_pylist() == [False, False, False, True]
     assert blocking_problems(v) == []
+
+
+def test_no_header_in_the_first_rows_gives_missing_columns_not_a_problem_per_row(
+    validated: Validate,
+) -> None:
+    rows = "".join(f"A{i},acct_1A,1.00,usd\n" for i in range(120))
+    v = validated(f"Adjustments for November\n{rows}")
+    assert [(p.row, p.code) for p in v.problems] == [(1, "missing_column")] * 4
+    assert not any(v.valid.to_pylist())
