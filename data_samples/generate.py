@@ -3,7 +3,9 @@
     .venv/bin/python data_samples/generate.py
 
 The files are committed; this script documents how they were made and keeps them consistent
-(the same ledger as .csv, .parquet and .xlsx; accounts.json holding every account they name).
+(the same ledger as .csv, .parquet and .xlsx; accounts.json holding every account they name). It
+also writes docs/templates/ledger-template.xlsx and the samples in broken/, one or more per problem
+code that validate --offline can find.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import datetime as dt
 import decimal
 import json
 import random
+import re
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -20,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE.parent / "docs" / "templates"
 PLATFORM = "acct_1PlatformAAAAAAA"
 CURRENCIES = {"usd": 2, "eur": 2, "jpy": 0}
 REASONS = ["refund recovery", "platform fee", "chargeback fee", "correction", "equipment rental"]
@@ -191,6 +196,7 @@ def build_finance_export(rng: random.Random) -> list[dict[str, str]]:
                 "currency": "USD",
                 "memo": rng.choice(REASONS).capitalize(),
                 "invoice": f"INV-{rng.randrange(10_000, 99_999)}",
+                "booked": dt.date(2026, 11, 1 + n % 26).isoformat(),
                 "approved_by": rng.choice(["cfo", "controller"]),
             }
         )
@@ -204,8 +210,131 @@ FINANCE_HEADERS = {
     "currency": "Currency",
     "memo": "Memo",
     "invoice": "Invoice #",
+    "booked": "Booked on",
     "approved_by": "Approved by",
 }
+
+
+def settle(path: Path, values: dict[str, dict[str, str]] | None = None) -> None:
+    """Write the values of formulas into a saved workbook (``{sheet: {cell: value}}``), and make
+    its bytes the same on every run (openpyxl stamps the time of saving).
+
+    openpyxl cannot calculate a formula, so it saves none of their values, and a formula without
+    its value reads as formula_not_calculated (as in a workbook never opened in Excel). The value
+    goes where Excel would have saved it, beside the formula."""
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    workbook = parts["xl/workbook.xml"].decode()
+    links = parts["xl/_rels/workbook.xml.rels"].decode()
+    core = parts["docProps/core.xml"].decode()
+    core = re.sub(r"(<dcterms:modified[^>]*>)[^<]*", r"\g<1>2026-11-26T00:00:00Z", core)
+    parts["docProps/core.xml"] = core.encode()
+    for sheet, cells in (values or {}).items():
+        rid = re.search(rf'<sheet [^>]*name="{re.escape(sheet)}"[^>]*r:id="(rId\d+)"', workbook)
+        assert rid, sheet
+        target = re.search(rf'Target="/?(?:xl/)?([^"]+)" Id="{rid.group(1)}"', links) or re.search(
+            rf'Id="{rid.group(1)}"[^>]*Target="/?(?:xl/)?([^"]+)"', links
+        )
+        assert target, rid.group(1)
+        name = "xl/" + target.group(1)
+        xml = parts[name].decode()
+        for ref, value in cells.items():
+            xml, count = re.subn(
+                rf'(<c r="{ref}"[^>]*>\s*<f>[^<]*</f>\s*)<v\s*/>', rf"\g<1><v>{value}</v>", xml
+            )
+            assert count == 1, (sheet, ref)
+        parts[name] = xml.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(
+                zipfile.ZipInfo(name, (2026, 11, 26, 0, 0, 0)), data, zipfile.ZIP_DEFLATED
+            )
+
+
+def _number(text: str) -> float | int:
+    number = decimal.Decimal(text.replace(",", ""))
+    return int(number) if number == number.to_integral() else float(number)
+
+
+def write_finance_export(path: Path, rows: list[dict[str, str]]) -> None:
+    """The workbook as finance keeps it: a hidden old draft first, then the adjustments (the
+    active sheet) below a title, with number formats, a few amounts typed as text, a blank row
+    in the middle and a totals line; then a sheet of notes."""
+    book = openpyxl.Workbook()
+    book.properties.created = book.properties.modified = dt.datetime(2026, 11, 26)
+    names = list(FINANCE_HEADERS)
+    draft = book.active
+    draft.title = "Draft (old)"
+    draft.append([FINANCE_HEADERS[n] for n in names])
+    for row in rows[:5]:  # last month's draft: must never be read unless a job names it
+        draft.append([row["ref"], row["acct"], 9999, "USD", "Draft", row["invoice"], "", "draft"])
+    draft.sheet_state = "hidden"
+    ws = book.create_sheet("Adjustments")
+    ws.append(["Month-end adjustments, November 2026"])
+    ws.append([])
+    ws.append([FINANCE_HEADERS[n] for n in names])
+    total = decimal.Decimal(0)
+    for n, row in enumerate(rows):
+        if n == 15:
+            ws.append([])  # a blank row in the middle, as people leave them
+        total += decimal.Decimal(row["amount"].replace(",", ""))
+        # every fifth amount typed as text, thousands separator and all; the rest numbers
+        amount: object = row["amount"] if n % 5 == 2 else _number(row["amount"])
+        booked = dt.date.fromisoformat(row["booked"])
+        ws.append(
+            [row["ref"], row["acct"], amount, row["currency"], row["memo"],
+             int(row["invoice"][4:]), booked, row["approved_by"]]
+        )  # fmt: skip
+        line = ws.max_row
+        ws[f"C{line}"].number_format = '"$"#,##0.00' if n % 3 == 0 else "#,##0.00"
+        ws[f"F{line}"].number_format = '"INV-"00000'
+        ws[f"G{line}"].number_format = "d mmm yyyy"
+    ws.append([])
+    first, last = 4, ws.max_row - 1
+    ws.append([None, None, f"=SUMPRODUCT(--(C{first}:C{last}))", "USD", "Total"])
+    totals = ws.max_row
+    ws[f"C{totals}"].number_format = "#,##0.00"
+    for column, width in zip("ABCDEFGH", (16, 22, 12, 9, 20, 12, 13, 12), strict=True):
+        ws.column_dimensions[column].width = width
+    notes = book.create_sheet("Notes")
+    notes.append(["Approved by the controller on 2026-11-26."])
+    notes.append(["The totals line must equal the rows; ledgerrun checks it."])
+    book.active = 1
+    for sheet in book.worksheets:
+        sheet.sheet_view.tabSelected = sheet is ws
+    book.save(path)
+    settle(path, {"Adjustments": {f"C{totals}": str(total)}})
+
+
+def write_template(path: Path) -> None:
+    """docs/templates/ledger-template.xlsx: the columns, the id column formatted as text (so
+    Excel keeps leading zeros), amounts with two decimals, a direction column and a totals line
+    whose SUM has its value saved, so it reads without opening Excel."""
+    book = openpyxl.Workbook()
+    book.properties.created = book.properties.modified = dt.datetime(2026, 11, 26)
+    ws = book.active
+    ws.title = "Ledger"
+    header = ["adjustment_id", "account", "amount", "currency", "direction", "method",
+              "description", "metadata.invoice"]  # fmt: skip
+    ws.append(header)
+    examples = [
+        ("ADJ-2026-11-0001", "acct_1ExampleAAAAAAAA", 125, "", "November platform fee", 1001),
+        ("ADJ-2026-11-0002", "acct_1ExampleBBBBBBBB", 1250.5, "charge", "Refund recovery", 1002),
+        ("ADJ-2026-11-0003", "acct_1ExampleCCCCCCCC", 480, "", "Equipment rental", 1003),
+    ]
+    for ref, acct, amount, method, memo, invoice in examples:
+        ws.append([ref, acct, amount, "usd", "debit", method, memo, f"INV-{invoice}"])
+    last = ws.max_row
+    ws.append([None, None, f"=SUM(C2:C{last})", "usd", None, None, "Total"])
+    for line in range(2, 201):
+        ws[f"A{line}"].number_format = "@"
+        ws[f"C{line}"].number_format = "#,##0.00"
+    for column, width in zip("ABCDEFGH", (20, 24, 12, 9, 10, 10, 28, 16), strict=True):
+        ws.column_dimensions[column].width = width
+    ws.freeze_panes = "A2"
+    book.save(path)
+    total = sum(decimal.Decimal(str(e[2])) for e in examples)
+    settle(path, {"Ledger": {f"C{last + 1}": str(total)}})
 
 
 def bad_rows() -> list[dict[str, str]]:
@@ -287,6 +416,39 @@ def write_broken_files(folder: Path) -> None:
     (folder / "adjustments.txt").write_text(header + line, encoding="utf-8")
     (folder / "corrupt.xlsx").write_bytes(b"PK\x03\x04 this is not a workbook")
     (folder / "corrupt.parquet").write_bytes(b"PAR1 this is not parquet PAR1")
+    # the checks added in ingest v2, one file each
+    (folder / "bad_ids.csv").write_text(
+        header
+        + f"A-1\u200b,{account_id(0)},10.00,usd\n"  # a zero-width space: bad_adjustment_id
+        + f"ADJ-7,{account_id(0)},10.00,usd\nadj-7,{account_id(1)},10.00,usd\n",  # one id
+        encoding="utf-8",
+    )
+    (folder / "credits.csv").write_text(
+        "adjustment_id,account,amount,currency,direction,method\n"
+        f"C-1,{account_id(0)},10.00,usd,credit,\n"
+        f"C-2,{account_id(0)},10.00,usd,credit,charge\n"  # a credit has no method: bad_method
+        f"C-3,{account_id(0)},10.00,usd,refund,\n",  # bad_direction
+        encoding="utf-8",
+    )
+    (folder / "over_stripe_maximum.csv").write_text(
+        header + f'S-1,{account_id(0)},"100,000.01",usd\n', encoding="utf-8"
+    )
+    (folder / "control_total.csv").write_text(
+        "Adjustments, November 2026,,\n,,,\n"
+        + header
+        + f'T-1,{account_id(0)},"1,200.00",usd\nT-2,{account_id(1)},99.50,usd\n'
+        + ',,"1,300.00",usd\n',  # the rows add up to 1,299.50: control_total_mismatch
+        encoding="utf-8",
+    )
+    book = openpyxl.Workbook()
+    book.properties.created = book.properties.modified = dt.datetime(2026, 11, 26)
+    ws = book.active
+    ws.append(["adjustment_id", "account", "amount", "currency", "note"])
+    ws.append(["X-1", account_id(0), "#N/A", "usd", "a lookup that failed: bad_value"])
+    ws.append(["X-2", account_id(0), "=10*2", "usd", "never calculated: formula_not_calculated"])
+    ws.append(["X-3", account_id(0), 10, "usd", "#REF!"])
+    book.save(folder / "bad_cells.xlsx")
+    settle(folder / "bad_cells.xlsx")
 
 
 def main() -> None:
@@ -303,7 +465,8 @@ def main() -> None:
     write_parquet(HERE / "adjustments.parquet", rows)
     write_xlsx(HERE / "adjustments.xlsx", rows)
     export = build_finance_export(rng)
-    write_xlsx(HERE / "finance_export.xlsx", export, sheet="Adjustments", headers=FINANCE_HEADERS)
+    write_finance_export(HERE / "finance_export.xlsx", export)
+    write_template(TEMPLATES / "ledger-template.xlsx")
     write_csv(HERE / "bad_adjustments.csv", bad_rows())
     write_broken_files(HERE / "broken")
 

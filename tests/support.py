@@ -124,3 +124,29 @@ def held_by_another_process(code: str, path: Path) -> Iterator[None]:
     finally:
         holder.kill()
         holder.wait()
+
+
+def prepared_of(validation: Any, job: Any = None) -> Any:
+    """A validation as the later stages take it (offline: nothing from a store or Stripe)."""
+    from ledgerrun.job import load_target
+    from ledgerrun.send.prepare import Prepared
+
+    job = job or load_target(validation.ledger.path, RUN_DATE)
+    return Prepared(
+        job,
+        validation,
+        [str(k) for k in validation.adjustment_key.to_pylist()],
+        [str(d) for d in validation.direction.to_pylist()],
+    )
+
+
+def plan_of(validation: Any) -> Any:
+    from ledgerrun.send.plan import build_plan
+
+    return build_plan(prepared_of(validation))
+
+
+def results_of(validation: Any, outcomes: list[Any]) -> Any:
+    from ledgerrun.send.table import results_table
+
+    return results_table(prepared_of(validation), outcomes)

@@ -896,3 +896,34 @@ def test_module_exports() -> None:
     for name in money.__all__:
         assert hasattr(money, name)
     assert MAX_MINOR == 10**15 - 1
+
+
+# --- the package and exact sums ----------------------------------------------------------------
+
+
+def test_the_package_keeps_its_public_names_and_its_three_parts() -> None:
+    from ledgerrun.money import arrays, scalar, table
+
+    assert money.parse_major is scalar.parse_major
+    assert money.parse_major_array is arrays.parse_major_array
+    assert money.CURRENCY_EXPONENTS is table.CURRENCY_EXPONENTS
+    assert money.parse_major("1,500.00", money.exponent("USD")) == 150000
+
+
+def test_exact_sum_does_not_wrap_where_arrow_sum_does() -> None:
+    import pyarrow.compute as pc
+
+    rows = pa.array([MAX_MINOR] * 9224, pa.int64())
+    assert pc.sum(rows).as_py() < 0  # what an int64 sum gives: wrapped round to negative
+    assert money.exact_sum(rows) == MAX_MINOR * 9224
+    assert money.exact_sum(pa.chunked_array([rows, pa.array([None, 5], pa.int64())])) == (
+        MAX_MINOR * 9224 + 5
+    )
+    assert money.exact_sum(pa.array([], pa.int64())) == 0
+    assert money.exact_sum(pa.nulls(3, pa.int64())) == 0
+
+
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=40))
+@PROPERTY
+def test_exact_sum_equals_python_sum(values: list[int]) -> None:
+    assert money.exact_sum(pa.array(values, pa.int64())) == sum(values)

@@ -69,6 +69,8 @@ def test_bad_adjustments_sample_shows_every_row_level_code() -> None:
         ("corrupt.parquet", "unreadable_file", 1),
         ("adjustments.txt", "unsupported_format", 1),
         ("missing_column.csv", "missing_column", 1),
+        ("over_stripe_maximum.csv", "over_stripe_maximum", 2),
+        ("control_total.csv", "control_total_mismatch", 6),
     ],
 )
 def test_broken_samples_show_every_file_level_code(name: str, code: str, row: int) -> None:
@@ -139,10 +141,13 @@ def test_duplicates_are_reported_on_every_occurrence_with_the_other_rows(write) 
     assert dups[0].message == "The id 'X' is also on rows 4, 6."
 
 
-def test_ids_differing_only_in_leading_zeros_are_distinct(write) -> None:
+def test_ids_differing_only_in_leading_zeros_are_one_adjustment(write) -> None:
+    # v2: ids are compared in canonical form (a spreadsheet re-save drops leading zeros), so these
+    # three name one adjustment; the ids are still kept as written for the outputs.
     v = validate_text(write, f"{HEADER}\n007,acct_1A,1,usd\n7,acct_1A,1,usd\n0007,acct_1A,1,usd\n")
-    assert v.ok
+    assert codes(v) == [(r, "adjustment_id", "duplicate_adjustment_id") for r in (2, 3, 4)]
     assert v.adjustment_id.to_pylist() == ["007", "7", "0007"]
+    assert v.adjustment_key.to_pylist() == ["7", "7", "7"]
 
 
 def test_adjustment_id_length_limit_is_200(write) -> None:
@@ -274,5 +279,5 @@ def test_finance_export_is_valid_through_its_mapping() -> None:
     assert v.ok, v.problems
     assert v.rows == 30
     assert set(v.metadata) == {"invoice"}
-    assert v.ledger.extras.column_names == ["Approved by"]
+    assert v.ledger.extras.column_names == ["Booked on", "Approved by"]  # v2: a date column too
     assert set(v.method.to_pylist()) == {"charge"}

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 VALUE_CUT = 80
+MESSAGE_CUT = 2000  # a safety net: messages quote values through shown(), never whole cells
 
 
 class Status(enum.StrEnum):
@@ -92,7 +93,7 @@ FIXES: dict[str, str] = {
     "bad_method": "Use 'transfer' or 'charge' for a debit, or leave the cell empty for the job's "
     "default; leave it empty for a credit.",
     "bad_metadata": "Keep metadata keys to 40 characters without [ or ], values to 500 characters, "
-    "at most 46 keys, none starting 'ledgerrun_'.",
+    "at most 45 keys, none starting 'ledgerrun_'.",
     "description_too_long": "Shorten the description to 1,000 characters or fewer.",
     "over_stripe_maximum": "Stripe debits at most 100,000.00 USD at a time: split the row into "
     "several adjustments, each with its own id.",
@@ -113,31 +114,92 @@ FIXES: dict[str, str] = {
 }
 
 
+def _escape(ch: str) -> str:
+    """A character as a report shows it: itself, or an escape when it is a control, format or
+    other invisible character (``\\n``, ``\\x00``, ``\\u200b``)."""
+    if ch.isprintable():
+        return ch
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch)
+    if named is not None:
+        return named
+    point = ord(ch)
+    if point < 0x100:
+        return f"\\x{point:02x}"
+    return f"\\u{point:04x}" if point < 0x10000 else f"\\U{point:08x}"
+
+
+def shown(value: str, limit: int = VALUE_CUT) -> str:
+    """``value`` as a message or a report may show it: control and invisible characters escaped
+    (a line break as ``\\n``, a zero-width space as ``\\u200b``) and the result cut to ``limit``
+    characters, the last of them ``…`` when something was cut. Only the first ``limit`` characters
+    are ever looked at, so a cell of a million characters costs no more than a short one."""
+    head = value[: limit + 1]
+    if head.isprintable():
+        return head if len(head) <= limit else head[: limit - 1] + "…"
+    out: list[str] = []
+    used = 0
+    for ch in head:
+        piece = _escape(ch)
+        out.append(piece)
+        used += len(piece)
+    if used <= limit and len(value) <= limit:
+        return "".join(out)
+    kept: list[str] = []
+    used = 0
+    for piece in out:
+        if used + len(piece) > limit - 1:
+            break
+        kept.append(piece)
+        used += len(piece)
+    return "".join(kept) + "…"
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One problem on one cell (or row, or the file), in the shape of the JSON output."""
+    """One problem on one cell (or row, or the file), in the shape of the JSON output.
+
+    ``advice`` overrides the code's usual next step (:data:`FIXES`) where it would mislead, such
+    as a ledger path that does not exist (exporting the file again would not help)."""
 
     row: int
     column: str
     code: str
     value: str
     message: str
+    advice: str = field(default="", compare=False, repr=False)
 
     @classmethod
-    def make(cls, row: int, column: str, code: str, value: str, message: str) -> Problem:
-        """Build a problem, cutting the offending value to what a report can show."""
+    def make(
+        cls,
+        row: int,
+        column: str,
+        code: str,
+        value: str,
+        message: str,
+        *,
+        fix: str | None = None,
+    ) -> Problem:
+        """Build a problem: the offending value cut to what a report can show, with control and
+        invisible characters escaped (the message too, and a runaway message cut)."""
         if code not in FIXES:
             raise ValueError(f"unknown problem code {code!r}")
-        shown = value if len(value) <= VALUE_CUT else value[: VALUE_CUT - 1] + "…"
-        return cls(row, column, code, shown, message)
+        if not message.isprintable() or len(message) > MESSAGE_CUT:
+            message = shown(message, MESSAGE_CUT)
+        return cls(row, column, code, shown(value), message, fix or "")
 
     @property
     def fix(self) -> str:
         """The next step for a person, in one sentence."""
-        return FIXES[self.code]
+        return self.advice or FIXES[self.code]
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "row": self.row,
+            "column": self.column,
+            "code": self.code,
+            "value": self.value,
+            "message": self.message,
+        }
 
 
 def sort_key(problem: Problem) -> tuple[int, str, str]:

@@ -105,12 +105,13 @@ def test_sigterm_finishes_what_is_in_flight_and_exits_3(tmp_path: Path, sandbox)
 def test_a_second_ctrl_c_stops_at_once_and_the_next_run_settles_the_rest(
     tmp_path: Path, sandbox
 ) -> None:
-    job = write_job(tmp_path, sandbox.url, rows(20), concurrency=4)
-    job.write_text(job.read_text().replace("timeout_s = 10", "timeout_s = 30"))
+    job = write_job(tmp_path, sandbox.url, rows(100), concurrency=4)
+    text = job.read_text().replace("timeout_s = 10", "timeout_s = 30")
+    job.write_text(text.replace("rate_limit = 200", "rate_limit = 20"))
     runner = start(job, "--log-format", "json")
     wait_for_debits(sandbox.url, 4)
     sandbox.set_faults(Faults(latency_ms=8_000, writes_only=True))  # requests hang
-    time.sleep(0.5)
+    time.sleep(1.0)
     runner.send_signal(signal.SIGINT)
     time.sleep(0.3)
     runner.send_signal(signal.SIGINT)
@@ -125,7 +126,7 @@ def test_a_second_ctrl_c_stops_at_once_and_the_next_run_settles_the_rest(
     sandbox.set_faults(Faults())
     settled = cli("run", job)  # the requests still executing answer 409 until they finish
     assert settled.returncode == 0, settled.stdout + settled.stderr
-    assert debits(state(sandbox.url)) == {f"R-{i}": 1 for i in range(20)}
+    assert debits(state(sandbox.url)) == {f"R-{i}": 1 for i in range(100)}
 
 
 def test_a_full_journal_disk_stops_the_run_and_nothing_is_sent_twice(

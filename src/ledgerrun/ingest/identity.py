@@ -24,6 +24,7 @@ must give the same result for every value (a hypothesis test holds it to that).
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -90,29 +91,52 @@ def canonical(value: str, prefix: str = "") -> str:
     return f"{prefix}:{text}" if prefix else text
 
 
+# The ASCII part of TRIM: what the column forms trim from ASCII values, as canonical() does.
+_ASCII_SPACE = " \t\n\v\f\r"
+
+
+def _plain_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    return values.cast(pa.string())
+
+
+def _by_hand(
+    values: pa.Array, ascii_mask: pa.Array, fast: pa.Array, one: Callable[[str], object]
+) -> pa.Array:
+    """``fast`` with its non-ASCII rows replaced by ``one(value)``: Python only where needed."""
+    if pc.all(ascii_mask).as_py() is not False:
+        return fast
+    slow = pc.invert(ascii_mask)
+    done = [one(v) for v in pc.filter(values, slow).to_pylist()]
+    return pc.replace_with_mask(fast, slow, pa.array(done, fast.type))
+
+
 def canonical_array(values: pa.Array | pa.ChunkedArray, prefix: str = "") -> pa.Array:
     """:func:`canonical` over a column of non-null strings.
 
     Plain ASCII values (nearly every id) are handled by Arrow kernels; the rest go one by one
     through :func:`canonical`."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    values = values.cast(pa.string())
+    values = _plain_array(values)
     ascii_mask = pc.string_is_ascii(values)
-    text = pc.ascii_lower(pc.ascii_trim_whitespace(values))
-    digits = pc.and_(pc.not_equal(text, ""), pc.match_substring_regex(text, r"^[0-9]+$"))
-    stripped = pc.replace_substring_regex(text, r"^0+", "")
-    stripped = pc.if_else(pc.equal(stripped, ""), "0", stripped)
-    fast = pc.if_else(digits, stripped, text)
-    if not pc.all(ascii_mask).as_py():
-        slow_index = pc.indices_nonzero(pc.invert(ascii_mask))
-        slow_values = pc.take(values, slow_index).to_pylist()
-        done = pa.array([canonical(v) for v in slow_values], pa.string())
-        positions = slow_index.to_pylist()
-        merged = fast.to_pylist()
-        for position, value in zip(positions, done.to_pylist(), strict=True):
-            merged[position] = value
-        fast = pa.array(merged, pa.string())
+    fast = pc.ascii_lower(pc.ascii_trim(values, characters=_ASCII_SPACE))
+    digits = pc.ascii_is_decimal(fast)  # false for an empty value
+    if pc.any(digits).as_py():
+        stripped = pc.ascii_ltrim(fast, characters="0")
+        stripped = pc.if_else(pc.equal(stripped, ""), "0", stripped)
+        fast = pc.if_else(digits, stripped, fast)
+    fast = _by_hand(values, ascii_mask, fast, canonical)
     if prefix:
         fast = pc.binary_join_element_wise(pa.scalar(prefix + ":"), fast, "")
     return fast
+
+
+def invisible_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """True where :func:`invisible_characters` finds any, over a column of non-null strings.
+
+    For ASCII values that is any control character (``\\x00``-``\\x1f``, ``\\x7f``) inside
+    the trimmed value, which one Arrow kernel finds; the rest go through the specification."""
+    values = _plain_array(values)
+    ascii_mask = pc.string_is_ascii(values)
+    fast = pc.invert(pc.ascii_is_printable(pc.ascii_trim(values, characters=_ASCII_SPACE)))
+    return _by_hand(values, ascii_mask, fast, lambda v: bool(invisible_characters(v)))

@@ -61,14 +61,20 @@ def problems(items: Sequence[Problem], limit: int) -> list[str]:
 
 def validation(result: Any, limit: int) -> str:
     name = shown(result.ledger.path.name)
+    note = ""
+    total = getattr(result, "control_total", None)
+    if total is not None and total.matches:
+        currency = f" {total.currency.upper()}" if total.currency else ""
+        note = f" The totals line (row {total.row}) matches the rows: {total.computed}{currency}."
     if result.ok:
-        return f"{name}: {plural(result.rows, 'row')}, all valid."
+        return f"{name}: {plural(result.rows, 'row')}, all valid.{note}"
     header = int(getattr(result, "header_row", 1) or 1)
     bad_rows = len({p.row for p in result.problems if p.row != header})
     head = (
         f"{name}: {plural(result.rows, 'row')}, {plural(len(result.problems), 'problem')}"
         + (f" on {plural(bad_rows, 'row')}" if bad_rows else "")
         + ". Nothing is sent while a ledger has problems (unless the job skips invalid rows)."
+        + note
     )
     return "\n".join([head, *problems(result.problems, limit)])
 

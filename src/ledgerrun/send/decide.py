@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledgerrun.clock import Clock
+from ledgerrun.ingest.validate import Validation
 from ledgerrun.send.execute import Item
 from ledgerrun.send.keys import metadata
 from ledgerrun.send.preflight import UNAVAILABLE
@@ -69,9 +70,8 @@ def complete(outcomes: list[RowOutcome | None]) -> list[RowOutcome]:
     return [o for o in outcomes if o is not None]
 
 
-def _on_a_row(validation: Any, problem: Problem) -> bool:
-    header = int(getattr(validation, "header_row", 1) or 1)
-    return problem.row != header or problem.code in ("control_total_mismatch",)
+def _on_a_row(validation: Validation, problem: Problem) -> bool:
+    return problem.row != validation.header_row or problem.code == "control_total_mismatch"
 
 
 def _invalid(prepared: Prepared, out: Decisions) -> None:

@@ -21,7 +21,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerrun.clock import Clock, SystemClock
-from ledgerrun.ingest.identity import canonical_array
 from ledgerrun.ingest.validate import Validation, blocking_problems, check
 from ledgerrun.job import Job
 from ledgerrun.send.execute import STALE_AFTER, age
@@ -71,17 +70,13 @@ class Prepared:
 
 
 def row_keys(validation: Validation, job: Job) -> pa.Array:
-    keys = getattr(validation, "adjustment_key", None)
-    if keys is not None:
-        return pa.array(keys) if not isinstance(keys, pa.Array | pa.ChunkedArray) else keys
-    return canonical_array(validation.adjustment_id, job.id_prefix)
+    """Each row's canonical id (with the job's prefix), as validation computed it."""
+    return validation.adjustment_key
 
 
 def row_directions(validation: Validation, job: Job) -> pa.Array:
-    directions = getattr(validation, "direction", None)
-    if directions is not None:
-        return directions
-    return pa.array([job.direction] * validation.rows, pa.string())
+    """Each row's direction, the job's default filled in."""
+    return validation.direction
 
 
 def prepare(
@@ -176,18 +171,9 @@ def _apply(validation: Validation, findings: Sequence[Finding | None]) -> Valida
 
 
 def _flagged(validation: Validation, finding: Finding) -> Validation:
-    flagged = getattr(validation, "flagged", None)
-    if flagged is not None:
-        result: Validation = flagged(
-            finding.mask, finding.column, finding.code, finding.values, finding.word
-        )
-        return result
-    import copy
-
-    twin = copy.copy(validation)
-    twin.problems = list(validation.problems)
-    twin.flag(finding.mask, finding.column, finding.code, finding.values, finding.word)
-    return twin
+    return validation.flagged(
+        finding.mask, finding.column, finding.code, finding.values, finding.word
+    )
 
 
 def _platform_rows(validation: Validation, platform_id: str) -> Finding:

@@ -1,0 +1,313 @@
+"""The checks on a ledger's columns other than its amounts, each vectorised over a whole column.
+
+Each check computes a boolean mask; Python only touches the rows that fail, to word their
+messages (with values as :func:`ledgerrun.vocab.shown` writes them: escaped and cut).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgerrun.ingest import identity
+from ledgerrun.ingest.read import METADATA_PREFIX, Ledger
+from ledgerrun.ingest.validation import Collector
+from ledgerrun.job import DIRECTIONS, METHODS
+from ledgerrun.stripe import facts
+from ledgerrun.vocab import shown
+
+MAX_ID_CHARS = 200
+MAX_DESCRIPTION_CHARS = facts.DESCRIPTION_MAX_CHARS
+MAX_METADATA_KEY_CHARS = facts.METADATA_KEY_MAX_CHARS
+MAX_METADATA_VALUE_CHARS = facts.METADATA_VALUE_MAX_CHARS
+# ledgerrun_job, _adjustment_id, _run_date, and _id_prefix and _consent where they apply
+OWN_METADATA_KEYS = 5
+MAX_METADATA_KEYS = facts.METADATA_MAX_KEYS - OWN_METADATA_KEYS
+RESERVED_METADATA_PREFIX = "ledgerrun_"
+ACCOUNT_PREFIX = "acct_"  # then ASCII letters and digits only
+
+Column = Callable[[str], pa.ChunkedArray]
+
+
+def require(ledger: Ledger, out: Collector, have: set[str]) -> bool:
+    """missing_column for each required column the header lacks; True when none is missing."""
+    needed = ["adjustment_id", "account", "currency"]
+    if "amount" not in have and "amount_minor" not in have:
+        needed.append("amount")
+    row = f"Row {ledger.header_row}"
+    missing = False
+    for name in needed:
+        if name in have:
+            continue
+        missing = True
+        mapped = ledger.unmapped.get(name)
+        if mapped is not None:
+            message = f"The job maps {name} to the header '{mapped}', which {row.lower()} lacks."
+        elif name == "amount":
+            message = f"{row} has neither an 'amount' nor an 'amount_minor' column; one is needed."
+        else:
+            message = f"{row} has no '{name}' column; every ledger needs one."
+        out.header(name, "missing_column", mapped or "", message)
+    return not missing
+
+
+# --- adjustment ids ----------------------------------------------------------------------------
+
+
+def check_ids(
+    ids: pa.ChunkedArray, keys: pa.Array, invisible: pa.Array, ledger: Ledger, out: Collector
+) -> None:
+    """empty_value, adjustment_id_too_long, bad_adjustment_id (``invisible``, from
+    :func:`identity.invisible_array`) and duplicate_adjustment_id (by canonical ``keys``)."""
+    empty = pc.equal(ids, "")
+    out.cells(
+        empty,
+        "adjustment_id",
+        "empty_value",
+        ids,
+        lambda v, i: "The adjustment id is empty; it is what makes each debit happen once.",
+    )
+    lengths = pc.utf8_length(ids)
+    out.cells(
+        pc.greater(lengths, MAX_ID_CHARS),
+        "adjustment_id",
+        "adjustment_id_too_long",
+        ids,
+        lambda v, i: (
+            f"The id has {lengths[i].as_py():,} characters; at most {MAX_ID_CHARS} are allowed."
+        ),
+    )
+
+    def hidden(value: str, index: int) -> str:
+        found = identity.invisible_characters(ids[index].as_py())
+        points = ", ".join(found[:5]) + (" and more" if len(found) > 5 else "")
+        return (
+            f"The id '{value}' holds invisible or control characters ({points}); two such ids "
+            "can look alike and be different. Retype the id."
+        )
+
+    out.cells(invisible, "adjustment_id", "bad_adjustment_id", ids, hidden)
+    _check_duplicates(ids, keys, pc.invert(pc.or_(empty, invisible)), ledger, out)
+
+
+def _check_duplicates(
+    ids: pa.ChunkedArray, keys: pa.Array, eligible: pa.Array, ledger: Ledger, out: Collector
+) -> None:
+    """duplicate_adjustment_id on every row whose canonical id another row shares."""
+    if pc.all(eligible).as_py() is False:
+        keys = pc.if_else(eligible, keys, pa.scalar(None, pa.string()))
+    mask = _repeated(keys)
+    if mask is None:
+        return
+    where: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    idx = pc.indices_nonzero(mask)
+    for key, row, written in zip(
+        pc.take(keys, idx).to_pylist(),
+        pc.take(ledger.rows, idx).to_pylist(),
+        pc.take(ids, idx).to_pylist(),
+        strict=True,
+    ):
+        where[key].append((row, written))
+    rows_of = ledger.rows
+
+    def word(value: str, index: int) -> str:
+        this, written = rows_of[index].as_py(), ids[index].as_py()
+        others = [(r, w) for r, w in where[keys[index].as_py()] if r != this]
+        listed = []
+        for r, w in others[:5]:
+            listed.append(str(r) if w == written else f"{r} (as '{shown(w, 40)}')")
+        more = " and more" if len(others) > 5 else ""
+        text = f"The id '{value}' is also on row{'s' if len(others) > 1 else ''} "
+        text += ", ".join(listed) + more + "."
+        if any(w != written for _, w in others):
+            text += (
+                " Ids that differ only in letter case, in how an accent is encoded or in the "
+                "leading zeros of a number name the same adjustment."
+            )
+        return text
+
+    out.cells(mask, "adjustment_id", "duplicate_adjustment_id", ids, word)
+
+
+def _repeated(keys: pa.Array) -> pa.Array | None:
+    """Mask of the non-null keys that occur more than once, or None when none does.
+
+    Sorting and comparing neighbours is several times faster than hashing a million strings.
+    """
+    if len(keys) < 2:
+        return None
+    ordered = pc.take(keys, pc.sort_indices(keys))
+    same = pc.fill_null(pc.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1)), False)
+    if not pc.any(same).as_py():
+        return None
+    repeated = pc.unique(pc.filter(ordered.slice(1), same))
+    return pc.fill_null(pc.is_in(keys, value_set=repeated), False)
+
+
+# --- accounts ----------------------------------------------------------------------------------
+
+
+def _is_account_id(account: pa.ChunkedArray) -> pa.ChunkedArray:
+    """'acct_' followed by ASCII letters and digits (a third faster than the equivalent regex)."""
+    rest = pc.utf8_slice_codeunits(account, len(ACCOUNT_PREFIX))
+    return pc.and_(pc.starts_with(account, ACCOUNT_PREFIX), pc.ascii_is_alnum(rest))
+
+
+def check_accounts(account: pa.ChunkedArray, out: Collector, platform_id: str | None) -> None:
+    is_empty = pc.equal(account, "")
+    out.cells(
+        is_empty,
+        "account",
+        "empty_value",
+        account,
+        lambda v, i: "The account is empty; name the connected account (acct_...).",
+    )
+    malformed = pc.and_(pc.invert(_is_account_id(account)), pc.invert(is_empty))
+    out.cells(
+        malformed,
+        "account",
+        "bad_account",
+        account,
+        lambda v, i: f"'{v}' is not a connected account id: 'acct_' then letters and digits.",
+    )
+    if platform_id:
+        out.cells(pc.equal(account, platform_id), "account", "bad_account", account, platform_word)
+
+
+def platform_word(value: str, index: int) -> str:
+    return f"'{value}' is the platform's own account; a debit must name a connected account."
+
+
+# --- currency, direction and method ------------------------------------------------------------
+
+
+def check_currency(currency: pa.ChunkedArray, exps: pa.Array, out: Collector) -> None:
+    out.cells(
+        pc.equal(currency, ""),
+        "currency",
+        "empty_value",
+        currency,
+        lambda v, i: "The currency is empty; every row needs one (usd, eur, ...).",
+    )
+    out.cells(
+        pc.and_(pc.is_null(exps), pc.not_equal(currency, "")),
+        "currency",
+        "unknown_currency",
+        currency,
+        lambda v, i: f"'{v}' is not an ISO 4217 currency code.",
+    )
+
+
+def check_direction(
+    direction: pa.ChunkedArray, out: Collector, default: str, present: bool
+) -> pa.Array:
+    """The direction of each row, lower-case, the job's where the cell is empty."""
+    if not present:  # the job's direction on every row
+        return pa.chunked_array([pa.nulls(len(direction), pa.string()).fill_null(default)])
+    lowered = pc.ascii_lower(direction)
+    filled = pc.if_else(pc.equal(lowered, ""), default, lowered)
+    out.cells(
+        pc.invert(pc.is_in(filled, value_set=pa.array(DIRECTIONS))),
+        "direction",
+        "bad_direction",
+        direction,
+        lambda v, i: (
+            f"'{v}' is not a direction: write 'debit' or 'credit', or leave the cell empty "
+            f"for the job's ({default})."
+        ),
+    )
+    return filled
+
+
+def check_methods(
+    method: pa.ChunkedArray, direction: pa.Array, out: Collector, default: str, present: bool
+) -> pa.Array:
+    """The method of each row: the job's where empty on a debit; empty on every credit."""
+    lowered = pc.ascii_lower(method)
+    filled = pc.if_else(pc.equal(lowered, ""), default, lowered)
+    credit = pc.equal(direction, "credit")
+    credits = pc.any(credit).as_py()  # most ledgers have none: two passes fewer
+    if present:
+        bad = pc.invert(pc.is_in(filled, value_set=pa.array(METHODS)))
+        out.cells(
+            pc.and_(pc.invert(credit), bad) if credits else bad,
+            "method",
+            "bad_method",
+            method,
+            lambda v, i: f"'{v}' is not a method: use 'transfer' or 'charge'.",
+        )
+        if credits:
+            out.cells(
+                pc.and_(credit, pc.not_equal(lowered, "")),
+                "method",
+                "bad_method",
+                method,
+                lambda v, i: f"'{v}' is a debit's method; a credit has none: leave the cell empty.",
+            )
+    return pc.if_else(credit, "", filled) if credits else filled
+
+
+# --- description and metadata ------------------------------------------------------------------
+
+
+def check_description(description: pa.ChunkedArray, out: Collector) -> None:
+    lengths = pc.utf8_length(description)
+    out.cells(
+        pc.greater(lengths, MAX_DESCRIPTION_CHARS),
+        "description",
+        "description_too_long",
+        description,
+        lambda v, i: (
+            f"The description has {lengths[i].as_py():,} characters; Stripe allows "
+            f"{MAX_DESCRIPTION_CHARS:,}."
+        ),
+    )
+
+
+def check_metadata(ledger: Ledger, out: Collector, col: Column) -> dict[str, pa.Array]:
+    names = [c for c in ledger.table.column_names if c.startswith(METADATA_PREFIX)]
+    keys: dict[str, pa.Array] = {}
+    for name in names:
+        key = name[len(METADATA_PREFIX) :]
+        trouble = _metadata_key_trouble(key)
+        if trouble:
+            out.header(ledger.headers.get(name, name), "bad_metadata", key, trouble)
+            continue
+        values = col(name)
+        lengths = pc.utf8_length(values)
+
+        def word(v: str, i: int, lengths: pa.ChunkedArray = lengths) -> str:
+            return (
+                f"The metadata value has {lengths[i].as_py():,} characters; Stripe allows "
+                f"{MAX_METADATA_VALUE_CHARS}."
+            )
+
+        out.cells(pc.greater(lengths, MAX_METADATA_VALUE_CHARS), name, "bad_metadata", values, word)
+        keys[key] = values
+    if len(keys) > MAX_METADATA_KEYS:
+        out.header(
+            METADATA_PREFIX + "*",
+            "bad_metadata",
+            str(len(keys)),
+            f"The ledger has {len(keys)} metadata columns; at most {MAX_METADATA_KEYS} fit "
+            f"beside ledgerrun's own {OWN_METADATA_KEYS} keys.",
+        )
+    return keys
+
+
+def _metadata_key_trouble(key: str) -> str | None:
+    if not key:
+        return "A metadata column needs a key after 'metadata.'."
+    if len(key) > MAX_METADATA_KEY_CHARS:
+        return (
+            f"The metadata key '{shown(key)}' has {len(key)} characters; Stripe allows "
+            f"{MAX_METADATA_KEY_CHARS}."
+        )
+    if "[" in key or "]" in key:
+        return f"The metadata key '{shown(key)}' contains [ or ], which Stripe does not allow."
+    if key.lower().startswith(RESERVED_METADATA_PREFIX):
+        return f"Metadata keys starting '{RESERVED_METADATA_PREFIX}' are ledgerrun's own."
+    return None

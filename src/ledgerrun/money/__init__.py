@@ -1,0 +1,40 @@
+"""Amounts of money, exact to the minor unit.
+
+Three modules, one rule book: :mod:`~ledgerrun.money.table` (currencies and their exponents),
+:mod:`~ledgerrun.money.scalar` (the text grammar and the parse and format functions: the
+specification) and :mod:`~ledgerrun.money.arrays` (the same rules over whole columns, which a
+hypothesis test holds to the scalar forms). Import from here: ``from ledgerrun import money``.
+"""
+
+from __future__ import annotations
+
+from ledgerrun.money.arrays import exact_sum, parse_major_array, parse_minor_array
+from ledgerrun.money.scalar import (
+    CODES,
+    MESSAGES,
+    AmountError,
+    check_major_text,
+    check_minor_text,
+    format_major,
+    parse_major,
+    parse_minor,
+)
+from ledgerrun.money.table import CURRENCY_EXPONENTS, MAX_MINOR, exponent, is_currency
+
+__all__ = [
+    "CODES",
+    "CURRENCY_EXPONENTS",
+    "MAX_MINOR",
+    "MESSAGES",
+    "AmountError",
+    "check_major_text",
+    "check_minor_text",
+    "exact_sum",
+    "exponent",
+    "format_major",
+    "is_currency",
+    "parse_major",
+    "parse_major_array",
+    "parse_minor",
+    "parse_minor_array",
+]

@@ -1,0 +1,191 @@
+"""The vectorised twins of :mod:`ledgerrun.money.scalar`: the same rules over whole columns.
+
+The scalar functions (``parse_major``, ``parse_minor``) are the specification. The array functions
+(``parse_major_array``, ``parse_minor_array``) do the same for a whole ledger column with
+``pyarrow.compute`` and must give the same code and value for every input. Where a row's exponent is
+unknown (its currency is not recognised) the array functions still report the problems that do not
+depend on the currency (``empty_value``, unreadable ``bad_amount``, ``non_positive_amount``: what
+``check_major_text`` and ``check_minor_text`` report), never ``too_many_decimals`` or "too large",
+and give no value.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgerrun.money.scalar import MAJOR_GRAMMAR, MINOR_GRAMMAR
+from ledgerrun.money.table import EXPONENTS, MAX_MINOR_DIGITS
+
+# --- the column forms -------------------------------------------------------------------------
+
+
+def _string_array(values: Any) -> pa.Array | pa.ChunkedArray:
+    # Chunked columns stay chunked: every kernel below works chunk by chunk, without a copy.
+    if not isinstance(values, pa.Array | pa.ChunkedArray):
+        raise TypeError(f"values must be a pyarrow array, got {type(values).__name__}")
+    kind = values.type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if not (
+        pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+    ):
+        # Never cast numbers to text here: a float column has already lost exactness.
+        raise TypeError(f"amounts must be a string array, got {values.type}")
+    if values.type != kind or pa.types.is_string_view(kind):
+        values = values.cast(pa.string())
+    return values
+
+
+def _exp_array(exps: Any, length: int) -> pa.Array | pa.ChunkedArray:
+    if not isinstance(exps, pa.Array | pa.ChunkedArray):
+        raise TypeError(f"exps must be a pyarrow array, got {type(exps).__name__}")
+    if len(exps) != length:
+        raise ValueError(f"values has {length} rows but exps has {len(exps)}")
+    if not (pa.types.is_integer(exps.type) or pa.types.is_null(exps.type)):
+        raise TypeError(f"exps must be an integer array, got {exps.type}")
+    exps = exps.cast(pa.int32())
+    known = pc.is_in(exps, value_set=pa.array(EXPONENTS, pa.int32()))
+    if pc.all(pc.or_(known, pc.is_null(exps)), min_count=0).as_py() is not True:
+        raise ValueError(f"every exponent must be one of {EXPONENTS} or null")
+    return exps
+
+
+def _codes(
+    empty: pa.Array,
+    unreadable: pa.Array,
+    non_positive: pa.Array,
+    too_many_decimals: pa.Array,
+    too_large: pa.Array,
+) -> pa.Array:
+    conditions = [empty, unreadable, non_positive, too_many_decimals, too_large]
+    conditions = [pc.fill_null(c, False) for c in conditions]
+    names = ["empty", "unreadable", "non_positive", "too_many_decimals", "too_large"]
+    return pc.case_when(
+        pc.make_struct(*conditions, field_names=names),
+        "empty_value",
+        "bad_amount",
+        "non_positive_amount",
+        "too_many_decimals",
+        "bad_amount",
+    ).cast(pa.string())
+
+
+_I64: Final = pa.int64()
+# No pyarrow scalars at import time: the first conversion of a Python value runs pyarrow's
+# pandas probe, which the executable answers cheaply only after its imports (ledgerrun.startup).
+
+
+def parse_major_array(values: Any, exps: Any) -> tuple[pa.Array, pa.Array]:
+    """``parse_major`` over a column: returns ``(minor int64, code string)`` (chunked when the
+    input is chunked).
+
+    ``minor`` is null wherever ``code`` is not null or the exponent is null. A null in ``values``
+    is treated as an empty cell.
+    """
+    text = _string_array(values)
+    exp = _exp_array(exps, len(text))
+    text = pc.fill_null(text, "")
+
+    empty = pc.equal(text, "")
+    # One regex pass validates the text (RE2 is fast when it need not extract groups). The value
+    # is then found with cheap kernels and integer arithmetic, in a way independent of the
+    # scalar code, which the tests check the two against. For a row that matched:
+    #   digits   all its digits, without sign, commas or point: "1,500.50" -> "150050"
+    #   places   how many of them come after the point:          2
+    #   zeros    how many of them are trailing zeros:            1
+    #   core     digits without leading and trailing zeros:      "15005"
+    # so the amount is core * 10**(zeros - places) major units, and in minor units
+    #   minor = core * 10**shift  with  shift = zeros - places + exp.
+    # That is a whole number iff shift >= 0, and (as core does not end in 0) a multiple of 10
+    # iff shift >= 1: the rule for three-decimal currencies. It has len(core) + shift digits.
+    matched = pc.match_substring_regex(text, pattern=f"^{MAJOR_GRAMMAR}$")
+    negative = pc.and_(matched, pc.starts_with(text, pattern="-"))
+    unsigned = pc.ascii_ltrim(text, characters="-")
+    point = pc.find_substring(unsigned, pattern=".")
+    places = pc.if_else(
+        pc.less(point, 0), 0, pc.subtract(pc.subtract(pc.binary_length(unsigned), point), 1)
+    )
+    digits = pc.replace_substring(
+        pc.replace_substring(unsigned, pattern=",", replacement=""), pattern=".", replacement=""
+    )
+    right_trimmed = pc.ascii_rtrim(digits, characters="0")
+    zeros = pc.subtract(pc.binary_length(digits), pc.binary_length(right_trimmed))
+    core = pc.ascii_ltrim(right_trimmed, characters="0")
+    zero = pc.equal(core, "")
+
+    exp64 = pc.cast(exp, _I64)
+    shift = pc.add(pc.subtract(pc.cast(zeros, _I64), pc.cast(places, _I64)), exp64)
+    readable = pc.and_(matched, pc.invert(pc.or_(negative, zero)))
+    too_many = pc.and_(readable, pc.less(shift, pc.if_else(pc.equal(exp64, 3), 1, 0)))
+    too_large = pc.and_(
+        readable,
+        pc.greater(pc.add(pc.cast(pc.binary_length(core), _I64), shift), MAX_MINOR_DIGITS),
+    )
+    unreadable = pc.invert(pc.or_(matched, empty))
+    non_positive = pc.and_(matched, pc.or_(negative, zero))
+    codes = _codes(empty, unreadable, non_positive, too_many, too_large)
+
+    # For a row that passed, core has at most 15 digits and 0 <= shift <= 15 - len(core).
+    good = pc.fill_null(pc.and_(pc.is_null(codes), pc.is_valid(exp)), False)
+    core_value = pc.cast(pc.if_else(good, core, "0"), _I64)
+    ten = pa.scalar(10, _I64)
+    minor = pc.multiply_checked(core_value, pc.power(ten, pc.if_else(good, shift, 0)))
+    return pc.if_else(good, minor, pa.scalar(None, _I64)), codes
+
+
+def parse_minor_array(values: Any, exps: Any) -> tuple[pa.Array, pa.Array]:
+    """``parse_minor`` over a column: returns ``(minor int64, code string)`` as for
+    ``parse_major_array``."""
+    text = _string_array(values)
+    exp = _exp_array(exps, len(text))
+    text = pc.fill_null(text, "")
+
+    empty = pc.equal(text, "")
+    matched = pc.match_substring_regex(text, pattern=f"^{MINOR_GRAMMAR}$")
+    negative = pc.and_(matched, pc.starts_with(text, pattern="-"))
+    # For a row that matched: its digits without the sign and leading zeros.
+    digits = pc.ascii_ltrim(text, characters="-0")
+    zero = pc.equal(digits, "")
+
+    readable = pc.and_(matched, pc.invert(pc.or_(negative, zero)))
+    too_many = pc.and_(
+        readable, pc.and_(pc.equal(exp, 3), pc.invert(pc.ends_with(digits, pattern="0")))
+    )
+    too_large = pc.and_(
+        pc.and_(readable, pc.is_valid(exp)),
+        pc.greater(pc.binary_length(digits), MAX_MINOR_DIGITS),
+    )
+    unreadable = pc.invert(pc.or_(matched, empty))
+    non_positive = pc.and_(matched, pc.or_(negative, zero))
+    codes = _codes(empty, unreadable, non_positive, too_many, too_large)
+
+    good = pc.fill_null(pc.and_(pc.is_null(codes), pc.is_valid(exp)), False)
+    minor = pc.cast(pc.if_else(good, digits, "0"), _I64)
+    return pc.if_else(good, minor, pa.scalar(None, _I64)), codes
+
+
+def exact_sum(values: pa.Array | pa.ChunkedArray) -> int:
+    """The exact sum of an integer column (nulls left out), as a Python int.
+
+    Arrow's own ``sum`` of an int64 column wraps around past 2**63 - 1: 9,224 rows of
+    9,999,999,999,999.99 would add up to a negative number and slip under any limit. Each value is
+    split into its high and low 32 bits; neither part's sum can overflow below 2**31 rows, and the
+    two are joined in Python's unbounded integers.
+    """
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    total = 0
+    for chunk in chunks:
+        if len(chunk) == 0 or chunk.null_count == len(chunk):
+            continue
+        numbers = pc.drop_null(chunk).cast(pa.int64()).to_numpy()
+        high = int((numbers >> _LOW_BITS).sum(dtype="int64"))
+        low = int((numbers & _LOW_MASK).sum(dtype="int64"))
+        total += (high << _LOW_BITS) + low
+    return total
+
+
+_LOW_BITS: Final = 32
+_LOW_MASK: Final = (1 << _LOW_BITS) - 1
