@@ -294,3 +294,27 @@ def reconciliation(report: Any, report_path: Any, limit: int) -> str:
         lines.append(f"  ... and {len(report.discrepancies) - limit} more.")
     lines.append(f"Report: {report_path}")
     return "\n".join(lines)
+
+
+def reversal_report(result: Any) -> str:
+    """The closing summary of ``ledgerrun reverse``."""
+    counts = Counter(line.status for line in result.lines)
+    head = f"Reversals {result.run_id} of job {result.job.name} (run date {result.job.run_date})"
+    lines = [head + (" (dry run: nothing reversed)" if result.dry_run else ""), ""]
+    for status in ("succeeded", "failed", "invalid", "skipped", "unknown"):
+        lines.append(f"  {status:<10} {counts.get(status, 0):>9,}")
+    earlier = sum(1 for line in result.lines if line.earlier)
+    if earlier:
+        lines.append(f"  ({plural(earlier, 'reversal')} done earlier: nothing sent for them)")
+    if result.totals:
+        reversed_now = ", ".join(amount(t, c) for c, t in sorted(result.totals.items()))
+        lines.append(f"Reversed now: {reversed_now}")
+    for line in result.lines:
+        if line.status in ("failed", "invalid", "unknown"):
+            lines.append(
+                f"  row {line.request.row} {shown(line.request.adjustment_id)}: {line.status} "
+                f"[{line.error_code}] {shown(line.error, 300)}"
+            )
+    lines += [f"Warning: {w}" for w in result.warnings]
+    lines += ["", f"Results: {result.results_path}", f"Summary: {result.summary_path}"]
+    return "\n".join(lines)

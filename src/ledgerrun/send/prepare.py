@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.ingest.validate import Validation, blocking_problems, check
 from ledgerrun.job import Job
+from ledgerrun.send import consent
 from ledgerrun.send.execute import STALE_AFTER, age
 from ledgerrun.send.guard import Guard, Want
 from ledgerrun.send.preflight import (
@@ -54,6 +55,7 @@ class Prepared:
     checks: dict[str, AccountCheck] = field(default_factory=dict)
     guard: Guard | None = None
     unguarded: dict[str, str] = field(default_factory=dict)  # key -> why Stripe was not asked
+    consent: dict[int, str] = field(default_factory=dict)  # row index -> consent reference
     requests: int = 0  # requests the preparation sent
 
     @property
@@ -111,7 +113,20 @@ def prepare_offline(job: Job, store: Store | None) -> Prepared:
     valid = validation.valid.to_pylist()
     valid_keys = [k for k, ok in zip(prepared.keys, valid, strict=True) if ok]
     prepared.earlier = store.entries(valid_keys) if store is not None else {}
-    prepared.validation = _apply(validation, [_journal_conflicts(prepared)])
+    findings = [_journal_conflicts(prepared)]
+    if job.consent_registry is not None:
+        registry = consent.load_registry(job.consent_registry)
+        finding, prepared.consent = consent.check(
+            validation.account,
+            validation.currency,
+            validation.amount_minor,
+            prepared.directions,
+            validation.valid,
+            registry,
+            job.run_date,
+        )
+        findings.append(finding)
+    prepared.validation = _apply(validation, findings)
     return prepared
 
 
