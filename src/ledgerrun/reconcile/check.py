@@ -149,7 +149,8 @@ def reconcile(
     rows = _read_rows(results_path, job.id_prefix) if from_results else _rows_of(scope_entries)
     accounts = {r.account for r in rows} | {e.account for e in known.values()}
     since = _since(job, run_date, scope_entries, now)
-    objects = list(_listings(job, session, store, accounts, since, report))
+    ids = {r.transfer_id for r in rows} | {e.transfer_id or "" for e in known.values()}
+    objects = list(_listings(job, session, store, accounts, since, report, ids))
     by_key: dict[str, list[_Obj]] = defaultdict(list)
     for obj in objects:
         if obj.key:
@@ -320,6 +321,7 @@ def _listings(
     accounts: Iterable[str],
     since: int,
     report: Reconciliation,
+    known_ids: set[str],
 ) -> Iterator[_Obj]:
     client = session.client
     groups = {job.stripe.transfer_group, job.name}
@@ -332,7 +334,9 @@ def _listings(
             return [
                 _obj(m)
                 for m in client.transfers(account_id, group=None, created_gte=since)
-                if m.transfer_group in groups or m.metadata.get("ledgerrun_adjustment_id")
+                if m.transfer_group in groups
+                or m.metadata.get("ledgerrun_adjustment_id")
+                or m.transfer_id in known_ids  # the source transfer of a debit by charge
             ]
         except RefusedError:
             return []  # an account the key cannot reach holds none of this platform's objects

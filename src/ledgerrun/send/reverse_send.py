@@ -57,6 +57,12 @@ class Sender:
         )
 
     def send(self, lines: list[Line]) -> None:
+        """Credits' reversals first (they bring money back to the platform), then debits'."""
+        credits = [line for line in lines if not line.request.context]
+        self._phase(credits)
+        self._phase([line for line in lines if line.request.context])
+
+    def _phase(self, lines: list[Line]) -> None:
         by_context: dict[str, list[Line]] = defaultdict(list)
         for line in lines:
             by_context[line.request.context or ""].append(line)
@@ -65,7 +71,8 @@ class Sender:
             for line in group:
                 self._one(line)
 
-        with ThreadPoolExecutor(max(1, min(self.job.stripe.concurrency, len(by_context)))) as pool:
+        workers = max(1, min(self.job.stripe.concurrency, len(by_context)))
+        with ThreadPoolExecutor(workers) as pool:
             list(pool.map(work, by_context.values()))
 
     def _one(self, line: Line) -> None:
