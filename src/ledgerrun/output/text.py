@@ -232,7 +232,11 @@ def _state(run: Any, holder: Any) -> str:
 
 
 def status_text(
-    job: Any, runs: Sequence[Any], counts: dict[str, dict[str, int]], holder: Any
+    job: Any,
+    runs: Sequence[Any],
+    counts: dict[str, dict[str, int]],
+    holder: Any,
+    reversals: dict[str, dict[str, int]] | None = None,
 ) -> str:
     lines = [f"Job {job.name}, journal {redact_location(job.store_location)}"]
     if holder:
@@ -245,6 +249,9 @@ def status_text(
         for date, states in counts.items():
             shown_states = ", ".join(f"{state} {n:,}" for state, n in sorted(states.items()))
             lines.append(f"  {date}  {shown_states}")
+    for state, amounts in sorted((reversals or {}).items()):
+        money = ", ".join(amount(v, c) for c, v in sorted(amounts.items()) if c != "count")
+        lines.append(f"Reversals {state}: {amounts.get('count', 0):,} ({money})")
     lines.append("")
     lines.append(
         f"{'run':<25} {'date':<10} {'kind':<7} {'mode':<7} {'by':<20} {'started':<20} "
