@@ -154,6 +154,30 @@ def shown(value: str, limit: int = VALUE_CUT) -> str:
     return "".join(kept) + "…"
 
 
+# What to do about each kind of discrepancy reconcile finds.
+RECONCILE_ADVICE: dict[str, str] = {
+    "missing_transfer": "Stripe has no such transfer: check the dashboard; if the money really "
+    "did not move, send the row again under a new adjustment id.",
+    "missing_payment": "Stripe has no such payment on the other side: check the dashboard.",
+    "mismatch": "Stripe's object differs from the results row: compare them in the dashboard.",
+    "duplicate": "The adjustment moved money more than once: reverse the extra one (ledgerrun "
+    "reverse, or by hand in the dashboard), then run reconcile again.",
+    "orphan": "An object of the transfer group that no results row or journal entry accounts "
+    "for: find out who made it; reverse it only if it should not exist.",
+    "unsettled": "The money moved although the row is not reported succeeded: run the job again "
+    "to settle the row (it is never sent twice).",
+    "removed_from_ledger": "This job moved the money (its journal says so), but the row is no "
+    "longer in the ledger: put the row back if it was removed by mistake; if it should not have "
+    "moved, reverse it (ledgerrun reverse --adjustments).",
+    "unrecorded_reversal": "Stripe holds a reversal of this transfer that the journal does not: "
+    "find out who made it (the dashboard shows it); if it should not exist, the money must be "
+    "moved again under a new adjustment id.",
+    "missing_reversal": "The journal records a reversal that Stripe does not hold: check the "
+    "dashboard, then run ledgerrun reverse again (it settles it, never twice).",
+    "unchecked": "Stripe did not answer for this object: run reconcile again later.",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One problem on one cell (or row, or the file), in the shape of the JSON output.
