@@ -35,9 +35,9 @@ from ledgerrun.vocab import money_text
 TEMPLATE_PACKAGE = "ledgerrun.output"
 TEMPLATE_FOLDER = "templates"
 AUTOESCAPED = ("html", "htm", "xml", "j2")
-# Where a long id may break: after these characters (acct_1N..., req_..., a/b/c paths).
-_BREAK_AFTER = re.compile(r"([_\-/@])")
-_UNBROKEN = 24  # a run this long without a break point gets one anyway
+# Where a long id may break: after _ - / @ (acct_1N..., req_..., a/b/c paths), and after 24
+# characters without one. Matched in the escaped text, where an entity (&lt;) is one character.
+_BREAKS = re.compile(r"(?:&#?\w+;|[^_\-/@&]){24}(?=[^_\-/@])|[_\-/@](?=.)", re.S)
 
 
 def environment(*loaders: BaseLoader) -> Environment:
@@ -108,18 +108,10 @@ def when(stamp: object) -> str:
 
 
 def breakable(value: object) -> Markup:
-    """A long id, escaped, with ``<wbr>`` where a line may break: after ``_ - / @`` and
-    within any run of more than 24 characters without one. Copying the text copies no breaks."""
-    pieces: list[Markup] = []
-    for part in _BREAK_AFTER.split("" if value is None else str(value)):
-        for start in range(0, len(part), _UNBROKEN):
-            pieces.append(escape(part[start : start + _UNBROKEN]))
-    out = Markup("")
-    for i, piece in enumerate(pieces):
-        out += piece
-        if i < len(pieces) - 1 and (len(piece) == _UNBROKEN or _BREAK_AFTER.fullmatch(piece)):
-            out += Markup("<wbr>")
-    return out
+    """A long id, escaped, with ``<wbr>`` where a line may break: after ``_ - / @`` and within
+    any run of more than 24 characters without one. Copying the text copies no breaks."""
+    text = str(escape("" if value is None else str(value)))
+    return Markup(_BREAKS.sub(r"\g<0><wbr>", text))
 
 
 def plural(number: int, noun: str, many: str | None = None) -> str:
