@@ -48,6 +48,7 @@ from ledgerrun.vocab import (
     FAILED,
     FIXES,
     INVALID,
+    SKIP_ADVICE,
     SKIPPED,
     STATUSES,
     SUCCEEDED,
@@ -508,9 +509,9 @@ def test_unknown_invalid_and_skipped_rows(doc) -> None:
     [(key, said)] = items(doc, SKIPPED)
     assert key[:5] == ["21", "s1", "acct_1S00", "7.00 USD", "stopped"]
     assert said["Reason"] == "The run was stopped."
-    assert said["What to do"] == "Run the job again to send the rest."
+    assert said["What to do"] == SKIP_ADVICE["stopped"]
     reasons = doc.one("table", id="skip-reasons").rows()
-    assert reasons[1] == ["stopped", "1", "Run the job again to send the rest."]
+    assert reasons[1] == ["stopped", "1", SKIP_ADVICE["stopped"]]
 
 
 def test_a_credit_that_needs_a_person_says_it_is_a_credit(tmp_path) -> None:

@@ -24,7 +24,18 @@ import pyarrow.compute as pc
 from ledgerrun import money
 from ledgerrun.output.results import RESULT_COLUMNS
 from ledgerrun.output.text import plural
-from ledgerrun.vocab import FAILED, FIXES, INVALID, SKIPPED, STATUSES, SUCCEEDED, UNKNOWN, shown
+from ledgerrun.vocab import (
+    ADVICE,
+    FAILED,
+    INVALID,
+    SKIPPED,
+    STATUSES,
+    STRIPE_ADVICE,
+    SUCCEEDED,
+    UNKNOWN,
+    advice,
+    shown,
+)
 
 Json = dict[str, Any]
 
@@ -43,28 +54,8 @@ MODES = {
     "test": ("TEST", "Stripe test mode: test data only, no real money moved."),
     "sandbox": ("SANDBOX rehearsal", "A simulated Stripe on this machine: no money moved."),
 }
-UNKNOWN_FIX = "Run the job again: it settles this row without debiting twice."
-STRIPE_FIXES = {
-    "balance_insufficient": "Balance too low: wait for funds or lower the amount, then run again.",
-    "account_invalid": "The platform cannot debit this account: check its id and connection.",
-    "currency_mismatch": "Debit in the account's default currency, or one it holds a balance in.",
-    "network_error": "Stripe could not be reached: run the job again (no row is debited twice).",
-    "api_error": "Stripe had an internal error: run the job again later.",
-    "rate_limit": "Stripe was too busy: run the job again, or lower [stripe] rate_limit.",
-    "amount_too_small": "The amount is below Stripe's minimum for the currency: correct the row.",
-    "amount_too_large": "The amount is above Stripe's maximum for the currency: split the row.",
-    "transfers_not_allowed": "The account cannot make transfers: use method 'charge' instead.",
-}
-FAILED_FIX = "Look the request id up in the Stripe dashboard, fix the cause, then run again."
-INVALID_FIX = "Correct the row in the ledger (ledgerrun validate lists them all), then run again."
-OTHER_SKIP = "See error_message in the results file."
-SKIP_FIXES = {
-    "aborted": "Fix the invalid rows, or run with --skip-invalid.",
-    "dry_run": "Run without --dry-run to send them.",
-    "stopped": "Run the job again to send the rest.",
-    "account_check_unavailable": "Stripe did not answer the account check: run the job again.",
-    **FIXES,
-}
+UNKNOWN_FIX = ADVICE["unknown"]
+STRIPE_FIXES = STRIPE_ADVICE
 NEEDS_A_PERSON = (
     (FAILED, "Failed rows", "Stripe refused these; no money moved for them."),
     (UNKNOWN, "Rows with an unknown outcome", "Sent, but no answer came back."),
@@ -491,13 +482,7 @@ def _consent(checked: object) -> Check:
 
 
 def _fix(status: str, code: str) -> str:
-    if status == UNKNOWN:
-        return UNKNOWN_FIX
-    if status == INVALID:
-        return FIXES.get(code, INVALID_FIX)
-    if status == SKIPPED:
-        return SKIP_FIXES.get(code, OTHER_SKIP)
-    return STRIPE_FIXES.get(code) or FIXES.get(code, FAILED_FIX)
+    return advice(status, code)
 
 
 def _people(table: pa.Table) -> list[PeopleSection]:
