@@ -128,7 +128,7 @@ def held_by_another_process(code: str, path: Path) -> Iterator[None]:
 
 def prepared_of(validation: Any, job: Any = None) -> Any:
     """A validation as the later stages take it (offline: nothing from a store or Stripe)."""
-    from ledgerrun.job import load_target
+    from ledgerrun.jobfile import load_target
     from ledgerrun.send.prepare import Prepared
 
     job = job or load_target(validation.ledger.path, RUN_DATE)

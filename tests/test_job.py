@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ledgerrun.errors import ConfigError
-from ledgerrun.job import load_target, name_from_stem
+from ledgerrun.jobfile import load_target, name_from_stem
 from tests.support import JOBS, RUN_DATE
 
 MINIMAL = '[job]\nname = "nightly"\nledger = "../inbox/adj-{date}.csv"\n'

@@ -13,7 +13,7 @@ import pytest
 from ledgerrun.errors import LedgerFileError
 from ledgerrun.ingest.read import read_ledger
 from ledgerrun.ingest.validate import check
-from ledgerrun.job import load_target
+from ledgerrun.jobfile import load_target
 from tests.support import RUN_DATE, SAMPLES
 
 

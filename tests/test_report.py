@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 import ledgerrun
 from ledgerrun.ingest.validate import check
-from ledgerrun.job import load_target
+from ledgerrun.jobfile import load_target
 from ledgerrun.output import publish as publish_module
 from ledgerrun.output import render as rendering
 from ledgerrun.output import report as view

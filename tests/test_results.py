@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import ledgerrun
 from ledgerrun.ingest.validate import Validation, check
-from ledgerrun.job import load_target
+from ledgerrun.jobfile import load_target
 from ledgerrun.output.results import (
     RESULT_COLUMNS,
     read_results,

@@ -198,7 +198,7 @@ def workbook(rng: random.Random) -> bytes:
 
 def exercise(path: Path) -> None:
     """validate --offline and plan --offline of one ledger, and what they promise."""
-    from ledgerrun.job import job_for_ledger
+    from ledgerrun.jobfile import job_for_ledger
     from ledgerrun.output import text
     from ledgerrun.send.plan import build_plan
     from ledgerrun.send.prepare import prepare

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ledgerrun.ingest.validate import Validation, check
-from ledgerrun.job import load_target
+from ledgerrun.jobfile import load_target
 from tests.support import RUN_DATE
 
 Validate = Callable[..., Validation]

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from ledgerrun.ingest.read import read_ledger
 from ledgerrun.ingest.validate import check
-from ledgerrun.job import job_for_ledger
+from ledgerrun.jobfile import job_for_ledger
 from tests.support import RUN_DATE
 
 

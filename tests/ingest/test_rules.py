@@ -12,7 +12,7 @@ import pytest
 
 from ledgerrun.ingest import identity
 from ledgerrun.ingest.validate import blocking_problems, check
-from ledgerrun.job import job_for_ledger
+from ledgerrun.jobfile import job_for_ledger
 from ledgerrun.vocab import FIXES
 from tests.ingest.conftest import Validate, found
 from tests.support import RUN_DATE, plan_of

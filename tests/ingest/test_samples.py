@@ -5,7 +5,7 @@ from __future__ import annotations
 import openpyxl
 
 from ledgerrun.ingest.validate import check
-from ledgerrun.job import load_target
+from ledgerrun.jobfile import load_target
 from ledgerrun.vocab import FIXES
 from tests.support import JOBS, ROOT, RUN_DATE, SAMPLES, cli
 

@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 import click
 
 from ledgerrun.errors import ConfigError, ExitCode, FatalError
-from ledgerrun.job import LEDGER_SUFFIXES, Job, load_target
+from ledgerrun.job import LEDGER_SUFFIXES, Job
+from ledgerrun.jobfile import load_target
 
 F = TypeVar("F", bound=Callable[..., Any])
 TARGET_SUFFIXES = (".toml", *LEDGER_SUFFIXES)
