@@ -20,8 +20,8 @@ demo: $(STAMP)
 	@STRIPE_API_KEY=sk_test_ledgerrun_demo $(BIN)/ledgerrun run jobs/demo.toml; test $$? -le 1
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 	$(BIN)/mypy src
 
 unit: $(STAMP) chromium
@@ -38,11 +38,14 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sandbox.py
 	$(BIN)/python benchmarks/run.py
 
-# The long crash and fault runs: 1,500 rows, 30 SIGKILLs; then 10% errors, lock timeouts and
-# dropped answers together. make test runs the same scenarios, shorter.
+# The long runs; make test runs the same scenarios, shorter. 10,000 mixed sandbox requests from
+# 16 threads; 1,500 rows under 30 SIGKILLs; 1,500 rows under 10% errors, lock timeouts and dropped
+# answers together; five minutes of ingest fuzzing.
 soak: $(STAMP)
-	$(BIN)/python -m tests.chaos crash --rows 1500 --kills 30 --seed 7
-	$(BIN)/python -m tests.chaos faults --rows 1500 --seed 7
+	$(BIN)/python tools/soak.py sandbox --threads 16 --per-thread 625
+	$(BIN)/python -m tools.chaos crash --rows 1500 --kills 30 --seed 7
+	$(BIN)/python -m tools.chaos faults --rows 1500 --seed 7
+	$(BIN)/python tools/fuzz_ingest.py --seconds 300
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

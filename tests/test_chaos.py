@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos import check_exactly_once, check_reports, cli, crash_loop, finish, world
 from tests.support import state
+from tools.chaos import check_exactly_once, check_reports, cli, crash_loop, finish, world
 
 pytestmark = pytest.mark.slow
 

@@ -123,25 +123,33 @@ def _soak_worker(url: str, index: int, requests: int, tally: _Tally) -> None:
         tally.add(requests=1)
 
 
-def test_soak_10000_mixed_requests_from_16_threads_keeps_the_books(server: SandboxServer) -> None:
+def soak(server: SandboxServer, threads: int, per_thread: int) -> None:
+    """Mixed requests from many threads at once; the books must balance to the cent. The test
+    runs 2,000 requests; ``tools/soak.py`` (``make soak``) runs 10,000."""
     before = sandbox_state(server.url)
     tally = _Tally()
-    with ThreadPoolExecutor(16) as pool:
-        futures = [pool.submit(_soak_worker, server.url, i, 625, tally) for i in range(16)]
+    with ThreadPoolExecutor(threads) as pool:
+        futures = [
+            pool.submit(_soak_worker, server.url, i, per_thread, tally) for i in range(threads)
+        ]
         for future in futures:
             future.result()
     after = sandbox_state(server.url)
     counts, stats = tally.counts, after["stats"]
-
-    assert counts["requests"] == stats["requests"] == 10_000
+    total = threads * per_thread
+    assert counts["requests"] == stats["requests"] == total
     assert counts["posts"] == stats["write_requests"]
-    assert stats["idempotent_replays"] == counts["replays"] > 100
-    assert stats["writes_refused"] == counts["refused"] > 100
-    assert all(counts[f"code:{code}"] > 10 for code in EXPECTED_REFUSALS), counts
+    assert stats["idempotent_replays"] == counts["replays"] > total // 100
+    assert stats["writes_refused"] == counts["refused"] > total // 100
+    assert all(counts[f"code:{code}"] > total // 1000 for code in EXPECTED_REFUSALS), counts
     executed = counts["executed"]
-    assert stats["writes_executed"] == executed > 2000
+    assert stats["writes_executed"] == executed > total // 5
     assert len(after["transfers"]) == len(after["charges"]) == executed
     assert len({t["id"] for t in after["transfers"]}) == executed
     assert _totals(after) == _totals(before)
     for account in (after["platform"], *after["accounts"]):
         assert all(amount >= 0 for amount in account["balance"].values())
+
+
+def test_soak_mixed_requests_from_16_threads_keeps_the_books(server: SandboxServer) -> None:
+    soak(server, 16, 125)

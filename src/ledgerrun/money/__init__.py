@@ -8,7 +8,8 @@ hypothesis test holds to the scalar forms). Import from here: ``from ledgerrun i
 
 from __future__ import annotations
 
-from ledgerrun.money.arrays import exact_sum, parse_major_array, parse_minor_array
+from typing import TYPE_CHECKING, Any
+
 from ledgerrun.money.scalar import (
     CODES,
     MESSAGES,
@@ -20,6 +21,22 @@ from ledgerrun.money.scalar import (
     parse_minor,
 )
 from ledgerrun.money.table import CURRENCY_EXPONENTS, MAX_MINOR, exponent, is_currency
+
+if TYPE_CHECKING:
+    from ledgerrun.money.arrays import exact_sum, parse_major_array, parse_minor_array
+
+_ARRAYS = ("exact_sum", "parse_major_array", "parse_minor_array")
+
+
+def __getattr__(name: str) -> Any:
+    """The column functions import pyarrow: only when first used (a job file, a message or the
+    ``--help`` of a command needs only the scalar rules)."""
+    if name in _ARRAYS:
+        from ledgerrun.money import arrays
+
+        return getattr(arrays, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CODES",

@@ -250,7 +250,10 @@ class SQLiteStore(ReversalTables, WebTables):
     # --- the run lock ----------------------------------------------------------------------
 
     def lock(self, job: str) -> None:
-        """Take the job's run lock or raise LockHeldError; held until close() or death."""
+        """Take the job's run lock or raise LockHeldError; held until close() or death. A run
+        that holds it is about to write, so another process holding a write transaction open
+        on the journal (a sqlite3 shell, say) stops it here, once, before anything is asked of
+        Stripe."""
         with self._mutex:
             self._live()
             if job in self._locks:
@@ -260,6 +263,12 @@ class SQLiteStore(ReversalTables, WebTables):
             lock = FileLock(self.path, job)
             lock.acquire()
             self._locks[job] = lock
+        try:
+            with self._tx("start a run", write=True, durable=False):
+                pass
+        except JournalError:
+            self._locks.pop(job).release()
+            raise
 
     def lock_holder(self, job: str) -> dict[str, Any] | None:
         """Who holds the job's lock now, or None when no run of it is going on."""

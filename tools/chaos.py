@@ -1,7 +1,7 @@
 """Crash and fault scenarios, shared by the test suite (short, seeded) and `make soak` (long).
 
-    .venv/bin/python -m tests.chaos crash --rows 1500 --kills 30 --seed 7
-    .venv/bin/python -m tests.chaos faults --rows 1500 --seed 7
+    .venv/bin/python -m tools.chaos crash --rows 1500 --kills 30 --seed 7
+    .venv/bin/python -m tools.chaos faults --rows 1500 --seed 7
 
 Each scenario runs the real CLI as a subprocess against a sandbox in its own process, then proves
 on the sandbox's own state that every adjustment was debited exactly once and that money adds up.
