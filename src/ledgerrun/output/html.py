@@ -21,6 +21,7 @@ import pyarrow as pa
 from jinja2 import Environment
 
 from ledgerrun.output import report as view
+from ledgerrun.output import report_model
 from ledgerrun.output.render import environment
 from ledgerrun.output.results import atomic_write, read_results, summary_path
 
@@ -29,7 +30,7 @@ REPORT_SUFFIX = ".report.html"
 RECONCILE_SUFFIX = ".reconcile.json"
 REVERSALS_SUFFIX = ".reversals.csv"
 TEMPLATE = "report.html.j2"
-ROW_CAP = view.ROW_CAP
+ROW_CAP = report_model.ROW_CAP
 STRIPE_FIXES = view.STRIPE_FIXES
 UNKNOWN_FIX = view.UNKNOWN_FIX
 

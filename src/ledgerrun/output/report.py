@@ -11,17 +11,36 @@ A summary written by an older ledgerrun may lack fields: they show as unknown in
 
 from __future__ import annotations
 
-import datetime as dt
-import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerrun import money
+from ledgerrun.errors import ExitCode
+from ledgerrun.output.report_after import (
+    parse_time,
+    reconcile_view,
+    reversals_view,
+    stamp,
+)
+from ledgerrun.output.report_model import (
+    EXTRA_CUT,
+    MESSAGE_CUT,
+    ROW_CAP,
+    AccountLine,
+    Banner,
+    Check,
+    Detail,
+    PeopleSection,
+    PersonRow,
+    Reason,
+    Report,
+    StatusCount,
+    TotalsLine,
+    Verdict,
+)
 from ledgerrun.output.results import RESULT_COLUMNS
 from ledgerrun.output.text import plural
 from ledgerrun.vocab import (
@@ -39,16 +58,7 @@ from ledgerrun.vocab import (
 
 Json = dict[str, Any]
 
-ROW_CAP = 200  # rows listed per status; the results file has them all
-EXTRA_CUT = 120  # characters shown of one extra ledger column
-MESSAGE_CUT = 600  # characters shown of one error message
-EXIT_MEANINGS = {
-    0: "every row is done",
-    1: "some rows failed or were left out",
-    2: "nothing sent: the input is invalid",
-    3: "incomplete: run the job again",
-    4: "another run holds the lock",
-}
+EXIT_MEANINGS = {int(code): code.meaning for code in ExitCode}
 MODES = {
     "live": ("LIVE", "Real money: this run used Stripe in live mode."),
     "test": ("TEST", "Stripe test mode: test data only, no real money moved."),
@@ -64,182 +74,6 @@ NEEDS_A_PERSON = (
 )
 AMOUNT_STATUSES = (SUCCEEDED, FAILED, UNKNOWN, SKIPPED)
 DIRECTIONS = ("debit", "credit")
-REVERSED = "succeeded"  # a reversal's status when its money went back
-
-
-# --- the view model ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Banner:
-    mode: str  # live, test, sandbox or unknown: a CSS class
-    label: str
-    about: str
-    dry_run: bool
-
-
-@dataclass(frozen=True)
-class Verdict:
-    tone: str  # ok, warn or stop: a CSS class; the label says the same in words
-    label: str
-    exit_code: int | None
-    meaning: str
-    sentence: str
-
-
-@dataclass(frozen=True)
-class Detail:
-    label: str
-    value: str
-    full: str = ""  # the whole value, when ``value`` is cut (a tooltip, and shown in print)
-    mono: bool = False
-    link: str = ""  # a file beside the report
-
-
-@dataclass(frozen=True)
-class StatusCount:
-    status: str
-    rows: int
-
-
-@dataclass(frozen=True)
-class TotalsLine:
-    """One currency and direction (or the net of both), in minor units."""
-
-    currency: str
-    direction: str  # debit, credit or net
-    label: str
-    amounts: dict[str, int]  # requested and each status of AMOUNT_STATUSES
-
-
-@dataclass(frozen=True)
-class AccountLine:
-    account: str
-    currency: str
-    direction: str
-    rows: int
-    amounts: dict[str, int]  # requested, succeeded, failed, unknown, skipped, reversed
-
-
-@dataclass(frozen=True)
-class Check:
-    tone: str  # ok, warn, stop or none
-    label: str
-    text: str
-
-
-@dataclass(frozen=True)
-class PersonRow:
-    row: int | None
-    adjustment_id: str
-    account: str
-    amount_minor: int | None
-    currency: str
-    direction: str
-    error_code: str
-    message: str
-    request_id: str
-    attempts: int | None
-    fix: str
-    extra: list[tuple[str, str]]  # the ledger's other columns, cut
-
-
-@dataclass(frozen=True)
-class Reason:
-    code: str
-    rows: int
-    fix: str
-
-
-@dataclass(frozen=True)
-class PeopleSection:
-    status: str
-    title: str
-    about: str
-    total: int
-    listable: int  # the rows a person should look at (a dry run's skipped rows are not)
-    rows: list[PersonRow]  # the first of them, up to ROW_CAP
-    reasons: list[Reason] = field(default_factory=list)  # skipped rows, by reason
-
-    @property
-    def more(self) -> int:
-        """How many rows are left out of the list (the results file has them)."""
-        return self.listable - len(self.rows)
-
-
-@dataclass(frozen=True)
-class Discrepancies:
-    kind: str
-    rows: int
-    fix: str
-
-
-@dataclass(frozen=True)
-class Reconcile:
-    state: str  # none, clean or dirty
-    command: str  # the command that checks this run (again)
-    checked: str = ""  # what was checked, in words
-    at: str = ""
-    stale: bool = False  # the check ended before the run did
-    kinds: list[Discrepancies] = field(default_factory=list)
-    total: int = 0
-    report: str = ""  # the discrepancy list's file name, beside the report
-
-
-@dataclass(frozen=True)
-class ReversalLine:
-    account: str
-    currency: str
-    direction: str
-    reversals: int  # succeeded
-    reversed_minor: int
-    not_reversed: int  # any other status
-
-
-@dataclass(frozen=True)
-class ReversalRow:
-    row: int | None
-    adjustment_id: str
-    transfer_id: str
-    account: str
-    amount: str
-    currency: str
-    status: str
-    error: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Reversals:
-    file: str
-    lines: list[ReversalLine]
-    problems: list[ReversalRow]
-    total_problems: int
-
-
-@dataclass(frozen=True)
-class Report:
-    title: str
-    banner: Banner
-    verdict: Verdict
-    details: list[Detail]
-    rows: int
-    sent_now: int | None
-    done_earlier: int | None
-    counts: list[StatusCount]
-    totals: list[TotalsLine]
-    amount_columns: tuple[str, ...]
-    accounts: list[AccountLine]
-    account_columns: tuple[str, ...]
-    invalid_rows: int
-    control_total: Check
-    consent: Check
-    people: list[PeopleSection]
-    reconcile: Reconcile
-    reversals: Reversals | None
-    notes: list[str]
-    results_file: str
-    version: str
 
 
 # --- building it --------------------------------------------------------------------------------
@@ -256,7 +90,7 @@ def build(
     counts = {s: int((summary.get("counts") or {}).get(s, 0)) for s in STATUSES}
     rows = int(summary.get("rows") or sum(counts.values()))
     results_file = Path(str(summary.get("results") or "results")).name
-    reversal_view = None if reversals is None else _reversals(reversals, table, reversals_file)
+    reversal_view = None if reversals is None else reversals_view(reversals, table, reversals_file)
     reversed_by = (
         None
         if reversal_view is None
@@ -287,7 +121,7 @@ def build(
         control_total=_control_total(summary.get("control_total")),
         consent=_consent(summary.get("consent_checked")),
         people=_people(table),
-        reconcile=_reconcile(summary, reconciliation),
+        reconcile=reconcile_view(summary, reconciliation),
         reversals=reversal_view,
         notes=[shown(str(n), 400) for n in summary.get("notes") or []],
         results_file=results_file,
@@ -359,8 +193,8 @@ def _details(s: Json, results_file: str) -> list[Detail]:
         Detail("Run id", str(s.get("run_id") or "?"), mono=True),
         Detail("Ledger", Path(ledger).name or "?", full=ledger, mono=True),
         Detail("Ledger SHA-256", sha[:12] + "…" if sha else "unread", full=sha, mono=bool(sha)),
-        Detail("Started", _stamp(s.get("started_at"))),
-        Detail("Ended", _stamp(s.get("ended_at")) + _took(s)),
+        Detail("Started", stamp(s.get("started_at"))),
+        Detail("Ended", stamp(s.get("ended_at")) + _took(s)),
         Detail("Results file", results_file, mono=True, link=results_file),
         Detail("ledgerrun version", str(s.get("version") or "?")),
     ]
@@ -371,25 +205,8 @@ def _details(s: Json, results_file: str) -> list[Detail]:
     return details
 
 
-def _parse_time(stamp: object) -> dt.datetime | None:
-    if not stamp:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _stamp(stamp: object) -> str:
-    moment = _parse_time(stamp)
-    if moment is None:
-        return str(stamp or "?")
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def _took(s: Json) -> str:
-    start, end = _parse_time(s.get("started_at")), _parse_time(s.get("ended_at"))
+    start, end = parse_time(s.get("started_at")), parse_time(s.get("ended_at"))
     if start is None or end is None or end < start:
         return ""
     seconds = int((end - start).total_seconds())
@@ -529,92 +346,3 @@ def _person(r: Json, status: str, extra: Iterable[str]) -> PersonRow:
         fix=_fix(status, code),
         extra=[(name, shown(str(r[name]), EXTRA_CUT)) for name in extra if r.get(name)],
     )
-
-
-def reconcile_command(s: Json) -> str:
-    """The command that reconciles this run: its job file when it has one, else its ledger."""
-    target = str(s.get("job_file") or s.get("ledger") or "<job file or ledger>")
-    date = str(s.get("run_date") or "<run date>")
-    return f"ledgerrun reconcile {shlex.quote(target)} --date {shlex.quote(date)}"
-
-
-def _reconcile(s: Json, rec: Json | None) -> Reconcile:
-    from ledgerrun.reconcile.check import NEXT_STEP
-
-    command = reconcile_command(s)
-    if rec is None or rec.get("run_date") not in (None, "all", s.get("run_date")):
-        return Reconcile("none", command)
-    checked = int(rec.get("succeeded_rows_checked") or 0)
-    found = int(rec.get("objects_found") or rec.get("debits_found") or 0)
-    words = (
-        f"{plural(checked, 'succeeded row')} checked, "
-        f"{plural(found, 'object')} of the transfer group found at Stripe"
-    )
-    if rec.get("other_dates"):
-        words += f" ({plural(int(rec['other_dates']), 'object')} of other run dates)"
-    ended, run_ended = _parse_time(rec.get("ended_at")), _parse_time(s.get("ended_at"))
-    stale = ended is not None and run_ended is not None and ended < run_ended
-    at = _stamp(rec.get("ended_at")) if rec.get("ended_at") else ""
-    report = Path(str(rec.get("report") or "")).name
-    if rec.get("clean"):
-        return Reconcile("clean", command, words, at, stale, report=report)
-    kinds = [
-        Discrepancies(str(k), int(n), NEXT_STEP.get(str(k), "See the reconcile report."))
-        for k, n in sorted((rec.get("discrepancies") or {}).items())
-    ]
-    return Reconcile("dirty", command, words, at, stale, kinds, sum(k.rows for k in kinds), report)
-
-
-def _reversals(found: pa.Table, results: pa.Table, file_name: str) -> Reversals:
-    """Reversed amounts per account, currency and direction: those of the results row each
-    reversal undoes (found by transfer id, else by row number)."""
-    by_transfer: dict[str, tuple[str, str]] = {}
-    by_row: dict[int, tuple[str, str]] = {}
-    for r in results.select(["row", "transfer_id", "account", "direction"]).to_pylist():
-        where = (str(r["account"]), str(r["direction"]))
-        if r["transfer_id"]:
-            by_transfer[r["transfer_id"]] = where
-        if r["row"] is not None:
-            by_row[int(r["row"])] = where
-    sums: dict[tuple[str, str, str], list[int]] = {}
-    problems: list[ReversalRow] = []
-    total_problems = 0
-    for r in found.to_pylist():
-        cell = {k: "" if v is None else str(v) for k, v in r.items()}
-        row = int(cell["row"]) if cell.get("row", "").isdigit() else None
-        account, direction = by_transfer.get(cell.get("transfer_id", "")) or by_row.get(
-            -1 if row is None else row, ("?", "")
-        )
-        currency = cell.get("currency", "").lower()
-        into = sums.setdefault((account, currency, direction), [0, 0, 0])
-        if cell.get("status") == REVERSED:
-            into[0] += 1
-            into[1] += _minor(cell.get("amount", ""), currency)
-            continue
-        into[2] += 1
-        total_problems += 1
-        if len(problems) < ROW_CAP:
-            problems.append(
-                ReversalRow(
-                    row,
-                    cell.get("adjustment_id", ""),
-                    cell.get("transfer_id", ""),
-                    account,
-                    cell.get("amount", ""),
-                    currency,
-                    cell.get("status", ""),
-                    shown(cell.get("error", ""), MESSAGE_CUT),
-                    shown(cell.get("reason", ""), EXTRA_CUT),
-                )
-            )
-    lines = [ReversalLine(*key, n, m, bad) for key, (n, m, bad) in sorted(sums.items())]
-    return Reversals(file_name, lines, problems, total_problems)
-
-
-def _minor(text: str, currency: str) -> int:
-    """A reversal's amount (major units, as the results write them) in minor units; 0 when it
-    cannot be read (the reversal still counts)."""
-    try:
-        return money.parse_major(text, money.exponent(currency))
-    except (KeyError, ValueError, money.AmountError):
-        return 0

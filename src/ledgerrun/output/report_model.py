@@ -1,0 +1,186 @@
+"""The run report's view model: plain, frozen data that the templates render.
+
+:mod:`ledgerrun.output.report` builds it from a run's files; the templates in ``templates/`` decide
+how it looks and escape every value on the way out. Money stays in integer minor units here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ROW_CAP = 200  # rows listed per status; the results file has them all
+EXTRA_CUT = 120  # characters shown of one extra ledger column
+MESSAGE_CUT = 600  # characters shown of one error message
+REVERSED = "succeeded"  # a reversal's status when its money went back
+
+
+@dataclass(frozen=True)
+class Banner:
+    mode: str  # live, test, sandbox or unknown: a CSS class
+    label: str
+    about: str
+    dry_run: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    tone: str  # ok, warn or stop: a CSS class; the label says the same in words
+    label: str
+    exit_code: int | None
+    meaning: str
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Detail:
+    label: str
+    value: str
+    full: str = ""  # the whole value, when ``value`` is cut (a tooltip, and shown in print)
+    mono: bool = False
+    link: str = ""  # a file beside the report
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class TotalsLine:
+    """One currency and direction (or the net of both), in minor units."""
+
+    currency: str
+    direction: str  # debit, credit or net
+    label: str
+    amounts: dict[str, int]  # requested and each status of AMOUNT_STATUSES
+
+
+@dataclass(frozen=True)
+class AccountLine:
+    account: str
+    currency: str
+    direction: str
+    rows: int
+    amounts: dict[str, int]  # requested, succeeded, failed, unknown, skipped, reversed
+
+
+@dataclass(frozen=True)
+class Check:
+    tone: str  # ok, warn, stop or none
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    row: int | None
+    adjustment_id: str
+    account: str
+    amount_minor: int | None
+    currency: str
+    direction: str
+    error_code: str
+    message: str
+    request_id: str
+    attempts: int | None
+    fix: str
+    extra: list[tuple[str, str]]  # the ledger's other columns, cut
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    rows: int
+    fix: str
+
+
+@dataclass(frozen=True)
+class PeopleSection:
+    status: str
+    title: str
+    about: str
+    total: int
+    listable: int  # the rows a person should look at (a dry run's skipped rows are not)
+    rows: list[PersonRow]  # the first of them, up to ROW_CAP
+    reasons: list[Reason] = field(default_factory=list)  # skipped rows, by reason
+
+    @property
+    def more(self) -> int:
+        """How many rows are left out of the list (the results file has them)."""
+        return self.listable - len(self.rows)
+
+
+@dataclass(frozen=True)
+class Discrepancies:
+    kind: str
+    rows: int
+    fix: str
+
+
+@dataclass(frozen=True)
+class Reconcile:
+    state: str  # none, clean or dirty
+    command: str  # the command that checks this run (again)
+    checked: str = ""  # what was checked, in words
+    at: str = ""
+    stale: bool = False  # the check ended before the run did
+    kinds: list[Discrepancies] = field(default_factory=list)
+    total: int = 0
+    report: str = ""  # the discrepancy list's file name, beside the report
+
+
+@dataclass(frozen=True)
+class ReversalLine:
+    account: str
+    currency: str
+    direction: str
+    reversals: int  # succeeded
+    reversed_minor: int
+    not_reversed: int  # any other status
+
+
+@dataclass(frozen=True)
+class ReversalRow:
+    row: int | None
+    adjustment_id: str
+    transfer_id: str
+    account: str
+    amount: str
+    currency: str
+    status: str
+    error: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reversals:
+    file: str
+    lines: list[ReversalLine]
+    problems: list[ReversalRow]
+    total_problems: int
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    banner: Banner
+    verdict: Verdict
+    details: list[Detail]
+    rows: int
+    sent_now: int | None
+    done_earlier: int | None
+    counts: list[StatusCount]
+    totals: list[TotalsLine]
+    amount_columns: tuple[str, ...]
+    accounts: list[AccountLine]
+    account_columns: tuple[str, ...]
+    invalid_rows: int
+    control_total: Check
+    consent: Check
+    people: list[PeopleSection]
+    reconcile: Reconcile
+    reversals: Reversals | None
+    notes: list[str]
+    results_file: str
+    version: str
