@@ -6,9 +6,9 @@ import io
 import json
 from pathlib import Path
 
+from ledgerrun.events import AccountDone, RowDone, RunEnd, RunStart, Sending
 from ledgerrun.output.logs import JsonLog, TextLog, scrub
 from ledgerrun.output.progress import Progress
-from ledgerrun.send.execute import Item
 from ledgerrun.vocab import FAILED, SUCCEEDED, UNKNOWN, RowOutcome
 from tests.fakes import FakeClock
 from tests.support import KEY, cli, state, write_job
@@ -16,9 +16,8 @@ from tests.support import KEY, cli, state, write_job
 A, H = "acct_1ConnAA000000", "acct_1ConnHA000007"
 
 
-def item(row: int, account: str = A) -> Item:
-    return Item(row - 2, row, f"adj-{row}", f"ADJ-{row}", account, "usd", 100, "debit",
-                "transfer", {})  # fmt: skip
+def done(row: int, outcome: RowOutcome, account: str = A) -> RowDone:
+    return RowDone(row, f"ADJ-{row}", account, 100, "1.00 USD", "usd", "debit", outcome)
 
 
 def test_scrub_keeps_only_the_kind_and_last_four() -> None:
@@ -32,32 +31,17 @@ def test_scrub_keeps_only_the_kind_and_last_four() -> None:
 def test_json_log_lines_and_fields() -> None:
     stream = io.StringIO()
     log = JsonLog(stream, now=FakeClock().now)
-    log(
-        "run_start",
-        {
-            "job": "j",
-            "run_id": "r1",
-            "ledger": "/l.csv",
-            "ledger_sha256": "ab",
-            "rows": 2,
-            "dry_run": False,
-        },
+    log(RunStart("j", "r1", "/l.csv", "ab", rows=2, dry_run=False, mode="sandbox"))
+    log(done(2, RowOutcome(SUCCEEDED)))
+    refused = RowOutcome(
+        FAILED,
+        error_code="balance_insufficient",
+        request_id="req_1",
+        error_message=f"refused for {KEY}",
     )
-    log("row_done", {"item": item(2), "outcome": RowOutcome(SUCCEEDED)})
-    log(
-        "row_done",
-        {
-            "item": item(3),
-            "outcome": RowOutcome(
-                FAILED,
-                error_code="balance_insufficient",
-                request_id="req_1",
-                error_message=f"refused for {KEY}",
-            ),
-        },
-    )
-    log("account_done", {"account": A, "rows": 2, "counts": {"succeeded": 1, "failed": 1}})
-    log("run_end", {"exit_code": 1, "counts": {"succeeded": 1}, "totals": {}, "results": "r.csv"})
+    log(done(3, refused))
+    log(AccountDone(A, rows=2, counts={"succeeded": 1, "failed": 1}))
+    log(RunEnd("r1", 1, {"succeeded": 1}, {}, "r.csv", "r.csv.report.html"))
     records = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [r["event"] for r in records] == ["run_start", "row_failed", "account_done", "run_end"]
     for r in records:
@@ -77,15 +61,9 @@ def test_json_log_lines_and_fields() -> None:
 def test_text_log_with_verbose_names_failures_and_accounts() -> None:
     stream = io.StringIO()
     log = TextLog(stream)
-    log("row_done", {"item": item(7), "outcome": RowOutcome(SUCCEEDED)})
-    log(
-        "row_done",
-        {
-            "item": item(8),
-            "outcome": RowOutcome(UNKNOWN, error_code="network_error", error_message="lost"),
-        },
-    )
-    log("account_done", {"account": A, "rows": 2, "counts": {"succeeded": 1, "unknown": 1}})
+    log(done(7, RowOutcome(SUCCEEDED)))
+    log(done(8, RowOutcome(UNKNOWN, error_code="network_error", error_message="lost")))
+    log(AccountDone(A, rows=2, counts={"succeeded": 1, "unknown": 1}))
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("row 8 ADJ-8 (1.00 USD) on acct_1ConnAA000000: unknown [network")
     assert lines[1] == f"account {A} done: 2 rows (succeeded 1, unknown 1)"
@@ -94,14 +72,12 @@ def test_text_log_with_verbose_names_failures_and_accounts() -> None:
 def test_progress_line_counts_rates_and_busiest_accounts() -> None:
     clock = FakeClock()
     progress = Progress(io.StringIO(), clock=clock.monotonic)
-    progress("sending", {"rows": 100, "accounts": {A: 60, H: 40}})
+    progress(Sending(rows=100, accounts={A: 60, H: 40}))
     try:
         for n in range(50):
             clock.advance(0.1)
             status = FAILED if n == 3 else SUCCEEDED
-            progress(
-                "row_done", {"item": item(n + 2, A if n < 30 else H), "outcome": RowOutcome(status)}
-            )
+            progress(done(n + 2, RowOutcome(status), A if n < 30 else H))
         line = progress.line(width=200)
     finally:
         progress.close()

@@ -21,7 +21,7 @@ from ledgerrun.cli._common import (
     say,
 )
 from ledgerrun.errors import ExitCode
-from ledgerrun.events import Events
+from ledgerrun.events import Event, Events, RunStart
 from ledgerrun.output.logs import JsonLog, TextLog
 from ledgerrun.output.progress import Progress
 
@@ -145,9 +145,9 @@ def _listeners() -> tuple[Events, Progress | None]:
     return events, progress
 
 
-def _remember_run(kind: str, fields: dict[str, Any]) -> None:
-    if kind == "run_start":
-        CONTEXT.run_id = fields.get("run_id")
+def _remember_run(event: Event) -> None:
+    if isinstance(event, RunStart):
+        CONTEXT.run_id = event.run_id
 
 
 class _stop_on_signals:

@@ -37,7 +37,17 @@ from typing import Any, TextIO
 
 from ledgerrun import __version__
 from ledgerrun.clock import iso
-from ledgerrun.vocab import FAILED, UNKNOWN, RowOutcome
+from ledgerrun.events import (
+    AccountDone,
+    BreakerOpen,
+    Event,
+    RowDone,
+    RowInvalid,
+    RunEnd,
+    RunStart,
+    RunStopping,
+)
+from ledgerrun.vocab import FAILED, UNKNOWN
 
 _KEY = re.compile(r"\b([sr]k_(?:live|test)_)[A-Za-z0-9]*?([A-Za-z0-9]{0,4})\b")
 _URL_PASSWORD = re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@")
@@ -79,60 +89,66 @@ class JsonLog:
             self.stream.write(line + "\n")
             self.stream.flush()
 
-    def __call__(self, kind: str, fields: dict[str, Any]) -> None:
-        if kind == "run_start":
-            self._started = self.now()
-            self.context = {"job": fields["job"], "run_id": fields["run_id"]}
-            self.write(
-                "run_start",
-                ledger=fields["ledger"],
-                ledger_sha256=fields["ledger_sha256"],
-                rows=fields["rows"],
-                dry_run=fields["dry_run"],
-                mode=fields.get("mode"),
-                version=__version__,
-            )
-        elif kind == "row_invalid":
-            self.write("row_invalid", level="warning", **fields)
-        elif kind == "account_done":
-            counts = fields["counts"]
-            self.write(
-                "account_done",
-                account=fields["account"],
-                rows=fields["rows"],
-                **{s: counts.get(s, 0) for s in ("succeeded", "failed", "unknown", "skipped")},
-            )
-        elif kind == "row_done":
-            outcome: RowOutcome = fields["outcome"]
-            if outcome.status in (FAILED, UNKNOWN):
-                self.write(f"row_{outcome.status}", level="warning", **row_fields(fields))
-        elif kind in ("breaker_open", "run_stopping"):
-            self.write(kind, level="error", reason=fields.get("reason"))
-        elif kind == "run_end":
-            duration = (self.now() - self._started).total_seconds() if self._started else None
-            code = fields["exit_code"]
-            self.write(
-                "run_end",
-                level="info" if code == 0 else "warning" if code == 1 else "error",
-                exit_code=code,
-                counts=fields["counts"],
-                totals=fields["totals"],
-                results=fields["results"],
-                report=fields.get("report"),
-                duration_s=None if duration is None else round(duration, 3),
-            )
+    def __call__(self, event: Event) -> None:
+        match event:
+            case RunStart():
+                self._started = self.now()
+                self.context = {"job": event.job, "run_id": event.run_id}
+                self.write(
+                    event.name,
+                    ledger=event.ledger,
+                    ledger_sha256=event.ledger_sha256,
+                    rows=event.rows,
+                    dry_run=event.dry_run,
+                    mode=event.mode,
+                    version=__version__,
+                )
+            case RowInvalid():
+                self.write(event.name, level="warning", **_fields(event))
+            case AccountDone():
+                fields: dict[str, Any] = {"account": event.account, "rows": event.rows}
+                for status in ("succeeded", "failed", "unknown", "skipped"):
+                    fields[status] = event.counts.get(status, 0)
+                self.write(event.name, **fields)
+            case RowDone() if event.outcome.status in (FAILED, UNKNOWN):
+                self.write(f"row_{event.outcome.status}", level="warning", **row_fields(event))
+            case BreakerOpen() | RunStopping():
+                self.write(event.name, level="error", reason=event.reason)
+            case RunEnd():
+                duration = (self.now() - self._started).total_seconds() if self._started else None
+                code = event.exit_code
+                self.write(
+                    event.name,
+                    level="info" if code == 0 else "warning" if code == 1 else "error",
+                    exit_code=code,
+                    counts=event.counts,
+                    totals=event.totals,
+                    results=event.results,
+                    report=event.report,
+                    duration_s=None if duration is None else round(duration, 3),
+                )
 
 
-def row_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    item, outcome = fields["item"], fields["outcome"]
+def _fields(event: RowInvalid) -> dict[str, Any]:
     return {
-        "row": item.row,
-        "adjustment_id": item.adjustment_id,
-        "account": item.account,
-        "amount": item.amount_text,
-        "amount_minor": item.amount,
-        "currency": item.currency,
-        "direction": item.direction,
+        "row": event.row,
+        "adjustment_id": event.adjustment_id,
+        "account": event.account,
+        "code": event.code,
+        "message": event.message,
+    }
+
+
+def row_fields(event: RowDone) -> dict[str, Any]:
+    outcome = event.outcome
+    return {
+        "row": event.row,
+        "adjustment_id": event.adjustment_id,
+        "account": event.account,
+        "amount": event.amount,
+        "amount_minor": event.amount_minor,
+        "currency": event.currency,
+        "direction": event.direction,
         "code": outcome.error_code,
         "request_id": outcome.request_id,
         "message": outcome.error_message,
@@ -148,22 +164,23 @@ class TextLog:
         self.verbose = verbose
         self._lock = threading.Lock()
 
-    def __call__(self, kind: str, fields: dict[str, Any]) -> None:
+    def __call__(self, event: Event) -> None:
         line = None
-        if kind == "breaker_open":
-            line = f"Stripe stopped answering ({fields.get('reason')}): no more requests are sent."
-        elif kind == "run_stopping":
-            line = f"The run is stopping: {fields.get('reason')}"
-        elif self.verbose and kind == "row_done" and fields["outcome"].status in (FAILED, UNKNOWN):
-            item, outcome = fields["item"], fields["outcome"]
-            line = (
-                f"row {item.row} {item.adjustment_id} ({item.amount_text}) on {item.account}: "
-                f"{outcome.status} [{outcome.error_code}] {outcome.error_message} "
-                f"({outcome.request_id or '-'})"
-            )
-        elif self.verbose and kind == "account_done":
-            counts = ", ".join(f"{k} {v}" for k, v in sorted(fields["counts"].items()))
-            line = f"account {fields['account']} done: {fields['rows']} rows ({counts})"
+        match event:
+            case BreakerOpen():
+                line = f"Stripe stopped answering ({event.reason}): no more requests are sent."
+            case RunStopping():
+                line = f"The run is stopping: {event.reason}"
+            case RowDone() if self.verbose and event.outcome.status in (FAILED, UNKNOWN):
+                outcome = event.outcome
+                line = (
+                    f"row {event.row} {event.adjustment_id} ({event.amount}) on "
+                    f"{event.account}: {outcome.status} [{outcome.error_code}] "
+                    f"{outcome.error_message} ({outcome.request_id or '-'})"
+                )
+            case AccountDone() if self.verbose:
+                counts = ", ".join(f"{k} {v}" for k, v in sorted(event.counts.items()))
+                line = f"account {event.account} done: {event.rows} rows ({counts})"
         if line is not None:
             with self._lock:
                 self.stream.write(scrub(line) + "\n")

@@ -14,6 +14,7 @@ import time
 from collections import deque
 from typing import Any, TextIO
 
+from ledgerrun.events import Event, RowDone, RunEnd, Sending
 from ledgerrun.vocab import FAILED, UNKNOWN
 
 REDRAW_S = 0.2
@@ -36,22 +37,22 @@ class Progress:
 
     # --- events --------------------------------------------------------------------------------
 
-    def __call__(self, kind: str, fields: dict[str, Any]) -> None:
-        if kind == "run_end":
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunEnd):
             self.close()
             return
         with self._lock:
-            if kind == "sending":
-                self.total = fields["rows"]
-                self.per_account = {a: [0, n] for a, n in fields["accounts"].items()}
+            if isinstance(event, Sending):
+                self.total = event.rows
+                self.per_account = {a: [0, n] for a, n in event.accounts.items()}
                 self._start()
-            elif kind == "row_done":
+            elif isinstance(event, RowDone):
                 self.done += 1
                 self._stamps.append(self.clock())
-                status = fields["outcome"].status
+                status = event.outcome.status
                 self.failed += status == FAILED
                 self.unknown += status == UNKNOWN
-                counts = self.per_account.get(fields["item"].account)
+                counts = self.per_account.get(event.account)
                 if counts is not None:
                     counts[0] += 1
 

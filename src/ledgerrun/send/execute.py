@@ -39,7 +39,7 @@ from ledgerrun.errors import (
     RefusedError,
     StripeError,
 )
-from ledgerrun.events import Events
+from ledgerrun.events import AccountDone, Events, RowDone, Sending
 from ledgerrun.send.keys import idempotency_key
 from ledgerrun.send.record import Recording
 from ledgerrun.store.model import FAILED as S_FAILED
@@ -133,7 +133,7 @@ class Executor(Recording):
             work.put(rows)
         started = self.clock.monotonic()
         self.events.emit(
-            "sending", rows=len(items), accounts={a: len(r) for a, r in by_account.items()}
+            Sending(rows=len(items), accounts={a: len(r) for a, r in by_account.items()})
         )
 
         def worker() -> None:
@@ -147,7 +147,7 @@ class Executor(Recording):
                     outcome = self._row(item, earlier.get(item.key))
                     counts[outcome.status] += 1
                 self.events.emit(
-                    "account_done", account=rows[0].account, rows=len(rows), counts=dict(counts)
+                    AccountDone(account=rows[0].account, rows=len(rows), counts=dict(counts))
                 )
 
         threads = [
@@ -184,7 +184,18 @@ class Executor(Recording):
             if self.hard_stop.is_set():
                 return outcome  # the main thread has written the results already
             self._outcomes[item.index] = outcome
-        self.events.emit("row_done", item=item, outcome=outcome)
+        self.events.emit(
+            RowDone(
+                row=item.row,
+                adjustment_id=item.adjustment_id,
+                account=item.account,
+                amount_minor=item.amount,
+                amount=item.amount_text,
+                currency=item.currency,
+                direction=item.direction,
+                outcome=outcome,
+            )
+        )
         return outcome
 
     def _settle(self, item: Item, entry: Entry | None) -> RowOutcome:

@@ -11,7 +11,7 @@ from typing import Any
 
 from ledgerrun.clock import Clock
 from ledgerrun.errors import FatalError, JournalError, StripeError
-from ledgerrun.events import Events
+from ledgerrun.events import Events, RunStopping
 from ledgerrun.store.model import Entry, Store
 from ledgerrun.stripe.shapes import Movement
 from ledgerrun.vocab import FAILED, SUCCEEDED, UNKNOWN, RowOutcome
@@ -33,7 +33,7 @@ class Recording:
             if self.fatal is None:
                 self.fatal = exc
         self.stop.set()
-        self.events.emit("run_stopping", reason=str(exc))
+        self.events.emit(RunStopping(reason=str(exc)))
 
     def _succeeded(self, entry: Entry, movement: Movement, sent: int) -> RowOutcome:
         mismatch = _mismatch(entry, movement)

@@ -25,7 +25,7 @@ import pyarrow as pa
 import ledgerrun
 from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.errors import ConfigError, ExitCode, JournalError, OutputError
-from ledgerrun.events import Events
+from ledgerrun.events import BreakerOpen, Events, RowInvalid, RunEnd, RunStart
 from ledgerrun.ingest.validate import blocking_problems
 from ledgerrun.job import Job
 from ledgerrun.send import decide
@@ -87,9 +87,7 @@ def run_job(
     events = events or Events()
     stop = stop or threading.Event()
     if listener is None:
-        listener = Listener(
-            breaker_opened=lambda reason: events.emit("breaker_open", reason=reason)
-        )
+        listener = Listener(breaker_opened=lambda reason: events.emit(BreakerOpen(reason=reason)))
     started = clock.now()
     run_id = f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     outputs = outputs_for(job.results, dry_run=dry_run)
@@ -135,14 +133,15 @@ def run_job(
             )
             store.start_run(record)
             events.emit(
-                "run_start",
-                job=job.name,
-                run_id=run_id,
-                ledger=str(job.ledger),
-                ledger_sha256=record.ledger_sha256,
-                rows=record.rows,
-                dry_run=dry_run,
-                mode=str(session.mode),
+                RunStart(
+                    job=job.name,
+                    run_id=run_id,
+                    ledger=str(job.ledger),
+                    ledger_sha256=record.ledger_sha256,
+                    rows=record.rows,
+                    dry_run=dry_run,
+                    mode=str(session.mode),
+                )
             )
             plan = decide.rows(prepared, store=store, run_id=run_id, dry_run=dry_run, clock=clock)
             _announce_invalid(prepared, plan.outcomes, events)
@@ -204,13 +203,14 @@ def run_job(
             _keep_files(store, run_id, outputs)
         _finish(store, run_id, summary.ended_at, result)
         events.emit(
-            "run_end",
-            run_id=run_id,
-            exit_code=int(result.exit_code),
-            counts=summary.counts,
-            totals=summary.totals,
-            results=str(outputs.results),
-            report=str(outputs.report),
+            RunEnd(
+                run_id=run_id,
+                exit_code=int(result.exit_code),
+                counts=summary.counts,
+                totals=summary.totals,
+                results=str(outputs.results),
+                report=str(outputs.report),
+            )
         )
         return result
     finally:
@@ -286,12 +286,13 @@ def _announce_invalid(
     for index, outcome in enumerate(outcomes):
         if outcome is not None and outcome.status == Status.INVALID:
             events.emit(
-                "row_invalid",
-                row=numbers[index],
-                adjustment_id=ids[index],
-                account=accounts[index],
-                code=outcome.error_code,
-                message=outcome.error_message,
+                RowInvalid(
+                    row=numbers[index],
+                    adjustment_id=ids[index],
+                    account=accounts[index],
+                    code=outcome.error_code or "",
+                    message=outcome.error_message or "",
+                )
             )
 
 
