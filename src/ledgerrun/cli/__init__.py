@@ -15,8 +15,11 @@ from ledgerrun.cli.plan import plan
 from ledgerrun.cli.reconcile import reconcile
 from ledgerrun.cli.run import run
 from ledgerrun.cli.sandbox import sandbox
+from ledgerrun.cli.serve import serve
 from ledgerrun.cli.status import status
+from ledgerrun.cli.users import users
 from ledgerrun.cli.validate import validate
+from ledgerrun.cli.worker import worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,7 +49,7 @@ def main(ctx: click.Context, log_format: str, verbose: int) -> None:
     ctx.obj = Output(log_format, verbose)
 
 
-for command in (validate, plan, run, reconcile, status, journal, sandbox):
+for command in (validate, plan, run, reconcile, status, journal, sandbox, serve, users, worker):
     main.add_command(command)
 
 

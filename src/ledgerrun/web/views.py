@@ -1,0 +1,98 @@
+"""How pages show things: amounts with the currency's decimals and thousands separators, times
+in UTC, and statuses as words with a colour (never a colour alone)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ledgerrun import money
+from ledgerrun.output.html import EXIT_MEANINGS
+from ledgerrun.vocab import FIXES
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+# status -> (words shown, colour class)
+BADGES: dict[str, tuple[str, str]] = {
+    "uploaded": ("Uploaded", "grey"),
+    "invalid": ("Has problems", "red"),
+    "valid": ("Ready for approval", "blue"),
+    "approved": ("Approved", "green"),
+    "rejected": ("Rejected", "red"),
+    "running": ("Running", "blue"),
+    "done": ("Run finished", "green"),
+    "queued": ("Waiting for a worker", "grey"),
+    "failed": ("Did not finish", "red"),
+    "succeeded": ("Succeeded", "green"),
+    "unknown": ("Unknown outcome", "red"),
+    "skipped": ("Skipped", "grey"),
+    "pending": ("Pending", "amber"),
+    "debit": ("Debit", "grey"),
+    "credit": ("Credit", "grey"),
+}
+WORK_WORDS = {"run": "Run", "check": "Check with Stripe", "reconcile": "Reconcile"}
+
+
+def amount(minor: Any, currency: str) -> str:
+    """``150000, 'usd'`` -> ``1,500.00``; the currency's own decimals (``jpy``: none)."""
+    if minor is None or minor == "":
+        return ""
+    try:
+        exp = money.exponent(str(currency).lower())
+    except KeyError:
+        return f"{int(minor):,}"
+    return money.format_major(int(minor), exp, grouping=True)
+
+
+def money_text(minor: Any, currency: str) -> str:
+    return f"{amount(minor, currency)} {str(currency).upper()}"
+
+
+def when(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return str(value.strftime("%Y-%m-%d %H:%M:%S UTC"))
+    return str(value)
+
+
+def number(value: Any) -> str:
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def badge(status: Any) -> tuple[str, str]:
+    return BADGES.get(str(status), (str(status).replace("_", " ").capitalize(), "grey"))
+
+
+def exit_meaning(code: Any) -> str:
+    if code is None:
+        return ""
+    meanings = {**EXIT_MEANINGS, 4: "another run of this job was in progress: try again later"}
+    return meanings.get(int(code), "not a known exit code")
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        amount=amount, money=money_text, when=when, number=number, exit_meaning=exit_meaning
+    )
+    env.globals.update(badge=badge, fixes=FIXES, work_words=WORK_WORDS)
+    return env
