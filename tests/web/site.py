@@ -6,6 +6,7 @@ import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.support import HEADER, KEY
 
@@ -72,3 +73,59 @@ def cli_add_user(config: Path, name: str, role: str, password: str = PASSWORD) -
 
 def env() -> dict[str, str]:
     return {"STRIPE_API_KEY": KEY, "LEDGERRUN_SECRET_KEY": "test-secret-" + "x" * 40}
+
+
+def start_server(
+    config: Path, log: Path, extra_env: dict[str, str] | None = None
+) -> tuple[Any, str]:
+    """``ledgerrun serve`` in its own process; its URL from the first line of its output."""
+    import os
+    import select
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ledgerrun", "serve", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=log.open("wb"),
+        env={**os.environ, **env(), **(extra_env or {})},
+        text=True,
+    )
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], 60)
+    line = process.stdout.readline().strip() if ready else ""
+    if not line.startswith("listening on http://"):
+        process.kill()
+        raise AssertionError(f"serve did not start: {line!r} {log.read_text()}")
+    return process, line.removeprefix("listening on ")
+
+
+def stop_server(process: Any) -> int:
+    process.terminate()
+    try:
+        return int(process.wait(30))
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return int(process.wait(10))
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def xlsx_rows(data: bytes) -> list[dict[str, str]]:
+    """The rows of a workbook's first sheet, as text keyed by the header."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    rows = book.worksheets[0].iter_rows(values_only=True)
+    values = [[("" if c is None else str(c)) for c in row] for row in rows]
+    return [dict(zip(values[0], row, strict=False)) for row in values[1:]]

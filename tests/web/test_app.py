@@ -22,7 +22,16 @@ from ledgerrun.web.app import create_app
 from ledgerrun.web.config import ServeConfig, load_config
 from ledgerrun.web.worker import Worker
 from tests.support import KEY, debits, state
-from tests.web.site import BAD_ROWS, GOOD_ROWS, PASSWORD, add_user, env, ledger, make_site
+from tests.web.site import (
+    BAD_ROWS,
+    GOOD_ROWS,
+    PASSWORD,
+    add_user,
+    env,
+    ledger,
+    make_site,
+    xlsx_rows,
+)
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 SECURITY_HEADERS = {
@@ -462,17 +471,6 @@ def test_a_batch_runs_only_once_approved_then_moves_exactly_the_approved_money(w
     actions = [e.action for e in web.store.audit_events(limit=500) if e.batch_id == batch_id]
     for action in ("upload", "approve", "run", "run_end", "download", "reconcile"):
         assert action in actions, action
-
-
-def xlsx_rows(data: bytes) -> list[dict[str, str]]:
-    import openpyxl
-
-    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
-    sheet = book.worksheets[0]
-    values = [
-        [("" if c is None else str(c)) for c in row] for row in sheet.iter_rows(values_only=True)
-    ]
-    return [dict(zip(values[0], row, strict=False)) for row in values[1:]]
 
 
 def test_a_run_that_finds_the_job_locked_ends_with_exit_4_on_the_page(web: Web) -> None:

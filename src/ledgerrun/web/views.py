@@ -24,14 +24,21 @@ BADGES: dict[str, tuple[str, str]] = {
     "rejected": ("Rejected", "red"),
     "running": ("Running", "blue"),
     "done": ("Run finished", "green"),
-    "queued": ("Waiting for a worker", "grey"),
-    "failed": ("Did not finish", "red"),
+    "failed": ("Failed", "amber"),
+    "invalid_row": ("Invalid", "red"),
     "succeeded": ("Succeeded", "green"),
     "unknown": ("Unknown outcome", "red"),
     "skipped": ("Skipped", "grey"),
     "pending": ("Pending", "amber"),
     "debit": ("Debit", "grey"),
     "credit": ("Credit", "grey"),
+}
+# a work item's state (a run, a check, a reconciliation)
+WORK_BADGES: dict[str, tuple[str, str]] = {
+    "queued": ("Waiting for a worker", "grey"),
+    "running": ("Running", "blue"),
+    "done": ("Finished", "green"),
+    "failed": ("Did not finish", "red"),
 }
 WORK_WORDS = {"run": "Run", "check": "Check with Stripe", "reconcile": "Reconcile"}
 
@@ -77,6 +84,46 @@ def badge(status: Any) -> tuple[str, str]:
     return BADGES.get(str(status), (str(status).replace("_", " ").capitalize(), "grey"))
 
 
+def work_badge(state: Any) -> tuple[str, str]:
+    return WORK_BADGES.get(str(state), (str(state), "grey"))
+
+
+def row_badge(status: Any) -> tuple[str, str]:
+    """A results row's status (``invalid`` rows were never sent: a problem in the ledger)."""
+    return badge("invalid_row" if status == "invalid" else status)
+
+
+def totals_text(totals: Any) -> str:
+    """An approval's totals in words: ``240 rows; debits 1,500.00 USD; credits ...``."""
+    if not isinstance(totals, dict):
+        return str(totals)
+    parts = [f"{number(totals.get('rows', 0))} rows"]
+    for key in ("debits", "credits", "net"):
+        sums = totals.get(key) or {}
+        if sums:
+            shown = ", ".join(money_text(m, c) for c, m in sums.items())
+            parts.append(f"{key} {shown}")
+    return "; ".join(parts)
+
+
+def detail_items(detail: Any) -> list[tuple[str, str]]:
+    """An audit event's details as (label, text), empty ones left out."""
+    out = []
+    for key, value in (detail or {}).items():
+        if value in (None, "", {}, []):
+            continue
+        text = totals_text(value) if key == "totals" else str(value)
+        out.append((key.replace("_", " "), text))
+    return out
+
+
+def batch_badge(batch: Any) -> tuple[str, str]:
+    """A batch's status; a valid batch of a job without approval is ready to run at once."""
+    if batch.status == "valid" and batch.summary.get("approval") != "required":
+        return ("Ready to run", "blue")
+    return badge(batch.status)
+
+
 def exit_meaning(code: Any) -> str:
     if code is None:
         return ""
@@ -92,7 +139,20 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        amount=amount, money=money_text, when=when, number=number, exit_meaning=exit_meaning
+        amount=amount,
+        money=money_text,
+        when=when,
+        number=number,
+        exit_meaning=exit_meaning,
+        totals_text=totals_text,
     )
-    env.globals.update(badge=badge, fixes=FIXES, work_words=WORK_WORDS)
+    env.globals.update(
+        badge=badge,
+        batch_badge=batch_badge,
+        work_badge=work_badge,
+        row_badge=row_badge,
+        detail_items=detail_items,
+        fixes=FIXES,
+        work_words=WORK_WORDS,
+    )
     return env

@@ -25,6 +25,11 @@ function pollProgress(box) {
         set("p-failed", fmt(p.failed));
         set("p-unknown", fmt(p.unknown));
         set("p-phase", p.phase || p.state);
+        var badge = document.getElementById("work-state");
+        if (badge && p.state === "running" && badge.textContent !== "Running") {
+          badge.textContent = "Running";
+          badge.className = "badge b-blue";
+        }
         var meter = document.getElementById("meter");
         if (meter) { meter.max = total || 1; meter.value = total ? p.done : 0; }
         if (p.finished) {
@@ -76,6 +81,19 @@ document.addEventListener("DOMContentLoaded", function () {
   var box = document.getElementById("progress");
   if (box && box.getAttribute("data-finished") === "no") { pollProgress(box); }
   document.querySelectorAll("table.sortable").forEach(makeSortable);
+  var refresh = document.getElementById("auto-refresh");
+  if (refresh) {
+    // Work is going on for this batch (a check with Stripe, a run, a reconciliation): look
+    // again in a few seconds, unless the person is writing a comment.
+    setTimeout(function again() {
+      var comment = document.getElementById("comment");
+      if (comment && (comment.value || document.activeElement === comment)) {
+        setTimeout(again, 3000);
+        return;
+      }
+      window.location.reload();
+    }, 1000 * Number(refresh.getAttribute("data-seconds") || 3));
+  }
   var only = document.getElementById("only-problems");
   if (only) { only.addEventListener("change", function () { only.form.submit(); }); }
   document.querySelectorAll("select.autosubmit").forEach(function (s) {
