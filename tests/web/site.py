@@ -31,7 +31,9 @@ def ledger(rows: list[str], header: str = HEADER) -> bytes:
     return ("\n".join([header, *rows]) + "\n").encode()
 
 
-def make_site(folder: Path, sandbox_url: str, *, serve_extra: str = "") -> Path:
+def make_site(
+    folder: Path, sandbox_url: str, *, serve_extra: str = "", max_upload_mb: int = 1
+) -> Path:
     """serve.toml, jobs/payouts.toml (approval required) and jobs/fees.toml (none)."""
     jobs = folder / "jobs"
     jobs.mkdir(parents=True, exist_ok=True)
@@ -46,7 +48,7 @@ def make_site(folder: Path, sandbox_url: str, *, serve_extra: str = "") -> Path:
     config = folder / "serve.toml"
     config.write_text(
         '[serve]\nhost = "127.0.0.1"\nport = 0\njobs = "jobs"\nstore = "state/web.sqlite"\n'
-        f'uploads = "uploads"\nmax_upload_mb = 1\n{serve_extra}\n',
+        f'uploads = "uploads"\nmax_upload_mb = {max_upload_mb}\n{serve_extra}\n',
         encoding="utf-8",
     )
     return config

@@ -201,9 +201,11 @@ def fingerprint(totals: dict[str, Any]) -> str:
 
 class _Cache:
     """A few recent reviews per process: paging through a large batch reads it once. Entries
-    live briefly, since the store's knowledge of the ids can change under a review."""
+    live two minutes at most (a worker in another process may run the batch meanwhile; this
+    process's own worker drops the entry when it does), and every decision and run takes a
+    fresh review anyway."""
 
-    def __init__(self, size: int = 4, ttl_s: float = 30.0) -> None:
+    def __init__(self, size: int = 4, ttl_s: float = 120.0) -> None:
         self.size, self.ttl_s = size, ttl_s
         self._items: OrderedDict[str, tuple[float, Review]] = OrderedDict()
         self._lock = threading.Lock()

@@ -206,6 +206,7 @@ class Worker:
             **extra,
         )  # fmt: skip
         if item.kind == "run":
+            service.REVIEWS.drop(batch.batch_id)
             status = "done" if code in (0, 1) else settled_status(self.store, batch)
             self.store.update_batch(batch.batch_id, status=status, updated_at=service.now())
         service.audit(
