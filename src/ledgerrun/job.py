@@ -60,6 +60,7 @@ class StripeSettings:
     timeout_s: float = 30.0
     max_attempts: int = 6  # tries of one request before its outcome is left unknown
     transfer_group: str = "ledgerrun"  # one group for every job of the platform
+    breaker_after: int = 12  # requests in a row with no usable answer before the run stops
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,7 @@ SCHEMA: dict[str, dict[str, _Check]] = {
         "timeout_s": _number,
         "max_attempts": _whole,
         "transfer_group": _text,
+        "breaker_after": _whole,
     },
 }
 LIMIT_KEYS = ("max_amount", "max_total")
@@ -333,6 +335,8 @@ def check_choices(job: Job) -> Job:
             "'stripe.transfer_group' must be 1-100 characters of letters, digits, '_', '-', '.' "
             f"or ':': {s.transfer_group!r}"
         )
+    if not 1 <= s.breaker_after <= 100_000:
+        raise ConfigError("'stripe.breaker_after' must be between 1 and 100000 requests")
     if not 1 <= s.max_attempts <= 20:
         raise ConfigError("'stripe.max_attempts' must be between 1 and 20")
     return job

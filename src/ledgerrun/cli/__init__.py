@@ -13,6 +13,7 @@ from ledgerrun.cli._common import Output
 from ledgerrun.cli.journal import journal
 from ledgerrun.cli.plan import plan
 from ledgerrun.cli.reconcile import reconcile
+from ledgerrun.cli.reverse import reverse
 from ledgerrun.cli.run import run
 from ledgerrun.cli.sandbox import sandbox
 from ledgerrun.cli.serve import serve
@@ -49,7 +50,9 @@ def main(ctx: click.Context, log_format: str, verbose: int) -> None:
     ctx.obj = Output(log_format, verbose)
 
 
-for command in (validate, plan, run, reconcile, status, journal, sandbox, serve, users, worker):
+for command in (validate, plan, run, reverse, reconcile, status, journal, sandbox):
+    main.add_command(command)
+for command in (serve, users, worker):  # the web application
     main.add_command(command)
 
 

@@ -55,10 +55,15 @@ def status(
         holder = store.lock_holder(job.name)
         dates = sorted({r.run_date for r in runs} | {job.run_date.isoformat()})
         counts = {d: store.counts(job.name, d) for d in dates}
+        reversals: dict[str, dict[str, int]] = {}
+        for r in store.iter_reversals(job.name):
+            by_state = reversals.setdefault(r.state, {})
+            by_state[r.currency] = by_state.get(r.currency, 0) + r.amount_minor
+            by_state["count"] = by_state.get("count", 0) + 1
     finally:
         store.close()
     counts = {d: c for d, c in counts.items() if any(c.values())}
     if fmt == "json":
-        emit_json(text.status_json(job, runs, counts, holder))
+        emit_json(text.status_json(job, runs, counts, holder) | {"reversals": reversals})
     else:
-        click.echo(text.status_text(job, runs, counts, holder))
+        click.echo(text.status_text(job, runs, counts, holder, reversals))

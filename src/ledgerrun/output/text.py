@@ -232,7 +232,11 @@ def _state(run: Any, holder: Any) -> str:
 
 
 def status_text(
-    job: Any, runs: Sequence[Any], counts: dict[str, dict[str, int]], holder: Any
+    job: Any,
+    runs: Sequence[Any],
+    counts: dict[str, dict[str, int]],
+    holder: Any,
+    reversals: dict[str, dict[str, int]] | None = None,
 ) -> str:
     lines = [f"Job {job.name}, journal {redact_location(job.store_location)}"]
     if holder:
@@ -245,6 +249,9 @@ def status_text(
         for date, states in counts.items():
             shown_states = ", ".join(f"{state} {n:,}" for state, n in sorted(states.items()))
             lines.append(f"  {date}  {shown_states}")
+    for state, amounts in sorted((reversals or {}).items()):
+        money = ", ".join(amount(v, c) for c, v in sorted(amounts.items()) if c != "count")
+        lines.append(f"Reversals {state}: {amounts.get('count', 0):,} ({money})")
     lines.append("")
     lines.append(
         f"{'run':<25} {'date':<10} {'kind':<7} {'mode':<7} {'by':<20} {'started':<20} "
@@ -293,4 +300,28 @@ def reconciliation(report: Any, report_path: Any, limit: int) -> str:
     if len(report.discrepancies) > limit:
         lines.append(f"  ... and {len(report.discrepancies) - limit} more.")
     lines.append(f"Report: {report_path}")
+    return "\n".join(lines)
+
+
+def reversal_report(result: Any) -> str:
+    """The closing summary of ``ledgerrun reverse``."""
+    counts = Counter(line.status for line in result.lines)
+    head = f"Reversals {result.run_id} of job {result.job.name} (run date {result.job.run_date})"
+    lines = [head + (" (dry run: nothing reversed)" if result.dry_run else ""), ""]
+    for status in ("succeeded", "failed", "invalid", "skipped", "unknown"):
+        lines.append(f"  {status:<10} {counts.get(status, 0):>9,}")
+    earlier = sum(1 for line in result.lines if line.earlier)
+    if earlier:
+        lines.append(f"  ({plural(earlier, 'reversal')} done earlier: nothing sent for them)")
+    if result.totals:
+        reversed_now = ", ".join(amount(t, c) for c, t in sorted(result.totals.items()))
+        lines.append(f"Reversed now: {reversed_now}")
+    for line in result.lines:
+        if line.status in ("failed", "invalid", "unknown"):
+            lines.append(
+                f"  row {line.request.row} {shown(line.request.adjustment_id)}: {line.status} "
+                f"[{line.error_code}] {shown(line.error, 300)}"
+            )
+    lines += [f"Warning: {w}" for w in result.warnings]
+    lines += ["", f"Results: {result.results_path}", f"Summary: {result.summary_path}"]
     return "\n".join(lines)

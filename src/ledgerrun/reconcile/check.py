@@ -50,6 +50,11 @@ NEXT_STEP = {
     "removed_from_ledger": "This job moved the money (its journal says so), but the row is no "
     "longer in the ledger: put the row back if it was removed by mistake; if it should not have "
     "moved, reverse it (ledgerrun reverse --adjustments).",
+    "unrecorded_reversal": "Stripe holds a reversal of this transfer that the journal does not: "
+    "find out who made it (the dashboard shows it); if it should not exist, the money must be "
+    "moved again under a new adjustment id.",
+    "missing_reversal": "The journal records a reversal that Stripe does not hold: check the "
+    "dashboard, then run ledgerrun reverse again (it settles it, never twice).",
     "unchecked": "Stripe did not answer for this object: run reconcile again later.",
 }
 DISCREPANCIES = tuple(NEXT_STEP)
@@ -144,7 +149,8 @@ def reconcile(
     rows = _read_rows(results_path, job.id_prefix) if from_results else _rows_of(scope_entries)
     accounts = {r.account for r in rows} | {e.account for e in known.values()}
     since = _since(job, run_date, scope_entries, now)
-    objects = list(_listings(job, session, store, accounts, since, report))
+    ids = {r.transfer_id for r in rows} | {e.transfer_id or "" for e in known.values()}
+    objects = list(_listings(job, session, store, accounts, since, report, ids))
     by_key: dict[str, list[_Obj]] = defaultdict(list)
     for obj in objects:
         if obj.key:
@@ -170,7 +176,66 @@ def reconcile(
             report.other_dates += 1
         elif kind is not None:
             report.discrepancies.append(_about(obj, kind, _detail(kind, obj, row_by_key, by_key)))
+    if store is not None:
+        report.discrepancies.extend(_reversals(session, store, job, objects, known, run_date))
     return report
+
+
+def _reversals(
+    session: Session,
+    store: Store,
+    job: Job,
+    objects: list[_Obj],
+    known: dict[str, Entry],
+    run_date: str | None,
+) -> list[Discrepancy]:
+    """What Stripe says was reversed of each transfer this job moved, against the journal's
+    record of the reversals it made: unrecorded reversals are reported by their ``trr_`` id."""
+    recorded: dict[str, dict[str, int]] = defaultdict(dict)  # transfer -> trr -> amount
+    pending: dict[str, int] = defaultdict(int)
+    for r in store.iter_reversals(job.name):
+        if r.state == SUCCEEDED and r.reversal_object_id:
+            recorded[r.transfer_id][r.reversal_object_id] = r.amount_minor
+        elif r.state == "pending":
+            pending[r.transfer_id] += r.amount_minor
+    ours = {
+        e.transfer_id: e
+        for e in known.values()
+        if e.transfer_id and e.state == SUCCEEDED and (run_date is None or e.run_date == run_date)
+    }
+    reversed_in_stripe: dict[str, int] = {}
+    for obj in objects:
+        if obj.transfer_id in ours:
+            reversed_in_stripe[obj.transfer_id] = max(
+                reversed_in_stripe.get(obj.transfer_id, 0), obj.amount_reversed
+            )
+    out: list[Discrepancy] = []
+    for transfer_id, entry in sorted(ours.items()):
+        stripe_total = reversed_in_stripe.get(transfer_id, 0)
+        journal_total = sum(recorded[transfer_id].values())
+        if stripe_total == journal_total or (
+            stripe_total > journal_total and stripe_total <= journal_total + pending[transfer_id]
+        ):
+            continue
+        context = None if entry.direction == Direction.CREDIT else entry.account
+        about = dict(adjustment_id=entry.adjustment_id, account=entry.account,
+                     transfer_id=transfer_id, payment_id=entry.payment_id or "")  # fmt: skip
+        if stripe_total < journal_total:
+            out.append(Discrepancy("missing_reversal", **about, detail=(
+                f"the journal records {money_text(journal_total, entry.currency)} reversed, "
+                f"Stripe {money_text(stripe_total, entry.currency)}")))  # fmt: skip
+            continue
+        try:
+            held = list(session.client.reversals(transfer_id, context))
+        except StripeError as exc:
+            out.append(Discrepancy("unchecked", **about, detail=f"its reversals: {exc}"))
+            continue
+        for reversal in held:
+            if reversal.id not in recorded[transfer_id]:
+                out.append(Discrepancy("unrecorded_reversal", **about, detail=(
+                    f"{reversal.id}: {money_text(reversal.amount, reversal.currency)} reversed, "
+                    "not in the journal")))  # fmt: skip
+    return out
 
 
 def _classify(
@@ -186,8 +251,9 @@ def _classify(
 ) -> str | None:
     if obj.ids & row_ids:
         return None  # the results account for it; its row was checked above
-    if obj.key and len(by_key.get(obj.key, [])) > 1 and (in_scope or obj.key in row_by_key):
-        return "duplicate"
+    moving = [o for o in by_key.get(obj.key, []) if o.amount_reversed < o.amount]
+    if obj.key and len(moving) > 1 and obj in moving and (in_scope or obj.key in row_by_key):
+        return "duplicate"  # a copy that was reversed in full is no longer a duplicate
     entry = known.get(obj.key) if obj.key else None
     ours = entry is not None and bool(obj.ids & {entry.transfer_id or "", entry.payment_id or ""})
     if obj.key in row_by_key and obj.job in (job, ""):
@@ -255,6 +321,7 @@ def _listings(
     accounts: Iterable[str],
     since: int,
     report: Reconciliation,
+    known_ids: set[str],
 ) -> Iterator[_Obj]:
     client = session.client
     groups = {job.stripe.transfer_group, job.name}
@@ -267,7 +334,9 @@ def _listings(
             return [
                 _obj(m)
                 for m in client.transfers(account_id, group=None, created_gte=since)
-                if m.transfer_group in groups or m.metadata.get("ledgerrun_adjustment_id")
+                if m.transfer_group in groups
+                or m.metadata.get("ledgerrun_adjustment_id")
+                or m.transfer_id in known_ids  # the source transfer of a debit by charge
             ]
         except RefusedError:
             return []  # an account the key cannot reach holds none of this platform's objects

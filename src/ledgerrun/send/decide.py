@@ -261,6 +261,7 @@ def _items(prepared: Prepared, out: Decisions) -> list[Item]:
             adjustment_id=cols["adjustment_id"][index],
             run_date=run_date,
             id_prefix=job.id_prefix,
+            consent=prepared.consent.get(index),
             extra={key: values[index] for key, values in meta_cols.items()},
         )
         items.append(

@@ -29,7 +29,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from ledgerrun.clock import Clock
 from ledgerrun.errors import (
@@ -56,6 +56,13 @@ from ledgerrun.vocab import (
 )
 
 STALE_AFTER = dt.timedelta(hours=23)  # Stripe prunes idempotency keys after 24 hours
+
+
+class Attempted(Protocol):
+    @property
+    def attempted_at(self) -> dt.datetime: ...
+    @property
+    def attempted_at_server(self) -> dt.datetime: ...
 
 
 @dataclass(frozen=True)
@@ -414,7 +421,7 @@ class Executor:
             self._fatal(exc)
 
 
-def age(entry: Entry, now: dt.datetime, server_offset: dt.timedelta | None) -> dt.timedelta:
+def age(entry: Attempted, now: dt.datetime, server_offset: dt.timedelta | None) -> dt.timedelta:
     """How old the entry's latest attempt is: the older of two readings, by this machine's clock
     and by Stripe's (idempotency keys expire on Stripe's)."""
     server_now = now + (server_offset or dt.timedelta())

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.ingest.validate import Validation, blocking_problems, check
 from ledgerrun.job import Job
+from ledgerrun.send import consent
 from ledgerrun.send.execute import STALE_AFTER, age
 from ledgerrun.send.guard import Guard, Want
 from ledgerrun.send.preflight import (
@@ -54,6 +55,7 @@ class Prepared:
     checks: dict[str, AccountCheck] = field(default_factory=dict)
     guard: Guard | None = None
     unguarded: dict[str, str] = field(default_factory=dict)  # key -> why Stripe was not asked
+    consent: dict[int, str] = field(default_factory=dict)  # row index -> consent reference
     requests: int = 0  # requests the preparation sent
 
     @property
@@ -111,7 +113,20 @@ def prepare_offline(job: Job, store: Store | None) -> Prepared:
     valid = validation.valid.to_pylist()
     valid_keys = [k for k, ok in zip(prepared.keys, valid, strict=True) if ok]
     prepared.earlier = store.entries(valid_keys) if store is not None else {}
-    prepared.validation = _apply(validation, [_journal_conflicts(prepared)])
+    findings = [_journal_conflicts(prepared)]
+    if job.consent_registry is not None:
+        registry = consent.load_registry(job.consent_registry)
+        finding, prepared.consent = consent.check(
+            validation.account,
+            validation.currency,
+            validation.amount_minor,
+            prepared.directions,
+            validation.valid,
+            registry,
+            job.run_date,
+        )
+        findings.append(finding)
+    prepared.validation = _apply(validation, findings)
     return prepared
 
 
@@ -133,15 +148,6 @@ def prepare_online(
         prepared.validation, [_platform_rows(prepared.validation, session.platform.id)]
     )
     prepared.validation = validation
-    todo = _todo_accounts(prepared)
-    if job.preflight and todo:
-        prepared.checks = _account_checks(job, session, store, writable, todo, clock)
-        directions = pa.array(prepared.directions, pa.string())
-        findings = row_findings(
-            validation.account, validation.currency, directions, validation.valid,
-            prepared.checks,
-        )  # fmt: skip
-        prepared.validation = _apply(validation, list(findings))
     guard = Guard(
         session.client,
         store,
@@ -154,7 +160,18 @@ def prepare_online(
         writable=writable,
     )
     prepared.guard = guard
-    _ask_the_guard(prepared, guard, clock, session.client.gateway.server_offset)
+    offset = session.client.gateway.server_offset
+    _ask_the_guard(prepared, guard, clock, offset)
+    todo = _todo_accounts(prepared, clock.now(), offset)
+    if job.preflight and todo:
+        prepared.checks = _account_checks(job, session, store, writable, todo, clock)
+        validation = prepared.validation
+        directions = pa.array(prepared.directions, pa.string())
+        findings = row_findings(
+            validation.account, validation.currency, directions, validation.valid,
+            prepared.checks,
+        )  # fmt: skip
+        prepared.validation = _apply(validation, list(findings))
     prepared.requests = session.client.requests - before
     return prepared
 
@@ -235,16 +252,20 @@ def _norm(name: str, value: Any, direction: str) -> Any:
     return value
 
 
-def _todo_accounts(prepared: Prepared) -> list[str]:
-    """Accounts with a valid row not yet done."""
+def _todo_accounts(prepared: Prepared, now: dt.datetime, offset: dt.timedelta | None) -> list[str]:
+    """Accounts with a valid row still to send: not done in the store, not found done in
+    Stripe's books, and not an attempt pending for less than 23 hours (resent as it was)."""
     v = prepared.validation
     out = []
     for key, account, ok in zip(
         prepared.keys, v.account.to_pylist(), v.valid.to_pylist(), strict=True
     ):
         entry = prepared.earlier.get(key)
-        if ok and (entry is None or entry.state != SUCCEEDED):
-            out.append(account)
+        if not ok or key in prepared.found or (entry is not None and entry.state == SUCCEEDED):
+            continue
+        if entry is not None and entry.state == PENDING and age(entry, now, offset) < STALE_AFTER:
+            continue
+        out.append(account)
     return list(dict.fromkeys(out))
 
 

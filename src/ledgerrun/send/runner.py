@@ -104,6 +104,8 @@ def run_job(
             raise ConfigError(
                 f"{job.ledger.name} cannot be run: " + " ".join(p.message for p in blocking[:3])
             )
+        if job.approval == "required" and not dry_run:
+            _check_approval(job, prepared, store)
         with connect(
             job,
             os.environ if env is None else env,
@@ -213,6 +215,17 @@ def run_job(
         return result
     finally:
         store.close()
+
+
+def _check_approval(job: Job, prepared: Prepared, store: Store) -> None:
+    """A job that needs four eyes runs only the very ledger an approver approved."""
+    sha256 = prepared.validation.ledger.sha256
+    if store.approval_for(job.name, sha256) is None:
+        raise ConfigError(
+            f"job {job.name} needs an approval before it runs: an approver (not the person who "
+            f"uploaded it) must approve ledger {job.ledger.name} (SHA-256 {sha256[:12]}...) in "
+            "the web application (ledgerrun serve). Any change to the file needs a new approval"
+        )
 
 
 def _keep_files(store: Store, run_id: str, outputs: Outputs) -> None:

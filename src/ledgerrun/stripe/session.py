@@ -104,7 +104,10 @@ def connect(
             bucket=TokenBucket(job.stripe.rate_limit, clock),
             clock=clock,
             jitter=jitter or random.Random().random,
-            policy=Policy(max_attempts=job.stripe.max_attempts),
+            policy=Policy(
+                max_attempts=job.stripe.max_attempts,
+                breaker_threshold=job.stripe.breaker_after,
+            ),
             stop=stop,
             listener=listener,
         )
