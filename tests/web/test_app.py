@@ -582,3 +582,59 @@ def test_a_dead_workers_run_is_shown_interrupted_and_can_run_again(web: Web) -> 
     assert item is not None and item.state == "failed" and item.exit_code == 3
     assert "Run it again" in client.get(f"/work/{work_id}").text
     assert ">Run<" in client.get(f"/batches/{batch_id}").text
+
+
+def reversals_of(url: str, ids: set[str]) -> dict[str, tuple[int, int, int]]:
+    """adjustment id -> (amount, amount reversed, reversals) in the sandbox's books."""
+    out = {}
+    for t in state(url)["transfers"]:
+        found = t["metadata"].get("ledgerrun_adjustment_id")
+        if found in ids:
+            out[found] = (t["amount"], t["amount_reversed"], len(t["reversals"]["data"]))
+    return out
+
+
+def test_a_reversal_from_the_batch_page_is_a_dry_run_first_then_exactly_once(web: Web) -> None:
+    rows = [r.replace("W-", "V-") for r in GOOD_ROWS]
+    batch_id = new_batch(web, rows, job="fees")
+    web.work()
+    preparer = web.signed_in("pat")
+    csrf = token(preparer, f"/batches/{batch_id}")
+    assert preparer.post(f"/batches/{batch_id}/run", data={"csrf_token": csrf}).status_code == 303
+    web.work()
+    ids = {f"V-{i}" for i in range(1, 5)}
+    assert {k: v[1:] for k, v in reversals_of(web.sandbox_url, ids).items()} == {
+        i: (0, 0) for i in ids
+    }
+    # a preparer may not reverse; an approver must dry-run first
+    form = {"csrf_token": csrf, "scope": "all", "mode": "dry_run"}
+    assert preparer.post(f"/batches/{batch_id}/reverse", data=form).status_code == 403
+    approver = web.signed_in("ada")
+    csrf = token(approver, f"/batches/{batch_id}")
+    chosen = {"csrf_token": csrf, "scope": "chosen", "ids": "V-2\nV-3", "reason": "refund"}
+    early = approver.post(f"/batches/{batch_id}/reverse", data={**chosen, "mode": "reverse"})
+    assert early.status_code == 409 and "Dry run first" in early.text
+    other = {**chosen, "ids": "V-2\nnot-in-the-batch"}
+    assert approver.post(f"/batches/{batch_id}/reverse", data=other).status_code == 400
+    dry = approver.post(f"/batches/{batch_id}/reverse", data={**chosen, "mode": "dry_run"})
+    assert dry.status_code == 303
+    web.work()
+    assert all(v[2] == 0 for v in reversals_of(web.sandbox_url, ids).values())  # nothing yet
+    page = approver.get(f"/batches/{batch_id}")
+    assert ">Reverse<" in page.text and "V-2" in page.text
+    done = approver.post(f"/batches/{batch_id}/reverse", data={**chosen, "mode": "reverse"})
+    assert done.status_code == 303
+    web.work()
+    books = reversals_of(web.sandbox_url, ids)
+    assert books["V-2"] == (100050, 100050, 1) and books["V-3"] == (500, 500, 1)
+    assert books["V-1"][1:] == (0, 0) and books["V-4"][1:] == (0, 0)
+    # the same reversal again: refused without a new dry run, and with one it reverses nothing
+    again = approver.post(f"/batches/{batch_id}/reverse", data={**chosen, "mode": "reverse"})
+    assert again.status_code == 409
+    approver.post(f"/batches/{batch_id}/reverse", data={**chosen, "mode": "dry_run"})
+    web.work()
+    approver.post(f"/batches/{batch_id}/reverse", data={**chosen, "mode": "reverse"})
+    web.work()
+    assert reversals_of(web.sandbox_url, ids) == books
+    actions = [e.action for e in web.store.audit_events(limit=500) if e.batch_id == batch_id]
+    assert "reverse_dry_run" in actions and "reverse" in actions and "reverse_end" in actions

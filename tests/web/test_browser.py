@@ -187,6 +187,45 @@ def test_results_download_as_csv_and_xlsx_and_agree(site: Site) -> None:
     page.context.close()
 
 
+def test_a_reversal_from_the_page_is_exactly_once(site: Site) -> None:
+    def books() -> dict[str, tuple[int, int]]:
+        return {
+            t["metadata"]["ledgerrun_adjustment_id"]: (t["amount_reversed"],
+                                                       len(t["reversals"]["data"]))
+            for t in state(site.sandbox_url)["transfers"]
+            if t["metadata"].get("ledgerrun_job") == "payouts"
+        }  # fmt: skip
+
+    page = site.page("ada")
+    page.goto(site.notes["batch"] + "#reverse")
+    page.get_by_label("Only these adjustment ids:").check()
+    page.get_by_label("Adjustment ids (one per line)").fill("W-3")
+    page.get_by_label("Reason").fill("charged twice")
+    page.get_by_role("button", name="Dry run").click()
+    page.wait_for_url(re.compile(r".*/work/[\w-]+$"))
+    page.wait_for_selector("#reversal-lines", timeout=60_000)
+    assert books()["W-3"] == (0, 0)  # a dry run reverses nothing
+    page.goto(site.notes["batch"] + "#reverse")
+    page.get_by_role("button", name="Reverse").click()
+    page.wait_for_url(re.compile(r".*/work/[\w-]+$"))
+    playwright_api.expect(page.locator("#reversal-lines")).to_contain_text(
+        "Succeeded", timeout=60_000
+    )
+    assert books() == {"W-1": (0, 0), "W-2": (0, 0), "W-3": (500, 1), "W-4": (0, 0)}
+    # the page offers no second Reverse of it, and a forged one is refused
+    page.goto(site.notes["batch"])
+    assert page.get_by_role("button", name="Reverse").count() == 0
+    csrf = page.locator('input[name="csrf_token"]').first.get_attribute("value") or ""
+    forged = page.request.post(
+        site.notes["batch"] + "/reverse",
+        form={"csrf_token": csrf, "scope": "chosen", "ids": "W-3", "reason": "charged twice",
+              "mode": "reverse"},
+    )  # fmt: skip
+    assert forged.status == 409
+    assert books()["W-3"] == (500, 1)
+    page.context.close()
+
+
 def test_the_stripe_key_is_in_no_page_or_log(site: Site) -> None:
     page = site.page("ada")
     for path in ("/batches", site.notes["batch"], site.notes["work"], "/audit"):

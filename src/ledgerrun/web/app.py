@@ -393,7 +393,22 @@ def batch_context(self: App, request: Request, batch: Batch, review: Any) -> dic
         table = self.store.run_file(batch.run_id, "reconcile.csv")
         if table:
             reconcile_rows = list(csv.DictReader(io.StringIO(table.decode("utf-8"))))[:200]
+    reverses = [w for w in work if w.kind == "reverse"]
+    dry = next(
+        (w for w in reversed(reverses) if w.params.get("dry_run") and w.state == "done"), None
+    )
+    if dry is not None and any(
+        not w.params.get("dry_run") and w.requested_at > dry.requested_at for w in reverses
+    ):
+        dry = None  # reversed since: a new selection needs a new dry run
     return {
+        "reverses": reverses,
+        "dry_run": dry,
+        "dry_lines": reversal_lines(self.store, dry),
+        "dry_ids": "\n".join(dry.params.get("ids") or []) if dry else "",
+        "can_reverse": user.role in DECIDE
+        and bool(batch.run_id)
+        and service.active_work(self.store, batch.batch_id, ("run", "reverse")) is None,
         "approvals": approvals,
         "work": work,
         "runs": runs,
@@ -419,6 +434,15 @@ def batch_context(self: App, request: Request, batch: Batch, review: Any) -> dic
         "verdict": verdict,
         "reconcile_rows": reconcile_rows,
     }
+
+
+def reversal_lines(store: Store, item: WorkItem | None) -> list[dict[str, str]]:
+    """The lines of a reversal (or its dry run), as its reversals file in the store says."""
+    run_id = str((item.params if item else {}).get("reverse_run_id") or "")
+    data = store.run_file(run_id, "reversals.csv") if run_id else None
+    if not data:
+        return []
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))[:1000]
 
 
 def _groups(review: Any, online: dict[str, Any]) -> list[dict[str, Any]]:
@@ -577,6 +601,59 @@ async def reconcile(self: App, request: Request) -> Response:
     return RedirectResponse(f"/batches/{batch.batch_id}#reconcile", 303)
 
 
+@guarded(DECIDE)
+async def reverse(self: App, request: Request) -> Response:
+    """Reverse chosen (or all) succeeded rows of the batch's run: a dry run first, then the
+    same selection for real. The library does the checking and the exactly-once sending."""
+    user: User = request.state.user
+    form: FormData = request.state.form
+    batch = _batch(self, request)
+    if batch is None:
+        return self.message(request, 404, "No such batch", "There is no batch with that number.")
+    if not batch.run_id:
+        return self.message(request, 409, "Nothing to reverse", "This batch has not run yet.")
+    if service.active_work(self.store, batch.batch_id, ("run", "reverse")) is not None:
+        return self.message(request, 409, "Busy", "A run or reversal of this batch is going on.")
+    table = await run_in_threadpool(_results, self, batch.run_id)
+    done: list[str] = []
+    if table is not None:
+        succeeded = table.filter(pc.equal(table.column("status"), "succeeded"))
+        done = [str(i) for i in succeeded.column("adjustment_id").to_pylist()]
+    if text_field(form, "scope", 10) == "all":
+        ids = done
+    else:
+        raw = text_field(form, "ids", 200_000).replace(",", "\n").splitlines()
+        ids = list(dict.fromkeys(i.strip() for i in raw if i.strip()))
+        unknown = [i for i in ids if i not in set(done)]
+        if unknown:
+            shown = ", ".join(unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+            return self.message(
+                request, 400, "Not in this run",
+                f"These are not rows of this batch's run that succeeded: {shown}.",
+            )  # fmt: skip
+    if not ids:
+        return self.message(request, 400, "Nothing chosen", "Choose the rows to reverse.")
+    reason = text_field(form, "reason", 500).strip()
+    selection = service.fingerprint({"ids": sorted(ids), "reason": reason})
+    dry_run = text_field(form, "mode", 20) != "reverse"
+    if not dry_run:
+        dry = batch_context(self, request, batch, None)["dry_run"]
+        if dry is None or dry.params.get("selection") != selection:
+            return self.message(
+                request, 409, "Dry run first",
+                "Make a dry run of exactly these reversals first, check it, then reverse.",
+            )  # fmt: skip
+    params = {"run_id": batch.run_id, "ids": ids, "reason": reason, "dry_run": dry_run,
+              "selection": selection}  # fmt: skip
+    item = service.enqueue(self.store, batch.batch_id, "reverse", user.name, params)
+    service.audit(
+        self.store, user.name, self.address(request),
+        "reverse_dry_run" if dry_run else "reverse", batch=batch, work_id=item.work_id,
+        rows=len(ids), reason=reason,
+    )  # fmt: skip
+    return RedirectResponse(f"/work/{item.work_id}", 303)
+
+
 # --- work: progress, results, downloads ----------------------------------------------------------
 
 
@@ -645,7 +722,7 @@ async def work_page(self: App, request: Request) -> Response:
     item, batch = _work(self, request)
     if item is None or batch is None:
         return self.message(request, 404, "No such run", "There is no run with that number.")
-    run_id = str((item.params or {}).get("run_id") or "")
+    run_id = str((item.params or {}).get("run_id") or "") if item.kind == "run" else ""
     summary = None
     rows: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
@@ -665,8 +742,10 @@ async def work_page(self: App, request: Request) -> Response:
             pages = max(1, -(-shown // RESULT_ROWS))
             page = min(page, pages)
             rows = table.slice((page - 1) * RESULT_ROWS, RESULT_ROWS).to_pylist()
+    lines = reversal_lines(self.store, item) if item.kind == "reverse" else []
     return self.render(
         request, "work.html", item=item, batch=batch, p=progress_json(item), run_id=run_id,
+        lines=lines,
         summary=summary, rows=rows, counts=counts, status_filter=wanted, page=page, pages=pages,
         shown=shown, statuses=STATUSES,
     )  # fmt: skip
@@ -675,7 +754,7 @@ async def work_page(self: App, request: Request) -> Response:
 def _download_source(self: App, request: Request) -> tuple[WorkItem, Batch, str] | Response:
     item, batch = _work(self, request)
     run_id = str(((item.params if item else None) or {}).get("run_id") or "")
-    if item is None or batch is None or not run_id:
+    if item is None or batch is None or not run_id or item.kind != "run":
         return Response("No such run.\n", 404, media_type="text/plain")
     return item, batch, run_id
 
@@ -798,6 +877,7 @@ def create_app(
         Route("/batches/{batch_id}/run", bind(run), methods=["POST"]),
         Route("/batches/{batch_id}/check", bind(recheck), methods=["POST"]),
         Route("/batches/{batch_id}/reconcile", bind(reconcile), methods=["POST"]),
+        Route("/batches/{batch_id}/reverse", bind(reverse), methods=["POST"]),
         Route("/batches/{batch_id}/reconcile.csv", bind(reconcile_csv), methods=["GET"]),
         Route("/work/{work_id}", bind(work_page), methods=["GET"]),
         Route("/work/{work_id}/progress", bind(progress), methods=["GET"]),

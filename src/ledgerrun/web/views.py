@@ -30,6 +30,7 @@ BADGES: dict[str, tuple[str, str]] = {
     "unknown": ("Unknown outcome", "red"),
     "skipped": ("Skipped", "grey"),
     "pending": ("Pending", "amber"),
+    "dry_run": ("Dry run: not sent", "grey"),
     "debit": ("Debit", "grey"),
     "credit": ("Credit", "grey"),
 }
@@ -40,7 +41,12 @@ WORK_BADGES: dict[str, tuple[str, str]] = {
     "done": ("Finished", "green"),
     "failed": ("Did not finish", "red"),
 }
-WORK_WORDS = {"run": "Run", "check": "Check with Stripe", "reconcile": "Reconcile"}
+WORK_WORDS = {
+    "run": "Run",
+    "check": "Check with Stripe",
+    "reconcile": "Reconcile",
+    "reverse": "Reversal",
+}
 
 
 def amount(minor: Any, currency: str) -> str:

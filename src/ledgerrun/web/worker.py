@@ -16,6 +16,10 @@ Kinds:
 ``reconcile``
     :func:`~ledgerrun.reconcile.check.reconcile` on a run's results as the store keeps them;
     the findings and the refreshed report go back to the store beside the run's other files.
+``reverse``
+    :func:`~ledgerrun.send.reverse.reverse_job` on the batch's chosen adjustments (a dry run
+    first, then for real), under the job's lock, exactly once; the reversals file is kept in
+    the store.
 """
 
 from __future__ import annotations
@@ -173,7 +177,12 @@ class Worker:
                 item.work_id, state="failed", ended_at=service.now(), message="no such batch"
             )
             return True
-        handler = {"run": self.run, "check": self.check, "reconcile": self.reconcile}.get(item.kind)
+        handler = {
+            "run": self.run,
+            "check": self.check,
+            "reconcile": self.reconcile,
+            "reverse": self.reverse,
+        }.get(item.kind)
         try:
             if handler is None:
                 raise ConfigError(f"this worker does not know work of kind {item.kind!r}")
@@ -340,6 +349,47 @@ class Worker:
             batch,
             int(code),
             "Everything agrees with Stripe." if report.clean else f"{found} discrepancies.",
+        )
+
+    def reverse(self, item: WorkItem, batch: Batch) -> None:
+        import csv
+
+        from ledgerrun.cli.reverse import publish
+        from ledgerrun.send.reverse import reverse_job
+
+        run_id = str(item.params.get("run_id") or "")
+        raw = self.store.run_file(run_id, "summary.json") if run_id else None
+        if raw is None:
+            raise ConfigError("this batch has no finished run to reverse")
+        run_date = dt.date.fromisoformat(str(json.loads(raw)["run_date"]))
+        ids = [str(i) for i in item.params.get("ids") or []]
+        if not ids:
+            raise ConfigError("no adjustment was chosen to reverse")
+        ledger = service.ledger_file(self.config, self.store, batch)
+        job = service.job_for(self.config, batch.job, ledger=ledger, day=run_date)
+        with tempfile.TemporaryDirectory(prefix="ledgerrun-reverse-") as folder:
+            request = Path(folder) / "reversals-request.csv"
+            with request.open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["adjustment_id"])
+                writer.writerows([i] for i in ids)
+            job = job.replace(results=Path(folder) / f"{job.name}.results.csv")
+            result = reverse_job(
+                job,
+                adjustments=request,
+                reason=str(item.params.get("reason") or ""),
+                dry_run=bool(item.params.get("dry_run")),
+                live=self.config.allow_live,
+                env=self.env,
+                stop=self.stop,
+                publish=publish,
+            )
+        self._end(
+            item,
+            batch,
+            int(result.exit_code),
+            " ".join(result.warnings)[:2000],
+            params={**item.params, "reverse_run_id": result.run_id},
         )
 
 
