@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,9 @@ def site(module_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
     cli_add_user(config, "pat", "preparer")
     cli_add_user(config, "ada", "approver")
     log = folder / "serve.log"
+    if not Path(CHROMIUM).exists():  # a fresh machine: Debian's chromium, never a download
+        script = Path(__file__).resolve().parents[2] / "tools" / "ensure_chromium.sh"
+        subprocess.run(["bash", str(script)], check=True, timeout=900)
     process, url = start_server(config, log)
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
