@@ -70,7 +70,7 @@ def site(module_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
     log = folder / "serve.log"
     if not Path(CHROMIUM).exists():  # a fresh machine: Debian's chromium, never a download
         script = Path(__file__).resolve().parents[2] / "tools" / "ensure_chromium.sh"
-        subprocess.run(["bash", str(script)], check=True, timeout=900)
+        subprocess.run(["sh", str(script)], check=True, timeout=900)
     process, url = start_server(config, log)
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
