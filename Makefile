@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit bench soak clean
+.PHONY: demo test lint unit chromium bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src
 
-unit: $(STAMP)
+unit: $(STAMP) chromium
 	$(BIN)/pytest -n 2 -q
+
+# The browser tests need Debian's Chromium (tools/ensure_chromium.sh installs it if missing).
+chromium:
+	@sh tools/ensure_chromium.sh
 
 test: lint unit
 

@@ -154,6 +154,93 @@ def shown(value: str, limit: int = VALUE_CUT) -> str:
     return "".join(kept) + "…"
 
 
+# What to do about each kind of discrepancy reconcile finds.
+RECONCILE_ADVICE: dict[str, str] = {
+    "missing_transfer": "Stripe has no such transfer: check the dashboard; if the money really "
+    "did not move, send the row again under a new adjustment id.",
+    "missing_payment": "Stripe has no such payment on the other side: check the dashboard.",
+    "mismatch": "Stripe's object differs from the results row: compare them in the dashboard.",
+    "duplicate": "The adjustment moved money more than once: reverse the extra one (ledgerrun "
+    "reverse, or by hand in the dashboard), then run reconcile again.",
+    "orphan": "An object of the transfer group that no results row or journal entry accounts "
+    "for: find out who made it; reverse it only if it should not exist.",
+    "unsettled": "The money moved although the row is not reported succeeded: run the job again "
+    "to settle the row (it is never sent twice).",
+    "removed_from_ledger": "This job moved the money (its journal says so), but the row is no "
+    "longer in the ledger: put the row back if it was removed by mistake; if it should not have "
+    "moved, reverse it (ledgerrun reverse --adjustments).",
+    "unrecorded_reversal": "Stripe holds a reversal of this transfer that the journal does not: "
+    "find out who made it (the dashboard shows it); if it should not exist, the money must be "
+    "moved again under a new adjustment id.",
+    "missing_reversal": "The journal records a reversal that Stripe does not hold: check the "
+    "dashboard, then run ledgerrun reverse again (it settles it, never twice).",
+    "unchecked": "Stripe did not answer for this object: run reconcile again later.",
+}
+
+
+# What to do when Stripe refused a request, by Stripe's own error code.
+STRIPE_ADVICE: dict[str, str] = {
+    "balance_insufficient": "The balance is too low: wait for funds (or top the account up), "
+    "then run the job again: the row is sent again under a new key.",
+    "account_invalid": "The platform cannot act on this account: check its id and that it is "
+    "still connected.",
+    "amount_too_small": "The amount is below Stripe's minimum for the currency: correct the row.",
+    "amount_too_large": "The amount is above Stripe's maximum: split the row into several "
+    "adjustments, each with its own id.",
+    "transfers_not_allowed": "Stripe does not let the platform move money to or from this "
+    "account (a Standard account, or one in another region): it cannot be done with ledgerrun.",
+    "network_error": "Stripe could not be reached: run the job again (nothing is sent twice).",
+    "connection_failed": "Stripe could not be reached: run the job again later.",
+    "api_error": "Stripe had an internal error: run the job again later.",
+    "rate_limit": "Stripe was too busy: run the job again, or lower [stripe] rate_limit.",
+    "lock_timeout": "Stripe was busy with the same object: run the job again.",
+    "idempotency_error": "Stripe holds this key for other values: run ledgerrun reconcile, and "
+    "check the row in the dashboard before anything else.",
+    "resource_missing": "Stripe has no such object: check the ids (ledgerrun reconcile).",
+}
+# Why a row was left out of a run, and what to do.
+SKIP_ADVICE: dict[str, str] = {
+    "aborted": "Fix the invalid rows, or run with --skip-invalid.",
+    "dry_run": "Run without --dry-run to send them.",
+    "stopped": "Run the job again to send the rest: nothing is sent twice.",
+    "stripe_unavailable": "Stripe stopped answering: run the job again later.",
+    "account_check_unavailable": "Stripe did not answer the account check: run the job again.",
+    "guard_unavailable": "Stripe's books could not be searched for it: run the job again.",
+    "already_reversed": "Nothing to do: it was reversed in full already.",
+}
+# When no code says more: what to do about a row in each status.
+ADVICE: dict[str, str] = {
+    "failed": "Look the request id up in the Stripe dashboard, fix the cause, then run again.",
+    "unknown": "Run the job again: it settles this row without sending it twice.",
+    "invalid": "Correct the row in the ledger (ledgerrun validate lists them all), then run again.",
+    "skipped": "See error_message in the results file.",
+}
+
+
+# The closing lines of a run, per status ({n}: how many rows).
+RUN_NEXT_STEPS: dict[str, str] = {
+    "failed": "{n} failed at Stripe (see error_code): fix the cause, then run the job again; a "
+    "failed row is sent again under a new key, corrected values included.",
+    "unknown": "{n} sent with the outcome unknown: run the job again to settle them; it never "
+    "sends them twice.",
+    "invalid": "{n} invalid: fix them in the ledger (ledgerrun validate lists them), then run "
+    "again.",
+    "skipped": "{n} skipped (see error_code): the run did not send them.",
+}
+
+
+def advice(status: str, code: str | None) -> str:
+    """The one sentence a person needs for a row of this status and error code."""
+    code = code or ""
+    if status == Status.UNKNOWN:
+        return ADVICE["unknown"]
+    if status == Status.INVALID:
+        return FIXES.get(code, ADVICE["invalid"])
+    if status == Status.SKIPPED:
+        return SKIP_ADVICE.get(code) or FIXES.get(code) or ADVICE["skipped"]
+    return STRIPE_ADVICE.get(code) or FIXES.get(code) or ADVICE["failed"]
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One problem on one cell (or row, or the file), in the shape of the JSON output.

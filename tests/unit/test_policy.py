@@ -8,7 +8,7 @@ import pytest
 import stripe
 
 from ledgerrun import errors
-from ledgerrun.stripe.gateway import translate
+from ledgerrun.stripe.answers import translate
 from ledgerrun.stripe.policy import Breaker, Policy, backoff
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)

@@ -13,7 +13,7 @@ from ledgerrun.clock import iso
 from ledgerrun.errors import ExitCode
 from ledgerrun.job import redact_location
 from ledgerrun.output.logs import scrub
-from ledgerrun.vocab import Problem, money_text
+from ledgerrun.vocab import RUN_NEXT_STEPS, Problem, money_text
 
 SHOWN_CUT = 80
 
@@ -135,17 +135,6 @@ def plan(result: Any, limit: int) -> str:
     return "\n".join(lines)
 
 
-NEXT_STEPS = {
-    "failed": "{n} failed at Stripe (see error_code): fix the cause, then run the job again; a "
-    "failed row is sent again under a new key, corrected values included.",
-    "unknown": "{n} sent with the outcome unknown: run the job again to settle them; it never "
-    "sends them twice.",
-    "invalid": "{n} invalid: fix them in the ledger (ledgerrun validate lists them), then run "
-    "again.",
-    "skipped": "{n} skipped (see error_code): the run did not send them.",
-}
-
-
 def run_report(result: Any) -> str:
     """The closing summary of ``ledgerrun run``: by status, by currency and direction, where the
     files are, and what to do next."""
@@ -182,7 +171,7 @@ def run_report(result: Any) -> str:
     lines += ["", f"Results: {out.results}", f"Summary: {out.summary}", f"Report:  {out.report}"]
     next_steps = [
         template.format(n=plural(counts[status], "row"))
-        for status, template in NEXT_STEPS.items()
+        for status, template in RUN_NEXT_STEPS.items()
         if counts.get(status) and not (status == "skipped" and s.dry_run)
     ]
     if s.dry_run:

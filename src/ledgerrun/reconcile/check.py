@@ -21,115 +21,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ledgerrun.errors import RefusedError, StripeError
-from ledgerrun.ingest.identity import canonical
 from ledgerrun.job import Job
-from ledgerrun.output import results
-from ledgerrun.send.guard import seen_from
+from ledgerrun.reconcile.books import (
+    Obj,
+    Row,
+    journal_of,
+    listings,
+    obj_of,
+    read_rows,
+    rows_of,
+    since,
+)
+from ledgerrun.reconcile.model import NEXT_STEP, Discrepancy, Reconciliation
 from ledgerrun.store.model import SUCCEEDED, Entry, Store
-from ledgerrun.stripe.gateway import Movement
 from ledgerrun.stripe.session import Session
 from ledgerrun.vocab import Direction, money_text
-
-NEXT_STEP = {
-    "missing_transfer": "Stripe has no such transfer: check the dashboard; if the money really "
-    "did not move, send the row again under a new adjustment id.",
-    "missing_payment": "Stripe has no such payment on the other side: check the dashboard.",
-    "mismatch": "Stripe's object differs from the results row: compare them in the dashboard.",
-    "duplicate": "The adjustment moved money more than once: reverse the extra one (ledgerrun "
-    "reverse, or by hand in the dashboard), then run reconcile again.",
-    "orphan": "An object of the transfer group that no results row or journal entry accounts "
-    "for: find out who made it; reverse it only if it should not exist.",
-    "unsettled": "The money moved although the row is not reported succeeded: run the job again "
-    "to settle the row (it is never sent twice).",
-    "removed_from_ledger": "This job moved the money (its journal says so), but the row is no "
-    "longer in the ledger: put the row back if it was removed by mistake; if it should not have "
-    "moved, reverse it (ledgerrun reverse --adjustments).",
-    "unrecorded_reversal": "Stripe holds a reversal of this transfer that the journal does not: "
-    "find out who made it (the dashboard shows it); if it should not exist, the money must be "
-    "moved again under a new adjustment id.",
-    "missing_reversal": "The journal records a reversal that Stripe does not hold: check the "
-    "dashboard, then run ledgerrun reverse again (it settles it, never twice).",
-    "unchecked": "Stripe did not answer for this object: run reconcile again later.",
-}
-DISCREPANCIES = tuple(NEXT_STEP)
-
-
-@dataclass(frozen=True)
-class Discrepancy:
-    kind: str
-    adjustment_id: str
-    account: str
-    transfer_id: str
-    payment_id: str
-    detail: str
-
-    @property
-    def next_step(self) -> str:
-        return NEXT_STEP[self.kind]
-
-
-@dataclass
-class Reconciliation:
-    job: str
-    scope: str  # a run date, or "all"
-    results_path: Path
-    started_at: dt.datetime
-    checked: int = 0  # succeeded rows checked
-    objects: int = 0  # ledgerrun objects found in Stripe for the scope
-    other_dates: int = 0  # objects of this job for other run dates (not discrepancies)
-    discrepancies: list[Discrepancy] = field(default_factory=list)
-    ended_at: dt.datetime | None = None
-
-    @property
-    def clean(self) -> bool:
-        return not self.discrepancies
-
-    @property
-    def unchecked(self) -> bool:
-        return any(d.kind == "unchecked" for d in self.discrepancies)
-
-
-@dataclass(frozen=True)
-class _Row:
-    key: str
-    adjustment_id: str
-    account: str
-    currency: str
-    amount: int | None
-    direction: str
-    method: str
-    status: str
-    transfer_id: str
-    payment_id: str
-
-
-@dataclass(frozen=True)
-class _Obj:
-    """One money movement found in Stripe, reduced to what reconcile compares."""
-
-    key: str  # "" when the object carries no ledgerrun metadata
-    adjustment_id: str
-    job: str
-    run_date: str
-    direction: str
-    method: str
-    account: str
-    amount: int
-    currency: str
-    created: int
-    transfer_id: str
-    payment_id: str
-    amount_reversed: int
-
-    @property
-    def ids(self) -> set[str]:
-        return {i for i in (self.transfer_id, self.payment_id) if i}
 
 
 def reconcile(
@@ -143,15 +53,15 @@ def reconcile(
 ) -> Reconciliation:
     """Reconcile ``run_date`` (None: every date) of ``job``."""
     report = Reconciliation(job.name, run_date or "all", results_path, now)
-    known = _journal(store, job.name)
+    known = journal_of(store, job.name)
     scope_entries = [e for e in known.values() if run_date is None or e.run_date == run_date]
     from_results = run_date is not None and results_path.exists()
-    rows = _read_rows(results_path, job.id_prefix) if from_results else _rows_of(scope_entries)
+    rows = read_rows(results_path, job.id_prefix) if from_results else rows_of(scope_entries)
     accounts = {r.account for r in rows} | {e.account for e in known.values()}
-    since = _since(job, run_date, scope_entries, now)
+    window = since(job, run_date, scope_entries, now)
     ids = {r.transfer_id for r in rows} | {e.transfer_id or "" for e in known.values()}
-    objects = list(_listings(job, session, store, accounts, since, report, ids))
-    by_key: dict[str, list[_Obj]] = defaultdict(list)
+    objects = list(listings(job, session, store, accounts, window, report, ids))
+    by_key: dict[str, list[Obj]] = defaultdict(list)
     for obj in objects:
         if obj.key:
             by_key[obj.key].append(obj)
@@ -185,7 +95,7 @@ def _reversals(
     session: Session,
     store: Store,
     job: Job,
-    objects: list[_Obj],
+    objects: list[Obj],
     known: dict[str, Entry],
     run_date: str | None,
 ) -> list[Discrepancy]:
@@ -239,15 +149,15 @@ def _reversals(
 
 
 def _classify(
-    obj: _Obj,
+    obj: Obj,
     job: str,
     run_date: str | None,
     in_scope: bool,
-    row_by_key: dict[str, _Row],
+    row_by_key: dict[str, Row],
     row_ids: set[str],
     known: dict[str, Entry],
     journal_ids: set[str],
-    by_key: dict[str, list[_Obj]],
+    by_key: dict[str, list[Obj]],
 ) -> str | None:
     if obj.ids & row_ids:
         return None  # the results account for it; its row was checked above
@@ -269,7 +179,7 @@ def _classify(
     return "orphan"
 
 
-def _in_scope(obj: _Obj, job: str, run_date: str | None) -> bool:
+def _in_scope(obj: Obj, job: str, run_date: str | None) -> bool:
     if run_date is None:
         return True
     if obj.run_date:
@@ -278,7 +188,7 @@ def _in_scope(obj: _Obj, job: str, run_date: str | None) -> bool:
     return made == run_date
 
 
-def _detail(kind: str, obj: _Obj, rows: dict[str, _Row], by_key: dict[str, list[_Obj]]) -> str:
+def _detail(kind: str, obj: Obj, rows: dict[str, Row], by_key: dict[str, list[Obj]]) -> str:
     amount = money_text(obj.amount, obj.currency)
     made = f"a {obj.direction} of {amount}, job {obj.job or '?'}, run date {obj.run_date or '?'}"
     if kind == "duplicate":
@@ -291,144 +201,13 @@ def _detail(kind: str, obj: _Obj, rows: dict[str, _Row], by_key: dict[str, list[
     return f"no results row, not in the journal ({made})"
 
 
-def _about(obj: _Obj, kind: str, detail: str) -> Discrepancy:
+def _about(obj: Obj, kind: str, detail: str) -> Discrepancy:
     return Discrepancy(
         kind, obj.adjustment_id, obj.account, obj.transfer_id, obj.payment_id, detail
     )
 
 
-def _since(job: Job, run_date: str | None, entries: list[Entry], now: dt.datetime) -> int:
-    floor = now - dt.timedelta(days=job.guard_days)
-    if run_date is not None:
-        starts = [min(e.attempted_at, e.attempted_at_server) for e in entries]
-        day = dt.datetime.fromisoformat(run_date).replace(tzinfo=dt.UTC)
-        earliest = min([day, *starts]) - dt.timedelta(days=1)
-        floor = max(floor, earliest) if starts or day > floor else floor
-    return int(floor.timestamp())
-
-
-def _journal(store: Store | None, job: str) -> dict[str, Entry]:
-    """The journal's entries of this job (streamed from the store)."""
-    if store is None:
-        return {}
-    return {e.key: e for e in store.iter_entries(job)}
-
-
-def _listings(
-    job: Job,
-    session: Session,
-    store: Store | None,
-    accounts: Iterable[str],
-    since: int,
-    report: Reconciliation,
-    known_ids: set[str],
-) -> Iterator[_Obj]:
-    client = session.client
-    groups = {job.stripe.transfer_group, job.name}
-    if store is not None:
-        groups |= set(store.legacy_groups())
-    ids = sorted(a for a in accounts if a.startswith("acct_") and a.isascii())
-
-    def account(account_id: str) -> list[_Obj]:
-        try:
-            return [
-                _obj(m)
-                for m in client.transfers(account_id, group=None, created_gte=since)
-                if m.transfer_group in groups
-                or m.metadata.get("ledgerrun_adjustment_id")
-                or m.transfer_id in known_ids  # the source transfer of a debit by charge
-            ]
-        except RefusedError:
-            return []  # an account the key cannot reach holds none of this platform's objects
-        except StripeError as exc:
-            report.discrepancies.append(
-                Discrepancy("unchecked", "", account_id, "", "", f"listing its transfers: {exc}")
-            )
-            return []
-
-    with ThreadPoolExecutor(max(1, min(job.stripe.concurrency, 8))) as pool:
-        for batch in pool.map(account, ids):
-            yield from batch
-    for group in sorted(groups):
-        try:
-            yield from (_obj(m) for m in list(client.charges(group=group, created_gte=since)))
-        except StripeError as exc:
-            report.discrepancies.append(
-                Discrepancy("unchecked", "", "", "", "", f"listing the charges of {group}: {exc}")
-            )
-    try:
-        credits = client.transfers(None, group=job.stripe.transfer_group, created_gte=since)
-        yield from (_obj(m) for m in list(credits))
-    except StripeError as exc:
-        report.discrepancies.append(
-            Discrepancy("unchecked", "", "", "", "", f"listing the platform's transfers: {exc}")
-        )
-
-
-def _obj(movement: Movement) -> _Obj:
-    seen = seen_from(movement)
-    if seen is None:
-        return _Obj("", "", "", "", str(movement.direction), movement.method, movement.account,
-                    movement.amount, movement.currency, movement.created, movement.transfer_id,
-                    movement.payment_id or "", movement.amount_reversed)  # fmt: skip
-    return _Obj(seen.key, seen.adjustment_id, seen.job, seen.run_date, seen.direction,
-                seen.method, seen.account, seen.amount, seen.currency, seen.created,
-                seen.transfer_id, seen.payment_id, seen.amount_reversed)  # fmt: skip
-
-
-def _rows_of(entries: list[Entry]) -> list[_Row]:
-    """Journal entries as rows, when no results file is reconciled (``--all``)."""
-    return [
-        _Row(
-            e.key,
-            e.adjustment_id,
-            e.account,
-            e.currency,
-            e.amount_minor,
-            e.direction,
-            e.method,
-            "succeeded" if e.state == SUCCEEDED else "unknown",
-            e.transfer_id or "",
-            e.payment_id or "",
-        )
-        for e in entries
-        if e.state != "failed"
-    ]
-
-
-def _read_rows(path: Path, prefix: str) -> list[_Row]:
-    table = results.read_results(path)
-    names = (
-        *("adjustment_id", "account", "currency", "amount_minor", "method", "status"),
-        *("transfer_id", "payment_id"),
-    )
-    columns = {name: table.column(name).to_pylist() for name in names}
-    directions = (
-        table.column("direction").to_pylist()
-        if "direction" in table.column_names
-        else [Direction.DEBIT.value] * table.num_rows
-    )
-    out = []
-    for i in range(table.num_rows):
-        written = str(columns["adjustment_id"][i] or "")
-        out.append(
-            _Row(
-                canonical(written, prefix) if written else "",
-                written,
-                str(columns["account"][i] or ""),
-                str(columns["currency"][i] or ""),
-                columns["amount_minor"][i],
-                str(directions[i] or Direction.DEBIT.value),
-                str(columns["method"][i] or ""),
-                str(columns["status"][i] or ""),
-                str(columns["transfer_id"][i] or ""),
-                str(columns["payment_id"][i] or ""),
-            )
-        )
-    return out
-
-
-def _check_row(session: Session, row: _Row, by_id: dict[str, _Obj]) -> list[Discrepancy]:
+def _check_row(session: Session, row: Row, by_id: dict[str, Obj]) -> list[Discrepancy]:
     """The objects of a succeeded row, compared with the row."""
 
     def problem(kind: str, detail: str) -> Discrepancy:
@@ -443,9 +222,9 @@ def _check_row(session: Session, row: _Row, by_id: dict[str, _Obj]) -> list[Disc
     if found is None:
         try:
             if row.method == "charge":
-                found = _obj(client.charge(row.payment_id))
+                found = obj_of(client.charge(row.payment_id))
             else:
-                found = _obj(client.transfer(row.transfer_id, None if credit else row.account))
+                found = obj_of(client.transfer(row.transfer_id, None if credit else row.account))
         except RefusedError:
             kind = "missing_payment" if row.method == "charge" else "missing_transfer"
             return [problem(kind, f"no object {primary_id} where the results say it is")]
@@ -465,3 +244,6 @@ def _check_row(session: Session, row: _Row, by_id: dict[str, _Obj]) -> list[Disc
     if found.key and found.key != row.key:
         out.append(problem("mismatch", f"the object is for adjustment {found.adjustment_id!r}"))
     return out
+
+
+__all__ = ["NEXT_STEP", "Discrepancy", "Reconciliation", "reconcile"]

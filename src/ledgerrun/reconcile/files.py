@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ledgerrun.clock import iso
 from ledgerrun.output.results import atomic_write, safe_cell
-from ledgerrun.reconcile.check import Reconciliation
+from ledgerrun.reconcile.model import Reconciliation
 
 COLUMNS = ("kind", "adjustment_id", "account", "transfer_id", "payment_id", "detail")
 

@@ -41,14 +41,13 @@ from ledgerrun.errors import (
 )
 from ledgerrun.events import Events
 from ledgerrun.send.keys import idempotency_key
+from ledgerrun.send.record import Recording
 from ledgerrun.store.model import FAILED as S_FAILED
 from ledgerrun.store.model import PENDING, Entry, Seen, Store
 from ledgerrun.stripe.client import Client, SentCount
-from ledgerrun.stripe.gateway import Movement
+from ledgerrun.stripe.shapes import Movement
 from ledgerrun.vocab import (
-    FAILED,
     SKIPPED,
-    SUCCEEDED,
     UNKNOWN,
     Direction,
     RowOutcome,
@@ -89,7 +88,7 @@ class Item:
         return money_text(self.amount, self.currency)
 
 
-class Executor:
+class Executor(Recording):
     def __init__(
         self,
         *,
@@ -306,120 +305,6 @@ class Executor:
             self._items_by_key = cached
         return cached
 
-    def _fatal(self, exc: FatalError) -> None:
-        with self._lock:
-            if self.fatal is None:
-                self.fatal = exc
-        self.stop.set()
-        self.events.emit("run_stopping", reason=str(exc))
-
-    # --- recording outcomes -----------------------------------------------------------------
-
-    def _succeeded(self, entry: Entry, movement: Movement, sent: int) -> RowOutcome:
-        mismatch = _mismatch(entry, movement)
-        if mismatch:
-            self._record(
-                lambda: self.store.record_unknown(
-                    entry.key,
-                    run_id=self.run_id,
-                    error_code="verification_failed",
-                    error_message=mismatch,
-                    request_id=movement.request_id,
-                    attempts=sent,
-                )
-            )
-            return RowOutcome(
-                UNKNOWN,
-                movement.transfer_id,
-                movement.payment_id,
-                entry.idempotency_key,
-                movement.request_id,
-                "verification_failed",
-                mismatch,
-                entry.attempts + sent,
-            )
-        done = self.clock.now()
-        self._record(
-            lambda: self.store.record_success(
-                entry.key,
-                run_id=self.run_id,
-                transfer_id=movement.transfer_id,
-                payment_id=str(movement.payment_id),
-                request_id=movement.request_id,
-                completed_at=done,
-                attempts=sent,
-            )
-        )
-        return RowOutcome(
-            SUCCEEDED,
-            movement.transfer_id,
-            movement.payment_id,
-            entry.idempotency_key,
-            movement.request_id,
-            attempts=entry.attempts + sent,
-            completed_at=done,
-        )
-
-    def _failed(self, entry: Entry, exc: StripeError, sent: int) -> RowOutcome:
-        done = self.clock.now()
-        self._record(
-            lambda: self.store.record_failure(
-                entry.key,
-                run_id=self.run_id,
-                error_code=exc.code,
-                error_message=str(exc),
-                request_id=exc.request_id,
-                completed_at=done,
-                attempts=sent,
-            )
-        )
-        return RowOutcome(
-            FAILED,
-            None,
-            None,
-            entry.idempotency_key,
-            exc.request_id,
-            exc.code,
-            f"{exc} (no money moved; correct the cause and run the job again: the row is sent "
-            "under a new key, even with corrected values)",
-            entry.attempts + sent,
-            done,
-        )
-
-    def _unknown(self, entry: Entry, exc: StripeError, sent: int) -> RowOutcome:
-        message = f"Outcome unknown ({exc}); run the job again to settle it."
-        self._note(entry, exc, sent, message)
-        return RowOutcome(
-            UNKNOWN,
-            None,
-            None,
-            entry.idempotency_key,
-            exc.request_id,
-            exc.code,
-            message,
-            entry.attempts + sent,
-        )
-
-    def _note(self, entry: Entry, exc: StripeError, sent: int, message: str = "") -> None:
-        self._record(
-            lambda: self.store.record_unknown(
-                entry.key,
-                run_id=self.run_id,
-                error_code=exc.code,
-                error_message=message or f"Not sent: {exc}",
-                request_id=exc.request_id,
-                attempts=sent,
-            )
-        )
-
-    def _record(self, write: Any) -> None:
-        """Record an outcome; a store that cannot take it stops the run (the row stays pending
-        in the store and the next run settles it under the same key)."""
-        try:
-            write()
-        except JournalError as exc:
-            self._fatal(exc)
-
 
 def age(entry: Attempted, now: dt.datetime, server_offset: dt.timedelta | None) -> dt.timedelta:
     """How old the entry's latest attempt is: the older of two readings, by this machine's clock
@@ -444,21 +329,3 @@ def _stopped(
         error_message=message,
         attempts=entry.attempts if entry else 0,
     )
-
-
-def _mismatch(entry: Entry, movement: Movement) -> str | None:
-    """Why the object Stripe returned is not this row's, or None when it is."""
-    expected = (entry.account, entry.amount_minor, entry.currency)
-    got = (movement.account, movement.amount, movement.currency)
-    if got != expected:
-        return f"Stripe returned {got} for {expected}; check it in the dashboard."
-    if not movement.transfer_id or not movement.payment_id:
-        return "Stripe's answer lacks the transfer or payment id; check it in the dashboard."
-    written = movement.metadata.get("ledgerrun_adjustment_id")
-    if written is not None and written != entry.adjustment_id:
-        from ledgerrun.ingest.identity import canonical
-
-        prefix = movement.metadata.get("ledgerrun_id_prefix", "")
-        if canonical(written, prefix) != entry.key:
-            return "Stripe returned an object of another adjustment; check it in the dashboard."
-    return None

@@ -32,7 +32,7 @@ from ledgerrun.errors import StripeError
 from ledgerrun.send.keys import META_JOB, META_RUN_DATE, key_from_metadata
 from ledgerrun.store.model import Seen, Store
 from ledgerrun.stripe.client import Client
-from ledgerrun.stripe.gateway import Movement
+from ledgerrun.stripe.shapes import Movement
 
 MARGIN = dt.timedelta(hours=1)  # listings reach back this far before their high-water mark
 

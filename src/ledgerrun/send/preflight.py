@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from ledgerrun.errors import AccountCheckError, FatalError, StripeError
 from ledgerrun.stripe import facts
-from ledgerrun.stripe.gateway import Account, Platform
+from ledgerrun.stripe.shapes import Account, Platform
 from ledgerrun.vocab import Direction
 
 UNAVAILABLE = "account_check_unavailable"

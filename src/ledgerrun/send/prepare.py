@@ -35,8 +35,8 @@ from ledgerrun.send.preflight import (
     row_findings,
 )
 from ledgerrun.store.model import PENDING, SUCCEEDED, AccountRecord, Entry, Seen, Store
-from ledgerrun.stripe.gateway import Platform
 from ledgerrun.stripe.session import Session
+from ledgerrun.stripe.shapes import Platform
 from ledgerrun.vocab import Direction, money_text
 
 

@@ -48,8 +48,8 @@ from ledgerrun.send.runner import who
 from ledgerrun.store import open_store
 from ledgerrun.store.model import FAILED, PENDING, SUCCEEDED, ReversalEntry, Run, Store
 from ledgerrun.stripe.client import Client
-from ledgerrun.stripe.gateway import Reversal
 from ledgerrun.stripe.session import Session, connect
+from ledgerrun.stripe.shapes import Reversal
 from ledgerrun.vocab import Direction, Status, money_text
 
 COLUMNS = (

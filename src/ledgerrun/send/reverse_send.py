@@ -24,7 +24,7 @@ from ledgerrun.send.keys import (
 )
 from ledgerrun.store.model import FAILED, PENDING, ReversalEntry, Store
 from ledgerrun.stripe.client import Client, SentCount
-from ledgerrun.stripe.gateway import Reversal
+from ledgerrun.stripe.shapes import Reversal
 from ledgerrun.vocab import Status
 
 

@@ -2,9 +2,8 @@
 
 Each method sends exactly one HTTP request (the SDK's own retries are off: retries live in
 :mod:`ledgerrun.stripe.client`) and returns plain dataclasses. Every ``stripe`` exception is
-translated here, and only here, into the project's error tree by one table (:data:`ERROR_TABLE`),
-keeping the status, code, request id, ``Stripe-Should-Retry`` and ``Retry-After`` the client
-needs.
+translated here, and only here, into the project's error tree by one table
+(:data:`ledgerrun.stripe.answers.ERROR_TABLE`), keeping what the client needs to decide.
 
 Requests go through the SDK's own ``RequestsClient`` on one shared ``requests.Session`` whose
 connection pool is sized to the command's concurrency: connections are kept alive and reused
@@ -24,196 +23,19 @@ import email.utils
 import threading
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import requests
 import stripe
 from requests.adapters import HTTPAdapter
 
 from ledgerrun import errors
-from ledgerrun.stripe import facts
-from ledgerrun.vocab import Direction, Method
+from ledgerrun.stripe import facts, shapes
+from ledgerrun.stripe.answers import header, translate
+from ledgerrun.stripe.shapes import Account, Meta, Movement, Page, Platform, Reversal
+from ledgerrun.vocab import Method
 
-
-@dataclass(frozen=True)
-class Platform:
-    id: str
-    country: str
-    default_currency: str
-
-
-@dataclass(frozen=True)
-class Account:
-    id: str
-    type: str | None
-    country: str | None
-    default_currency: str | None
-    losses_payments: str | None  # controller.losses.payments: "application" or "stripe"
-
-
-@dataclass(frozen=True)
-class Movement:
-    """One ledgerrun money movement as Stripe reports it (a debit or a credit).
-
-    ``transfer_id`` is the ``tr_`` (on the account for a debit, on the platform for a credit)
-    and ``payment_id`` the ``py_`` it produced on the other side. ``account`` is always the
-    connected account."""
-
-    direction: Direction
-    method: str  # "transfer" or "charge" for debits, "" for credits
-    transfer_id: str
-    payment_id: str | None
-    account: str
-    amount: int
-    currency: str
-    created: int
-    transfer_group: str | None
-    metadata: dict[str, str] = field(default_factory=dict)
-    amount_reversed: int = 0
-    request_id: str | None = None
-    replayed: bool = False
-
-    @property
-    def object_id(self) -> str:
-        """The object ledgerrun created (the one holding its metadata)."""
-        if self.method == Method.CHARGE:
-            return self.payment_id or ""
-        return self.transfer_id
-
-
-@dataclass(frozen=True)
-class Reversal:
-    id: str
-    transfer_id: str
-    amount: int
-    currency: str
-    created: int
-    metadata: dict[str, str] = field(default_factory=dict)
-    request_id: str | None = None
-
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    has_more: bool
-    last_id: str | None
-
-
-@dataclass(frozen=True)
-class _Meta:
-    request_id: str | None = None
-    replayed: bool = False
-
-
-# --- the error table ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What a failed request came back with, reduced to what decides its fate."""
-
-    status: int | None  # None: no answer at all
-    code: str
-    should_retry: bool | None
-    connected: bool  # False when no connection was opened (so nothing was sent)
-    account_lookup: bool  # the request was GET /v1/accounts/{id}
-
-
-Rule = tuple[Callable[[Answer], bool], type[errors.StripeError]]
-
-ERROR_TABLE: tuple[Rule, ...] = (
-    (lambda a: a.status is None and not a.connected, errors.ConnectError),
-    (lambda a: a.status is None, errors.NetworkError),
-    (lambda a: a.status == 429 and a.code == "lock_timeout", errors.LockTimeoutError),
-    (lambda a: a.status == 429, errors.RateLimitedError),
-    (lambda a: a.status == 409, errors.KeyInUseError),
-    (lambda a: a.code == "idempotency_error", errors.KeyConflictError),
-    (lambda a: a.should_retry is True, errors.StripeServerError),
-    (lambda a: (a.status or 0) >= 500 and a.should_retry is False, errors.ServerUnknownError),
-    (lambda a: (a.status or 0) >= 500, errors.StripeServerError),
-    (lambda a: a.account_lookup and a.status in (403, 404), errors.AccountCheckError),
-    (lambda a: a.code == "account_invalid", errors.AccountCheckError),
-    (lambda a: True, errors.RefusedError),
-)
-"""First matching rule wins. 401 never reaches the table: it stops the command."""
-
-
-def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
-    if not headers:
-        return None
-    value = headers.get(name)
-    if value is None:
-        value = headers.get(name.lower())
-    return None if value is None else str(value)
-
-
-def _retry_after(value: str | None, now: dt.datetime) -> float | None:
-    """``Retry-After`` as seconds: a number, or an HTTP date."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = (when - now).total_seconds()
-    return max(0.0, seconds) if seconds == seconds else None  # NaN is no answer
-
-
-def _connected(exc: stripe.APIConnectionError) -> bool:
-    """Whether the request may have left: False only when the connection itself failed."""
-    cause = exc.__cause__
-    if isinstance(cause, requests.exceptions.ConnectTimeout):
-        return False
-    if isinstance(cause, requests.exceptions.ConnectionError):
-        reason = cause.args[0] if cause.args else None
-        inner = getattr(reason, "reason", reason)
-        text = f"{type(inner).__name__} {inner}"
-        return not any(
-            word in text
-            for word in ("NewConnectionError", "Connection refused", "NameResolution", "Errno -")
-        )
-    return True
-
-
-def translate(
-    exc: stripe.StripeError, *, account_lookup: bool, now: dt.datetime
-) -> errors.LedgerrunError:
-    """A ``stripe`` exception as the project's own error, by :data:`ERROR_TABLE`."""
-    headers = exc.headers
-    flag = _header(headers, "Stripe-Should-Retry")
-    should_retry = None if flag is None else flag.lower() == "true"
-    error = exc.error
-    status = exc.http_status
-    code = (error.code if error else None) or exc.code or (error.type if error else None)
-    connected = True
-    if isinstance(exc, stripe.APIConnectionError):
-        status, connected = None, _connected(exc)
-        code = "network_error" if connected else "connection_failed"
-    code = code or ("api_error" if status and status >= 500 else "stripe_error")
-    message = " ".join((exc.user_message or str(exc) or code).split())
-    if status == 401:
-        return errors.StripeAuthError(f"Stripe refused the API key: {message}")
-    answer = Answer(status, code, should_retry, connected, account_lookup)
-    kind = next(cls for matches, cls in ERROR_TABLE if matches(answer))
-    if kind is errors.AccountCheckError:
-        code = "account_not_found" if status == 404 else "account_inaccessible"
-    if kind is errors.NetworkError:
-        message = f"no answer from Stripe: {message}"
-    return kind(
-        message,
-        code=code,
-        http_status=status,
-        request_id=exc.request_id,
-        should_retry=should_retry,
-        retry_after_s=_retry_after(_header(headers, "Retry-After"), now),
-    )
+__all__ = ["Account", "Gateway", "Movement", "Page", "Platform", "Reversal"]
 
 
 # --- the gateway -------------------------------------------------------------------------------
@@ -291,10 +113,10 @@ class Gateway:
         params = _list_params(group, created_gte, after)
         page, _ = self._call("get", "/v1/transfers", params, stripe_account=account)
         if account:
-            items = [_debit_transfer(t, account) for t in page["data"]]
+            items = [shapes.debit_transfer(t, account) for t in page["data"]]
         else:
-            items = [_credit_transfer(t) for t in page["data"]]
-        return _page(page, items)
+            items = [shapes.credit_transfer(t) for t in page["data"]]
+        return shapes.page_of(page, items)
 
     def list_charges(
         self, *, group: str | None, created_gte: int, after: str | None = None
@@ -302,17 +124,19 @@ class Gateway:
         """One page (newest first) of the platform's charges from connected accounts (debits by
         charge); charges from cards and other sources are left out."""
         page, _ = self._call("get", "/v1/charges", _list_params(group, created_gte, after))
-        items = [_debit_charge(c) for c in page["data"] if _is_account_source(c)]
-        return _page(page, items)
+        items = [shapes.debit_charge(c) for c in page["data"] if shapes.is_account_source(c)]
+        return shapes.page_of(page, items)
 
     def get_transfer(self, transfer_id: str, account: str | None) -> Movement:
         """A transfer by id: on a connected account (a debit) or on the platform (a credit)."""
         t, meta = self._call("get", f"/v1/transfers/{_path(transfer_id)}", stripe_account=account)
-        return _debit_transfer(t, account, meta) if account else _credit_transfer(t, meta)
+        return (
+            shapes.debit_transfer(t, account, meta) if account else shapes.credit_transfer(t, meta)
+        )
 
     def get_charge(self, payment_id: str) -> Movement:
         c, meta = self._call("get", f"/v1/charges/{_path(payment_id)}")
-        return _debit_charge(c, meta)
+        return shapes.debit_charge(c, meta)
 
     def list_reversals(
         self, transfer_id: str, account: str | None, after: str | None = None
@@ -322,7 +146,7 @@ class Gateway:
             params["starting_after"] = after
         path = f"/v1/transfers/{_path(transfer_id)}/reversals"
         page, _ = self._call("get", path, params, stripe_account=account)
-        return _page(page, [_reversal(r) for r in page["data"]])
+        return shapes.page_of(page, [shapes.reversal(r) for r in page["data"]])
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -332,14 +156,14 @@ class Gateway:
             t, meta = self._call(
                 "post", "/v1/transfers", request, stripe_account=account, idempotency_key=key
             )
-            return _debit_transfer(t, account, meta)
+            return shapes.debit_transfer(t, account, meta)
         c, meta = self._call("post", "/v1/charges", request, idempotency_key=key)
-        return _debit_charge(c, meta)
+        return shapes.debit_charge(c, meta)
 
     def credit(self, request: Mapping[str, Any], key: str) -> Movement:
         """Send one credit (a platform transfer to ``request['destination']``)."""
         t, meta = self._call("post", "/v1/transfers", request, idempotency_key=key)
-        return _credit_transfer(t, meta)
+        return shapes.credit_transfer(t, meta)
 
     def reverse(
         self, transfer_id: str, account: str | None, request: Mapping[str, Any], key: str
@@ -347,7 +171,7 @@ class Gateway:
         """Reverse all or part of a transfer, as whoever made it (``account`` for a debit)."""
         path = f"/v1/transfers/{_path(transfer_id)}/reversals"
         r, meta = self._call("post", path, request, stripe_account=account, idempotency_key=key)
-        return _reversal(r, meta)
+        return shapes.reversal(r, meta)
 
     # --- the one error boundary ---------------------------------------------------------------
 
@@ -360,7 +184,7 @@ class Gateway:
         account_lookup: bool = False,
         stripe_account: str | None = None,
         idempotency_key: str | None = None,
-    ) -> tuple[dict[str, Any], _Meta]:
+    ) -> tuple[dict[str, Any], Meta]:
         """Send one request; its answer as plain data, or the project's own error.
 
         The SDK's ``raw_request`` signs, encodes and checks the request exactly as its typed
@@ -377,14 +201,14 @@ class Gateway:
             raise translate(exc, account_lookup=account_lookup, now=self._now()) from exc
         headers = response.headers or {}
         self._note_clock(headers)
-        replayed = _header(headers, "Idempotent-Replayed") == "true"
+        replayed = header(headers, "Idempotent-Replayed") == "true"
         data = response.data
         if not isinstance(data, dict):
             raise errors.StripeAuthError(f"{path} did not answer with a Stripe object")
-        return data, _Meta(response.request_id, replayed)
+        return data, Meta(response.request_id, replayed)
 
     def _note_clock(self, headers: Mapping[str, str] | None) -> None:
-        date = _header(headers, "Date")
+        date = header(headers, "Date")
         if not date:
             return
         try:
@@ -397,9 +221,6 @@ class Gateway:
             self.server_offset = server - self._now()
 
 
-# --- shapes ------------------------------------------------------------------------------------
-
-
 def _list_params(group: str | None, created_gte: int, after: str | None) -> dict[str, Any]:
     params: dict[str, Any] = {"limit": facts.LIST_PAGE_MAX, "created": {"gte": created_gte}}
     if group:
@@ -409,99 +230,6 @@ def _list_params(group: str | None, created_gte: int, after: str | None) -> dict
     return params
 
 
-def _page(page: dict[str, Any], items: list[T]) -> Page[T]:
-    data = page.get("data") or []
-    last = str(data[-1]["id"]) if data else None
-    return Page(items, bool(page.get("has_more")), last)
-
-
 def _path(identifier: str) -> str:
     """An id placed in a URL path, escaped (ids come from ledgers and results files)."""
     return urllib.parse.quote(identifier, safe="")
-
-
-def _id(value: Any) -> str | None:
-    """An id field, whether Stripe sent the id or the expanded object."""
-    if value is None:
-        return None
-    return str(value if isinstance(value, str) else value["id"])
-
-
-def _meta(obj: dict[str, Any]) -> dict[str, str]:
-    return {str(k): str(v) for k, v in (obj.get("metadata") or {}).items()}
-
-
-def _is_account_source(charge: dict[str, Any]) -> bool:
-    source = charge.get("source")
-    source_id = _id(source) if isinstance(source, str | dict) else None
-    return bool(source_id and source_id.startswith("acct_"))
-
-
-def _debit_transfer(t: dict[str, Any], account: str, meta: _Meta | None = None) -> Movement:
-    meta = meta or _Meta()
-    return Movement(
-        direction=Direction.DEBIT,
-        method=Method.TRANSFER,
-        transfer_id=str(t["id"]),
-        payment_id=_id(t.get("destination_payment")),
-        account=account,
-        amount=int(t["amount"]),
-        currency=str(t["currency"]),
-        created=int(t.get("created") or 0),
-        transfer_group=t.get("transfer_group"),
-        metadata=_meta(t),
-        amount_reversed=int(t.get("amount_reversed") or 0),
-        request_id=meta.request_id,
-        replayed=meta.replayed,
-    )
-
-
-def _credit_transfer(t: dict[str, Any], meta: _Meta | None = None) -> Movement:
-    meta = meta or _Meta()
-    return Movement(
-        direction=Direction.CREDIT,
-        method="",
-        transfer_id=str(t["id"]),
-        payment_id=_id(t.get("destination_payment")),
-        account=_id(t.get("destination")) or "",
-        amount=int(t["amount"]),
-        currency=str(t["currency"]),
-        created=int(t.get("created") or 0),
-        transfer_group=t.get("transfer_group"),
-        metadata=_meta(t),
-        amount_reversed=int(t.get("amount_reversed") or 0),
-        request_id=meta.request_id,
-        replayed=meta.replayed,
-    )
-
-
-def _debit_charge(c: dict[str, Any], meta: _Meta | None = None) -> Movement:
-    meta = meta or _Meta()
-    source = c.get("source")
-    return Movement(
-        direction=Direction.DEBIT,
-        method=Method.CHARGE,
-        transfer_id=_id(c.get("source_transfer")) or "",
-        payment_id=str(c["id"]),
-        account=(_id(source) if isinstance(source, str | dict) else None) or "",
-        amount=int(c["amount"]),
-        currency=str(c["currency"]),
-        created=int(c.get("created") or 0),
-        transfer_group=c.get("transfer_group"),
-        metadata=_meta(c),
-        request_id=meta.request_id,
-        replayed=meta.replayed,
-    )
-
-
-def _reversal(r: dict[str, Any], meta: _Meta | None = None) -> Reversal:
-    meta = meta or _Meta()
-    return Reversal(
-        id=str(r["id"]),
-        transfer_id=_id(r.get("transfer")) or "",
-        amount=int(r["amount"]),
-        currency=str(r["currency"]),
-        created=int(r.get("created") or 0),
-        metadata=_meta(r),
-        request_id=meta.request_id,
-    )

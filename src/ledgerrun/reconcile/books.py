@@ -1,0 +1,189 @@
+"""What reconcile compares: the results rows (or the journal's, with ``--all``) and the money
+movements Stripe lists for the job, reduced to small records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledgerrun.errors import RefusedError, StripeError
+from ledgerrun.ingest.identity import canonical
+from ledgerrun.job import Job
+from ledgerrun.output import results
+from ledgerrun.reconcile.model import Discrepancy, Reconciliation
+from ledgerrun.send.guard import seen_from
+from ledgerrun.store.model import SUCCEEDED, Entry, Store
+from ledgerrun.stripe.session import Session
+from ledgerrun.stripe.shapes import Movement
+from ledgerrun.vocab import Direction
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    adjustment_id: str
+    account: str
+    currency: str
+    amount: int | None
+    direction: str
+    method: str
+    status: str
+    transfer_id: str
+    payment_id: str
+
+
+@dataclass(frozen=True)
+class Obj:
+    """One money movement found in Stripe, reduced to what reconcile compares."""
+
+    key: str  # "" when the object carries no ledgerrun metadata
+    adjustment_id: str
+    job: str
+    run_date: str
+    direction: str
+    method: str
+    account: str
+    amount: int
+    currency: str
+    created: int
+    transfer_id: str
+    payment_id: str
+    amount_reversed: int
+
+    @property
+    def ids(self) -> set[str]:
+        return {i for i in (self.transfer_id, self.payment_id) if i}
+
+
+def since(job: Job, run_date: str | None, entries: list[Entry], now: dt.datetime) -> int:
+    floor = now - dt.timedelta(days=job.guard_days)
+    if run_date is not None:
+        starts = [min(e.attempted_at, e.attempted_at_server) for e in entries]
+        day = dt.datetime.fromisoformat(run_date).replace(tzinfo=dt.UTC)
+        earliest = min([day, *starts]) - dt.timedelta(days=1)
+        floor = max(floor, earliest) if starts or day > floor else floor
+    return int(floor.timestamp())
+
+
+def journal_of(store: Store | None, job: str) -> dict[str, Entry]:
+    """The journal's entries of this job (streamed from the store)."""
+    if store is None:
+        return {}
+    return {e.key: e for e in store.iter_entries(job)}
+
+
+def listings(
+    job: Job,
+    session: Session,
+    store: Store | None,
+    accounts: Iterable[str],
+    since: int,
+    report: Reconciliation,
+    known_ids: set[str],
+) -> Iterator[Obj]:
+    client = session.client
+    groups = {job.stripe.transfer_group, job.name}
+    if store is not None:
+        groups |= set(store.legacy_groups())
+    ids = sorted(a for a in accounts if a.startswith("acct_") and a.isascii())
+
+    def account(account_id: str) -> list[Obj]:
+        try:
+            return [
+                obj_of(m)
+                for m in client.transfers(account_id, group=None, created_gte=since)
+                if m.transfer_group in groups
+                or m.metadata.get("ledgerrun_adjustment_id")
+                or m.transfer_id in known_ids  # the source transfer of a debit by charge
+            ]
+        except RefusedError:
+            return []  # an account the key cannot reach holds none of this platform's objects
+        except StripeError as exc:
+            report.discrepancies.append(
+                Discrepancy("unchecked", "", account_id, "", "", f"listing its transfers: {exc}")
+            )
+            return []
+
+    with ThreadPoolExecutor(max(1, min(job.stripe.concurrency, 8))) as pool:
+        for batch in pool.map(account, ids):
+            yield from batch
+    for group in sorted(groups):
+        try:
+            yield from (obj_of(m) for m in list(client.charges(group=group, created_gte=since)))
+        except StripeError as exc:
+            report.discrepancies.append(
+                Discrepancy("unchecked", "", "", "", "", f"listing the charges of {group}: {exc}")
+            )
+    try:
+        credits = client.transfers(None, group=job.stripe.transfer_group, created_gte=since)
+        yield from (obj_of(m) for m in list(credits))
+    except StripeError as exc:
+        report.discrepancies.append(
+            Discrepancy("unchecked", "", "", "", "", f"listing the platform's transfers: {exc}")
+        )
+
+
+def obj_of(movement: Movement) -> Obj:
+    seen = seen_from(movement)
+    if seen is None:
+        return Obj("", "", "", "", str(movement.direction), movement.method, movement.account,
+                    movement.amount, movement.currency, movement.created, movement.transfer_id,
+                    movement.payment_id or "", movement.amount_reversed)  # fmt: skip
+    return Obj(seen.key, seen.adjustment_id, seen.job, seen.run_date, seen.direction,
+                seen.method, seen.account, seen.amount, seen.currency, seen.created,
+                seen.transfer_id, seen.payment_id, seen.amount_reversed)  # fmt: skip
+
+
+def rows_of(entries: list[Entry]) -> list[Row]:
+    """Journal entries as rows, when no results file is reconciled (``--all``)."""
+    return [
+        Row(
+            e.key,
+            e.adjustment_id,
+            e.account,
+            e.currency,
+            e.amount_minor,
+            e.direction,
+            e.method,
+            "succeeded" if e.state == SUCCEEDED else "unknown",
+            e.transfer_id or "",
+            e.payment_id or "",
+        )
+        for e in entries
+        if e.state != "failed"
+    ]
+
+
+def read_rows(path: Path, prefix: str) -> list[Row]:
+    table = results.read_results(path)
+    names = (
+        *("adjustment_id", "account", "currency", "amount_minor", "method", "status"),
+        *("transfer_id", "payment_id"),
+    )
+    columns = {name: table.column(name).to_pylist() for name in names}
+    directions = (
+        table.column("direction").to_pylist()
+        if "direction" in table.column_names
+        else [Direction.DEBIT.value] * table.num_rows
+    )
+    out = []
+    for i in range(table.num_rows):
+        written = str(columns["adjustment_id"][i] or "")
+        out.append(
+            Row(
+                canonical(written, prefix) if written else "",
+                written,
+                str(columns["account"][i] or ""),
+                str(columns["currency"][i] or ""),
+                columns["amount_minor"][i],
+                str(directions[i] or Direction.DEBIT.value),
+                str(columns["method"][i] or ""),
+                str(columns["status"][i] or ""),
+                str(columns["transfer_id"][i] or ""),
+                str(columns["payment_id"][i] or ""),
+            )
+        )
+    return out

@@ -1,0 +1,121 @@
+"""What an answer from Stripe means, decided once: the table that turns every ``stripe``
+exception into the project's own error class (see :mod:`ledgerrun.errors`), keeping the status,
+code, request id, ``Stripe-Should-Retry`` and ``Retry-After`` the client needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import requests
+import stripe
+
+from ledgerrun import errors
+
+# --- the error table ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a failed request came back with, reduced to what decides its fate."""
+
+    status: int | None  # None: no answer at all
+    code: str
+    should_retry: bool | None
+    connected: bool  # False when no connection was opened (so nothing was sent)
+    account_lookup: bool  # the request was GET /v1/accounts/{id}
+
+
+Rule = tuple[Callable[[Answer], bool], type[errors.StripeError]]
+
+ERROR_TABLE: tuple[Rule, ...] = (
+    (lambda a: a.status is None and not a.connected, errors.ConnectError),
+    (lambda a: a.status is None, errors.NetworkError),
+    (lambda a: a.status == 429 and a.code == "lock_timeout", errors.LockTimeoutError),
+    (lambda a: a.status == 429, errors.RateLimitedError),
+    (lambda a: a.status == 409, errors.KeyInUseError),
+    (lambda a: a.code == "idempotency_error", errors.KeyConflictError),
+    (lambda a: a.should_retry is True, errors.StripeServerError),
+    (lambda a: (a.status or 0) >= 500 and a.should_retry is False, errors.ServerUnknownError),
+    (lambda a: (a.status or 0) >= 500, errors.StripeServerError),
+    (lambda a: a.account_lookup and a.status in (403, 404), errors.AccountCheckError),
+    (lambda a: a.code == "account_invalid", errors.AccountCheckError),
+    (lambda a: True, errors.RefusedError),
+)
+"""First matching rule wins. 401 never reaches the table: it stops the command."""
+
+
+def header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    value = headers.get(name)
+    if value is None:
+        value = headers.get(name.lower())
+    return None if value is None else str(value)
+
+
+def _retry_after(value: str | None, now: dt.datetime) -> float | None:
+    """``Retry-After`` as seconds: a number, or an HTTP date."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = (when - now).total_seconds()
+    return max(0.0, seconds) if seconds == seconds else None  # NaN is no answer
+
+
+def _connected(exc: stripe.APIConnectionError) -> bool:
+    """Whether the request may have left: False only when the connection itself failed."""
+    cause = exc.__cause__
+    if isinstance(cause, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(cause, requests.exceptions.ConnectionError):
+        reason = cause.args[0] if cause.args else None
+        inner = getattr(reason, "reason", reason)
+        text = f"{type(inner).__name__} {inner}"
+        return not any(
+            word in text
+            for word in ("NewConnectionError", "Connection refused", "NameResolution", "Errno -")
+        )
+    return True
+
+
+def translate(
+    exc: stripe.StripeError, *, account_lookup: bool, now: dt.datetime
+) -> errors.LedgerrunError:
+    """A ``stripe`` exception as the project's own error, by :data:`ERROR_TABLE`."""
+    headers = exc.headers
+    flag = header(headers, "Stripe-Should-Retry")
+    should_retry = None if flag is None else flag.lower() == "true"
+    error = exc.error
+    status = exc.http_status
+    code = (error.code if error else None) or exc.code or (error.type if error else None)
+    connected = True
+    if isinstance(exc, stripe.APIConnectionError):
+        status, connected = None, _connected(exc)
+        code = "network_error" if connected else "connection_failed"
+    code = code or ("api_error" if status and status >= 500 else "stripe_error")
+    message = " ".join((exc.user_message or str(exc) or code).split())
+    if status == 401:
+        return errors.StripeAuthError(f"Stripe refused the API key: {message}")
+    answer = Answer(status, code, should_retry, connected, account_lookup)
+    kind = next(cls for matches, cls in ERROR_TABLE if matches(answer))
+    if kind is errors.AccountCheckError:
+        code = "account_not_found" if status == 404 else "account_inaccessible"
+    if kind is errors.NetworkError:
+        message = f"no answer from Stripe: {message}"
+    return kind(
+        message,
+        code=code,
+        http_status=status,
+        request_id=exc.request_id,
+        should_retry=should_retry,
+        retry_after_s=_retry_after(header(headers, "Retry-After"), now),
+    )

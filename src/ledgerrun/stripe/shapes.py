@@ -1,0 +1,177 @@
+"""Stripe's objects as ledgerrun reads them: plain, frozen dataclasses, and the functions that
+build them from the JSON Stripe sends. A debit by transfer lives on the connected account, a
+debit by charge on the platform (its ``source_transfer`` is the account's ``tr_``), a credit is
+the platform's transfer to the account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from ledgerrun.vocab import Direction, Method
+
+
+@dataclass(frozen=True)
+class Platform:
+    id: str
+    country: str
+    default_currency: str
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    type: str | None
+    country: str | None
+    default_currency: str | None
+    losses_payments: str | None  # controller.losses.payments: "application" or "stripe"
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One ledgerrun money movement as Stripe reports it (a debit or a credit).
+
+    ``transfer_id`` is the ``tr_`` (on the account for a debit, on the platform for a credit)
+    and ``payment_id`` the ``py_`` it produced on the other side. ``account`` is always the
+    connected account."""
+
+    direction: Direction
+    method: str  # "transfer" or "charge" for debits, "" for credits
+    transfer_id: str
+    payment_id: str | None
+    account: str
+    amount: int
+    currency: str
+    created: int
+    transfer_group: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+    amount_reversed: int = 0
+    request_id: str | None = None
+    replayed: bool = False
+
+    @property
+    def object_id(self) -> str:
+        """The object ledgerrun created (the one holding its metadata)."""
+        if self.method == Method.CHARGE:
+            return self.payment_id or ""
+        return self.transfer_id
+
+
+@dataclass(frozen=True)
+class Reversal:
+    id: str
+    transfer_id: str
+    amount: int
+    currency: str
+    created: int
+    metadata: dict[str, str] = field(default_factory=dict)
+    request_id: str | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    has_more: bool
+    last_id: str | None
+
+
+@dataclass(frozen=True)
+class Meta:
+    request_id: str | None = None
+    replayed: bool = False
+
+
+def page_of(page: dict[str, Any], items: list[T]) -> Page[T]:
+    data = page.get("data") or []
+    last = str(data[-1]["id"]) if data else None
+    return Page(items, bool(page.get("has_more")), last)
+
+
+def id_of(value: Any) -> str | None:
+    """An id field, whether Stripe sent the id or the expanded object."""
+    if value is None:
+        return None
+    return str(value if isinstance(value, str) else value["id"])
+
+
+def metadata_of(obj: dict[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (obj.get("metadata") or {}).items()}
+
+
+def is_account_source(charge: dict[str, Any]) -> bool:
+    source = charge.get("source")
+    source_id = id_of(source) if isinstance(source, str | dict) else None
+    return bool(source_id and source_id.startswith("acct_"))
+
+
+def debit_transfer(t: dict[str, Any], account: str, meta: Meta | None = None) -> Movement:
+    meta = meta or Meta()
+    return Movement(
+        direction=Direction.DEBIT,
+        method=Method.TRANSFER,
+        transfer_id=str(t["id"]),
+        payment_id=id_of(t.get("destination_payment")),
+        account=account,
+        amount=int(t["amount"]),
+        currency=str(t["currency"]),
+        created=int(t.get("created") or 0),
+        transfer_group=t.get("transfer_group"),
+        metadata=metadata_of(t),
+        amount_reversed=int(t.get("amount_reversed") or 0),
+        request_id=meta.request_id,
+        replayed=meta.replayed,
+    )
+
+
+def credit_transfer(t: dict[str, Any], meta: Meta | None = None) -> Movement:
+    meta = meta or Meta()
+    return Movement(
+        direction=Direction.CREDIT,
+        method="",
+        transfer_id=str(t["id"]),
+        payment_id=id_of(t.get("destination_payment")),
+        account=id_of(t.get("destination")) or "",
+        amount=int(t["amount"]),
+        currency=str(t["currency"]),
+        created=int(t.get("created") or 0),
+        transfer_group=t.get("transfer_group"),
+        metadata=metadata_of(t),
+        amount_reversed=int(t.get("amount_reversed") or 0),
+        request_id=meta.request_id,
+        replayed=meta.replayed,
+    )
+
+
+def debit_charge(c: dict[str, Any], meta: Meta | None = None) -> Movement:
+    meta = meta or Meta()
+    source = c.get("source")
+    return Movement(
+        direction=Direction.DEBIT,
+        method=Method.CHARGE,
+        transfer_id=id_of(c.get("source_transfer")) or "",
+        payment_id=str(c["id"]),
+        account=(id_of(source) if isinstance(source, str | dict) else None) or "",
+        amount=int(c["amount"]),
+        currency=str(c["currency"]),
+        created=int(c.get("created") or 0),
+        transfer_group=c.get("transfer_group"),
+        metadata=metadata_of(c),
+        request_id=meta.request_id,
+        replayed=meta.replayed,
+    )
+
+
+def reversal(r: dict[str, Any], meta: Meta | None = None) -> Reversal:
+    meta = meta or Meta()
+    return Reversal(
+        id=str(r["id"]),
+        transfer_id=id_of(r.get("transfer")) or "",
+        amount=int(r["amount"]),
+        currency=str(r["currency"]),
+        created=int(r.get("created") or 0),
+        metadata=metadata_of(r),
+        request_id=meta.request_id,
+    )
