@@ -127,6 +127,7 @@ class App:
         session = request.session
         flash = session.pop("flash", []) if "flash" in session else []
         user = getattr(request.state, "user", None)
+        context = {"error": "", "username": "", **context}
         html = self.templates.get_template(name).render(
             request=request,
             user=user,

@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 
 from ledgerrun import money
-from ledgerrun.output.html import EXIT_MEANINGS
+from ledgerrun.output.report import EXIT_MEANINGS
 from ledgerrun.vocab import FIXES
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -138,27 +138,18 @@ def exit_meaning(code: Any) -> str:
 
 
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    """The application's templates on the one environment every HTML page of ledgerrun uses
+    (:func:`ledgerrun.output.render.environment`: autoescaped, strict about undefined names),
+    with the application's own filters beside the shared ones."""
+    from ledgerrun.output.render import environment as shared
+
+    env = shared(jinja2.FileSystemLoader(TEMPLATES))
     env.filters.update(
-        amount=amount,
-        money=money_text,
-        when=when,
-        number=number,
-        exit_meaning=exit_meaning,
+        amount=amount, money=money_text, when=when, number=number, exit_meaning=exit_meaning,
         totals_text=totals_text,
-    )
+    )  # fmt: skip
     env.globals.update(
-        badge=badge,
-        batch_badge=batch_badge,
-        work_badge=work_badge,
-        row_badge=row_badge,
-        detail_items=detail_items,
-        fixes=FIXES,
-        work_words=WORK_WORDS,
-    )
+        badge=badge, batch_badge=batch_badge, work_badge=work_badge, row_badge=row_badge,
+        detail_items=detail_items, fixes=FIXES, work_words=WORK_WORDS,
+    )  # fmt: skip
     return env
