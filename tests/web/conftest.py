@@ -23,3 +23,17 @@ def module_sandbox() -> Iterator[Any]:
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import starlette.testclient  # noqa: F401
+
+
+# In-process tests hash and check many passwords: cheap Argon2 parameters keep them quick (the
+# hash records its parameters, so checking follows them). Servers started as processes keep the
+# real ones.
+def _cheap_hashes() -> None:
+    from argon2 import PasswordHasher
+
+    from ledgerrun.web import security
+
+    security.HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+
+
+_cheap_hashes()

@@ -1,9 +1,9 @@
 """The web application in a real browser (headless Chromium through Playwright), served by
 ``ledgerrun serve`` in its own process, against the sandbox over HTTP.
 
-One server and one browser for the module; the tests run in order, as a preparer and an
-approver would work: a ledger with problems, the fixed ledger, the approval, the run, the
-downloads. Money is checked in the sandbox's own books.
+One server and one browser; the steps run in order, as a preparer and an approver would work:
+a signed-out visitor, a ledger with problems, the fixed ledger, the approval, the run, the
+downloads, a reversal. Money is checked in the sandbox's own books.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def write(folder: Path, name: str, data: bytes) -> Path:
     return path
 
 
-def test_a_signed_out_visitor_sees_no_page_and_no_download(site: Site) -> None:
+def step_a_signed_out_visitor_sees_no_page_and_no_download(site: Site) -> None:
     page = site.page()
     page.goto(site.url + "/batches")
     assert page.url.startswith(site.url + "/signin?next=")
@@ -99,7 +99,7 @@ def test_a_signed_out_visitor_sees_no_page_and_no_download(site: Site) -> None:
     page.context.close()
 
 
-def test_the_preparer_sees_each_problem_on_its_cell(site: Site) -> None:
+def step_the_preparer_sees_each_problem_on_its_cell(site: Site) -> None:
     page = site.page("pat")
     page.get_by_label("Job").select_option("payouts")
     page.get_by_label("Ledger file").set_input_files(
@@ -122,7 +122,7 @@ def test_the_preparer_sees_each_problem_on_its_cell(site: Site) -> None:
     page.context.close()
 
 
-def test_the_preparer_uploads_the_fixed_ledger_and_cannot_approve_it(site: Site) -> None:
+def step_the_preparer_uploads_the_fixed_ledger_and_cannot_approve_it(site: Site) -> None:
     page = site.page("pat")
     page.get_by_label("Job").select_option("payouts")
     page.get_by_label("Ledger file").set_input_files(
@@ -144,7 +144,7 @@ def test_the_preparer_uploads_the_fixed_ledger_and_cannot_approve_it(site: Site)
     page.context.close()
 
 
-def test_the_approver_approves_and_the_batch_runs_with_progress_to_the_end(site: Site) -> None:
+def step_the_approver_approves_and_the_batch_runs_with_progress_to_the_end(site: Site) -> None:
     page = site.page("ada")
     page.goto(site.notes["batch"])
     # the plan: the worker has checked the balances with Stripe in the meantime
@@ -168,7 +168,7 @@ def test_the_approver_approves_and_the_batch_runs_with_progress_to_the_end(site:
     page.context.close()
 
 
-def test_results_download_as_csv_and_xlsx_and_agree(site: Site) -> None:
+def step_results_download_as_csv_and_xlsx_and_agree(site: Site) -> None:
     page = site.page("pat")
     page.goto(site.notes["work"])
     with page.expect_download() as first:
@@ -191,7 +191,7 @@ def test_results_download_as_csv_and_xlsx_and_agree(site: Site) -> None:
     page.context.close()
 
 
-def test_a_reversal_from_the_page_is_exactly_once(site: Site) -> None:
+def step_a_reversal_from_the_page_is_exactly_once(site: Site) -> None:
     def books() -> dict[str, tuple[int, int]]:
         return {
             t["metadata"]["ledgerrun_adjustment_id"]: (t["amount_reversed"],
@@ -230,7 +230,7 @@ def test_a_reversal_from_the_page_is_exactly_once(site: Site) -> None:
     page.context.close()
 
 
-def test_the_stripe_key_is_in_no_page_or_log(site: Site) -> None:
+def step_the_stripe_key_is_in_no_page_or_log(site: Site) -> None:
     page = site.page("ada")
     for path in ("/batches", site.notes["batch"], site.notes["work"], "/audit"):
         page.goto(path if path.startswith("http") else site.url + path)
@@ -240,3 +240,15 @@ def test_the_stripe_key_is_in_no_page_or_log(site: Site) -> None:
         assert action in audit
     page.context.close()
     assert KEY not in site.log.read_text(encoding="utf-8", errors="replace")
+
+
+def test_a_batch_from_upload_to_reversal_in_the_browser(site: Site) -> None:
+    """The steps in order, as one test: they build on each other (and so must not be spread
+    over several test processes)."""
+    step_a_signed_out_visitor_sees_no_page_and_no_download(site)
+    step_the_preparer_sees_each_problem_on_its_cell(site)
+    step_the_preparer_uploads_the_fixed_ledger_and_cannot_approve_it(site)
+    step_the_approver_approves_and_the_batch_runs_with_progress_to_the_end(site)
+    step_results_download_as_csv_and_xlsx_and_agree(site)
+    step_a_reversal_from_the_page_is_exactly_once(site)
+    step_the_stripe_key_is_in_no_page_or_log(site)
