@@ -16,8 +16,11 @@ from ledgerrun.cli.reconcile import reconcile
 from ledgerrun.cli.reverse import reverse
 from ledgerrun.cli.run import run
 from ledgerrun.cli.sandbox import sandbox
+from ledgerrun.cli.serve import serve
 from ledgerrun.cli.status import status
+from ledgerrun.cli.users import users
 from ledgerrun.cli.validate import validate
+from ledgerrun.cli.worker import worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,6 +51,8 @@ def main(ctx: click.Context, log_format: str, verbose: int) -> None:
 
 
 for command in (validate, plan, run, reverse, reconcile, status, journal, sandbox):
+    main.add_command(command)
+for command in (serve, users, worker):  # the web application
     main.add_command(command)
 
 

@@ -1,0 +1,148 @@
+"""``ledgerrun users``: who may sign in to the web application, with which role."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ledgerrun.cli._common import reports_errors
+
+CONFIG = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("serve.toml"),
+    show_default=True,
+    help="The server's configuration: the users live in its store.",
+)
+
+
+@click.group()
+def users() -> None:
+    """Add, list and disable the web application's users (roles: preparer uploads ledgers,
+    approver approves or rejects them, admin may do both; nobody approves their own upload)."""
+
+
+def _store(config_path: Path):  # type: ignore[no-untyped-def]
+    from ledgerrun.store import open_store
+    from ledgerrun.web.config import load_config
+
+    return open_store(load_config(config_path).store)
+
+
+def _read_password(stdin: bool) -> str:
+    from ledgerrun.errors import ConfigError
+
+    if stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise ConfigError("the password must have at least 8 characters")
+    return password
+
+
+@users.command("add")
+@click.argument("name")
+@click.option(
+    "--role", type=click.Choice(["preparer", "approver", "admin"]), required=True, help="Role."
+)
+@CONFIG
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from one line of standard input."
+)
+@click.option(
+    "--no-password",
+    is_flag=True,
+    help='A user who signs in only through the single-sign-on proxy (auth = "proxy").',
+)
+@reports_errors
+def add(name: str, role: str, config_path: Path, password_stdin: bool, no_password: bool) -> None:
+    """Add the user NAME with a role; the password is asked for twice (or read with
+    --password-stdin) and kept only as an Argon2 hash."""
+    import datetime as dt
+    import re
+
+    from ledgerrun.errors import ConfigError
+    from ledgerrun.store.model import User
+    from ledgerrun.web.security import hash_password
+
+    if not re.fullmatch(r"[A-Za-z0-9_.@+-]{1,100}", name):
+        raise ConfigError(
+            "a user name is 1-100 letters, digits or . _ @ + - (as the sign-on proxy sends it)"
+        )
+    password_hash = "" if no_password else hash_password(_read_password(password_stdin))
+    store = _store(config_path)
+    try:
+        store.add_user(User(name, role, password_hash, False, dt.datetime.now(dt.UTC)))
+    finally:
+        store.close()
+    click.echo(f"Added {name} ({role}).")
+
+
+@users.command("list")
+@CONFIG
+@reports_errors
+def list_users(config_path: Path) -> None:
+    """List the users: name, role, whether disabled, when added."""
+    store = _store(config_path)
+    try:
+        found = store.users()
+    finally:
+        store.close()
+    if not found:
+        click.echo("No users yet: add one with `ledgerrun users add NAME --role ROLE`.")
+    for user in found:
+        state = "disabled" if user.disabled else "enabled"
+        sso = "" if user.password_hash else ", single sign-on only"
+        click.echo(f"{user.name}\t{user.role}\t{state}{sso}\tadded {user.created_at:%Y-%m-%d}")
+
+
+@users.command("disable")
+@click.argument("name")
+@CONFIG
+@reports_errors
+def disable(name: str, config_path: Path) -> None:
+    """Disable NAME: no more sign-ins, and any open session ends at its next request."""
+    store = _store(config_path)
+    try:
+        store.update_user(name, disabled=True)
+    finally:
+        store.close()
+    click.echo(f"Disabled {name}.")
+
+
+@users.command("enable")
+@click.argument("name")
+@CONFIG
+@reports_errors
+def enable(name: str, config_path: Path) -> None:
+    """Enable NAME again."""
+    store = _store(config_path)
+    try:
+        store.update_user(name, disabled=False)
+    finally:
+        store.close()
+    click.echo(f"Enabled {name}.")
+
+
+@users.command("password")
+@click.argument("name")
+@CONFIG
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from one line of standard input."
+)
+@reports_errors
+def password(name: str, config_path: Path, password_stdin: bool) -> None:
+    """Set a new password for NAME."""
+    from ledgerrun.web.security import hash_password
+
+    new_hash = hash_password(_read_password(password_stdin))
+    store = _store(config_path)
+    try:
+        store.update_user(name, password_hash=new_hash)
+    finally:
+        store.close()
+    click.echo(f"Changed the password of {name}.")

@@ -1,0 +1,11 @@
+"""The web application: upload, review, approve (four eyes), run, download, reconcile.
+
+Served by ``ledgerrun serve`` for finance staff who work in browsers. It holds no business logic
+of its own: every page calls the same library functions as the command line (``prepare``,
+``build_plan``/``plan_online``, ``run_job``, reconcile), over the same jobs and the same store.
+
+Modules: :mod:`~ledgerrun.web.config` (``serve.toml``), :mod:`~ledgerrun.web.security`
+(passwords, sessions, CSRF, headers, the upload cap), :mod:`~ledgerrun.web.service` (batches over
+the library), :mod:`~ledgerrun.web.worker` (runs queued work), :mod:`~ledgerrun.web.app` (the
+routes), :mod:`~ledgerrun.web.views` (how numbers and statuses are shown).
+"""

@@ -1,0 +1,155 @@
+"""How pages show things: amounts with the currency's decimals and thousands separators, times
+in UTC, and statuses as words with a colour (never a colour alone)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ledgerrun import money
+from ledgerrun.output.report import EXIT_MEANINGS
+from ledgerrun.vocab import FIXES
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+# status -> (words shown, colour class)
+BADGES: dict[str, tuple[str, str]] = {
+    "uploaded": ("Uploaded", "grey"),
+    "invalid": ("Has problems", "red"),
+    "valid": ("Ready for approval", "blue"),
+    "approved": ("Approved", "green"),
+    "rejected": ("Rejected", "red"),
+    "running": ("Running", "blue"),
+    "done": ("Run finished", "green"),
+    "failed": ("Failed", "amber"),
+    "invalid_row": ("Invalid", "red"),
+    "succeeded": ("Succeeded", "green"),
+    "unknown": ("Unknown outcome", "red"),
+    "skipped": ("Skipped", "grey"),
+    "pending": ("Pending", "amber"),
+    "dry_run": ("Dry run: not sent", "grey"),
+    "debit": ("Debit", "grey"),
+    "credit": ("Credit", "grey"),
+}
+# a work item's state (a run, a check, a reconciliation)
+WORK_BADGES: dict[str, tuple[str, str]] = {
+    "queued": ("Waiting for a worker", "grey"),
+    "running": ("Running", "blue"),
+    "done": ("Finished", "green"),
+    "failed": ("Did not finish", "red"),
+}
+WORK_WORDS = {
+    "run": "Run",
+    "check": "Check with Stripe",
+    "reconcile": "Reconcile",
+    "reverse": "Reversal",
+}
+
+
+def amount(minor: Any, currency: str) -> str:
+    """``150000, 'usd'`` -> ``1,500.00``; the currency's own decimals (``jpy``: none)."""
+    if minor is None or minor == "":
+        return ""
+    try:
+        exp = money.exponent(str(currency).lower())
+    except KeyError:
+        return f"{int(minor):,}"
+    return money.format_major(int(minor), exp, grouping=True)
+
+
+def money_text(minor: Any, currency: str) -> str:
+    return f"{amount(minor, currency)} {str(currency).upper()}"
+
+
+def when(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return str(value.strftime("%Y-%m-%d %H:%M:%S UTC"))
+    return str(value)
+
+
+def number(value: Any) -> str:
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def badge(status: Any) -> tuple[str, str]:
+    return BADGES.get(str(status), (str(status).replace("_", " ").capitalize(), "grey"))
+
+
+def work_badge(state: Any) -> tuple[str, str]:
+    return WORK_BADGES.get(str(state), (str(state), "grey"))
+
+
+def row_badge(status: Any) -> tuple[str, str]:
+    """A results row's status (``invalid`` rows were never sent: a problem in the ledger)."""
+    return badge("invalid_row" if status == "invalid" else status)
+
+
+def totals_text(totals: Any) -> str:
+    """An approval's totals in words: ``240 rows; debits 1,500.00 USD; credits ...``."""
+    if not isinstance(totals, dict):
+        return str(totals)
+    parts = [f"{number(totals.get('rows', 0))} rows"]
+    for key in ("debits", "credits", "net"):
+        sums = totals.get(key) or {}
+        if sums:
+            shown = ", ".join(money_text(m, c) for c, m in sums.items())
+            parts.append(f"{key} {shown}")
+    return "; ".join(parts)
+
+
+def detail_items(detail: Any) -> list[tuple[str, str]]:
+    """An audit event's details as (label, text), empty ones left out."""
+    out = []
+    for key, value in (detail or {}).items():
+        if value in (None, "", {}, []):
+            continue
+        text = totals_text(value) if key == "totals" else str(value)
+        out.append((key.replace("_", " "), text))
+    return out
+
+
+def batch_badge(batch: Any) -> tuple[str, str]:
+    """A batch's status; a valid batch of a job without approval is ready to run at once."""
+    if batch.status == "valid" and batch.summary.get("approval") != "required":
+        return ("Ready to run", "blue")
+    return badge(batch.status)
+
+
+def exit_meaning(code: Any) -> str:
+    if code is None:
+        return ""
+    meanings = {**EXIT_MEANINGS, 4: "another run of this job was in progress: try again later"}
+    return meanings.get(int(code), "not a known exit code")
+
+
+def environment() -> jinja2.Environment:
+    """The application's templates on the one environment every HTML page of ledgerrun uses
+    (:func:`ledgerrun.output.render.environment`: autoescaped, strict about undefined names),
+    with the application's own filters beside the shared ones."""
+    from ledgerrun.output.render import environment as shared
+
+    env = shared(jinja2.FileSystemLoader(TEMPLATES))
+    env.filters.update(
+        amount=amount, money=money_text, when=when, number=number, exit_meaning=exit_meaning,
+        totals_text=totals_text,
+    )  # fmt: skip
+    env.globals.update(
+        badge=badge, batch_badge=batch_badge, work_badge=work_badge, row_badge=row_badge,
+        detail_items=detail_items, fixes=FIXES, work_words=WORK_WORDS,
+    )  # fmt: skip
+    return env

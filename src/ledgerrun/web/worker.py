@@ -1,0 +1,410 @@
+"""The worker: takes queued work from the store and does it with the library.
+
+A worker is a thread of the server (by default) or its own process (``ledgerrun worker``), on
+this host or another one sharing the store. Work items are claimed atomically
+(:meth:`~ledgerrun.store.model.WebStore.claim_work`), so two workers never take the same one.
+Kinds:
+
+``check``
+    Pre-flight against Stripe, as ``ledgerrun plan`` does: each account checked, the balances
+    looked up, the plan with its balance warnings kept on the batch. Sends no money.
+``run``
+    :func:`~ledgerrun.send.runner.run_job` under the job's normal lock (a cron run of the same
+    job and a web run never overlap: the later one ends with exit 4), with the command line's
+    publisher; progress is written to the work item as rows finish, so any page (after a reload
+    or a server restart) shows it.
+``reconcile``
+    :func:`~ledgerrun.reconcile.check.reconcile` on a run's results as the store keeps them;
+    the findings and the refreshed report go back to the store beside the run's other files.
+``reverse``
+    :func:`~ledgerrun.send.reverse.reverse_job` on the batch's chosen adjustments (a dry run
+    first, then for real), under the job's lock, exactly once; the reversals file is kept in
+    the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ledgerrun.clock import iso
+from ledgerrun.errors import ConfigError, ExitCode, FatalError, LedgerrunError
+from ledgerrun.events import Events
+from ledgerrun.store.model import Batch, Store, WorkItem
+from ledgerrun.web import service
+from ledgerrun.web.config import ServeConfig
+
+PROGRESS_EVERY_S = 0.5
+INTERRUPTED = (
+    "The worker stopped before this ended (was the server restarted?). Run it again: rows "
+    "already done are never sent twice."
+)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
+
+
+class Progress:
+    """Listens to a run's events and keeps the work item's progress in the store, at most
+    every :data:`PROGRESS_EVERY_S` seconds (and at each change of phase)."""
+
+    def __init__(self, store: Store, work_id: str) -> None:
+        self.store = store
+        self.work_id = work_id
+        self.lock = threading.Lock()
+        self.started = time.monotonic()
+        self.sending_since: float | None = None
+        self.last = 0.0
+        self.state: dict[str, Any] = {
+            "phase": "preparing",
+            "rows": 0,
+            "to_send": 0,
+            "done": 0,
+            "succeeded": 0,
+            "failed": 0,
+            "unknown": 0,
+            "skipped": 0,
+            "accounts": 0,
+            "accounts_done": 0,
+            "rate": 0.0,
+            "breaker_open": False,
+            "started_at": iso(service.now()),
+            "updated_at": iso(service.now()),
+        }
+        self.flush()
+
+    def __call__(self, kind: str, fields: dict[str, Any]) -> None:
+        with self.lock:
+            s = self.state
+            force = False
+            if kind == "run_start":
+                s["rows"] = int(fields.get("rows") or 0)
+                s["run_id"] = fields.get("run_id")
+                s["phase"] = "checking"
+                force = True
+            elif kind == "sending":
+                s["to_send"] = int(fields.get("rows") or 0)
+                s["accounts"] = len(fields.get("accounts") or {})
+                s["phase"] = "sending"
+                self.sending_since = time.monotonic()
+                force = True
+            elif kind == "row_done":
+                outcome = fields.get("outcome")
+                status = str(getattr(outcome, "status", ""))
+                s["done"] += 1
+                if status in ("succeeded", "failed", "unknown", "skipped"):
+                    s[status] += 1
+            elif kind == "account_done":
+                s["accounts_done"] += 1
+            elif kind == "breaker_open":
+                s["breaker_open"] = True
+                force = True
+            elif kind == "run_end":
+                s["phase"] = "finished"
+                force = True
+            else:
+                return
+            if self.sending_since is not None:
+                elapsed = time.monotonic() - self.sending_since
+                s["rate"] = round(s["done"] / elapsed, 1) if elapsed > 0 else 0.0
+            if force or time.monotonic() - self.last >= PROGRESS_EVERY_S:
+                self.flush()
+
+    def flush(self, **extra: Any) -> None:
+        self.state.update(extra)
+        self.state["updated_at"] = iso(service.now())
+        self.last = time.monotonic()
+        self.store.update_work(self.work_id, progress=dict(self.state))
+
+
+class Worker:
+    def __init__(
+        self,
+        config: ServeConfig,
+        store: Store,
+        env: Mapping[str, str] | None = None,
+        *,
+        poll_s: float = 0.5,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.env = os.environ if env is None else env
+        self.poll_s = poll_s
+        self.name = worker_name()
+        self.stop = threading.Event()  # finish what is in hand, take nothing new
+        self.hard_stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.recover()
+        self.thread = threading.Thread(target=self.loop, name="ledgerrun-worker", daemon=True)
+        self.thread.start()
+
+    def close(self, timeout: float = 30.0) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+    def loop(self) -> None:
+        while not self.stop.is_set():
+            try:
+                worked = self.step()
+            except LedgerrunError:
+                worked = False  # the store is unavailable for now: try again shortly
+            if not worked:
+                self.stop.wait(self.poll_s)
+
+    def step(self) -> bool:
+        """Do one queued item, if any; True when one was done."""
+        item = self.store.claim_work(self.name, service.now())
+        if item is None:
+            return False
+        batch = self.store.batch(item.batch_id)
+        if batch is None:
+            self.store.update_work(
+                item.work_id, state="failed", ended_at=service.now(), message="no such batch"
+            )
+            return True
+        handler = {
+            "run": self.run,
+            "check": self.check,
+            "reconcile": self.reconcile,
+            "reverse": self.reverse,
+        }.get(item.kind)
+        try:
+            if handler is None:
+                raise ConfigError(f"this worker does not know work of kind {item.kind!r}")
+            handler(item, batch)
+        except Exception as exc:
+            code = exc.exit_code if isinstance(exc, FatalError) else ExitCode.INVALID
+            self._end(item, batch, int(code), service.error_text(exc))
+        return True
+
+    def recover(self) -> None:
+        """Items this host's workers were doing when they died (a server restart) are marked
+        interrupted, so the page offers to run them again."""
+        host = socket.gethostname()
+        for batch in self.store.batches(limit=1000):
+            for item in self.store.work_items(batch.batch_id):
+                if item.state != "running" or not item.worker.startswith(host + ":"):
+                    continue
+                parts = item.worker.split(":")
+                if len(parts) < 2 or not parts[1].isdigit():
+                    continue
+                pid = int(parts[1])
+                if pid == os.getpid() or _alive(pid):
+                    continue
+                self._end(item, batch, int(ExitCode.INCOMPLETE), INTERRUPTED)
+
+    def _end(self, item: WorkItem, batch: Batch, code: int, message: str, **extra: Any) -> None:
+        state = "done" if code in (0, 1) else "failed"
+        self.store.update_work(
+            item.work_id, state=state, ended_at=service.now(), exit_code=code, message=message,
+            **extra,
+        )  # fmt: skip
+        if item.kind == "run":
+            service.REVIEWS.drop(batch.batch_id)
+            status = "done" if code in (0, 1) else settled_status(self.store, batch)
+            self.store.update_batch(batch.batch_id, status=status, updated_at=service.now())
+        service.audit(
+            self.store,
+            item.requested_by,
+            f"worker {self.name}",
+            f"{item.kind}_end",
+            batch=batch,
+            work_id=item.work_id,
+            exit_code=code,
+            message=message[:500],
+        )
+
+    # --- kinds ---------------------------------------------------------------------------------
+
+    def run(self, item: WorkItem, batch: Batch) -> None:
+        from ledgerrun.cli.run import publish
+        from ledgerrun.send.runner import run_job
+
+        review = service.review(self.config, self.store, batch, fresh=True)
+        job = review.job
+        if batch.status == "rejected":
+            raise ConfigError("this batch was rejected: upload the corrected ledger again")
+        if not review.runnable:
+            raise ConfigError("this ledger cannot be run: see its problems on the batch page")
+        if job.approval == "required":
+            approval = self.store.approval_for(job.name, batch.sha256)
+            if approval is None:
+                raise ConfigError(f"job {job.name} needs an approval of this ledger before it runs")
+            if service.fingerprint(approval.totals) != service.fingerprint(review.totals()):
+                raise ConfigError(
+                    "the plan's totals are no longer those approved: upload the ledger again "
+                    "for a new approval"
+                )
+        progress = Progress(self.store, item.work_id)
+        events = Events(progress)
+        result = run_job(
+            job,
+            env=self.env,
+            live=self.config.allow_live,
+            events=events,
+            stop=self.stop,
+            hard_stop=self.hard_stop,
+            publish=publish,
+        )
+        run_id = result.summary.run_id
+        self.store.update_batch(batch.batch_id, run_id=run_id, updated_at=service.now())
+        progress.flush(phase="finished", run_id=run_id)
+        self._end(
+            item,
+            batch,
+            int(result.exit_code),
+            " ".join(result.notes)[:2000],
+            params={**item.params, "run_id": run_id},
+        )
+
+    def check(self, item: WorkItem, batch: Batch) -> None:
+        from ledgerrun.send.plan import plan_online
+        from ledgerrun.send.prepare import prepare
+        from ledgerrun.stripe.session import connect
+
+        review = service.review(self.config, self.store, batch, fresh=True)
+        job = review.job
+        offline = {(p.row, p.column, p.code) for p in review.problems}
+        online: dict[str, Any] = {"checked_at": iso(service.now())}
+        try:
+            with connect(job, self.env, live=self.config.allow_live) as session:
+                prepared = prepare(job, session, store=self.store, writable=False)
+                plan = plan_online(prepared, session)
+                online["mode"] = str(session.mode)
+        except FatalError as exc:
+            online["error"] = service.error_text(exc)
+            self._save_online(batch, online)
+            raise
+        online["groups"] = plan.to_json()["groups"]
+        online["credits_short"] = plan.credits_short()
+        online["problems"] = [
+            p.to_json()
+            for p in prepared.validation.problems
+            if (p.row, p.column, p.code) not in offline
+        ]
+        self._save_online(batch, online)
+        self._end(item, batch, 0, "")
+
+    def _save_online(self, batch: Batch, online: dict[str, Any]) -> None:
+        current = self.store.batch(batch.batch_id) or batch
+        summary = dict(current.summary)
+        summary["online"] = online
+        self.store.update_batch(batch.batch_id, summary=summary)
+
+    def reconcile(self, item: WorkItem, batch: Batch) -> None:
+        from ledgerrun.output.html import refresh_report
+        from ledgerrun.reconcile.check import reconcile
+        from ledgerrun.reconcile.files import write_report
+        from ledgerrun.stripe.session import connect
+
+        run_id = str(item.params.get("run_id") or batch.run_id or "")
+        raw = self.store.run_file(run_id, "summary.json") if run_id else None
+        if raw is None:
+            raise ConfigError("this batch has no finished run to reconcile")
+        summary = json.loads(raw)
+        run_date = dt.date.fromisoformat(str(summary["run_date"]))
+        names = [n for n in self.store.run_file_names(run_id) if n.startswith("results.")]
+        if not names:
+            raise ConfigError(f"the results of run {run_id} are not in the store")
+        ledger = service.ledger_file(self.config, self.store, batch)
+        job = service.job_for(self.config, batch.job, ledger=ledger, day=run_date)
+        started = service.now()
+        with tempfile.TemporaryDirectory(prefix="ledgerrun-reconcile-") as folder:
+            results = Path(folder) / f"{job.name}.{names[0]}"
+            results.write_bytes(self.store.run_file(run_id, names[0]) or b"")
+            results.with_name(results.name + ".summary.json").write_bytes(raw)
+            job = job.replace(results=results)
+            with connect(job, self.env, live=self.config.allow_live) as session:
+                report = reconcile(
+                    job, session, self.store, results, run_date=run_date.isoformat(), now=started
+                )
+            report.ended_at = service.now()
+            csv_path, json_path = write_report(report)
+            refreshed = refresh_report(results)
+            self.store.save_run_file(run_id, "reconcile.csv", csv_path.read_bytes())
+            self.store.save_run_file(run_id, "reconcile.json", json_path.read_bytes())
+            if refreshed is not None:
+                self.store.save_run_file(run_id, "report.html", refreshed.read_bytes())
+        code = ExitCode.INCOMPLETE if report.unchecked else (
+            ExitCode.OK if report.clean else ExitCode.FAILED
+        )  # fmt: skip
+        found = len(report.discrepancies)
+        self._end(
+            item,
+            batch,
+            int(code),
+            "Everything agrees with Stripe." if report.clean else f"{found} discrepancies.",
+        )
+
+    def reverse(self, item: WorkItem, batch: Batch) -> None:
+        import csv
+
+        from ledgerrun.cli.reverse import publish
+        from ledgerrun.send.reverse import reverse_job
+
+        run_id = str(item.params.get("run_id") or "")
+        raw = self.store.run_file(run_id, "summary.json") if run_id else None
+        if raw is None:
+            raise ConfigError("this batch has no finished run to reverse")
+        run_date = dt.date.fromisoformat(str(json.loads(raw)["run_date"]))
+        ids = [str(i) for i in item.params.get("ids") or []]
+        if not ids:
+            raise ConfigError("no adjustment was chosen to reverse")
+        ledger = service.ledger_file(self.config, self.store, batch)
+        job = service.job_for(self.config, batch.job, ledger=ledger, day=run_date)
+        with tempfile.TemporaryDirectory(prefix="ledgerrun-reverse-") as folder:
+            request = Path(folder) / "reversals-request.csv"
+            with request.open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["adjustment_id"])
+                writer.writerows([i] for i in ids)
+            job = job.replace(results=Path(folder) / f"{job.name}.results.csv")
+            result = reverse_job(
+                job,
+                adjustments=request,
+                reason=str(item.params.get("reason") or ""),
+                dry_run=bool(item.params.get("dry_run")),
+                live=self.config.allow_live,
+                env=self.env,
+                stop=self.stop,
+                publish=publish,
+            )
+        self._end(
+            item,
+            batch,
+            int(result.exit_code),
+            " ".join(result.warnings)[:2000],
+            params={**item.params, "reverse_run_id": result.run_id},
+        )
+
+
+def settled_status(store: Store, batch: Batch) -> str:
+    """Where a batch stands when no run is going on and none has finished."""
+    if store.approval_for(batch.job, batch.sha256) is not None:
+        return "approved"
+    return "valid" if batch.summary.get("runnable") else "invalid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
