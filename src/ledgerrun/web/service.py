@@ -27,7 +27,8 @@ import pyarrow.compute as pc
 
 from ledgerrun.errors import ConfigError, FatalError
 from ledgerrun.ingest.validate import blocking_problems
-from ledgerrun.job import LEDGER_SUFFIXES, Job, load_job_file
+from ledgerrun.job import LEDGER_SUFFIXES, Job
+from ledgerrun.jobfile import load_job_file
 from ledgerrun.output.logs import scrub
 from ledgerrun.send.plan import Plan, build_plan
 from ledgerrun.send.prepare import Prepared, prepare

@@ -38,7 +38,16 @@ from typing import Any
 
 from ledgerrun.clock import iso
 from ledgerrun.errors import ConfigError, ExitCode, FatalError, LedgerrunError
-from ledgerrun.events import Events
+from ledgerrun.events import (
+    AccountDone,
+    BreakerOpen,
+    Event,
+    Events,
+    RowDone,
+    RunEnd,
+    RunStart,
+    Sending,
+)
 from ledgerrun.store.model import Batch, Store, WorkItem
 from ledgerrun.web import service
 from ledgerrun.web.config import ServeConfig
@@ -83,37 +92,37 @@ class Progress:
         }
         self.flush()
 
-    def __call__(self, kind: str, fields: dict[str, Any]) -> None:
+    def __call__(self, event: Event) -> None:
         with self.lock:
             s = self.state
             force = False
-            if kind == "run_start":
-                s["rows"] = int(fields.get("rows") or 0)
-                s["run_id"] = fields.get("run_id")
-                s["phase"] = "checking"
-                force = True
-            elif kind == "sending":
-                s["to_send"] = int(fields.get("rows") or 0)
-                s["accounts"] = len(fields.get("accounts") or {})
-                s["phase"] = "sending"
-                self.sending_since = time.monotonic()
-                force = True
-            elif kind == "row_done":
-                outcome = fields.get("outcome")
-                status = str(getattr(outcome, "status", ""))
-                s["done"] += 1
-                if status in ("succeeded", "failed", "unknown", "skipped"):
-                    s[status] += 1
-            elif kind == "account_done":
-                s["accounts_done"] += 1
-            elif kind == "breaker_open":
-                s["breaker_open"] = True
-                force = True
-            elif kind == "run_end":
-                s["phase"] = "finished"
-                force = True
-            else:
-                return
+            match event:
+                case RunStart():
+                    s["rows"] = event.rows
+                    s["run_id"] = event.run_id
+                    s["phase"] = "checking"
+                    force = True
+                case Sending():
+                    s["to_send"] = event.rows
+                    s["accounts"] = len(event.accounts)
+                    s["phase"] = "sending"
+                    self.sending_since = time.monotonic()
+                    force = True
+                case RowDone():
+                    s["done"] += 1
+                    status = str(event.outcome.status)
+                    if status in ("succeeded", "failed", "unknown", "skipped"):
+                        s[status] += 1
+                case AccountDone():
+                    s["accounts_done"] += 1
+                case BreakerOpen():
+                    s["breaker_open"] = True
+                    force = True
+                case RunEnd():
+                    s["phase"] = "finished"
+                    force = True
+                case _:
+                    return
             if self.sending_since is not None:
                 elapsed = time.monotonic() - self.sending_since
                 s["rate"] = round(s["done"] / elapsed, 1) if elapsed > 0 else 0.0
