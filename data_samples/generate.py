@@ -105,6 +105,7 @@ def build_ledger(rng: random.Random, accounts: list[dict[str, object]]) -> list[
                 "account": str(acct["id"]),
                 "amount": amount_text(minor, exp, rng.randrange(3)),
                 "currency": currency if n % 7 else currency.upper(),
+                "direction": "",
                 "method": "charge" if n % 9 == 4 else "",
                 "description": f"{rng.choice(REASONS).capitalize()} for November",
                 "metadata.invoice": f"INV-{rng.randrange(10_000, 99_999)}",
@@ -112,6 +113,14 @@ def build_ledger(rng: random.Random, accounts: list[dict[str, object]]) -> list[
                 "booked_by": rng.choice(["amara", "jonas", "li", "priya"]),
             }
         )
+    # A few credits (the platform pays the account back): never on the short account below, whose
+    # rows must fail only where the demo says. A credit is always a transfer.
+    for n in range(17, 240, 40):
+        row = rows[n]
+        if row["account"] != account_id(7):
+            row.update(direction="credit", method="")
+            row["description"] = "Goodwill credit for November"
+            row["metadata.reason"] = "goodwill credit"
     # The row that fails for balance: account 8 holds 25.00 USD.
     rows[-1].update(account=account_id(7), amount="4,999.00", currency="usd", method="")
     rows[-1]["description"] = "Equipment rental, exceeds the account's balance"
@@ -123,6 +132,8 @@ def fund(accounts: list[dict[str, object]], rows: list[dict[str, str]]) -> None:
     it holds exactly 100.00 more than its other rows, so only its last row (4,999.00) fails."""
     owed: dict[str, int] = {}
     for row in rows:
+        if row["direction"] == "credit":
+            continue  # paid from the platform's balance
         currency = row["currency"].lower()
         minor = int(decimal.Decimal(row["amount"].replace(",", "")) * 10 ** CURRENCIES[currency])
         owed[row["account"]] = owed.get(row["account"], 0) + minor
@@ -132,6 +143,36 @@ def fund(accounts: list[dict[str, object]], rows: list[dict[str, str]]) -> None:
         name, currency = str(acct["id"]), str(acct["default_currency"])
         need = owed.get(name, 0)
         acct["balance"] = {currency: need - last + 10_000 if name == short else 2 * need + 50_000}
+
+
+def build_consents(accounts: list[dict[str, object]]) -> list[dict[str, str]]:
+    """The debit consents the platform holds: one per demo account, granted at onboarding, with a
+    ceiling per debit on the larger ones; plus a revoked one, as a registry keeps its history."""
+    rows = []
+    for i, acct in enumerate(accounts[:24]):
+        currency = str(acct["default_currency"])
+        ceiling = {"usd": "10000.00", "eur": "10000.00", "jpy": "1500000"}[currency]
+        rows.append(
+            {
+                "account": str(acct["id"]),
+                "reference": f"CONSENT-2026-{i + 1:04d}",
+                "granted_at": dt.date(2026, 1 + i % 9, 1 + i).isoformat(),
+                "revoked_at": "",
+                "max_amount": ceiling if i < 8 else "",
+                "currency": currency if i < 8 else "",
+            }
+        )
+    rows.append(
+        {
+            "account": "acct_1RevokedRRRRRRRR",
+            "reference": "CONSENT-2025-0042",
+            "granted_at": "2025-03-01",
+            "revoked_at": "2026-10-31",
+            "max_amount": "",
+            "currency": "",
+        }
+    )
+    return rows
 
 
 def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
@@ -455,13 +496,20 @@ def main() -> None:
     rng = random.Random(20261126)
     accounts = build_accounts(rng)
     seed = {
-        "platform": {"id": PLATFORM, "country": "US", "default_currency": "usd"},
+        "platform": {
+            "id": PLATFORM,
+            "country": "US",
+            "default_currency": "usd",
+            # what the platform pays credits from (platform balances are large)
+            "balance": {"usd": 50_000_000, "eur": 5_000_000, "jpy": 50_000_000},
+        },
         "accounts": accounts,
     }
     rows = build_ledger(rng, accounts)
     fund(accounts, rows)
     (HERE / "accounts.json").write_text(json.dumps(seed, indent=2) + "\n", encoding="utf-8")
     write_csv(HERE / "adjustments.csv", rows)
+    write_csv(HERE / "consents.csv", build_consents(accounts))
     write_parquet(HERE / "adjustments.parquet", rows)
     write_xlsx(HERE / "adjustments.xlsx", rows)
     export = build_finance_export(rng)

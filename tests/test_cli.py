@@ -107,27 +107,33 @@ def test_plan_offline_json_shape(demo_job: Path) -> None:
         *("valid", "groups", "totals", "credit_totals", "net", "problems", "control_total"),
         "consent_checked",
     }
-    assert payload["control_total"] is None and payload["credit_totals"] == {}
+    assert payload["control_total"] is None
+    assert payload["credit_totals"] == {"eur": 146_126, "usd": 643_753}  # the demo's 6 credits
     assert payload["valid"] is True and payload["problems"] == []
-    assert len(payload["groups"]) == 24
+    assert len(payload["groups"]) == 30
     for group in payload["groups"]:
         assert set(group) == {
             *("account", "currency", "direction", "rows", "amount_minor", "done", "todo"),
         }
         assert group["done"] == 0 and group["todo"] == group["rows"]
     assert sum(g["rows"] for g in payload["groups"]) == 240
-    for currency, total in payload["totals"].items():
-        assert total == sum(
-            g["amount_minor"] for g in payload["groups"] if g["currency"] == currency
-        )
+    for key, direction in (("totals", "debit"), ("credit_totals", "credit")):
+        for currency, total in payload[key].items():
+            assert total == sum(
+                g["amount_minor"]
+                for g in payload["groups"]
+                if g["currency"] == currency and g["direction"] == direction
+            )
 
 
 def test_plan_text_shows_groups_and_totals(demo_job: Path) -> None:
     code, out, _ = invoke("plan", "--offline", demo_job)
     assert code == 0
-    assert "24 groups, 240 rows to send." in out
-    assert "Debits:  21,265.27 EUR, 1,497,339 JPY, 233,756.23 USD" in out
-    assert "Consent: not checked" in out
+    assert "30 groups, 240 rows to send." in out
+    assert "Debits:  19,804.01 EUR, 1,497,339 JPY, 227,318.70 USD" in out
+    assert "Credits: 1,461.26 EUR, 6,437.53 USD" in out
+    assert "Net:     18,342.75 EUR, 1,497,339 JPY, 220,881.17 USD" in out
+    assert "Consent: checked against consents.csv." in out
     assert "USD" in out and "JPY" in out
 
 
