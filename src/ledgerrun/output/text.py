@@ -304,7 +304,11 @@ def reversal_report(result: Any) -> str:
         lines.append(f"  ({plural(earlier, 'reversal')} done earlier: nothing sent for them)")
     if result.totals:
         reversed_now = ", ".join(amount(t, c) for c, t in sorted(result.totals.items()))
-        lines.append(f"Reversed now: {reversed_now}")
+        would = sum(1 for line in result.lines if line.error_code == "dry_run")
+        if result.dry_run:
+            lines.append(f"Would reverse {plural(would, 'adjustment')}: {reversed_now}")
+        else:
+            lines.append(f"Reversed now: {reversed_now}")
     for line in result.lines:
         if line.status in ("failed", "invalid", "unknown"):
             lines.append(

@@ -26,6 +26,7 @@ META_RUN_DATE = "ledgerrun_run_date"
 META_PREFIX = "ledgerrun_id_prefix"
 META_CONSENT = "ledgerrun_consent"
 META_REVERSAL = "ledgerrun_reversal_id"
+META_REASON = "ledgerrun_reason"  # why a reversal was made
 RESERVED_KEYS = 4  # job, adjustment id, run date, and a prefix or consent reference
 OPERATIONS = ("debit", "credit", "reversal")
 # Characters that travel safely in an HTTP header and read well in Stripe's dashboard.

@@ -71,7 +71,8 @@ class ReverseResult:
     results_path: Path
     summary_path: Path
     warnings: list[str] = field(default_factory=list)
-    totals: dict[str, int] = field(default_factory=dict)  # currency -> reversed now (minor)
+    # currency -> minor units reversed now (a dry run: what it would reverse)
+    totals: dict[str, int] = field(default_factory=dict)
 
 
 def outputs(job: Job, dry_run: bool) -> tuple[Path, Path]:
@@ -154,7 +155,9 @@ def reverse_job(
             code, job, run_id, dry_run, lines, results_path, summary_path, warnings
         )
         for line in lines:
-            if line.status == Status.SUCCEEDED and not line.earlier and line.request.entry:
+            moved = line.status == Status.SUCCEEDED and not line.earlier
+            would = dry_run and line.error_code == "dry_run"
+            if (moved or would) and line.request.entry:
                 currency = line.request.entry.currency
                 result.totals[currency] = result.totals.get(currency, 0) + int(
                     line.request.amount_minor or 0
@@ -386,7 +389,8 @@ def summary_of(result: ReverseResult) -> dict[str, Any]:
         "exit_code": int(result.exit_code),
         "reversals": len(result.lines),
         "counts": counts,
-        "reversed_now": result.totals,
+        "reversed_now": {} if result.dry_run else result.totals,
+        "would_reverse": result.totals if result.dry_run else {},
         "done_earlier": sum(1 for line in result.lines if line.earlier),
         "warnings": result.warnings,
         "results": str(result.results_path),

@@ -18,11 +18,13 @@ from ledgerrun.send.keys import (
     META_ADJUSTMENT,
     META_JOB,
     META_PREFIX,
+    META_REASON,
     META_REVERSAL,
     META_RUN_DATE,
     idempotency_key,
 )
 from ledgerrun.store.model import FAILED, PENDING, ReversalEntry, Store
+from ledgerrun.stripe import facts
 from ledgerrun.stripe.client import Client, SentCount
 from ledgerrun.stripe.shapes import Reversal
 from ledgerrun.vocab import Status
@@ -145,7 +147,7 @@ class Sender:
         if self.job.id_prefix:
             metadata[META_PREFIX] = self.job.id_prefix
         if r.reason:
-            metadata["ledgerrun_reason"] = r.reason[:500]
+            metadata[META_REASON] = r.reason[: facts.METADATA_VALUE_MAX_CHARS]
         request: dict[str, object] = {"amount": r.amount_minor, "metadata": metadata}
         if r.reason:
             request["description"] = r.reason[:1000]
