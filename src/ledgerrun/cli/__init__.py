@@ -57,8 +57,7 @@ for command in (serve, users, worker):  # the web application
 
 
 def entry(fast_exit: bool = True) -> None:
-    """The ``ledgerrun`` executable: start fast (see :mod:`ledgerrun.startup`), run the command,
-    then leave without interpreter teardown.
+    """The ``ledgerrun`` executable: run the command, then leave without interpreter teardown.
 
     By the time a command returns, everything that matters is on disk and closed (results and
     journal written and closed in ``finally`` blocks, threads joined or daemon, the embedded
@@ -71,9 +70,6 @@ def entry(fast_exit: bool = True) -> None:
     import os
     import sys
 
-    from ledgerrun.startup import skip_pandas_probe
-
-    skip_pandas_probe()
     try:
         main(standalone_mode=True)
         code = 0

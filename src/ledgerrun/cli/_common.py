@@ -223,7 +223,14 @@ def max_problems_option(fn: F) -> F:
 
 def check_target(target: Path) -> None:
     """TARGET must be an existing job file or ledger file; say what is wrong otherwise. (An
-    existing file of another kind is read as a ledger, whose reader names its format.)"""
+    existing file of another kind is read as a ledger, whose reader names its format.)
+
+    Every command that reads a ledger comes here first, so this is where pyarrow's pandas probe
+    is answered (:mod:`ledgerrun.startup`); commands that read none (``--help``, ``sandbox``,
+    ``serve``) never import pyarrow at all."""
+    from ledgerrun.startup import skip_pandas_probe
+
+    skip_pandas_probe()
     suffix = target.suffix.lower()
     if not target.exists() and suffix not in TARGET_SUFFIXES:
         near = [target.with_suffix(s) for s in TARGET_SUFFIXES if target.with_suffix(s).exists()]
