@@ -1,6 +1,194 @@
-"""The application: for now the routes live in :mod:`ledgerrun.web.routes.batches`, moved there
-whole so that the file's history follows its largest piece; the next change splits them."""
+"""The application: its state (:class:`App`: configuration, store, templates and worker; who is
+asking; how pages are rendered) and :func:`create_app`, which puts the routes of
+:mod:`ledgerrun.web.routes` at their addresses, behind the sessions and the security
+middleware."""
 
-from ledgerrun.web.routes.batches import App, create_app
+from __future__ import annotations
 
-__all__ = ["App", "create_app"]
+import contextlib
+import os
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ledgerrun.store import open_store
+from ledgerrun.store.model import Store, User
+from ledgerrun.web import security, service, views
+from ledgerrun.web.config import ServeConfig
+from ledgerrun.web.routes import audit, batches, reconcile, reverse, runs, signin
+from ledgerrun.web.worker import Worker
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class App:
+    """The application's state: configuration, store, templates and (optionally) a worker."""
+
+    def __init__(
+        self,
+        config: ServeConfig,
+        store: Store,
+        env: Mapping[str, str] | None = None,
+        *,
+        worker: bool | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.env = os.environ if env is None else env
+        self.templates = views.environment()
+        self.worker = Worker(config, store, self.env) if (
+            config.worker_thread if worker is None else worker
+        ) else None  # fmt: skip
+        self.results_cache: OrderedDict[str, pa.Table] = OrderedDict()
+        self.cache_lock = threading.Lock()
+
+    # --- who is asking -------------------------------------------------------------------------
+
+    def address(self, request: Request) -> str:
+        host = request.client.host if request.client else "?"
+        if self.config.auth == "proxy" and host in self.config.proxy_addresses:
+            forwarded = request.headers.get("x-forwarded-for", "")
+            if forwarded.strip():
+                return forwarded.split(",")[-1].strip()[:100]
+        return host
+
+    def current_user(self, request: Request) -> User | None:
+        session = request.session
+        if self.config.auth == "proxy":
+            host = request.client.host if request.client else ""
+            name = request.headers.get(self.config.proxy_header, "").strip()
+            if host not in self.config.proxy_addresses or not name:
+                return None
+            user = self.store.user(name)
+            if user is None or user.disabled:
+                return None
+            if session.get("user") != name:
+                session.clear()
+                session.update(user=name, since=time.time(), csrf=secrets.token_urlsafe(32))
+                service.audit(self.store, name, self.address(request), "sign_in", via="proxy")
+            return user
+        signed = session.get("user")
+        since = session.get("since")
+        if not isinstance(signed, str) or not isinstance(since, int | float):
+            return None
+        if time.time() - since > self.config.session_minutes * 60:
+            session.pop("user", None)
+            return None
+        user = self.store.user(signed)
+        if user is None or user.disabled:
+            session.pop("user", None)
+            return None
+        return user
+
+    # --- responses -----------------------------------------------------------------------------
+
+    def render(
+        self, request: Request, name: str, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        session = request.session
+        flash = session.pop("flash", []) if "flash" in session else []
+        user = getattr(request.state, "user", None)
+        context = {"error": "", "username": "", **context}
+        html = self.templates.get_template(name).render(
+            request=request,
+            user=user,
+            csrf=security.csrf_token(session),
+            csrf_field=security.CSRF_FIELD,
+            flash=flash,
+            auth=self.config.auth,
+            **context,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def message(self, request: Request, status: int, title: str, text: str) -> HTMLResponse:
+        return self.render(request, "message.html", status, title=title, text=text)
+
+    def flash(self, request: Request, text: str, kind: str = "info") -> None:
+        request.session.setdefault("flash", [])
+        request.session["flash"] = [*request.session["flash"], [kind, text]]
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        if self.worker is not None:
+            self.worker.start()
+        try:
+            yield
+        finally:
+            if self.worker is not None:
+                await run_in_threadpool(self.worker.close)
+
+
+def create_app(
+    config: ServeConfig,
+    *,
+    store: Store | None = None,
+    env: Mapping[str, str] | None = None,
+    worker: bool | None = None,
+    secret_key: str | None = None,
+) -> Starlette:
+    """The ASGI application for ``config``. ``secret_key`` signs sessions (default: the
+    environment variable the configuration names, else a random key for this process)."""
+    env = os.environ if env is None else env
+    store = store if store is not None else open_store(config.store)
+    state = App(config, store, env, worker=worker)
+    key = secret_key or env.get(config.secret_key_env) or secrets.token_urlsafe(48)
+
+    def bind(fn: Callable[[App, Request], Awaitable[Response]]) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            return await fn(state, request)
+
+        return endpoint
+
+    routes = [
+        Route("/", bind(batches.home)),
+        Route("/signin", bind(signin.signin_page), methods=["GET"]),
+        Route("/signin", bind(signin.signin), methods=["POST"]),
+        Route("/signout", bind(signin.signout), methods=["POST"]),
+        Route("/batches", bind(batches.batches_page), methods=["GET"]),
+        Route("/batches", bind(batches.upload), methods=["POST"]),
+        Route("/batches/{batch_id}", bind(batches.batch_page), methods=["GET"]),
+        Route("/batches/{batch_id}/approve", bind(batches.approve), methods=["POST"]),
+        Route("/batches/{batch_id}/reject", bind(batches.reject), methods=["POST"]),
+        Route("/batches/{batch_id}/run", bind(runs.run), methods=["POST"]),
+        Route("/batches/{batch_id}/check", bind(batches.recheck), methods=["POST"]),
+        Route("/batches/{batch_id}/reconcile", bind(reconcile.reconcile), methods=["POST"]),
+        Route("/batches/{batch_id}/reverse", bind(reverse.reverse), methods=["POST"]),
+        Route("/batches/{batch_id}/reconcile.csv", bind(reconcile.reconcile_csv), methods=["GET"]),
+        Route("/work/{work_id}", bind(runs.work_page), methods=["GET"]),
+        Route("/work/{work_id}/progress", bind(runs.progress), methods=["GET"]),
+        Route("/work/{work_id}/results.{fmt}", bind(runs.download), methods=["GET"]),
+        Route("/work/{work_id}/report", bind(runs.report), methods=["GET"]),
+        Route("/audit", bind(audit.audit_page), methods=["GET"]),
+        Mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static"),
+    ]
+    middleware = [
+        Middleware(security.SecurityHeaders, https=config.https),
+        Middleware(security.BodyLimit, limit=config.max_upload_bytes + 64 * 1024),
+        Middleware(
+            SessionMiddleware,
+            secret_key=key,
+            session_cookie="ledgerrun_session",
+            max_age=config.session_minutes * 60,
+            same_site="strict",
+            https_only=config.https,
+        ),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=state.lifespan)
+    app.state.ledgerrun = state
+    return app
