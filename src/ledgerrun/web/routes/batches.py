@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from ledgerrun.errors import ConfigError, LedgerrunError
 from ledgerrun.store.model import Approval, Batch, User
 from ledgerrun.web import service
+from ledgerrun.web.grid import grid as ledger_grid
 from ledgerrun.web.routes.common import DECIDE, UPLOAD, batch_of, guarded, page_number, text_field
 from ledgerrun.web.routes.reverse import last_dry_run, reversal_lines
 
@@ -79,7 +80,7 @@ async def batch_page(self: App, request: Request) -> Response:
     page = page_number(request)
     try:
         review = await run_in_threadpool(service.review, self.config, self.store, batch)
-        grid = await run_in_threadpool(service.grid, review, page, only)
+        grid = await run_in_threadpool(ledger_grid, review, page, only)
     except LedgerrunError as exc:
         return self.render(
             request, "batch.html", batch=batch, review=None, error=service.error_text(exc),
