@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from ledgerrun.store.model import Batch, User, WorkItem
 from ledgerrun.vocab import STATUSES
 from ledgerrun.web import service
+from ledgerrun.web.progress import progress_json
 from ledgerrun.web.results import convert, run_results
 from ledgerrun.web.routes.batches import batch_context
 from ledgerrun.web.routes.common import ID_RE, batch_of, guarded, page_number
@@ -62,25 +63,6 @@ def _work(self: App, request: Request) -> tuple[WorkItem | None, Batch | None]:
     if item is None:
         return None, None
     return item, self.store.batch(item.batch_id)
-
-
-def progress_json(item: WorkItem) -> dict[str, Any]:
-    p = item.progress or {}
-    return {
-        "state": item.state,
-        "phase": p.get("phase", "waiting" if item.state == "queued" else ""),
-        "rows": p.get("rows", 0),
-        "to_send": p.get("to_send", 0),
-        "done": p.get("done", 0),
-        "succeeded": p.get("succeeded", 0),
-        "failed": p.get("failed", 0),
-        "unknown": p.get("unknown", 0),
-        "skipped": p.get("skipped", 0),
-        "rate": p.get("rate", 0.0),
-        "updated_at": p.get("updated_at", ""),
-        "exit_code": item.exit_code,
-        "finished": item.state in ("done", "failed"),
-    }
 
 
 @guarded(kind="data")
