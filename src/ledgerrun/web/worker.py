@@ -11,8 +11,9 @@ Kinds:
 ``run``
     :func:`~ledgerrun.send.runner.run_job` under the job's normal lock (a cron run of the same
     job and a web run never overlap: the later one ends with exit 4), with the command line's
-    publisher; progress is written to the work item as rows finish, so any page (after a reload
-    or a server restart) shows it.
+    publisher; progress is written to the work item as rows finish
+    (:class:`~ledgerrun.web.progress.Progress`), so any page (after a reload or a server
+    restart) shows it.
 ``reconcile``
     :func:`~ledgerrun.reconcile.check.reconcile` on a run's results as the store keeps them;
     the findings and the refreshed report go back to the store beside the run's other files.
@@ -31,28 +32,18 @@ import secrets
 import socket
 import tempfile
 import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ledgerrun.clock import iso
 from ledgerrun.errors import ConfigError, ExitCode, FatalError, LedgerrunError
-from ledgerrun.events import (
-    AccountDone,
-    BreakerOpen,
-    Event,
-    Events,
-    RowDone,
-    RunEnd,
-    RunStart,
-    Sending,
-)
+from ledgerrun.events import Events
 from ledgerrun.store.model import Batch, Store, WorkItem
 from ledgerrun.web import service
 from ledgerrun.web.config import ServeConfig
+from ledgerrun.web.progress import Progress
 
-PROGRESS_EVERY_S = 0.5
 INTERRUPTED = (
     "The worker stopped before this ended (was the server restarted?). Run it again: rows "
     "already done are never sent twice."
@@ -61,79 +52,6 @@ INTERRUPTED = (
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
-
-
-class Progress:
-    """Listens to a run's events and keeps the work item's progress in the store, at most
-    every :data:`PROGRESS_EVERY_S` seconds (and at each change of phase)."""
-
-    def __init__(self, store: Store, work_id: str) -> None:
-        self.store = store
-        self.work_id = work_id
-        self.lock = threading.Lock()
-        self.started = time.monotonic()
-        self.sending_since: float | None = None
-        self.last = 0.0
-        self.state: dict[str, Any] = {
-            "phase": "preparing",
-            "rows": 0,
-            "to_send": 0,
-            "done": 0,
-            "succeeded": 0,
-            "failed": 0,
-            "unknown": 0,
-            "skipped": 0,
-            "accounts": 0,
-            "accounts_done": 0,
-            "rate": 0.0,
-            "breaker_open": False,
-            "started_at": iso(service.now()),
-            "updated_at": iso(service.now()),
-        }
-        self.flush()
-
-    def __call__(self, event: Event) -> None:
-        with self.lock:
-            s = self.state
-            force = False
-            match event:
-                case RunStart():
-                    s["rows"] = event.rows
-                    s["run_id"] = event.run_id
-                    s["phase"] = "checking"
-                    force = True
-                case Sending():
-                    s["to_send"] = event.rows
-                    s["accounts"] = len(event.accounts)
-                    s["phase"] = "sending"
-                    self.sending_since = time.monotonic()
-                    force = True
-                case RowDone():
-                    s["done"] += 1
-                    status = str(event.outcome.status)
-                    if status in ("succeeded", "failed", "unknown", "skipped"):
-                        s[status] += 1
-                case AccountDone():
-                    s["accounts_done"] += 1
-                case BreakerOpen():
-                    s["breaker_open"] = True
-                    force = True
-                case RunEnd():
-                    s["phase"] = "finished"
-                    force = True
-                case _:
-                    return
-            if self.sending_since is not None:
-                elapsed = time.monotonic() - self.sending_since
-                s["rate"] = round(s["done"] / elapsed, 1) if elapsed > 0 else 0.0
-            if force or time.monotonic() - self.last >= PROGRESS_EVERY_S:
-                self.flush()
-
-    def flush(self, **extra: Any) -> None:
-        self.state.update(extra)
-        self.state["updated_at"] = iso(service.now())
-        self.last = time.monotonic()
-        self.store.update_work(self.work_id, progress=dict(self.state))
 
 
 class Worker:

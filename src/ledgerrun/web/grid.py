@@ -1,0 +1,101 @@
+"""The batch page's grid: one page of a ledger as the spreadsheet shows it, each problem the
+library found on its cell (a problem for a column the file does not have, on its row; one on
+the header's row or outside the rows, above the grid)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgerrun.vocab import Problem, shown
+from ledgerrun.web.service import Review
+
+PAGE_ROWS = 100
+CELL_CUT = 120
+
+
+@dataclass
+class Cell:
+    text: str
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class GridRow:
+    number: int
+    cells: list[Cell]
+    other: list[Problem]  # problems on this row for a column the file does not have
+
+
+@dataclass
+class Grid:
+    headers: list[str]
+    rows: list[GridRow]
+    page: int
+    pages: int
+    shown_rows: int  # rows in the current filter
+    total_rows: int
+    problem_rows: int
+    only_problems: bool
+    file_problems: list[Problem]  # on the header's row or outside the rows (the totals line)
+
+
+def grid(result: Review, page: int, only_problems: bool, per_page: int = PAGE_ROWS) -> Grid:
+    """One page of the ledger as the spreadsheet shows it, each problem on its cell."""
+    v = result.prepared.validation
+    ledger = v.ledger
+    columns: list[tuple[str, pa.ChunkedArray]] = []
+    for where, name in ledger.order:
+        if where == "table" and name in ledger.table.column_names:
+            columns.append((ledger.headers.get(name, name), ledger.table.column(name)))
+        elif where == "extras" and name in ledger.extras.column_names:
+            columns.append((name, ledger.extras.column(name)))
+    numbers = ledger.rows
+    by_row: dict[int, list[Problem]] = {}
+    for problem in v.problems:
+        by_row.setdefault(problem.row, []).append(problem)
+    row_set = set(numbers.to_pylist()) if only_problems or by_row else set()
+    file_problems = [p for p in v.problems if p.row not in row_set]
+    problem_numbers = sorted(r for r in by_row if r in row_set)
+    if only_problems:
+        wanted = pa.array(problem_numbers, pa.int64())
+        indices = pc.indices_nonzero(pc.is_in(numbers, value_set=wanted))
+        total = len(indices)
+    else:
+        indices = None
+        total = v.rows
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    start = (page - 1) * per_page
+    if indices is None:
+        take = pa.array(range(start, min(start + per_page, total)), pa.int64())
+    else:
+        take = indices.slice(start, per_page)
+    row_numbers = pc.take(numbers, take).to_pylist() if len(take) else []
+    texts = [pc.take(col, take).to_pylist() if len(take) else [] for _, col in columns]
+    headers = [h for h, _ in columns]
+    rows: list[GridRow] = []
+    for i, number in enumerate(row_numbers):
+        found = by_row.get(number, [])
+        cells = [Cell(shown("" if texts[c][i] is None else str(texts[c][i]), CELL_CUT))
+                 for c in range(len(columns))]  # fmt: skip
+        other: list[Problem] = []
+        for problem in found:
+            if problem.column in headers:
+                cells[headers.index(problem.column)].problems.append(problem)
+            else:
+                other.append(problem)
+        rows.append(GridRow(number, cells, other))
+    return Grid(
+        headers=headers,
+        rows=rows,
+        page=page,
+        pages=pages,
+        shown_rows=total,
+        total_rows=v.rows,
+        problem_rows=len(problem_numbers),
+        only_problems=only_problems,
+        file_problems=file_problems,
+    )

@@ -1,0 +1,161 @@
+"""Runs: starting a batch that may run, its progress while it runs, the page of its results,
+and the downloads (the results as CSV or Excel, the run's report)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import TYPE_CHECKING, Any
+
+import pyarrow.compute as pc
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from ledgerrun.store.model import Batch, User, WorkItem
+from ledgerrun.vocab import STATUSES
+from ledgerrun.web import service
+from ledgerrun.web.progress import progress_json
+from ledgerrun.web.results import convert, run_results
+from ledgerrun.web.routes.batches import batch_context
+from ledgerrun.web.routes.common import ID_RE, batch_of, guarded, page_number
+from ledgerrun.web.routes.reverse import reversal_lines
+
+if TYPE_CHECKING:
+    from ledgerrun.web.app import App
+
+RESULT_ROWS = 100
+REPORT_CSP = (
+    "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+@guarded()
+async def run(self: App, request: Request) -> Response:
+    user: User = request.state.user
+    batch = batch_of(self, request)
+    if batch is None:
+        return self.message(request, 404, "No such batch", "There is no batch with that number.")
+    review = await run_in_threadpool(
+        functools.partial(service.review, self.config, self.store, batch, fresh=True)
+    )
+    context = batch_context(self, request, batch, review)
+    if not context["can_run"]:
+        why = "it is running already" if context["active"] else (
+            "it needs an approval first" if context["needs_approval"] and batch.status != "approved"
+            else "it is not ready to run"
+        )  # fmt: skip
+        return self.message(request, 409, "Cannot run", f"This batch cannot be run now: {why}.")
+    item = service.enqueue(self.store, batch.batch_id, "run", user.name, {})
+    self.store.update_batch(batch.batch_id, status="running", updated_at=service.now())
+    service.audit(
+        self.store, user.name, self.address(request), "run", batch=batch, work_id=item.work_id
+    )
+    return RedirectResponse(f"/work/{item.work_id}", 303)
+
+
+def _work(self: App, request: Request) -> tuple[WorkItem | None, Batch | None]:
+    work_id = request.path_params["work_id"]
+    if not ID_RE.fullmatch(work_id):
+        return None, None
+    item = self.store.work_item(work_id)
+    if item is None:
+        return None, None
+    return item, self.store.batch(item.batch_id)
+
+
+@guarded(kind="data")
+async def progress(self: App, request: Request) -> Response:
+    item, _ = _work(self, request)
+    if item is None:
+        return JSONResponse({"error": "no such work"}, 404)
+    return JSONResponse(progress_json(item))
+
+
+@guarded()
+async def work_page(self: App, request: Request) -> Response:
+    item, batch = _work(self, request)
+    if item is None or batch is None:
+        return self.message(request, 404, "No such run", "There is no run with that number.")
+    run_id = str((item.params or {}).get("run_id") or "") if item.kind == "run" else ""
+    summary = None
+    rows: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    wanted = request.query_params.get("status", "")
+    wanted = wanted if wanted in STATUSES else ""
+    page, pages, shown = page_number(request), 1, 0
+    if run_id and item.state in ("done", "failed"):
+        raw = self.store.run_file(run_id, "summary.json")
+        summary = json.loads(raw) if raw else None
+        table = await run_in_threadpool(run_results, self, run_id)
+        if table is not None:
+            statuses = table.column("status")
+            counts = {s: int(pc.sum(pc.equal(statuses, s)).as_py() or 0) for s in STATUSES}
+            if wanted:
+                table = table.filter(pc.equal(statuses, wanted))
+            shown = table.num_rows
+            pages = max(1, -(-shown // RESULT_ROWS))
+            page = min(page, pages)
+            rows = table.slice((page - 1) * RESULT_ROWS, RESULT_ROWS).to_pylist()
+    lines = reversal_lines(self.store, item) if item.kind == "reverse" else []
+    return self.render(
+        request, "work.html", item=item, batch=batch, p=progress_json(item), run_id=run_id,
+        lines=lines,
+        summary=summary, rows=rows, counts=counts, status_filter=wanted, page=page, pages=pages,
+        shown=shown, statuses=STATUSES,
+    )  # fmt: skip
+
+
+def _download_source(self: App, request: Request) -> tuple[WorkItem, Batch, str] | Response:
+    item, batch = _work(self, request)
+    run_id = str(((item.params if item else None) or {}).get("run_id") or "")
+    if item is None or batch is None or not run_id or item.kind != "run":
+        return Response("No such run.\n", 404, media_type="text/plain")
+    return item, batch, run_id
+
+
+@guarded(kind="data")
+async def download(self: App, request: Request) -> Response:
+    found = _download_source(self, request)
+    if isinstance(found, Response):
+        return found
+    _, batch, run_id = found
+    fmt = request.path_params["fmt"]
+    if fmt not in ("csv", "xlsx"):
+        return Response("Unknown format.\n", 404, media_type="text/plain")
+    data = self.store.run_file(run_id, f"results.{fmt}")
+    if data is None:
+        table = await run_in_threadpool(run_results, self, run_id)
+        if table is None:
+            return Response("This run kept no results.\n", 404, media_type="text/plain")
+        data = await run_in_threadpool(convert, table, fmt)
+    user: User = request.state.user
+    service.audit(
+        self.store, user.name, self.address(request), "download", batch=batch,
+        run_id=run_id, format=fmt,
+    )  # fmt: skip
+    media = {
+        "csv": "text/csv; charset=utf-8",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }[fmt]
+    name = f"{batch.job}-{run_id}.results.{fmt}"
+    return Response(
+        data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@guarded(kind="data")
+async def report(self: App, request: Request) -> Response:
+    found = _download_source(self, request)
+    if isinstance(found, Response):
+        return found
+    _, _, run_id = found
+    data = self.store.run_file(run_id, "report.html")
+    if data is None:
+        return Response("This run kept no report.\n", 404, media_type="text/plain")
+    return Response(
+        data,
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Security-Policy": REPORT_CSP},
+    )
