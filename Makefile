@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit bench soak clean
+.PHONY: demo test lint unit bench soak clean postgresql
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,15 +24,27 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src
 
-unit: $(STAMP)
-	$(BIN)/pytest -n 2 -q
+# PostgreSQL from the machine's packages (Debian's), installed if missing: the PostgreSQL store's
+# tests and benchmark run against a throwaway server that tools/pgserver.py starts and stops.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "Installing PostgreSQL from the machine's packages..."; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+# The tests get a throwaway PostgreSQL server's URL in LEDGERRUN_TEST_PG; it is stopped (and its
+# data deleted) however the tests end.
+unit: $(STAMP) postgresql
+	$(BIN)/python tools/pgserver.py run -- $(BIN)/pytest -n 2 -q
 
 test: lint unit
 
-bench: $(STAMP)
+bench: $(STAMP) postgresql
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/sandbox.py
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python tools/pgserver.py run --durable -- $(BIN)/python benchmarks/store.py
 
 # The long crash and fault runs: 1,500 rows, 30 SIGKILLs; then 10% errors, lock timeouts and
 # dropped answers together. make test runs the same scenarios, shorter.
