@@ -346,6 +346,17 @@ class PostgresStore(ReversalTables, WebTables):
                     " Run the job again; nothing is sent twice"
                 )
 
+    # --- migration -------------------------------------------------------------------------
+
+    def restart_sequences(self, conn: Conn) -> None:
+        """After rows were copied in with their own sequence numbers (``journal migrate``):
+        number new rows on from the highest."""
+        for table in ("events", "audit"):
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'seq'),"
+                f" COALESCE((SELECT max(seq) FROM {table}), 0) + 1, false)"
+            )
+
     # --- plumbing --------------------------------------------------------------------------
 
     def _live(self) -> PgConn:
