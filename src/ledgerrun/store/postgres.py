@@ -45,7 +45,7 @@ import select
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 import psycopg
@@ -133,8 +133,7 @@ class PostgresStore(ReversalTables, WebTables):
         self._locks: dict[str, PgConn] = {}
         self._store_id = ""
         self._write_key = 0
-        self._begin_read = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-        self._begin_write = ""
+        self._write_lock = ""
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -214,9 +213,7 @@ class PostgresStore(ReversalTables, WebTables):
             raise self._damaged("its meta table holds no store_id")
         self._store_id = str(row[0])
         self._write_key = lock_key(self._store_id, "\x00write")
-        self._begin_write = (
-            f"BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({self._write_key})"
-        )
+        self._write_lock = f"SELECT pg_advisory_xact_lock({self._write_key})"
 
     def _migrate(self, conn: PgConn, version: int, tables: set[str]) -> None:
         """Bring the store forward to this version's schema, in one transaction.
@@ -381,14 +378,18 @@ class PostgresStore(ReversalTables, WebTables):
                 self._check_locks()
             with self._guard(doing):
                 try:
-                    if not write:
-                        conn.execute(self._begin_read)
-                    elif durable:
-                        conn.execute(self._begin_write)
-                    else:
-                        conn.execute(self._begin_write + "; SET LOCAL synchronous_commit = off")
-                    yield _Adapter(conn)
-                    conn.execute("COMMIT")
+                    # Pipelined: the statements up to the first read of a result go in one round
+                    # trip, the rest and COMMIT in a second; the block ends once COMMIT is done.
+                    with conn.pipeline() as pipeline:
+                        if write:
+                            conn.execute(_BEGIN_WRITE)
+                            conn.execute(self._write_lock)
+                            if not durable:
+                                conn.execute("SET LOCAL synchronous_commit = off")
+                        else:
+                            conn.execute(_BEGIN_READ)
+                        yield _Adapter(conn, pipeline)
+                        conn.execute("COMMIT")
                 finally:
                     _end(conn)
 
@@ -442,22 +443,50 @@ class PostgresStore(ReversalTables, WebTables):
 
 class _Adapter:
     """A psycopg connection seen through :class:`~ledgerrun.store.sql.Conn`: ``?`` placeholders,
-    rows as tuples."""
+    rows as tuples, in pipeline mode (a result read waits for what was sent before it)."""
 
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "_pipeline")
 
-    def __init__(self, conn: PgConn) -> None:
-        self._conn = conn
+    def __init__(self, conn: PgConn, pipeline: psycopg.Pipeline) -> None:
+        self._conn, self._pipeline = conn, pipeline
 
     def execute(self, sql: str, params: Any = ()) -> Cursor:
-        return cast(Cursor, self._conn.execute(to_pyformat(sql), params))
+        return cast(Cursor, _Result(self._conn.execute(to_pyformat(sql), params), self._pipeline))
 
     def executemany(self, sql: str, params: Any) -> Cursor:
         cursor = self._conn.cursor()
         cursor.executemany(to_pyformat(sql), params)
-        return cast(Cursor, cursor)
+        return cast(Cursor, _Result(cursor, self._pipeline))
 
 
+class _Result:
+    """A pipelined statement's cursor: fetching waits for its rows (psycopg does that), and so
+    does reading ``rowcount`` (which the pipeline fills in only once the result arrives)."""
+
+    __slots__ = ("_cursor", "_pipeline", "_synced")
+
+    def __init__(self, cursor: psycopg.Cursor[tuple[Any, ...]], pipeline: psycopg.Pipeline):
+        self._cursor, self._pipeline, self._synced = cursor, pipeline, False
+
+    @property
+    def rowcount(self) -> int:
+        if not self._synced:
+            self._pipeline.sync()
+            self._synced = True
+        return self._cursor.rowcount
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Sequence[Any]]:
+        return list(self._cursor.fetchall())
+
+    def __iter__(self) -> Iterator[Sequence[Any]]:
+        return iter(self._cursor)
+
+
+_BEGIN_WRITE = "BEGIN ISOLATION LEVEL READ COMMITTED"
+_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\?|%")
 
 
