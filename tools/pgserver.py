@@ -84,8 +84,12 @@ def _run(argv: list[str], what: str) -> None:
         raise ServerError(f"{what} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
 
 
-def start(folder: Path, durable: bool = False) -> str:
-    """Start a server in ``folder`` (made if missing); returns its URL."""
+def start(
+    folder: Path, durable: bool = False, listen: tuple[str, ...] = (), trust: tuple[str, ...] = ()
+) -> str:
+    """Start a server in ``folder`` (made if missing); returns its URL (on 127.0.0.1). It also
+    listens on the addresses ``listen`` and trusts the clients of the networks ``trust`` (test
+    hosts in network namespaces of the test's own making)."""
     bins = bindir()
     folder.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
@@ -98,7 +102,7 @@ def start(folder: Path, durable: bool = False) -> str:
         "initdb",
     )  # fmt: skip
     settings = {
-        "listen_addresses": "'127.0.0.1'",
+        "listen_addresses": "'" + ",".join(("127.0.0.1", *listen)) + "'",
         "unix_socket_directories": f"'{folder}'",
         "max_connections": "300",
         "shared_buffers": "64MB",
@@ -116,7 +120,7 @@ def start(folder: Path, durable: bool = False) -> str:
     conf = data / "postgresql.conf"
     with conf.open("a") as fh:
         fh.write("".join(f"{k} = {v}\n" for k, v in settings.items()))
-    (data / "pg_hba.conf").write_text(HBA)
+    (data / "pg_hba.conf").write_text(HBA + "".join(f"host all all {n} trust\n" for n in trust))
     for attempt in range(5):
         port = _free_port()
         try:
