@@ -43,8 +43,8 @@ test: lint unit
 bench: $(STAMP) postgresql
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/sandbox.py
-	$(BIN)/python benchmarks/run.py
 	$(BIN)/python tools/pgserver.py run --durable -- $(BIN)/python benchmarks/store.py
+	$(BIN)/python benchmarks/run.py
 
 # The long crash and fault runs: 1,500 rows, 30 SIGKILLs; then 10% errors, lock timeouts and
 # dropped answers together. make test runs the same scenarios, shorter.
