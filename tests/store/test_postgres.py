@@ -135,11 +135,24 @@ def test_a_schema_of_another_application_is_never_written(url: str) -> None:
                             " current_schema()").fetchone() == (1,)  # fmt: skip
 
 
-def test_an_empty_database_is_not_created_by_a_read_only_open(url: str) -> None:
-    with pytest.raises(JournalError, match="nothing has run with it yet"):
-        open_store(url, readonly=True)
+def test_an_empty_database_reads_as_empty_and_is_not_created_by_a_read_only_open(
+    url: str, tmp_path: Path
+) -> None:
+    with contextlib.closing(open_store(url, readonly=True)) as store:
+        assert store.entries(["adj-1"]) == {} and store.runs("nightly") == []
+        assert store.lock_holder("nightly") is None and store.audit_events() == []
+        with pytest.raises(JournalError, match="read-only"):
+            store.record_intent(intent())
     with pytest.raises(JournalError, match="nothing has run with it yet"):
         open_store(url, create=False)
+    from tests.support import cli
+
+    job = tmp_path / "job.toml"
+    (tmp_path / "ledger.csv").write_text("adjustment_id,account,amount,currency\n")
+    job.write_text(f'[job]\nname = "nightly"\nledger = "ledger.csv"\njournal = "{url}"\n')
+    status = cli("status", job, "--format", "json")
+    assert status.returncode == 0, status.stderr
+    assert '"runs": []' in status.stdout
     with raw(url) as conn:
         assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname ="
                             " current_schema()").fetchone() == (0,)  # fmt: skip

@@ -134,6 +134,7 @@ class PostgresStore(ReversalTables, WebTables):
         self._store_id = ""
         self._write_key = 0
         self._write_lock = ""
+        self._standing_in = False
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -189,6 +190,9 @@ class PostgresStore(ReversalTables, WebTables):
             finally:
                 _end(conn)
             tables = _tables(conn)
+        if not tables and self.readonly and _current_schema(conn) is not None:
+            self._stand_in(conn)  # read as empty, as a SQLite journal not made yet reads
+            return
         if not tables:
             raise JournalError(
                 f"there is no ledgerrun store at {where}: nothing has run with it yet"
@@ -212,6 +216,26 @@ class PostgresStore(ReversalTables, WebTables):
         if row is None:
             raise self._damaged("its meta table holds no store_id")
         self._store_id = str(row[0])
+        self._write_key = lock_key(self._store_id, "\x00write")
+        self._write_lock = f"SELECT pg_advisory_xact_lock({self._write_key})"
+
+    def _stand_in(self, conn: PgConn) -> None:
+        """A read-only open of a database nothing has run with yet reads an empty store: its
+        tables made empty in this session's temporary schema (which PostgreSQL looks in first),
+        nothing made in the database. So ``status`` and ``plan`` before the first run say that
+        nothing was sent, as they do before a SQLite journal exists."""
+        conn.execute("SET default_transaction_read_only = off")
+        conn.execute("BEGIN")
+        try:
+            for statement in schema.POSTGRES_TABLES:
+                if statement.startswith("CREATE TABLE "):
+                    conn.execute(statement.replace("CREATE TABLE ", "CREATE TEMP TABLE ", 1))
+            conn.execute("COMMIT")
+        finally:
+            _end(conn)
+        conn.execute("SET default_transaction_read_only = on")
+        self._standing_in = True
+        self._store_id = uuid.uuid4().hex  # no lock of this store is held anywhere
         self._write_key = lock_key(self._store_id, "\x00write")
         self._write_lock = f"SELECT pg_advisory_xact_lock({self._write_key})"
 
@@ -364,6 +388,8 @@ class PostgresStore(ReversalTables, WebTables):
             with contextlib.suppress(psycopg.Error):
                 old.close()
             self._conn = _connect(self.url, "ledgerrun", self.readonly, self._busy_s)
+            if self._standing_in:
+                self._stand_in(self._conn)
         return self._conn
 
     @contextlib.contextmanager
