@@ -31,7 +31,7 @@ postgresql:
 	  echo "Installing PostgreSQL from the machine's packages..."; \
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && \
-	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
 
 # The tests get a throwaway PostgreSQL server's URL in LEDGERRUN_TEST_PG; it is stopped (and its
 # data deleted) however the tests end.
