@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit chromium bench soak clean
+.PHONY: demo test lint unit chromium postgresql bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,19 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks tools
 	$(BIN)/mypy src
 
-unit: $(STAMP) chromium
-	$(BIN)/pytest -n 2 -q
+# PostgreSQL from the machine's packages (Debian's), installed if missing: the PostgreSQL store's
+# tests and benchmark run against a throwaway server that tools/pgserver.py starts and stops.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "Installing PostgreSQL from the machine's packages..."; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+
+# The tests get a throwaway PostgreSQL server's URL in LEDGERRUN_TEST_PG; it is stopped (and its
+# data deleted) however the tests end.
+unit: $(STAMP) chromium postgresql
+	$(BIN)/python tools/pgserver.py run -- $(BIN)/pytest -n 2 -q
 
 # The browser tests need Debian's Chromium (tools/ensure_chromium.sh installs it if missing).
 chromium:
@@ -33,9 +44,10 @@ chromium:
 
 test: lint unit
 
-bench: $(STAMP)
+bench: $(STAMP) postgresql
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/sandbox.py
+	$(BIN)/python tools/pgserver.py run --durable -- $(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/run.py
 
 # The long runs; make test runs the same scenarios, shorter. 10,000 mixed sandbox requests from

@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.store import pg
 from tests.support import state
 from tools.chaos import check_exactly_once, check_reports, cli, crash_loop, finish, world
 
 pytestmark = pytest.mark.slow
 
 
-def test_sigkill_at_random_moments_never_doubles_or_loses_a_debit(tmp_path: Path) -> None:
-    with world(tmp_path, 400, 11, "--latency-ms", "20", rate_limit=100) as w:
-        made = crash_loop(w, kills=8, seed=11)
-        assert made == 8, "the ledger was done before the runner could be killed 8 times"
+# rows and SIGKILLs per store: the PostgreSQL run is shorter (make soak runs the long one).
+CRASH = {"sqlite": (400, 8), "postgresql": (250, 5)}
+
+
+@pytest.fixture(params=sorted(CRASH))
+def journal(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """The kind of store and where it is: a SQLite path, or a fresh PostgreSQL schema's URL."""
+    if request.param == "sqlite":
+        yield "sqlite", "state/chaos.sqlite"
+        return
+    url, schema = pg.fresh_store_url()
+    yield "postgresql", url
+    pg.drop_schema(schema)
+
+
+def test_sigkill_at_random_moments_never_doubles_or_loses_a_debit(
+    tmp_path: Path, journal: tuple[str, str]
+) -> None:
+    kind, location = journal
+    rows, kills = CRASH[kind]
+    with world(tmp_path, rows, 11, "--latency-ms", "20", rate_limit=100, journal=location) as w:
+        made = crash_loop(w, kills=kills, seed=11)
+        assert made == kills, f"the ledger was done before the runner was killed {kills} times"
         codes = finish(w)
         assert codes[-1] == 0, codes
         check_exactly_once(w)

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m tools.chaos crash --rows 1500 --kills 30 --seed 7
     .venv/bin/python -m tools.chaos faults --rows 1500 --seed 7
+    .venv/bin/python -m tools.chaos crash --journal postgresql://...   (a PostgreSQL store)
 
 Each scenario runs the real CLI as a subprocess against a sandbox in its own process, then proves
 on the sandbox's own state that every adjustment was debited exactly once and that money adds up.
@@ -56,8 +57,10 @@ def world(
     accounts: int = 40,
     rate_limit: int = 150,
     concurrency: int = 8,
+    journal: str = "state/chaos.sqlite",
 ) -> Iterator[World]:
-    """A sandbox process seeded with ``accounts`` accounts and a ledger of ``rows`` debits."""
+    """A sandbox process seeded with ``accounts`` accounts and a ledger of ``rows`` debits; the
+    job's store is ``journal`` (a SQLite path, or a PostgreSQL URL)."""
     rng = random.Random(seed)
     ids = [f"acct_1Chaos{n:08d}" for n in range(accounts)]
     seed_data = {
@@ -107,7 +110,7 @@ def world(
         job = folder / "chaos.toml"
         job.write_text(
             f'[job]\nname = "chaos"\nledger = "ledger.csv"\nresults = "out/results.csv"\n'
-            f'journal = "state/chaos.sqlite"\n[stripe]\napi_base = "{url}"\n'
+            f'journal = "{journal}"\n[stripe]\napi_base = "{url}"\n'
             f"rate_limit = {rate_limit}\nconcurrency = {concurrency}\ntimeout_s = 5\n"
         )
         yield World(folder, url, job, ledger, ids, balances(state(url)))
@@ -194,10 +197,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1500)
     parser.add_argument("--kills", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--journal", default="state/chaos.sqlite", help="the store: a path, or a PostgreSQL URL"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.scenario == "crash":
-            with world(Path(tmp), args.rows, args.seed, "--latency-ms", "20") as w:
+            with world(
+                Path(tmp), args.rows, args.seed, "--latency-ms", "20", journal=args.journal
+            ) as w:
                 made = crash_loop(w, args.kills, args.seed)
                 codes = finish(w)
                 check_exactly_once(w)
@@ -207,7 +215,7 @@ def main() -> None:
                 )
         else:
             faults = ["--error-rate", "0.1", "--lock-timeout-rate", "0.1", "--drop-rate", "0.1"]
-            with world(Path(tmp), args.rows, args.seed, *faults) as w:
+            with world(Path(tmp), args.rows, args.seed, *faults, journal=args.journal) as w:
                 first = cli("run", w.job).returncode
                 check_reports(w)
                 second = cli("run", w.job).returncode

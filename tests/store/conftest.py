@@ -1,4 +1,6 @@
-"""The store contract runs against every store: each test gets a fresh, empty one."""
+"""The store contract runs against every store: each test gets a fresh, empty one.
+
+PostgreSQL stores are made on the test server (see :mod:`tests.store.pg`): a schema per test."""
 
 from __future__ import annotations
 
@@ -9,15 +11,22 @@ import pytest
 
 from ledgerrun.store import open_store
 from ledgerrun.store.model import Store
+from tests.store import pg
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where a fresh store lives: a SQLite path (or a PostgreSQL URL)."""
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Where a fresh store lives: a SQLite path, or a PostgreSQL URL (a schema of its own)."""
     if request.param == "sqlite":
-        return str(tmp_path / "state" / "journal.sqlite")
+        yield str(tmp_path / "state" / "journal.sqlite")
+        return
+    if request.param == "postgresql":
+        url, schema = pg.fresh_store_url()
+        yield url
+        pg.drop_schema(schema)
+        return
     raise AssertionError(request.param)
 
 

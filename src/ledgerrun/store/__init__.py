@@ -23,9 +23,14 @@ def is_url(location: str | Path) -> bool:
 def open_store(location: str | Path, *, create: bool = True, readonly: bool = False) -> Store:
     """Open the store at ``location``: a SQLite path, or a PostgreSQL URL."""
     if is_url(location):
-        raise JournalError(
-            f"PostgreSQL stores are not supported by this build: {redact_location(str(location))}"
-        )
+        try:
+            from ledgerrun.store.postgres import PostgresStore
+        except ImportError as exc:  # psycopg missing from this installation
+            raise JournalError(
+                f"cannot open the PostgreSQL store {redact_location(str(location))}: {exc}"
+                " (install ledgerrun with its dependencies, which include psycopg)"
+            ) from exc
+        return PostgresStore.open(str(location), create=create, readonly=readonly)
     from ledgerrun.store.sqlite import SQLiteStore
 
     return SQLiteStore.open(Path(location), create=create, readonly=readonly)
