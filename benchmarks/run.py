@@ -117,7 +117,7 @@ def run_once(
     return {
         "rows": rows,
         "wall_s": wall,
-        "sending_rate": summary["sending"]["rows_per_s"],
+        "sending_rate": summary["sending"]["rows"] / max(summary["sending"]["seconds"], 1e-9),
         "overall_rate": rows / wall,
         "cpu_ms_per_debit": (usage.ru_utime + usage.ru_stime) * 1000 / rows,
     }
