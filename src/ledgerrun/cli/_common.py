@@ -180,8 +180,8 @@ def job_options(fn: F) -> F:
         click.option(
             "--journal",
             metavar="PATH",
-            help="Use this journal (a SQLite file) instead of the job's. Keep it: it is what "
-            "makes a re-run safe.",
+            help="Use this journal (a SQLite file, or a postgresql:// URL) instead of the "
+            "job's. Keep it: it is what makes a re-run safe.",
         ),
         click.option(
             "--api-base",

@@ -80,6 +80,7 @@ def migrate(source: str, destination: str) -> None:
     at DESTINATION afterwards.
     """
     from ledgerrun.errors import ConfigError
+    from ledgerrun.output.text import plural
     from ledgerrun.store import is_url, open_store
     from ledgerrun.store.migrate import copy_store
     from ledgerrun.store.postgres import shown
@@ -105,9 +106,10 @@ def migrate(source: str, destination: str) -> None:
     width = max(len(c.table) for c in copied)
     click.echo(f"Migrated {shown(source)} to {shown(destination)}:")
     for c in copied:
-        click.echo(f"  {c.table:<{width}}  {c.rows:>9,} rows  sha256 {c.sha256[:16]}")
+        rows = "row " if c.rows == 1 else "rows"
+        click.echo(f"  {c.table:<{width}}  {c.rows:>9,} {rows}  sha256 {c.sha256[:16]}")
     total = sum(c.rows for c in copied)
     click.echo(
-        f"Verified: {total:,} rows in {len(copied)} tables; every table's row count and SHA-256"
-        " match the source's. Point the jobs' `journal` at the new store."
+        f"Verified: {plural(total, 'row')} in {len(copied)} tables; every table's row count and "
+        "SHA-256 match the source's. Point the jobs' `journal` at the new store."
     )
