@@ -172,3 +172,30 @@ def test_module_entry_point_runs(tmp_path: Path) -> None:
         [sys.executable, "-m", "ledgerrun", "--version"], capture_output=True, text=True, check=True
     )
     assert done.stdout.startswith("ledgerrun, version ")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--log-format", "json", "validate", "--bogus", "x.csv"],
+        ["validate", str(JOBS / "demo.toml"), "--date", "2026-13-01", "--log-format=json"],
+        ["--log-format", "json", "plan", "--format", "yaml", str(JOBS / "demo.toml")],
+    ],
+)
+def test_usage_errors_are_json_lines_with_json_logs(args: list[str]) -> None:
+    from tests.support import cli
+
+    done = cli(*args)
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    record = json.loads(lines[0])
+    assert record["event"] == "error" and record["exit_code"] == 2 and record["message"]
+
+
+def test_usage_errors_are_plain_text_otherwise() -> None:
+    from tests.support import cli
+
+    done = cli("validate", "--bogus", "x.csv")
+    assert done.returncode == 2 and "No such option '--bogus'" in done.stderr
+    assert "Usage: ledgerrun validate" in done.stderr and "Traceback" not in done.stderr

@@ -72,6 +72,8 @@ class Summary:
     done_earlier: int  # rows found done: by an earlier run, or in Stripe's books
     control_total: ControlTotalLine | None = None
     consent_checked: bool | None = None
+    api_base: str | None = None  # where the run sent its requests, when not Stripe's own API
+    sandbox_embedded: bool = False  # a sandbox that lived only inside the run
     sending: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 

@@ -71,8 +71,7 @@ def entry(fast_exit: bool = True) -> None:
     import sys
 
     try:
-        main(standalone_mode=True)
-        code = 0
+        code = _main(sys.argv[1:])
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if exc.code is not None and not isinstance(exc.code, int):
@@ -84,3 +83,35 @@ def entry(fast_exit: bool = True) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _main(args: list[str]) -> int:
+    """Run the command; a usage error (an unknown option, a bad value) is one line on stderr and
+    exit 2, and with ``--log-format json`` anywhere on the line that line is a JSON object too."""
+    import sys
+
+    try:
+        main.main(args, prog_name="ledgerrun", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort:
+        print("Aborted.", file=sys.stderr)
+        return 1
+    except click.ClickException as exc:
+        if _wants_json(args):
+            from ledgerrun.cli._common import json_line
+
+            json_line("error", level="error", message=exc.format_message(), exit_code=2)
+        else:
+            exc.show()
+        return 2 if exc.exit_code in (1, 2) else exc.exit_code
+    return 0
+
+
+def _wants_json(args: list[str]) -> bool:
+    for index, arg in enumerate(args):
+        if arg == "--log-format=json" or (
+            arg == "--log-format" and args[index + 1 : index + 2] == ["json"]
+        ):
+            return True
+    return False

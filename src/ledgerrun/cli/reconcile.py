@@ -71,7 +71,7 @@ def reconcile(
             " --date or --all)"
         )
     started = dt.datetime.now(dt.UTC)
-    with read_store(job) as store, connect(job, os.environ, live=live) as session:
+    with read_store(job) as store, connect(job, os.environ, live=live, standing=True) as session:
         report = check(
             job,
             session,

@@ -50,10 +50,15 @@ def reconcile_command(s: Json) -> str:
     """The command that reconciles this run: its job file when it has one, else its ledger."""
     target = str(s.get("job_file") or s.get("ledger") or "<job file or ledger>")
     date = str(s.get("run_date") or "<run date>")
-    return f"ledgerrun reconcile {shlex.quote(target)} --date {shlex.quote(date)}"
+    command = f"ledgerrun reconcile {shlex.quote(target)} --date {shlex.quote(date)}"
+    if s.get("api_base"):  # a rehearsal: reconcile against the same sandbox
+        command += f" --api-base {shlex.quote(str(s['api_base']))}"
+    return command
 
 
 def reconcile_view(s: Json, rec: Json | None) -> Reconcile:
+    if s.get("sandbox_embedded"):
+        return Reconcile("gone", "")
     command = reconcile_command(s)
     if rec is None or rec.get("run_date") not in (None, "all", s.get("run_date")):
         return Reconcile("none", command)

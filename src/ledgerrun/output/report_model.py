@@ -120,7 +120,7 @@ class Discrepancies:
 
 @dataclass(frozen=True)
 class Reconcile:
-    state: str  # none, clean or dirty
+    state: str  # none, clean or dirty; gone: the run's sandbox ended with it
     command: str  # the command that checks this run (again)
     checked: str = ""  # what was checked, in words
     at: str = ""

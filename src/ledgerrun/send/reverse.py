@@ -123,8 +123,11 @@ def reverse_job(
             else rq.from_file(adjustments or Path(), job)
         )
         rq.check(requests, store, job, reason)
-        with connect(job, os.environ if env is None else env, live=live, clock=clock,
-                     jitter=random.Random().random, stop=stop) as session:  # fmt: skip
+        env = os.environ if env is None else env
+        jitter = random.Random().random
+        with connect(
+            job, env, live=live, clock=clock, jitter=jitter, stop=stop, standing=True
+        ) as session:
             in_stripe, warnings = _look_in_stripe(requests, session, store, job)
             rq.limit(requests, store, in_stripe)
             aborting = bool(requests.problems) and job.on_invalid == "abort"

@@ -345,6 +345,8 @@ def _summary(
         done_earlier=sum(1 for o in outcomes if o.earlier),
         control_total=line,
         consent_checked=job.consent_registry is not None,
+        api_base=job.stripe.api_base,
+        sandbox_embedded=job.stripe.sandbox is not None and not job.stripe.api_base,
     )
 
 

@@ -82,8 +82,14 @@ def connect(
     jitter: Callable[[], float] | None = None,
     stop: threading.Event | None = None,
     listener: Listener | None = None,
+    standing: bool = False,
 ) -> Iterator[Session]:
     """Open a session: start the job's embedded sandbox if it has one, then fetch the platform.
+
+    ``standing``: the command reads what earlier commands left in Stripe's books (reconcile,
+    reverse). An embedded sandbox has no such books (it starts empty for each command and is
+    gone when it ends), so such a command is refused for it instead of reporting every earlier
+    object missing.
 
     Raises ConfigError for a missing or malformed key, StripeAuthError when Stripe refuses it,
     and StripeUnavailableError (exit 3) when Stripe cannot be reached; nothing has been sent at
@@ -91,6 +97,14 @@ def connect(
     """
     key = api_key(job, env, live=live)
     clock = clock or SystemClock()
+    if standing and not job.stripe.api_base and job.stripe.sandbox is not None:
+        raise ConfigError(
+            f"job {job.name} uses a sandbox started inside each command ([stripe] sandbox = "
+            f"{job.stripe.sandbox.name}), whose books are gone when the command ends: there is "
+            "nothing earlier to check or reverse. To rehearse this, start a sandbox that stays up "
+            "(ledgerrun sandbox --accounts FILE --port 0) and give this command and the runs "
+            "before it --api-base URL"
+        )
     with _api_base(job) as (base, embedded):
         gateway = Gateway(
             key,

@@ -256,7 +256,7 @@ class Worker:
             results.write_bytes(self.store.run_file(run_id, names[0]) or b"")
             results.with_name(results.name + ".summary.json").write_bytes(raw)
             job = job.replace(results=results)
-            with connect(job, self.env, live=self.config.allow_live) as session:
+            with connect(job, self.env, live=self.config.allow_live, standing=True) as session:
                 report = reconcile(
                     job, session, self.store, results, run_date=run_date.isoformat(), now=started
                 )
