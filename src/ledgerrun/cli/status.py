@@ -63,6 +63,9 @@ def status(
     finally:
         store.close()
     counts = {d: c for d, c in counts.items() if any(c.values())}
+    if not runs and not counts and fmt != "json":
+        click.echo(f"Job {job.name} has not run yet: its journal {where} holds no run of it.")
+        return
     if fmt == "json":
         emit_json(text.status_json(job, runs, counts, holder) | {"reversals": reversals})
     else:

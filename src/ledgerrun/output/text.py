@@ -124,8 +124,9 @@ def plan(result: Any, limit: int) -> str:
     short = [g for g in result.groups if g.short]
     if short:
         lines.append(
-            f"Warning: {plural(len(short), 'account')} lack the available balance for what is "
-            "left; those debits fail with balance_insufficient unless reserves cover them."
+            f"Warning: {plural(len(short), 'account')} "
+            f"{'lacks' if len(short) == 1 else 'lack'} the available balance for what is left; "
+            "those debits fail with balance_insufficient unless reserves cover them."
         )
     for currency, missing in result.credits_short().items():
         lines.append(
