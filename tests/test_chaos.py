@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 # rows and SIGKILLs per store: the PostgreSQL run is shorter (make soak runs the long one).
-CRASH = {"sqlite": (400, 8), "postgresql": (250, 5)}
+CRASH = {"sqlite": (300, 6), "postgresql": (200, 4)}
 
 
 @pytest.fixture(params=sorted(CRASH))
@@ -44,7 +44,7 @@ def test_sigkill_at_random_moments_never_doubles_or_loses_a_debit(
 
 def test_errors_lock_timeouts_and_drops_together_settle_in_two_runs(tmp_path: Path) -> None:
     faults = ("--error-rate", "0.1", "--lock-timeout-rate", "0.1", "--drop-rate", "0.1")
-    with world(tmp_path, 300, 5, *faults) as w:
+    with world(tmp_path, 200, 5, *faults) as w:
         first = cli("run", w.job)
         assert first.returncode in (0, 3), first.stdout + first.stderr
         check_reports(w)
