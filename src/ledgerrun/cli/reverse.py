@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -62,6 +61,7 @@ def reverse(
     nothing sent; 3 incomplete, run again; 4 another run of the job holds its lock.
     """
     from ledgerrun.output import text
+    from ledgerrun.output.publish import publish_reversals
     from ledgerrun.send.reverse import reverse_job
 
     if every == (request is not None):
@@ -76,16 +76,15 @@ def reverse(
         dry_run=dry_run,
         live=live,
         stop=stop,
-        publish=publish,
+        publish=publish_reversals,
     )
     click.echo(text.reversal_report(result))
     raise SystemExit(int(result.exit_code))
 
 
 def publish(result: Any) -> None:
-    from ledgerrun.output.results import atomic_write, write_results
-    from ledgerrun.send.reverse import reversal_table, summary_of
+    """The reversal's publisher, kept here for callers that import it from the command line; it
+    is :func:`ledgerrun.output.publish.publish_reversals`."""
+    from ledgerrun.output.publish import publish_reversals
 
-    write_results(reversal_table(result), result.results_path)
-    data = (json.dumps(summary_of(result), indent=2) + "\n").encode()
-    atomic_write(result.summary_path, lambda fh: fh.write(data))
+    publish_reversals(result)
