@@ -19,12 +19,11 @@ from typing import Any, TypeVar
 
 import click
 
-from ledgerrun.errors import ConfigError, ExitCode, FatalError
-from ledgerrun.job import LEDGER_SUFFIXES, Job
-from ledgerrun.jobfile import load_target
+from ledgerrun.errors import ExitCode, FatalError
+from ledgerrun.job import Job
+from ledgerrun.jobfile import resolve_target
 
 F = TypeVar("F", bound=Callable[..., Any])
-TARGET_SUFFIXES = (".toml", *LEDGER_SUFFIXES)
 
 
 @dataclass
@@ -221,34 +220,6 @@ def max_problems_option(fn: F) -> F:
     )(fn)
 
 
-def check_target(target: Path) -> None:
-    """TARGET must be an existing job file or ledger file; say what is wrong otherwise. (An
-    existing file of another kind is read as a ledger, whose reader names its format.)
-
-    Every command that reads a ledger comes here first, so this is where pyarrow's pandas probe
-    is answered (:mod:`ledgerrun.startup`); commands that read none (``--help``, ``sandbox``,
-    ``serve``) never import pyarrow at all."""
-    from ledgerrun.startup import skip_pandas_probe
-
-    skip_pandas_probe()
-    suffix = target.suffix.lower()
-    if not target.exists() and suffix not in TARGET_SUFFIXES:
-        near = [target.with_suffix(s) for s in TARGET_SUFFIXES if target.with_suffix(s).exists()]
-        near += [p for p in target.parent.glob(f"{target.name}*") if p.suffix in TARGET_SUFFIXES]
-        hint = f" (did you mean {near[0]}?)" if near else ""
-        raise ConfigError(
-            f"no such job file or ledger: {target}{hint}. TARGET is a job file (.toml) or a "
-            "ledger (.csv, .xlsx, .parquet)"
-        )
-    if not target.exists():
-        near = [p for p in target.parent.glob(f"{target.stem}.*") if p.suffix in TARGET_SUFFIXES]
-        hint = f" (did you mean {near[0]}?)" if near else ""
-        what = "job file" if suffix == ".toml" else "ledger file"
-        raise ConfigError(f"{what} not found: {target}{hint}")
-    if target.is_dir():
-        raise ConfigError(f"{target} is a folder, not a job file or a ledger")
-
-
 def resolve_job(
     target: Path,
     ledger: Path | None,
@@ -257,17 +228,23 @@ def resolve_job(
     journal: str | None = None,
     api_base: str | None = None,
 ) -> Job:
-    check_target(target)
-    job = load_target(target, run_date, job_name=job_name)
-    if ledger is not None:
-        job = job.replace(ledger=ledger.resolve())
-    if journal is not None:
-        job = job.with_journal(journal)
-    if api_base is not None:
-        job = job.replace(api_base=api_base, sandbox=None)
-        from ledgerrun.job import check_choices
+    """The job TARGET names with the command's options (see :func:`resolve_target`), remembered
+    so that error lines name it.
 
-        job = check_choices(job)
+    Every command that reads a ledger comes here first, so this is where pyarrow's pandas probe
+    is answered (:mod:`ledgerrun.startup`); commands that read none (``--help``, ``sandbox``,
+    ``serve``) never import pyarrow at all."""
+    from ledgerrun.startup import skip_pandas_probe
+
+    skip_pandas_probe()
+    job = resolve_target(
+        target,
+        ledger=ledger,
+        job_name=job_name,
+        run_date=run_date,
+        journal=journal,
+        api_base=api_base,
+    )
     CONTEXT.job = job.name
     return job
 

@@ -15,7 +15,6 @@ from ledgerrun.cli._common import (
     reports_errors,
     resolve_job,
 )
-from ledgerrun.errors import ExitCode
 
 
 @click.command()
@@ -49,15 +48,13 @@ def plan(
 
     Exit status: 0 when the ledger is valid, 2 when it is not (3 when Stripe cannot be reached).
     """
-    from ledgerrun.cli.prepare import prepared_for
     from ledgerrun.output import text
-    from ledgerrun.send.plan import build_plan, plan_online
+    from ledgerrun.send.readonly import plan_job
 
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
-    with prepared_for(job, offline=offline, live=live) as (prepared, session):
-        result = build_plan(prepared) if session is None else plan_online(prepared, session)
+    result = plan_job(job, offline=offline, live=live)
     if fmt == "json":
         emit_json(result.to_json())
     else:
         click.echo(text.plan(result, max_problems))
-    raise SystemExit(int(ExitCode.OK if result.valid else ExitCode.INVALID))
+    raise SystemExit(int(result.exit_code))

@@ -8,8 +8,6 @@ from pathlib import Path
 import click
 
 from ledgerrun.cli._common import job_options, max_problems_option, reports_errors, resolve_job
-from ledgerrun.errors import ExitCode
-from ledgerrun.job import redact_location
 
 
 @click.command()
@@ -52,40 +50,12 @@ def reconcile(
     Exit status: 0 when everything agrees, 1 when there are discrepancies, 3 when Stripe did
     not answer for some objects (run it again).
     """
-    import os
-
-    from ledgerrun.cli.prepare import read_store
-    from ledgerrun.errors import ConfigError
     from ledgerrun.output import text
-    from ledgerrun.output.html import refresh_report
-    from ledgerrun.reconcile.check import reconcile as check
-    from ledgerrun.reconcile.files import write_report
-    from ledgerrun.stripe.session import connect
+    from ledgerrun.reconcile.command import reconcile_job
 
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
-    path = (results or job.results).resolve()
-    if not every_date and not path.exists() and not job.has_store():
-        raise ConfigError(
-            f"nothing to reconcile for {job.run_date}: no results file at {path} and no journal"
-            f" at {redact_location(job.store_location)} (run the job first, or give --results,"
-            " --date or --all)"
-        )
-    started = dt.datetime.now(dt.UTC)
-    with read_store(job) as store, connect(job, os.environ, live=live, standing=True) as session:
-        report = check(
-            job,
-            session,
-            store,
-            path,
-            run_date=None if every_date else job.run_date.isoformat(),
-            now=started,
-        )
-    report.ended_at = dt.datetime.now(dt.UTC)
-    csv_path, _ = write_report(report)
-    refreshed = refresh_report(path) if path.exists() and not every_date else None
-    click.echo(text.reconciliation(report, csv_path, max_problems))
-    if refreshed is not None:
-        click.echo(f"Run report (with this verdict): {refreshed}")
-    if report.unchecked:
-        raise SystemExit(int(ExitCode.INCOMPLETE))
-    raise SystemExit(int(ExitCode.OK if report.clean else ExitCode.FAILED))
+    done = reconcile_job(job, results=results, every_date=every_date, live=live)
+    click.echo(text.reconciliation(done.report, done.csv_path, max_problems))
+    if done.refreshed is not None:
+        click.echo(f"Run report (with this verdict): {done.refreshed}")
+    raise SystemExit(int(done.report.exit_code))

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -62,6 +60,7 @@ def reverse(
     nothing sent; 3 incomplete, run again; 4 another run of the job holds its lock.
     """
     from ledgerrun.output import text
+    from ledgerrun.send.publish import publish_reversals
     from ledgerrun.send.reverse import reverse_job
 
     if every == (request is not None):
@@ -76,16 +75,7 @@ def reverse(
         dry_run=dry_run,
         live=live,
         stop=stop,
-        publish=publish,
+        publish=publish_reversals,
     )
     click.echo(text.reversal_report(result))
     raise SystemExit(int(result.exit_code))
-
-
-def publish(result: Any) -> None:
-    from ledgerrun.output.results import atomic_write, write_results
-    from ledgerrun.send.reverse import reversal_table, summary_of
-
-    write_results(reversal_table(result), result.results_path)
-    data = (json.dumps(summary_of(result), indent=2) + "\n").encode()
-    atomic_write(result.summary_path, lambda fh: fh.write(data))

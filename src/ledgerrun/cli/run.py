@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import signal
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
 import click
 
@@ -20,7 +17,6 @@ from ledgerrun.cli._common import (
     resolve_job,
     say,
 )
-from ledgerrun.errors import ExitCode
 from ledgerrun.events import Event, Events, RunStart
 from ledgerrun.output.logs import JsonLog, TextLog
 from ledgerrun.output.progress import Progress
@@ -86,24 +82,24 @@ def run(
     some rows unknown or unsent (a stop, an outage, a full disk), run it again later; 4 another
     run of this job is in progress.
     """
+    from ledgerrun.jobfile import with_run_options
     from ledgerrun.output import text
+    from ledgerrun.send.publish import publish_run
     from ledgerrun.send.runner import run_job
+    from ledgerrun.send.stopping import stop_on_signals
 
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
-    changes: dict[str, object] = {}
-    if results is not None:
-        changes["results"] = results.resolve()
-    if concurrency is not None:
-        changes["concurrency"] = concurrency
-    if rate_limit is not None:
-        changes["rate_limit"] = rate_limit
-    if skip_invalid:
-        changes["on_invalid"] = "skip"
-    job = job.replace(**changes)
+    job = with_run_options(
+        job,
+        results=results,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        skip_invalid=skip_invalid,
+    )
     stop, hard_stop = threading.Event(), threading.Event()
     events, progress = _listeners()
     try:
-        with _stop_on_signals(stop, hard_stop):
+        with stop_on_signals(stop, hard_stop, _notify):
             result = run_job(
                 job,
                 dry_run=dry_run,
@@ -111,7 +107,7 @@ def run(
                 stop=stop,
                 hard_stop=hard_stop,
                 events=events,
-                publish=publish,
+                publish=publish_run,
             )
     finally:
         if progress is not None:
@@ -120,13 +116,8 @@ def run(
     raise SystemExit(int(result.exit_code))
 
 
-def publish(result: Any) -> None:
-    """Write the run's files (the command line's and the web application's publisher)."""
-    from ledgerrun.output.publish import publish as write
-    from ledgerrun.send.table import results_table
-
-    result.table = results_table(result.prepared, result.outcomes)
-    write(result.table, result.summary, result.outputs)
+def _notify(message: str, event: str) -> None:
+    say(message, event=event)
 
 
 def _listeners() -> tuple[Events, Progress | None]:
@@ -148,41 +139,3 @@ def _listeners() -> tuple[Events, Progress | None]:
 def _remember_run(event: Event) -> None:
     if isinstance(event, RunStart):
         CONTEXT.run_id = event.run_id
-
-
-class _stop_on_signals:
-    """First Ctrl-C or SIGTERM: finish the requests in flight, send no more, write the results
-    (exit 3). A second one stops at once: the rows in flight are reported unknown, and the next
-    run settles them from the journal."""
-
-    def __init__(self, stop: threading.Event, hard_stop: threading.Event) -> None:
-        self.stop = stop
-        self.hard_stop = hard_stop
-        self.previous: dict[int, Any] = {}
-
-    def __enter__(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self.previous[sig] = signal.signal(sig, self._handle)
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if self.stop.is_set():
-            self.hard_stop.set()
-            say(
-                f"{name} again: stopping now; rows in flight are left unknown for the next run "
-                "to settle.",
-                event="stop_now",
-            )
-            return
-        self.stop.set()
-        say(
-            f"{name}: stopping; finishing the requests in flight, sending nothing new "
-            f"(exit {int(ExitCode.INCOMPLETE)}: run the job again to finish).",
-            event="stopping",
-        )
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)

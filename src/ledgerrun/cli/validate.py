@@ -15,7 +15,6 @@ from ledgerrun.cli._common import (
     reports_errors,
     resolve_job,
 )
-from ledgerrun.errors import ExitCode
 
 
 @click.command()
@@ -45,12 +44,11 @@ def validate(
 
     Exit status: 0 when the ledger is valid, 2 when it is not (3 when Stripe cannot be reached).
     """
-    from ledgerrun.cli.prepare import prepared_for
     from ledgerrun.output import text
+    from ledgerrun.send.readonly import validate_job
 
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
-    with prepared_for(job, offline=offline, live=live) as (prepared, _session):
-        result = prepared.validation
+    result = validate_job(job, offline=offline, live=live).validation
     if fmt == "json":
         emit_json(
             {
@@ -61,4 +59,4 @@ def validate(
         )
     else:
         click.echo(text.validation(result, max_problems))
-    raise SystemExit(int(ExitCode.OK if result.ok else ExitCode.INVALID))
+    raise SystemExit(int(result.exit_code))

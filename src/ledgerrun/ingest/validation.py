@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerrun.errors import ExitCode
 from ledgerrun.ingest.read import Ledger
 from ledgerrun.vocab import Problem, shown
 
@@ -65,6 +66,11 @@ class Validation:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """What ``validate`` exits with: 0 valid, 2 not."""
+        return ExitCode.OK if self.ok else ExitCode.INVALID
 
     @property
     def rows(self) -> int:

@@ -1,4 +1,7 @@
-"""Write a run's files: the results table, its summary and its report, each atomically."""
+"""Write a run's files, each atomically: its results table, its summary and its report.
+(:mod:`ledgerrun.send.publish` turns a run's or a reversal's result into these files; the command
+line, the web application and the Python API all publish through it, so their files are the
+same.)"""
 
 from __future__ import annotations
 

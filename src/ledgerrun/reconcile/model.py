@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ledgerrun.errors import ExitCode
 from ledgerrun.vocab import RECONCILE_ADVICE
 
 NEXT_STEP = RECONCILE_ADVICE
@@ -45,3 +46,10 @@ class Reconciliation:
     @property
     def unchecked(self) -> bool:
         return any(d.kind == "unchecked" for d in self.discrepancies)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 everything agrees; 1 discrepancies; 3 Stripe did not answer for some objects."""
+        if self.unchecked:
+            return ExitCode.INCOMPLETE
+        return ExitCode.OK if self.clean else ExitCode.FAILED

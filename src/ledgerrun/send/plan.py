@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ledgerrun.errors import ExitCode
 from ledgerrun.send.prepare import Prepared
 from ledgerrun.stripe.session import Session
 from ledgerrun.vocab import Direction, money_text
@@ -50,6 +51,11 @@ class Plan:
     @property
     def valid(self) -> bool:
         return self.prepared.validation.ok
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """What ``plan`` exits with: 0 when the ledger is valid, 2 when it is not."""
+        return ExitCode.OK if self.valid else ExitCode.INVALID
 
     @property
     def net(self) -> dict[str, int]:

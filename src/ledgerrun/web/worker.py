@@ -159,7 +159,7 @@ class Worker:
     # --- kinds ---------------------------------------------------------------------------------
 
     def run(self, item: WorkItem, batch: Batch) -> None:
-        from ledgerrun.cli.run import publish
+        from ledgerrun.send.publish import publish_run as publish
         from ledgerrun.send.runner import run_job
 
         review = service.review(self.config, self.store, batch, fresh=True)
@@ -281,7 +281,7 @@ class Worker:
     def reverse(self, item: WorkItem, batch: Batch) -> None:
         import csv
 
-        from ledgerrun.cli.reverse import publish
+        from ledgerrun.send.publish import publish_reversals as publish
         from ledgerrun.send.reverse import reverse_job
 
         run_id = str(item.params.get("run_id") or "")

@@ -1,0 +1,26 @@
+"""The publishers the front ends hand to :func:`~ledgerrun.send.runner.run_job` and
+:func:`~ledgerrun.send.reverse.reverse_job`: a result in, its files written (each atomically)."""
+
+from __future__ import annotations
+
+import json
+
+from ledgerrun.output.publish import publish
+from ledgerrun.output.results import atomic_write, write_results
+from ledgerrun.send.reverse import ReverseResult, reversal_table, summary_of
+from ledgerrun.send.runner import RunResult
+from ledgerrun.send.table import results_table
+
+
+def publish_run(result: RunResult) -> None:
+    """A run's publisher: builds the results table, keeps it on the result (``result.table``),
+    and writes the results, the summary and the report."""
+    result.table = results_table(result.prepared, result.outcomes)
+    publish(result.table, result.summary, result.outputs)
+
+
+def publish_reversals(result: ReverseResult) -> None:
+    """A reversal's publisher: its results file and summary."""
+    write_results(reversal_table(result), result.results_path)
+    data = (json.dumps(summary_of(result), indent=2) + "\n").encode()
+    atomic_write(result.summary_path, lambda fh: fh.write(data))
