@@ -135,6 +135,8 @@ def invocations(block: Block) -> list[Invocation]:
     """Every `ledgerrun ...` in a code block: shell commands (sh, cron, systemd Exec lines,
     `sh -c '...'` included) and usage lines."""
     found: list[Invocation] = []
+    if block.lang in ("python", "py", "pycon"):
+        return found  # Python (ledgerrun.run(...)): tests/test_python_api.py runs it
     for line in logical_lines(block.lines):
         if "ledgerrun" not in line:
             continue
@@ -150,6 +152,8 @@ def invocations(block: Block) -> list[Invocation]:
             # /etc/cron.d format: the schedule, then the user, then the command.
             line = fields[-1].split(None, 1)[1] if len(fields[-1].split(None, 1)) > 1 else ""
             line = line.replace("\\%", "%")
+        if re.search(r"\bledgerrun\.", line) and not re.search(r"\bledgerrun\s", line):
+            continue  # Python (ledgerrun.run(...)), not a command line
         if block.lang in ("", "text", "console") and re.search(r"\bledgerrun\b.*[\[(]", line):
             rest = re.sub(r"\s#.*$", "", line.split("ledgerrun", 1)[1])
             found.append(Invocation(re.findall(r"[^\s\[\]()|]+", rest), True, line))
