@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from ledgerrun.cli import main
-from tests.support import JOBS, SAMPLES
+from tests.helpers.constants import JOBS, SAMPLES
 
 
 def invoke(*args: str | Path) -> tuple[int, str, str]:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from ledgerrun.store.model import FAILED, PENDING, SUCCEEDED, Entry, Run, Store
-from tests.support import ROOT
+from tests.helpers.constants import ROOT
 
 T0 = dt.datetime(2026, 11, 26, 9, 30, 0, 123456, tzinfo=dt.UTC)
 PARIS = dt.timezone(dt.timedelta(hours=1))
