@@ -7,18 +7,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-import stripe
-
 from ledgerrun_sandbox import Faults
-from tests.helpers.cli import cli, held_by_another_process, results_rows, write_job
-from tests.helpers.constants import KEY, PLATFORM
-from tests.helpers.sandbox import advance_clock, debits, sandbox_state
+from tests.helpers.cli import cli, held_by_another_process, results_rows, start_cli, write_job
+from tests.helpers.constants import PLATFORM, A, B
+from tests.helpers.sandbox import advance_clock, debits, make_client, sandbox_state
 
-A, B = "acct_1ConnAA000000", "acct_1ConnBA000001"
 ROWS = [f'U-1,{A},"12.00",usd,,Lost answer,INV-1', f'U-2,{B},"3.00",usd,,Second row,INV-2']
 
 
@@ -111,7 +107,7 @@ def test_reconcile_is_clean_then_finds_a_planted_duplicate_and_orphan(
     assert "Everything agrees" in clean.stdout
     summary = json.loads((tmp_path / "out" / "e2e.results.csv.reconcile.json").read_text())
     assert summary["clean"] is True and summary["succeeded_rows_checked"] == 2
-    client = stripe.StripeClient(KEY, base_addresses={"api": sandbox.url}, max_network_retries=0)
+    client = make_client(sandbox.url)
     # A duplicate of U-1 and an orphan nobody asked for, both under the job's transfer group.
     for adjustment_id in ("U-1", "HAND-MADE"):
         client.v1.transfers.create(
@@ -168,16 +164,8 @@ def test_two_runs_started_together_one_runs_one_exits_4(tmp_path: Path, sandbox)
     rows = [f"T-{n},{A},1.00,usd,,,INV" for n in range(40)]
     job = write_job(tmp_path, sandbox.url, rows)
     sandbox.set_faults(Faults(latency_ms=20))
-    env = {"STRIPE_API_KEY": KEY}
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "ledgerrun", "run", str(job)],
-            env={**__import__("os").environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
+        start_cli("run", job, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)
     ]
     codes = sorted(p.wait(timeout=120) for p in procs)
     assert codes == [0, 4]

@@ -10,14 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-import stripe
 
 from tests.helpers.cli import cli, held_by_another_process, results_rows, write_job
-from tests.helpers.constants import JOBS, KEY, PLATFORM, SAMPLES
-from tests.helpers.sandbox import balances, debits, sandbox_state
-
-A, B, C = "acct_1ConnAA000000", "acct_1ConnBA000001", "acct_1ConnCA000002"
-EUR, JPY = "acct_1ConnSA000016", "acct_1ConnXA000021"
+from tests.helpers.constants import EUR, JOBS, JPY, KEY, PLATFORM, SAMPLES, SHORT, A, B, C
+from tests.helpers.sandbox import balances, debits, make_client, sandbox_state
 
 
 def row_date(folder: Path) -> str:
@@ -122,7 +118,7 @@ def test_the_sample_ledger_in_every_format(tmp_path: Path, sandbox, suffix: str)
 def test_balance_failure_moves_nothing_and_is_retried_with_a_new_key(
     tmp_path: Path, sandbox
 ) -> None:
-    short = "acct_1ConnHA000007"
+    short = SHORT
     available = balances(sandbox_state(sandbox.url))[short]["usd"]
     too_much = f"{(available + 1) / 100:.2f}"
     job = write_job(
@@ -136,7 +132,7 @@ def test_balance_failure_moves_nothing_and_is_retried_with_a_new_key(
     assert "no money moved" in out["F-1"]["error_message"]
     assert balances(sandbox_state(sandbox.url))[short]["usd"] == available
     # Top the account up from the platform, then run again: the failed row gets generation 1.
-    client = stripe.StripeClient(KEY, base_addresses={"api": sandbox.url}, max_network_retries=0)
+    client = make_client(sandbox.url)
     client.v1.transfers.create(  # fund the platform from account C, then top up the short one
         {"amount": 200_000, "currency": "usd", "destination": PLATFORM}, {"stripe_account": C}
     )
@@ -278,7 +274,7 @@ def test_the_key_never_appears_in_any_output_or_file(tmp_path: Path, sandbox) ->
     job = write_job(
         tmp_path,
         sandbox.url,
-        rows_for(("K-1", A, "1.00", "usd"), ("K-2", "acct_1ConnHA000007", "99999.00", "usd")),
+        rows_for(("K-1", A, "1.00", "usd"), ("K-2", SHORT, "99999.00", "usd")),
     )
     outputs = [cli("run", job), cli("status", job), cli("validate", job), cli("plan", job)]
     outputs.append(cli("run", job, env={"STRIPE_API_KEY": KEY.replace("test", "live")}))
@@ -307,7 +303,7 @@ def test_status_lists_runs_and_counts(tmp_path: Path, sandbox) -> None:
     job = write_job(
         tmp_path,
         sandbox.url,
-        rows_for(("S-1", A, "1.00", "usd"), ("S-2", "acct_1ConnHA000007", "99999.00", "usd")),
+        rows_for(("S-1", A, "1.00", "usd"), ("S-2", SHORT, "99999.00", "usd")),
     )
     assert cli("status", job).stdout.startswith("Job e2e has not run yet")
     cli("run", job)
@@ -329,13 +325,13 @@ def test_plan_online_shows_balances_and_warns_when_short(tmp_path: Path, sandbox
     job = write_job(
         tmp_path,
         sandbox.url,
-        rows_for(("B-1", A, "1.00", "usd"), ("B-2", "acct_1ConnHA000007", "99999.00", "usd")),
+        rows_for(("B-1", A, "1.00", "usd"), ("B-2", SHORT, "99999.00", "usd")),
     )
     done = cli("plan", job, "--format", "json")
     assert done.returncode == 0, done.stderr
     groups = {g["account"]: g for g in json.loads(done.stdout)["groups"]}
     assert groups[A]["available"] == balances(sandbox_state(sandbox.url))[A]["usd"]
-    assert groups["acct_1ConnHA000007"]["short"] is True and groups[A]["short"] is False
+    assert groups[SHORT]["short"] is True and groups[A]["short"] is False
     text = cli("plan", job).stdout
     assert "short by" in text and "fails unless reserves cover it" in text
     assert sandbox_state(sandbox.url)["stats"]["write_requests"] == 0

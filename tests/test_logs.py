@@ -11,11 +11,10 @@ from ledgerrun.output.progress import Progress
 from ledgerrun.send.execute import Item
 from ledgerrun.vocab import FAILED, SUCCEEDED, UNKNOWN, RowOutcome
 from tests.helpers.cli import cli, write_job
-from tests.helpers.constants import KEY
+from tests.helpers.constants import KEY, A
+from tests.helpers.constants import SHORT as H
 from tests.helpers.fakes import FakeClock
 from tests.helpers.sandbox import sandbox_state
-
-A, H = "acct_1ConnAA000000", "acct_1ConnHA000007"
 
 
 def item(row: int, account: str = A) -> Item:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -22,8 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers.cli import cli, results_rows
-from tests.helpers.constants import KEY
+from tests.helpers.cli import cli, results_rows, start_cli
 from tests.helpers.sandbox import balances, debits, sandbox_state
 
 PLATFORM = "acct_1PlatformCHAOS0000"
@@ -40,13 +38,7 @@ class World:
 
 
 def start_run(job: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ledgerrun", "run", str(job)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "STRIPE_API_KEY": KEY},
-    )
+    return start_cli("run", job)
 
 
 @contextmanager

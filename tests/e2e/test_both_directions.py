@@ -3,22 +3,16 @@ the sandbox's books, with balances conserved in every test."""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import stripe
-
 from ledgerrun_sandbox import Faults
-from tests.helpers.cli import cli, results_rows
-from tests.helpers.constants import KEY, PLATFORM
-from tests.helpers.sandbox import balances, debits, sandbox_state
+from tests.helpers.cli import cli, results_rows, start_cli
+from tests.helpers.constants import PLATFORM, A, B, C
+from tests.helpers.sandbox import balances, debits, make_client, sandbox_state
 
-A, B, C = "acct_1ConnAA000000", "acct_1ConnBA000001", "acct_1ConnCA000002"
 HEADER = "adjustment_id,account,amount,currency,direction,method,description"
 
 
@@ -139,7 +133,7 @@ def test_a_reversal_made_by_hand_is_reported_by_its_id(tmp_path: Path, sandbox) 
     job = job_for(tmp_path, sandbox.url, MIXED[:1])
     assert cli("run", job).returncode == 0
     (transfer,) = [t for t in sandbox_state(sandbox.url)["transfers"] if t["account"] == A]
-    client = stripe.StripeClient(KEY, base_addresses={"api": sandbox.url}, max_network_retries=0)
+    client = make_client(sandbox.url)
     made = client.v1.transfers.reversals.create(
         transfer["id"], {"amount": 300}, {"stripe_account": A}
     )
@@ -222,12 +216,7 @@ def test_sigkill_at_random_moments_during_reverse_reverses_each_once(
     sandbox.set_faults(Faults(latency_ms=15))
     rng = random.Random(7)
     for _ in range(5):
-        runner = subprocess.Popen(
-            [sys.executable, "-m", "ledgerrun", "reverse", str(job), "--all"],
-            env={**os.environ, "STRIPE_API_KEY": KEY},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        runner = start_cli("reverse", job, "--all")
         time.sleep(rng.uniform(0.9, 1.8))
         runner.send_signal(signal.SIGKILL)
         runner.wait()

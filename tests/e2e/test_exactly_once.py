@@ -11,18 +11,13 @@ import json
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-import stripe
-
 from ledgerrun_sandbox import Faults
-from tests.helpers.cli import cli, results_rows, write_job
-from tests.helpers.constants import HEADER, KEY, PLATFORM
-from tests.helpers.sandbox import advance_clock, balances, debits, sandbox_state
-
-A, B, C = "acct_1ConnAA000000", "acct_1ConnBA000001", "acct_1ConnCA000002"
+from tests.helpers.cli import cli, results_rows, start_cli, write_job
+from tests.helpers.constants import HEADER, PLATFORM, SHORT, A, B, C
+from tests.helpers.sandbox import advance_clock, balances, debits, make_client, sandbox_state
 
 
 def ledger(folder: Path, name: str, rows: list[str]) -> Path:
@@ -129,12 +124,7 @@ def test_a_sigkilled_run_whose_wal_was_lost_never_debits_twice(tmp_path: Path, s
     assert cli("run", job).returncode == 0  # the journal file exists, checkpointed
     (tmp_path / "ledger.csv").write_text("\n".join([HEADER, *rows(*specs)]) + "\n")
     sandbox.set_faults(Faults(latency_ms=30))
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "ledgerrun", "run", str(job)],
-        env={**__import__("os").environ, "STRIPE_API_KEY": KEY},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    runner = start_cli("run", job)
     deadline = time.monotonic() + 60
     while money_moved(sandbox.url) < 20 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -248,7 +238,7 @@ def test_a_dry_run_after_a_real_run_leaves_its_files_alone(tmp_path: Path, sandb
 
 
 def test_a_failed_row_corrected_under_its_own_id_is_sent(tmp_path: Path, sandbox) -> None:
-    short = "acct_1ConnHA000007"
+    short = SHORT
     available = balances(sandbox_state(sandbox.url))[short]["usd"]
     too_much = f"{(available + 100) / 100:.2f}"
     job = write_job(tmp_path, sandbox.url, rows(("X-1", short, too_much)))
@@ -289,7 +279,7 @@ def test_a_row_that_moved_money_cannot_be_changed_under_its_id(tmp_path: Path, s
 
 
 def test_debits_made_by_version_1_are_found_and_never_repeated(tmp_path: Path, sandbox) -> None:
-    client = stripe.StripeClient(KEY, base_addresses={"api": sandbox.url}, max_network_retries=0)
+    client = make_client(sandbox.url)
     # Version 1 named the transfer group after the job, and had no run date in the metadata.
     client.v1.transfers.create(
         {"amount": 100, "currency": "usd", "destination": PLATFORM, "transfer_group": "e2e",

@@ -9,16 +9,13 @@ import os
 import resource
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from ledgerrun_sandbox import Faults, SandboxServer
-from tests.helpers.cli import cli, results_rows, write_job
-from tests.helpers.constants import HEADER, KEY, SAMPLES
-from tests.helpers.sandbox import debits, sandbox_state
-
-A, B, C, D = "acct_1ConnAA000000", "acct_1ConnBA000001", "acct_1ConnCA000002", "acct_1ConnDA000003"
+from ledgerrun_sandbox import Faults
+from tests.helpers.cli import cli, results_rows, start_cli, write_job
+from tests.helpers.constants import HEADER, KEY, PLATFORM, A, B, C, D
+from tests.helpers.sandbox import ServerFactory, debits, make_client, sandbox_state
 
 
 def rows(n: int, prefix: str = "R", accounts: tuple[str, ...] = (A, B, C, D)) -> list[str]:
@@ -30,13 +27,8 @@ def start(job: Path, *args: str, limit_bytes: int | None = None) -> subprocess.P
         if limit_bytes is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
-    return subprocess.Popen(
-        [sys.executable, "-m", "ledgerrun", *args, "run", str(job)],
-        env={**os.environ, "STRIPE_API_KEY": KEY},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=limit,
+    return start_cli(
+        *args, "run", job, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit
     )
 
 
@@ -48,34 +40,34 @@ def wait_for_debits(url: str, count: int, timeout: float = 60) -> None:
 
 
 def test_an_outage_stops_the_run_in_seconds_and_a_rerun_finishes_exactly_once(
-    tmp_path: Path,
+    tmp_path: Path, make_sandbox: ServerFactory
 ) -> None:
-    with SandboxServer(SAMPLES / "accounts.json", faults=Faults(latency_ms=10)) as sandbox:
-        job = write_job(tmp_path, sandbox.url, rows(300), concurrency=4)
-        runner = start(job)
-        wait_for_debits(sandbox.url, 60)
-        sandbox.stop()  # Stripe disappears: every connection is refused from now on
-        gone = time.monotonic()
-        out, err = runner.communicate(timeout=120)
-        assert time.monotonic() - gone < 60
-        assert runner.returncode == 3, out + err
-        assert "Stripe stopped answering" in out + err
-        sandbox.start()  # the outage ends: same state, same port
-        made = debits(sandbox_state(sandbox.url))
-        results = results_rows(tmp_path / "out" / "e2e.results.csv")
-        by_status: dict[str, int] = {}
-        for row in results:
-            by_status[row["status"]] = by_status.get(row["status"], 0) + 1
-            if row["status"] == "succeeded":
-                assert made.get(row["adjustment_id"]) == 1, row
-            if row["status"] == "skipped":
-                assert row["adjustment_id"] not in made, row  # skipped: nothing executed
-        assert by_status.get("skipped", 0) > 100 and by_status.get("failed", 0) == 0
-        assert by_status.get("unknown", 0) <= 8  # at most the requests in flight
-        assert err.count("\n") < 10  # one notice, not a warning per row
-        done = cli("run", job)
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert debits(sandbox_state(sandbox.url)) == {f"R-{i}": 1 for i in range(300)}
+    sandbox = make_sandbox(faults=Faults(latency_ms=10))
+    job = write_job(tmp_path, sandbox.url, rows(300), concurrency=4)
+    runner = start(job)
+    wait_for_debits(sandbox.url, 60)
+    sandbox.stop()  # Stripe disappears: every connection is refused from now on
+    gone = time.monotonic()
+    out, err = runner.communicate(timeout=120)
+    assert time.monotonic() - gone < 60
+    assert runner.returncode == 3, out + err
+    assert "Stripe stopped answering" in out + err
+    sandbox.start()  # the outage ends: same state, same port
+    made = debits(sandbox_state(sandbox.url))
+    results = results_rows(tmp_path / "out" / "e2e.results.csv")
+    by_status: dict[str, int] = {}
+    for row in results:
+        by_status[row["status"]] = by_status.get(row["status"], 0) + 1
+        if row["status"] == "succeeded":
+            assert made.get(row["adjustment_id"]) == 1, row
+        if row["status"] == "skipped":
+            assert row["adjustment_id"] not in made, row  # skipped: nothing executed
+    assert by_status.get("skipped", 0) > 100 and by_status.get("failed", 0) == 0
+    assert by_status.get("unknown", 0) <= 8  # at most the requests in flight
+    assert err.count("\n") < 10  # one notice, not a warning per row
+    done = cli("run", job)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert debits(sandbox_state(sandbox.url)) == {f"R-{i}": 1 for i in range(300)}
 
 
 def test_stripe_unreachable_at_the_start_is_exit_3_and_nothing_is_sent(tmp_path: Path) -> None:
@@ -264,13 +256,12 @@ def test_status_works_in_a_read_only_folder_and_says_running(tmp_path: Path, san
 
 
 def test_reconcile_csv_cells_are_formula_safe(tmp_path: Path, sandbox) -> None:
-    import stripe
 
     job = write_job(tmp_path, sandbox.url, rows(1))
     assert cli("run", job).returncode == 0
-    client = stripe.StripeClient(KEY, base_addresses={"api": sandbox.url}, max_network_retries=0)
+    client = make_client(sandbox.url)
     client.v1.transfers.create(
-        {"amount": 100, "currency": "usd", "destination": "acct_1PlatformAAAAAAA",
+        {"amount": 100, "currency": "usd", "destination": PLATFORM,
          "transfer_group": "ledgerrun", "metadata": {"ledgerrun_job": "x",
          "ledgerrun_adjustment_id": "=HYPERLINK(1)"}},
         {"stripe_account": A},

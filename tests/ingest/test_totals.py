@@ -10,6 +10,7 @@ from ledgerrun.ingest.validate import blocking_problems
 from ledgerrun.output import text as render
 from ledgerrun.vocab import SKIPPED, RowOutcome
 from tests.helpers.cli import cli, write_job
+from tests.helpers.constants import A, B
 from tests.helpers.sandbox import debits, sandbox_state
 from tests.helpers.stages import plan_of, results_of
 from tests.ingest.conftest import Validate, found
@@ -101,7 +102,7 @@ def test_a_total_above_other_rows_is_just_a_bad_row(validated: Validate) -> None
 
 @pytest.mark.slow
 def test_a_mismatch_sends_nothing_when_the_job_aborts(tmp_path: Path, sandbox) -> None:
-    accounts = ["acct_1ConnAA000000", "acct_1ConnBA000001"]
+    accounts = [A, B]
     ledger = tmp_path / "ledger.csv"
     ledger.write_text(
         f"{HEADER}\nT-1,{accounts[0]},10.00,usd,\nT-2,{accounts[1]},5.00,usd,\n,,16.00,usd,Total\n"
