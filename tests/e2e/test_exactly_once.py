@@ -305,7 +305,7 @@ def test_debits_made_by_version_1_are_found_and_never_repeated(tmp_path: Path, s
 def test_a_version_1_journal_resends_a_pending_row_only_under_its_own_key(
     tmp_path: Path, sandbox
 ) -> None:
-    from tests.store.test_sqlite import write_v1
+    from tests.helpers.store import write_v1
 
     job = write_job(tmp_path, sandbox.url, [f"0000101,{A},5.00,usd,,,INV"])
     journal = tmp_path / "state" / "e2e.sqlite"
