@@ -123,6 +123,16 @@ def test_a_second_object_for_one_adjustment_is_a_duplicate(world: World) -> None
     assert found.transfer_id == "tr_copy" and "2 objects for one adjustment" in found.detail
 
 
+def test_a_duplicate_reversed_in_full_is_no_longer_reported(world: World) -> None:
+    """What the duplicate's advice promises: reverse the extra one, then reconcile again."""
+    world.sent("ADJ-1", A)
+    copy = world.client.holds(movement("ADJ-1", account=A, transfer_id="tr_copy",
+                                       payment_id="py_copy", amount_reversed=40))  # fmt: skip
+    assert kinds(world.check()) == [("duplicate", "ADJ-1")]  # partly reversed: still moving
+    world.client.books[-1] = dataclasses.replace(copy, amount_reversed=100)
+    assert kinds(world.check()) == []
+
+
 def test_an_object_nobody_accounts_for_is_an_orphan(world: World) -> None:
     world.sent("ADJ-1", A)
     world.client.holds(movement("HAND-1", account=A, job="nightly"))  # names this job and day

@@ -164,6 +164,9 @@ def _classify(
     moving = [o for o in by_key.get(obj.key, []) if o.amount_reversed < o.amount]
     if obj.key and len(moving) > 1 and obj in moving and (in_scope or obj.key in row_by_key):
         return "duplicate"  # a copy that was reversed in full is no longer a duplicate
+    row = row_by_key.get(obj.key) if obj.key else None
+    if row is not None and row.status == SUCCEEDED and obj.amount_reversed >= obj.amount:
+        return None  # ...nor anything else: an extra copy of a settled row, undone in full
     entry = known.get(obj.key) if obj.key else None
     ours = entry is not None and bool(obj.ids & {entry.transfer_id or "", entry.payment_id or ""})
     if obj.key in row_by_key and obj.job in (job, ""):
