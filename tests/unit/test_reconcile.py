@@ -154,6 +154,20 @@ def test_objects_of_another_day_are_not_discrepancies(world: World) -> None:
     assert report.clean and report.other_dates == 1 and report.objects == 1
 
 
+def test_another_jobs_objects_known_to_the_journal_are_not_orphans(world: World) -> None:
+    """Jobs share the platform's transfer group and accounts, so one job's listings hold the
+    other's objects. An orphan is one this job made, or one the journal does not know."""
+    world.sent("ADJ-1", A)
+    weekly = dataclasses.replace(world.sent("W-1", A), job="weekly")  # the same day, same account
+    world.store.adjustments[weekly.key] = weekly
+    books = world.client.books
+    books[-1] = dataclasses.replace(books[-1], metadata={**books[-1].metadata,
+                                                         "ledgerrun_job": "weekly"})  # fmt: skip
+    world.client.holds(movement("W-2", account=A, job="weekly"))  # unknown to this journal
+    report = world.check()
+    assert kinds(report) == [("orphan", "W-2")] and report.objects == 3
+
+
 def test_a_row_removed_from_the_ledger_is_reported_from_the_results(world: World) -> None:
     world.sent("ADJ-1", A)
     world.sent("ADJ-2", B)

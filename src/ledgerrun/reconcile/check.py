@@ -67,6 +67,11 @@ def reconcile(
             by_key[obj.key].append(obj)
     by_id = {i: obj for obj in objects for i in obj.ids}
     journal_ids = {i for e in known.values() for i in (e.transfer_id, e.payment_id) if i}
+    if store is not None:  # other jobs' objects the journal knows are theirs, not orphans
+        strangers = {o.key for o in objects if o.key and o.key not in known}
+        journal_ids |= {
+            i for e in store.entries(strangers).values() for i in (e.transfer_id, e.payment_id) if i
+        }
     succeeded = [r for r in rows if r.status == SUCCEEDED]
     with ThreadPoolExecutor(max(1, min(job.stripe.concurrency, 8))) as pool:
         for problems in pool.map(lambda r: _check_row(session, r, by_id), succeeded):
