@@ -1,8 +1,8 @@
 """The architecture, as a test: which part of src/ may import which, read with ``ast`` from the
 source (lazy imports inside functions count too).
 
-The layers of ``src/ledgerrun`` (docs: /work/shared/DESIGN.md, "A layout that shows the
-pipeline"), each importing only from the layers listed for it:
+The layers of ``src/ledgerrun`` (the design notes' "layout that shows the pipeline"), each
+importing only from the layers listed for it:
 
 =============  ============================================================================
 base           errors, vocab, clock, events, money, summary, job, jobfile, startup, and

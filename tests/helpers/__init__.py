@@ -21,5 +21,5 @@ its own process against a sandbox over HTTP, money judged on the sandbox's books
                    ``FakeStore`` (the journal)
 =================  ==========================================================================
 
-Nothing here may read ``/work/shared`` or anything outside the repository.
+Nothing here reads anything outside the repository.
 """
