@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite: they live in tests/helpers/fixtures.py."""
 
 from __future__ import annotations
 
@@ -6,31 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.fixtures import make_sandbox, sandbox, write
 
-@pytest.fixture
-def write(tmp_path: Path):
-    """Write text (or bytes) to a file in tmp_path and return its path."""
-
-    def _write(name: str, content: str | bytes) -> Path:
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8", newline="")
-        return path
-
-    return _write
-
-
-@pytest.fixture
-def sandbox():
-    """A sandbox seeded with the sample accounts, serving on a free port of 127.0.0.1."""
-    from ledgerrun_sandbox import SandboxServer
-    from tests.support import SAMPLES
-
-    with SandboxServer(SAMPLES / "accounts.json", port=0) as server:
-        yield server
+__all__ = ["make_sandbox", "own_state_home", "sandbox", "write"]
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from ledgerrun.cli import main
-from tests.support import JOBS, SAMPLES
+from tests.helpers.constants import JOBS, SAMPLES
 
 
 def invoke(*args: str | Path) -> tuple[int, str, str]:
@@ -183,7 +183,7 @@ def test_module_entry_point_runs(tmp_path: Path) -> None:
     ],
 )
 def test_usage_errors_are_json_lines_with_json_logs(args: list[str]) -> None:
-    from tests.support import cli
+    from tests.helpers.cli import cli
 
     done = cli(*args)
     assert done.returncode == 2 and done.stdout == ""
@@ -194,7 +194,7 @@ def test_usage_errors_are_json_lines_with_json_logs(args: list[str]) -> None:
 
 
 def test_usage_errors_are_plain_text_otherwise() -> None:
-    from tests.support import cli
+    from tests.helpers.cli import cli
 
     done = cli("validate", "--bogus", "x.csv")
     assert done.returncode == 2 and "No such option '--bogus'" in done.stderr

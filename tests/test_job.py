@@ -9,7 +9,7 @@ import pytest
 
 from ledgerrun.errors import ConfigError
 from ledgerrun.jobfile import load_target, name_from_stem
-from tests.support import JOBS, RUN_DATE
+from tests.helpers.constants import JOBS, RUN_DATE
 
 MINIMAL = '[job]\nname = "nightly"\nledger = "../inbox/adj-{date}.csv"\n'
 

@@ -14,7 +14,7 @@ from ledgerrun.errors import LedgerFileError
 from ledgerrun.ingest.read import read_ledger
 from ledgerrun.ingest.validate import check
 from ledgerrun.jobfile import load_target
-from tests.support import RUN_DATE, SAMPLES
+from tests.helpers.constants import RUN_DATE, SAMPLES
 
 
 def rows(path: Path, **kw) -> list[dict[str, str]]:

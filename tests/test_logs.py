@@ -10,10 +10,11 @@ from ledgerrun.events import AccountDone, RowDone, RunEnd, RunStart, Sending
 from ledgerrun.output.logs import JsonLog, TextLog, scrub
 from ledgerrun.output.progress import Progress
 from ledgerrun.vocab import FAILED, SUCCEEDED, UNKNOWN, RowOutcome
-from tests.fakes import FakeClock
-from tests.support import KEY, cli, state, write_job
-
-A, H = "acct_1ConnAA000000", "acct_1ConnHA000007"
+from tests.helpers.cli import cli, write_job
+from tests.helpers.constants import KEY, A
+from tests.helpers.constants import SHORT as H
+from tests.helpers.fakes import FakeClock
+from tests.helpers.sandbox import sandbox_state
 
 
 def done(row: int, outcome: RowOutcome, account: str = A) -> RowDone:
@@ -110,7 +111,7 @@ def test_run_with_json_logs_end_to_end(tmp_path: Path, sandbox) -> None:
     assert failed["row"] == 3 and failed["code"] == "balance_insufficient"
     assert failed["request_id"].startswith("req_")
     assert KEY[8:] not in done.stderr + done.stdout
-    assert state(sandbox.url)["stats"]["writes_executed"] == 1
+    assert sandbox_state(sandbox.url)["stats"]["writes_executed"] == 1
 
 
 def test_errors_are_json_too_in_json_mode(tmp_path: Path, sandbox) -> None:

@@ -23,18 +23,10 @@ from ledgerrun.errors import ExitCode, LockHeldError
 from ledgerrun.jobfile import load_target
 from ledgerrun.output.results import read_results
 from ledgerrun_sandbox import SandboxServer
-from tests.support import (
-    JOBS,
-    KEY,
-    ROOT,
-    RUN_DATE,
-    SAMPLES,
-    balances,
-    debits,
-    held_by_another_process,
-    state,
-    write_job,
-)
+from tests.helpers.cli import held_by_another_process, write_job
+from tests.helpers.constants import JOBS, KEY, ROOT, RUN_DATE, SAMPLES
+from tests.helpers.sandbox import balances, debits
+from tests.helpers.sandbox import sandbox_state as state
 
 DOC = ROOT / "docs" / "python.md"
 A, B, D = "acct_1ConnAA000000", "acct_1ConnBA000001", "acct_1ConnDA000003"  # D: 4,689.58 USD

@@ -55,7 +55,7 @@ from ledgerrun.vocab import (
     UNKNOWN,
     RowOutcome,
 )
-from tests.support import RUN_DATE
+from tests.helpers.constants import RUN_DATE
 
 WHEN = dt.datetime(2026, 11, 26, 2, 14, 7, tzinfo=dt.UTC)
 EVIL = "<script>alert(1)</script>"

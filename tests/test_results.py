@@ -28,7 +28,7 @@ from ledgerrun.send.prepare import Prepared, row_directions, row_keys
 from ledgerrun.send.table import results_table as table_of
 from ledgerrun.summary import Summary, count, totals
 from ledgerrun.vocab import FAILED, INVALID, SKIPPED, SUCCEEDED, UNKNOWN, RowOutcome
-from tests.support import RUN_DATE, SAMPLES
+from tests.helpers.constants import RUN_DATE, SAMPLES
 
 FIXED = (
     "row",

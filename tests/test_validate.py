@@ -8,7 +8,7 @@ import pytest
 
 from ledgerrun.ingest.validate import Validation, check
 from ledgerrun.jobfile import load_target
-from tests.support import JOBS, RUN_DATE, SAMPLES
+from tests.helpers.constants import JOBS, RUN_DATE, SAMPLES
 
 HEADER = "adjustment_id,account,amount,currency"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -23,7 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import KEY, balances, cli, debits, results_rows, state
+from tests.helpers.cli import cli, results_rows, start_cli
+from tests.helpers.sandbox import balances, debits, sandbox_state
 
 PLATFORM = "acct_1PlatformCHAOS0000"
 
@@ -39,13 +39,7 @@ class World:
 
 
 def start_run(job: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ledgerrun", "run", str(job)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "STRIPE_API_KEY": KEY},
-    )
+    return start_cli("run", job)
 
 
 @contextmanager
@@ -113,14 +107,14 @@ def world(
             f'journal = "{journal}"\n[stripe]\napi_base = "{url}"\n'
             f"rate_limit = {rate_limit}\nconcurrency = {concurrency}\ntimeout_s = 5\n"
         )
-        yield World(folder, url, job, ledger, ids, balances(state(url)))
+        yield World(folder, url, job, ledger, ids, balances(sandbox_state(url)))
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
 
 
 def writes(url: str) -> int:
-    count: int = state(url)["stats"]["write_requests"]
+    count: int = sandbox_state(url)["stats"]["write_requests"]
     return count
 
 
@@ -156,7 +150,7 @@ def finish(w: World, attempts: int = 3) -> list[int]:
 def check_exactly_once(w: World) -> None:
     """Every adjustment debited exactly once, balances moved by exactly the ledger's amounts,
     the results file agreeing with Stripe, and reconcile clean."""
-    snapshot = state(w.url)
+    snapshot = sandbox_state(w.url)
     counts = debits(snapshot, "chaos")
     assert set(counts) == set(w.ledger), "adjustments missing or unknown ones debited"
     doubled = {k: v for k, v in counts.items() if v != 1}
@@ -179,7 +173,7 @@ def check_exactly_once(w: World) -> None:
 
 def check_reports(w: World) -> None:
     """No row reported succeeded without its object in Stripe, nor failed when a debit exists."""
-    snapshot = state(w.url)
+    snapshot = sandbox_state(w.url)
     counts = debits(snapshot, "chaos")
     objects = {t["id"] for t in snapshot["transfers"]} | {c["id"] for c in snapshot["charges"]}
     for row in results_rows(w.folder / "out" / "results.csv"):

@@ -6,8 +6,8 @@
     .venv/bin/python tools/fuzz_ingest.py --seconds 300
 
 ``sandbox`` sends mixed debits, charges, replays, lists and balance reads from many threads to one
-in-process sandbox and then checks its books balance to the cent (the same check as
-tests/sandbox/test_sandbox_soak.py, which sends 2,000).
+in-process sandbox and then checks its books balance to the cent (the same scenario,
+tests/helpers/soak.py, that tests/sandbox/test_sandbox_soak.py runs with 2,000).
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "sandbox")]
+sys.path.insert(0, str(ROOT))
 
 
 def sandbox(threads: int, per_thread: int) -> None:
-    from sandbox_helpers import base_seed
-
     from ledgerrun_sandbox import SandboxServer
-    from tests.sandbox.test_sandbox_soak import soak
+    from tests.helpers.sandbox import base_seed
+    from tests.helpers.soak import soak
 
     server = SandboxServer(base_seed()).start()
     started = time.perf_counter()

@@ -3,20 +3,16 @@ the sandbox's books, with balances conserved in every test."""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import stripe
-
 from ledgerrun_sandbox import Faults
-from tests.support import KEY, PLATFORM, balances, cli, debits, results_rows, state
+from tests.helpers.cli import cli, results_rows, start_cli
+from tests.helpers.constants import PLATFORM, A, B, C
+from tests.helpers.sandbox import balances, debits, make_client, sandbox_state
 
-A, B, C = "acct_1ConnAA000000", "acct_1ConnBA000001", "acct_1ConnCA000002"
 HEADER = "adjustment_id,account,amount,currency,direction,method,description"
 
 
@@ -35,14 +31,14 @@ def job_for(folder: Path, url: str, lines: list[str], extra: str = "") -> Path:
 def total(url: str) -> dict[str, int]:
     """Every balance added up per currency: money only moves, it never appears or vanishes."""
     out: dict[str, int] = {}
-    for balance in balances(state(url)).values():
+    for balance in balances(sandbox_state(url)).values():
         for currency, amount in balance.items():
             out[currency] = out.get(currency, 0) + amount
     return out
 
 
 def moved(url: str, account: str) -> int:
-    return int(balances(state(url))[account]["usd"])
+    return int(balances(sandbox_state(url))[account]["usd"])
 
 
 MIXED = [
@@ -57,13 +53,13 @@ def test_a_mixed_ledger_moves_money_both_ways_and_plan_shows_them_apart(
     tmp_path: Path, sandbox
 ) -> None:
     start = total(sandbox.url)
-    before = balances(state(sandbox.url))
+    before = balances(sandbox_state(sandbox.url))
     job = job_for(tmp_path, sandbox.url, MIXED)
     plan = cli("plan", job)
     assert plan.returncode == 0 and "Credits: 7.50 USD" in plan.stdout and "Net:" in plan.stdout
     done = cli("run", job)
     assert done.returncode == 0, done.stdout + done.stderr
-    after = balances(state(sandbox.url))
+    after = balances(sandbox_state(sandbox.url))
     assert before[A]["usd"] - after[A]["usd"] == 1000 - 250
     assert before[B]["usd"] - after[B]["usd"] == 2000
     assert after[C]["usd"] - before[C]["usd"] == 500
@@ -71,7 +67,7 @@ def test_a_mixed_ledger_moves_money_both_ways_and_plan_shows_them_apart(
     rows = {r["adjustment_id"]: r for r in results_rows(tmp_path / "out" / "mixed.results.csv")}
     assert rows["C-1"]["direction"] == "credit" and rows["C-1"]["method"] == ""
     credit = next(
-        t for t in state(sandbox.url)["transfers"] if t["id"] == rows["C-1"]["transfer_id"]
+        t for t in sandbox_state(sandbox.url)["transfers"] if t["id"] == rows["C-1"]["transfer_id"]
     )
     assert credit["account"] == PLATFORM and credit["destination"] == C
     assert credit["destination_payment"] == rows["C-1"]["payment_id"]
@@ -84,7 +80,7 @@ def test_a_whole_batch_is_reversed_exactly_once_and_reconciles_clean(
     tmp_path: Path, sandbox
 ) -> None:
     start = total(sandbox.url)
-    before = balances(state(sandbox.url))
+    before = balances(sandbox_state(sandbox.url))
     job = job_for(tmp_path, sandbox.url, MIXED)
     assert cli("run", job).returncode == 0
     dry = cli("reverse", job, "--all", "--dry-run")
@@ -92,13 +88,13 @@ def test_a_whole_batch_is_reversed_exactly_once_and_reconciles_clean(
     assert (tmp_path / "out" / "mixed.results.reversals.dry-run.csv").exists()
     done = cli("reverse", job, "--all", "--reason", "wrong batch")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert balances(state(sandbox.url)) == before  # every cent is back where it was
+    assert balances(sandbox_state(sandbox.url)) == before  # every cent is back where it was
     lines = results_rows(tmp_path / "out" / "mixed.results.reversals.csv")
     assert {r["status"] for r in lines} == {"succeeded"} and len(lines) == 4
     assert all(r["reversal_id"].startswith("trr_") and r["reason"] == "wrong batch" for r in lines)
-    writes = state(sandbox.url)["stats"]["write_requests"]
+    writes = sandbox_state(sandbox.url)["stats"]["write_requests"]
     again = cli("reverse", job, "--all")
-    assert again.returncode == 0 and state(sandbox.url)["stats"]["write_requests"] == writes
+    assert again.returncode == 0 and sandbox_state(sandbox.url)["stats"]["write_requests"] == writes
     checked = cli("reconcile", job)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert total(sandbox.url) == start
@@ -119,15 +115,15 @@ def test_partial_reversals_each_need_their_own_id_and_never_exceed_what_moved(
     assert moved(sandbox.url, A) == after_debit + 400
     too_much = tmp_path / "too-much.csv"
     too_much.write_text("adjustment_id,amount,reversal_id\nD-1,7.00,D-1-b\n")
-    writes = state(sandbox.url)["stats"]["write_requests"]
+    writes = sandbox_state(sandbox.url)["stats"]["write_requests"]
     refused = cli("reverse", job, "--adjustments", too_much)
     assert refused.returncode == 2 and "Only 6.00 USD" in refused.stdout
-    assert state(sandbox.url)["stats"]["write_requests"] == writes  # refused before sending
+    assert sandbox_state(sandbox.url)["stats"]["write_requests"] == writes  # refused before sending
     rest = tmp_path / "rest.csv"
     rest.write_text("adjustment_id,reversal_id\nD-1,D-1-rest\n")
     assert cli("reverse", job, "--adjustments", rest).returncode == 0
     assert moved(sandbox.url, A) == after_debit + 1000
-    (transfer,) = [t for t in state(sandbox.url)["transfers"] if t["account"] == A]
+    (transfer,) = [t for t in sandbox_state(sandbox.url)["transfers"] if t["account"] == A]
     assert transfer["amount_reversed"] == 1000 and transfer["reversed"] is True
     assert cli("reconcile", job).returncode == 0
     assert total(sandbox.url) == start
@@ -136,8 +132,8 @@ def test_partial_reversals_each_need_their_own_id_and_never_exceed_what_moved(
 def test_a_reversal_made_by_hand_is_reported_by_its_id(tmp_path: Path, sandbox) -> None:
     job = job_for(tmp_path, sandbox.url, MIXED[:1])
     assert cli("run", job).returncode == 0
-    (transfer,) = [t for t in state(sandbox.url)["transfers"] if t["account"] == A]
-    client = stripe.StripeClient(KEY, base_addresses={"api": sandbox.url}, max_network_retries=0)
+    (transfer,) = [t for t in sandbox_state(sandbox.url)["transfers"] if t["account"] == A]
+    client = make_client(sandbox.url)
     made = client.v1.transfers.reversals.create(
         transfer["id"], {"amount": 300}, {"stripe_account": A}
     )
@@ -147,7 +143,7 @@ def test_a_reversal_made_by_hand_is_reported_by_its_id(tmp_path: Path, sandbox) 
     assert [r["kind"] for r in report] == ["unrecorded_reversal"] and made.id in report[0]["detail"]
     # reverse --all then gives back only what is left, counting the hand-made reversal
     assert cli("reverse", job, "--all").returncode == 0
-    (transfer,) = [t for t in state(sandbox.url)["transfers"] if t["account"] == A]
+    (transfer,) = [t for t in sandbox_state(sandbox.url)["transfers"] if t["account"] == A]
     assert transfer["amount_reversed"] == 1000
 
 
@@ -176,13 +172,13 @@ def test_a_debit_without_consent_is_never_sent(tmp_path: Path, sandbox) -> None:
     assert rows["K-1"]["status"] == "succeeded" and rows["K-4"]["status"] == "succeeded"
     assert (rows["K-2"]["status"], rows["K-2"]["error_code"]) == ("invalid", "no_consent")
     assert (rows["K-3"]["status"], rows["K-3"]["error_code"]) == ("invalid", "no_consent")
-    assert debits(state(sandbox.url)) == {"K-1": 1, "K-4": 1}
-    (debit,) = [t for t in state(sandbox.url)["transfers"] if t["account"] == A]
+    assert debits(sandbox_state(sandbox.url)) == {"K-1": 1, "K-4": 1}
+    (debit,) = [t for t in sandbox_state(sandbox.url)["transfers"] if t["account"] == A]
     assert debit["metadata"]["ledgerrun_consent"] == "MANDATE-A"
 
 
 def test_credits_check_the_platforms_balance_in_the_plan(tmp_path: Path, sandbox) -> None:
-    available = balances(state(sandbox.url))[PLATFORM].get("usd", 0)
+    available = balances(sandbox_state(sandbox.url))[PLATFORM].get("usd", 0)
     too_much = f"{(available + 100) / 100:.2f}"
     job = job_for(tmp_path, sandbox.url, [f"G-1,{A},{too_much},usd,credit,,"])
     plan = cli("plan", job)
@@ -191,7 +187,7 @@ def test_credits_check_the_platforms_balance_in_the_plan(tmp_path: Path, sandbox
     assert done.returncode == 1
     (row,) = results_rows(tmp_path / "out" / "mixed.results.csv")
     assert (row["status"], row["error_code"]) == ("failed", "balance_insufficient")
-    assert debits(state(sandbox.url)) == {}
+    assert debits(sandbox_state(sandbox.url)) == {}
 
 
 # --- reversals under crashes and faults ----------------------------------------------------------
@@ -199,7 +195,9 @@ def test_credits_check_the_platforms_balance_in_the_plan(tmp_path: Path, sandbox
 
 def reversed_once(url: str, ids: set[str]) -> None:
     transfers = [
-        t for t in state(url)["transfers"] if t["metadata"].get("ledgerrun_adjustment_id") in ids
+        t
+        for t in sandbox_state(url)["transfers"]
+        if t["metadata"].get("ledgerrun_adjustment_id") in ids
     ]
     assert {t["metadata"]["ledgerrun_adjustment_id"] for t in transfers} == ids
     for transfer in transfers:
@@ -218,12 +216,7 @@ def test_sigkill_at_random_moments_during_reverse_reverses_each_once(
     sandbox.set_faults(Faults(latency_ms=15))
     rng = random.Random(7)
     for _ in range(5):
-        runner = subprocess.Popen(
-            [sys.executable, "-m", "ledgerrun", "reverse", str(job), "--all"],
-            env={**os.environ, "STRIPE_API_KEY": KEY},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        runner = start_cli("reverse", job, "--all")
         time.sleep(rng.uniform(0.9, 1.8))
         runner.send_signal(signal.SIGKILL)
         runner.wait()

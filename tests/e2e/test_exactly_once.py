@@ -11,27 +11,13 @@ import json
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-import stripe
-
 from ledgerrun_sandbox import Faults
-from tests.support import (
-    HEADER,
-    KEY,
-    PLATFORM,
-    advance_clock,
-    balances,
-    cli,
-    debits,
-    results_rows,
-    state,
-    write_job,
-)
-
-A, B, C = "acct_1ConnAA000000", "acct_1ConnBA000001", "acct_1ConnCA000002"
+from tests.helpers.cli import cli, results_rows, start_cli, write_job
+from tests.helpers.constants import HEADER, PLATFORM, SHORT, A, B, C
+from tests.helpers.sandbox import advance_clock, balances, debits, make_client, sandbox_state
 
 
 def ledger(folder: Path, name: str, rows: list[str]) -> Path:
@@ -47,7 +33,7 @@ def rows(*specs: tuple[str, str, str]) -> list[str]:
 
 def money_moved(url: str) -> int:
     """How many ledgerrun objects the sandbox holds (debits and credits of any job)."""
-    return sum(debits(state(url)).values())
+    return sum(debits(sandbox_state(url)).values())
 
 
 def bare(url: str, path: Path, *args: object) -> subprocess.CompletedProcess[str]:
@@ -68,7 +54,7 @@ def test_a_renamed_copy_or_another_job_name_never_debits_again(tmp_path: Path, s
     renamed = bare(sandbox.url, copy, "--job", "other-name")
     assert renamed.returncode == 0
     assert "2 rows found done earlier" in renamed.stdout
-    assert debits(state(sandbox.url)) == {"R-1": 1, "R-2": 1}
+    assert debits(sandbox_state(sandbox.url)) == {"R-1": 1, "R-2": 1}
 
 
 def test_a_second_job_file_on_the_same_or_another_journal_never_debits_again(
@@ -84,12 +70,12 @@ def test_a_second_job_file_on_the_same_or_another_journal_never_debits_again(
     own = write_job(tmp_path / "three", sandbox.url, lines, name="third")  # a journal of its own
     done = cli("run", own)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert debits(state(sandbox.url)) == {"J-1": 1, "J-2": 1}
+    assert debits(sandbox_state(sandbox.url)) == {"J-1": 1, "J-2": 1}
     out = {
         r["adjustment_id"]: r
         for r in results_rows(tmp_path / "three" / "out" / "third.results.csv")
     }
-    transfers = {t["id"] for t in state(sandbox.url)["transfers"]}
+    transfers = {t["id"] for t in sandbox_state(sandbox.url)["transfers"]}
     assert all(r["status"] == "succeeded" and r["transfer_id"] in transfers for r in out.values())
 
 
@@ -123,11 +109,11 @@ def test_a_deleted_journal_a_day_later_never_debits_again(tmp_path: Path, sandbo
     for file in (tmp_path / "state").iterdir():
         file.unlink()
     advance_clock(sandbox.url, 25 * 3600)  # Stripe has forgotten the idempotency keys
-    writes = state(sandbox.url)["stats"]["write_requests"]
+    writes = sandbox_state(sandbox.url)["stats"]["write_requests"]
     done = cli("run", job)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert state(sandbox.url)["stats"]["write_requests"] == writes
-    assert debits(state(sandbox.url)) == {"D-1": 1, "D-2": 1}
+    assert sandbox_state(sandbox.url)["stats"]["write_requests"] == writes
+    assert debits(sandbox_state(sandbox.url)) == {"D-1": 1, "D-2": 1}
     out = results_rows(tmp_path / "out" / "e2e.results.csv")
     assert {r["status"] for r in out} == {"succeeded"} and all(r["transfer_id"] for r in out)
 
@@ -138,12 +124,7 @@ def test_a_sigkilled_run_whose_wal_was_lost_never_debits_twice(tmp_path: Path, s
     assert cli("run", job).returncode == 0  # the journal file exists, checkpointed
     (tmp_path / "ledger.csv").write_text("\n".join([HEADER, *rows(*specs)]) + "\n")
     sandbox.set_faults(Faults(latency_ms=30))
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "ledgerrun", "run", str(job)],
-        env={**__import__("os").environ, "STRIPE_API_KEY": KEY},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    runner = start_cli("run", job)
     deadline = time.monotonic() + 60
     while money_moved(sandbox.url) < 20 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -157,7 +138,7 @@ def test_a_sigkilled_run_whose_wal_was_lost_never_debits_twice(tmp_path: Path, s
     advance_clock(sandbox.url, 25 * 3600)
     done = cli("run", job)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert debits(state(sandbox.url)) == {i: 1 for i, _, _ in specs}
+    assert debits(sandbox_state(sandbox.url)) == {i: 1 for i, _, _ in specs}
 
 
 def test_a_journal_backup_keeps_what_a_plain_copy_loses(tmp_path: Path, sandbox) -> None:
@@ -210,7 +191,7 @@ def test_two_nights_reconcile_clean_and_a_removed_row_is_named_for_what_it_is(
     report = results_rows(folder / "out" / "nightly-2026-11-26.results.csv.reconcile.csv")
     assert [(r["kind"], r["adjustment_id"]) for r in report] == [("removed_from_ledger", "N26-2")]
     assert "reverse" in report[0]["what_to_do"] and "orphan" not in checked.stdout
-    assert debits(state(sandbox.url)) == {"N25-1": 1, "N25-2": 1, "N26-1": 1, "N26-2": 1}
+    assert debits(sandbox_state(sandbox.url)) == {"N25-1": 1, "N25-2": 1, "N26-1": 1, "N26-2": 1}
 
 
 # --- 8. outputs pointed at the wrong file --------------------------------------------------------
@@ -235,7 +216,7 @@ def test_outputs_over_the_ledger_or_the_journal_are_refused_before_sending(
         done = cli("run", job, "--results", tmp_path / name)
         assert done.returncode == 2 and words in done.stderr, (name, done.stderr)
     assert (tmp_path / "ledger.csv").read_text() == ledger_text
-    assert state(sandbox.url)["stats"]["requests"] == 0  # checked before the first request
+    assert sandbox_state(sandbox.url)["stats"]["requests"] == 0  # checked before the first request
 
 
 # --- 9. a dry run after a real run ---------------------------------------------------------------
@@ -257,8 +238,8 @@ def test_a_dry_run_after_a_real_run_leaves_its_files_alone(tmp_path: Path, sandb
 
 
 def test_a_failed_row_corrected_under_its_own_id_is_sent(tmp_path: Path, sandbox) -> None:
-    short = "acct_1ConnHA000007"
-    available = balances(state(sandbox.url))[short]["usd"]
+    short = SHORT
+    available = balances(sandbox_state(sandbox.url))[short]["usd"]
     too_much = f"{(available + 100) / 100:.2f}"
     job = write_job(tmp_path, sandbox.url, rows(("X-1", short, too_much)))
     first = cli("run", job)
@@ -270,7 +251,7 @@ def test_a_failed_row_corrected_under_its_own_id_is_sent(tmp_path: Path, sandbox
     assert second.returncode == 0, second.stdout + second.stderr
     (row,) = results_rows(tmp_path / "out" / "e2e.results.csv")
     assert row["status"] == "succeeded" and row["idempotency_key"] == "ledgerrun.v2:debit:1:x-1"
-    assert debits(state(sandbox.url)) == {"X-1": 1}
+    assert debits(sandbox_state(sandbox.url)) == {"X-1": 1}
 
 
 def test_a_row_that_moved_money_cannot_be_changed_under_its_id(tmp_path: Path, sandbox) -> None:
@@ -291,14 +272,14 @@ def test_a_row_that_moved_money_cannot_be_changed_under_its_id(tmp_path: Path, s
         row["error_code"] == "adjustment_conflict"
         and "Stripe already holds" in row["error_message"]
     )
-    assert debits(state(sandbox.url)) == {"Z-1": 1}
+    assert debits(sandbox_state(sandbox.url)) == {"Z-1": 1}
 
 
 # --- upgrades from version 1 -------------------------------------------------------------------
 
 
 def test_debits_made_by_version_1_are_found_and_never_repeated(tmp_path: Path, sandbox) -> None:
-    client = stripe.StripeClient(KEY, base_addresses={"api": sandbox.url}, max_network_retries=0)
+    client = make_client(sandbox.url)
     # Version 1 named the transfer group after the job, and had no run date in the metadata.
     client.v1.transfers.create(
         {"amount": 100, "currency": "usd", "destination": PLATFORM, "transfer_group": "e2e",
@@ -315,7 +296,7 @@ def test_debits_made_by_version_1_are_found_and_never_repeated(tmp_path: Path, s
     )
     done = cli("run", job)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert debits(state(sandbox.url)) == {"V1-1": 1, "V1-2": 1}
+    assert debits(sandbox_state(sandbox.url)) == {"V1-1": 1, "V1-2": 1}
     assert "2 rows found done earlier" in done.stdout
     checked = cli("reconcile", job)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -324,7 +305,7 @@ def test_debits_made_by_version_1_are_found_and_never_repeated(tmp_path: Path, s
 def test_a_version_1_journal_resends_a_pending_row_only_under_its_own_key(
     tmp_path: Path, sandbox
 ) -> None:
-    from tests.store.test_sqlite import write_v1
+    from tests.helpers.store import write_v1
 
     job = write_job(tmp_path, sandbox.url, [f"0000101,{A},5.00,usd,,,INV"])
     journal = tmp_path / "state" / "e2e.sqlite"
@@ -343,5 +324,5 @@ def test_a_version_1_journal_resends_a_pending_row_only_under_its_own_key(
     assert done.returncode == 0, done.stdout + done.stderr
     (row,) = results_rows(tmp_path / "out" / "e2e.results.csv")
     assert row["idempotency_key"] == "ledgerrun:e2e:0:0000101"  # never a new key
-    (made,) = [t for t in state(sandbox.url)["transfers"] if t["account"] == A]
+    (made,) = [t for t in sandbox_state(sandbox.url)["transfers"] if t["account"] == A]
     assert made["transfer_group"] == "e2e" and made["amount"] == 500

@@ -9,14 +9,13 @@ import os
 import resource
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from ledgerrun_sandbox import Faults, SandboxServer
-from tests.support import HEADER, KEY, SAMPLES, cli, debits, results_rows, state, write_job
-
-A, B, C, D = "acct_1ConnAA000000", "acct_1ConnBA000001", "acct_1ConnCA000002", "acct_1ConnDA000003"
+from ledgerrun_sandbox import Faults
+from tests.helpers.cli import cli, results_rows, start_cli, write_job
+from tests.helpers.constants import HEADER, KEY, PLATFORM, A, B, C, D
+from tests.helpers.sandbox import ServerFactory, debits, make_client, sandbox_state
 
 
 def rows(n: int, prefix: str = "R", accounts: tuple[str, ...] = (A, B, C, D)) -> list[str]:
@@ -28,52 +27,47 @@ def start(job: Path, *args: str, limit_bytes: int | None = None) -> subprocess.P
         if limit_bytes is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
-    return subprocess.Popen(
-        [sys.executable, "-m", "ledgerrun", *args, "run", str(job)],
-        env={**os.environ, "STRIPE_API_KEY": KEY},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=limit,
+    return start_cli(
+        *args, "run", job, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit
     )
 
 
 def wait_for_debits(url: str, count: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while sum(debits(state(url)).values()) < count:
+    while sum(debits(sandbox_state(url)).values()) < count:
         assert time.monotonic() < deadline, "the run never got going"
         time.sleep(0.02)
 
 
 def test_an_outage_stops_the_run_in_seconds_and_a_rerun_finishes_exactly_once(
-    tmp_path: Path,
+    tmp_path: Path, make_sandbox: ServerFactory
 ) -> None:
-    with SandboxServer(SAMPLES / "accounts.json", faults=Faults(latency_ms=10)) as sandbox:
-        job = write_job(tmp_path, sandbox.url, rows(300), concurrency=4)
-        runner = start(job)
-        wait_for_debits(sandbox.url, 60)
-        sandbox.stop()  # Stripe disappears: every connection is refused from now on
-        gone = time.monotonic()
-        out, err = runner.communicate(timeout=120)
-        assert time.monotonic() - gone < 60
-        assert runner.returncode == 3, out + err
-        assert "Stripe stopped answering" in out + err
-        sandbox.start()  # the outage ends: same state, same port
-        made = debits(state(sandbox.url))
-        results = results_rows(tmp_path / "out" / "e2e.results.csv")
-        by_status: dict[str, int] = {}
-        for row in results:
-            by_status[row["status"]] = by_status.get(row["status"], 0) + 1
-            if row["status"] == "succeeded":
-                assert made.get(row["adjustment_id"]) == 1, row
-            if row["status"] == "skipped":
-                assert row["adjustment_id"] not in made, row  # skipped: nothing executed
-        assert by_status.get("skipped", 0) > 100 and by_status.get("failed", 0) == 0
-        assert by_status.get("unknown", 0) <= 8  # at most the requests in flight
-        assert err.count("\n") < 10  # one notice, not a warning per row
-        done = cli("run", job)
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert debits(state(sandbox.url)) == {f"R-{i}": 1 for i in range(300)}
+    sandbox = make_sandbox(faults=Faults(latency_ms=10))
+    job = write_job(tmp_path, sandbox.url, rows(300), concurrency=4)
+    runner = start(job)
+    wait_for_debits(sandbox.url, 60)
+    sandbox.stop()  # Stripe disappears: every connection is refused from now on
+    gone = time.monotonic()
+    out, err = runner.communicate(timeout=120)
+    assert time.monotonic() - gone < 60
+    assert runner.returncode == 3, out + err
+    assert "Stripe stopped answering" in out + err
+    sandbox.start()  # the outage ends: same state, same port
+    made = debits(sandbox_state(sandbox.url))
+    results = results_rows(tmp_path / "out" / "e2e.results.csv")
+    by_status: dict[str, int] = {}
+    for row in results:
+        by_status[row["status"]] = by_status.get(row["status"], 0) + 1
+        if row["status"] == "succeeded":
+            assert made.get(row["adjustment_id"]) == 1, row
+        if row["status"] == "skipped":
+            assert row["adjustment_id"] not in made, row  # skipped: nothing executed
+    assert by_status.get("skipped", 0) > 100 and by_status.get("failed", 0) == 0
+    assert by_status.get("unknown", 0) <= 8  # at most the requests in flight
+    assert err.count("\n") < 10  # one notice, not a warning per row
+    done = cli("run", job)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert debits(sandbox_state(sandbox.url)) == {f"R-{i}": 1 for i in range(300)}
 
 
 def test_stripe_unreachable_at_the_start_is_exit_3_and_nothing_is_sent(tmp_path: Path) -> None:
@@ -94,12 +88,12 @@ def test_sigterm_finishes_what_is_in_flight_and_exits_3(tmp_path: Path, sandbox)
     assert runner.returncode == 3, out + err
     assert "SIGTERM: stopping" in err
     results = results_rows(tmp_path / "out" / "e2e.results.csv")
-    made = debits(state(sandbox.url))
+    made = debits(sandbox_state(sandbox.url))
     assert {r["status"] for r in results} <= {"succeeded", "skipped"}
     assert {r["adjustment_id"] for r in results if r["status"] == "succeeded"} == set(made)
     sandbox.set_faults(Faults())
     assert cli("run", job).returncode == 0
-    assert debits(state(sandbox.url)) == {f"R-{i}": 1 for i in range(200)}
+    assert debits(sandbox_state(sandbox.url)) == {f"R-{i}": 1 for i in range(200)}
 
 
 def test_a_second_ctrl_c_stops_at_once_and_the_next_run_settles_the_rest(
@@ -126,7 +120,7 @@ def test_a_second_ctrl_c_stops_at_once_and_the_next_run_settles_the_rest(
     sandbox.set_faults(Faults())
     settled = cli("run", job)  # the requests still executing answer 409 until they finish
     assert settled.returncode == 0, settled.stdout + settled.stderr
-    assert debits(state(sandbox.url)) == {f"R-{i}": 1 for i in range(100)}
+    assert debits(sandbox_state(sandbox.url)) == {f"R-{i}": 1 for i in range(100)}
 
 
 def test_a_full_journal_disk_stops_the_run_and_nothing_is_sent_twice(
@@ -137,11 +131,11 @@ def test_a_full_journal_disk_stops_the_run_and_nothing_is_sent_twice(
     out, err = runner.communicate(timeout=120)
     assert runner.returncode == 3, out + err
     assert "Traceback" not in err
-    made = debits(state(sandbox.url))
+    made = debits(sandbox_state(sandbox.url))
     assert 0 < len(made) < 400
     done = cli("run", job)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert debits(state(sandbox.url)) == {f"R-{i}": 1 for i in range(400)}
+    assert debits(sandbox_state(sandbox.url)) == {f"R-{i}": 1 for i in range(400)}
 
 
 def test_a_full_results_disk_after_every_debit_is_exit_3_without_a_traceback(
@@ -155,10 +149,10 @@ def test_a_full_results_disk_after_every_debit_is_exit_3_without_a_traceback(
     out, err = runner.communicate(timeout=120)
     assert runner.returncode == 3, out + err
     assert "could not be written" in err and "Traceback" not in err
-    assert debits(state(sandbox.url)) == {f"F-{i}": 1 for i in range(40)}
+    assert debits(sandbox_state(sandbox.url)) == {f"F-{i}": 1 for i in range(40)}
     done = cli("run", job)  # with room again: nothing sent, the results written
     assert done.returncode == 0
-    assert debits(state(sandbox.url)) == {f"F-{i}": 1 for i in range(40)}
+    assert debits(sandbox_state(sandbox.url)) == {f"F-{i}": 1 for i in range(40)}
     assert len(results_rows(tmp_path / "out" / "e2e.results.csv")) == 40
 
 
@@ -168,13 +162,13 @@ def test_a_429_storm_leaves_unsent_rows_skipped_not_unknown(tmp_path: Path, sand
     done = cli("run", job)
     assert done.returncode == 3, done.stdout + done.stderr
     results = results_rows(tmp_path / "out" / "e2e.results.csv")
-    made = debits(state(sandbox.url))
+    made = debits(sandbox_state(sandbox.url))
     skipped = [r for r in results if r["status"] == "skipped"]
     assert skipped and not [r for r in results if r["status"] == "unknown"]
     assert all(r["adjustment_id"] not in made for r in skipped)
     sandbox.set_faults(Faults())
     assert cli("run", job).returncode == 0
-    assert debits(state(sandbox.url)) == {f"R-{i}": 1 for i in range(40)}
+    assert debits(sandbox_state(sandbox.url)) == {f"R-{i}": 1 for i in range(40)}
 
 
 # --- logs, options, targets, secrets -------------------------------------------------------------
@@ -214,7 +208,7 @@ def test_every_command_takes_the_same_options(tmp_path: Path, sandbox) -> None:
         assert refused.returncode == 2 and "need --live" in refused.stderr
         allowed = cli(command, job, *common, "--live", env={"STRIPE_API_KEY": fake_live})
         assert "need --live" not in allowed.stderr  # the sandbox itself refuses a live key
-    assert debits(state(sandbox.url)) == {"R-0": 1, "R-1": 1}
+    assert debits(sandbox_state(sandbox.url)) == {"R-0": 1, "R-1": 1}
 
 
 def test_a_target_that_does_not_exist_says_so(tmp_path: Path) -> None:
@@ -237,7 +231,7 @@ def test_malformed_keys_are_refused_before_any_request_and_never_shown(
         done = cli("run", job, env={"STRIPE_API_KEY": key})
         assert done.returncode == 2 and "Traceback" not in done.stderr
         assert KEY[8:20] not in done.stderr + done.stdout
-    assert state(sandbox.url)["stats"]["requests"] == 0
+    assert sandbox_state(sandbox.url)["stats"]["requests"] == 0
 
 
 def test_status_works_in_a_read_only_folder_and_says_running(tmp_path: Path, sandbox) -> None:
@@ -262,13 +256,12 @@ def test_status_works_in_a_read_only_folder_and_says_running(tmp_path: Path, san
 
 
 def test_reconcile_csv_cells_are_formula_safe(tmp_path: Path, sandbox) -> None:
-    import stripe
 
     job = write_job(tmp_path, sandbox.url, rows(1))
     assert cli("run", job).returncode == 0
-    client = stripe.StripeClient(KEY, base_addresses={"api": sandbox.url}, max_network_retries=0)
+    client = make_client(sandbox.url)
     client.v1.transfers.create(
-        {"amount": 100, "currency": "usd", "destination": "acct_1PlatformAAAAAAA",
+        {"amount": 100, "currency": "usd", "destination": PLATFORM,
          "transfer_group": "ledgerrun", "metadata": {"ledgerrun_job": "x",
          "ledgerrun_adjustment_id": "=HYPERLINK(1)"}},
         {"stripe_account": A},

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.support import SAMPLES, cli, write_job
+from tests.helpers.cli import cli, write_job
+from tests.helpers.constants import SAMPLES
 
 A = "acct_1ConnAA000000"
 

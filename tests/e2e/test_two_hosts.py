@@ -22,7 +22,10 @@ import pytest
 
 from ledgerrun.store import open_store
 from ledgerrun_sandbox import Faults, SandboxServer
-from tests.support import KEY, SAMPLES, cli, debits, results_rows, state, write_job
+from tests.helpers.cli import cli, results_rows, write_job
+from tests.helpers.constants import KEY, SAMPLES
+from tests.helpers.sandbox import debits
+from tests.helpers.sandbox import sandbox_state as state
 
 pytestmark = pytest.mark.slow
 ACCOUNTS = ["acct_1ConnAA000000", "acct_1ConnBA000001", "acct_1ConnCA000002"]

@@ -23,8 +23,8 @@ import pytest
 
 from ledgerrun.errors import LockHeldError
 from ledgerrun.store import open_store
+from tests.helpers.constants import ROOT
 from tests.store.pg import with_schema
-from tests.support import ROOT
 from tools import pgserver
 
 pytestmark = pytest.mark.slow

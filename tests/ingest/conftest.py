@@ -9,7 +9,7 @@ import pytest
 
 from ledgerrun.ingest.validate import Validation, check
 from ledgerrun.jobfile import load_target
-from tests.support import RUN_DATE
+from tests.helpers.constants import RUN_DATE
 
 Validate = Callable[..., Validation]
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support import cli
+from tests.helpers.cli import cli
 from tools.fuzz_ingest import CELLS, COLUMNS, TOKENS, exercise, quote, seeds
 
 FUZZ = settings(

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from ledgerrun.ingest.read import read_ledger
 from ledgerrun.ingest.validate import check
 from ledgerrun.jobfile import job_for_ledger
-from tests.support import RUN_DATE
+from tests.helpers.constants import RUN_DATE
 
 
 def ledger_file(tmp_path: Path, amount: pa.Array, **more: pa.Array) -> Path:

@@ -14,8 +14,9 @@ from ledgerrun.ingest import identity
 from ledgerrun.ingest.validate import blocking_problems, check
 from ledgerrun.jobfile import job_for_ledger
 from ledgerrun.vocab import FIXES
+from tests.helpers.constants import RUN_DATE
+from tests.helpers.stages import plan_of
 from tests.ingest.conftest import Validate, found
-from tests.support import RUN_DATE, plan_of
 
 HEADER = "adjustment_id,account,amount,currency"
 

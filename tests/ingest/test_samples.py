@@ -7,7 +7,8 @@ import openpyxl
 from ledgerrun.ingest.validate import check
 from ledgerrun.jobfile import load_target
 from ledgerrun.vocab import FIXES
-from tests.support import JOBS, ROOT, RUN_DATE, SAMPLES, cli
+from tests.helpers.cli import cli
+from tests.helpers.constants import JOBS, ROOT, RUN_DATE, SAMPLES
 
 TEMPLATE = ROOT / "docs" / "templates" / "ledger-template.xlsx"
 

@@ -9,8 +9,11 @@ import pytest
 from ledgerrun.ingest.validate import blocking_problems
 from ledgerrun.output import text as render
 from ledgerrun.vocab import SKIPPED, RowOutcome
+from tests.helpers.cli import cli, write_job
+from tests.helpers.constants import A, B
+from tests.helpers.sandbox import debits, sandbox_state
+from tests.helpers.stages import plan_of, results_of
 from tests.ingest.conftest import Validate, found
-from tests.support import cli, debits, plan_of, results_of, state, write_job
 
 HEADER = "adjustment_id,account,amount,currency,description"
 ROWS = 'A,acct_1A,"1,200.50",usd,\nB,acct_1B,99.50,usd,\n'
@@ -99,7 +102,7 @@ def test_a_total_above_other_rows_is_just_a_bad_row(validated: Validate) -> None
 
 @pytest.mark.slow
 def test_a_mismatch_sends_nothing_when_the_job_aborts(tmp_path: Path, sandbox) -> None:
-    accounts = ["acct_1ConnAA000000", "acct_1ConnBA000001"]
+    accounts = [A, B]
     ledger = tmp_path / "ledger.csv"
     ledger.write_text(
         f"{HEADER}\nT-1,{accounts[0]},10.00,usd,\nT-2,{accounts[1]},5.00,usd,\n,,16.00,usd,Total\n"
@@ -107,9 +110,9 @@ def test_a_mismatch_sends_nothing_when_the_job_aborts(tmp_path: Path, sandbox) -
     job = write_job(tmp_path / "job", sandbox.url, ledger=ledger, name="totals")
     done = cli("run", job)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert sum(debits(state(sandbox.url), "totals").values()) == 0
+    assert sum(debits(sandbox_state(sandbox.url), "totals").values()) == 0
     # the same ledger with a total that matches is sent whole
     ledger.write_text(ledger.read_text().replace("16.00", "15.00"))
     done = cli("run", job)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert sum(debits(state(sandbox.url), "totals").values()) == 2
+    assert sum(debits(sandbox_state(sandbox.url), "totals").values()) == 2

@@ -1,32 +1,27 @@
-"""Fixtures for the sandbox tests: a fresh in-process sandbox per test, and SDK clients."""
+"""Fixtures for the sandbox tests: a fresh sandbox per test (the shared ``make_sandbox``, with
+the sandbox tests' own seed by default), and SDK clients."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import stripe
-from sandbox_helpers import ServerFactory, base_seed, make_client
 
 from ledgerrun_sandbox import Faults, SandboxServer
+from tests.helpers.sandbox import ServerFactory, base_seed, make_client
 
 
 @pytest.fixture
-def make_server() -> Iterator[ServerFactory]:
-    """Start sandboxes on free ports (default seed unless given); all stop at teardown."""
-    started: list[SandboxServer] = []
+def make_server(make_sandbox: ServerFactory) -> ServerFactory:
+    """Start sandboxes on free ports (:func:`base_seed` unless given); all stop at teardown."""
 
     def factory(
         seed: dict[str, Any] | None = None, faults: Faults | None = None, seed_rng: int = 0
     ) -> SandboxServer:
-        server = SandboxServer(seed or base_seed(), faults=faults, seed_rng=seed_rng).start()
-        started.append(server)
-        return server
+        return make_sandbox(seed or base_seed(), faults=faults, seed_rng=seed_rng)
 
-    yield factory
-    for server in started:
-        server.stop()
+    return factory
 
 
 @pytest.fixture

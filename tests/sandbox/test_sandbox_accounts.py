@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 import stripe
-from sandbox_helpers import (
+
+from ledgerrun_sandbox import SandboxServer, SeedError
+from tests.helpers.constants import PLATFORM
+from tests.helpers.sandbox import (
     CUSTOM,
     EXPRESS,
-    PLATFORM,
     REVOKED,
     STANDARD,
     UNKNOWN,
@@ -24,8 +26,6 @@ from sandbox_helpers import (
     make_client,
     sandbox_state,
 )
-
-from ledgerrun_sandbox import SandboxServer, SeedError
 
 
 class BasicAuthHttpClient(stripe.RequestsClient):

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import stripe
 from click.testing import CliRunner
-from sandbox_helpers import EXPRESS, base_seed, debit, make_client
 
 from ledgerrun.cli import main
+from tests.helpers.sandbox import EXPRESS, base_seed, debit, make_client
 
 pytestmark = pytest.mark.slow
 

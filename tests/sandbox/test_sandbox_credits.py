@@ -6,12 +6,14 @@ from typing import Any
 
 import pytest
 import stripe
-from sandbox_helpers import (
+
+from ledgerrun_sandbox import SandboxServer
+from tests.helpers.constants import PLATFORM
+from tests.helpers.sandbox import (
     CANADA,
     CUSTOM,
     EMPTY,
     EXPRESS,
-    PLATFORM,
     REVOKED,
     STANDARD,
     UNKNOWN,
@@ -20,8 +22,6 @@ from sandbox_helpers import (
     debit,
     sandbox_state,
 )
-
-from ledgerrun_sandbox import SandboxServer
 
 
 def credit(

@@ -6,13 +6,15 @@ from typing import Any
 
 import pytest
 import stripe
-from sandbox_helpers import (
+
+from ledgerrun_sandbox import SandboxServer
+from tests.helpers.constants import PLATFORM
+from tests.helpers.sandbox import (
     CANADA,
     CUSTOM,
     EMPTY,
     EUR_US,
     EXPRESS,
-    PLATFORM,
     REVOKED,
     STANDARD,
     UNKNOWN,
@@ -24,8 +26,6 @@ from sandbox_helpers import (
     make_client,
     sandbox_state,
 )
-
-from ledgerrun_sandbox import SandboxServer
 
 
 def test_transfer_debit_moves_money_and_links_both_objects(

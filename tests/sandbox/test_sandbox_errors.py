@@ -7,17 +7,10 @@ from typing import Any
 
 import pytest
 import stripe
-from sandbox_helpers import (
-    EXPRESS,
-    PLATFORM,
-    ServerFactory,
-    debit,
-    make_client,
-    raw,
-    sandbox_state,
-)
 
 from ledgerrun_sandbox import Faults, SandboxServer
+from tests.helpers.constants import PLATFORM
+from tests.helpers.sandbox import EXPRESS, ServerFactory, debit, make_client, raw, sandbox_state
 
 DEBIT = {"amount": "1000", "currency": "usd", "destination": PLATFORM}
 AS_EXPRESS = {"Stripe-Account": EXPRESS}

@@ -6,7 +6,9 @@ import time
 
 import pytest
 import stripe
-from sandbox_helpers import (
+
+from ledgerrun_sandbox import Faults
+from tests.helpers.sandbox import (
     EMPTY,
     EXPRESS,
     ServerFactory,
@@ -15,8 +17,6 @@ from sandbox_helpers import (
     make_client,
     sandbox_state,
 )
-
-from ledgerrun_sandbox import Faults
 
 
 def test_latency_delays_every_v1_request(make_server: ServerFactory) -> None:

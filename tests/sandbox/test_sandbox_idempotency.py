@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 import stripe
-from sandbox_helpers import (
+
+from ledgerrun_sandbox import Faults, SandboxServer
+from tests.helpers.constants import PLATFORM
+from tests.helpers.sandbox import (
     CUSTOM,
     EXPRESS,
-    PLATFORM,
     ServerFactory,
     advance_clock,
     balance_of,
@@ -19,8 +21,6 @@ from sandbox_helpers import (
     make_client,
     sandbox_state,
 )
-
-from ledgerrun_sandbox import Faults, SandboxServer
 
 
 def test_replay_returns_saved_answer_and_executes_nothing(

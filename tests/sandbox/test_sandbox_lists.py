@@ -6,16 +6,9 @@ from typing import Any
 
 import pytest
 import stripe
-from sandbox_helpers import (
-    CUSTOM,
-    EMPTY,
-    EXPRESS,
-    advance_clock,
-    charge_debit,
-    debit,
-)
 
 from ledgerrun_sandbox import SandboxServer
+from tests.helpers.sandbox import CUSTOM, EMPTY, EXPRESS, advance_clock, charge_debit, debit
 
 ON_EXPRESS = {"stripe_account": EXPRESS}
 

@@ -8,19 +8,19 @@ from typing import Any
 
 import pytest
 from openapi_check import Checker, load_spec
-from sandbox_helpers import (
+
+from ledgerrun_sandbox import Faults, SandboxServer
+from tests.helpers.constants import PLATFORM
+from tests.helpers.sandbox import (
     CUSTOM,
     EMPTY,
     EXPRESS,
-    PLATFORM,
     REVOKED,
     STANDARD,
     UNKNOWN,
     ServerFactory,
     raw,
 )
-
-from ledgerrun_sandbox import Faults, SandboxServer
 
 SPEC = load_spec()
 CHECKER = Checker(SPEC)

@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 import stripe
-from sandbox_helpers import (
+
+from ledgerrun_sandbox import Faults, SandboxServer
+from tests.helpers.constants import PLATFORM
+from tests.helpers.sandbox import (
     CUSTOM,
     EMPTY,
     EXPRESS,
-    PLATFORM,
     STANDARD,
     ServerFactory,
     balance_of,
@@ -22,8 +24,6 @@ from sandbox_helpers import (
     make_client,
     sandbox_state,
 )
-
-from ledgerrun_sandbox import Faults, SandboxServer
 
 ON_EXPRESS = {"stripe_account": EXPRESS}
 

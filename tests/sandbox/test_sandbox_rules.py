@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 import stripe
-from sandbox_helpers import ServerFactory, make_client
 
 from ledgerrun_sandbox import rules
+from tests.helpers.sandbox import ServerFactory, make_client
 
 EU_PLATFORM = "acct_1PlatformDE000001"
 

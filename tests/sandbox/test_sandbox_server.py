@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 import stripe
-from sandbox_helpers import (
+
+from ledgerrun_sandbox import SandboxServer, SeedError
+from tests.helpers.constants import PLATFORM
+from tests.helpers.sandbox import (
     EMPTY,
     EXPRESS,
-    PLATFORM,
     advance_clock,
     base_seed,
     debit,
@@ -25,8 +27,6 @@ from sandbox_helpers import (
     sandbox_state,
     top_up,
 )
-
-from ledgerrun_sandbox import SandboxServer, SeedError
 
 
 def test_date_header_and_created_follow_the_advanced_clock(

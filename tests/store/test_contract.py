@@ -14,7 +14,7 @@ import pytest
 
 from ledgerrun.errors import JournalError, LockHeldError
 from ledgerrun.store.model import FAILED, PENDING, SUCCEEDED, AccountRecord, Seen, Store
-from tests.store.helpers import (
+from tests.helpers.store import (
     NONE,
     PARIS,
     T0,

@@ -21,7 +21,7 @@ from ledgerrun.store.model import (
     User,
     WorkItem,
 )
-from tests.store.helpers import T0
+from tests.helpers.store import T0
 
 
 def reversal(key: str = "adj-1", **changes: object) -> ReversalEntry:

@@ -23,11 +23,11 @@ from ledgerrun.store.model import (
     User,
     WorkItem,
 )
+from tests.helpers.cli import cli
+from tests.helpers.store import T0, fail, intent, run, succeed, unknown
 from tests.store import pg
-from tests.store.helpers import T0, fail, intent, run, succeed, unknown
 from tests.store.test_contract import seen
 from tests.store.test_contract_more import reversal
-from tests.support import cli
 
 
 @pytest.fixture

@@ -16,9 +16,10 @@ import pytest
 from ledgerrun.errors import ConfigError, FatalError, JournalError, LockHeldError
 from ledgerrun.store import open_store
 from ledgerrun.store.model import PENDING, SCHEMA_VERSION
-from ledgerrun.store.postgres import PostgresStore, lock_key, to_pyformat
+from ledgerrun.store.pgconn import to_pyformat
+from ledgerrun.store.postgres import PostgresStore, lock_key
+from tests.helpers.store import intent, ready, run, sigkill, spawn, succeed
 from tests.store import pg
-from tests.store.helpers import intent, ready, run, sigkill, spawn, succeed
 
 
 @pytest.fixture
@@ -145,7 +146,7 @@ def test_an_empty_database_reads_as_empty_and_is_not_created_by_a_read_only_open
             store.record_intent(intent())
     with pytest.raises(JournalError, match="nothing has run with it yet"):
         open_store(url, create=False)
-    from tests.support import cli
+    from tests.helpers.cli import cli
 
     job = tmp_path / "job.toml"
     (tmp_path / "ledger.csv").write_text("adjustment_id,account,amount,currency\n")
@@ -197,7 +198,7 @@ def test_intents_wait_for_the_disk_and_outcomes_do_not(url: str) -> None:
 WRITE_THEN_HANG = """
 import time
 from ledgerrun.store import open_store
-from tests.store.helpers import intent
+from tests.helpers.store import intent
 store = open_store({url!r})
 store.record_intent(intent("adj-1"))
 print("recorded", flush=True)
@@ -301,7 +302,7 @@ def test_passwords_come_from_pgpassword_or_a_password_file(
 
 
 def test_the_cli_never_shows_a_password_or_a_traceback(tmp_path: Path) -> None:
-    from tests.support import cli
+    from tests.helpers.cli import cli
 
     job = tmp_path / "job.toml"
     (tmp_path / "ledger.csv").write_text("adjustment_id,account,amount,currency\n")
@@ -389,7 +390,7 @@ def test_a_store_on_an_unreachable_server_is_a_journal_error() -> None:
 
 
 def test_status_shows_the_holder_of_a_postgresql_store(url: str, tmp_path: Path) -> None:
-    from tests.support import cli
+    from tests.helpers.cli import cli
 
     job = tmp_path / "job.toml"
     (tmp_path / "ledger.csv").write_text("adjustment_id,account,amount,currency\n")

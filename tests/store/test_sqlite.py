@@ -5,7 +5,6 @@ and consistent backups."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 import time
@@ -16,7 +15,7 @@ import pytest
 from ledgerrun.errors import JournalError, LockHeldError
 from ledgerrun.store.model import PENDING, SCHEMA_VERSION, SUCCEEDED
 from ledgerrun.store.sqlite import SQLiteStore
-from tests.store.helpers import NONE, intent, ready, sigkill, spawn, succeed, unknown
+from tests.helpers.store import NONE, intent, ready, sigkill, spawn, succeed, unknown, write_v1
 
 
 @pytest.fixture
@@ -49,7 +48,7 @@ WRITE_INTENT_THEN_WAIT = """
 import time
 from pathlib import Path
 from ledgerrun.store.sqlite import SQLiteStore
-from tests.store.helpers import intent
+from tests.helpers.store import intent
 store = SQLiteStore.open(Path({path!r}))
 store.lock("nightly")
 store.record_intent(intent("adj-7", idempotency_key="key-7"))
@@ -192,63 +191,6 @@ def test_a_journal_in_a_read_only_folder_can_be_read_even_as_root(path: Path) ->
 
 
 # --- version 1 journals -------------------------------------------------------------------------
-
-V1_SCHEMA = (
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE runs (run_id TEXT PRIMARY KEY, job TEXT NOT NULL, started_at TEXT NOT NULL,"
-    " ledger_path TEXT NOT NULL, ledger_sha256 TEXT NOT NULL, rows INTEGER NOT NULL,"
-    " dry_run INTEGER NOT NULL, ended_at TEXT, exit_code INTEGER, counts TEXT)",
-    "CREATE INDEX runs_by_job ON runs (job, started_at)",
-    "CREATE TABLE adjustments (job TEXT NOT NULL, adjustment_id TEXT NOT NULL,"
-    " account TEXT NOT NULL, currency TEXT NOT NULL, amount_minor INTEGER NOT NULL,"
-    " method TEXT NOT NULL, state TEXT NOT NULL, generation INTEGER NOT NULL,"
-    " idempotency_key TEXT NOT NULL, request TEXT NOT NULL, attempts INTEGER NOT NULL,"
-    " attempted_at TEXT NOT NULL, attempted_at_server TEXT NOT NULL, transfer_id TEXT,"
-    " payment_id TEXT, request_id TEXT, error_code TEXT, error_message TEXT, completed_at TEXT,"
-    " run_id TEXT, PRIMARY KEY (job, adjustment_id)) WITHOUT ROWID",
-    "CREATE TABLE events (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, job TEXT NOT NULL,"
-    " adjustment_id TEXT NOT NULL, kind TEXT NOT NULL, run_id TEXT, generation INTEGER,"
-    " idempotency_key TEXT, detail TEXT NOT NULL)",
-)
-STAMP = "2026-11-25T02:00:00.000000+00:00"
-
-
-def write_v1(path: Path, rows: list[tuple[str, str, str]]) -> None:
-    """A journal as ledgerrun 0.1 wrote it: (job, adjustment id, state) per row."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.closing(sqlite3.connect(path)) as raw, raw:
-        for statement in V1_SCHEMA:
-            raw.execute(statement)
-        raw.executemany(
-            "INSERT INTO meta VALUES (?, ?)", [("schema_version", "1"), ("application", "x")]
-        )
-        raw.execute(
-            "INSERT INTO runs VALUES ('r1', 'nightly', ?, 'in.csv', 'ab', 3, 0, ?, 1, '{}')",
-            (STAMP, STAMP),
-        )
-        for job, adjustment_id, state in rows:
-            done = state == "succeeded"
-            raw.execute(
-                "INSERT INTO adjustments VALUES (?, ?, 'acct_1Abc', 'usd', 500, 'transfer', ?, 0,"
-                " ?, ?, 1, ?, ?, ?, ?, NULL, NULL, NULL, ?, 'r1')",
-                (
-                    job,
-                    adjustment_id,
-                    state,
-                    f"ledgerrun:{job}:0:{adjustment_id}",
-                    json.dumps({"amount": 500, "currency": "usd"}),
-                    STAMP,
-                    STAMP,
-                    "tr_" + adjustment_id if done else None,
-                    "py_" + adjustment_id if done else None,
-                    STAMP if done else None,
-                ),
-            )
-            raw.execute(
-                "INSERT INTO events (at, job, adjustment_id, kind, run_id, generation,"
-                " idempotency_key, detail) VALUES (?, ?, ?, 'intent', 'r1', 0, 'k', '{}')",
-                (STAMP, job, adjustment_id),
-            )
 
 
 def test_a_version_1_journal_is_brought_forward_keeping_every_key(path: Path) -> None:

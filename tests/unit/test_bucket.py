@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from ledgerrun.stripe.policy import TokenBucket
-from tests.fakes import FakeClock
+from tests.helpers.fakes import FakeClock
 
 
 def test_requests_are_spaced_evenly_at_the_rate() -> None:

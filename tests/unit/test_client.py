@@ -11,7 +11,7 @@ import pytest
 from ledgerrun import errors
 from ledgerrun.stripe.client import Client, Listener, SentCount, StoppedError
 from ledgerrun.stripe.policy import Policy, TokenBucket
-from tests.fakes import FakeClock
+from tests.helpers.fakes import FakeClock
 
 
 def client(

@@ -12,7 +12,7 @@ import pytest
 @pytest.fixture(scope="module")
 def module_sandbox() -> Iterator[Any]:
     from ledgerrun_sandbox import SandboxServer
-    from tests.support import SAMPLES
+    from tests.helpers.constants import SAMPLES
 
     with SandboxServer(SAMPLES / "accounts.json", port=0) as server:
         yield server

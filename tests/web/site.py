@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.support import HEADER, KEY
+from tests.helpers.constants import HEADER, KEY
 
 PASSWORD = "correct horse battery staple"
 A, B, C = "acct_1ConnAA000000", "acct_1ConnBA000001", "acct_1ConnCA000002"

@@ -21,7 +21,9 @@ from ledgerrun.store.model import Store
 from ledgerrun.web.app import create_app
 from ledgerrun.web.config import ServeConfig, load_config
 from ledgerrun.web.worker import Worker
-from tests.support import KEY, debits, state
+from tests.helpers.constants import KEY
+from tests.helpers.sandbox import debits
+from tests.helpers.sandbox import sandbox_state as state
 from tests.web.site import (
     BAD_ROWS,
     GOOD_ROWS,
@@ -474,7 +476,7 @@ def test_a_batch_runs_only_once_approved_then_moves_exactly_the_approved_money(w
 
 
 def test_a_run_that_finds_the_job_locked_ends_with_exit_4_on_the_page(web: Web) -> None:
-    from tests.support import held_by_another_process
+    from tests.helpers.cli import held_by_another_process
 
     rows = [r.replace("W-", "L-") for r in GOOD_ROWS]
     batch_id = new_batch(web, rows, job="fees")  # a job without approval

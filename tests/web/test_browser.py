@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 from playwright import sync_api as playwright_api
 
-from tests.support import KEY, debits, state
+from tests.helpers.constants import KEY
+from tests.helpers.sandbox import debits
+from tests.helpers.sandbox import sandbox_state as state
 from tests.web.site import (
     BAD_ROWS,
     CHROMIUM,

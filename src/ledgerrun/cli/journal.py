@@ -83,7 +83,7 @@ def migrate(source: str, destination: str) -> None:
     from ledgerrun.output.text import plural
     from ledgerrun.store import is_url, open_store
     from ledgerrun.store.migrate import copy_store
-    from ledgerrun.store.postgres import shown
+    from ledgerrun.store.pgconn import shown
 
     def same(a: str, b: str) -> bool:
         if is_url(a) or is_url(b):

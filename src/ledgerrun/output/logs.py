@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import threading
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -47,19 +46,10 @@ from ledgerrun.events import (
     RunStart,
     RunStopping,
 )
+from ledgerrun.scrub import scrub
 from ledgerrun.vocab import FAILED, UNKNOWN
 
-_KEY = re.compile(r"\b([sr]k_(?:live|test)_)[A-Za-z0-9]*?([A-Za-z0-9]{0,4})\b")
-_URL_PASSWORD = re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def scrub(text: str) -> str:
-    """Any Stripe key in ``text`` cut to its kind and last four characters, database passwords
-    hidden, and control characters escaped (a value from a ledger must not drive a terminal)."""
-    text = _KEY.sub(lambda m: f"{m.group(1)}…{m.group(2)}", text)
-    text = _URL_PASSWORD.sub(r"\1…@", text)
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+__all__ = ["JsonLog", "TextLog", "row_fields", "scrub"]
 
 
 def _clean(value: Any) -> Any:

@@ -67,6 +67,11 @@ def reconcile(
             by_key[obj.key].append(obj)
     by_id = {i: obj for obj in objects for i in obj.ids}
     journal_ids = {i for e in known.values() for i in (e.transfer_id, e.payment_id) if i}
+    if store is not None:  # other jobs' objects the journal knows are theirs, not orphans
+        strangers = {o.key for o in objects if o.key and o.key not in known}
+        journal_ids |= {
+            i for e in store.entries(strangers).values() for i in (e.transfer_id, e.payment_id) if i
+        }
     succeeded = [r for r in rows if r.status == SUCCEEDED]
     with ThreadPoolExecutor(max(1, min(job.stripe.concurrency, 8))) as pool:
         for problems in pool.map(lambda r: _check_row(session, r, by_id), succeeded):
@@ -164,6 +169,9 @@ def _classify(
     moving = [o for o in by_key.get(obj.key, []) if o.amount_reversed < o.amount]
     if obj.key and len(moving) > 1 and obj in moving and (in_scope or obj.key in row_by_key):
         return "duplicate"  # a copy that was reversed in full is no longer a duplicate
+    row = row_by_key.get(obj.key) if obj.key else None
+    if row is not None and row.status == SUCCEEDED and obj.amount_reversed >= obj.amount:
+        return None  # ...nor anything else: an extra copy of a settled row, undone in full
     entry = known.get(obj.key) if obj.key else None
     ours = entry is not None and bool(obj.ids & {entry.transfer_id or "", entry.payment_id or ""})
     if obj.key in row_by_key and obj.job in (job, ""):

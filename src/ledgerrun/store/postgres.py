@@ -36,8 +36,6 @@ URL with a password in it is refused, and URLs are shown through
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import functools
 import hashlib
 import os
 import re
@@ -45,72 +43,43 @@ import select
 import socket
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 from psycopg import errors as pgerrors
-from psycopg import pq
-from psycopg.conninfo import conninfo_to_dict
 
-from ledgerrun.errors import ConfigError, JournalError
-from ledgerrun.job import redact_location
+from ledgerrun.errors import JournalError
 from ledgerrun.store import schema
 from ledgerrun.store.lock import held_error
 from ledgerrun.store.model import SCHEMA_VERSION
+from ledgerrun.store.pgconn import (
+    BEGIN_READ,
+    BEGIN_WRITE,
+    Adapter,
+    PgConn,
+    check_url,
+    connect,
+    current_schema,
+    damaged,
+    end,
+    journal_error,
+    now_seconds,
+    placeholder,
+    schema_version,
+    shown,
+    table_names,
+)
 from ledgerrun.store.reversal_sql import ReversalTables
-from ledgerrun.store.sql import Conn, Cursor
+from ledgerrun.store.sql import Conn
 from ledgerrun.store.web_sql import WebTables
 
-PgConn = psycopg.Connection[tuple[Any, ...]]
-
-# Client-side TCP settings of every connection (unless the URL sets them): a server or a network
-# that vanishes is noticed within seconds, not the kernel's two hours.
-CLIENT_SETTINGS = {
-    "keepalives": 1,
-    "keepalives_idle": 2,
-    "keepalives_interval": 1,
-    "keepalives_count": 3,
-    "tcp_user_timeout": 10_000,
-    "connect_timeout": 10,
-}
-# The same on the server's side of each of our connections (user-settable): the server ends the
-# session of a host that vanished, so its run lock is free within about five seconds. (No
-# tcp_user_timeout there: on Linux it would override the probe count, and it is longer.)
-SERVER_SETTINGS = (
-    "SET tcp_keepalives_idle = 2; SET tcp_keepalives_interval = 1; SET tcp_keepalives_count = 3"
-)
 TABLES = frozenset(
     re.match(r"CREATE TABLE (\w+)", s).group(1)  # type: ignore[union-attr]
     for s in schema.POSTGRES_TABLES
     if s.startswith("CREATE TABLE")
 )
 _SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('ledgerrun:schema:' || %s, 0))"
-
-
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
-
-
-def shown(url: str) -> str:
-    """A store URL as it may be shown: no password, in the user part or in the query."""
-    return _QUERY_PASSWORD.sub(r"\1…", redact_location(url))
-
-
-def check_url(url: str) -> dict[str, Any]:
-    """The URL's connection parameters; refused when it holds a password (never echoed)."""
-    where = shown(url)
-    try:
-        params = conninfo_to_dict(url)
-    except psycopg.Error as exc:
-        raise ConfigError(f"the store URL {where} cannot be read: {_first_line(exc)}") from None
-    if "password" in params:
-        raise ConfigError(
-            f"the store URL {where} has a password in it: ledgerrun takes PostgreSQL passwords"
-            " only from the environment (PGPASSWORD) or a password file (~/.pgpass or"
-            " PGPASSFILE), so that no job file, command line or log holds one. Remove it from"
-            " the URL"
-        )
-    return params
 
 
 def lock_key(store_id: str, name: str) -> int:
@@ -152,7 +121,7 @@ class PostgresStore(ReversalTables, WebTables):
         none), bringing an older schema forward. ``readonly`` never writes."""
         check_url(url)
         create = create and not readonly
-        conn = _connect(url, "ledgerrun", readonly, busy_timeout_s)
+        conn = connect(url, "ledgerrun", readonly, busy_timeout_s)
         store = cls(url, conn, readonly, busy_timeout_s, lock_wait_s)
         try:
             with store._mutex, store._guard("be opened"):
@@ -164,9 +133,9 @@ class PostgresStore(ReversalTables, WebTables):
 
     def _prepare(self, conn: PgConn, create: bool) -> None:
         where = self.location
-        tables = _tables(conn)
+        tables = table_names(conn)
         if not tables and create:
-            current = _current_schema(conn)
+            current = current_schema(conn)
             if current is None:
                 raise JournalError(
                     f"the store {where} has no schema to create its tables in: the search_path"
@@ -175,7 +144,7 @@ class PostgresStore(ReversalTables, WebTables):
             conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
             try:
                 conn.execute(_SCHEMA_LOCK, (current,))  # waits for one creating it now
-                if not _tables(conn):
+                if not table_names(conn):
                     for statement in schema.POSTGRES_TABLES:
                         conn.execute(statement)
                     meta = {
@@ -188,9 +157,9 @@ class PostgresStore(ReversalTables, WebTables):
                         cur.executemany("INSERT INTO meta VALUES (%s, %s)", list(meta.items()))
                 conn.execute("COMMIT")
             finally:
-                _end(conn)
-            tables = _tables(conn)
-        if not tables and self.readonly and _current_schema(conn) is not None:
+                end(conn)
+            tables = table_names(conn)
+        if not tables and self.readonly and current_schema(conn) is not None:
             self._stand_in(conn)  # read as empty, as a SQLite journal not made yet reads
             return
         if not tables:
@@ -203,7 +172,7 @@ class PostgresStore(ReversalTables, WebTables):
                 f"{where} is not a ledgerrun store: its schema holds other tables ({held}). Give"
                 " ledgerrun a database or schema of its own (e.g. options=-csearch_path=ledgerrun)"
             )
-        version = _version(conn)
+        version = schema_version(conn)
         if version > SCHEMA_VERSION:
             raise JournalError(
                 f"the store {where} was written by a newer ledgerrun (schema version {version};"
@@ -214,7 +183,7 @@ class PostgresStore(ReversalTables, WebTables):
             self._migrate(conn, version, tables)
         row = conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
         if row is None:
-            raise self._damaged("its meta table holds no store_id")
+            raise damaged(self.location, "its meta table holds no store_id")
         self._store_id = str(row[0])
         self._write_key = lock_key(self._store_id, "\x00write")
         self._write_lock = f"SELECT pg_advisory_xact_lock({self._write_key})"
@@ -232,7 +201,7 @@ class PostgresStore(ReversalTables, WebTables):
                     conn.execute(statement.replace("CREATE TABLE ", "CREATE TEMP TABLE ", 1))
             conn.execute("COMMIT")
         finally:
-            _end(conn)
+            end(conn)
         conn.execute("SET default_transaction_read_only = on")
         self._standing_in = True
         self._store_id = uuid.uuid4().hex  # no lock of this store is held anywhere
@@ -247,9 +216,10 @@ class PostgresStore(ReversalTables, WebTables):
         here: ``if version < 3: ...`` with its DDL, then the version is written."""
         missing = TABLES - tables
         if version != SCHEMA_VERSION or missing - {"locks"}:
-            raise self._damaged(
+            raise damaged(
+                self.location,
                 f"its schema is incomplete (version {version}; missing "
-                f"{', '.join(sorted(missing)) or 'nothing'})"
+                f"{', '.join(sorted(missing)) or 'nothing'})",
             )
         if self.readonly:
             raise JournalError(
@@ -258,12 +228,12 @@ class PostgresStore(ReversalTables, WebTables):
             )
         conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         try:
-            conn.execute(_SCHEMA_LOCK, (_current_schema(conn),))
-            if "locks" not in _tables(conn):  # the lock holders' table came after version 2
+            conn.execute(_SCHEMA_LOCK, (current_schema(conn),))
+            if "locks" not in table_names(conn):  # the lock holders' table came after version 2
                 conn.execute(schema.POSTGRES_LOCKS)
             conn.execute("COMMIT")
         finally:
-            _end(conn)
+            end(conn)
 
     def close(self) -> None:
         """Close the connection and release every run lock; calling it again does nothing."""
@@ -293,7 +263,7 @@ class PostgresStore(ReversalTables, WebTables):
             if self.readonly:
                 raise JournalError(f"the store {self.location} is open read-only: it takes no lock")
         key = lock_key(self._store_id, job)
-        held = _connect(self.url, f"ledgerrun lock {job}"[:63], False, self._busy_s)
+        held = connect(self.url, f"ledgerrun lock {job}"[:63], False, self._busy_s)
         try:
             with self._guard(f"take the run lock of job {job}"):
                 row = held.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
@@ -313,7 +283,7 @@ class PostgresStore(ReversalTables, WebTables):
                     " %s, pg_backend_pid()) ON CONFLICT (job) DO UPDATE SET host ="
                     " excluded.host, pid = excluded.pid, since = excluded.since, backend_pid ="
                     " excluded.backend_pid",
-                    (job, socket.gethostname(), os.getpid(), _now_seconds()),
+                    (job, socket.gethostname(), os.getpid(), now_seconds()),
                 )
         except BaseException:
             held.close()
@@ -336,7 +306,7 @@ class PostgresStore(ReversalTables, WebTables):
         high, low = (key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF
         sql = (
             "SELECT l.host, l.pid, l.since FROM pg_catalog.pg_locks p LEFT JOIN locks l ON"
-            f" l.backend_pid = p.pid AND l.job = {_placeholder(conn)} WHERE p.locktype ="
+            f" l.backend_pid = p.pid AND l.job = {placeholder(conn)} WHERE p.locktype ="
             " 'advisory' AND p.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname"
             f" = current_database()) AND p.classid = {high} AND p.objid = {low} AND p.objsubid"
             " = 1 AND p.granted"
@@ -387,7 +357,7 @@ class PostgresStore(ReversalTables, WebTables):
             old, self._conn = self._conn, None
             with contextlib.suppress(psycopg.Error):
                 old.close()
-            self._conn = _connect(self.url, "ledgerrun", self.readonly, self._busy_s)
+            self._conn = connect(self.url, "ledgerrun", self.readonly, self._busy_s)
             if self._standing_in:
                 self._stand_in(self._conn)
         return self._conn
@@ -408,16 +378,16 @@ class PostgresStore(ReversalTables, WebTables):
                     # trip, the rest and COMMIT in a second; the block ends once COMMIT is done.
                     with conn.pipeline() as pipeline:
                         if write:
-                            conn.execute(_BEGIN_WRITE)
+                            conn.execute(BEGIN_WRITE)
                             conn.execute(self._write_lock)
                             if not durable:
                                 conn.execute("SET LOCAL synchronous_commit = off")
                         else:
-                            conn.execute(_BEGIN_READ)
-                        yield _Adapter(conn, pipeline)
+                            conn.execute(BEGIN_READ)
+                        yield Adapter(conn, pipeline)
                         conn.execute("COMMIT")
                 finally:
-                    _end(conn)
+                    end(conn)
 
     @contextlib.contextmanager
     def _guard(self, doing: str) -> Iterator[None]:
@@ -425,179 +395,4 @@ class PostgresStore(ReversalTables, WebTables):
         try:
             yield
         except psycopg.Error as exc:
-            raise self._error(exc, doing) from exc
-
-    def _error(self, exc: psycopg.Error, doing: str) -> JournalError:
-        where, detail = self.location, _first_line(exc)
-        if isinstance(exc, pgerrors.LockNotAvailable | pgerrors.QueryCanceled):
-            return JournalError(
-                f"the store {where} is locked by another session, so it could not {doing} within"
-                f" {self._busy_s:g} s (is a psql session or another tool holding a transaction"
-                " open on it?)"
-            )
-        if isinstance(exc, pgerrors.DiskFull | pgerrors.OutOfMemory | pgerrors.TooManyConnections):
-            return JournalError(
-                f"the store {where} could not {doing}: the PostgreSQL server is out of space or"
-                f" resources ({detail}). Free some and run again; nothing is sent twice"
-            )
-        if isinstance(exc, pgerrors.InsufficientPrivilege):
-            return JournalError(
-                f"the store {where} could not {doing}: the PostgreSQL user lacks a privilege"
-                f" ({detail}). Grant it the use of its database or schema (see docs/stores.md)"
-            )
-        if isinstance(exc, pgerrors.ReadOnlySqlTransaction):
-            return JournalError(
-                f"the store {where} could not {doing}: the server accepts no writes ({detail}):"
-                " is it a standby? Point the job at the primary"
-            )
-        if isinstance(exc, pgerrors.UndefinedTable | pgerrors.UndefinedColumn):
-            return self._damaged(detail)
-        if isinstance(exc, psycopg.OperationalError):
-            return JournalError(
-                f"the store {where} could not {doing}: the connection to PostgreSQL failed"
-                f" ({detail}). Nothing is sent twice: run again when the server is reachable"
-            )
-        return JournalError(f"the store {where} could not {doing}: {detail}")
-
-    def _damaged(self, detail: str) -> JournalError:
-        return JournalError(
-            f"the store {self.location} is damaged ({detail}). It is the record of what was sent"
-            " to Stripe, so do not drop it or start a new one: restore it from a backup (pg_dump),"
-            " and keep the damaged schema for inspection"
-        )
-
-
-class _Adapter:
-    """A psycopg connection seen through :class:`~ledgerrun.store.sql.Conn`: ``?`` placeholders,
-    rows as tuples, in pipeline mode (a result read waits for what was sent before it)."""
-
-    __slots__ = ("_conn", "_pipeline")
-
-    def __init__(self, conn: PgConn, pipeline: psycopg.Pipeline) -> None:
-        self._conn, self._pipeline = conn, pipeline
-
-    def execute(self, sql: str, params: Any = ()) -> Cursor:
-        return cast(Cursor, _Result(self._conn.execute(to_pyformat(sql), params), self._pipeline))
-
-    def executemany(self, sql: str, params: Any) -> Cursor:
-        cursor = self._conn.cursor()
-        cursor.executemany(to_pyformat(sql), params)
-        return cast(Cursor, _Result(cursor, self._pipeline))
-
-
-class _Result:
-    """A pipelined statement's cursor: fetching waits for its rows (psycopg does that), and so
-    does reading ``rowcount`` (which the pipeline fills in only once the result arrives)."""
-
-    __slots__ = ("_cursor", "_pipeline", "_synced")
-
-    def __init__(self, cursor: psycopg.Cursor[tuple[Any, ...]], pipeline: psycopg.Pipeline):
-        self._cursor, self._pipeline, self._synced = cursor, pipeline, False
-
-    @property
-    def rowcount(self) -> int:
-        if not self._synced:
-            self._pipeline.sync()
-            self._synced = True
-        return self._cursor.rowcount
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        return self._cursor.fetchone()
-
-    def fetchall(self) -> list[Sequence[Any]]:
-        return list(self._cursor.fetchall())
-
-    def __iter__(self) -> Iterator[Sequence[Any]]:
-        return iter(self._cursor)
-
-
-_BEGIN_WRITE = "BEGIN ISOLATION LEVEL READ COMMITTED"
-_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\?|%")
-
-
-@functools.lru_cache(maxsize=2048)
-def to_pyformat(sql: str) -> str:
-    """``?`` placeholders as psycopg's ``%s``; every literal ``%`` doubled (psycopg reads ``%``
-    even inside quoted strings); a ``?`` inside a quoted string left alone."""
-
-    def swap(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token == "?":
-            return "%s"
-        return token.replace("%", "%%")
-
-    return _TOKENS.sub(swap, sql)
-
-
-def _placeholder(conn: object) -> str:
-    return "?" if isinstance(conn, _Adapter) else "%s"
-
-
-def _connect(url: str, application: str, readonly: bool, busy_s: float) -> PgConn:
-    """A new autocommit connection with the TCP settings above and the session's settings."""
-    params = check_url(url)
-    options: dict[str, Any] = {k: v for k, v in CLIENT_SETTINGS.items() if k not in params}
-    if "application_name" not in params:
-        options["application_name"] = application
-    try:
-        conn = psycopg.connect(url, autocommit=True, **options)
-    except psycopg.Error as exc:
-        detail = _first_line(exc)
-        hint = ""
-        if "password" in detail:
-            hint = ". Give the password in PGPASSWORD or ~/.pgpass (PGPASSFILE), never in the URL"
-        raise JournalError(f"cannot connect to the store {shown(url)}: {detail}{hint}") from exc
-    try:
-        session = [SERVER_SETTINGS, f"SET lock_timeout = {int(busy_s * 1000)}"]
-        if conn.info.server_version >= 140000:
-            session.append("SET client_connection_check_interval = 1000")
-        if readonly:
-            session.append("SET default_transaction_read_only = on")
-        row = conn.execute("SHOW synchronous_commit").fetchone()
-        if row is not None and row[0] == "off":  # keep a stronger setting (remote_apply, ...)
-            session.append("SET synchronous_commit = on")
-        conn.execute("; ".join(session))
-    except psycopg.Error as exc:
-        conn.close()
-        raise JournalError(
-            f"cannot set up the connection to the store {shown(url)}: {_first_line(exc)}"
-        ) from exc
-    return conn
-
-
-def _tables(conn: PgConn) -> set[str]:
-    rows = conn.execute(
-        "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid ="
-        " c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
-    )
-    return {str(row[0]) for row in rows}
-
-
-def _current_schema(conn: PgConn) -> str | None:
-    row = conn.execute("SELECT current_schema()").fetchone()
-    return None if row is None or row[0] is None else str(row[0])
-
-
-def _end(conn: PgConn) -> None:
-    """Roll back whatever transaction is still open on ``conn`` (after an error)."""
-    if not conn.closed and conn.info.transaction_status != pq.TransactionStatus.IDLE:
-        with contextlib.suppress(psycopg.Error):
-            conn.execute("ROLLBACK")
-
-
-def _version(conn: PgConn) -> int:
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0]) if row and str(row[0]).isdigit() else 0
-
-
-def _first_line(exc: BaseException) -> str:
-    from ledgerrun.output.logs import scrub
-
-    text = str(exc).strip() or type(exc).__name__
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return scrub("; ".join(lines[:2]))
-
-
-def _now_seconds() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            raise journal_error(exc, doing, self.location, self._busy_s) from exc

@@ -1,8 +1,9 @@
-"""Shared constants and helpers for the sandbox tests (fixtures live in conftest.py).
+"""Talking to a running sandbox: its state, clock and balances over HTTP, the official SDK
+client pointed at it, and the seed the sandbox's own tests start from.
 
-The tests talk to the sandbox's ``/v1`` API through the official ``stripe`` SDK; plain HTTP
-(urllib) is used for the ``/_sandbox/*`` helper endpoints, and by :func:`raw` where a test must
-see the exact bytes of an answer (which fields a body leaves out, which headers it carries).
+Tests send ``/v1`` requests through the ``stripe`` SDK; plain HTTP (urllib) is used for the
+``/_sandbox/*`` helper endpoints, and by :func:`raw` where a test must see the exact bytes of an
+answer (which fields a body leaves out, which headers it carries).
 """
 
 from __future__ import annotations
@@ -11,14 +12,19 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import stripe
 
 from ledgerrun_sandbox import SandboxServer
+from tests.helpers.constants import KEY, PLATFORM
 
-PLATFORM = "acct_1PlatformAAAAAAA"
+ServerFactory = Callable[..., SandboxServer]
+
+# --- the sandbox tests' own seed (see base_seed) --------------------------------------------
+
 EXPRESS = "acct_1ExpressUS00001"  # usd 500_000
 CUSTOM = "acct_1CustomUS000001"  # usd 200_000
 STANDARD = "acct_1StandardUS0001"  # usd 300_000, Stripe covers its losses
@@ -28,12 +34,9 @@ EMPTY = "acct_1ExpressEmpty01"  # usd 0
 EUR_US = "acct_1ExpressEurUS01"  # a US account settling in eur: 50_000 eur
 UNKNOWN = "acct_1NotConnected001"
 
-ServerFactory = Callable[..., SandboxServer]
-
-TEST_KEY = "sk_test_51SandboxTestKey0000abcd"
-
 
 def base_seed() -> dict[str, Any]:
+    """A small seed with one account of each kind the sandbox tells apart (a fresh copy)."""
     return {
         "platform": {
             "id": PLATFORM,
@@ -59,14 +62,70 @@ def base_seed() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def make_client(url: str, key: str = TEST_KEY, **kwargs: Any) -> stripe.StripeClient:
-    return stripe.StripeClient(key, base_addresses={"api": url}, max_network_retries=0, **kwargs)
+# --- the helper endpoints ---------------------------------------------------------------------
 
 
 def sandbox_state(url: str) -> dict[str, Any]:
+    """GET /_sandbox/state: everything the sandbox holds (its books), as JSON."""
     with urllib.request.urlopen(url + "/_sandbox/state", timeout=10) as response:
         data: dict[str, Any] = json.load(response)
         return data
+
+
+def advance_clock(url: str, seconds: float) -> float:
+    """POST /_sandbox/clock: move the sandbox's clock on; returns its new time."""
+    body = f"advance_s={seconds}".encode()
+    request = urllib.request.Request(url + "/_sandbox/clock", data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        now: float = json.load(response)["now"]
+        return now
+
+
+def top_up(url: str, account: str, amount: int, currency: str = "usd") -> dict[str, Any]:
+    """POST /_sandbox/balance: add ``amount`` to an account's (or the platform's) balance."""
+    body = urllib.parse.urlencode({"account": account, "currency": currency, "amount": amount})
+    request = urllib.request.Request(url + "/_sandbox/balance", data=body.encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        data: dict[str, Any] = json.load(response)
+        return data
+
+
+# --- reading the books ------------------------------------------------------------------------
+
+
+def debits(snapshot: dict[str, Any], job: str | None = None) -> Counter[str]:
+    """How many ledgerrun objects (debits and credits) the sandbox holds per adjustment id, of
+    one job or of any."""
+    found: Counter[str] = Counter()
+    for obj in [*snapshot["transfers"], *snapshot["charges"]]:
+        meta = obj.get("metadata") or {}
+        if "ledgerrun_adjustment_id" in meta and job in (None, meta.get("ledgerrun_job")):
+            found[meta["ledgerrun_adjustment_id"]] += 1
+    return found
+
+
+def balances(snapshot: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Every balance (the platform's and each account's), per currency."""
+    out = {snapshot["platform"]["id"]: snapshot["platform"]["balance"]}
+    out.update({a["id"]: a["balance"] for a in snapshot["accounts"]})
+    return out
+
+
+def balance_of(state: dict[str, Any], account_id: str, currency: str = "usd") -> int:
+    if state["platform"]["id"] == account_id:
+        return int(state["platform"]["balance"].get(currency, 0))
+    for account in state["accounts"]:
+        if account["id"] == account_id:
+            return int(account["balance"].get(currency, 0))
+    raise KeyError(account_id)
+
+
+# --- the API, through the SDK or raw ----------------------------------------------------------
+
+
+def make_client(url: str, key: str = KEY, **kwargs: Any) -> stripe.StripeClient:
+    """The official SDK pointed at the sandbox, with its own retries off."""
+    return stripe.StripeClient(key, base_addresses={"api": url}, max_network_retries=0, **kwargs)
 
 
 def raw(
@@ -75,7 +134,7 @@ def raw(
     path: str,
     params: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
-    key: str | None = TEST_KEY,
+    key: str | None = KEY,
 ) -> tuple[int, dict[str, str], dict[str, Any]]:
     """One request without the SDK: status, headers (lower-case names) and the JSON body."""
     body = urllib.parse.urlencode(params or {}).encode() if method == "POST" else None
@@ -90,32 +149,6 @@ def raw(
     except urllib.error.HTTPError as exc:
         status, got, data = exc.code, exc.headers, exc.read()
     return status, {k.lower(): v for k, v in got.items()}, json.loads(data)
-
-
-def top_up(url: str, account: str, amount: int, currency: str = "usd") -> dict[str, Any]:
-    """POST /_sandbox/balance: add ``amount`` to an account's (or the platform's) balance."""
-    body = urllib.parse.urlencode({"account": account, "currency": currency, "amount": amount})
-    request = urllib.request.Request(url + "/_sandbox/balance", data=body.encode(), method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        data: dict[str, Any] = json.load(response)
-        return data
-
-
-def advance_clock(url: str, seconds: float) -> float:
-    body = f"advance_s={seconds}".encode()
-    request = urllib.request.Request(url + "/_sandbox/clock", data=body, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        now: float = json.load(response)["now"]
-        return now
-
-
-def balance_of(state: dict[str, Any], account_id: str, currency: str = "usd") -> int:
-    if state["platform"]["id"] == account_id:
-        return int(state["platform"]["balance"].get(currency, 0))
-    for account in state["accounts"]:
-        if account["id"] == account_id:
-            return int(account["balance"].get(currency, 0))
-    raise KeyError(account_id)
 
 
 def debit(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.sandbox import sandbox_state
 from tests.store import pg
-from tests.support import state
 from tools.chaos import check_exactly_once, check_reports, cli, crash_loop, finish, world
 
 pytestmark = pytest.mark.slow
@@ -52,5 +52,5 @@ def test_errors_lock_timeouts_and_drops_together_settle_in_two_runs(tmp_path: Pa
         assert second.returncode == 0, second.stdout + second.stderr
         check_reports(w)
         check_exactly_once(w)
-        injected = state(w.url)["stats"]["faults"]
+        injected = sandbox_state(w.url)["stats"]["faults"]
         assert injected["error"] and injected["lock_timeout"] and injected["drop"], injected

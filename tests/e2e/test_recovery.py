@@ -7,26 +7,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-import stripe
-
 from ledgerrun_sandbox import Faults
-from tests.support import (
-    KEY,
-    PLATFORM,
-    advance_clock,
-    cli,
-    debits,
-    held_by_another_process,
-    results_rows,
-    state,
-    write_job,
-)
+from tests.helpers.cli import cli, held_by_another_process, results_rows, start_cli, write_job
+from tests.helpers.constants import PLATFORM, A, B
+from tests.helpers.sandbox import advance_clock, debits, make_client, sandbox_state
 
-A, B = "acct_1ConnAA000000", "acct_1ConnBA000001"
 ROWS = [f'U-1,{A},"12.00",usd,,Lost answer,INV-1', f'U-2,{B},"3.00",usd,,Second row,INV-2']
 
 
@@ -42,11 +30,12 @@ def test_a_lost_answer_is_unknown_then_settled_with_the_same_key(tmp_path: Path,
     rows = outcome(tmp_path)
     assert {r["status"] for r in rows.values()} == {"unknown"}
     assert "run the job again" in first.stdout
-    assert debits(state(sandbox.url), "e2e") == {"U-1": 1, "U-2": 1}  # committed, answer lost
+    # committed, answer lost
+    assert debits(sandbox_state(sandbox.url), "e2e") == {"U-1": 1, "U-2": 1}
     sandbox.set_faults(Faults())
     second = cli("run", job)
     assert second.returncode == 0, second.stdout + second.stderr
-    after = state(sandbox.url)
+    after = sandbox_state(sandbox.url)
     assert debits(after, "e2e") == {"U-1": 1, "U-2": 1}
     assert after["stats"]["idempotent_replays"] == 2
     rows = outcome(tmp_path)
@@ -68,10 +57,10 @@ def test_a_timeout_is_unknown_and_the_rerun_finds_the_debit(tmp_path: Path, sand
     assert outcome(tmp_path)["U-1"]["error_code"] == "network_error"
     sandbox.set_faults(Faults())
     deadline = time.monotonic() + 5
-    while not debits(state(sandbox.url)) and time.monotonic() < deadline:
+    while not debits(sandbox_state(sandbox.url)) and time.monotonic() < deadline:
         time.sleep(0.05)  # the sandbox finishes the request the client gave up on
     assert cli("run", job).returncode == 0
-    assert debits(state(sandbox.url), "e2e") == {"U-1": 1}
+    assert debits(sandbox_state(sandbox.url), "e2e") == {"U-1": 1}
 
 
 def test_after_24_hours_a_pending_debit_is_looked_up_not_resent(tmp_path: Path, sandbox) -> None:
@@ -80,10 +69,10 @@ def test_after_24_hours_a_pending_debit_is_looked_up_not_resent(tmp_path: Path, 
     assert cli("run", job).returncode == 3
     sandbox.set_faults(Faults())
     advance_clock(sandbox.url, 25 * 3600)  # Stripe has pruned the keys by now
-    writes = state(sandbox.url)["stats"]["write_requests"]
+    writes = sandbox_state(sandbox.url)["stats"]["write_requests"]
     second = cli("run", job)
     assert second.returncode == 0, second.stdout + second.stderr
-    after = state(sandbox.url)
+    after = sandbox_state(sandbox.url)
     assert after["stats"]["write_requests"] == writes  # found by listing, nothing sent
     assert debits(after, "e2e") == {"U-1": 1, "U-2": 1}
     rows = outcome(tmp_path)
@@ -99,12 +88,12 @@ def test_after_24_hours_a_debit_that_never_happened_is_sent(tmp_path: Path, sand
     first = cli("run", job)
     assert first.returncode == 3
     assert outcome(tmp_path)["U-1"]["status"] == "unknown"
-    assert debits(state(sandbox.url)) == {}
+    assert debits(sandbox_state(sandbox.url)) == {}
     sandbox.set_faults(Faults())
     advance_clock(sandbox.url, 25 * 3600)
     second = cli("run", job)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert debits(state(sandbox.url), "e2e") == {"U-1": 1}
+    assert debits(sandbox_state(sandbox.url), "e2e") == {"U-1": 1}
     assert outcome(tmp_path)["U-1"]["idempotency_key"] == "ledgerrun.v2:debit:0:u-1"
 
 
@@ -118,7 +107,7 @@ def test_reconcile_is_clean_then_finds_a_planted_duplicate_and_orphan(
     assert "Everything agrees" in clean.stdout
     summary = json.loads((tmp_path / "out" / "e2e.results.csv.reconcile.json").read_text())
     assert summary["clean"] is True and summary["succeeded_rows_checked"] == 2
-    client = stripe.StripeClient(KEY, base_addresses={"api": sandbox.url}, max_network_retries=0)
+    client = make_client(sandbox.url)
     # A duplicate of U-1 and an orphan nobody asked for, both under the job's transfer group.
     for adjustment_id in ("U-1", "HAND-MADE"):
         client.v1.transfers.create(
@@ -175,20 +164,12 @@ def test_two_runs_started_together_one_runs_one_exits_4(tmp_path: Path, sandbox)
     rows = [f"T-{n},{A},1.00,usd,,,INV" for n in range(40)]
     job = write_job(tmp_path, sandbox.url, rows)
     sandbox.set_faults(Faults(latency_ms=20))
-    env = {"STRIPE_API_KEY": KEY}
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "ledgerrun", "run", str(job)],
-            env={**__import__("os").environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
+        start_cli("run", job, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)
     ]
     codes = sorted(p.wait(timeout=120) for p in procs)
     assert codes == [0, 4]
-    assert debits(state(sandbox.url), "e2e") == {f"T-{n}": 1 for n in range(40)}
+    assert debits(sandbox_state(sandbox.url), "e2e") == {f"T-{n}": 1 for n in range(40)}
 
 
 def test_a_damaged_journal_stops_the_run_before_anything_is_sent(tmp_path: Path, sandbox) -> None:
@@ -200,7 +181,7 @@ def test_a_damaged_journal_stops_the_run_before_anything_is_sent(tmp_path: Path,
     done = cli("run", job)
     assert done.returncode == 2
     assert "damaged" in done.stderr and "Traceback" not in done.stderr
-    assert state(sandbox.url)["stats"]["write_requests"] == 0
+    assert sandbox_state(sandbox.url)["stats"]["write_requests"] == 0
 
 
 def test_a_journal_locked_by_another_process_stops_the_run_cleanly(tmp_path: Path, sandbox) -> None:
@@ -214,7 +195,7 @@ def test_a_journal_locked_by_another_process_stops_the_run_cleanly(tmp_path: Pat
         done = cli("run", job)
         assert done.returncode == 2, done.stdout + done.stderr
         assert "locked by another process" in done.stderr and "Traceback" not in done.stderr
-        assert state(sandbox.url)["stats"]["write_requests"] == 0
+        assert sandbox_state(sandbox.url)["stats"]["write_requests"] == 0
     assert cli("run", job).returncode == 0
     assert sqlite3.connect(tmp_path / "state" / "e2e.sqlite").execute(
         "SELECT count(*) FROM adjustments WHERE state = 'succeeded'"

@@ -10,24 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-import stripe
 
-from tests.support import (
-    JOBS,
-    KEY,
-    PLATFORM,
-    SAMPLES,
-    balances,
-    cli,
-    debits,
-    held_by_another_process,
-    results_rows,
-    state,
-    write_job,
-)
-
-A, B, C = "acct_1ConnAA000000", "acct_1ConnBA000001", "acct_1ConnCA000002"
-EUR, JPY = "acct_1ConnSA000016", "acct_1ConnXA000021"
+from tests.helpers.cli import cli, held_by_another_process, results_rows, write_job
+from tests.helpers.constants import EUR, JOBS, JPY, KEY, PLATFORM, SAMPLES, SHORT, A, B, C
+from tests.helpers.sandbox import balances, debits, make_client, sandbox_state
 
 
 def row_date(folder: Path) -> str:
@@ -43,7 +29,7 @@ def rows_for(*specs: tuple[str, str, str, str]) -> list[str]:
 
 
 def test_transfer_debits_move_money_once_and_are_reconciled(tmp_path: Path, sandbox) -> None:
-    before = balances(state(sandbox.url))
+    before = balances(sandbox_state(sandbox.url))
     job = write_job(
         tmp_path,
         sandbox.url,
@@ -57,7 +43,7 @@ def test_transfer_debits_move_money_once_and_are_reconciled(tmp_path: Path, sand
     )
     done = cli("run", job)
     assert done.returncode == 0, done.stdout + done.stderr
-    after = state(sandbox.url)
+    after = sandbox_state(sandbox.url)
     assert debits(after, "e2e") == {f"T-{n}": 1 for n in range(1, 6)}
     moved = balances(after)
     assert before[A]["usd"] - moved[A]["usd"] == 1000 + 100050
@@ -96,7 +82,7 @@ def test_charge_method_through_a_mapped_finance_export(tmp_path: Path, sandbox) 
     job.write_text(text)
     done = cli("run", job)
     assert done.returncode == 0, done.stdout + done.stderr
-    snapshot = state(sandbox.url)
+    snapshot = sandbox_state(sandbox.url)
     assert sum(debits(snapshot, "finance-month-end").values()) == 30
     out = results_rows(next((tmp_path / "out").glob("*.results.csv")))
     charges = {c["id"]: c for c in snapshot["charges"]}
@@ -124,7 +110,7 @@ def test_the_sample_ledger_in_every_format(tmp_path: Path, sandbox, suffix: str)
     failed = [r for r in out if r["status"] == "failed"]
     assert [(r["row"], r["error_code"]) for r in failed] == [("241", "balance_insufficient")]
     assert sum(r["status"] == "succeeded" for r in out) == 239
-    counts = debits(state(sandbox.url), f"fmt-{suffix}")
+    counts = debits(sandbox_state(sandbox.url), f"fmt-{suffix}")
     assert len(counts) == 239 and set(counts.values()) == {1}
     assert failed[0]["adjustment_id"] not in counts
 
@@ -132,8 +118,8 @@ def test_the_sample_ledger_in_every_format(tmp_path: Path, sandbox, suffix: str)
 def test_balance_failure_moves_nothing_and_is_retried_with_a_new_key(
     tmp_path: Path, sandbox
 ) -> None:
-    short = "acct_1ConnHA000007"
-    available = balances(state(sandbox.url))[short]["usd"]
+    short = SHORT
+    available = balances(sandbox_state(sandbox.url))[short]["usd"]
     too_much = f"{(available + 1) / 100:.2f}"
     job = write_job(
         tmp_path, sandbox.url, rows_for(("F-1", short, too_much, "usd"), ("F-2", A, "1.00", "usd"))
@@ -144,9 +130,9 @@ def test_balance_failure_moves_nothing_and_is_retried_with_a_new_key(
     assert out["F-1"]["status"] == "failed" and out["F-1"]["error_code"] == "balance_insufficient"
     assert out["F-1"]["transfer_id"] == "" and out["F-1"]["idempotency_key"].endswith(":0:f-1")
     assert "no money moved" in out["F-1"]["error_message"]
-    assert balances(state(sandbox.url))[short]["usd"] == available
+    assert balances(sandbox_state(sandbox.url))[short]["usd"] == available
     # Top the account up from the platform, then run again: the failed row gets generation 1.
-    client = stripe.StripeClient(KEY, base_addresses={"api": sandbox.url}, max_network_retries=0)
+    client = make_client(sandbox.url)
     client.v1.transfers.create(  # fund the platform from account C, then top up the short one
         {"amount": 200_000, "currency": "usd", "destination": PLATFORM}, {"stripe_account": C}
     )
@@ -157,7 +143,7 @@ def test_balance_failure_moves_nothing_and_is_retried_with_a_new_key(
     assert out["F-1"]["status"] == "succeeded"
     assert out["F-1"]["idempotency_key"] == "ledgerrun.v2:debit:1:f-1"
     assert out["F-2"]["idempotency_key"] == "ledgerrun.v2:debit:0:f-2"
-    assert debits(state(sandbox.url), "e2e") == {"F-1": 1, "F-2": 1}
+    assert debits(sandbox_state(sandbox.url), "e2e") == {"F-1": 1, "F-2": 1}
 
 
 def test_rerunning_a_finished_job_sends_no_write(tmp_path: Path, sandbox) -> None:
@@ -166,10 +152,10 @@ def test_rerunning_a_finished_job_sends_no_write(tmp_path: Path, sandbox) -> Non
     )
     assert cli("run", job).returncode == 0
     first = results_rows(tmp_path / "out" / "e2e.results.csv")
-    writes = state(sandbox.url)["stats"]["write_requests"]
+    writes = sandbox_state(sandbox.url)["stats"]["write_requests"]
     again = cli("run", job)
     assert again.returncode == 0
-    assert state(sandbox.url)["stats"]["write_requests"] == writes
+    assert sandbox_state(sandbox.url)["stats"]["write_requests"] == writes
     second = results_rows(tmp_path / "out" / "e2e.results.csv")
     keep = ("transfer_id", "payment_id", "idempotency_key", "completed_at", "status")
     assert [{k: r[k] for k in keep} for r in first] == [{k: r[k] for k in keep} for r in second]
@@ -198,7 +184,7 @@ def test_preflight_problems_abort_and_nothing_is_sent(tmp_path: Path, sandbox) -
     job = write_job(tmp_path, sandbox.url, rows_for(*PREFLIGHT))
     done = cli("run", job)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert state(sandbox.url)["stats"]["write_requests"] == 0
+    assert sandbox_state(sandbox.url)["stats"]["write_requests"] == 0
     out = {r["adjustment_id"]: r for r in results_rows(tmp_path / "out" / "e2e.results.csv")}
     assert out["P-ok"]["status"] == "skipped"
     for adjustment_id, (_, code) in EXPECTED.items():
@@ -214,7 +200,7 @@ def test_skip_invalid_sends_the_valid_rows_only(tmp_path: Path, sandbox) -> None
     job = write_job(tmp_path, sandbox.url, [*rows_for(*PREFLIGHT), "bad,acct_1A,x,usd,,,"])
     done = cli("run", job, "--skip-invalid")
     assert done.returncode == 1, done.stdout + done.stderr
-    assert debits(state(sandbox.url), "e2e") == {"P-ok": 1}
+    assert debits(sandbox_state(sandbox.url), "e2e") == {"P-ok": 1}
     out = results_rows(tmp_path / "out" / "e2e.results.csv")
     assert [r["status"] for r in out] == ["succeeded"] + ["invalid"] * 7
 
@@ -228,7 +214,7 @@ def test_changed_adjustment_is_a_conflict_and_never_sent(tmp_path: Path, sandbox
     out = {r["adjustment_id"]: r for r in results_rows(tmp_path / "out" / "e2e.results.csv")}
     assert (out["C-1"]["status"], out["C-1"]["error_code"]) == ("invalid", "adjustment_conflict")
     assert "amount_minor 200 -> 250" in out["C-1"]["error_message"]
-    assert debits(state(sandbox.url), "e2e") == {"C-1": 1}
+    assert debits(sandbox_state(sandbox.url), "e2e") == {"C-1": 1}
 
 
 def test_a_second_run_of_the_job_exits_4(tmp_path: Path, sandbox) -> None:
@@ -241,7 +227,7 @@ def test_a_second_run_of_the_job_exits_4(tmp_path: Path, sandbox) -> None:
         done = cli("run", job)
         assert done.returncode == 4, done.stdout + done.stderr
         assert "another run" in done.stderr and "Traceback" not in done.stderr
-        assert state(sandbox.url)["stats"]["write_requests"] == 0
+        assert sandbox_state(sandbox.url)["stats"]["write_requests"] == 0
     assert cli("run", job).returncode == 0  # the lock died with its process
 
 
@@ -253,7 +239,7 @@ def test_dry_run_sends_nothing_and_writes_results(tmp_path: Path, sandbox) -> No
     )
     done = cli("run", job, "--dry-run", "--skip-invalid")
     assert done.returncode == 1  # one row is invalid
-    assert state(sandbox.url)["stats"]["write_requests"] == 0
+    assert sandbox_state(sandbox.url)["stats"]["write_requests"] == 0
     assert "dry run: nothing sent" in done.stdout
     assert not (tmp_path / "out" / "e2e.results.csv").exists()  # the real files are not touched
     out = results_rows(tmp_path / "out" / "e2e.results.dry-run.csv")
@@ -263,7 +249,7 @@ def test_dry_run_sends_nothing_and_writes_results(tmp_path: Path, sandbox) -> No
     ]
     clean = write_job(tmp_path / "clean", sandbox.url, rows_for(("D-3", A, "1.00", "usd")))
     assert cli("run", clean, "--dry-run").returncode == 0
-    assert state(sandbox.url)["stats"]["write_requests"] == 0
+    assert sandbox_state(sandbox.url)["stats"]["write_requests"] == 0
 
 
 def test_max_total_with_skip_sends_up_to_the_limit(tmp_path: Path, sandbox) -> None:
@@ -281,14 +267,14 @@ def test_max_total_with_skip_sends_up_to_the_limit(tmp_path: Path, sandbox) -> N
         ("skipped", "over_max_total"),
         ("succeeded", ""),
     ]
-    assert debits(state(sandbox.url), "e2e") == {"M-1": 1, "M-3": 1}
+    assert debits(sandbox_state(sandbox.url), "e2e") == {"M-1": 1, "M-3": 1}
 
 
 def test_the_key_never_appears_in_any_output_or_file(tmp_path: Path, sandbox) -> None:
     job = write_job(
         tmp_path,
         sandbox.url,
-        rows_for(("K-1", A, "1.00", "usd"), ("K-2", "acct_1ConnHA000007", "99999.00", "usd")),
+        rows_for(("K-1", A, "1.00", "usd"), ("K-2", SHORT, "99999.00", "usd")),
     )
     outputs = [cli("run", job), cli("status", job), cli("validate", job), cli("plan", job)]
     outputs.append(cli("run", job, env={"STRIPE_API_KEY": KEY.replace("test", "live")}))
@@ -310,14 +296,14 @@ def test_live_key_needs_live_flag_and_missing_key_is_clear(tmp_path: Path, sandb
     assert missing.returncode == 2 and "STRIPE_API_KEY" in missing.stderr
     refused = cli("run", job, "--live", env={"STRIPE_API_KEY": fake_live})
     assert refused.returncode == 2 and "refused the API key" in refused.stderr
-    assert state(sandbox.url)["stats"]["write_requests"] == 0
+    assert sandbox_state(sandbox.url)["stats"]["write_requests"] == 0
 
 
 def test_status_lists_runs_and_counts(tmp_path: Path, sandbox) -> None:
     job = write_job(
         tmp_path,
         sandbox.url,
-        rows_for(("S-1", A, "1.00", "usd"), ("S-2", "acct_1ConnHA000007", "99999.00", "usd")),
+        rows_for(("S-1", A, "1.00", "usd"), ("S-2", SHORT, "99999.00", "usd")),
     )
     assert cli("status", job).stdout.startswith("Job e2e has not run yet")
     cli("run", job)
@@ -339,13 +325,13 @@ def test_plan_online_shows_balances_and_warns_when_short(tmp_path: Path, sandbox
     job = write_job(
         tmp_path,
         sandbox.url,
-        rows_for(("B-1", A, "1.00", "usd"), ("B-2", "acct_1ConnHA000007", "99999.00", "usd")),
+        rows_for(("B-1", A, "1.00", "usd"), ("B-2", SHORT, "99999.00", "usd")),
     )
     done = cli("plan", job, "--format", "json")
     assert done.returncode == 0, done.stderr
     groups = {g["account"]: g for g in json.loads(done.stdout)["groups"]}
-    assert groups[A]["available"] == balances(state(sandbox.url))[A]["usd"]
-    assert groups["acct_1ConnHA000007"]["short"] is True and groups[A]["short"] is False
+    assert groups[A]["available"] == balances(sandbox_state(sandbox.url))[A]["usd"]
+    assert groups[SHORT]["short"] is True and groups[A]["short"] is False
     text = cli("plan", job).stdout
     assert "short by" in text and "fails unless reserves cover it" in text
-    assert state(sandbox.url)["stats"]["write_requests"] == 0
+    assert sandbox_state(sandbox.url)["stats"]["write_requests"] == 0

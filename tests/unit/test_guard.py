@@ -1,0 +1,235 @@
+"""The Stripe guard (ledgerrun.send.guard): what it lists, from when, what it keeps, and what it
+concludes about each row, on the fake client and store."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+from ledgerrun import errors
+from ledgerrun.send import decide
+from ledgerrun.send.guard import MARGIN, Guard, Want
+from ledgerrun.store.model import SUCCEEDED
+from ledgerrun.vocab import Status
+from tests.helpers.constants import A, B, C
+from tests.helpers.fakes import FakeClient, FakeStore, account, movement
+from tests.helpers.stages import ledger_job, prepared_online
+from tests.helpers.store import intent
+
+DAYS_90 = dt.timedelta(days=90)
+
+
+def guard(client: FakeClient, store: FakeStore | None, **options: object) -> Guard:
+    settings: dict[str, object] = {"group": "ledgerrun", "legacy_groups": ["nightly"]}
+    settings.update(options)
+    return Guard(client, store, client.clock, **settings)  # type: ignore[arg-type]
+
+
+def since_by_listing(client: FakeClient) -> dict[str, int]:
+    """created_gte of every listing asked for, by the guard's name for it."""
+    out = {}
+    for call in client.calls:
+        if call.method not in ("transfers", "charges"):
+            continue
+        if call.method == "transfers":
+            name = f"transfers:{call.subject}" if call.subject else "credits:ledgerrun"
+        else:
+            name = f"charges:{call.subject}"
+        out[name] = call.kwargs["created_gte"]
+    return out
+
+
+def seconds(moment: dt.datetime) -> int:
+    return int(moment.timestamp())
+
+
+# --- what is listed, and from when -------------------------------------------------------------
+
+
+def test_one_listing_per_account_per_charge_group_and_one_for_credits() -> None:
+    client = FakeClient()
+    made = guard(client, FakeStore(), legacy_groups=["nightly", "ledgerrun", "", "nightly"])
+    assert made.refresh([B, A, B]) == 5
+    assert sorted(since_by_listing(client)) == [
+        "charges:ledgerrun", "charges:nightly", "credits:ledgerrun",
+        f"transfers:{A}", f"transfers:{B}",
+    ]  # fmt: skip
+
+
+def test_the_first_listing_reaches_back_guard_days_by_stripes_clock() -> None:
+    offset = dt.timedelta(minutes=7)  # Stripe's clock is ahead of ours
+    client = FakeClient(server_offset=offset)
+    guard(client, FakeStore(), guard_days=90, server_offset=lambda: offset).refresh([A])
+    floor = seconds(client.clock.now() + offset - DAYS_90)
+    assert set(since_by_listing(client).values()) == {floor}
+
+
+def test_later_listings_start_just_before_their_high_water_mark() -> None:
+    client, store = FakeClient(), FakeStore()
+    future = seconds(client.clock.now()) + 600  # Stripe's newest object, ahead of our clock
+    client.holds(movement("ADJ-1", account=A, created=future))
+    guard(client, store).refresh([A])
+    assert store.marks[f"transfers:{A}"] == future  # the newest object seen
+    assert store.marks["charges:ledgerrun"] == seconds(client.clock.now())  # or now
+    client.clock.advance(3600 * 24)
+    client.calls.clear()
+    guard(client, store).refresh([A, B])
+    since = since_by_listing(client)
+    assert since[f"transfers:{A}"] == future - MARGIN.total_seconds()
+    assert since[f"transfers:{B}"] == seconds(client.clock.now() - DAYS_90)  # never listed
+
+
+def test_a_mark_older_than_guard_days_reaches_back_guard_days_only() -> None:
+    client, store = FakeClient(), FakeStore()
+    store.marks[f"transfers:{A}"] = seconds(client.clock.now() - dt.timedelta(days=400))
+    guard(client, store, guard_days=30).refresh([A])
+    floor = seconds(client.clock.now() - dt.timedelta(days=30))
+    assert since_by_listing(client)[f"transfers:{A}"] == floor
+
+
+def test_an_old_pending_attempt_widens_every_listing() -> None:
+    client, store = FakeClient(), FakeStore()
+    store.marks[f"transfers:{A}"] = seconds(client.clock.now())
+    long_ago = client.clock.now() - dt.timedelta(days=120)
+    guard(client, store, guard_days=90).refresh([A, B], reach_back_to=long_ago)
+    since = since_by_listing(client)
+    assert set(since.values()) == {seconds(long_ago - MARGIN)}
+
+
+# --- what is kept --------------------------------------------------------------------------------
+
+
+def test_only_objects_ledgerrun_made_are_kept_and_a_mark_never_goes_back() -> None:
+    client, store = FakeClient(), FakeStore()
+    now = seconds(client.clock.now())
+    client.holds(movement("ADJ-1", account=A, created=now - 50))
+    client.holds(movement("HAND", account=A, created=now + 900, metadata={"note": "by hand"}))
+    made = guard(client, store)
+    made.refresh([A])
+    assert [s.key for s in store.seen_.values()] == ["adj-1"] and made.listed == 1
+    assert store.marks[f"transfers:{A}"] == now + 900  # seen, if not kept
+    client.books.clear()
+    guard(client, store).refresh([A])
+    assert store.marks[f"transfers:{A}"] == now + 900
+
+
+def test_a_read_only_guard_keeps_what_it_finds_to_itself() -> None:
+    client, store = FakeClient(), FakeStore()
+    client.holds(movement("ADJ-1", account=A))
+    made = guard(client, store, writable=False)
+    made.refresh([A])
+    assert store.writes == [] and store.marks == {}
+    assert list(made.objects(["adj-1"])) == ["adj-1"]
+
+
+def test_without_a_store_the_guard_remembers_for_itself() -> None:
+    client = FakeClient()
+    client.holds(movement("ADJ-1", account=A))
+    made = guard(client, None)
+    made.refresh([A])
+    assert made.verdicts([Want("adj-1", A, 100, "usd", "debit")]).found["adj-1"].account == A
+
+
+# --- listings that fail --------------------------------------------------------------------------
+
+
+def test_a_failed_account_listing_makes_only_that_accounts_rows_unsure() -> None:
+    client, store = FakeClient(), FakeStore()
+    client.script("transfers", errors.NetworkError("timed out", code="network_error"), when=A)
+    client.holds(movement("ADJ-2", account=B))
+    made = guard(client, store)
+    made.refresh([A, B])
+    assert list(made.failed) == [f"transfers:{A}"] and "timed out" in made.failed[f"transfers:{A}"]
+    assert f"transfers:{A}" not in store.marks and f"transfers:{B}" in store.marks
+    assert made.unsure(Want("adj-1", A, 100, "usd", "debit"))
+    assert not made.unsure(Want("adj-2", B, 100, "usd", "debit"))
+    assert made.verdicts([Want("adj-2", B, 100, "usd", "debit")]).found  # the rest still known
+
+
+def test_a_failed_platform_listing_makes_every_row_unsure() -> None:
+    client = FakeClient()
+    client.script("charges", errors.StripeServerError("500", code="api_error"), when="nightly")
+    made = guard(client, FakeStore())
+    made.refresh([A])
+    assert list(made.failed) == ["charges:nightly"]
+    assert made.unsure(Want("adj-1", A, 1, "usd", "debit"))
+    assert made.unsure(Want("adj-2", B, 1, "usd", "credit"))
+
+
+# --- verdicts ------------------------------------------------------------------------------------
+
+
+def test_same_values_mean_done_other_values_mean_a_conflict() -> None:
+    client, store = FakeClient(), FakeStore()
+    now = client.clock.now()
+    client.holds(movement("ADJ-1", account=A, created=now, transfer_id="tr_old"))
+    client.holds(movement("ADJ-2", account=A, amount=999))
+    client.holds(movement("ADJ-3", account=B, amount=100, direction="credit"))
+    guard(client, store).refresh([A, B])
+    client.clock.advance(60)  # a second copy of ADJ-1 appears, found by the next refresh
+    client.holds(movement("ADJ-1", account=A, created=client.clock.now(), transfer_id="tr_new"))
+    made = guard(client, store)
+    made.refresh([A, B])
+    wants = [
+        Want("adj-1", A, 100, "usd", "debit"),
+        Want("adj-2", A, 100, "usd", "debit"),
+        Want("adj-3", B, 100, "usd", "debit"),  # Stripe holds a credit of it, not a debit
+        Want("adj-4", A, 100, "usd", "debit"),
+    ]
+    verdicts = made.verdicts(wants)
+    assert list(verdicts.found) == ["adj-1"]
+    assert verdicts.found["adj-1"].transfer_id == "tr_new"  # the latest of the copies
+    assert sorted(verdicts.conflicts) == ["adj-2", "adj-3"]
+
+
+# --- through prepare and decide, as a run does it ------------------------------------------------
+
+
+def test_a_row_already_in_stripe_is_found_and_not_sent_again(tmp_path: Path) -> None:
+    client = FakeClient(accounts=[account(A), account(B)])
+    made = client.holds(movement("ADJ-1", account=A, amount=150, job="other-job"))
+    client.holds(movement("ADJ-2", account=B, amount=999))
+    store = FakeStore()
+    job = ledger_job(tmp_path, f"ADJ-1,{A},1.50,usd,,", f"ADJ-2,{B},2.00,usd,,",
+                     f"ADJ-3,{A},3.00,usd,,", on_invalid="skip")  # fmt: skip
+    prepared = prepared_online(job, client, store)
+    assert list(prepared.found) == ["adj-1"]
+    conflict = [p for p in prepared.validation.problems if p.code == "adjustment_conflict"]
+    assert [(p.row, "already holds" in p.message) for p in conflict] == [(3, True)]
+    plan = decide.rows(prepared, store=store, run_id="run-1", dry_run=False, clock=client.clock)
+    assert [i.key for i in plan.items] == ["adj-3"]  # only the new row is sent
+    first = plan.outcomes[0]
+    assert first is not None and first.status == Status.SUCCEEDED and first.earlier
+    assert first.transfer_id == made.transfer_id
+    assert store.adjustments["adj-1"].state == SUCCEEDED  # the journal learns it
+
+
+def test_rows_pending_for_over_a_day_send_the_guard_back_to_their_attempt(
+    tmp_path: Path,
+) -> None:
+    client, store = FakeClient(accounts=[account(A)]), FakeStore()
+    attempted = client.clock.now() - dt.timedelta(days=200)
+    old = dataclasses.replace(intent("adj-1", job="nightly", account=A, currency="usd",
+                              amount_minor=100, attempted_at=attempted,
+                              attempted_at_server=attempted))  # fmt: skip
+    store.record_intent(old)
+    prepared_online(ledger_job(tmp_path, f"ADJ-1,{A},1.00,usd,,", guard_days=90), client, store)
+    assert set(since_by_listing(client).values()) == {seconds(attempted - MARGIN)}
+
+
+def test_a_row_pending_for_less_than_a_day_does_not_ask_the_guard(tmp_path: Path) -> None:
+    client, store = FakeClient(accounts=[account(A)]), FakeStore()
+    store.record_intent(dataclasses.replace(
+        intent("adj-1", account=A, currency="usd", amount_minor=100),
+        attempted_at=client.clock.now(), attempted_at_server=client.clock.now()))  # fmt: skip
+    prepared_online(ledger_job(tmp_path, f"ADJ-1,{A},1.00,usd,,"), client, store)
+    assert client.calls == []  # resent under its own key: Stripe settles it
+
+
+def test_a_listing_that_failed_leaves_its_rows_unguarded(tmp_path: Path) -> None:
+    client = FakeClient(accounts=[account(A), account(C)])
+    client.script("transfers", errors.NetworkError("timed out", code="network_error"), when=C)
+    job = ledger_job(tmp_path, f"ADJ-1,{A},1.00,usd,,", f"ADJ-2,{C},1.00,usd,,")
+    prepared = prepared_online(job, client, FakeStore())
+    assert list(prepared.unguarded) == ["adj-2"]
