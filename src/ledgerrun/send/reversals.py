@@ -168,15 +168,16 @@ def limit(requests: Requests, store: Store, reversed_in_stripe: dict[str, int]) 
         entry = asks[0].entry
         assert entry is not None
         mine = {r.key for r in asks}
+        held = recorded.get(key, [])
         ledgerrun = sum(
-            e.amount_minor
-            for e in recorded.get(key, [])
-            if e.state in (SUCCEEDED, PENDING) and e.key not in mine
+            e.amount_minor for e in held if e.state in (SUCCEEDED, PENDING) and e.key not in mine
         )
-        ledgerrun += sum(
-            e.amount_minor for e in recorded.get(key, []) if e.key in mine and e.state == SUCCEEDED
-        )
-        outside = max(0, reversed_in_stripe.get(entry.transfer_id or "", 0) - ledgerrun)
+        ledgerrun += sum(e.amount_minor for e in held if e.key in mine and e.state == SUCCEEDED)
+        # An attempt of these very requests still pending may have executed at Stripe: it is
+        # ledgerrun's own money, never "outside" (it is settled under its own key below).
+        pending = sum(e.amount_minor for e in held if e.key in mine and e.state == PENDING)
+        stripe = reversed_in_stripe.get(entry.transfer_id or "", 0)
+        outside = max(0, stripe - ledgerrun - pending)
         left = entry.amount_minor - ledgerrun - outside
         for r in asks:
             if r.done is not None:
