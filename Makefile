@@ -34,9 +34,10 @@ postgresql:
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
 
 # The tests get a throwaway PostgreSQL server's URL in LEDGERRUN_TEST_PG; it is stopped (and its
-# data deleted) however the tests end.
+# data deleted) however the tests end. worksteal: a worker that runs out of tests takes queued
+# ones from the other (the end-to-end suites are long; tests/conftest.py runs them first).
 unit: $(STAMP) chromium postgresql
-	$(BIN)/python tools/pgserver.py run -- $(BIN)/pytest -n 2 -q
+	$(BIN)/python tools/pgserver.py run -- $(BIN)/pytest -n 2 --dist worksteal -q
 
 # The browser tests need Debian's Chromium (tools/ensure_chromium.sh installs it if missing).
 chromium:

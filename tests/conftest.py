@@ -19,3 +19,27 @@ def own_state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_STATE_HOME", str(home))
     monkeypatch.delenv("LEDGERRUN_JOURNAL", raising=False)
     return home
+
+
+# The suites that take seconds a test (real processes, sandboxes, browsers) run first, so that
+# the two workers of `make test` finish together instead of one waiting on a long tail.
+_SLOW_FIRST = (
+    "tests/e2e/",
+    "tests/web/test_browser.py",
+    "tests/test_readme.py",
+    "tests/browser/",
+    "tests/sandbox/test_sandbox_soak.py",
+    "tests/ingest/test_fuzz.py",
+    "tests/store/",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid
+        for index, prefix in enumerate(_SLOW_FIRST):
+            if path.startswith(prefix):
+                return index
+        return len(_SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: each suite keeps its own order

@@ -13,6 +13,11 @@ from typing import Any
 
 from tests.helpers.constants import HEADER, KEY
 
+# The installed executable, as users run it (it skips interpreter teardown); ``python -m
+# ledgerrun`` where the package is not installed with its entry point.
+_EXECUTABLE = Path(sys.executable).with_name("ledgerrun")
+COMMAND = [str(_EXECUTABLE)] if _EXECUTABLE.exists() else [sys.executable, "-m", "ledgerrun"]
+
 
 def cli(
     *args: object, env: dict[str, str] | None = None, timeout: float = 120
@@ -20,7 +25,7 @@ def cli(
     """Run the real command line in its own process, with the test key in its environment."""
     full_env = {**os.environ, "STRIPE_API_KEY": KEY, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "ledgerrun", *map(str, args)],
+        [*COMMAND, *map(str, args)],
         capture_output=True,
         text=True,
         env=full_env,
@@ -38,7 +43,7 @@ def start_cli(
     popen.setdefault("stdout", subprocess.DEVNULL)
     popen.setdefault("stderr", subprocess.DEVNULL)
     return subprocess.Popen(
-        [sys.executable, "-m", "ledgerrun", *map(str, args)],
+        [*COMMAND, *map(str, args)],
         env={**os.environ, "STRIPE_API_KEY": KEY, **(env or {})},
         text=True,
         **popen,
