@@ -41,7 +41,7 @@ from ledgerrun.output.html import (
 from ledgerrun.output.results import atomic_write, read_results, summary_path, write_results
 from ledgerrun.reconcile import check as rc
 from ledgerrun.reconcile import files as rc_files
-from ledgerrun.send.prepare import Prepared, row_directions, row_keys
+from ledgerrun.send.prepare import Prepared
 from ledgerrun.send.table import results_table as table_of
 from ledgerrun.summary import ControlTotalLine, Outputs, Summary, count, totals
 from ledgerrun.vocab import (
@@ -180,9 +180,8 @@ def make_run(
     job = load_target(ledger, RUN_DATE)
     validation = check(job)
     results = tmp_path / results_name
-    directions = [str(d) for d in row_directions(validation, job).to_pylist()]
-    keys = [str(k) for k in row_keys(validation, job).to_pylist()]
-    table = table_of(Prepared(job, validation, keys, directions), outcomes)
+    directions = Prepared(job, validation).directions
+    table = table_of(Prepared(job, validation), outcomes)
     statuses = [o.status for o in outcomes]
     summary = Summary(
         run_id=RUN_ID, job="payouts", job_file=job_file, run_date=RUN_DATE.isoformat(),

@@ -24,7 +24,7 @@ from ledgerrun.output.results import (
     read_results,
     write_results,
 )
-from ledgerrun.send.prepare import Prepared, row_directions, row_keys
+from ledgerrun.send.prepare import Prepared
 from ledgerrun.send.table import results_table as table_of
 from ledgerrun.summary import Summary, count, totals
 from ledgerrun.vocab import FAILED, INVALID, SKIPPED, SUCCEEDED, UNKNOWN, RowOutcome
@@ -59,9 +59,7 @@ def validation_of(write, text: str, name: str = "ledger.csv") -> Validation:
 
 def results_table(v: Validation, outcomes: list[RowOutcome]) -> pa.Table:
     job = load_target(v.ledger.path, RUN_DATE)
-    keys = [str(k) for k in row_keys(v, job).to_pylist()]
-    directions = [str(d) for d in row_directions(v, job).to_pylist()]
-    return table_of(Prepared(job, v, keys, directions), outcomes)
+    return table_of(Prepared(job, v), outcomes)
 
 
 def done(n: int) -> RowOutcome:

@@ -26,3 +26,27 @@ def test_pandas_is_skipped_at_start_and_still_works_when_needed() -> None:
     done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+OFFLINE = """
+import sys
+from ledgerrun.cli import main
+for args in (["validate", "--offline", sys.argv[1]], ["plan", "--offline", sys.argv[1]]):
+    try:
+        main(args, standalone_mode=True)
+    except SystemExit as exc:
+        assert exc.code == 0, exc.code
+loaded = sorted(m for m in ("stripe", "requests", "jinja2", "psycopg") if m in sys.modules)
+print("loaded:", loaded)
+"""
+
+
+def test_offline_commands_never_load_the_stripe_sdk() -> None:
+    """Reading and checking a ledger sends nothing, so it need not pay for importing the Stripe
+    SDK and its HTTP stack (0.15 s of every offline validate, docs/benchmarks.md)."""
+    from tests.helpers.constants import SAMPLES
+
+    ledger = str(SAMPLES / "adjustments.csv")
+    done = subprocess.run([sys.executable, "-c", OFFLINE, ledger], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "loaded: []"

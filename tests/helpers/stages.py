@@ -20,12 +20,7 @@ def prepared_of(validation: Any, job: Any = None) -> Any:
     from ledgerrun.send.prepare import Prepared
 
     job = job or load_target(validation.ledger.path, RUN_DATE)
-    return Prepared(
-        job,
-        validation,
-        [str(k) for k in validation.adjustment_key.to_pylist()],
-        [str(d) for d in validation.direction.to_pylist()],
-    )
+    return Prepared(job, validation)
 
 
 def plan_of(validation: Any) -> Any:

@@ -29,7 +29,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 from ledgerrun.clock import Clock
 from ledgerrun.errors import (
@@ -40,6 +40,7 @@ from ledgerrun.errors import (
     StripeError,
 )
 from ledgerrun.events import AccountDone, Events, RowDone, Sending
+from ledgerrun.send.ages import STALE_AFTER, age
 from ledgerrun.send.keys import idempotency_key
 from ledgerrun.send.record import Recording
 from ledgerrun.store.model import FAILED as S_FAILED
@@ -53,15 +54,6 @@ from ledgerrun.vocab import (
     RowOutcome,
     money_text,
 )
-
-STALE_AFTER = dt.timedelta(hours=23)  # Stripe prunes idempotency keys after 24 hours
-
-
-class Attempted(Protocol):
-    @property
-    def attempted_at(self) -> dt.datetime: ...
-    @property
-    def attempted_at_server(self) -> dt.datetime: ...
 
 
 @dataclass(frozen=True)
@@ -315,13 +307,6 @@ class Executor(Recording):
             cached = {item.key: item for item in self.items}
             self._items_by_key = cached
         return cached
-
-
-def age(entry: Attempted, now: dt.datetime, server_offset: dt.timedelta | None) -> dt.timedelta:
-    """How old the entry's latest attempt is: the older of two readings, by this machine's clock
-    and by Stripe's (idempotency keys expire on Stripe's)."""
-    server_now = now + (server_offset or dt.timedelta())
-    return max(now - entry.attempted_at, server_now - entry.attempted_at_server)
 
 
 def _why(reason: str) -> str:

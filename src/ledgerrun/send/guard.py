@@ -26,13 +26,16 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ledgerrun.clock import Clock
 from ledgerrun.errors import StripeError
 from ledgerrun.send.keys import META_JOB, META_RUN_DATE, key_from_metadata
 from ledgerrun.store.model import Seen, Store
-from ledgerrun.stripe.client import Client
 from ledgerrun.stripe.shapes import Movement
+
+if TYPE_CHECKING:  # the Stripe SDK is imported only by commands that send
+    from ledgerrun.stripe.client import Client
 
 MARGIN = dt.timedelta(hours=1)  # listings reach back this far before their high-water mark
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledgerrun.errors import ExitCode
 from ledgerrun.send.prepare import Prepared
-from ledgerrun.stripe.session import Session
 from ledgerrun.vocab import Direction, money_text
+
+if TYPE_CHECKING:  # the Stripe SDK is imported only by commands that send
+    from ledgerrun.stripe.session import Session
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ done in Stripe, and the account verdicts.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,7 +25,7 @@ from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.ingest.validate import Validation, blocking_problems, check
 from ledgerrun.job import Job
 from ledgerrun.send import consent
-from ledgerrun.send.execute import STALE_AFTER, age
+from ledgerrun.send.ages import STALE_AFTER, age
 from ledgerrun.send.guard import Guard, Want
 from ledgerrun.send.preflight import (
     REUSE_FOR,
@@ -35,9 +36,11 @@ from ledgerrun.send.preflight import (
     row_findings,
 )
 from ledgerrun.store.model import PENDING, SUCCEEDED, AccountRecord, Entry, Seen, Store
-from ledgerrun.stripe.session import Session
 from ledgerrun.stripe.shapes import Platform
 from ledgerrun.vocab import Direction, money_text
+
+if TYPE_CHECKING:  # the Stripe SDK is imported only by commands that send
+    from ledgerrun.stripe.session import Session
 
 
 @dataclass
@@ -46,8 +49,6 @@ class Prepared:
 
     job: Job
     validation: Validation
-    keys: list[str]  # canonical id per row
-    directions: list[str]  # "debit" / "credit" per row
     online: bool = False
     platform: Platform | None = None
     earlier: dict[str, Entry] = field(default_factory=dict)
@@ -62,6 +63,18 @@ class Prepared:
     def ok(self) -> bool:
         return self.validation.ok
 
+    # Built on first use: validating a million-row ledger with no journal needs neither, and
+    # each costs 0.2 s there (docs/benchmarks.md, ingest).
+    @functools.cached_property
+    def keys(self) -> list[str]:
+        """Each row's canonical id (with the job's prefix), as validation computed it."""
+        return [str(k) for k in self.validation.adjustment_key.to_pylist()]
+
+    @functools.cached_property
+    def directions(self) -> list[str]:
+        """Each row's direction ("debit" / "credit"), the job's default filled in."""
+        return [str(d) for d in self.validation.direction.to_pylist()]
+
     def done(self) -> list[bool]:
         """Per row: already done (succeeded in the store, or found in Stripe)."""
         out = []
@@ -69,16 +82,6 @@ class Prepared:
             entry = self.earlier.get(key)
             out.append((entry is not None and entry.state == SUCCEEDED) or key in self.found)
         return out
-
-
-def row_keys(validation: Validation, job: Job) -> pa.Array:
-    """Each row's canonical id (with the job's prefix), as validation computed it."""
-    return validation.adjustment_key
-
-
-def row_directions(validation: Validation, job: Job) -> pa.Array:
-    """Each row's direction, the job's default filled in."""
-    return validation.direction
 
 
 def prepare(
@@ -102,17 +105,14 @@ def prepare(
 def prepare_offline(job: Job, store: Store | None) -> Prepared:
     """Read and validate the ledger, and compare it with what the store knows."""
     validation = check(job)
-    prepared = Prepared(
-        job,
-        validation,
-        [str(k) for k in row_keys(validation, job).to_pylist()],
-        [str(d) for d in row_directions(validation, job).to_pylist()],
-    )
+    prepared = Prepared(job, validation)
     if blocking_problems(validation):
         return prepared
-    valid = validation.valid.to_pylist()
-    valid_keys = [k for k, ok in zip(prepared.keys, valid, strict=True) if ok]
-    prepared.earlier = store.entries(valid_keys) if store is not None else {}
+    if store is not None:
+        valid = validation.valid.to_pylist()
+        prepared.earlier = store.entries(
+            [k for k, ok in zip(prepared.keys, valid, strict=True) if ok]
+        )
     findings = [_journal_conflicts(prepared)]
     if job.consent_registry is not None:
         registry = consent.load_registry(job.consent_registry)

@@ -8,13 +8,16 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from ledgerrun.job import Job
 from ledgerrun.send.plan import Plan
 from ledgerrun.send.prepare import Prepared, prepare
 from ledgerrun.store import open_store
 from ledgerrun.store.model import Store
-from ledgerrun.stripe.session import Session
+
+if TYPE_CHECKING:  # the Stripe SDK is imported only by commands that send
+    from ledgerrun.stripe.session import Session
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from ledgerrun.clock import Clock
 from ledgerrun.errors import FatalError, JournalError, NotExecutedError, RefusedError, StripeError
 from ledgerrun.job import Job
 from ledgerrun.send import reversals as rq
-from ledgerrun.send.execute import STALE_AFTER, age
+from ledgerrun.send.ages import STALE_AFTER, age
 from ledgerrun.send.keys import (
     META_ADJUSTMENT,
     META_JOB,
