@@ -1,3 +1,3 @@
 from ledgerrun.cli import entry
 
-entry(fast_exit=False)
+entry()

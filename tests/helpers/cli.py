@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.helpers.constants import HEADER, KEY
 
-# The installed executable, as users run it (it skips interpreter teardown); ``python -m
+# The installed executable, as users run it; ``python -m
 # ledgerrun`` where the package is not installed with its entry point.
 _EXECUTABLE = Path(sys.executable).with_name("ledgerrun")
 COMMAND = [str(_EXECUTABLE)] if _EXECUTABLE.exists() else [sys.executable, "-m", "ledgerrun"]

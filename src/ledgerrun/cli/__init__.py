@@ -56,33 +56,13 @@ for command in (serve, users, worker):  # the web application
     main.add_command(command)
 
 
-def entry(fast_exit: bool = True) -> None:
-    """The ``ledgerrun`` executable: run the command, then leave without interpreter teardown.
-
-    By the time a command returns, everything that matters is on disk and closed (results and
-    journal written and closed in ``finally`` blocks, threads joined or daemon, the embedded
-    sandbox stopped). The executable then runs the registered ``atexit`` hooks itself and skips
-    the rest of the interpreter's teardown (unloading pandas and pyarrow): see
-    docs/benchmarks.md for what it saves. ``python -m ledgerrun`` exits the ordinary way.
-    """
-    import atexit
-    import logging
-    import os
+def entry() -> None:
+    """The ``ledgerrun`` executable (and ``python -m ledgerrun``): run the command, exit with its
+    code. The interpreter exits the ordinary way: skipping its teardown with ``os._exit`` saved
+    nothing measurable once no command imports pandas (docs/benchmarks.md, "Start-up")."""
     import sys
 
-    try:
-        code = _main(sys.argv[1:])
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        if exc.code is not None and not isinstance(exc.code, int):
-            print(exc.code, file=sys.stderr)
-    if not fast_exit:
-        raise SystemExit(code)
-    atexit._run_exitfuncs()
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    sys.exit(_main(sys.argv[1:]))
 
 
 def _main(args: list[str]) -> int:
