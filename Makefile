@@ -50,6 +50,10 @@ bench: $(STAMP) postgresql
 	$(BIN)/python benchmarks/sandbox.py
 	$(BIN)/python tools/pgserver.py run --durable -- $(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/transport.py
+	$(BIN)/python benchmarks/guard.py
+	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/web.py
 
 # The long runs; make test runs the same scenarios, shorter. 10,000 mixed sandbox requests from
 # 16 threads; 1,500 rows under 30 SIGKILLs; 1,500 rows under 10% errors, lock timeouts and dropped

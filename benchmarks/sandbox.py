@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import installed  # noqa: F401  (time ledgerrun with its bytecode cached, as installed)
+
 PLATFORM_ID = "acct_1BenchPlatform0000"
 API_KEY = "sk_test_51BenchmarkKey000000000"
 
