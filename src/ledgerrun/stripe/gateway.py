@@ -8,9 +8,9 @@ translated here, and only here, into the project's error tree by one table
 Requests go through the SDK's own ``RequestsClient`` on one shared ``requests.Session`` whose
 connection pool is sized to the command's concurrency: connections are kept alive and reused
 across threads, and :meth:`Gateway.close` closes them all. (Version 1 ran its own
-``http.client`` transport to save CPU per request: 0.8 ms a request, which at Stripe's rates
-of 25 to 100 requests per second is 2 to 8% of one core and changes no run's speed, measured by
-``benchmarks/transport.py`` in docs/benchmarks.md; so the well-kept client wins.)
+``http.client`` transport to save CPU per request: about 1 ms a request, which at Stripe's
+rates of 25 to 100 requests per second is 2 to 10% of one core and changes no run's speed,
+measured by ``benchmarks/transport.py`` in docs/benchmarks.md; so the well-kept client wins.)
 
 The gateway also reads Stripe's clock from each answer's ``Date`` header, so a pending attempt
 can be aged by Stripe's clock as well as ours (idempotency keys expire on Stripe's clock).
