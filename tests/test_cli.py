@@ -199,3 +199,56 @@ def test_usage_errors_are_plain_text_otherwise() -> None:
     done = cli("validate", "--bogus", "x.csv")
     assert done.returncode == 2 and "No such option '--bogus'" in done.stderr
     assert "Usage: ledgerrun validate" in done.stderr and "Traceback" not in done.stderr
+
+
+def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for name, command in sorted(group.commands.items()):
+        paths.append((*prefix, name))
+        if isinstance(command, click.Group):
+            paths.extend(_command_paths(command, (*prefix, name)))
+    return paths
+
+
+@pytest.mark.parametrize("path", _command_paths(main), ids=" ".join)
+def test_every_command_takes_the_global_options_after_it(path: tuple[str, ...]) -> None:
+    """SPEC 4: `ledgerrun COMMAND --log-format json -v` as well as before the command."""
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    names = {opt for p in command.params for opt in getattr(p, "opts", [])}
+    assert {"--log-format", "-v"} <= names, f"{' '.join(path)} lacks a global option"
+    code, out, err = invoke(*path, "--log-format", "json", "-v", "--help")
+    assert code == 0 and "Usage:" in out, err
+
+
+def test_the_sandbox_writes_only_json_on_stderr_with_json_logs(tmp_path: Path) -> None:
+    """Its start line, and with -v its request log, are JSON objects like every other line."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.helpers.constants import KEY, SAMPLE_ACCOUNTS
+
+    command = [sys.executable, "-m", "ledgerrun", "sandbox", "--accounts", str(SAMPLE_ACCOUNTS)]
+    proc = subprocess.Popen(
+        [*command, "--port", "0", "-v", "--log-format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().removeprefix("listening on ")
+        request = urllib.request.Request(url + "/v1/account")
+        request.add_header("Authorization", f"Bearer {KEY}")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    records = [json.loads(line) for line in err.splitlines()]  # every line, or this fails
+    events = [r["event"] for r in records]
+    assert events[0] == "notice" and "connected account(s)" in records[0]["message"]
+    assert any(r["event"] == "log" and "/v1/account" in r["message"] for r in records), events

@@ -68,9 +68,20 @@ def test_every_command_has_a_section_naming_each_option(
         name
         for option in options(command)
         for name in long_names(option)
-        if not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", section)
+        if name not in GLOBAL_OPTIONS
+        and not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", section)
     ]
     assert not missing, f"docs/commands.md, section {title}: options not described: {missing}"
+
+
+GLOBAL_OPTIONS = ("--log-format", "--verbose")  # described once, in "Global options"
+
+
+def test_the_global_options_section_says_every_command_takes_them() -> None:
+    section = sections(text(COMMANDS_MD))["Global options"]
+    assert "every command" in section and "after" in section
+    for name in GLOBAL_OPTIONS:
+        assert f"`{name}" in section or f"`-v`, `{name}`" in section, name
 
 
 def test_command_headings_name_real_commands() -> None:

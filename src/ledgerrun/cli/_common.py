@@ -70,6 +70,26 @@ def say(message: str, *, event: str = "notice", level: str = "warning") -> None:
         click.echo(scrub(message), err=True)
 
 
+def configure_logging(
+    level: int, text_format: str = "%(asctime)s %(levelname)s %(message)s"
+) -> None:
+    """Python's ``logging`` (a server's own log) to stderr: one JSON object per line with
+    --log-format json, else text in ``text_format``."""
+    import logging
+
+    handler: logging.Handler
+    if output().log_format == "json":
+        from ledgerrun.output.logs import JsonLogHandler
+
+        handler = JsonLogHandler(sys.stderr)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(text_format))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
 def reports_errors(fn: F) -> F:
     """Known failures become one line on stderr and their own exit code, with no traceback.
 
@@ -134,9 +154,9 @@ def _set_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None
         _settings(ctx).verbose += value
 
 
-def global_options(fn: F) -> F:
-    """--log-format and -v, accepted after the command too."""
-    fn = click.option(
+def log_format_option(fn: F) -> F:
+    """--log-format, accepted after the command too."""
+    return click.option(
         "--log-format",
         type=click.Choice(["text", "json"]),
         expose_value=False,
@@ -144,6 +164,11 @@ def global_options(fn: F) -> F:
         is_eager=True,
         help="As the global option: text, or json (one JSON object per line on stderr).",
     )(fn)
+
+
+def global_options(fn: F) -> F:
+    """--log-format and -v, accepted after the command too (every command takes them)."""
+    fn = log_format_option(fn)
     return click.option(
         "-v",
         "--verbose",

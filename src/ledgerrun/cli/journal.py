@@ -7,10 +7,11 @@ from pathlib import Path
 
 import click
 
-from ledgerrun.cli._common import job_options, reports_errors, resolve_job
+from ledgerrun.cli._common import global_options, job_options, reports_errors, resolve_job
 
 
 @click.group()
+@global_options
 def journal() -> None:
     """Look after the journal: the record of every request ledgerrun sent.
 
@@ -68,6 +69,7 @@ def backup(
 @journal.command()
 @click.argument("source")
 @click.argument("destination")
+@global_options
 @reports_errors
 def migrate(source: str, destination: str) -> None:
     """Copy the whole store at SOURCE into a new, empty store at DESTINATION, verified.

@@ -11,6 +11,8 @@ from typing import NoReturn
 
 import click
 
+from ledgerrun.cli._common import configure_logging, json_line, log_format_option, output, say
+
 
 @click.command()
 @click.option(
@@ -82,6 +84,7 @@ import click
     "same faults.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log every request to stderr.")
+@log_format_option
 def sandbox(
     accounts_file: str,
     host: str,
@@ -106,11 +109,8 @@ def sandbox(
     """
     from ledgerrun_sandbox import Faults, SandboxServer, SeedError
 
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(message)s",
-        stream=sys.stderr,
-    )
+    verbose = verbose or output().verbose > 0  # `ledgerrun -v sandbox` too
+    configure_logging(logging.INFO if verbose else logging.WARNING, "%(asctime)s %(message)s")
     try:
         faults = Faults(
             latency_ms=latency_ms,
@@ -140,10 +140,10 @@ def sandbox(
     click.echo(f"listening on {server.url}")
     sys.stdout.flush()
     accounts = len(server.state.accounts)
-    click.echo(
+    say(
         f"{accounts} connected account(s) under platform {server.state.platform.id}; "
         "Ctrl-C to stop",
-        err=True,
+        level="info",
     )
     while not stopping.wait(0.5):
         pass
@@ -151,5 +151,8 @@ def sandbox(
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
+    if output().log_format == "json":
+        json_line("error", level="error", message=message, exit_code=2)
+    else:
+        click.echo(f"Error: {message}", err=True)
     sys.exit(2)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ledgerrun.cli._common import reports_errors
+from ledgerrun.cli._common import configure_logging, global_options, reports_errors
 
 
 @click.command()
@@ -22,6 +22,7 @@ from ledgerrun.cli._common import reports_errors
 @click.option(
     "--port", type=click.IntRange(0, 65535), help="Listen on this port (0: pick a free one)."
 )
+@global_options
 @reports_errors
 def serve(config_path: Path, host: str | None, port: int | None) -> None:
     """Start the web application: upload ledgers, review and approve them (four eyes), run
@@ -49,9 +50,7 @@ def serve(config_path: Path, host: str | None, port: int | None) -> None:
         config = dataclasses.replace(config, host=host)
     if port is not None:
         config = dataclasses.replace(config, port=port)
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
-    )
+    configure_logging(logging.INFO)
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

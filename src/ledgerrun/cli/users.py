@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ledgerrun.cli._common import reports_errors
+from ledgerrun.cli._common import global_options, reports_errors
 
 CONFIG = click.option(
     "--config",
@@ -20,6 +20,7 @@ CONFIG = click.option(
 
 
 @click.group()
+@global_options
 def users() -> None:
     """Add, list and disable the web application's users (roles: preparer uploads ledgers,
     approver approves or rejects them, admin may do both; nobody approves their own upload)."""
@@ -58,6 +59,7 @@ def _read_password(stdin: bool) -> str:
     is_flag=True,
     help='A user who signs in only through the single-sign-on proxy (auth = "proxy").',
 )
+@global_options
 @reports_errors
 def add(name: str, role: str, config_path: Path, password_stdin: bool, no_password: bool) -> None:
     """Add the user NAME with a role; the password is asked for twice (or read with
@@ -84,6 +86,7 @@ def add(name: str, role: str, config_path: Path, password_stdin: bool, no_passwo
 
 @users.command("list")
 @CONFIG
+@global_options
 @reports_errors
 def list_users(config_path: Path) -> None:
     """List the users: name, role, whether disabled, when added."""
@@ -103,6 +106,7 @@ def list_users(config_path: Path) -> None:
 @users.command("disable")
 @click.argument("name")
 @CONFIG
+@global_options
 @reports_errors
 def disable(name: str, config_path: Path) -> None:
     """Disable NAME: no more sign-ins, and any open session ends at its next request."""
@@ -117,6 +121,7 @@ def disable(name: str, config_path: Path) -> None:
 @users.command("enable")
 @click.argument("name")
 @CONFIG
+@global_options
 @reports_errors
 def enable(name: str, config_path: Path) -> None:
     """Enable NAME again."""
@@ -134,6 +139,7 @@ def enable(name: str, config_path: Path) -> None:
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from one line of standard input."
 )
+@global_options
 @reports_errors
 def password(name: str, config_path: Path, password_stdin: bool) -> None:
     """Set a new password for NAME."""

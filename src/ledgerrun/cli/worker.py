@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ledgerrun.cli._common import reports_errors
+from ledgerrun.cli._common import configure_logging, global_options, reports_errors, say
 
 
 @click.command()
@@ -19,6 +19,7 @@ from ledgerrun.cli._common import reports_errors
     help="The server's configuration: the worker uses its jobs, store and uploads.",
 )
 @click.option("--once", is_flag=True, help="Do the work queued now, then exit.")
+@global_options
 @reports_errors
 def worker(config_path: Path, once: bool) -> None:
     """Take runs, checks and reconciliations queued from the web pages and do them, as the
@@ -28,6 +29,7 @@ def worker(config_path: Path, once: bool) -> None:
     The first Ctrl-C or SIGTERM finishes the requests in flight and stops; a run cut short is
     completed by running it again (nothing is sent twice).
     """
+    import logging
     import signal
     import threading
 
@@ -38,7 +40,8 @@ def worker(config_path: Path, once: bool) -> None:
     config = load_config(config_path)
     store = open_store(config.store)
     work = Worker(config, store)
-    click.echo(f"worker {work.name} on {config.path.name}", err=True)
+    configure_logging(logging.INFO)
+    say(f"worker {work.name} on {config.path.name}", level="info")
 
     def stop(signum: int, frame: object) -> None:
         if work.stop.is_set():

@@ -20,6 +20,9 @@ stopping        message (the first Ctrl-C or SIGTERM); stop_now (the second)
 run_end         exit_code, counts, totals, results, report, duration_s
 error           message, exit_code (the command could not go on)
 crash           message, traceback (a bug: please report it)
+stopped         message (Ctrl-C outside a run)
+notice          message (a line for the operator: a sandbox or worker starting)
+log             logger, message (a server's own log line: web requests, the sandbox's with -v)
 ==============  ==============================================================================
 
 No secret is ever written: every string is scrubbed of anything shaped like a Stripe key (or a
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -49,7 +53,7 @@ from ledgerrun.events import (
 from ledgerrun.scrub import scrub
 from ledgerrun.vocab import FAILED, UNKNOWN
 
-__all__ = ["JsonLog", "TextLog", "row_fields", "scrub"]
+__all__ = ["JsonLog", "JsonLogHandler", "TextLog", "row_fields", "scrub"]
 
 
 def _clean(value: Any) -> Any:
@@ -175,3 +179,21 @@ class TextLog:
             with self._lock:
                 self.stream.write(scrub(line) + "\n")
                 self.stream.flush()
+
+
+class JsonLogHandler(logging.Handler):
+    """Python ``logging`` records as ``log`` events, for the commands that run a server (the
+    web application's requests, the sandbox's request log): JSON logs stay JSON throughout."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self._log = JsonLog(stream)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields: dict[str, Any] = {"logger": record.name, "message": record.getMessage()}
+            if record.exc_info:
+                fields["traceback"] = logging.Formatter().formatException(record.exc_info)
+            self._log.write("log", level=record.levelname.lower(), **fields)
+        except Exception:  # a log line must never take the server down
+            self.handleError(record)
