@@ -127,3 +127,22 @@ def test_no_connection_is_not_executed_and_no_answer_may_be() -> None:
     dropped.__cause__ = requests.exceptions.ReadTimeout("read timed out")
     assert type(translate(refused, account_lookup=False, now=NOW)) is errors.ConnectError
     assert type(translate(dropped, account_lookup=False, now=NOW)) is errors.NetworkError
+
+
+def test_no_answer_is_told_in_the_network_s_words_not_the_sdk_s_advice() -> None:
+    import requests
+
+    refused = stripe.APIConnectionError(
+        "Unexpected error communicating with Stripe. If this problem persists, let us know at "
+        "support@stripe.com."
+    )
+    refused.__cause__ = requests.exceptions.ConnectionError(
+        "HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: /v1/account"
+        " (Caused by NewConnectionError(\"HTTPConnection(host='127.0.0.1', port=9): Failed to "
+        'establish a new connection: [Errno 111] Connection refused"))'
+    )
+    timed_out = stripe.APIConnectionError("Unexpected error communicating with Stripe.")
+    timed_out.__cause__ = requests.exceptions.ReadTimeout("HTTPConnectionPool: read timeout")
+    assert str(translate(refused, account_lookup=False, now=NOW)) == "Connection refused"
+    said = str(translate(timed_out, account_lookup=False, now=NOW))
+    assert said == "no answer from Stripe: timed out", said

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -87,6 +88,28 @@ def _connected(exc: stripe.APIConnectionError) -> bool:
     return True
 
 
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+
+
+def _network_reason(exc: stripe.APIConnectionError) -> str:
+    """The network's own words for why there was no answer ("Connection refused", "Read timed
+    out", ...), without the SDK's advice to write to Stripe's support."""
+    cause = exc.__cause__
+    if cause is None:
+        return "network error"
+    text = str(cause)
+    found = _ERRNO.search(text)
+    if found:
+        return found.group(1).strip().rstrip(".")
+    if isinstance(cause, requests.exceptions.Timeout):
+        return "timed out"
+    if "RemoteDisconnected" in text or "without response" in text:
+        return "the connection closed without an answer"
+    reason = cause.args[0] if cause.args else cause
+    inner = getattr(reason, "reason", reason)
+    return f"{type(inner).__name__}: {inner}"[:200]
+
+
 def translate(
     exc: stripe.StripeError, *, account_lookup: bool, now: dt.datetime
 ) -> errors.LedgerrunError:
@@ -98,11 +121,13 @@ def translate(
     status = exc.http_status
     code = (error.code if error else None) or exc.code or (error.type if error else None)
     connected = True
+    message = " ".join((exc.user_message or str(exc) or "").split())
     if isinstance(exc, stripe.APIConnectionError):
         status, connected = None, _connected(exc)
         code = "network_error" if connected else "connection_failed"
+        message = _network_reason(exc)
     code = code or ("api_error" if status and status >= 500 else "stripe_error")
-    message = " ".join((exc.user_message or str(exc) or code).split())
+    message = message or code
     if status == 401:
         return errors.StripeAuthError(f"Stripe refused the API key: {message}")
     answer = Answer(status, code, should_retry, connected, account_lookup)
