@@ -86,7 +86,14 @@ class _Handler(BaseHTTPRequestHandler):
         if not 0 <= length <= MAX_BODY_BYTES:
             self._refuse(400, f"Content-Length must be between 0 and {MAX_BODY_BYTES} bytes.")
             return None
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            # The client went away in the middle of its request (a killed process): Stripe
+            # acts on no half-received request, so neither does the sandbox, and it has no
+            # one to answer.
+            self.close_connection = True
+            return None
+        return body
 
     def _refuse(self, status: int, message: str) -> None:
         self.close_connection = True

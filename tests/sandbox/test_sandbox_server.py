@@ -188,3 +188,31 @@ def test_state_keeps_every_field_the_product_reads(server: SandboxServer) -> Non
     assert {"requests", "write_requests", "writes_executed", "writes_refused",
             "idempotent_replays", "faults", "topped_up"} <= set(stats)  # fmt: skip
     assert stats["writes_executed"] == 2
+
+
+@pytest.mark.parametrize("sent", [0, 12])
+def test_a_request_cut_off_mid_body_is_not_acted_on_and_leaves_its_key_free(
+    server: SandboxServer, sent: int
+) -> None:
+    """A process killed while sending leaves headers (and part of the body) behind. Stripe acts
+    on no half-received request; the sandbox neither moves money nor keeps the key for it, so
+    the full request under the same key goes through rather than failing as a key reused with
+    other parameters."""
+    from tests.helpers.constants import KEY
+
+    body = f"amount=1000&currency=usd&destination={PLATFORM}".encode()
+    head = (
+        "POST /v1/transfers HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {KEY}\r\nStripe-Account: {EXPRESS}\r\n"
+        "Idempotency-Key: cut-off-1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(head + body[:sent])
+        conn.shutdown(socket.SHUT_WR)
+        assert conn.recv(1024) == b""  # no answer: the sandbox closed without acting
+    assert sandbox_state(server.url)["transfers"] == []
+    transfer = debit(make_client(server.url), EXPRESS, 1000, key="cut-off-1")
+    assert transfer.amount == 1000
+    assert len(sandbox_state(server.url)["transfers"]) == 1
