@@ -22,16 +22,10 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT))
+
+from tools.chromium import CHROMIUM, MISSING, launch  # noqa: E402
+
 RUN_DATE = "2026-11-26"
 WIDTH = 1400
 
@@ -56,8 +50,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument("--pdf", action="store_true", help="keep the PDF as report.pdf")
     args = parser.parse_args()
-    if not Path(CHROMIUM).exists():
-        sys.exit(f"{CHROMIUM} is missing: run tools/ensure_chromium.sh")
+    if not CHROMIUM.exists():
+        sys.exit(MISSING)
     if shutil.which("pdftoppm") is None:
         sys.exit("pdftoppm is missing: apt-get install -y poppler-utils")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -66,7 +60,7 @@ def main() -> None:
         report = demo_report(folder)
         pdf = folder / "report.pdf"
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch(p)
             page = browser.new_page(viewport={"width": WIDTH, "height": 900})
             page.goto(report.as_uri())
             page.screenshot(path=str(args.out / "report.png"), full_page=True)

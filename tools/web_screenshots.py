@@ -23,18 +23,13 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools.chromium import launch  # noqa: E402
+
 SAMPLES = ROOT / "data_samples"
 KEY = "sk_test_screenshots0000000000000000"
 PASSWORD = "screenshot password"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def site(folder: Path, sandbox: str) -> Path:
@@ -114,7 +109,7 @@ def shoot(url: str, folder: Path, out: Path) -> None:
     good = folder / "november.csv"
     good.write_bytes((SAMPLES / "adjustments.csv").read_bytes())
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+        browser = launch(p)
         size = {"width": 1280, "height": 900}
         maria = browser.new_context(viewport=size).new_page()
         maria.goto(url + "/signin")

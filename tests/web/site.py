@@ -109,18 +109,6 @@ def stop_server(process: Any) -> int:
         return int(process.wait(10))
 
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 def xlsx_rows(data: bytes) -> list[dict[str, str]]:
     """The rows of a workbook's first sheet, as text keyed by the header."""
     import io

@@ -25,8 +25,6 @@ from tests.helpers.sandbox import debits
 from tests.helpers.sandbox import sandbox_state as state
 from tests.web.site import (
     BAD_ROWS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     GOOD_ROWS,
     PASSWORD,
     cli_add_user,
@@ -36,6 +34,7 @@ from tests.web.site import (
     stop_server,
     xlsx_rows,
 )
+from tools.chromium import CHROMIUM, launch
 
 pytestmark = pytest.mark.slow
 
@@ -70,12 +69,12 @@ def site(module_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
     cli_add_user(config, "pat", "preparer")
     cli_add_user(config, "ada", "approver")
     log = folder / "serve.log"
-    if not Path(CHROMIUM).exists():  # a fresh machine: Debian's chromium, never a download
+    if not CHROMIUM.exists():  # a fresh machine: Debian's chromium, never a download
         script = Path(__file__).resolve().parents[2] / "tools" / "ensure_chromium.sh"
         subprocess.run(["sh", str(script)], check=True, timeout=900)
     process, url = start_server(config, log)
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             yield Site(url, folder, log, module_sandbox.url, browser)
         finally:
