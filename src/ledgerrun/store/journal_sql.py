@@ -181,11 +181,8 @@ class JournalTables(SQLBase):
         attempts: int = 0,
     ) -> None:
         """Mark the adjustment SUCCEEDED; recording the same ids again does nothing."""
-        values: dict[str, Any] = {"state": SUCCEEDED, "run_id": run_id, "transfer_id": transfer_id}
-        values |= {"payment_id": payment_id, "request_id": request_id}
-        values |= {"completed_at": codec.ts(completed_at, "completed_at")}
-        values |= {"error_code": None, "error_message": None}
-        self._update("adjustments", "success", key, codec.with_attempts(values, attempts))
+        ids = {"transfer_id": transfer_id, "payment_id": payment_id}
+        self._success("adjustments", key, ids, run_id, request_id, completed_at, attempts)
 
     def record_failure(
         self,
@@ -199,10 +196,8 @@ class JournalTables(SQLBase):
         attempts: int = 0,
     ) -> None:
         """Mark the adjustment FAILED (refused for good, no money moved)."""
-        values: dict[str, Any] = {"state": FAILED, "run_id": run_id, "request_id": request_id}
-        values |= {"error_code": error_code, "error_message": error_message}
-        values |= {"completed_at": codec.ts(completed_at, "completed_at")}
-        self._update("adjustments", "failure", key, codec.with_attempts(values, attempts))
+        error = (error_code, error_message, request_id)
+        self._failure("adjustments", key, run_id, error, completed_at, attempts)
 
     def record_unknown(
         self,
@@ -215,9 +210,43 @@ class JournalTables(SQLBase):
         attempts: int = 0,
     ) -> None:
         """Note the last error of an adjustment whose outcome is still unknown (stays PENDING)."""
-        values: dict[str, Any] = {"run_id": run_id, "request_id": request_id}
-        values |= {"error_code": error_code, "error_message": error_message}
-        self._update("adjustments", "unknown", key, codec.with_attempts(values, attempts))
+        self._unknown("adjustments", key, run_id, (error_code, error_message, request_id), attempts)
+
+    # --- outcomes, for adjustments and reversals alike ------------------------------------------
+
+    def _success(
+        self,
+        table: str,
+        key: str,
+        ids: dict[str, Any],
+        run_id: str,
+        request_id: str | None,
+        completed_at: dt.datetime,
+        attempts: int,
+    ) -> None:
+        values: dict[str, Any] = {"state": SUCCEEDED, "run_id": run_id, **ids}
+        values |= {"request_id": request_id, "completed_at": codec.ts(completed_at, "completed_at")}
+        values |= {"error_code": None, "error_message": None}
+        self._update(table, "success", key, codec.with_attempts(values, attempts))
+
+    def _failure(
+        self,
+        table: str,
+        key: str,
+        run_id: str,
+        error: tuple[str, str, str | None],
+        completed_at: dt.datetime,
+        attempts: int,
+    ) -> None:
+        values = _error_values(run_id, error) | {"state": FAILED}
+        values["completed_at"] = codec.ts(completed_at, "completed_at")
+        self._update(table, "failure", key, codec.with_attempts(values, attempts))
+
+    def _unknown(
+        self, table: str, key: str, run_id: str, error: tuple[str, str, str | None], attempts: int
+    ) -> None:
+        values = _error_values(run_id, error)
+        self._update(table, "unknown", key, codec.with_attempts(values, attempts))
 
     def _update(self, table: str, kind: str, key: str, values: dict[str, Any]) -> None:
         label = "unknown outcome" if kind == "unknown" else kind
@@ -353,3 +382,14 @@ def _blob(value: Any) -> bytes:
 
 def _loads(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _error_values(run_id: str, error: tuple[str, str, str | None]) -> dict[str, Any]:
+    """The columns an error sets: its code, message and Stripe request id (of the run)."""
+    code, message, request_id = error
+    return {
+        "run_id": run_id,
+        "request_id": request_id,
+        "error_code": code,
+        "error_message": message,
+    }

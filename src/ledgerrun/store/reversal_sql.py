@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from ledgerrun.store import codec, schema
 from ledgerrun.store.journal_sql import JournalTables
-from ledgerrun.store.model import FAILED, SUCCEEDED, ReversalEntry
+from ledgerrun.store.model import ReversalEntry
 
 _decode = codec.decoder(ReversalEntry, schema.REVERSAL_COLUMNS)
 _SELECT = f"SELECT {codec.cols(schema.REVERSAL_COLUMNS)} FROM reversals"
@@ -54,11 +53,8 @@ class ReversalTables(JournalTables):
         completed_at: dt.datetime,
         attempts: int = 0,
     ) -> None:
-        values: dict[str, Any] = {"state": SUCCEEDED, "run_id": run_id}
-        values |= {"reversal_object_id": reversal_object_id, "request_id": request_id}
-        values |= {"completed_at": codec.ts(completed_at, "completed_at")}
-        values |= {"error_code": None, "error_message": None}
-        self._update("reversals", "success", key, codec.with_attempts(values, attempts))
+        ids = {"reversal_object_id": reversal_object_id}
+        self._success("reversals", key, ids, run_id, request_id, completed_at, attempts)
 
     def record_reversal_failure(
         self,
@@ -71,10 +67,8 @@ class ReversalTables(JournalTables):
         completed_at: dt.datetime,
         attempts: int = 0,
     ) -> None:
-        values: dict[str, Any] = {"state": FAILED, "run_id": run_id, "request_id": request_id}
-        values |= {"error_code": error_code, "error_message": error_message}
-        values |= {"completed_at": codec.ts(completed_at, "completed_at")}
-        self._update("reversals", "failure", key, codec.with_attempts(values, attempts))
+        error = (error_code, error_message, request_id)
+        self._failure("reversals", key, run_id, error, completed_at, attempts)
 
     def record_reversal_unknown(
         self,
@@ -86,6 +80,4 @@ class ReversalTables(JournalTables):
         request_id: str | None,
         attempts: int = 0,
     ) -> None:
-        values: dict[str, Any] = {"run_id": run_id, "request_id": request_id}
-        values |= {"error_code": error_code, "error_message": error_message}
-        self._update("reversals", "unknown", key, codec.with_attempts(values, attempts))
+        self._unknown("reversals", key, run_id, (error_code, error_message, request_id), attempts)
