@@ -179,6 +179,18 @@ def global_options(fn: F) -> F:
     )(fn)
 
 
+def config_option(help: str) -> Callable[[F], F]:
+    """--config FILE of the web application's commands (serve, worker, users): serve.toml."""
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path),
+        default=Path("serve.toml"),
+        show_default=True,
+        help=help,
+    )
+
+
 def job_options(fn: F) -> F:
     """TARGET plus the options every job command takes, in the same form everywhere."""
     decorators = [

@@ -6,18 +6,11 @@ from pathlib import Path
 
 import click
 
-from ledgerrun.cli._common import configure_logging, global_options, reports_errors
+from ledgerrun.cli._common import config_option, configure_logging, global_options, reports_errors
 
 
 @click.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("serve.toml"),
-    show_default=True,
-    help="The server's configuration ([serve] table: jobs, store, uploads, sign-in).",
-)
+@config_option("The server's configuration ([serve] table: jobs, store, uploads, sign-in).")
 @click.option("--host", help="Listen on this address instead of the configuration's.")
 @click.option(
     "--port", type=click.IntRange(0, 65535), help="Listen on this port (0: pick a free one)."

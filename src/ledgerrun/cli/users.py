@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ledgerrun.cli._common import global_options, reports_errors
+from ledgerrun.cli._common import config_option, global_options, reports_errors
 
-CONFIG = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("serve.toml"),
-    show_default=True,
-    help="The server's configuration: the users live in its store.",
+if TYPE_CHECKING:
+    from ledgerrun.store.model import Store
+
+CONFIG = config_option("The server's configuration: the users live in its store.")
+PASSWORD_STDIN = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from one line of standard input."
 )
 
 
@@ -26,11 +28,17 @@ def users() -> None:
     approver approves or rejects them, admin may do both; nobody approves their own upload)."""
 
 
-def _store(config_path: Path):  # type: ignore[no-untyped-def]
+@contextlib.contextmanager
+def _store(config_path: Path) -> Iterator[Store]:
+    """The store the configuration names, open for the block."""
     from ledgerrun.store import open_store
     from ledgerrun.web.config import load_config
 
-    return open_store(load_config(config_path).store)
+    store = open_store(load_config(config_path).store)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _read_password(stdin: bool) -> str:
@@ -51,9 +59,7 @@ def _read_password(stdin: bool) -> str:
     "--role", type=click.Choice(["preparer", "approver", "admin"]), required=True, help="Role."
 )
 @CONFIG
-@click.option(
-    "--password-stdin", is_flag=True, help="Read the password from one line of standard input."
-)
+@PASSWORD_STDIN
 @click.option(
     "--no-password",
     is_flag=True,
@@ -76,11 +82,8 @@ def add(name: str, role: str, config_path: Path, password_stdin: bool, no_passwo
             "a user name is 1-100 letters, digits or . _ @ + - (as the sign-on proxy sends it)"
         )
     password_hash = "" if no_password else hash_password(_read_password(password_stdin))
-    store = _store(config_path)
-    try:
+    with _store(config_path) as store:
         store.add_user(User(name, role, password_hash, False, dt.datetime.now(dt.UTC)))
-    finally:
-        store.close()
     click.echo(f"Added {name} ({role}).")
 
 
@@ -90,11 +93,8 @@ def add(name: str, role: str, config_path: Path, password_stdin: bool, no_passwo
 @reports_errors
 def list_users(config_path: Path) -> None:
     """List the users: name, role, whether disabled, when added."""
-    store = _store(config_path)
-    try:
+    with _store(config_path) as store:
         found = store.users()
-    finally:
-        store.close()
     if not found:
         click.echo("No users yet: add one with `ledgerrun users add NAME --role ROLE`.")
     for user in found:
@@ -110,11 +110,8 @@ def list_users(config_path: Path) -> None:
 @reports_errors
 def disable(name: str, config_path: Path) -> None:
     """Disable NAME: no more sign-ins, and any open session ends at its next request."""
-    store = _store(config_path)
-    try:
+    with _store(config_path) as store:
         store.update_user(name, disabled=True)
-    finally:
-        store.close()
     click.echo(f"Disabled {name}.")
 
 
@@ -125,20 +122,15 @@ def disable(name: str, config_path: Path) -> None:
 @reports_errors
 def enable(name: str, config_path: Path) -> None:
     """Enable NAME again."""
-    store = _store(config_path)
-    try:
+    with _store(config_path) as store:
         store.update_user(name, disabled=False)
-    finally:
-        store.close()
     click.echo(f"Enabled {name}.")
 
 
 @users.command("password")
 @click.argument("name")
 @CONFIG
-@click.option(
-    "--password-stdin", is_flag=True, help="Read the password from one line of standard input."
-)
+@PASSWORD_STDIN
 @global_options
 @reports_errors
 def password(name: str, config_path: Path, password_stdin: bool) -> None:
@@ -146,9 +138,6 @@ def password(name: str, config_path: Path, password_stdin: bool) -> None:
     from ledgerrun.web.security import hash_password
 
     new_hash = hash_password(_read_password(password_stdin))
-    store = _store(config_path)
-    try:
+    with _store(config_path) as store:
         store.update_user(name, password_hash=new_hash)
-    finally:
-        store.close()
     click.echo(f"Changed the password of {name}.")

@@ -6,18 +6,17 @@ from pathlib import Path
 
 import click
 
-from ledgerrun.cli._common import configure_logging, global_options, reports_errors, say
+from ledgerrun.cli._common import (
+    config_option,
+    configure_logging,
+    global_options,
+    reports_errors,
+    say,
+)
 
 
 @click.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("serve.toml"),
-    show_default=True,
-    help="The server's configuration: the worker uses its jobs, store and uploads.",
-)
+@config_option("The server's configuration: the worker uses its jobs, store and uploads.")
 @click.option("--once", is_flag=True, help="Do the work queued now, then exit.")
 @global_options
 @reports_errors
