@@ -15,7 +15,7 @@ from ledgerrun.job import Job
 from ledgerrun.output import results
 from ledgerrun.reconcile.model import Discrepancy, Reconciliation
 from ledgerrun.send.guard import seen_from
-from ledgerrun.store.model import SUCCEEDED, Entry, Store
+from ledgerrun.store.model import SUCCEEDED, Entry, Seen, Store
 from ledgerrun.stripe.session import Session
 from ledgerrun.stripe.shapes import Movement
 from ledgerrun.vocab import Direction
@@ -33,29 +33,6 @@ class Row:
     status: str
     transfer_id: str
     payment_id: str
-
-
-@dataclass(frozen=True)
-class Obj:
-    """One money movement found in Stripe, reduced to what reconcile compares."""
-
-    key: str  # "" when the object carries no ledgerrun metadata
-    adjustment_id: str
-    job: str
-    run_date: str
-    direction: str
-    method: str
-    account: str
-    amount: int
-    currency: str
-    created: int
-    transfer_id: str
-    payment_id: str
-    amount_reversed: int
-
-    @property
-    def ids(self) -> set[str]:
-        return {i for i in (self.transfer_id, self.payment_id) if i}
 
 
 def since(job: Job, run_date: str | None, entries: list[Entry], now: dt.datetime) -> int:
@@ -83,14 +60,14 @@ def listings(
     since: int,
     report: Reconciliation,
     known_ids: set[str],
-) -> Iterator[Obj]:
+) -> Iterator[Seen]:
     client = session.client
     groups = {job.stripe.transfer_group, job.name}
     if store is not None:
         groups |= set(store.legacy_groups())
     ids = sorted(a for a in accounts if a.startswith("acct_") and a.isascii())
 
-    def account(account_id: str) -> list[Obj]:
+    def account(account_id: str) -> list[Seen]:
         try:
             return [
                 obj_of(m)
@@ -126,15 +103,16 @@ def listings(
         )
 
 
-def obj_of(movement: Movement) -> Obj:
+def obj_of(movement: Movement) -> Seen:
+    """A listed object as reconcile compares it: with its ledgerrun metadata read, or with an
+    empty key when it carries none."""
     seen = seen_from(movement)
-    if seen is None:
-        return Obj("", "", "", "", str(movement.direction), movement.method, movement.account,
-                    movement.amount, movement.currency, movement.created, movement.transfer_id,
-                    movement.payment_id or "", movement.amount_reversed)  # fmt: skip
-    return Obj(seen.key, seen.adjustment_id, seen.job, seen.run_date, seen.direction,
-                seen.method, seen.account, seen.amount, seen.currency, seen.created,
-                seen.transfer_id, seen.payment_id, seen.amount_reversed)  # fmt: skip
+    if seen is not None:
+        return seen
+    return Seen(movement.object_id, "", "", "", "", str(movement.direction), movement.method,
+                movement.account, movement.amount, movement.currency, movement.created,
+                movement.transfer_id, movement.payment_id or "",
+                movement.amount_reversed)  # fmt: skip
 
 
 def rows_of(entries: list[Entry]) -> list[Row]:

@@ -27,7 +27,6 @@ from pathlib import Path
 from ledgerrun.errors import RefusedError, StripeError
 from ledgerrun.job import Job
 from ledgerrun.reconcile.books import (
-    Obj,
     Row,
     journal_of,
     listings,
@@ -37,7 +36,7 @@ from ledgerrun.reconcile.books import (
     since,
 )
 from ledgerrun.reconcile.model import NEXT_STEP, Discrepancy, Reconciliation
-from ledgerrun.store.model import SUCCEEDED, Entry, Store
+from ledgerrun.store.model import SUCCEEDED, Entry, Seen, Store
 from ledgerrun.stripe.session import Session
 from ledgerrun.vocab import Direction, money_text
 
@@ -61,7 +60,7 @@ def reconcile(
     window = since(job, run_date, scope_entries, now)
     ids = {r.transfer_id for r in rows} | {e.transfer_id or "" for e in known.values()}
     objects = list(listings(job, session, store, accounts, window, report, ids))
-    by_key: dict[str, list[Obj]] = defaultdict(list)
+    by_key: dict[str, list[Seen]] = defaultdict(list)
     for obj in objects:
         if obj.key:
             by_key[obj.key].append(obj)
@@ -100,7 +99,7 @@ def _reversals(
     session: Session,
     store: Store,
     job: Job,
-    objects: list[Obj],
+    objects: list[Seen],
     known: dict[str, Entry],
     run_date: str | None,
 ) -> list[Discrepancy]:
@@ -154,7 +153,7 @@ def _reversals(
 
 
 def _classify(
-    obj: Obj,
+    obj: Seen,
     job: str,
     run_date: str | None,
     in_scope: bool,
@@ -162,7 +161,7 @@ def _classify(
     row_ids: set[str],
     known: dict[str, Entry],
     journal_ids: set[str],
-    by_key: dict[str, list[Obj]],
+    by_key: dict[str, list[Seen]],
 ) -> str | None:
     if obj.ids & row_ids:
         return None  # the results account for it; its row was checked above
@@ -187,7 +186,7 @@ def _classify(
     return "orphan"
 
 
-def _in_scope(obj: Obj, job: str, run_date: str | None) -> bool:
+def _in_scope(obj: Seen, job: str, run_date: str | None) -> bool:
     if run_date is None:
         return True
     if obj.run_date:
@@ -196,7 +195,7 @@ def _in_scope(obj: Obj, job: str, run_date: str | None) -> bool:
     return made == run_date
 
 
-def _detail(kind: str, obj: Obj, rows: dict[str, Row], by_key: dict[str, list[Obj]]) -> str:
+def _detail(kind: str, obj: Seen, rows: dict[str, Row], by_key: dict[str, list[Seen]]) -> str:
     amount = money_text(obj.amount, obj.currency)
     made = f"a {obj.direction} of {amount}, job {obj.job or '?'}, run date {obj.run_date or '?'}"
     if kind == "duplicate":
@@ -209,13 +208,13 @@ def _detail(kind: str, obj: Obj, rows: dict[str, Row], by_key: dict[str, list[Ob
     return f"no results row, not in the journal ({made})"
 
 
-def _about(obj: Obj, kind: str, detail: str) -> Discrepancy:
+def _about(obj: Seen, kind: str, detail: str) -> Discrepancy:
     return Discrepancy(
         kind, obj.adjustment_id, obj.account, obj.transfer_id, obj.payment_id, detail
     )
 
 
-def _check_row(session: Session, row: Row, by_id: dict[str, Obj]) -> list[Discrepancy]:
+def _check_row(session: Session, row: Row, by_id: dict[str, Seen]) -> list[Discrepancy]:
     """The objects of a succeeded row, compared with the row."""
 
     def problem(kind: str, detail: str) -> Discrepancy:

@@ -107,6 +107,11 @@ class Seen:
     payment_id: str
     amount_reversed: int = 0
 
+    @property
+    def ids(self) -> set[str]:
+        """The Stripe ids the object goes by (its transfer, its payment)."""
+        return {i for i in (self.transfer_id, self.payment_id) if i}
+
 
 @dataclass(frozen=True)
 class AccountRecord:
