@@ -182,16 +182,22 @@ def _fill(template: str, key: str, name: str, run_date: dt.date) -> str:
         ) from None
 
 
-def load_job_file(path: Path, run_date: dt.date) -> Job:
-    """Read and check a TOML job file; raise ConfigError naming the offending key."""
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """The TOML document at ``path`` (``what`` names it in errors: "job file"); ConfigError when
+    it is missing, unreadable or not TOML. A byte-order mark from Windows editors is fine."""
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
-        raise ConfigError(f"job file not found: {path}") from None
+        raise ConfigError(f"{what} not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read job file {path}: {exc}") from None
+        raise ConfigError(f"cannot read {what} {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name} is not valid TOML: {exc}") from None
+
+
+def load_job_file(path: Path, run_date: dt.date) -> Job:
+    """Read and check a TOML job file; raise ConfigError naming the offending key."""
+    doc = read_toml(path, "job file")
     for table in doc:
         if table not in ("job", "columns", "limits", "consent", "stripe"):
             raise _unknown(table, ["job", "columns", "limits", "consent", "stripe"])

@@ -108,32 +108,25 @@ def is_account_source(charge: dict[str, Any]) -> bool:
 
 
 def debit_transfer(t: dict[str, Any], account: str, meta: Meta | None = None) -> Movement:
-    meta = meta or Meta()
-    return Movement(
-        direction=Direction.DEBIT,
-        method=Method.TRANSFER,
-        transfer_id=str(t["id"]),
-        payment_id=id_of(t.get("destination_payment")),
-        account=account,
-        amount=int(t["amount"]),
-        currency=str(t["currency"]),
-        created=int(t.get("created") or 0),
-        transfer_group=t.get("transfer_group"),
-        metadata=metadata_of(t),
-        amount_reversed=int(t.get("amount_reversed") or 0),
-        request_id=meta.request_id,
-        replayed=meta.replayed,
-    )
+    """A transfer made by a connected account (``account``) to the platform: a debit."""
+    return _transfer(t, Direction.DEBIT, Method.TRANSFER, account, meta or Meta())
 
 
 def credit_transfer(t: dict[str, Any], meta: Meta | None = None) -> Movement:
-    meta = meta or Meta()
+    """A transfer made by the platform to a connected account (its destination): a credit."""
+    account = id_of(t.get("destination")) or ""
+    return _transfer(t, Direction.CREDIT, "", account, meta or Meta())
+
+
+def _transfer(
+    t: dict[str, Any], direction: Direction, method: str, account: str, meta: Meta
+) -> Movement:
     return Movement(
-        direction=Direction.CREDIT,
-        method="",
+        direction=direction,
+        method=method,
         transfer_id=str(t["id"]),
         payment_id=id_of(t.get("destination_payment")),
-        account=id_of(t.get("destination")) or "",
+        account=account,
         amount=int(t["amount"]),
         currency=str(t["currency"]),
         created=int(t.get("created") or 0),

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ledgerrun.errors import ConfigError
 from ledgerrun.job import ENV_RE, URL_PREFIXES
+from ledgerrun.jobfile import read_toml
 
 AUTH_MODES = ("local", "proxy")
 DEFAULTS: dict[str, Any] = {
@@ -64,14 +64,7 @@ def _type_name(value: Any) -> str:
 
 def load_config(path: Path) -> ServeConfig:
     """Read and check ``path``; ConfigError names the offending key."""
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise ConfigError(f"server configuration not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name} is not valid TOML: {exc}") from None
+    doc = read_toml(path, "server configuration")
     for table in doc:
         if table != "serve":
             raise ConfigError(f"unknown table '{table}' in {path.name}: only [serve] is read")
