@@ -43,7 +43,7 @@ from ledgerrun.reconcile import check as rc
 from ledgerrun.reconcile import files as rc_files
 from ledgerrun.send.prepare import Prepared
 from ledgerrun.send.table import results_table as table_of
-from ledgerrun.summary import ControlTotalLine, Outputs, Summary, count, totals
+from ledgerrun.summary import ControlTotal, Outputs, Summary, count, totals
 from ledgerrun.vocab import (
     FAILED,
     FIXES,
@@ -171,7 +171,7 @@ def make_run(
     dry_run: bool = False,
     mode: str = "sandbox",
     job_file: str = JOB_FILE,
-    control_total: ControlTotalLine | None = None,
+    control_total: ControlTotal | None = None,
     consent_checked: bool | None = False,
     done_earlier: int = 0,
 ) -> Run:
@@ -438,13 +438,13 @@ def test_control_total_missing_matching_and_not(tmp_path) -> None:
     lines, outcomes = ["a,acct_1A,1.00,usd,,d,\n"], [done(0)]
     none = make_run(tmp_path, lines, outcomes, exit_code=0).doc().one(id="control-total")
     assert none.one("span", class_="tag").text() == "No totals line"
-    good = ControlTotalLine(row=9, stated="1.00", computed="1.00", currency="usd", matches=True)
+    good = ControlTotal(row=9, stated="1.00", computed="1.00", currency="usd", matches=True)
     run = make_run(tmp_path, lines, outcomes, exit_code=0, control_total=good)
     found = run.doc().one(id="control-total")
     assert "tone-ok" in found.attrs["class"].split()
     assert found.one("span", class_="tag").text() == "Matches"
     assert "the totals line (row 9) states 1.00 USD; the rows add up to 1.00 USD." in found.words()
-    bad = ControlTotalLine(row=9, stated="2.00", computed="1.00", currency=None, matches=False)
+    bad = ControlTotal(row=9, stated="2.00", computed="1.00", currency=None, matches=False)
     run = make_run(tmp_path, lines, outcomes, exit_code=2, control_total=bad)
     found = run.doc().one(id="control-total")
     assert "tone-stop" in found.attrs["class"].split()

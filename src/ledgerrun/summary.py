@@ -40,7 +40,14 @@ class Outputs:
 
 
 @dataclass(frozen=True)
-class ControlTotalLine:
+class ControlTotal:
+    """The ledger's totals line, checked against its rows.
+
+    ``stated`` is what the line says and ``computed`` what the rows add up to, both in major
+    units as text with thousands separators (``12,345.67``); ``currency`` is the line's own
+    currency (then only that currency's rows count) or None (every row counts, as a spreadsheet
+    adds them). ``row`` is the line's row in the spreadsheet."""
+
     row: int
     stated: str
     computed: str
@@ -70,7 +77,7 @@ class Summary:
     totals: dict[str, dict[str, dict[str, int]]]  # currency -> direction -> status -> minor
     sent_now: int  # rows this run sent (and settled)
     done_earlier: int  # rows found done: by an earlier run, or in Stripe's books
-    control_total: ControlTotalLine | None = None
+    control_total: ControlTotal | None = None
     consent_checked: bool | None = None
     api_base: str | None = None  # where the run sent its requests, when not Stripe's own API
     sandbox_embedded: bool = False  # a sandbox that lived only inside the run
@@ -89,7 +96,7 @@ class Summary:
         for name in ("started_at", "ended_at"):
             values[name] = dt.datetime.fromisoformat(str(values[name]).replace("Z", "+00:00"))
         line = values.get("control_total")
-        values["control_total"] = ControlTotalLine(**line) if line else None
+        values["control_total"] = ControlTotal(**line) if line else None
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in values.items() if k in known})
 

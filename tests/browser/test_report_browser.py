@@ -11,10 +11,10 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from ledgerrun.output.html import write_report
-from ledgerrun.summary import ControlTotalLine
+from ledgerrun.summary import ControlTotal
 from tests.test_report import EVIL, MIXED, make_run, mixed_outcomes, write_reversals
 
-CONTROL = ControlTotalLine(row=22, stated="9,144.34", computed="9,144.34", currency="usd",
+CONTROL = ControlTotal(row=22, stated="9,144.34", computed="9,144.34", currency="usd",
                            matches=True)  # fmt: skip
 
 

@@ -22,12 +22,12 @@ from ledgerrun.vocab import Problem
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ledgerrun.ingest.validation import ControlTotal, Validation
+    from ledgerrun.ingest.validation import Validation
     from ledgerrun.reconcile.model import Discrepancy, Reconciliation
     from ledgerrun.send.plan import Plan
     from ledgerrun.send.reverse import ReverseResult as Reversal
     from ledgerrun.send.runner import RunResult as Ran
-    from ledgerrun.summary import Summary
+    from ledgerrun.summary import ControlTotal, Summary
     from ledgerrun.vocab import RowOutcome
 
 SHOWN = 50  # problems listed by print(result), as the command line's default

@@ -16,10 +16,11 @@ import pyarrow.compute as pc
 
 from ledgerrun import money
 from ledgerrun.ingest.read import Ledger
-from ledgerrun.ingest.validation import Collector, ControlTotal
+from ledgerrun.ingest.validation import Collector
 from ledgerrun.job import Job
 from ledgerrun.money.scalar import MAJOR_GRAMMAR
 from ledgerrun.stripe import facts
+from ledgerrun.summary import ControlTotal
 from ledgerrun.vocab import shown
 
 Parsed = tuple[pa.Array, pa.Array] | None

@@ -16,8 +16,9 @@ import pyarrow.compute as pc
 
 from ledgerrun.ingest import amounts, identity, rules
 from ledgerrun.ingest.read import CELL_CODES, Ledger
-from ledgerrun.ingest.validation import Collector, ControlTotal, Validation, in_order
+from ledgerrun.ingest.validation import Collector, Validation, in_order
 from ledgerrun.job import Job
+from ledgerrun.summary import ControlTotal
 from ledgerrun.vocab import Problem
 
 __all__ = [

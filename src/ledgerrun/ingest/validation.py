@@ -13,27 +13,12 @@ import pyarrow.compute as pc
 
 from ledgerrun.errors import ExitCode
 from ledgerrun.ingest.read import Ledger
+from ledgerrun.summary import ControlTotal
 from ledgerrun.vocab import Problem, shown
 
 Word = Callable[[str, int], str]
 """Writes a problem's message from the cell's value (as a report shows it: control characters
 escaped, cut to 80 characters) and the row's index in the ledger."""
-
-
-@dataclass(frozen=True)
-class ControlTotal:
-    """The ledger's totals line, checked against its rows.
-
-    ``stated`` is what the line says and ``computed`` what the rows add up to, both in major
-    units as text with thousands separators (``12,345.67``); ``currency`` is the line's own
-    currency (then only that currency's rows count) or None (every row counts, as a spreadsheet
-    adds them). ``row`` is the line's row in the spreadsheet."""
-
-    row: int
-    stated: str
-    computed: str
-    currency: str | None
-    matches: bool
 
 
 @dataclass

@@ -36,7 +36,7 @@ from ledgerrun.store import open_store
 from ledgerrun.store.model import Run, Store
 from ledgerrun.stripe.client import Listener
 from ledgerrun.stripe.session import connect
-from ledgerrun.summary import ControlTotalLine, Outputs, Summary, count, totals
+from ledgerrun.summary import Outputs, Summary, count, totals
 from ledgerrun.vocab import Mode, RowOutcome, Status
 
 Publisher = Callable[["RunResult"], None]
@@ -316,12 +316,7 @@ def _summary(
         (o.status for o in outcomes),
         strict=True,
     )
-    control = getattr(v, "control_total", None)
-    line = None
-    if control is not None:
-        line = ControlTotalLine(
-            control.row, control.stated, control.computed, control.currency, control.matches
-        )
+    line = v.control_total
     return Summary(
         run_id=run_id,
         job=job.name,
