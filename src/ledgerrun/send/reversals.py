@@ -15,6 +15,7 @@ moved. A request that fails a check is ``invalid``; with ``on_invalid = abort`` 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from ledgerrun.errors import LedgerFileError
 from ledgerrun.ingest.identity import canonical, invisible_characters
 from ledgerrun.ingest.records import read_records
 from ledgerrun.job import Job
+from ledgerrun.send.keys import idempotency_key
 from ledgerrun.store.model import PENDING, SUCCEEDED, Entry, ReversalEntry, Store
 from ledgerrun.vocab import Direction, Problem, money_text
 
@@ -216,6 +218,47 @@ def _amount(r: Request, entry: Entry) -> bool:
         r.problem = problem_of(r, column, exc.code, exc.message)
         return False
     return True
+
+
+def intent_of(
+    r: Request,
+    job: Job,
+    *,
+    amount_minor: int,
+    request: dict[str, object],
+    attempts: int,
+    attempted_at: dt.datetime,
+    attempted_at_server: dt.datetime,
+    run_id: str,
+) -> ReversalEntry:
+    """The store's PENDING record of a new attempt at reversal ``r``: generation 0, or the one
+    after a failed earlier attempt (a new key)."""
+    assert r.entry is not None
+    earlier = r.earlier
+    generation = 0 if earlier is None else earlier.generation + 1
+    return ReversalEntry(
+        key=r.key,
+        reversal_id=r.reversal_id,
+        adjustment_key=r.adjustment_key,
+        adjustment_id=r.entry.adjustment_id,
+        job=job.name,
+        run_date=job.run_date.isoformat(),
+        direction=r.entry.direction,
+        account=r.entry.account,
+        transfer_id=r.entry.transfer_id or "",
+        context=r.context or "",
+        currency=r.entry.currency,
+        amount_minor=amount_minor,
+        reason=r.reason,
+        state=PENDING,
+        generation=generation,
+        idempotency_key=idempotency_key("reversal", r.key, generation),
+        request=request,
+        attempts=attempts,
+        attempted_at=attempted_at,
+        attempted_at_server=attempted_at_server,
+        run_id=run_id,
+    )
 
 
 def problem_of(r: Request, column: str, code: str, message: str) -> Problem:

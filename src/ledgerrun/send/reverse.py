@@ -40,13 +40,12 @@ from ledgerrun.job import Job
 from ledgerrun.send import reversals as rq
 from ledgerrun.send.keys import (
     META_REVERSAL,
-    idempotency_key,
 )
 from ledgerrun.send.paths import check_outputs
 from ledgerrun.send.reverse_send import Line, Sender
 from ledgerrun.send.runner import who
 from ledgerrun.store import open_store
-from ledgerrun.store.model import FAILED, PENDING, SUCCEEDED, ReversalEntry, Run, Store
+from ledgerrun.store.model import FAILED, SUCCEEDED, ReversalEntry, Run, Store
 from ledgerrun.stripe.client import Client
 from ledgerrun.stripe.session import Session, connect
 from ledgerrun.stripe.shapes import Reversal
@@ -255,24 +254,10 @@ def _adopt(store: Store, r: rq.Request, reversal: Reversal, job: Job) -> Reversa
     now = dt.datetime.now(dt.UTC)
     earlier = r.earlier
     if earlier is None or earlier.state == FAILED:
-        generation = 0 if earlier is None else earlier.generation + 1
-        earlier = ReversalEntry(
-            key=r.key,
-            reversal_id=r.reversal_id,
-            adjustment_key=r.adjustment_key,
-            adjustment_id=r.entry.adjustment_id,
-            job=job.name,
-            run_date=job.run_date.isoformat(),
-            direction=r.entry.direction,
-            account=r.entry.account,
-            transfer_id=r.entry.transfer_id or "",
-            context=r.context or "",
-            currency=r.entry.currency,
+        earlier = rq.intent_of(
+            r,
+            job,
             amount_minor=reversal.amount,
-            reason=r.reason,
-            state=PENDING,
-            generation=generation,
-            idempotency_key=idempotency_key("reversal", r.key, generation),
             request={"amount": reversal.amount},
             attempts=0,
             attempted_at=now,

@@ -21,9 +21,8 @@ from ledgerrun.send.keys import (
     META_REASON,
     META_REVERSAL,
     META_RUN_DATE,
-    idempotency_key,
 )
-from ledgerrun.store.model import FAILED, PENDING, ReversalEntry, Store
+from ledgerrun.store.model import FAILED, ReversalEntry, Store
 from ledgerrun.stripe import facts
 from ledgerrun.stripe.client import Client, SentCount
 from ledgerrun.stripe.shapes import Reversal
@@ -82,8 +81,7 @@ class Sender:
         earlier = r.earlier
         try:
             if earlier is None or earlier.state == FAILED:
-                generation = 0 if earlier is None else earlier.generation + 1
-                entry = self._intent(r, generation, earlier.attempts if earlier else 0)
+                entry = self._intent(r, earlier.attempts if earlier else 0)
             elif age(earlier, self.clock.now(), self.client.gateway.server_offset) < STALE_AFTER:
                 entry = earlier
             else:
@@ -135,7 +133,7 @@ class Sender:
             self._record_success(line, entry, reversal, counter.sent)
         line.attempts = entry.attempts + counter.sent
 
-    def _intent(self, r: rq.Request, generation: int, attempts: int) -> ReversalEntry:
+    def _intent(self, r: rq.Request, attempts: int) -> ReversalEntry:
         assert r.entry is not None and r.amount_minor is not None
         now = self.clock.now()
         metadata = {
@@ -151,23 +149,10 @@ class Sender:
         request: dict[str, object] = {"amount": r.amount_minor, "metadata": metadata}
         if r.reason:
             request["description"] = r.reason[:1000]
-        entry = ReversalEntry(
-            key=r.key,
-            reversal_id=r.reversal_id,
-            adjustment_key=r.adjustment_key,
-            adjustment_id=r.entry.adjustment_id,
-            job=self.job.name,
-            run_date=self.job.run_date.isoformat(),
-            direction=r.entry.direction,
-            account=r.entry.account,
-            transfer_id=r.entry.transfer_id or "",
-            context=r.context or "",
-            currency=r.entry.currency,
+        entry = rq.intent_of(
+            r,
+            self.job,
             amount_minor=r.amount_minor,
-            reason=r.reason,
-            state=PENDING,
-            generation=generation,
-            idempotency_key=idempotency_key("reversal", r.key, generation),
             request=request,
             attempts=attempts,
             attempted_at=now,
