@@ -5,7 +5,7 @@ The layers of ``src/ledgerrun`` (the design notes' "layout that shows the pipeli
 importing only from the layers listed for it:
 
 =============  ============================================================================
-base           errors, vocab, clock, events, money, summary, job, jobfile, startup, and
+base           errors, vocab, clock, events, money, summary, job, jobfile, target, startup, and
                ``ledgerrun.stripe.facts`` (Stripe's rules, no SDK: any stage may read them);
                the package root only for ``__version__``. Imports only base.
 ingest         read -> validate. Imports base.
@@ -61,6 +61,7 @@ LAYERS: dict[str, str] = {
             "jobfile",
             "startup",
             "scrub",
+            "target",
         ),
         BASE,
     ),
@@ -289,6 +290,6 @@ def test_the_reader_sees_lazy_relative_and_aliased_imports() -> None:
         by_importer.setdefault(i.importer, set()).add(i.target)
     assert "ledgerrun.send.table" in by_importer["ledgerrun.api.results"]  # in a function
     assert "ledgerrun.stripe.facts" in by_importer["ledgerrun.ingest.rules"]  # from pkg import mod
-    assert "ledgerrun.__version__" in by_importer["ledgerrun.send.runner"]  # import ledgerrun
-    assert "stripe" in by_importer["ledgerrun.stripe.gateway"]
+    assert "ledgerrun.__version__" in by_importer["ledgerrun.send.summarise"]  # import ledgerrun
+    assert "stripe" in by_importer["ledgerrun.stripe.sdk"]
     assert layer("ledgerrun.stripe.facts") == BASE and layer("ledgerrun.stripe.client") == "stripe"

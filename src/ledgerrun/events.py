@@ -86,10 +86,12 @@ class BreakerOpen:
 
 @dataclass(frozen=True)
 class RunStopping:
-    """A signal or a fatal error: the run finishes what is in flight and stops."""
+    """A signal or a fatal error: the run finishes what is in flight and stops. ``traceback``
+    is set when the reason is a bug in ledgerrun (logs show it)."""
 
     name: ClassVar[str] = "run_stopping"
     reason: str
+    traceback: str = ""
 
 
 @dataclass(frozen=True)

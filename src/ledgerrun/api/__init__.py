@@ -134,10 +134,10 @@ def run(
     out as invalid; 2 the ledger is invalid and nothing was sent; 3 incomplete (stopped, Stripe
     out of reach): run it again. An interrupt (Ctrl-C, or a notebook's stop button) finishes the
     requests in flight and returns with exit code 3; a second one stops at once."""
-    from ledgerrun.jobfile import with_run_options
     from ledgerrun.send.publish import publish_run
     from ledgerrun.send.runner import run_job
     from ledgerrun.send.stopping import stop_on_signals
+    from ledgerrun.target import with_run_options
 
     _check_range("concurrency", concurrency, 1, 64, whole=True)
     _check_range("rate_limit", rate_limit, 0, 10_000, whole=False)
@@ -190,7 +190,7 @@ def reverse(
     partial reversal, ``reason``, ``reversal_id``), or with ``all_rows=True`` every adjustment of
     the run date that succeeded, in full. Writes the reversals file and its summary."""
     from ledgerrun.send.publish import publish_reversals
-    from ledgerrun.send.reverse import reverse_job
+    from ledgerrun.send.reversal.command import reverse_job
 
     if all_rows == (adjustments is not None):
         raise ConfigError(

@@ -106,6 +106,10 @@ class JsonLog:
                 self.write(event.name, **fields)
             case RowDone() if event.outcome.status in (FAILED, UNKNOWN):
                 self.write(f"row_{event.outcome.status}", level="warning", **row_fields(event))
+            case RunStopping() if event.traceback:
+                self.write(
+                    event.name, level="error", reason=event.reason, traceback=event.traceback
+                )
             case BreakerOpen() | RunStopping():
                 self.write(event.name, level="error", reason=event.reason)
             case RunEnd():
@@ -165,6 +169,8 @@ class TextLog:
                 line = f"Stripe stopped answering ({event.reason}): no more requests are sent."
             case RunStopping():
                 line = f"The run is stopping: {event.reason}"
+                if event.traceback:
+                    line += "\n" + event.traceback.rstrip()
             case RowDone() if self.verbose and event.outcome.status in (FAILED, UNKNOWN):
                 outcome = event.outcome
                 line = (
