@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "https": False,
     "worker_thread": True,
     "allow_live": False,
+    "work_lease_s": 30,
 }
 
 
@@ -51,6 +52,7 @@ class ServeConfig:
     https: bool  # served behind HTTPS: cookies get Secure
     worker_thread: bool  # run queued work in a thread of the server (else: `ledgerrun worker`)
     allow_live: bool  # let runs use a live key (sk_live_): real money
+    work_lease_s: int = 30  # a dead worker's work is taken over by another within this
 
     @property
     def max_upload_bytes(self) -> int:
@@ -113,6 +115,8 @@ def load_config(path: Path) -> ServeConfig:
         raise ConfigError("'serve.port' must be between 0 and 65535")
     if not 1 <= values["session_minutes"] <= 7 * 24 * 60:
         raise ConfigError("'serve.session_minutes' must be between 1 and 10080 (a week)")
+    if not 2 <= values["work_lease_s"] <= 600:
+        raise ConfigError("'serve.work_lease_s' must be between 2 and 600 seconds")
     if not str(values["proxy_header"]).strip():
         raise ConfigError("'serve.proxy_header' must name a header")
     return ServeConfig(
@@ -131,4 +135,5 @@ def load_config(path: Path) -> ServeConfig:
         https=bool(values["https"]),
         worker_thread=bool(values["worker_thread"]),
         allow_live=bool(values["allow_live"]),
+        work_lease_s=int(values["work_lease_s"]),
     )
