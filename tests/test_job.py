@@ -153,3 +153,37 @@ def test_a_consent_registry_is_resolved_beside_the_job(write) -> None:
     job = load_target(write("jobs/j.toml", MINIMAL + '[consent]\nregistry = "c.csv"\n'), RUN_DATE)
     assert job.consent_registry is not None and job.consent_registry.name == "c.csv"
     assert job.consent_registry.parent.name == "jobs"
+
+
+# --- the run date: today on the injected clock, in the job's time zone ----------------------
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [("Europe/Berlin", "2026-11-27"), ("America/New_York", "2026-11-26"), ("UTC", "2026-11-26")],
+)
+def test_the_default_run_date_is_today_in_the_jobs_time_zone(write, zone: str, day: str) -> None:
+    from tests.helpers.fakes import FakeClock
+
+    clock = FakeClock(dt.datetime(2026, 11, 26, 23, 30, tzinfo=dt.UTC))  # 00:30 in Berlin
+    job = load_target(write("z.toml", MINIMAL + f'timezone = "{zone}"\n'), clock=clock)
+    assert job.run_date.isoformat() == day and job.timezone == zone
+    assert job.ledger.name == f"adj-{day}.csv"
+
+
+def test_without_a_time_zone_the_hosts_is_used_for_jobs_and_bare_ledgers(
+    write, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers.fakes import FakeClock
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    clock = FakeClock(dt.datetime(2026, 11, 26, 20, 0, tzinfo=dt.UTC))  # 05:00 the next day
+    job = load_target(write("h.toml", MINIMAL), clock=clock)
+    bare = load_target(write("ledger.csv", "adjustment_id\n"), clock=clock)
+    assert (job.timezone, job.run_date.isoformat()) == ("Asia/Tokyo", "2026-11-27")
+    assert (bare.timezone, bare.run_date.isoformat()) == ("Asia/Tokyo", "2026-11-27")
+
+
+def test_an_unknown_time_zone_is_refused_naming_the_key(write) -> None:
+    with pytest.raises(ConfigError, match="'job.timezone' must be an IANA time zone"):
+        load_target(write("bad.toml", MINIMAL + 'timezone = "Mars/Olympus"\n'), RUN_DATE)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ledgerrun.clock import host_zone
 from ledgerrun.errors import ConfigError
 
 LEDGER_SUFFIXES = (".csv", ".parquet", ".xlsx")
@@ -91,6 +92,7 @@ class Job:
     stripe: StripeSettings = field(default_factory=StripeSettings)
     source: Path | None = None
     journal_url: str | None = None  # a postgresql:// store instead of the journal file
+    timezone: str = field(default_factory=host_zone)  # IANA: the zone the run date is a day of
 
     @property
     def store_location(self) -> str:

@@ -21,7 +21,7 @@ import click
 
 from ledgerrun.errors import ExitCode, FatalError
 from ledgerrun.job import Job
-from ledgerrun.jobfile import resolve_target
+from ledgerrun.target import resolve_target
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -82,11 +82,11 @@ def run(
     some rows unknown or unsent (a stop, an outage, a full disk), run it again later; 4 another
     run of this job is in progress.
     """
-    from ledgerrun.jobfile import with_run_options
     from ledgerrun.output import text
     from ledgerrun.send.publish import publish_run
     from ledgerrun.send.runner import run_job
     from ledgerrun.send.stopping import stop_on_signals
+    from ledgerrun.target import with_run_options
 
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
     job = with_run_options(
