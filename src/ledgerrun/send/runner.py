@@ -210,6 +210,10 @@ def run_job(
                 totals=summary.totals,
                 results=str(outputs.results),
                 report=str(outputs.report),
+                job=job.name,
+                run_date=job.run_date.isoformat(),
+                dry_run=dry_run,
+                duration_s=(summary.ended_at - summary.started_at).total_seconds(),
             )
         )
         return result

@@ -12,6 +12,7 @@ from typing import Any
 from ledgerrun.errors import ConfigError
 from ledgerrun.job import ENV_RE, URL_PREFIXES
 from ledgerrun.jobfile import read_toml
+from ledgerrun.notify.settings import NotifySettings, read_notify
 
 AUTH_MODES = ("local", "proxy")
 DEFAULTS: dict[str, Any] = {
@@ -51,6 +52,7 @@ class ServeConfig:
     https: bool  # served behind HTTPS: cookies get Secure
     worker_thread: bool  # run queued work in a thread of the server (else: `ledgerrun worker`)
     allow_live: bool  # let runs use a live key (sk_live_): real money
+    notify: NotifySettings | None = None  # [notify]: told of batches and runs, for every job
 
     @property
     def max_upload_bytes(self) -> int:
@@ -66,8 +68,10 @@ def load_config(path: Path) -> ServeConfig:
     """Read and check ``path``; ConfigError names the offending key."""
     doc = read_toml(path, "server configuration")
     for table in doc:
-        if table != "serve":
-            raise ConfigError(f"unknown table '{table}' in {path.name}: only [serve] is read")
+        if table not in ("serve", "notify"):
+            raise ConfigError(
+                f"unknown table '{table}' in {path.name}: only [serve] and [notify] are read"
+            )
     raw = doc.get("serve", {})
     if not isinstance(raw, dict):
         raise ConfigError("'serve' must be a table ([serve])")
@@ -131,4 +135,5 @@ def load_config(path: Path) -> ServeConfig:
         https=bool(values["https"]),
         worker_thread=bool(values["worker_thread"]),
         allow_live=bool(values["allow_live"]),
+        notify=read_notify(doc.get("notify")),
     )
