@@ -121,3 +121,48 @@ def test_notification_secrets_and_the_metrics_file_are_checked_too(tmp_path: Pat
     assert lines["metrics"]["status"] == "wrong"
     code, lines = checked(job, env={"NO_SUCH_SLACK_URL": "https://hooks.example.com/x"})
     assert lines["notify"]["status"] == "ok" and lines["metrics"]["status"] == "wrong"
+
+
+# --- a PostgreSQL store ---------------------------------------------------------------------------
+
+
+def test_a_postgresql_store_is_checked_its_lock_and_its_rights(
+    tmp_path: Path, sandbox, pg_url: str
+) -> None:
+    import subprocess
+    import sys
+    import uuid
+
+    from tests.store import pg
+
+    job = write_job(tmp_path, sandbox.url, ROWS)
+    code, lines = checked(job, "--journal", pg_url)
+    assert code == 0, lines
+    assert lines["store"]["message"].endswith("opens, schema current, writable")
+    assert cli("run", job, "--journal", pg_url).returncode == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom ledgerrun.store import open_store\n"
+         "store = open_store(sys.argv[1])\nstore.lock('e2e')\nprint('ready', flush=True)\n"
+         "time.sleep(60)",
+         pg_url],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        code, lines = checked(job, "--journal", pg_url)
+        assert code == 4 and lines["lock"]["status"] == "held"
+    finally:
+        holder.kill()
+        holder.wait()
+    # A role that may read the store but not write it.
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    schema = pg_url.rsplit("search_path%3D", 1)[1]
+    with pg.admin() as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+    reader = pg_url.replace("://postgres@", f"://{role}@", 1)
+    assert reader != pg_url
+    code, lines = checked(job, "--journal", reader)
+    assert code == 2 and lines["store"]["status"] == "wrong"
+    assert "may not write" in lines["store"]["message"]

@@ -237,7 +237,38 @@ def _store(job: Job) -> tuple[Line, Store | None]:
             store.close()
             return Line("store", WRONG, str(exc)), None
         where = _shown(job.journal)
+    else:
+        try:
+            _check_database_writes(job.journal_url)
+        except JournalError as exc:
+            store.close()
+            return Line("store", UNREACHABLE if _unreachable(exc) else WRONG, str(exc)), None
     return Line("store", OK, f"{where}: opens, schema current, writable"), store
+
+
+def _check_database_writes(url: str) -> None:
+    """The database role may write the store's tables (or, before the first run, make them)."""
+    from ledgerrun.store.pgconn import connect, first_line, shown
+
+    conn = connect(url, "ledgerrun check", True, 5.0)
+    try:
+        row = conn.execute(
+            "SELECT CASE WHEN to_regclass('adjustments') IS NULL"
+            " THEN has_schema_privilege(current_schema(), 'CREATE')"
+            " ELSE has_table_privilege('adjustments', 'INSERT, UPDATE')"
+            " AND has_table_privilege('runs', 'INSERT, UPDATE') END"
+        ).fetchone()
+    except Exception as exc:  # psycopg's errors, said in one line
+        raise JournalError(f"cannot ask the store {shown(url)} what it may write: "
+                           f"{first_line(exc)}") from None  # fmt: skip
+    finally:
+        conn.close()
+    if not (row and row[0]):
+        raise JournalError(
+            f"the store {shown(url)} opens, but its database role may not write ledgerrun's "
+            "tables (or make them, before the first run): grant it INSERT and UPDATE on them "
+            "(CREATE on the schema before the first run)"
+        )
 
 
 def _unreachable(exc: JournalError) -> bool:
