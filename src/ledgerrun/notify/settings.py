@@ -1,4 +1,5 @@
-"""The ``[notify]`` table of a job file or of ``serve.toml``: where notifications go.
+"""The ``[notify]`` table of a job file or of ``serve.toml`` (where notifications go), and the path
+of a job's ``[metrics] textfile``.
 
 A base module (``tests/test_layout.py`` places it with ``job`` and ``jobfile``): the job file reader
 and the server's configuration both check the table here, key by key, so a mistake names its key.

@@ -68,8 +68,13 @@ async def upload(self: App, request: Request) -> Response:
         self.store, user.name, self.address(request), "upload", batch=batch,
         file_name=batch.file_name, size=size, rows=batch.rows, status=batch.status,
     )  # fmt: skip
-    if notices.needs_approval(batch):
-        notices.batch_event(self.config, batch, "batch_uploaded", by=user.name, env=self.env)
+    if notices.needs_approval(batch):  # reads the job file, then delivers in the background
+        await run_in_threadpool(
+            functools.partial(
+                notices.batch_event, self.config, batch, "batch_uploaded", by=user.name,
+                env=self.env,
+            )
+        )  # fmt: skip
     return RedirectResponse(f"/batches/{batch.batch_id}", 303)
 
 
@@ -272,6 +277,11 @@ async def _decide(self: App, request: Request, decision: str) -> Response:
         comment=comment,
     )  # fmt: skip
     event = "batch_approved" if decision == "approved" else "batch_rejected"
-    notices.batch_event(self.config, batch, event, by=user.name, comment=comment, env=self.env)
+    await run_in_threadpool(
+        functools.partial(
+            notices.batch_event, self.config, batch, event, by=user.name, comment=comment,
+            env=self.env,
+        )
+    )  # fmt: skip
     self.flash(request, f"Batch {decision}.")
     return RedirectResponse(f"/batches/{batch.batch_id}", 303)
