@@ -185,5 +185,5 @@ def test_without_a_time_zone_the_hosts_is_used_for_jobs_and_bare_ledgers(
 
 
 def test_an_unknown_time_zone_is_refused_naming_the_key(write) -> None:
-    with pytest.raises(ConfigError, match="'job.timezone' must be an IANA time zone"):
+    with pytest.raises(ConfigError, match=r"'job\.timezone' must be an IANA time zone"):
         load_target(write("bad.toml", MINIMAL + 'timezone = "Mars/Olympus"\n'), RUN_DATE)

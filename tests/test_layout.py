@@ -12,9 +12,11 @@ ingest         read -> validate. Imports base.
 stripe         facts, gateway, policy, client, session: the only users of the ``stripe`` SDK.
                Imports base (and ``ledgerrun_sandbox``, for the embedded sandbox).
 store          the journal. Imports base.
-output         results files, summaries, reports, logs, progress: presentation. Imports base
-               only: no stage module (ingest, stripe, store, send, reconcile, cli). The stages
-               hand it values to write.
+output         results files, summaries, reports, logs, progress, metrics: presentation.
+               Imports base only: no stage module (ingest, stripe, store, send, reconcile,
+               cli). The stages hand it values to write.
+notify         notifications (webhook, Slack, email), given plain values. Imports base only
+               (``ledgerrun.notify.settings``, the ``[notify]`` table, is itself base).
 send           plan, pre-flight, guard, execute, reverse, runner. Imports base, ingest,
                stripe, store, output.
 reconcile      checks a run against Stripe's books. Imports base, ingest, stripe, store, send,
@@ -66,6 +68,7 @@ LAYERS: dict[str, str] = {
         BASE,
     ),
     "stripe.facts": BASE,
+    "notify.settings": BASE,
     "__version__": BASE,
     "ingest": "ingest",
     "stripe": "stripe",
@@ -73,13 +76,16 @@ LAYERS: dict[str, str] = {
     "send": "send",
     "reconcile": "reconcile",
     "output": "output",
+    "notify": "notify",
     "web": "web",
     "cli": "cli",
     "__main__": "cli",
     "ledgerrun": "api",  # the package root: the public Python API
     "api": "api",
 }
-EVERYTHING = {"base", "ingest", "stripe", "store", "send", "reconcile", "output", "web", "cli"}
+EVERYTHING = {
+    "base", "ingest", "stripe", "store", "send", "reconcile", "output", "notify", "web", "cli"
+}  # fmt: skip
 MAY_IMPORT: dict[str, set[str]] = {
     "base": {"base"},
     "ingest": {"base"},
@@ -88,6 +94,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "send": {"base", "ingest", "stripe", "store", "output"},
     "reconcile": {"base", "ingest", "stripe", "store", "send", "output"},
     "output": {"base"},
+    "notify": {"base"},
     "web": EVERYTHING - {"cli"} | {"api"},
     "cli": EVERYTHING | {"api"},
     "api": EVERYTHING - {"cli", "web"},

@@ -105,6 +105,10 @@ class RunEnd:
     totals: Mapping[str, object]
     results: str
     report: str
+    job: str = ""
+    run_date: str = ""  # YYYY-MM-DD
+    dry_run: bool = False
+    duration_s: float = 0.0  # from the run's start to its end, as the summary records them
 
 
 Event = RunStart | RowInvalid | Sending | RowDone | AccountDone | BreakerOpen | RunStopping | RunEnd

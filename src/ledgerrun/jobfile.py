@@ -32,6 +32,7 @@ from ledgerrun.job import (
     check_choices,
     default_journal,
 )
+from ledgerrun.notify.settings import metrics_path, read_notify
 
 # --- the schema: one entry per key, with its type check ----------------------------------------
 
@@ -79,6 +80,9 @@ SCHEMA: dict[str, dict[str, _Check]] = {
     },
     "consent": {
         "registry": _text,
+    },
+    "metrics": {
+        "textfile": _text,
     },
     "stripe": {
         "api_key_env": _text,
@@ -203,10 +207,12 @@ def load_job_file(
     """Read and check a TOML job file; raise ConfigError naming the offending key. Without a
     ``run_date``, the run date is today on ``clock`` in the job's time zone."""
     doc = read_toml(path, "job file")
+    tables = ["job", "columns", "limits", "consent", "stripe", "notify", "metrics"]
     for table in doc:
-        if table not in ("job", "columns", "limits", "consent", "stripe"):
-            raise _unknown(table, ["job", "columns", "limits", "consent", "stripe"])
+        if table not in tables:
+            raise _unknown(table, tables)
     job_t = _checked_table(doc, "job")
+    textfile = _checked_table(doc, "metrics").get("textfile")
     stripe_t = _checked_table(doc, "stripe")
     consent_t = _checked_table(doc, "consent")
     name = job_t.get("name")
@@ -257,6 +263,8 @@ def load_job_file(
         ),
         source=path.resolve(),
         timezone=zone,
+        notify=read_notify(doc.get("notify")),
+        metrics_textfile=metrics_path(base, textfile, name) if textfile else None,
     )
     return check_choices(job)
 

@@ -157,6 +157,10 @@ def run_job(
                 totals=result.summary.totals,
                 results=str(outputs.results),
                 report=str(outputs.report),
+                job=job.name,
+                run_date=job.run_date.isoformat(),
+                dry_run=dry_run,
+                duration_s=(result.summary.ended_at - result.summary.started_at).total_seconds(),
             )
         )
         return result

@@ -12,6 +12,7 @@ from typing import Any
 from ledgerrun.errors import ConfigError
 from ledgerrun.job import ENV_RE, URL_PREFIXES
 from ledgerrun.jobfile import read_toml
+from ledgerrun.notify.settings import NotifySettings, read_notify
 
 AUTH_MODES = ("local", "proxy")
 DEFAULTS: dict[str, Any] = {
@@ -53,6 +54,7 @@ class ServeConfig:
     worker_thread: bool  # run queued work in a thread of the server (else: `ledgerrun worker`)
     allow_live: bool  # let runs use a live key (sk_live_): real money
     work_lease_s: int = 30  # a dead worker's work is taken over by another within this
+    notify: NotifySettings | None = None  # [notify]: told of batches and runs, for every job
 
     @property
     def max_upload_bytes(self) -> int:
@@ -68,8 +70,10 @@ def load_config(path: Path) -> ServeConfig:
     """Read and check ``path``; ConfigError names the offending key."""
     doc = read_toml(path, "server configuration")
     for table in doc:
-        if table != "serve":
-            raise ConfigError(f"unknown table '{table}' in {path.name}: only [serve] is read")
+        if table not in ("serve", "notify"):
+            raise ConfigError(
+                f"unknown table '{table}' in {path.name}: only [serve] and [notify] are read"
+            )
     raw = doc.get("serve", {})
     if not isinstance(raw, dict):
         raise ConfigError("'serve' must be a table ([serve])")
@@ -136,4 +140,5 @@ def load_config(path: Path) -> ServeConfig:
         worker_thread=bool(values["worker_thread"]),
         allow_live=bool(values["allow_live"]),
         work_lease_s=int(values["work_lease_s"]),
+        notify=read_notify(doc.get("notify")),
     )

@@ -182,6 +182,7 @@ class Worker:
     # --- kinds ---------------------------------------------------------------------------------
 
     def run(self, item: WorkItem, batch: Batch) -> None:
+        from ledgerrun.api.after_run import AfterRun
         from ledgerrun.send.publish import publish_run as publish
         from ledgerrun.send.runner import run_job
 
@@ -201,16 +202,20 @@ class Worker:
                     "for a new approval"
                 )
         progress = Progress(self.store, item.work_id)
-        events = Events(progress)
-        result = run_job(
-            job,
-            env=self.env,
-            live=self.config.allow_live,
-            events=events,
-            stop=self.stop,
-            hard_stop=self.hard_stop,
-            publish=publish,
-        )
+        after = AfterRun(
+            job, dry_run=False, by=item.requested_by, also=[self.config.notify], env=self.env
+        )  # then, the run over: its metrics and notifications
+        events = Events(progress, after)
+        with after:
+            result = run_job(
+                job,
+                env=self.env,
+                live=self.config.allow_live,
+                events=events,
+                stop=self.stop,
+                hard_stop=self.hard_stop,
+                publish=publish,
+            )
         run_id = result.summary.run_id
         self.store.update_batch(batch.batch_id, run_id=run_id, updated_at=service.now())
         progress.flush(phase="finished", run_id=run_id)
@@ -257,6 +262,7 @@ class Worker:
         self.store.update_batch(batch.batch_id, summary=summary)
 
     def reconcile(self, item: WorkItem, batch: Batch) -> None:
+        from ledgerrun.api.after_run import tell_reconcile
         from ledgerrun.output.html import refresh_report
         from ledgerrun.reconcile.check import reconcile
         from ledgerrun.reconcile.files import write_report
@@ -292,6 +298,10 @@ class Worker:
                 self.store.save_run_file(run_id, "report.html", refreshed.read_bytes())
         code = ExitCode.INCOMPLETE if report.unchecked else (
             ExitCode.OK if report.clean else ExitCode.FAILED
+        )  # fmt: skip
+        tell_reconcile(
+            job, report, by=item.requested_by, also=[self.config.notify], env=self.env,
+            results=str(summary.get("results") or ""),
         )  # fmt: skip
         found = len(report.discrepancies)
         self._end(
