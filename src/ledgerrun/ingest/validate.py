@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerrun.ingest import amounts, identity, rules
+from ledgerrun.ingest import amounts, identity, rules, typed
 from ledgerrun.ingest.read import CELL_CODES, Ledger
 from ledgerrun.ingest.validation import Collector, Validation, in_order
 from ledgerrun.job import Job
@@ -76,6 +76,7 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
         parsed = amounts.joined(first.result(), last)
     if "currency" in have:
         rules.check_currency(currency, exps, out)
+    standing = typed.check(out, currency, exps)  # problems that stand for their whole cell
     amount_minor = amounts.check_amounts(out, have, col, currency, exps, parsed)
     direction = rules.check_direction(col("direction"), out, job.direction, "direction" in have)
     method = rules.check_methods(col("method"), direction, out, job.method, "method" in have)
@@ -87,7 +88,7 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
     total = amounts.control_total(ledger, out, currency, amount_minor)
     return Validation(
         ledger=ledger,
-        problems=in_order(_without_shadowed(out.problems, ledger), ledger),
+        problems=in_order(_without_shadowed(out.problems, ledger, standing), ledger),
         valid=pc.invert(out.invalid),
         adjustment_id=adjustment_id,
         account=account,
@@ -102,13 +103,18 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
     )
 
 
-def _without_shadowed(problems: list[Problem], ledger: Ledger) -> list[Problem]:
+def _without_shadowed(
+    problems: list[Problem], ledger: Ledger, standing: list[Problem]
+) -> list[Problem]:
     """Leave out the problems of a cell the reader already reported (a spreadsheet error, a
-    formula never calculated): the cell's value is not a value, so nothing more is to be said."""
-    cells = {(p.row, p.column) for p in ledger.read_problems if p.code in CELL_CODES}
+    formula never calculated), or that ``standing`` problems speak for (a date in a money
+    cell): the cell's value is not a value, so nothing more is to be said."""
+    kept = [p for p in ledger.read_problems if p.code in CELL_CODES] + standing
+    cells = {(p.row, p.column) for p in kept}
     if not cells:
         return problems
-    return [p for p in problems if p.code in CELL_CODES or (p.row, p.column) not in cells]
+    own = {id(p) for p in kept}
+    return [p for p in problems if id(p) in own or (p.row, p.column) not in cells]
 
 
 def blocking_problems(validation: Validation) -> list[Problem]:
