@@ -99,6 +99,8 @@ FIXES: dict[str, str] = {
     "several adjustments, each with its own id.",
     "over_max_amount": "Split or correct the row, or raise [limits] max_amount in the job.",
     "over_max_total": "Split the ledger, or raise [limits] max_total in the job.",
+    "secret_in_ledger": "Remove the key from the ledger, then roll it in the Stripe dashboard "
+    "(Developers > API keys): a key written in a file others open is no longer secret.",
     "control_total_mismatch": "The totals line does not equal the sum of the rows: a row is "
     "missing, extra or mistyped, or the total is out of date.",
     "account_not_found": "Check the account id; Stripe has no such account.",
