@@ -9,10 +9,12 @@ with a command (the command line's, or the Python API's keywords) override the j
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import string
 import tomllib
+import unicodedata
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -253,10 +255,23 @@ def load_job_file(path: Path, run_date: dt.date) -> Job:
     return check_choices(job)
 
 
+MAX_NAME_CHARS = 40  # as job.NAME_RE allows
+NAME_HASH_CHARS = 8
+
+
 def name_from_stem(stem: str) -> str:
-    """A valid job name made from a file name: 'Adjustments 2026-11' -> 'adjustments-2026-11'."""
-    name = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-")[:40].strip("-")
-    return name or "ledger"
+    """A job name made from a file name that no other file name shares: the ASCII slug as
+    before (``nightly``; ``ledger`` when nothing is left), and when the slug lost something (a
+    capital, a space, another script, the end of a long name) ``-`` and 8 hex digits of the
+    name's SHA-256 (NFC), within 40 characters: ``Adjustments Nov`` -> ``adjustments-nov-124b76d6``,
+    ``財務`` -> ``ledger-77a03115``. So no two files share a lock, runs or a results file."""
+    stem = unicodedata.normalize("NFC", stem)  # as macOS writes it or not, one file name
+    slug = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-")[:MAX_NAME_CHARS].strip("-")
+    if slug and slug == stem:
+        return slug
+    digest = hashlib.sha256(stem.encode()).hexdigest()
+    room = MAX_NAME_CHARS - NAME_HASH_CHARS - 1
+    return f"{slug[:room].rstrip('-') or 'ledger'}-{digest[:NAME_HASH_CHARS]}"
 
 
 def job_for_ledger(path: Path, run_date: dt.date, name: str | None = None) -> Job:

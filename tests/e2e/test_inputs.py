@@ -1,4 +1,4 @@
-"""End to end, issue 24's inputs: a key pasted into a ledger.
+"""End to end, issue 24's inputs: a key pasted into a ledger, and ledgers named in other scripts.
 
 The real CLI in its own process against the sandbox over HTTP; what was sent is judged on the
 sandbox's books.
@@ -6,11 +6,12 @@ sandbox's books.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 from tests.helpers.cli import cli, results_rows, write_job
-from tests.helpers.constants import KEY, A, B
+from tests.helpers.constants import KEY, RUN_DATE, A, B
 from tests.helpers.sandbox import debits, sandbox_state
 
 # Key-shaped texts besides the key in use, built so no scanner takes this file for a real key.
@@ -61,3 +62,27 @@ def test_a_key_in_a_ledger_is_never_sent_nor_written(tmp_path: Path, sandbox) ->
             body = key.split("_", 2)[2]
             for start in range(0, len(body) - 8):
                 assert body[start : start + 9] not in text
+
+
+def test_two_ledgers_named_in_other_scripts_are_two_jobs(tmp_path: Path, sandbox) -> None:
+    """ÄÖÜ.csv and 財務.csv once both became job 'ledger': one lock, one results file."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    ledgers = {"ÄÖÜ": "U-1", "財務": "U-2"}
+    for stem, ident in ledgers.items():
+        (folder / f"{stem}.csv").write_text(
+            f"adjustment_id,account,amount,currency\n{ident},{A},1.00,usd\n", encoding="utf-8"
+        )
+    env = {"LEDGERRUN_JOURNAL": str(tmp_path / "journal.sqlite")}
+    for stem in ledgers:
+        done = cli(
+            "run", folder / f"{stem}.csv", "--api-base", sandbox.url, "--date", RUN_DATE, env=env
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    state = sandbox_state(sandbox.url)
+    for stem, ident in ledgers.items():
+        name = "ledger-" + hashlib.sha256(stem.encode()).hexdigest()[:8]
+        (row,) = results_rows(folder / f"{name}-{RUN_DATE}.results.csv")
+        assert (row["adjustment_id"], row["status"]) == (ident, "succeeded")
+        assert debits(state, name) == {ident: 1}
+    assert len(list(folder.glob("*.results.csv"))) == 2
