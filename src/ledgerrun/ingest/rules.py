@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerrun.ingest import identity
+from ledgerrun.ingest import characters, identity
 from ledgerrun.ingest.read import METADATA_PREFIX, Ledger
 from ledgerrun.ingest.validation import Collector
 from ledgerrun.job import DIRECTIONS, METHODS
@@ -171,7 +171,10 @@ def check_accounts(account: pa.ChunkedArray, out: Collector, platform_id: str | 
         "account",
         "bad_account",
         account,
-        lambda v, i: f"'{v}' is not a connected account id: 'acct_' then letters and digits.",
+        lambda v, i: (
+            f"'{v}' is not a connected account id: 'acct_' then letters and digits."
+            + characters.lookalike_sentence(account[i].as_py())
+        ),
     )
     if platform_id:
         out.cells(pc.equal(account, platform_id), "account", "bad_account", account, platform_word)
