@@ -39,6 +39,8 @@ _PREFIXES = "|".join(re.escape(p) for p in facts.SECRET_PREFIXES)
 _BODY = f"[{facts.KEY_CHARACTERS}]{{{MIN_KEY_CHARACTERS},}}"
 _SHAPE = re.compile(f"(?<![A-Za-z0-9])(?:{_PREFIXES}){_BODY}")
 _SHAPE_RE2 = f"(?:^|[^A-Za-z0-9])(?:{_PREFIXES}){_BODY}"  # Arrow's RE2 has no look-behind
+# Every key, the one in use included, holds one of these (a prefix less its first letter).
+_PREFIX_BYTES = re.compile(b"|".join(re.escape(p[1:].encode()) for p in facts.SECRET_PREFIXES))
 
 
 def key_in_use(job: Job, env: Mapping[str, str] | None = None) -> str | None:
@@ -146,10 +148,19 @@ def _redact_table(table: pa.Table, key: str | None, found: list[Found]) -> pa.Ta
     return table
 
 
+def _may_hold(column: pa.ChunkedArray) -> bool:
+    """False when no cell of the column can hold a key: its bytes, searched in place (a tenth of
+    the time of an Arrow kernel over every cell), hold no key prefix."""
+    for chunk in column.chunks:
+        data = chunk.buffers()[2]
+        if data is not None and _PREFIX_BYTES.search(memoryview(data)) is not None:
+            return True  # perhaps (the buffer may reach beyond the chunk): look cell by cell
+    return False
+
+
 def _mask(column: pa.ChunkedArray, key: str | None) -> pa.Array | None:
-    """True on the cells holding a key, or None when none does (the usual case, found fast: a
-    key always holds ``k_`` and almost no cell does)."""
-    if not pc.any(pc.match_substring(column, "k_")).as_py():
+    """True on the cells holding a key, or None when none does (the usual case, found fast)."""
+    if not _may_hold(column):
         return None
     mask = pc.fill_null(pc.match_substring_regex(column, _SHAPE_RE2), False)
     if key:
