@@ -5,7 +5,8 @@ The layers of ``src/ledgerrun`` (the design notes' "layout that shows the pipeli
 importing only from the layers listed for it:
 
 =============  ============================================================================
-base           errors, vocab, clock, events, money, summary, job, jobfile, target, startup, and
+base           errors, vocab, clock, events, money, summary, job, jobfile, target, startup,
+               metadata_keys (ledgerrun's own Stripe metadata keys), and
                ``ledgerrun.stripe.facts`` (Stripe's rules, no SDK: any stage may read them);
                the package root only for ``__version__``. Imports only base.
 ingest         read -> validate. Imports base.
@@ -64,6 +65,7 @@ LAYERS: dict[str, str] = {
             "startup",
             "scrub",
             "target",
+            "metadata_keys",
         ),
         BASE,
     ),

@@ -10,10 +10,12 @@ the one way from TARGET and those options to the job a command runs is
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import string
 import tomllib
+import unicodedata
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -281,10 +283,25 @@ def _zone(name: str | None) -> str:
     return name
 
 
+MAX_NAME_CHARS = 40  # as job.NAME_RE allows
+NAME_HASH_CHARS = 8
+
+
 def name_from_stem(stem: str) -> str:
-    """A valid job name made from a file name: 'Adjustments 2026-11' -> 'adjustments-2026-11'."""
-    name = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-")[:40].strip("-")
-    return name or "ledger"
+    """A job name made from a file name that no other file name shares: the ASCII slug as
+    before (``Adjustments 2026-11`` -> ``adjustments-2026-11``; names that slug cleanly never
+    change), and when slugging lost something (another script, the end of a name over 40
+    characters, a name of punctuation only) ``-`` and 8 hex digits of the name's SHA-256 (NFC),
+    within 40 characters: ``財務`` -> ``ledger-77a03115``. So no two files whose names slugging
+    would make one share a lock, runs or a results file."""
+    stem = unicodedata.normalize("NFC", stem)  # as macOS writes it or not, one file name
+    full = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-")
+    slug = full[:MAX_NAME_CHARS].strip("-")
+    if slug and stem.isascii() and len(full) <= MAX_NAME_CHARS:
+        return slug
+    digest = hashlib.sha256(stem.encode()).hexdigest()
+    room = MAX_NAME_CHARS - NAME_HASH_CHARS - 1
+    return f"{slug[:room].rstrip('-') or 'ledger'}-{digest[:NAME_HASH_CHARS]}"
 
 
 def job_for_ledger(

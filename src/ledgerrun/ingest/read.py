@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -31,6 +32,9 @@ import pyarrow.compute as pc
 from ledgerrun.errors import LedgerFileError
 from ledgerrun.job import CANONICAL_COLUMNS, LEDGER_SUFFIXES
 from ledgerrun.vocab import Problem
+
+if TYPE_CHECKING:
+    from ledgerrun.ingest.cellview import Typed
 
 METADATA_PREFIX = "metadata."
 HEADER_SCAN_ROWS = 20
@@ -67,6 +71,7 @@ class Grid:
     table: pa.Table
     rows: pa.Array | None = None
     problems: list[Problem] = field(default_factory=list)
+    typed: dict[tuple[int, int], Typed] = field(default_factory=dict)  # (row, column index)
 
 
 @dataclass
@@ -80,7 +85,9 @@ class Ledger:
     ``unmapped`` lists the ``[columns]`` mappings whose header the file does not have. ``order``
     lists every file column, left to right, as ``("table", name)`` or ``("extras", name)``.
     ``read_problems`` are what the reader found (rows it could not read, cells holding a
-    spreadsheet error); ``totals`` is the totals line, when the ledger ends with one.
+    spreadsheet error); ``totals`` is the totals line, when the ledger ends with one. ``typed``
+    holds the xlsx cells validation must judge by their type and format, by (row number, file
+    column index as in ``order``).
     """
 
     path: Path
@@ -93,6 +100,7 @@ class Ledger:
     order: list[tuple[str, str]] = field(default_factory=list)
     header_row: int = 1
     totals: TotalsLine | None = None
+    typed: dict[tuple[int, int], Typed] = field(default_factory=dict)
 
     @property
     def num_rows(self) -> int:
@@ -274,6 +282,7 @@ def _arrange(path: Path, grid: Grid, mapping: Mapping[str, str]) -> Ledger:
         read_problems=grid.problems,
         order=order,
         header_row=grid.header_row,
+        typed=grid.typed,
     )
     return _set_totals_aside(ledger)
 

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerrun.ingest import amounts, identity, rules
+from ledgerrun.ingest import amounts, identity, rules, secret_cells, typed
 from ledgerrun.ingest.read import CELL_CODES, Ledger
 from ledgerrun.ingest.validation import Collector, Validation, in_order
 from ledgerrun.job import Job
@@ -34,8 +34,10 @@ __all__ = [
 def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Validation:
     """Every problem of ``ledger`` under ``job`` that needs no API call (plus the platform check
     on accounts when ``platform_id`` is known)."""
+    ledger, secrets = secret_cells.scan(ledger, secret_cells.key_in_use(job))
     out = Collector(ledger)
     out.problems.extend(ledger.read_problems)
+    standing = secret_cells.flag(out, secrets)  # problems that stand for their whole cell
     n = ledger.num_rows
     empty = pa.chunked_array([pa.nulls(n, pa.string()).fill_null("")])
     have = set(ledger.table.column_names)
@@ -76,6 +78,7 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
         parsed = amounts.joined(first.result(), last)
     if "currency" in have:
         rules.check_currency(currency, exps, out)
+    standing += typed.check(out, currency, exps)
     amount_minor = amounts.check_amounts(out, have, col, currency, exps, parsed)
     direction = rules.check_direction(col("direction"), out, job.direction, "direction" in have)
     method = rules.check_methods(col("method"), direction, out, job.method, "method" in have)
@@ -87,7 +90,7 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
     total = amounts.control_total(ledger, out, currency, amount_minor)
     return Validation(
         ledger=ledger,
-        problems=in_order(_without_shadowed(out.problems, ledger), ledger),
+        problems=in_order(_without_shadowed(out.problems, ledger, standing), ledger),
         valid=pc.invert(out.invalid),
         adjustment_id=adjustment_id,
         account=account,
@@ -102,13 +105,18 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
     )
 
 
-def _without_shadowed(problems: list[Problem], ledger: Ledger) -> list[Problem]:
+def _without_shadowed(
+    problems: list[Problem], ledger: Ledger, standing: list[Problem]
+) -> list[Problem]:
     """Leave out the problems of a cell the reader already reported (a spreadsheet error, a
-    formula never calculated): the cell's value is not a value, so nothing more is to be said."""
-    cells = {(p.row, p.column) for p in ledger.read_problems if p.code in CELL_CODES}
+    formula never calculated), or that ``standing`` problems speak for (a secret, a date in a
+    money cell): the cell's value is not a value, so nothing more is to be said."""
+    kept = [p for p in ledger.read_problems if p.code in CELL_CODES] + standing
+    cells = {(p.row, p.column) for p in kept}
     if not cells:
         return problems
-    return [p for p in problems if p.code in CELL_CODES or (p.row, p.column) not in cells]
+    own = {id(p) for p in kept}
+    return [p for p in problems if id(p) in own or (p.row, p.column) not in cells]
 
 
 def blocking_problems(validation: Validation) -> list[Problem]:
@@ -140,7 +148,8 @@ def check(job: Job, *, platform_id: str | None = None) -> Validation:
     except LedgerFileError as exc:
         ledger = Ledger.empty(job.ledger)
         fix = getattr(exc, "fix", None)
-        problem = Problem.make(exc.row, exc.column, exc.code, "", str(exc), fix=fix)
+        message = secret_cells.redacted(str(exc), secret_cells.key_in_use(job))
+        problem = Problem.make(exc.row, exc.column, exc.code, "", message, fix=fix)
         validation = validate(ledger, job, platform_id=platform_id)
         validation.problems = [problem]
         return validation
