@@ -806,7 +806,7 @@ def test_refresh_report_without_a_summary_does_nothing(tmp_path) -> None:
 def test_publish_writes_the_report_from_the_v2_summary(tmp_path, mixed) -> None:
     summary = Summary.from_json(mixed.summary)
     outputs = Outputs.beside(tmp_path / "out" / "published.results.csv")
-    publish_module.publish(mixed.table, summary, outputs)
+    publish_module.publish(mixed.table, summary.to_json(), outputs)
     doc = parse(outputs.report.read_text(encoding="utf-8"))
     assert details(doc)["Ran by"].text() == "finance@cron-1"
     assert [r[0] for r in doc.one("table", id="currency-totals").rows()[1:]] == [

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import cli, held_by_another_process, results_rows, write_job
+from tests.helpers.cli import cli, held_by_another_process, rejected_rows, results_rows, write_job
 from tests.helpers.constants import EUR, JOBS, JPY, KEY, PLATFORM, SAMPLES, SHORT, A, B, C
 from tests.helpers.sandbox import balances, debits, make_client, sandbox_state
 
@@ -185,7 +185,9 @@ def test_preflight_problems_abort_and_nothing_is_sent(tmp_path: Path, sandbox) -
     done = cli("run", job)
     assert done.returncode == 2, done.stdout + done.stderr
     assert sandbox_state(sandbox.url)["stats"]["write_requests"] == 0
-    out = {r["adjustment_id"]: r for r in results_rows(tmp_path / "out" / "e2e.results.csv")}
+    results = tmp_path / "out" / "e2e.results.csv"
+    assert not results.exists()  # a refused run writes no results of the date...
+    out = {r["adjustment_id"]: r for r in rejected_rows(results)}  # ...but its rows, beside
     assert out["P-ok"]["status"] == "skipped"
     for adjustment_id, (_, code) in EXPECTED.items():
         assert (out[adjustment_id]["status"], out[adjustment_id]["error_code"]) == ("invalid", code)
@@ -211,9 +213,14 @@ def test_changed_adjustment_is_a_conflict_and_never_sent(tmp_path: Path, sandbox
     write_job(tmp_path, sandbox.url, rows_for(("C-1", A, "2.50", "usd"), ("C-2", A, "1.00", "usd")))
     done = cli("run", job)
     assert done.returncode == 2
-    out = {r["adjustment_id"]: r for r in results_rows(tmp_path / "out" / "e2e.results.csv")}
-    assert (out["C-1"]["status"], out["C-1"]["error_code"]) == ("invalid", "adjustment_conflict")
+    results = tmp_path / "out" / "e2e.results.csv"
+    (kept,) = results_rows(results)  # the date's results still hold what moved
+    assert (kept["adjustment_id"], kept["status"]) == ("C-1", "succeeded") and kept["transfer_id"]
+    out = {r["adjustment_id"]: r for r in rejected_rows(results)}
+    assert (out["C-1"]["status"], out["C-1"]["error_code"]) == ("succeeded", "adjustment_conflict")
+    assert out["C-1"]["transfer_id"] == kept["transfer_id"]  # it keeps its ids, never invalid
     assert "amount_minor 200 -> 250" in out["C-1"]["error_message"]
+    assert out["C-2"]["status"] == "skipped" and "Refused" in done.stdout
     assert debits(sandbox_state(sandbox.url), "e2e") == {"C-1": 1}
 
 

@@ -842,6 +842,16 @@ class FakeStore:
             chosen = [r for _, r in sorted(self.reversal_entries_.items()) if job in (None, r.job)]
         yield from chosen
 
+    def reversals_of(self, adjustment_keys: Iterable[str]) -> dict[str, list[ReversalEntry]]:
+        self._check("reversals_of")
+        wanted = set(adjustment_keys)
+        out: dict[str, list[ReversalEntry]] = {}
+        with self._lock:
+            for _, r in sorted(self.reversal_entries_.items()):
+                if r.adjustment_key in wanted:
+                    out.setdefault(r.adjustment_key, []).append(r)
+        return out
+
     def add_reversal(self, entry: ReversalEntry) -> None:
         """Put a reversal in the journal as it stands (tests set up reconcile with it)."""
         self.reversal_entries_[entry.key] = entry

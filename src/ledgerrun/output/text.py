@@ -169,7 +169,26 @@ def run_report(result: Any) -> str:
                 )
                 lines.append(f"  {currency.upper():<9}{direction:<10}{cells}")
     out = result.outputs
-    lines += ["", f"Results: {out.results}", f"Summary: {out.summary}", f"Report:  {out.report}"]
+    if getattr(result, "refused", False):
+        lines += [
+            "",
+            f"Refused: nothing was sent. Each row and its problems: {out.results}",
+            f"The run date's results are as they were: {result.job.results}",
+        ]
+    else:
+        lines += [
+            "",
+            f"Results: {out.results}",
+            f"Summary: {out.summary}",
+            f"Report:  {out.report}",
+        ]
+        written = getattr(result, "written", None)
+        view = written.summary if written is not None else None
+        if view and view.get("rows", s.rows) != s.rows:
+            lines.append(
+                f"  (the results hold the run date's {view['rows']:,} rows: this ledger's "
+                f"{s.rows:,} and {view.get('not_in_ledger', 0):,} sent from other ledgers)"
+            )
     next_steps = [
         template.format(n=plural(counts[status], "row"))
         for status, template in RUN_NEXT_STEPS.items()
