@@ -94,9 +94,9 @@ FIXES: dict[str, str] = {
     "default; leave it empty for a credit.",
     "bad_metadata": "Keep metadata keys to 40 characters without [ or ], values to 500 characters, "
     "at most 45 keys, none starting 'ledgerrun_'.",
-    "description_too_long": "Shorten the description to 1,000 characters or fewer.",
-    "over_stripe_maximum": "Stripe debits at most 100,000.00 USD at a time: split the row into "
-    "several adjustments, each with its own id.",
+    "description_too_long": "Shorten the description to 5,000 characters or fewer.",
+    "over_stripe_maximum": "Stripe debits at most 100,000 USD or its equivalent at a time: split "
+    "the row into several adjustments, each with its own id.",
     "over_max_amount": "Split or correct the row, or raise [limits] max_amount in the job.",
     "over_max_total": "Split the ledger, or raise [limits] max_total in the job.",
     "control_total_mismatch": "The totals line does not equal the sum of the rows: a row is "

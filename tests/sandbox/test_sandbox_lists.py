@@ -82,11 +82,11 @@ def test_platform_charges_list_holds_payments_of_both_debit_ways(
     client: stripe.StripeClient,
 ) -> None:
     transfer = debit(client, EXPRESS, 11)
-    payment = charge_debit(client, CUSTOM, 22, transfer_group="g")
+    payment = charge_debit(client, CUSTOM, 220, transfer_group="g")
     listed = client.v1.charges.list({"limit": 5})
     assert [c.id for c in listed.data] == [payment.id, transfer.destination_payment]
     assert listed.url == "/v1/charges"
-    assert [c.amount for c in client.v1.charges.list({"transfer_group": "g"}).data] == [22]
+    assert [c.amount for c in client.v1.charges.list({"transfer_group": "g"}).data] == [220]
     assert client.v1.charges.list({}, ON_EXPRESS).data == []
 
 
@@ -144,7 +144,7 @@ def test_paging_both_ways_matches_a_plain_model(
         group = "b" if i % 3 == 0 else "a"
         account = (EXPRESS, CUSTOM)[i % 2]
         if kind == "charges":
-            obj: Any = charge_debit(client, account, i + 1, transfer_group=group)
+            obj: Any = charge_debit(client, account, 50 + i, transfer_group=group)
         else:  # credits: the platform's own transfers
             obj = client.v1.transfers.create(
                 {"amount": i + 1, "currency": "usd", "destination": account,
@@ -186,12 +186,12 @@ def test_paging_both_ways_matches_a_plain_model(
 
 
 def test_limit_bounds_and_an_exact_last_page(client: stripe.StripeClient) -> None:
-    for amount in range(1, 11):
+    for amount in range(50, 60):
         charge_debit(client, EXPRESS, amount)
     exact = client.v1.charges.list({"limit": 10})
     assert len(exact.data) == 10 and not exact.has_more
     one = client.v1.charges.list({"limit": 1})
-    assert [c.amount for c in one.data] == [10] and one.has_more
+    assert [c.amount for c in one.data] == [59] and one.has_more
     assert len(client.v1.charges.list({"limit": 100}).data) == 10
     for limit in (0, 101, -1):
         with pytest.raises(stripe.InvalidRequestError) as info:

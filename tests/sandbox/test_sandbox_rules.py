@@ -25,11 +25,22 @@ def test_facts_are_plain_constants() -> None:
     assert rules.TEST_KEY_PREFIXES == ("sk_test_", "rk_test_")
     assert (rules.METADATA_MAX_KEYS, rules.METADATA_KEY_MAX_CHARS) == (50, 40)
     assert rules.METADATA_VALUE_MAX_CHARS == 500
-    assert rules.DEBIT_MAXIMUM == {"usd": 10_000_000}
-    assert rules.debit_maximum("USD") == 10_000_000 and rules.debit_maximum("eur") is None
-    assert rules.may_go_negative("express", True) and rules.may_go_negative("custom", True)
-    assert not rules.may_go_negative("standard", True)
-    assert not rules.may_go_negative("express", False)
+    assert rules.DEBIT_MAXIMUM["usd"] == 10_000_000 and rules.debit_maximum("USD") == 10_000_000
+    assert rules.debit_maximum("jpy") == 10_000_000 and rules.debit_maximum("eur") == 8_000_000
+    assert rules.debit_maximum("sgd") is None  # no account debits in Singapore
+    assert all(0 < m <= rules.AMOUNT_MAX for m in rules.DEBIT_MAXIMUM.values())
+    assert rules.may_go_negative("application", True)
+    assert not rules.may_go_negative("stripe", True)
+    assert not rules.may_go_negative("application", False)
+    assert [rules.default_losses(t) for t in ("express", "custom", "standard")] == [
+        "application",
+        "application",
+        "stripe",
+    ]
+    assert rules.charge_minimum("usd") == 50 and rules.charge_minimum("JPY") == 50
+    assert rules.charge_minimum("gbp") == 30 and rules.charge_minimum("xyz") is None
+    assert rules.DESCRIPTION_MAX_CHARS_TRANSFER == rules.DESCRIPTION_MAX_CHARS == 5000
+    assert rules.CHARGE_LIST_GROUP_CAP == 100
 
 
 def _european_seed() -> dict[str, Any]:
