@@ -200,6 +200,7 @@ def payment_object(
         "metadata": metadata,
         "paid": True,
         "payment_intent": None,
+        "payment_method_details": {"stripe_account": {}, "type": "stripe_account"},
         "refunded": False,
         "source": {"id": source_account, "object": "account"},
         "source_transfer": source_transfer,

@@ -108,8 +108,8 @@ def parse(text: str) -> Query:
             _bound(query, bound["op"], int(bound["value"]))
             continue
         named = _FIELD.match(clause)
-        if named is None:
-            raise _refuse(_UNPARSABLE)
+        if named is None or named["field"] in ("metadata", "created"):
+            raise _refuse(_UNPARSABLE)  # nothing a field, or a modeled field written wrong
         name = named["field"]
         if name not in _STRIPE_FIELDS:
             raise _refuse(

@@ -43,6 +43,9 @@ from ledgerrun_sandbox.rules import TEST_KEY_PREFIXES, default_losses, is_api_ve
 ACCOUNT_TYPES = ("express", "custom", "standard")
 ACCESS_VALUES = ("granted", "revoked")
 LOSSES_VALUES = ("application", "stripe")
+HOME_ONLY = {"US": "usd", "JP": "jpy"}
+"""Countries whose accounts can only have their home currency as ``default_currency``. Stripe:
+"This must be a currency that Stripe supports in the account's country"; a US account is USD."""
 
 _ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]{1,64}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -162,6 +165,11 @@ def _account(raw: Any, where: str, *, is_platform: bool) -> AccountSeed:
     if not _CURRENCY.match(currency):
         raise SeedError(
             f"{where}.default_currency {currency!r} is not a lowercase ISO code like 'usd'"
+        )
+    if country in HOME_ONLY and currency != HOME_ONLY[country]:
+        raise SeedError(
+            f"{where}.default_currency {currency!r}: an account in {country} holds "
+            f"{HOME_ONLY[country]} (Stripe supports no other default currency there)"
         )
     kind = raw.get("type", "express")
     if kind not in ACCOUNT_TYPES:

@@ -8,7 +8,15 @@ import pytest
 import stripe
 
 from ledgerrun_sandbox import SandboxServer
-from tests.helpers.sandbox import CUSTOM, EMPTY, EXPRESS, advance_clock, charge_debit, debit
+from tests.helpers.sandbox import (
+    CUSTOM,
+    EMPTY,
+    EXPRESS,
+    advance_clock,
+    charge_debit,
+    debit,
+    make_client,
+)
 
 ON_EXPRESS = {"stripe_account": EXPRESS}
 
@@ -200,3 +208,41 @@ def test_limit_bounds_and_an_exact_last_page(client: stripe.StripeClient) -> Non
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.charges.list({"destination": EXPRESS})  # a transfers-only filter
     assert info.value.code == "parameter_unknown"
+
+
+# --- the platform's connected accounts ----------------------------------------------------------
+
+
+def _platform_of(n: int, start: int = 1_700_000_000) -> dict[str, Any]:
+    """A platform with ``n`` connected accounts created a minute apart, and a revoked one."""
+    accounts = [
+        {"id": f"acct_1Listed{i:010d}", "country": "US", "default_currency": "usd",
+         "created": start + 60 * i}
+        for i in range(n)
+    ]  # fmt: skip
+    accounts.append({"id": "acct_1ListedRevoked01", "country": "US", "default_currency": "usd",
+                     "access": "revoked", "created": start + 60 * n})  # fmt: skip
+    return {"platform": {"id": "acct_1PlatformList0001", "country": "US",
+                         "default_currency": "usd"}, "accounts": accounts}  # fmt: skip
+
+
+def test_the_platforms_accounts_come_newest_first_in_pages_of_up_to_100(make_server: Any) -> None:
+    server = make_server(_platform_of(250))
+    client = make_client(server.url)
+    first = client.v1.accounts.list({"limit": 100})
+    assert first.object == "list" and first.url == "/v1/accounts" and first.has_more
+    assert first.data[0].id == "acct_1Listed0000000249" and first.data[0].object == "account"
+    assert first.data[0].controller.losses.payments == "application"
+    seen = [a.id for a in client.v1.accounts.list({"limit": 100}).auto_paging_iter()]
+    assert seen == [f"acct_1Listed{i:010d}" for i in range(249, -1, -1)]  # no revoked account
+    assert len(client.v1.accounts.list().data) == 10
+    since = client.v1.accounts.list({"created": {"gte": 1_700_000_000 + 60 * 245}})
+    assert [a.id for a in since.data] == [f"acct_1Listed{i:010d}" for i in range(249, 244, -1)]
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.accounts.list({"limit": 101})
+
+
+def test_a_connected_account_is_not_a_platform_and_lists_none(server: SandboxServer) -> None:
+    client = make_client(server.url)
+    assert len(client.v1.accounts.list({"limit": 100}).data) == 6  # base_seed: 7, one revoked
+    assert client.v1.accounts.list(options=ON_EXPRESS).data == []  # type: ignore[arg-type]
