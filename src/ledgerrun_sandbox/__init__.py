@@ -132,8 +132,8 @@ or the platform's balance. Balances (available and pending) always sum to the se
 """
 
 from ledgerrun_sandbox.faults import Faults
-from ledgerrun_sandbox.seed import SeedError
+from ledgerrun_sandbox.seed import KeysError, SeedError
 from ledgerrun_sandbox.server import SandboxServer
 from ledgerrun_sandbox.state import SandboxState
 
-__all__ = ["Faults", "SandboxServer", "SandboxState", "SeedError"]
+__all__ = ["Faults", "KeysError", "SandboxServer", "SandboxState", "SeedError"]

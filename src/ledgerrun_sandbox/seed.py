@@ -56,6 +56,10 @@ class SeedError(ValueError):
     """The seed (file or dict) is malformed; the message says where and why."""
 
 
+class KeysError(SeedError):
+    """The sandbox would accept no API key at all, or was given one it cannot accept."""
+
+
 @dataclass(frozen=True)
 class AccountSeed:
     id: str

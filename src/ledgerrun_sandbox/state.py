@@ -41,7 +41,7 @@ from ledgerrun_sandbox.objects import (
 )
 from ledgerrun_sandbox.params import CreateParams, ReversalParams
 from ledgerrun_sandbox.rules import DEFAULT_API_VERSION, debits_available
-from ledgerrun_sandbox.seed import Seed, SeedError, key_problem
+from ledgerrun_sandbox.seed import KeysError, Seed, key_problem
 
 
 @dataclass
@@ -87,10 +87,10 @@ class SandboxState:
         for key in api_keys:
             problem = key_problem(key)
             if problem is not None:
-                raise SeedError(f"an API key given to the sandbox {problem}")
+                raise KeysError(f"an API key given to the sandbox {problem}")
         self.api_keys = seed.api_keys | frozenset(api_keys)
         if not self.api_keys:
-            raise SeedError(
+            raise KeysError(
                 "the sandbox would accept no API key, and Stripe accepts only the keys it "
                 "issued: list them in the seed's api_keys or give them with --api-key "
                 "(api_keys=[...] in Python)"

@@ -124,6 +124,7 @@ def test_a_sandbox_without_any_key_does_not_start(tmp_path: Path) -> None:
     process = _start("--accounts", str(seed), "--port", "0")
     stdout, stderr = process.communicate(timeout=15)
     assert process.returncode == 2 and "listening" not in stdout
+    assert "cannot start the sandbox: " in stderr and "bad seed file" not in stderr
     assert "accept no API key" in stderr and "--api-key" in stderr and "Traceback" not in stderr
 
 

@@ -154,7 +154,7 @@ def sandbox(
 
     Stops cleanly on Ctrl-C or SIGTERM.
     """
-    from ledgerrun_sandbox import Faults, SandboxServer, SeedError
+    from ledgerrun_sandbox import Faults, KeysError, SandboxServer, SeedError
 
     verbose = verbose or output().verbose > 0  # `ledgerrun -v sandbox` too
     configure_logging(logging.INFO if verbose else logging.WARNING, "%(asctime)s %(message)s")
@@ -180,6 +180,8 @@ def sandbox(
             search_lag_s=search_lag_s,
         )
         server.start()
+    except KeysError as exc:
+        _fail(f"cannot start the sandbox: {exc}")
     except SeedError as exc:
         _fail(f"bad seed file: {exc}")
     except ValueError as exc:
