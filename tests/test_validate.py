@@ -207,8 +207,9 @@ def test_method_defaults_from_the_job_and_is_checked(write) -> None:
 
 
 def test_description_limit(write) -> None:
+    """Stripe's 5,000 characters on a transfer (charges allow more; a row may go either way)."""
     v = validate_text(
-        write, f"{HEADER},description\nA,acct_1A,1,usd,{'d' * 1000}\nB,acct_1A,1,usd,{'é' * 1001}\n"
+        write, f"{HEADER},description\nA,acct_1A,1,usd,{'d' * 5000}\nB,acct_1A,1,usd,{'é' * 5001}\n"
     )
     assert codes(v) == [(3, "description", "description_too_long")]
 

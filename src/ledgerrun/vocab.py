@@ -101,8 +101,8 @@ FIXES: dict[str, str] = {
     f"{RESERVED} are ledgerrun's own), none starting '{PREFIX}'.",
     "description_too_long": "Shorten the description to "
     f"{facts.DESCRIPTION_MAX_CHARS:,} characters or fewer.",
-    "over_stripe_maximum": "Stripe debits at most 100,000.00 USD at a time: split the row into "
-    "several adjustments, each with its own id.",
+    "over_stripe_maximum": "Stripe debits at most 100,000 USD or its equivalent at a time: split "
+    "the row into several adjustments, each with its own id.",
     "over_max_amount": "Split or correct the row, or raise [limits] max_amount in the job.",
     "over_max_total": "Split the ledger, or raise [limits] max_total in the job.",
     "secret_in_ledger": "Remove the key from the ledger, then roll it in the Stripe dashboard "

@@ -473,15 +473,22 @@ LOST: Any = object()
 """Scripted: Stripe executes the request, and its answer is lost on the way back."""
 
 
+_BY_TYPE: Any = object()
+
+
 def account(
     account_id: str,
     *,
     type: str | None = "express",
     country: str | None = "US",
     currency: str | None = "usd",
-    losses: str | None = None,
+    losses: str | None = _BY_TYPE,
 ) -> Account:
-    """A connected account as the gateway returns it."""
+    """A connected account as the gateway returns it: ``controller.losses.payments`` is the
+    platform's (``application``) unless the account is Standard, or as given (``None``: an
+    account object without ``controller``)."""
+    if losses is _BY_TYPE:
+        losses = "stripe" if type == "standard" else "application"
     return Account(account_id, type, country, currency, losses)
 
 
