@@ -5,7 +5,7 @@ The layers of ``src/ledgerrun`` (the design notes' "layout that shows the pipeli
 importing only from the layers listed for it:
 
 =============  ============================================================================
-base           errors, vocab, clock, events, money, summary, job, jobfile, startup, and
+base           errors, vocab, clock, events, money, summary, job, jobfile, jobreading, startup, and
                ``ledgerrun.stripe.facts`` (Stripe's rules, no SDK: any stage may read them);
                the package root only for ``__version__``. Imports only base.
 ingest         read -> validate. Imports base.
@@ -59,6 +59,7 @@ LAYERS: dict[str, str] = {
             "summary",
             "job",
             "jobfile",
+            "jobreading",
             "startup",
             "scrub",
         ),

@@ -20,7 +20,6 @@ from typing import Any
 from ledgerrun import money
 from ledgerrun.errors import ConfigError
 from ledgerrun.job import (
-    CANONICAL_COLUMNS,
     DEFAULT_RESULTS,
     LEDGER_SUFFIXES,
     NAME_RE,
@@ -31,6 +30,8 @@ from ledgerrun.job import (
     check_choices,
     default_journal,
 )
+from ledgerrun.jobreading import columns_of, reading_of
+from ledgerrun.jobreading import unknown_key as _unknown
 
 # --- the schema: one entry per key, with its type check ----------------------------------------
 
@@ -78,6 +79,13 @@ SCHEMA: dict[str, dict[str, _Check]] = {
     "consent": {
         "registry": _text,
     },
+    "ledger": {
+        "currency": _text,
+        "negative": _text,
+        "delimiter": _text,
+        "decimal": _text,
+        "date_format": _text,
+    },
     "stripe": {
         "api_key_env": _text,
         "api_base": _text,
@@ -91,12 +99,6 @@ SCHEMA: dict[str, dict[str, _Check]] = {
     },
 }
 LIMIT_KEYS = ("max_amount", "max_total")
-
-
-def _unknown(key: str, known: list[str]) -> ConfigError:
-    near = [k for k in known if k.replace("_", "") == key.replace("_", "").lower()]
-    hint = f" (did you mean '{near[0]}'?)" if near else f"; known keys: {', '.join(known)}"
-    return ConfigError(f"unknown key '{key}'{hint}")
 
 
 def _checked_table(doc: Mapping[str, Any], table: str) -> dict[str, Any]:
@@ -113,25 +115,6 @@ def _checked_table(doc: Mapping[str, Any], table: str) -> dict[str, Any]:
             out[key] = schema[key](value)
         except TypeError as exc:
             raise ConfigError(f"'{table}.{key}' must be {exc}, not {value!r}") from None
-    return out
-
-
-def _columns(doc: Mapping[str, Any]) -> dict[str, str]:
-    raw = doc.get("columns", {})
-    if not isinstance(raw, dict):
-        raise ConfigError("'columns' must be a table ([columns])")
-    out: dict[str, str] = {}
-    for canonical, header in raw.items():
-        if canonical not in CANONICAL_COLUMNS and not canonical.startswith("metadata."):
-            known = [f"columns.{c}" for c in CANONICAL_COLUMNS] + ['columns."metadata.KEY"']
-            raise _unknown(f"columns.{canonical}", known)
-        if not isinstance(header, str) or not header.strip():
-            raise ConfigError(f"'columns.{canonical}' must be the header text in quotes")
-        out[canonical] = header.strip()
-    headers = list(out.values())
-    for header in headers:
-        if headers.count(header) > 1:
-            raise ConfigError(f"[columns] maps the header '{header}' to more than one column")
     return out
 
 
@@ -199,8 +182,8 @@ def load_job_file(path: Path, run_date: dt.date) -> Job:
     """Read and check a TOML job file; raise ConfigError naming the offending key."""
     doc = read_toml(path, "job file")
     for table in doc:
-        if table not in ("job", "columns", "limits", "consent", "stripe"):
-            raise _unknown(table, ["job", "columns", "limits", "consent", "stripe"])
+        if table not in ("job", "columns", "ledger", "limits", "consent", "stripe"):
+            raise _unknown(table, ["job", "columns", "ledger", "limits", "consent", "stripe"])
     job_t = _checked_table(doc, "job")
     stripe_t = _checked_table(doc, "stripe")
     consent_t = _checked_table(doc, "consent")
@@ -217,6 +200,7 @@ def load_job_file(path: Path, run_date: dt.date) -> Job:
         return Path(os.path.normpath(base / _fill(template, key, name, run_date)))
 
     sandbox = stripe_t.pop("sandbox", None)
+    columns, parts = columns_of(doc)
     job = Job(
         name=name,
         ledger=resolve("job.ledger", job_t["ledger"]),
@@ -243,7 +227,8 @@ def load_job_file(path: Path, run_date: dt.date) -> Job:
         consent_registry=(
             resolve("consent.registry", consent_t["registry"]) if "registry" in consent_t else None
         ),
-        columns=_columns(doc),
+        columns=columns,
+        reading=reading_of(_checked_table(doc, "ledger"), parts),
         limits=_limits(doc),
         stripe=StripeSettings(
             **stripe_t, sandbox=resolve("stripe.sandbox", sandbox) if sandbox else None

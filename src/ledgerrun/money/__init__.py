@@ -21,6 +21,7 @@ from ledgerrun.money.scalar import (
     format_major,
     parse_major,
     parse_minor,
+    read_total,
 )
 from ledgerrun.money.table import CURRENCY_EXPONENTS, MAX_MINOR, exponent, is_currency
 
@@ -58,4 +59,5 @@ __all__ = [
     "parse_major_array",
     "parse_minor",
     "parse_minor_array",
+    "read_total",
 ]

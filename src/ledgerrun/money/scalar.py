@@ -51,6 +51,7 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Final
 
@@ -354,6 +355,17 @@ def parse_minor(text: str, exp: int, *, negatives: bool = False) -> int:
     if len(digits) > MAX_MINOR_DIGITS:
         raise _too_large(text, exp, minor_units=True)
     return -int(digits) if negative else int(digits)
+
+
+def read_total(text: str, *, notation: Notation = PLAIN, currency: str | None = None) -> Decimal:
+    """A totals line's figure: the exact value of a major amount as written, zero and negative
+    ones included (a net total may be either). ``AmountError`` when it cannot be read, or
+    carries a symbol that is not ``currency``'s."""
+    read = _read_major(text, notation)
+    if read.symbol:
+        _check_symbol(text, read.symbol, currency)
+    value = Decimal(f"{read.whole or '0'}.{read.fraction or '0'}")
+    return -value if read.negative else value
 
 
 def format_major(minor: int, exp: int, *, grouping: bool = False) -> str:
