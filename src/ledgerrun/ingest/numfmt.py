@@ -244,8 +244,10 @@ def _section(code: str) -> _Section:
             pattern.append(ch)
             i += 1
             continue
-        elif ch in "%@/" or (ch in "Ee" and code[i + 1 : i + 2] in ("+", "-")):
+        elif ch in "%@" or (ch in "Ee" and code[i + 1 : i + 2] in ("+", "-")):
             raise _Exotic
+        elif ch == "/" and pattern:
+            raise _Exotic  # a fraction, as in # ?/?; between date parts it is a separator
         elif ch in _DATE_LETTERS or code[i : i + 5].upper() == "AM/PM":
             letters.add(ch.lower())
             i += 5 if code[i : i + 5].upper() == "AM/PM" else 1
