@@ -195,7 +195,7 @@ def check_amounts(
         says_debit = pc.equal(stated, "debit")
     # A negative amount whose currency is unknown has no value, but is negative all the same.
     hidden = pa.array(np.zeros(len(currency), dtype=np.bool_))
-    for column, rows, text in sources:
+    for column, rows, text in sources if pc.any(pc.is_null(exps)).as_py() else []:
         if column not in parsed:
             continue
         marked = pc.or_(pc.match_substring(text, "-"), pc.match_substring(text, "("))

@@ -209,21 +209,24 @@ def _part(
     dated = pc.and_(pc.match_substring_regex(values, SHAPE), pc.invert(invisible))
     if not pc.any(dated).as_py():
         return canonical, refused
-    written: list[str] = []
-    why: dict[int, str] = {}
-    for i in pc.indices_nonzero(dated).to_pylist():
+    # A day's date repeats on many rows: each distinct text is read once.
+    distinct = pc.unique(pc.filter(values, dated))
+    readings: list[str | None] = []
+    reasons: dict[str, str] = {}
+    for text in distinct.to_pylist():
         try:
-            written.append(canonical_date(values[i].as_py(), date_format))
+            readings.append(canonical_date(text, date_format))
         except DateRefused as exc:
-            written.append("")
-            why[i] = str(exc)
-    canonical = pc.replace_with_mask(canonical, dated, pa.array(written, pa.string()))
-    bad = np.zeros(len(values), dtype=np.bool_)
-    bad[list(why)] = True
+            readings.append(None)
+            reasons[text] = str(exc)
+    read = pc.take(pa.array(readings, pa.string()), pc.index_in(values, value_set=distinct))
+    canonical = pc.if_else(dated, pc.fill_null(read, ""), canonical)
+    bad = pc.fill_null(pc.and_(dated, pc.is_null(read)), False)
+    why = {i: reasons[values[i].as_py()] for i in pc.indices_nonzero(bad).to_pylist()}
 
     def refusal(v: str, i: int) -> str:
         return why[i]
 
     fix = "Correct the date, or give the job's [ledger] date_format so each date reads as one day."
-    out.cells(pa.array(bad), header, "bad_adjustment_id", values, refusal, fix=fix)
-    return canonical, pc.or_(refused, pa.array(bad))
+    out.cells(bad, header, "bad_adjustment_id", values, refusal, fix=fix)
+    return canonical, pc.or_(refused, bad)
