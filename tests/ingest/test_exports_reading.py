@@ -193,6 +193,7 @@ def test_a_negative_amount_names_the_setting_never_removing_the_row(validated: V
     assert found(v) == [(2, "amount", "non_positive_amount"), (3, "amount", "non_positive_amount")]
     problem = v.problems[0]
     assert "is negative (-50.00 USD)" in problem.message
+    assert '[ledger] negative = "credit"' in problem.message
     assert '[ledger] negative = "credit"' in problem.fix
     assert "remove the row" not in (problem.message + problem.fix).lower()
 
@@ -401,3 +402,10 @@ def test_reading_is_the_same_through_check(tmp_path: Path) -> None:
     )
     v = check(job)
     assert v.ok and v.amount_minor.to_pylist() == [150]
+
+
+def test_the_closest_header_is_a_likely_one_not_any_near_spelling(validated: Validate) -> None:
+    v = validated(f"Reference,Stripe Account,Amount,Currency\nR-1,{A},1.00,usd\n")
+    account = next(p for p in v.problems if p.column == "account")
+    assert "'Stripe Account' in the header row" in account.message
+    assert "'Amount'" not in account.message

@@ -363,7 +363,10 @@ def _signs(
                 column,
                 "non_positive_amount",
                 text,
-                lambda v, i: f"'{v}' is negative ({amount(i)}); an amount must be above zero.",
+                lambda v, i: (
+                    f"'{v}' is negative ({amount(i)}). If this export writes credits as negative "
+                    'amounts, set [ledger] negative = "credit" in the job to read it as a credit.'
+                ),
                 fix=NEGATIVE_FIX,
             )
     credit = pc.and_(negative, pc.invert(refused))

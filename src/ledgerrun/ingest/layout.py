@@ -198,18 +198,24 @@ def amount_columns(header: Sequence[str], layout: Layout | Mapping[str, str]) ->
 
 def closest(wanted: str, head: Sequence[tuple[int, Sequence[str]]]) -> tuple[int, str] | None:
     """The header text in the first rows most like ``wanted`` (row, text): the same words in
-    another case or spacing, or a near spelling; None when nothing comes close."""
+    another case or spacing, then a text holding it as a word (or held in it), then a near
+    spelling; None when nothing comes close."""
     cells = [(row, cell.strip()) for row, found in head for cell in found if cell.strip()]
-    plain = "".join(wanted.lower().split())
+
+    def plain(text: str) -> str:
+        return " ".join(text.lower().replace("_", " ").split())
+
+    target = plain(wanted)
     for row, cell in cells:
-        if "".join(cell.lower().split()) == plain:
+        if plain(cell).replace(" ", "") == target.replace(" ", ""):
             return row, cell
-    texts = [cell for _, cell in cells]
-    near = difflib.get_close_matches(wanted.lower(), [t.lower() for t in texts], n=1, cutoff=0.6)
-    if not near:
-        return None
-    index = [t.lower() for t in texts].index(near[0])
-    return cells[index]
+    for row, cell in cells:
+        text = plain(cell)
+        if len(text) >= 3 and (f" {target} " in f" {text} " or f" {text} " in f" {target} "):
+            return row, cell
+    texts = [plain(cell) for _, cell in cells]
+    near = difflib.get_close_matches(target, texts, n=1, cutoff=0.8)
+    return cells[texts.index(near[0])] if near else None
 
 
 def reject_duplicate_headers(path: Path, headers: Sequence[str], row: int = 1) -> None:
