@@ -84,7 +84,9 @@ FIXES: dict[str, str] = {
     "debit.",
     "adjustment_id_too_long": "Shorten the id to 200 characters or fewer.",
     "bad_account": "Use the connected account's id, 'acct_' followed by letters and digits.",
-    "bad_amount": "Write a plain number such as 1500.00 or 1,500.00: no symbol, sign or exponent.",
+    "bad_amount": "Write the amount as digits such as 1500.00 or 1,500.00 (the row's own currency "
+    "symbol is fine, no exponent), or say in the job's [ledger] table how the export writes "
+    "amounts (decimal).",
     "non_positive_amount": "Correct the amount: it must be above zero. If the export writes "
     'credits as negative amounts, set [ledger] negative = "credit" in the job.',
     "too_many_decimals": "Correct the amount to the decimal places the currency has.",

@@ -409,3 +409,21 @@ def test_the_closest_header_is_a_likely_one_not_any_near_spelling(validated: Val
     account = next(p for p in v.problems if p.column == "account")
     assert "'Stripe Account' in the header row" in account.message
     assert "'Amount'" not in account.message
+
+
+def test_an_amount_that_reads_two_ways_in_a_column_of_decimal_commas_is_refused(
+    validated: Validate,
+) -> None:
+    text = (
+        "adjustment_id;account;amount;currency\n"
+        f"A;{A};12,50;usd\nB;{A};1,234;usd\nC;{A};100;usd\nD;{A};1.500;usd\nE;{A};2,000.00;usd\n"
+    )
+    v = validated(text)  # the job says nothing: a decimal point
+    assert found(v) == [(2, "amount", "bad_amount"), (3, "amount", "bad_amount"),
+                        (5, "amount", "bad_amount")]  # fmt: skip
+    assert "1,234.00 USD with a decimal '.'" in v.problems[1].message
+    assert "1.234 USD with a decimal ','" in v.problems[1].message
+    assert "row 2 ('12,50')" in v.problems[1].message
+    assert v.amount_minor.to_pylist() == [None, None, 10000, None, 200000]
+    plain = validated(f'adjustment_id,account,amount,currency\nA,{A},"1,234",usd\n', name="p.csv")
+    assert plain.ok and plain.amount_minor.to_pylist() == [123400]  # no sign of decimal commas

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerrun import money
+from ledgerrun.ingest.readings import Reporter
 from ledgerrun.ingest.validation import Collector
 from ledgerrun.job import Job
 from ledgerrun.money.notation import Notation
@@ -88,28 +89,6 @@ def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values
 
 
-def _largest(exp: int) -> int:
-    return money.MAX_MINOR - money.MAX_MINOR % 10 if exp == 3 else money.MAX_MINOR
-
-
-def _decimals_word(unit: str, exp: int, cur: str, value: str) -> str:
-    if unit == "minor":
-        return (
-            f"'{value}' minor units is not a valid {cur} amount: {cur} moves in steps of 10 minor "
-            "units, so the amount in minor units must end in 0."
-        )
-    if exp == 0:
-        return f"'{value}' has decimals, but {cur} has none: write a whole number."
-    if exp == 3:
-        return (
-            f"'{value}' cannot be taken in {cur}: {cur} moves in steps of 0.010 (10 minor units), "
-            "so the third decimal must be 0. ledgerrun never rounds."
-        )
-    return (
-        f"'{value}' has more than {exp} decimal places, the most {cur} has; ledgerrun never rounds."
-    )
-
-
 @dataclass
 class Amounts:
     """Each row's amount (absolute minor units; null where it was refused) and direction
@@ -119,60 +98,6 @@ class Amounts:
     minor: pa.Array
     direction: pa.Array
     sources: list[tuple[str, pa.Array, pa.Array]]
-
-
-class _Reporter:
-    """Words the problems of one money column from the codes the parser returned."""
-
-    def __init__(
-        self, out: Collector, currency: pa.Array, exps: pa.Array, written: Notation
-    ) -> None:
-        self.out, self.currency, self.exps, self.written = out, currency, exps, written
-
-    def codes(
-        self, column: str, codes: pa.Array, raw: pa.Array, only: pa.Array | None = None
-    ) -> None:
-        """bad_amount, non_positive_amount (zero) and too_many_decimals, on ``only``'s rows."""
-        unit = "minor" if column == "amount_minor" else "major"
-        currency, exps = self.currency, self.exps
-
-        def unreadable(v: str, i: int) -> str:
-            text, exp, cur = raw[i].as_py(), exps[i].as_py(), currency[i].as_py()
-            try:
-                if unit == "minor":
-                    money.parse_minor(text, exp if exp is not None else 2, negatives=True)
-                elif exp is None:
-                    money.check_major_text(text, notation=self.written)
-                else:
-                    money.parse_major(text, exp, notation=self.written, currency=cur)
-            except money.AmountError as exc:
-                if "too large" in exc.message and exp is not None:
-                    most = (
-                        f"{money.MAX_MINOR:,} minor units"
-                        if unit == "minor"
-                        else f"{money.format_major(_largest(exp), exp, grouping=True)} "
-                        f"{cur.upper()}"
-                    )
-                    return (
-                        f"'{v}' is too large to be a real amount: the most a row may hold is "
-                        f"{most}."
-                    )
-                if unit == "minor":
-                    return f"'{v}' is not a whole number of minor units (cents): digits only."
-                return exc.message
-            return f"'{v}' is not an amount ledgerrun can read."  # pragma: no cover
-
-        def decimals(v: str, i: int) -> str:
-            return _decimals_word(unit, exps[i].as_py(), currency[i].as_py().upper(), v)
-
-        words: dict[str, Callable[[str, int], str]] = {
-            "bad_amount": unreadable,
-            "non_positive_amount": lambda v, i: f"'{v}' is zero; an amount must be above zero.",
-            "too_many_decimals": decimals,
-        }
-        for code, word in words.items():
-            mask = pc.equal(codes, code)
-            self.out.cells(mask if only is None else pc.and_(mask, only), column, code, raw, word)
 
 
 def check_amounts(
@@ -186,7 +111,7 @@ def check_amounts(
     job: Job,
 ) -> Amounts:
     """Report every amount problem; return the amounts and the directions they give."""
-    report = _Reporter(out, currency, exps, notation(job))
+    report = Reporter(out, currency, exps, notation(job))
     if "debit" in have and "credit" in have:
         signed, direction, sources, says_debit = _pair(out, col, parsed, stated, report)
     else:
@@ -209,7 +134,7 @@ def _single(
     have: set[str],
     col: Callable[[str], pa.ChunkedArray],
     parsed: Sources,
-    report: _Reporter,
+    report: Reporter,
 ) -> tuple[pa.Array, list[tuple[str, pa.Array, pa.Array]]]:
     """The amount of each row from ``amount`` and/or ``amount_minor`` (signed)."""
     major, minor = col("amount"), col("amount_minor")
@@ -227,6 +152,7 @@ def _single(
     if "amount" in parsed:
         parsed_major, codes = parsed["amount"]
         report.codes("amount", codes, major)
+        parsed_major = report.one_reading("amount", _flat(parsed_major), codes, _flat(major))
     if "amount_minor" in parsed:
         parsed_minor, codes = parsed["amount_minor"]
         report.codes("amount_minor", codes, minor)
@@ -250,7 +176,7 @@ def _pair(
     col: Callable[[str], pa.ChunkedArray],
     parsed: Sources,
     stated: pa.Array,
-    report: _Reporter,
+    report: Reporter,
 ) -> tuple[pa.Array, pa.Array, list[tuple[str, pa.Array, pa.Array]], pa.Array]:
     """The amount and direction of each row from a Debit and a Credit column: exactly one filled
     (a zero or a lone dash beside an amount counts as empty)."""
@@ -297,6 +223,8 @@ def _pair(
     one_credit = pc.and_(in_credit, pc.invert(in_debit))
     report.codes("debit", debit_codes, debit_text, only=one_debit)
     report.codes("credit", credit_codes, credit_text, only=one_credit)
+    debit = report.one_reading("debit", _flat(debit), debit_codes, debit_text)
+    credit = report.one_reading("credit", _flat(credit), credit_codes, credit_text)
     direction = pc.if_else(one_credit, "credit", "debit")
     says = pc.and_(
         pc.not_equal(stated, ""), pc.is_in(stated, value_set=pa.array(["debit", "credit"]))
