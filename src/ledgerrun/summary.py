@@ -77,11 +77,10 @@ class ControlTotal:
         """What the line was compared with, in words: the same figures the check used."""
         unit = f" {self.currency.upper()}" if self.currency else ""
         if not self.checked:
-            if self.uncounted == 1:
-                return "not checked: 1 row could not be counted (its amount has a problem)"
+            rows = "1 row" if self.uncounted == 1 else f"{self.uncounted:,} rows"
             return (
-                f"not checked: {self.uncounted:,} rows could not be counted (their amounts "
-                "have problems)"
+                f"not checked: {rows} could not be counted (an amount, currency or direction "
+                "that could not be read)"
             )
         if self.basis == "columns":
             verdict = "match" if self.matches else "do NOT match"

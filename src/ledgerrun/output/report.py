@@ -284,7 +284,7 @@ def _control_total(line: Json | None) -> Check:
             "stop",
             "Not checked",
             f"{where} states {stated}, but {line.get('uncounted')} rows could not be counted "
-            "(their amounts have problems).",
+            "(an amount, currency or direction that could not be read).",
         )
     if basis == "columns":
         credits = f"{line.get('credits')}{currency}"
