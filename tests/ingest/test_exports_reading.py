@@ -427,3 +427,23 @@ def test_an_amount_that_reads_two_ways_in_a_column_of_decimal_commas_is_refused(
     assert v.amount_minor.to_pylist() == [None, None, 10000, None, 200000]
     plain = validated(f'adjustment_id,account,amount,currency\nA,{A},"1,234",usd\n', name="p.csv")
     assert plain.ok and plain.amount_minor.to_pylist() == [123400]  # no sign of decimal commas
+
+
+def test_a_number_in_an_id_part_is_the_same_however_a_re_save_writes_it(
+    validated: Validate,
+) -> None:
+    job = (
+        '[columns]\nadjustment_id = ["Invoice", "Fee"]\namount = "Fee"\n[ledger]\ncurrency = "usd"'
+    )
+    header = "Invoice,account,Fee\n"
+    first = validated(header + f"007,{A},12.50\n008,{A},3.00\n", job=job)
+    again = validated(header + f"7,{A},12.5\n8,{A},3\n", name="m.csv", job=job)
+    assert first.ok and again.ok
+    assert (
+        first.adjustment_key.to_pylist()
+        == again.adjustment_key.to_pylist()
+        == [
+            "7-12.5",
+            "8-3",
+        ]
+    )

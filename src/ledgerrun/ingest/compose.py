@@ -6,7 +6,8 @@ each row's id is its parts' canonical forms joined with ``-``:
 ``2026-12-01-acct_1connaa000000``. The results file and Stripe's metadata show the id as built.
 
 - Each part is canonicalised as a whole id is (:mod:`~ledgerrun.ingest.identity`): case folded,
-  surrounding spaces removed, leading zeros of a number dropped. An empty part, or one holding
+  surrounding spaces removed, leading zeros of a number dropped; a decimal number also loses its
+  trailing zeros (``12.50`` is ``12.5``, as a re-save writes it). An empty part, or one holding
   an invisible character, is refused on its own cell.
 - A part that looks like a **date** is written ``YYYY-MM-DD``, so that a re-export that writes
   dates another way (Excel's ``12/1/2026`` for ``12/01/2026``) builds the same ids. A date is
@@ -164,6 +165,21 @@ def canonical_date(text: str, date_format: str | None = None) -> str:
     return readings.pop().isoformat()
 
 
+def _numbers(canonical: pa.Array) -> pa.Array:
+    """A decimal number as a re-save writes it: ``12.50`` and ``012.5`` are ``12.5``, ``12.00`` is
+    ``12`` (leading zeros already go for whole numbers, as for any id)."""
+    decimal = pc.match_substring_regex(canonical, r"^[0-9]+\.[0-9]+$")
+    if not pc.any(decimal).as_py():
+        return canonical
+    trimmed = pc.ascii_rtrim(pc.ascii_rtrim(canonical, characters="0"), characters=".")
+    trimmed = pc.ascii_ltrim(trimmed, characters="0")
+    trimmed = pc.if_else(
+        pc.starts_with(trimmed, "."), pc.binary_join_element_wise("0", trimmed, ""), trimmed
+    )
+    trimmed = pc.if_else(pc.equal(trimmed, ""), "0", trimmed)
+    return pc.if_else(decimal, trimmed, canonical)
+
+
 def build(
     parts: pa.Table, headers: list[str], date_format: str | None, out: Collector
 ) -> tuple[pa.Array, pa.Array]:
@@ -204,7 +220,7 @@ def _part(
     out.cells(empty, header, "empty_value", values, blank)
     invisible = identity.invisible_array(values)
     out.cells(invisible, header, "bad_adjustment_id", values, hidden)
-    canonical = identity.canonical_array(values)
+    canonical = _numbers(identity.canonical_array(values))
     refused = pc.or_(empty, invisible)
     dated = pc.and_(pc.match_substring_regex(values, SHAPE), pc.invert(invisible))
     if not pc.any(dated).as_py():
