@@ -497,6 +497,38 @@ def write_broken_files(folder: Path) -> None:
     ws.append(["X-3", account_id(0), 10, "usd", "#REF!"])
     book.save(folder / "bad_cells.xlsx")
     settle(folder / "bad_cells.xlsx")
+    write_typed_cells(folder / "typed_cells.xlsx")
+    # a key pasted into a note: secret_in_ledger (built, so no scanner takes it for a real key)
+    fake_key = "sk_" + "test_" + "NotARealKeyOnlyAnExample0000"
+    (folder / "secret.csv").write_text(
+        "adjustment_id,account,amount,currency,note\n"
+        f"K-1,{account_id(0)},10.00,usd,key {fake_key}\n"
+        f"K-2,{account_id(1)},10.00,usd,a plain note\n",
+        encoding="utf-8",
+    )
+
+
+def write_typed_cells(path: Path) -> None:
+    """Money cells that do not show their amount, and ids typed as dates (docs/ledger.md)."""
+    book = openpyxl.Workbook()
+    book.properties.created = book.properties.modified = dt.datetime(2026, 11, 26)
+    ws = book.active
+    ws.append(["adjustment_id", "account", "amount", "currency", "note"])
+    cases: list[tuple[object, object, str, str, str]] = [
+        ("Y-1", dt.date(2026, 1, 5), "yyyy-mm-dd", "usd", "a date: bad_amount, never 46,027.00"),
+        ("Y-2", 0.25, "0%", "usd", "a percentage: bad_amount"),
+        ("Y-3", 1234.56, "#,##0", "usd", "shows 1,235: bad_amount"),
+        ("Y-4", 1234.56, "[$€-407] #,##0.00", "usd", "euros on a USD row: bad_amount"),
+        ("Y-5", 1234.56, '_("$"* #,##0.00_)', "usd", "accounting, in the row's currency: fine"),
+        (dt.date(2026, 1, 6), 10, "0.00", "usd", "an id typed as a date: 2026-01-06"),
+    ]
+    for number, (ident, amount, fmt, currency, note) in enumerate(cases, start=2):
+        ws.append([ident, account_id(0), amount, currency, note])
+        ws.cell(number, 3).number_format = fmt
+        if isinstance(ident, dt.date):
+            ws.cell(number, 1).number_format = "m/d/yyyy"
+    book.save(path)
+    settle(path)
 
 
 def main() -> None:

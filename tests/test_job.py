@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import unicodedata
 from pathlib import Path
 
 import pytest
 
 from ledgerrun.errors import ConfigError
+from ledgerrun.job import NAME_RE
 from ledgerrun.jobfile import load_target, name_from_stem
-from tests.helpers.constants import JOBS, RUN_DATE
+from tests.helpers.constants import JOBS, ROOT, RUN_DATE
 
 MINIMAL = '[job]\nname = "nightly"\nledger = "../inbox/adj-{date}.csv"\n'
 
@@ -107,7 +110,7 @@ def test_missing_job_file_is_a_config_error(tmp_path: Path) -> None:
 def test_a_ledger_target_runs_with_defaults_beside_it(write) -> None:
     path = write("in/Adjustments Nov 2026.csv", "adjustment_id\n")
     job = load_target(path, RUN_DATE)
-    assert job.name == "adjustments-nov-2026"
+    assert job.name == "adjustments-nov-2026"  # as version 2 named it
     assert job.ledger == path.resolve()
     assert job.results.parent == path.parent.resolve()
     assert job.source is None
@@ -123,12 +126,60 @@ def test_job_name_option_must_agree_with_the_job_file(write) -> None:
         load_target(write("j.toml", MINIMAL), RUN_DATE, job_name="other")
 
 
+def sha8(stem: str) -> str:
+    return hashlib.sha256(stem.encode()).hexdigest()[:8]
+
+
 @pytest.mark.parametrize(
     ("stem", "name"),
-    [("Nov 2026!", "nov-2026"), ("___", "___"), ("€€€", "ledger"), ("A" * 60, "a" * 40)],
+    [
+        # a file name that is a job name already keeps it
+        ("nightly", "nightly"),
+        ("___", "___"),
+        ("adjustments-2026-11", "adjustments-2026-11"),
+        ("a" * 40, "a" * 40),
+        # an ASCII name that slugs within 40 characters keeps today's name (case, spaces and
+        # punctuation become the slug's); a name that loses more gets 8 hex digits of the
+        # name's SHA-256, within 40 characters
+        ("Nov 2026!", "nov-2026"),
+        ("Adjustments 2026-11", "adjustments-2026-11"),
+        ("!!!", "ledger-" + sha8("!!!")),
+        ("€€€", "ledger-" + sha8("€€€")),
+        ("ÄÖÜ", "ledger-" + sha8("ÄÖÜ")),
+        ("財務", "ledger-" + sha8("財務")),
+        ("A" * 60, "a" * 31 + "-" + sha8("A" * 60)),
+        ("a" * 41, "a" * 31 + "-" + sha8("a" * 41)),
+        ("Q4 - " + "x" * 40, "q4---" + "x" * 26 + "-" + sha8("Q4 - " + "x" * 40)),
+    ],
 )
 def test_names_made_from_file_names_are_valid(stem: str, name: str) -> None:
-    assert name_from_stem(stem) == name
+    made = name_from_stem(stem)
+    assert made == name and NAME_RE.fullmatch(made)
+
+
+def test_the_names_docs_show_are_the_names_made() -> None:
+    text = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
+    for stem, name in [
+        ("adjustments", "adjustments"),
+        ("Adjustments Nov", "adjustments-nov"),
+        ("財務", "ledger-77a03115"),
+    ]:
+        assert f"`{stem}.csv`" in text and f"`{name}`" in text
+        assert name_from_stem(stem) == name
+
+
+def test_file_names_that_slugging_loses_never_share_a_job_name() -> None:
+    """Names whose slug loses something (another script, the characters past 40, all of it)
+    stay apart; the same name written in NFC or NFD is one file name. (ASCII names that slug
+    alike, ``Nov 2026`` and ``nov-2026``, keep the name they always had, as the spec asks.)"""
+    stems = [
+        "ÄÖÜ", "財務", "€€€", "ledger", "nov_2026", "x" * 40, "x" * 41, "x" * 42, "X" * 43,
+        "財務 (copy)", "財務 copy", "!!!", "???", "Überträge", "Ubertrage",
+    ]  # fmt: skip
+    names = [name_from_stem(s) for s in stems]
+    assert len(set(names)) == len(stems), names
+    composed = unicodedata.normalize("NFC", "Überträge")
+    assert name_from_stem(composed) == name_from_stem(unicodedata.normalize("NFD", composed))
 
 
 def test_replace_overrides_job_and_stripe_settings(write) -> None:
@@ -153,3 +204,37 @@ def test_a_consent_registry_is_resolved_beside_the_job(write) -> None:
     job = load_target(write("jobs/j.toml", MINIMAL + '[consent]\nregistry = "c.csv"\n'), RUN_DATE)
     assert job.consent_registry is not None and job.consent_registry.name == "c.csv"
     assert job.consent_registry.parent.name == "jobs"
+
+
+# --- the run date: today on the injected clock, in the job's time zone ----------------------
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [("Europe/Berlin", "2026-11-27"), ("America/New_York", "2026-11-26"), ("UTC", "2026-11-26")],
+)
+def test_the_default_run_date_is_today_in_the_jobs_time_zone(write, zone: str, day: str) -> None:
+    from tests.helpers.fakes import FakeClock
+
+    clock = FakeClock(dt.datetime(2026, 11, 26, 23, 30, tzinfo=dt.UTC))  # 00:30 in Berlin
+    job = load_target(write("z.toml", MINIMAL + f'timezone = "{zone}"\n'), clock=clock)
+    assert job.run_date.isoformat() == day and job.timezone == zone
+    assert job.ledger.name == f"adj-{day}.csv"
+
+
+def test_without_a_time_zone_the_hosts_is_used_for_jobs_and_bare_ledgers(
+    write, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers.fakes import FakeClock
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    clock = FakeClock(dt.datetime(2026, 11, 26, 20, 0, tzinfo=dt.UTC))  # 05:00 the next day
+    job = load_target(write("h.toml", MINIMAL), clock=clock)
+    bare = load_target(write("ledger.csv", "adjustment_id\n"), clock=clock)
+    assert (job.timezone, job.run_date.isoformat()) == ("Asia/Tokyo", "2026-11-27")
+    assert (bare.timezone, bare.run_date.isoformat()) == ("Asia/Tokyo", "2026-11-27")
+
+
+def test_an_unknown_time_zone_is_refused_naming_the_key(write) -> None:
+    with pytest.raises(ConfigError, match=r"'job\.timezone' must be an IANA time zone"):
+        load_target(write("bad.toml", MINIMAL + 'timezone = "Mars/Olympus"\n'), RUN_DATE)

@@ -5,16 +5,19 @@ The layers of ``src/ledgerrun`` (the design notes' "layout that shows the pipeli
 importing only from the layers listed for it:
 
 =============  ============================================================================
-base           errors, vocab, clock, events, money, summary, job, jobfile, jobreading, startup, and
+base           errors, vocab, clock, events, money, summary, job, jobfile, jobreading, target,
+               startup, metadata_keys (ledgerrun's own Stripe metadata keys), and
                ``ledgerrun.stripe.facts`` (Stripe's rules, no SDK: any stage may read them);
                the package root only for ``__version__``. Imports only base.
 ingest         read -> validate. Imports base.
 stripe         facts, gateway, policy, client, session: the only users of the ``stripe`` SDK.
                Imports base (and ``ledgerrun_sandbox``, for the embedded sandbox).
 store          the journal. Imports base.
-output         results files, summaries, reports, logs, progress: presentation. Imports base
-               only: no stage module (ingest, stripe, store, send, reconcile, cli). The stages
-               hand it values to write.
+output         results files, summaries, reports, logs, progress, metrics: presentation.
+               Imports base only: no stage module (ingest, stripe, store, send, reconcile,
+               cli). The stages hand it values to write.
+notify         notifications (webhook, Slack, email), given plain values. Imports base only
+               (``ledgerrun.notify.settings``, the ``[notify]`` table, is itself base).
 send           plan, pre-flight, guard, execute, reverse, runner. Imports base, ingest,
                stripe, store, output.
 reconcile      checks a run against Stripe's books. Imports base, ingest, stripe, store, send,
@@ -62,10 +65,13 @@ LAYERS: dict[str, str] = {
             "jobreading",
             "startup",
             "scrub",
+            "target",
+            "metadata_keys",
         ),
         BASE,
     ),
     "stripe.facts": BASE,
+    "notify.settings": BASE,
     "__version__": BASE,
     "ingest": "ingest",
     "stripe": "stripe",
@@ -73,13 +79,16 @@ LAYERS: dict[str, str] = {
     "send": "send",
     "reconcile": "reconcile",
     "output": "output",
+    "notify": "notify",
     "web": "web",
     "cli": "cli",
     "__main__": "cli",
     "ledgerrun": "api",  # the package root: the public Python API
     "api": "api",
 }
-EVERYTHING = {"base", "ingest", "stripe", "store", "send", "reconcile", "output", "web", "cli"}
+EVERYTHING = {
+    "base", "ingest", "stripe", "store", "send", "reconcile", "output", "notify", "web", "cli"
+}  # fmt: skip
 MAY_IMPORT: dict[str, set[str]] = {
     "base": {"base"},
     "ingest": {"base"},
@@ -88,6 +97,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "send": {"base", "ingest", "stripe", "store", "output"},
     "reconcile": {"base", "ingest", "stripe", "store", "send", "output"},
     "output": {"base"},
+    "notify": {"base"},
     "web": EVERYTHING - {"cli"} | {"api"},
     "cli": EVERYTHING | {"api"},
     "api": EVERYTHING - {"cli", "web"},
@@ -290,6 +300,6 @@ def test_the_reader_sees_lazy_relative_and_aliased_imports() -> None:
         by_importer.setdefault(i.importer, set()).add(i.target)
     assert "ledgerrun.send.table" in by_importer["ledgerrun.api.results"]  # in a function
     assert "ledgerrun.stripe.facts" in by_importer["ledgerrun.ingest.rules"]  # from pkg import mod
-    assert "ledgerrun.__version__" in by_importer["ledgerrun.send.runner"]  # import ledgerrun
-    assert "stripe" in by_importer["ledgerrun.stripe.gateway"]
+    assert "ledgerrun.__version__" in by_importer["ledgerrun.send.summarise"]  # import ledgerrun
+    assert "stripe" in by_importer["ledgerrun.stripe.sdk"]
     assert layer("ledgerrun.stripe.facts") == BASE and layer("ledgerrun.stripe.client") == "stripe"

@@ -8,6 +8,7 @@ The tree has one branch per decision a caller has to make::
     │   ├── LedgerFileError ......... the ledger as a whole cannot be read               exit 2
     │   ├── OutputError ............. an output path is unusable (checked before sending) exit 2
     │   ├── JournalError ............ the store cannot be opened, read or written        exit 2
+    │   │   └── StoreUnavailableError the store cannot be reached (a restart, no network) exit 3
     │   ├── LockHeldError ........... another run of this job holds its lock             exit 4
     │   ├── StripeAuthError ......... Stripe refused the platform's key                   exit 2
     │   └── StripeUnavailableError .. Stripe cannot be reached (nothing was sent)        exit 3
@@ -27,6 +28,12 @@ The tree has one branch per decision a caller has to make::
         │   └── ServerUnknownError      5xx that Stripe says not to retry
         └── RefusedError ............ a definitive refusal; no money moved      row `failed`
             └── AccountCheckError       pre-flight found the account unusable   row `invalid`
+
+Errors are built once, with everything they carry: a fatal error's exit code is its class's unless
+the code that raises it says otherwise when building it (money may have moved: a store lost after
+sending began is "incomplete", exit 3, never "invalid", exit 2), and a Stripe error's attempt
+count is set by the one retry loop when it builds the error it raises (:meth:`StripeError.after`).
+Nothing sets an attribute on an exception once it exists.
 
 Only the Stripe gateway turns ``stripe`` exceptions into these, by one table; only the client's
 retry loop sends a request again. When retries run out, a :class:`NotExecutedError` leaves its
@@ -70,9 +77,15 @@ class LedgerrunError(Exception):
 
 
 class FatalError(LedgerrunError):
-    """The command cannot go on. ``exit_code`` is what the command line exits with."""
+    """The command cannot go on. ``exit_code`` is what the command line exits with: the class's
+    own, unless the raiser knows better (``exit_code=`` when the error is built)."""
 
     exit_code: ExitCode = ExitCode.INVALID
+
+    def __init__(self, message: str, *, exit_code: ExitCode | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
 
 
 class ConfigError(FatalError):
@@ -106,6 +119,13 @@ class JournalError(FatalError):
     """The store (journal) cannot be opened, read or written."""
 
 
+class StoreUnavailableError(JournalError):
+    """The store could not be reached (the server restarted, the network failed, the disk is
+    full): nothing about the set-up is wrong, so run again later."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+
 class LockHeldError(FatalError):
     """Another run of the same job holds the job's lock."""
 
@@ -137,6 +157,8 @@ class StripeError(LedgerrunError):
         request_id: str | None = None,
         should_retry: bool | None = None,
         retry_after_s: float | None = None,
+        attempts: int = 0,
+        uncertain: bool = False,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -144,8 +166,22 @@ class StripeError(LedgerrunError):
         self.request_id = request_id
         self.should_retry = should_retry
         self.retry_after_s = retry_after_s
-        self.attempts = 0  # requests sent before this answer ended the call
-        self.uncertain = False  # not executed now, but an earlier attempt may have been
+        self.attempts = attempts  # requests sent before this answer ended the call
+        self.uncertain = uncertain  # not executed now, but an earlier attempt may have been
+
+    def after(self, attempts: int, *, uncertain: bool | None = None) -> StripeError:
+        """The same answer as the retry loop reports it: a new error of the same class that
+        also says how many requests were sent and whether an earlier one may have executed."""
+        return type(self)(
+            str(self),
+            code=self.code,
+            http_status=self.http_status,
+            request_id=self.request_id,
+            should_retry=self.should_retry,
+            retry_after_s=self.retry_after_s,
+            attempts=attempts,
+            uncertain=self.uncertain if uncertain is None else uncertain,
+        )
 
 
 class RetriableError(StripeError):

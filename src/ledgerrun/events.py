@@ -86,10 +86,12 @@ class BreakerOpen:
 
 @dataclass(frozen=True)
 class RunStopping:
-    """A signal or a fatal error: the run finishes what is in flight and stops."""
+    """A signal or a fatal error: the run finishes what is in flight and stops. ``traceback``
+    is set when the reason is a bug in ledgerrun (logs show it)."""
 
     name: ClassVar[str] = "run_stopping"
     reason: str
+    traceback: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,10 @@ class RunEnd:
     totals: Mapping[str, object]
     results: str
     report: str
+    job: str = ""
+    run_date: str = ""  # YYYY-MM-DD
+    dry_run: bool = False
+    duration_s: float = 0.0  # from the run's start to its end, as the summary records them
 
 
 Event = RunStart | RowInvalid | Sending | RowDone | AccountDone | BreakerOpen | RunStopping | RunEnd

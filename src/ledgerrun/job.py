@@ -17,9 +17,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ledgerrun.clock import host_zone
 from ledgerrun.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ledgerrun.notify.settings import NotifySettings
 
 LEDGER_SUFFIXES = (".csv", ".parquet", ".xlsx")
 RESULTS_SUFFIXES = (".csv", ".xlsx", ".parquet")
@@ -133,6 +137,9 @@ class Job:
     stripe: StripeSettings = field(default_factory=StripeSettings)
     source: Path | None = None
     journal_url: str | None = None  # a postgresql:// store instead of the journal file
+    timezone: str = field(default_factory=host_zone)  # IANA: the zone the run date is a day of
+    notify: NotifySettings | None = None  # [notify]: who is told when a run ends
+    metrics_textfile: Path | None = None  # [metrics] textfile: gauges of the last run
 
     @property
     def store_location(self) -> str:

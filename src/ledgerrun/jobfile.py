@@ -3,25 +3,28 @@
 Paths in a job file are relative to it and may use ``{date}`` (the run date) and ``{job}``; a
 ledger file may be given instead of a job, and then every setting takes its default. Options given
 with a command (the command line's, or the Python API's keywords) override the job's settings:
-:func:`resolve_target` is the one way from TARGET and those options to the job a command runs.
+the one way from TARGET and those options to the job a command runs is
+:func:`ledgerrun.target.resolve_target`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import string
 import tomllib
+import unicodedata
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ledgerrun import money
+from ledgerrun.clock import Clock, SystemClock, host_zone, today, valid_zone
 from ledgerrun.errors import ConfigError
 from ledgerrun.job import (
     DEFAULT_RESULTS,
-    LEDGER_SUFFIXES,
     NAME_RE,
     URL_PREFIXES,
     Job,
@@ -32,6 +35,7 @@ from ledgerrun.job import (
 )
 from ledgerrun.jobreading import columns_of, reading_of
 from ledgerrun.jobreading import unknown_key as _unknown
+from ledgerrun.notify.settings import metrics_path, read_notify
 
 # --- the schema: one entry per key, with its type check ----------------------------------------
 
@@ -75,6 +79,7 @@ SCHEMA: dict[str, dict[str, _Check]] = {
         "preflight": _boolean,
         "approval": _text,
         "sheet": _text,
+        "timezone": _text,
     },
     "consent": {
         "registry": _text,
@@ -85,6 +90,9 @@ SCHEMA: dict[str, dict[str, _Check]] = {
         "delimiter": _text,
         "decimal": _text,
         "date_format": _text,
+    },
+    "metrics": {
+        "textfile": _text,
     },
     "stripe": {
         "api_key_env": _text,
@@ -178,13 +186,18 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         raise ConfigError(f"{path.name} is not valid TOML: {exc}") from None
 
 
-def load_job_file(path: Path, run_date: dt.date) -> Job:
-    """Read and check a TOML job file; raise ConfigError naming the offending key."""
+def load_job_file(
+    path: Path, run_date: dt.date | None = None, *, clock: Clock | None = None
+) -> Job:
+    """Read and check a TOML job file; raise ConfigError naming the offending key. Without a
+    ``run_date``, the run date is today on ``clock`` in the job's time zone."""
     doc = read_toml(path, "job file")
+    tables = ["job", "columns", "ledger", "limits", "consent", "stripe", "notify", "metrics"]
     for table in doc:
-        if table not in ("job", "columns", "ledger", "limits", "consent", "stripe"):
-            raise _unknown(table, ["job", "columns", "ledger", "limits", "consent", "stripe"])
+        if table not in tables:
+            raise _unknown(table, tables)
     job_t = _checked_table(doc, "job")
+    textfile = _checked_table(doc, "metrics").get("textfile")
     stripe_t = _checked_table(doc, "stripe")
     consent_t = _checked_table(doc, "consent")
     name = job_t.get("name")
@@ -194,6 +207,8 @@ def load_job_file(path: Path, run_date: dt.date) -> Job:
         raise ConfigError(f"'job.name' must be 1-40 characters of a-z, 0-9, '_' or '-': {name!r}")
     if "ledger" not in job_t:
         raise ConfigError("'job.ledger' is required: the path of the ledger file")
+    zone = _zone(job_t.get("timezone"))
+    run_date = run_date or today(clock or SystemClock(), zone)
     base = path.parent.resolve()
 
     def resolve(key: str, template: str) -> Path:
@@ -234,18 +249,57 @@ def load_job_file(path: Path, run_date: dt.date) -> Job:
             **stripe_t, sandbox=resolve("stripe.sandbox", sandbox) if sandbox else None
         ),
         source=path.resolve(),
+        timezone=zone,
+        notify=read_notify(doc.get("notify")),
+        metrics_textfile=metrics_path(base, textfile, name) if textfile else None,
     )
     return check_choices(job)
 
 
+def _zone(name: str | None) -> str:
+    """``[job] timezone``, checked; the host's zone when the job names none."""
+    if name is None:
+        return host_zone()
+    if not valid_zone(name):
+        raise ConfigError(
+            f"'job.timezone' must be an IANA time zone name such as \"Europe/Berlin\" or "
+            f'"America/New_York", not {name!r}'
+        )
+    return name
+
+
+MAX_NAME_CHARS = 40  # as job.NAME_RE allows
+NAME_HASH_CHARS = 8
+
+
 def name_from_stem(stem: str) -> str:
-    """A valid job name made from a file name: 'Adjustments 2026-11' -> 'adjustments-2026-11'."""
-    name = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-")[:40].strip("-")
-    return name or "ledger"
+    """A job name made from a file name that no other file name shares: the ASCII slug as
+    before (``Adjustments 2026-11`` -> ``adjustments-2026-11``; names that slug cleanly never
+    change), and when slugging lost something (another script, the end of a name over 40
+    characters, a name of punctuation only) ``-`` and 8 hex digits of the name's SHA-256 (NFC),
+    within 40 characters: ``財務`` -> ``ledger-77a03115``. So no two files whose names slugging
+    would make one share a lock, runs or a results file."""
+    stem = unicodedata.normalize("NFC", stem)  # as macOS writes it or not, one file name
+    full = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-")
+    slug = full[:MAX_NAME_CHARS].strip("-")
+    if slug and stem.isascii() and len(full) <= MAX_NAME_CHARS:
+        return slug
+    digest = hashlib.sha256(stem.encode()).hexdigest()
+    room = MAX_NAME_CHARS - NAME_HASH_CHARS - 1
+    return f"{slug[:room].rstrip('-') or 'ledger'}-{digest[:NAME_HASH_CHARS]}"
 
 
-def job_for_ledger(path: Path, run_date: dt.date, name: str | None = None) -> Job:
-    """The job a bare ledger file runs as: defaults throughout, files beside the ledger."""
+def job_for_ledger(
+    path: Path,
+    run_date: dt.date | None = None,
+    name: str | None = None,
+    *,
+    clock: Clock | None = None,
+) -> Job:
+    """The job a bare ledger file runs as: defaults throughout, files beside the ledger; the run
+    date is today in the host's time zone unless given."""
+    zone = host_zone()
+    run_date = run_date or today(clock or SystemClock(), zone)
     job_name = name if name is not None else name_from_stem(path.stem)
     if not NAME_RE.fullmatch(job_name):
         raise ConfigError(f"job name must be 1-40 characters of a-z, 0-9, '_' or '-': {job_name!r}")
@@ -256,104 +310,26 @@ def job_for_ledger(path: Path, run_date: dt.date, name: str | None = None) -> Jo
         results=base / _fill(DEFAULT_RESULTS, "results", job_name, run_date),
         journal=default_journal(),
         run_date=run_date,
+        timezone=zone,
     )
     return check_choices(job)
 
 
 def load_target(
-    target: Path, run_date: dt.date | None = None, *, job_name: str | None = None
+    target: Path,
+    run_date: dt.date | None = None,
+    *,
+    job_name: str | None = None,
+    clock: Clock | None = None,
 ) -> Job:
     """The job for TARGET: a job file (.toml), or else a ledger file run with defaults."""
-    day = run_date or dt.date.today()
     suffix = target.suffix.lower()
     if suffix == ".toml":
-        job = load_job_file(target, day)
+        job = load_job_file(target, run_date, clock=clock)
         if job_name is not None and job_name != job.name:
             raise ConfigError(
                 f"--job {job_name} contradicts job.name = {job.name!r} in {target.name}"
             )
         return job
     # Anything else is taken for a ledger: the reader names an unsupported format precisely.
-    return job_for_ledger(target, day, job_name)
-
-
-# --- TARGET and the options that override the job ------------------------------------------------
-
-TARGET_SUFFIXES = (".toml", *LEDGER_SUFFIXES)
-
-
-def check_target(target: Path) -> None:
-    """TARGET must be an existing job file or ledger file; say what is wrong otherwise. (An
-    existing file of another kind is read as a ledger, whose reader names its format.)"""
-    suffix = target.suffix.lower()
-    if not target.exists() and suffix not in TARGET_SUFFIXES:
-        near = [target.with_suffix(s) for s in TARGET_SUFFIXES if target.with_suffix(s).exists()]
-        near += [p for p in target.parent.glob(f"{target.name}*") if p.suffix in TARGET_SUFFIXES]
-        hint = f" (did you mean {near[0]}?)" if near else ""
-        raise ConfigError(
-            f"no such job file or ledger: {target}{hint}. TARGET is a job file (.toml) or a "
-            "ledger (.csv, .xlsx, .parquet)"
-        )
-    if not target.exists():
-        near = [p for p in target.parent.glob(f"{target.stem}.*") if p.suffix in TARGET_SUFFIXES]
-        hint = f" (did you mean {near[0]}?)" if near else ""
-        what = "job file" if suffix == ".toml" else "ledger file"
-        raise ConfigError(f"{what} not found: {target}{hint}")
-    if target.is_dir():
-        raise ConfigError(f"{target} is a folder, not a job file or a ledger")
-
-
-def with_options(
-    job: Job,
-    *,
-    ledger: Path | None = None,
-    journal: str | None = None,
-    api_base: str | None = None,
-) -> Job:
-    """``job`` with the options every job command takes: another ledger, another journal (a
-    path or a postgresql:// URL), another API base (which replaces an embedded sandbox)."""
-    if ledger is not None:
-        job = job.replace(ledger=ledger.resolve())
-    if journal is not None:
-        job = job.with_journal(journal)
-    if api_base is not None:
-        job = check_choices(job.replace(api_base=api_base, sandbox=None))
-    return job
-
-
-def with_run_options(
-    job: Job,
-    *,
-    results: Path | None = None,
-    concurrency: int | None = None,
-    rate_limit: float | None = None,
-    skip_invalid: bool = False,
-) -> Job:
-    """``job`` with the options of a run: where its results go, how many accounts at once, the
-    request rate, and whether invalid rows are skipped rather than stopping the run."""
-    changes: dict[str, object] = {}
-    if results is not None:
-        changes["results"] = results.resolve()
-    if concurrency is not None:
-        changes["concurrency"] = concurrency
-    if rate_limit is not None:
-        changes["rate_limit"] = rate_limit
-    if skip_invalid:
-        changes["on_invalid"] = "skip"
-    return job.replace(**changes)
-
-
-def resolve_target(
-    target: Path,
-    *,
-    ledger: Path | None = None,
-    job_name: str | None = None,
-    run_date: dt.date | None = None,
-    journal: str | None = None,
-    api_base: str | None = None,
-) -> Job:
-    """The job a command runs: TARGET (a job file, or a ledger run with defaults) checked and
-    read, then the command's options applied."""
-    check_target(target)
-    job = load_target(target, run_date, job_name=job_name)
-    return with_options(job, ledger=ledger, journal=journal, api_base=api_base)
+    return job_for_ledger(target, run_date, job_name, clock=clock)

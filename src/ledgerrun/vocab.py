@@ -15,6 +15,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledgerrun.metadata_keys import LEDGER_MAX, PREFIX, RESERVED
+from ledgerrun.stripe import facts
+
 VALUE_CUT = 80
 MESSAGE_CUT = 2000  # a safety net: messages quote values through shown(), never whole cells
 
@@ -98,13 +101,18 @@ FIXES: dict[str, str] = {
     "job's default.",
     "bad_method": "Use 'transfer' or 'charge' for a debit, or leave the cell empty for the job's "
     "default; leave it empty for a credit.",
-    "bad_metadata": "Keep metadata keys to 40 characters without [ or ], values to 500 characters, "
-    "at most 45 keys, none starting 'ledgerrun_'.",
-    "description_too_long": "Shorten the description to 1,000 characters or fewer.",
+    "bad_metadata": f"Keep metadata keys to {facts.METADATA_KEY_MAX_CHARS} characters without [ "
+    f"or ], values to {facts.METADATA_VALUE_MAX_CHARS} characters, at most "
+    f"{LEDGER_MAX} keys (Stripe allows {facts.METADATA_MAX_KEYS}, "
+    f"{RESERVED} are ledgerrun's own), none starting '{PREFIX}'.",
+    "description_too_long": "Shorten the description to "
+    f"{facts.DESCRIPTION_MAX_CHARS:,} characters or fewer.",
     "over_stripe_maximum": "Stripe debits at most 100,000.00 USD at a time: split the row into "
     "several adjustments, each with its own id.",
     "over_max_amount": "Split or correct the row, or raise [limits] max_amount in the job.",
     "over_max_total": "Split the ledger, or raise [limits] max_total in the job.",
+    "secret_in_ledger": "Remove the key from the ledger, then roll it in the Stripe dashboard "
+    "(Developers > API keys): a key written in a file others open is no longer secret.",
     "control_total_mismatch": "The totals line does not equal the sum of the rows: a row is "
     "missing, extra or mistyped, or the total is out of date.",
     "account_not_found": "Check the account id; Stripe has no such account.",

@@ -2,11 +2,13 @@
 milliseconds (no HTTP, no processes, no disk).
 
 * :class:`FakeClock`: time that moves only when told to (or when slept on).
-* :class:`FakeClient`: what the send stage, the guard, pre-flight and reconcile ask of
-  :class:`ledgerrun.stripe.client.Client`, with the same methods and return types. By default it
-  is a tiny, well-behaved Stripe: debits and credits succeed and land in :attr:`FakeClient.books`
-  (a replay of an idempotency key returns the first answer), listings list the books. Any call
-  can be scripted instead (:meth:`FakeClient.script`).
+* :class:`FakeGateway`: Stripe in memory, behind the gateway protocol (one request per call),
+  the way httpx's tests fake a transport. By default a tiny, well-behaved Stripe: debits and
+  credits succeed and land in its books (a replay of an idempotency key returns the first
+  answer), listings list the books. Any request can be scripted instead.
+* :class:`FakeClient`: the real :class:`ledgerrun.stripe.client.Client` on a fake gateway, so
+  unit tests of the engine, the executor, the guard, pre-flight and reconcile run the real
+  pacing, retries and circuit breaker.
 * :class:`FakeStore`: the journal (:class:`ledgerrun.store.model.JournalStore`) in dictionaries,
   keeping the rules that protect an idempotency key, with faults on demand
   (:meth:`FakeStore.fail`). ``tests/unit/test_fakes.py`` runs the same story on it and on a real
@@ -28,11 +30,8 @@ from ledgerrun.errors import (
     AccountCheckError,
     JournalError,
     KeyConflictError,
-    KeyInUseError,
-    NotExecutedError,
+    NetworkError,
     RefusedError,
-    RetriableError,
-    StripeAuthError,
     StripeError,
 )
 from ledgerrun.store.model import (
@@ -46,9 +45,9 @@ from ledgerrun.store.model import (
     Run,
     Seen,
 )
-from ledgerrun.stripe.client import SentCount, StoppedError
-from ledgerrun.stripe.policy import Breaker
-from ledgerrun.stripe.shapes import Account, Movement, Platform, Reversal
+from ledgerrun.stripe.client import Client
+from ledgerrun.stripe.policy import Policy, TokenBucket
+from ledgerrun.stripe.shapes import Account, Movement, Page, Platform, Reversal
 from ledgerrun.vocab import Direction, Method
 from tests.helpers.constants import PLATFORM, RUN_DATE
 
@@ -91,84 +90,75 @@ ANY: Any = object()
 
 @dataclass(frozen=True)
 class Call:
-    """One call the code under test made, as :attr:`FakeClient.calls` records it."""
+    """One request the code under test made, as :attr:`FakeGateway.calls` records it."""
 
     method: str
-    subject: Any  # what ``script(..., when=...)`` matches: see FakeClient.script
+    subject: Any  # what ``script(..., when=...)`` matches: see FakeGateway.script
     args: tuple[Any, ...]
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 class FakeGateway:
-    """What callers read of the gateway itself: Stripe's clock, as an offset from ours."""
+    """An in-memory Stripe behind the :class:`~ledgerrun.stripe.gateway.Gateway` protocol: one
+    "request" per call, as the real gateway sends one HTTP request per call. The real
+    :class:`~ledgerrun.stripe.client.Client` runs on it (see :class:`FakeClient`), so its pacing,
+    retries and breaker are what the code under test meets.
 
-    def __init__(self, server_offset: dt.timedelta | None = None) -> None:
-        self.server_offset = server_offset
-
-    def close(self) -> None:
-        pass
-
-
-class FakeClient:
-    """Stands in for :class:`ledgerrun.stripe.client.Client`: the same public methods, with the
-    same parameters and return types, and the attributes callers read (``stop``, ``breaker``,
-    ``gateway.server_offset``, ``requests``). No HTTP, no token bucket, no retry loop: the
-    client's retries are tested on the real class (tests/unit/test_client.py); here a call ends
-    as the real loop would leave it.
-
-    An error answer is raised as the real client raises it: with ``attempts`` set (1 unless the
-    test set more: that many requests count as sent), a :class:`RetriableError` counted by the
-    breaker once per attempt (409s excepted), a :class:`StripeAuthError` refusing every later
-    call. A call made while ``stop`` is set or the breaker is open raises
-    :class:`~ledgerrun.stripe.client.StoppedError` without sending, as the real client does.
+    By default it is a tiny, well-behaved Stripe: debits and credits succeed and land in
+    :attr:`books` (a replay of an idempotency key returns the first answer; the same key with
+    other parameters is ``idempotency_error``), listings list the books (one page), reversals
+    reverse. Any request can be scripted instead (:meth:`script`).
     """
 
     def __init__(
         self,
         *,
-        clock: FakeClock | None = None,
+        clock: FakeClock,
         platform: Platform | None = None,
         accounts: Iterable[Account] = (),
         server_offset: dt.timedelta | None = None,
-        breaker_after: int = 12,
     ) -> None:
-        self.clock = clock or FakeClock()
+        self.clock = clock
         self.platform_object = platform or Platform(PLATFORM, "US", "usd")
         self.accounts: dict[str, Account] = {a.id: a for a in accounts}
         self.balances: dict[str | None, dict[str, int]] = {}
         self.books: list[Movement] = []  # every money movement "Stripe" holds, oldest first
         self.reversal_books: dict[str, list[Reversal]] = {}  # transfer id -> its reversals
-        self.gateway = FakeGateway(server_offset)
-        self.stop = threading.Event()
-        self.breaker = Breaker(breaker_after)
-        self.requests = 0
+        self.server_offset = server_offset
         self.calls: list[Call] = []
         self.closed = False
         self._scripts: dict[str, list[tuple[Any, deque[Any]]]] = {}
         self._keys: dict[str, tuple[dict[str, Any], Movement | Reversal]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
-        self._refused: StripeAuthError | None = None
 
     # --- scripting ------------------------------------------------------------------------------
 
-    def script(self, method: str, *answers: Any, when: Any = ANY) -> FakeClient:
-        """The next calls of ``method`` (those whose subject equals ``when``, if given) get
-        ``answers``, one per call, in order; later calls fall back to the default behaviour.
+    def script(self, method: str, *answers: Any, when: Any = ANY) -> FakeGateway:
+        """The next requests of ``method`` (those whose subject equals ``when``, if given) get
+        ``answers``, one per request, in order; later requests fall back to the default.
 
         An answer is a value to return (for a listing: a list of :class:`Movement` or
-        :class:`Reversal`), an exception to raise, or a callable taking the :class:`Call` (it
-        may block, raise, or return a value; ``DEFAULT`` from it means "behave as usual").
+        :class:`Reversal`), an exception to raise (one whose ``attempts`` is N answers the next
+        N requests: ``raised(error, 6)`` is an error that outlasts the client's six tries), or a
+        callable taking the :class:`Call` (it may block, raise, or return a value; ``DEFAULT``
+        from it means "behave as usual"), or ``LOST``: Stripe executes the request and its answer
+        never arrives.
 
-        The subject of a call: ``account`` and ``available``: the account id; ``transfers``:
-        the account (None for the platform's credits); ``charges``: the transfer group;
-        ``transfer``, ``reversals`` and ``reverse``: the transfer id; ``charge``: the payment
-        id; ``debit``: the account; ``credit``: the destination account; ``platform``: None.
+        Methods and their subjects: ``account`` and ``available``: the account id;
+        ``transfers``: the account (None for the platform's credits); ``charges``: the transfer
+        group; ``transfer``, ``reversals`` and ``reverse``: the transfer id; ``charge``: the
+        payment id; ``debit``: the account; ``credit``: the destination account; ``platform``:
+        None.
         """
-        if not callable(getattr(self, method, None)) or method.startswith("_"):
-            raise AttributeError(f"the client has no method {method!r}")
+        if method not in _METHODS:
+            raise AttributeError(f"the gateway has no method {method!r}")
+        expanded: list[Any] = []
+        for answer in answers:
+            repeat = answer.attempts if isinstance(answer, StripeError) else 1
+            expanded.extend([answer] * max(1, repeat))
         with self._lock:
-            self._scripts.setdefault(method, []).append((when, deque(answers)))
+            self._scripts.setdefault(method, []).append((when, deque(expanded)))
         return self
 
     def holds(self, movement: Movement) -> Movement:
@@ -178,32 +168,10 @@ class FakeClient:
         return movement
 
     def sent(self, method: str = "debit") -> list[Call]:
-        """The calls of one method, in order."""
+        """The requests of one method, in order."""
         return [c for c in self.calls if c.method == method]
 
-    # --- the client's interface ------------------------------------------------------------
-
-    def call(self, request: Callable[[], Any], counter: SentCount | None = None) -> Any:
-        """Send ``request`` once, keeping the books a real call keeps (see the class doc)."""
-        self._may_send()
-        try:
-            answer = request()
-        except StripeAuthError as exc:
-            self._refused = exc
-            self._count(1, counter)
-            raise
-        except StripeError as exc:
-            exc.attempts = exc.attempts or 1
-            self._count(exc.attempts, counter)
-            if isinstance(exc, RetriableError) and not isinstance(exc, KeyInUseError):
-                for _ in range(exc.attempts):
-                    self.breaker.failure(exc.code)
-            else:
-                self.breaker.success()
-            raise
-        self._count(1, counter)
-        self.breaker.success()
-        return answer
+    # --- the Gateway protocol ---------------------------------------------------------------
 
     def close(self) -> None:
         self.closed = True
@@ -216,44 +184,34 @@ class FakeClient:
 
     def available(self, account_id: str | None) -> dict[str, int]:
         return self._do(
-            "available",
-            account_id,
-            (account_id,),
-            lambda: dict(self.balances.get(account_id, {})),
+            "available", account_id, (account_id,), lambda: dict(self.balances.get(account_id, {}))
         )
 
-    def transfers(
-        self, account: str | None, *, group: str | None, created_gte: int
-    ) -> Iterator[Movement]:
-        kwargs = {"group": group, "created_gte": created_gte}
-
+    def list_transfers(
+        self, account: str | None, *, group: str | None, created_gte: int, after: str | None = None
+    ) -> Page[Movement]:
         def listed() -> list[Movement]:
             if account is None:
                 return self._listed(Direction.CREDIT, "", None, group, created_gte)
             return self._listed(Direction.DEBIT, Method.TRANSFER, account, group, created_gte)
 
-        return self._pages("transfers", account, (account,), kwargs, listed)
-
-    def charges(self, *, group: str | None, created_gte: int) -> Iterator[Movement]:
         kwargs = {"group": group, "created_gte": created_gte}
-        return self._pages(
-            "charges",
-            group,
-            (),
-            kwargs,
-            lambda: self._listed(Direction.DEBIT, Method.CHARGE, None, group, created_gte),
-        )
+        return _page(self._do("transfers", account, (account,), listed, kwargs=kwargs))
 
-    def reversals(self, transfer_id: str, account: str | None) -> Iterator[Reversal]:
-        return self._pages(
-            "reversals",
-            transfer_id,
-            (transfer_id, account),
-            {},
-            lambda: sorted(self.reversal_books.get(transfer_id, []), key=lambda r: -r.created),
-        )
+    def list_charges(
+        self, *, group: str | None, created_gte: int, after: str | None = None
+    ) -> Page[Movement]:
+        kwargs = {"group": group, "created_gte": created_gte}
+        listed = lambda: self._listed(Direction.DEBIT, Method.CHARGE, None, group, created_gte)  # noqa: E731
+        return _page(self._do("charges", group, (), listed, kwargs=kwargs))
 
-    def transfer(self, transfer_id: str, account: str | None) -> Movement:
+    def list_reversals(
+        self, transfer_id: str, account: str | None, after: str | None = None
+    ) -> Page[Reversal]:
+        listed = lambda: sorted(self.reversal_books.get(transfer_id, []), key=lambda r: -r.created)  # noqa: E731
+        return _page(self._do("reversals", transfer_id, (transfer_id, account), listed))
+
+    def get_transfer(self, transfer_id: str, account: str | None) -> Movement:
         def find() -> Movement:
             for m in self.books:
                 if m.transfer_id == transfer_id and m.method != Method.CHARGE:
@@ -262,7 +220,7 @@ class FakeClient:
 
         return self._do("transfer", transfer_id, (transfer_id, account), find)
 
-    def charge(self, payment_id: str) -> Movement:
+    def get_charge(self, payment_id: str) -> Movement:
         def find() -> Movement:
             for m in self.books:
                 if m.payment_id == payment_id and m.method == Method.CHARGE:
@@ -271,46 +229,29 @@ class FakeClient:
 
         return self._do("charge", payment_id, (payment_id,), find)
 
-    def debit(
-        self,
-        method: str,
-        account: str,
-        request: Mapping[str, Any],
-        key: str,
-        counter: SentCount | None = None,
-    ) -> Movement:
-        args = (method, account, dict(request), key)
+    def debit(self, method: str, account: str, request: Mapping[str, Any], key: str) -> Movement:
         return self._do(
             "debit",
             account,
-            args,
+            (method, account, dict(request), key),
             lambda: self._made(key, request, Direction.DEBIT, method, account),
-            counter,
         )
 
-    def credit(
-        self, request: Mapping[str, Any], key: str, counter: SentCount | None = None
-    ) -> Movement:
+    def credit(self, request: Mapping[str, Any], key: str) -> Movement:
         account = str(request.get("destination") or "")
         return self._do(
             "credit",
             account,
             (dict(request), key),
             lambda: self._made(key, request, Direction.CREDIT, "", account),
-            counter,
         )
 
     def reverse(
-        self,
-        transfer_id: str,
-        account: str | None,
-        request: Mapping[str, Any],
-        key: str,
-        counter: SentCount | None = None,
+        self, transfer_id: str, account: str | None, request: Mapping[str, Any], key: str
     ) -> Reversal:
         args = (transfer_id, account, dict(request), key)
         return self._do(
-            "reverse", transfer_id, args, lambda: self._reversed(transfer_id, request, key), counter
+            "reverse", transfer_id, args, lambda: self._reversed(transfer_id, request, key)
         )
 
     # --- the default Stripe ------------------------------------------------------------------
@@ -422,29 +363,19 @@ class FakeClient:
         subject: Any,
         args: tuple[Any, ...],
         default: Callable[[], Any],
-        counter: SentCount | None = None,
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
         call = Call(method, subject, args, kwargs or {})
         with self._lock:
             self.calls.append(call)
-        return self.call(lambda: self._answer(call, default), counter)
-
-    def _pages(
-        self,
-        method: str,
-        subject: Any,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        default: Callable[[], list[Any]],
-    ) -> Iterator[Any]:
-        """A listing, lazily: like the real client's, nothing is asked until it is iterated."""
-        yield from self._do(method, subject, args, default, kwargs=kwargs)
-
-    def _answer(self, call: Call, default: Callable[[], Any]) -> Any:
         answer = self._next(call)
         if answer is DEFAULT:
             return default()
+        if answer is LOST:
+            default()  # Stripe executes it...
+            raise NetworkError("read timed out", code="network_error")  # ...the answer is lost
+        if isinstance(answer, StripeError):
+            raise answer.after(0)  # a fresh error per request, as an HTTP answer would be
         if isinstance(answer, BaseException):
             raise answer
         if callable(answer):
@@ -459,29 +390,87 @@ class FakeClient:
                     return answers.popleft()
         return DEFAULT
 
-    def _may_send(self) -> None:
-        if self._refused is not None:
-            raise StripeAuthError(str(self._refused))
-        error: NotExecutedError | None = None
-        if self.breaker.is_open:
-            error = StoppedError(
-                f"not sent: Stripe stopped answering ({self.breaker.reason})",
-                code="stripe_unavailable",
-            )
-        elif self.stop.is_set():
-            error = StoppedError("not sent: the command is stopping", code="stopped")
-        if error is not None:
-            raise error
 
-    def _count(self, sent: int, counter: SentCount | None) -> None:
-        with self._lock:
-            self.requests += sent
-        if counter is not None:
-            counter.sent += sent
+_METHODS = frozenset(
+    "platform account available transfers charges reversals transfer charge debit credit "
+    "reverse".split()
+)
+
+
+def _page(items: list[Any]) -> Page[Any]:
+    return Page(list(items), False, None)
+
+
+class FakeClient(Client):
+    """The real :class:`~ledgerrun.stripe.client.Client` (its token bucket, retries and circuit
+    breaker) on a :class:`FakeGateway`, with the fake clock, no jitter and no pacing to speak
+    of. What tests script and inspect (``script``, ``books``, ``holds``, ``sent``, ``calls``,
+    ``balances``, ``accounts``, ``reversal_books``) is the gateway's."""
+
+    gateway: FakeGateway
+
+    def __init__(
+        self,
+        *,
+        clock: FakeClock | None = None,
+        platform: Platform | None = None,
+        accounts: Iterable[Account] = (),
+        server_offset: dt.timedelta | None = None,
+        breaker_after: int = 12,
+        max_attempts: int = 6,
+    ) -> None:
+        clock = clock or FakeClock()
+        gateway = FakeGateway(
+            clock=clock, platform=platform, accounts=accounts, server_offset=server_offset
+        )
+        super().__init__(
+            gateway,
+            bucket=TokenBucket(1_000_000, clock, burst=1_000_000),
+            clock=clock,
+            jitter=lambda: 0.0,
+            policy=Policy(max_attempts=max_attempts, breaker_threshold=breaker_after),
+        )
+
+    def script(self, method: str, *answers: Any, when: Any = ANY) -> FakeClient:
+        self.gateway.script(method, *answers, when=when)
+        return self
+
+    def holds(self, movement: Movement) -> Movement:
+        return self.gateway.holds(movement)
+
+    def sent(self, method: str = "debit") -> list[Call]:
+        return self.gateway.sent(method)
+
+    @property
+    def calls(self) -> list[Call]:
+        return self.gateway.calls
+
+    @property
+    def books(self) -> list[Movement]:
+        return self.gateway.books
+
+    @property
+    def balances(self) -> dict[str | None, dict[str, int]]:
+        return self.gateway.balances
+
+    @property
+    def accounts(self) -> dict[str, Account]:
+        return self.gateway.accounts
+
+    @property
+    def reversal_books(self) -> dict[str, list[Reversal]]:
+        return self.gateway.reversal_books
+
+    @property
+    def closed(self) -> bool:
+        return self.gateway.closed
 
 
 DEFAULT: Any = object()
 """Returned by a scripted callable (or scripted itself): behave as the default Stripe would."""
+
+LOST: Any = object()
+"""Scripted: Stripe executes the request, and its answer is lost on the way back."""
 
 
 def account(

@@ -56,7 +56,7 @@ def fake_session(job: Job, client: Any) -> Session:
     from ledgerrun.stripe.session import Session
     from ledgerrun.vocab import Mode
 
-    return Session(job, client, client.platform_object, Mode.SANDBOX, "fake")
+    return Session(job, client, client.gateway.platform_object, Mode.SANDBOX, "fake")
 
 
 def prepared_online(job: Job, client: Any, store: Any = None, *, writable: bool = True) -> Prepared:

@@ -5,6 +5,7 @@ Bounded to a few seconds here; ``tools/fuzz_ingest.py --seconds N`` is the long 
 
 from __future__ import annotations
 
+import random
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledgerrun.ingest.validate import check
+from ledgerrun.jobfile import job_for_ledger
 from tests.helpers.cli import cli
-from tools.fuzz_ingest import CELLS, COLUMNS, TOKENS, exercise, quote, seeds
+from tests.helpers.constants import RUN_DATE
+from tools.fuzz_ingest import CELLS, COLUMNS, TOKENS, exercise, quote, seeds, typed_workbook
 
 FUZZ = settings(
     max_examples=200,
@@ -96,6 +100,37 @@ def test_ledgers_of_troublesome_cells(folder: Path, data: bytes) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_random_bytes_as_a_workbook(folder: Path, data: bytes) -> None:
     run(folder, b"PK\x03\x04" + data, ".xlsx")
+
+
+@given(seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_workbooks_of_typed_cells_in_every_column(folder: Path, seed: int) -> None:
+    """Dates, times, logical values, errors, formulas with and without their values and numbers
+    under assorted formats, in every column: nothing escapes, and no money cell becomes an
+    amount it does not show (``exercise`` checks each valid row's money cell)."""
+    data, money = typed_workbook(random.Random(seed))
+    path = folder / "typed.xlsx"
+    path.write_bytes(data)
+    exercise(path, money)
+
+
+def test_the_typed_workbooks_hold_what_the_invariant_needs(folder: Path) -> None:
+    """The generator makes rows whose money cells are taken, and rows where they are not."""
+    taken = refused = 0
+    rng = random.Random(7)
+    for _ in range(40):
+        data, money = typed_workbook(rng)
+        path = folder / "typed.xlsx"
+        path.write_bytes(data)
+        validation = check(job_for_ledger(path, RUN_DATE, "fuzz"))
+        exercise(path, money)
+        rows = validation.ledger.rows.to_pylist()
+        for index, ok in enumerate(validation.valid.to_pylist()):
+            cell = money.get((rows[index], "amount")) or money.get((rows[index], "amount_minor"))
+            if cell is not None and cell[0] == "n":
+                taken += ok
+                refused += not ok
+    assert taken >= 10 and refused >= 10
 
 
 def test_the_harness_lets_a_crash_through(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -87,9 +87,11 @@ def test_amount_minor_cells_too(tmp_path: Path) -> None:
         (42, "General", "42"),
         (0.1 + 0.2, "General", "0.3"),
         (7, '"INV-"0000', "INV-0007"),
-        (dt.datetime(2026, 11, 26, 14, 30), "yyyy-mm-dd h:mm", "2026-11-26"),
+        (dt.datetime(2026, 11, 26, 14, 30), "yyyy-mm-dd h:mm", "2026-11-26 14:30"),
         (dt.date(2026, 11, 26), "d mmm yyyy", "2026-11-26"),
-        (0.25, "0%", "0.25"),  # exotic: the 15-significant-digit form
+        (0.25, "0%", "25%"),
+        (0.125, "0.0%", "12.5%"),
+        (1234.5, "0.00E+00", "1.23E+03"),
         (True, "General", "TRUE"),
     ],
 )
@@ -121,7 +123,8 @@ def test_a_numeric_id_keeps_the_zeros_its_format_shows(tmp_path: Path) -> None:
         ("2.675", "0.00", "2.68"),  # rounds what Excel shows: the 15-digit value, half up
         ("46352", "yyyy-mm-dd", "2026-11-26"),
         ("60", "yyyy-mm-dd", "1900-02-29"),  # Excel's phantom leap day
-        ("0.5", "h:mm", "0.5"),  # a time of day: exotic
+        ("0.5", "h:mm", "12:00"),  # a time of day
+        ("1.75", "[h]:mm", "1.75"),  # an elapsed time: not rendered
         ("123456789", "000-00-0000", "123456789"),  # text between digits: exotic
         ("1234567890123456789", "General", "1.23456789012346E+18"),
         ("abc", "0.00", "abc"),

@@ -1,5 +1,7 @@
-"""The executor (ledgerrun.send.execute) on the fake client and store: how rows are scheduled,
-what each kind of answer leaves in the results and the journal, and how a run stops."""
+"""The executor (ledgerrun.send.execute) and the engine under it, on the real Stripe client
+(pacing, retries, breaker) over the in-memory gateway, and the fake store: how rows are
+scheduled, what each kind of answer leaves in the results and the journal, and how a run
+stops."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 
 from ledgerrun import errors
-from ledgerrun.events import Events
+from ledgerrun.events import Events, RunStopping
 from ledgerrun.send.execute import Executor, Item
 from ledgerrun.send.keys import idempotency_key, metadata
 from ledgerrun.store.model import FAILED, PENDING, SUCCEEDED, Entry, Seen
@@ -62,9 +64,9 @@ def make(
                     found=found)  # fmt: skip
 
 
-def raised(error: errors.StripeError, attempts: int = 1, uncertain: bool = False) -> Any:
-    error.attempts, error.uncertain = attempts, uncertain
-    return error
+def raised(error: errors.StripeError, attempts: int = 1) -> errors.StripeError:
+    """``error`` as the answer to ``attempts`` requests in a row (the gateway repeats it)."""
+    return error.after(attempts)
 
 
 # --- scheduling --------------------------------------------------------------------------------
@@ -158,13 +160,17 @@ def test_the_intent_is_in_the_journal_before_the_request_and_the_outcome_after()
 def test_an_answer_that_may_have_executed_leaves_the_row_unknown(
     error: errors.StripeError,
 ) -> None:
+    """A retriable answer is retried until the client's six tries run out; one Stripe says not
+    to retry ends the row at once."""
     client, store = FakeClient(), FakeStore()
-    client.script("debit", raised(error, attempts=6))
+    tries = 6 if isinstance(error, errors.RetriableError) else 1
+    client.script("debit", raised(error, attempts=tries))
     outcome = run(client, store, [item(0)])[0]
     assert outcome.status == Status.UNKNOWN and outcome.error_code == error.code
-    assert outcome.attempts == 6 and "run the job again" in (outcome.error_message or "")
+    assert outcome.attempts == tries and "run the job again" in (outcome.error_message or "")
+    assert len(client.sent()) == tries
     entry = store.entries(["adj-0"])["adj-0"]
-    assert entry.state == PENDING and entry.attempts == 6 and entry.error_code == error.code
+    assert entry.state == PENDING and entry.attempts == tries and entry.error_code == error.code
 
 
 @pytest.mark.parametrize(
@@ -190,18 +196,24 @@ def test_a_request_never_executed_is_skipped_once_retries_run_out(
 
 
 def test_a_request_not_executed_after_an_attempt_that_may_have_is_unknown() -> None:
+    """The first try timed out (it may have executed); the other five were rate limited."""
     client, store = FakeClient(), FakeStore()
-    client.script("debit", raised(errors.RateLimitedError("429", code="rate_limit"), 6, True))
-    assert run(client, store, [item(0)])[0].status == Status.UNKNOWN
+    client.script(
+        "debit",
+        errors.NetworkError("timeout", code="network_error"),
+        raised(errors.RateLimitedError("429", code="rate_limit"), 5),
+    )
+    outcome = run(client, store, [item(0)])[0]
+    assert outcome.status == Status.UNKNOWN and outcome.error_code == "rate_limit"
 
 
 def test_a_resent_pending_row_that_is_not_executed_stays_unknown() -> None:
     client, store = FakeClient(), FakeStore()
-    client.script("debit", raised(errors.NetworkError("timeout", code="network_error")))
+    client.script("debit", raised(errors.NetworkError("timeout", code="network_error"), 6))
     assert run(client, store, [item(0)])[0].status == Status.UNKNOWN
     client.script("debit", raised(errors.RateLimitedError("429", code="rate_limit"), 6))
     second = run(client, store, [item(0)])[0]  # pending: an earlier attempt may have executed
-    assert second.status == Status.UNKNOWN and second.attempts == 1 + 6
+    assert second.status == Status.UNKNOWN and second.attempts == 6 + 6
 
 
 def test_a_refusal_fails_the_row_and_a_corrected_row_goes_under_a_new_key() -> None:
@@ -241,7 +253,7 @@ def test_a_credit_goes_to_the_account_as_a_credit() -> None:
 
 def _pending_from_an_earlier_run(client: FakeClient, store: FakeStore, age: dt.timedelta) -> None:
     """ADJ-0 was sent and executed in Stripe, but its answer was lost ``age`` ago."""
-    client.script("debit", raised(errors.NetworkError("read timed out", code="network_error")))
+    client.script("debit", raised(errors.NetworkError("read timed out", code="network_error"), 6))
     run(client, store, [item(0)])
     client.debit("transfer", A, item(0).request, idempotency_key("debit", "adj-0", 0))
     client.calls.clear()
@@ -280,7 +292,7 @@ def test_a_row_pending_for_over_23_hours_is_settled_from_what_the_guard_found() 
 
 def test_a_row_pending_for_over_23_hours_that_stripe_does_not_hold_is_sent_again() -> None:
     client, store = FakeClient(), FakeStore()
-    client.script("debit", raised(errors.NetworkError("timeout", code="network_error")))
+    client.script("debit", raised(errors.NetworkError("timeout", code="network_error"), 6))
     run(client, store, [item(0)])
     before = store.entries(["adj-0"])["adj-0"]
     client.clock.advance(25 * 3600)
@@ -345,7 +357,7 @@ def test_a_hard_stop_returns_at_once_with_the_row_in_flight_unknown() -> None:
     release = threading.Event()
 
     def second_ctrl_c(call: Call) -> Any:
-        executor.stop.set()
+        client.stop.set()
         executor.hard_stop.set()
         release.wait(WAIT)  # still waiting for Stripe when the command ends
         return DEFAULT
@@ -356,6 +368,90 @@ def test_a_hard_stop_returns_at_once_with_the_row_in_flight_unknown() -> None:
         assert store.entries(["adj-0"])["adj-0"].state == PENDING  # its intent settles it later
     finally:
         release.set()
+        executor.close(WAIT)
     assert outcomes[0].status == Status.UNKNOWN and outcomes[0].error_code == "stopped"
     assert "in flight" in (outcomes[0].error_message or "")
     assert outcomes[1].status == Status.SKIPPED  # never started
+
+
+# --- the loose edges of version 2 ----------------------------------------------------------------
+
+
+def test_a_bug_while_sending_a_row_leaves_it_unknown_and_stops_the_run() -> None:
+    """An unexpected exception (a bug) may come after the request left: the row is unknown,
+    never skipped, the run stops, and the trace reaches the logs."""
+    client, store = FakeClient(), FakeStore()
+    heard: list[Any] = []
+    events = Events(heard.append)
+    executor = Executor(job="nightly", run_id="run-2", run_date=DAY, client=client, store=store,
+                        clock=client.clock, events=events, concurrency=1)  # fmt: skip
+
+    def bug(call: Call) -> Any:
+        raise RuntimeError("a bug in the answer's handling")
+
+    client.script("debit", bug)
+    outcomes = run(client, store, [item(0), item(1)], executor=executor)
+    assert outcomes[0].status == Status.UNKNOWN and outcomes[0].error_code == "crashed"
+    assert "never sent twice" in (outcomes[0].error_message or "")
+    assert outcomes[1].status == Status.SKIPPED and len(client.sent()) == 1
+    assert store.entries(["adj-0"])["adj-0"].state == PENDING  # the next run settles it
+    stopping = [e for e in heard if isinstance(e, RunStopping)]
+    assert stopping and "RuntimeError" in stopping[0].traceback
+    assert any("internal error" in note for note in executor.notes)
+
+
+class _StopsAfterIntent(FakeStore):
+    """The second Ctrl-C arrives just after the intent is durable, before the request leaves."""
+
+    def __init__(self, hard_stop: threading.Event, release: threading.Event) -> None:
+        super().__init__()
+        self.hard_stop, self.release = hard_stop, release
+
+    def record_intent(self, entry: Entry) -> None:
+        super().record_intent(entry)
+        self.hard_stop.set()
+        self.release.wait(WAIT)
+
+
+def test_a_hard_stop_between_the_intent_and_the_request_leaves_the_row_unknown() -> None:
+    client = FakeClient()
+    hard_stop, release = threading.Event(), threading.Event()
+    store = _StopsAfterIntent(hard_stop, release)
+    executor = Executor(job="nightly", run_id="run-2", run_date=DAY, client=client, store=store,
+                        clock=client.clock, events=Events(), concurrency=1,
+                        hard_stop=hard_stop)  # fmt: skip
+    try:
+        outcomes = run(client, store, [item(0)], executor=executor)
+    finally:
+        release.set()
+        executor.close(WAIT)
+    assert store.entries(["adj-0"])["adj-0"].state == PENDING
+    assert outcomes[0].status == Status.UNKNOWN  # the store holds it pending: so do the results
+
+
+def test_after_a_hard_stop_no_thread_writes_to_the_journal_once_closed() -> None:
+    client, store = FakeClient(), FakeStore()
+    executor = make(client, store, concurrency=1)
+    release, asked = threading.Event(), threading.Event()
+
+    def slow_stripe(call: Call) -> Any:
+        asked.set()
+        release.wait(WAIT)  # the answer arrives after the command has ended
+        return DEFAULT
+
+    client.script("debit", slow_stripe)
+
+    def second_ctrl_c() -> None:
+        asked.wait(WAIT)
+        client.stop.set()
+        executor.hard_stop.set()
+
+    threading.Thread(target=second_ctrl_c).start()
+    outcomes = run(client, store, [item(0)], executor=executor)
+    executor.close(0.5)  # the command closes: the thread is still waiting for Stripe
+    writes = list(store.writes)
+    release.set()
+    executor.close(WAIT)  # joined now
+    assert outcomes[0].status == Status.UNKNOWN and len(client.books) == 1
+    assert store.writes == writes  # the late answer was not written after the close
+    assert store.entries(["adj-0"])["adj-0"].state == PENDING

@@ -1,5 +1,6 @@
-"""The fakes keep faith with what they stand in for: the client's interface, Stripe's
-idempotency, and the store's rules (the same story on the fake and on a real SQLite store)."""
+"""The fakes keep faith with what they stand in for: the gateway's interface (the real client
+runs on the fake gateway), Stripe's idempotency, and the store's rules (the same story on the
+fake and on a real SQLite store)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from ledgerrun import errors
 from ledgerrun.store.model import FAILED, PENDING, SUCCEEDED, AccountRecord, JournalStore, Seen
 from ledgerrun.store.sqlite import SQLiteStore
 from ledgerrun.stripe.client import Client, SentCount, StoppedError
+from ledgerrun.stripe.gateway import Gateway
+from ledgerrun.stripe.sdk import SdkGateway
 from tests.helpers.constants import A, B
-from tests.helpers.fakes import FakeClient, FakeStore, movement
+from tests.helpers.fakes import FakeClient, FakeGateway, FakeStore, movement
 from tests.helpers.store import T0, fail, intent, succeed, unknown
 
 # --- the client --------------------------------------------------------------------------------
@@ -30,13 +33,21 @@ def _public(cls: type) -> dict[str, inspect.Signature]:
     }
 
 
-def test_the_fake_client_has_every_method_of_the_client_with_the_same_parameters() -> None:
-    real, fake = _public(Client), _public(FakeClient)
-    for name, signature in real.items():
-        assert name in fake, f"FakeClient lacks {name}"
-        assert list(fake[name].parameters) == list(signature.parameters), name
+@pytest.mark.parametrize("gateway", [FakeGateway, SdkGateway])
+def test_every_gateway_has_every_method_of_the_protocol_with_the_same_parameters(
+    gateway: type,
+) -> None:
+    protocol, actual = _public(Gateway), _public(gateway)
+    for name, signature in protocol.items():
+        assert name in actual, f"{gateway.__name__} lacks {name}"
+        assert list(actual[name].parameters) == list(signature.parameters), name
         kinds = [p.kind for p in signature.parameters.values()]
-        assert [p.kind for p in fake[name].parameters.values()] == kinds, name
+        assert [p.kind for p in actual[name].parameters.values()] == kinds, name
+
+
+def test_the_fake_client_is_the_real_client() -> None:
+    assert issubclass(FakeClient, Client)
+    assert not {"call", "debit", "transfers"} & set(vars(FakeClient))  # nothing overridden
 
 
 def test_the_fake_client_has_the_attributes_callers_read() -> None:
@@ -56,19 +67,18 @@ def test_a_replayed_key_gets_the_first_answer_and_other_parameters_are_refused()
         client.debit("transfer", A, {**request, "amount": 501}, "k-1")
 
 
-def test_scripted_answers_are_per_call_and_per_subject_then_the_default() -> None:
+def test_scripted_answers_are_per_request_and_per_subject_then_the_default() -> None:
+    """Three requests for B get no answer; the real client's retries carry on to the fourth."""
     client = FakeClient()
-    dropped = errors.NetworkError("no answer", code="network_error")
-    dropped.attempts = 3
+    dropped = errors.NetworkError("no answer", code="network_error").after(3)
     client.script("debit", dropped, when=B)
     request = {"amount": 1, "currency": "usd"}
     counter = SentCount()
     assert client.debit("transfer", A, request, "a", counter).account == A  # not scripted for A
-    with pytest.raises(errors.NetworkError) as info:
-        client.debit("transfer", B, request, "b", counter)
-    assert info.value.attempts == 3 and counter.sent == 1 + 3 and client.requests == 4
-    assert client.debit("transfer", B, request, "b").account == B  # the script is used up
-    assert [c.subject for c in client.sent("debit")] == [A, B, B]
+    assert client.debit("transfer", B, request, "b", counter).account == B
+    assert counter.sent == 1 + 4 and client.requests == 5
+    assert [c.subject for c in client.sent("debit")] == [A, B, B, B, B]
+    assert client.clock.slept  # the retries waited (on the fake clock)
 
 
 def test_listings_are_lazy_newest_first_and_filtered_like_stripe() -> None:
@@ -87,12 +97,10 @@ def test_listings_are_lazy_newest_first_and_filtered_like_stripe() -> None:
 
 def test_a_stopped_client_or_an_open_breaker_sends_nothing() -> None:
     client = FakeClient(breaker_after=2)
-    client.script("account", errors.ConnectError("refused", code="connection_failed"))
-    client.script("account", errors.ConnectError("refused", code="connection_failed"))
-    for _ in range(2):
-        with pytest.raises(errors.ConnectError):
-            client.account(A)
-    assert client.breaker.is_open
+    client.script("account", errors.ConnectError("refused", code="connection_failed").after(2))
+    with pytest.raises(errors.ConnectError) as info:
+        client.account(A)  # tried twice: the second failure in a row opens the breaker
+    assert client.breaker.is_open and info.value.attempts == 2
     with pytest.raises(StoppedError) as info:
         client.debit("transfer", A, {"amount": 1, "currency": "usd"}, "k")
     assert info.value.code == "stripe_unavailable" and client.books == []

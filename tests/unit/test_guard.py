@@ -19,6 +19,9 @@ from tests.helpers.store import intent
 
 DAYS_90 = dt.timedelta(days=90)
 
+RETRIES = 6  # the client tries each request six times
+TIMED_OUT = errors.NetworkError("timed out", code="network_error").after(RETRIES)
+
 
 def guard(client: FakeClient, store: FakeStore | None, **options: object) -> Guard:
     settings: dict[str, object] = {"group": "ledgerrun", "legacy_groups": ["nightly"]}
@@ -136,7 +139,7 @@ def test_without_a_store_the_guard_remembers_for_itself() -> None:
 
 def test_a_failed_account_listing_makes_only_that_accounts_rows_unsure() -> None:
     client, store = FakeClient(), FakeStore()
-    client.script("transfers", errors.NetworkError("timed out", code="network_error"), when=A)
+    client.script("transfers", TIMED_OUT, when=A)
     client.holds(movement("ADJ-2", account=B))
     made = guard(client, store)
     made.refresh([A, B])
@@ -149,7 +152,9 @@ def test_a_failed_account_listing_makes_only_that_accounts_rows_unsure() -> None
 
 def test_a_failed_platform_listing_makes_every_row_unsure() -> None:
     client = FakeClient()
-    client.script("charges", errors.StripeServerError("500", code="api_error"), when="nightly")
+    client.script(
+        "charges", errors.StripeServerError("500", code="api_error").after(RETRIES), when="nightly"
+    )
     made = guard(client, FakeStore())
     made.refresh([A])
     assert list(made.failed) == ["charges:nightly"]
@@ -229,7 +234,7 @@ def test_a_row_pending_for_less_than_a_day_does_not_ask_the_guard(tmp_path: Path
 
 def test_a_listing_that_failed_leaves_its_rows_unguarded(tmp_path: Path) -> None:
     client = FakeClient(accounts=[account(A), account(C)])
-    client.script("transfers", errors.NetworkError("timed out", code="network_error"), when=C)
+    client.script("transfers", TIMED_OUT, when=C)
     job = ledger_job(tmp_path, f"ADJ-1,{A},1.00,usd,,", f"ADJ-2,{C},1.00,usd,,")
     prepared = prepared_online(job, client, FakeStore())
     assert list(prepared.unguarded) == ["adj-2"]

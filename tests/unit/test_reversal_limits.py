@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ledgerrun.send import reversals as rq
+from ledgerrun.send.reversal import requests as rq
 from ledgerrun.store.model import PENDING, SUCCEEDED, ReversalEntry
 from tests.helpers.store import T0, intent
 

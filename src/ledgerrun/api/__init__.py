@@ -134,10 +134,12 @@ def run(
     out as invalid; 2 the ledger is invalid and nothing was sent; 3 incomplete (stopped, Stripe
     out of reach): run it again. An interrupt (Ctrl-C, or a notebook's stop button) finishes the
     requests in flight and returns with exit code 3; a second one stops at once."""
-    from ledgerrun.jobfile import with_run_options
+    from ledgerrun.api.after_run import AfterRun
+    from ledgerrun.events import Events
     from ledgerrun.send.publish import publish_run
-    from ledgerrun.send.runner import run_job
+    from ledgerrun.send.runner import run_job, who
     from ledgerrun.send.stopping import stop_on_signals
+    from ledgerrun.target import with_run_options
 
     _check_range("concurrency", concurrency, 1, 64, whole=True)
     _check_range("rate_limit", rate_limit, 0, 10_000, whole=False)
@@ -159,13 +161,15 @@ def run(
             skip_invalid=skip_invalid,
         )
         stop, hard_stop = threading.Event(), threading.Event()
-        with stop_on_signals(stop, hard_stop, _notify):
+        after = AfterRun(resolved, dry_run=dry_run, by="@".join(who()))  # metrics, notifications
+        with stop_on_signals(stop, hard_stop, _notify), after:
             detail = run_job(
                 resolved,
                 dry_run=dry_run,
                 live=live,
                 stop=stop,
                 hard_stop=hard_stop,
+                events=Events(after),
                 publish=publish_run,
             )
     return RunResult(detail.exit_code, resolved, detail, dry_run, target.labels)
@@ -190,7 +194,7 @@ def reverse(
     partial reversal, ``reason``, ``reversal_id``), or with ``all_rows=True`` every adjustment of
     the run date that succeeded, in full. Writes the reversals file and its summary."""
     from ledgerrun.send.publish import publish_reversals
-    from ledgerrun.send.reverse import reverse_job
+    from ledgerrun.send.reversal.command import reverse_job
 
     if all_rows == (adjustments is not None):
         raise ConfigError(
@@ -240,7 +244,9 @@ def reconcile(
     records (``.discrepancies``): every succeeded row's objects exist and match, no adjustment
     was moved twice, no object of the transfer group is unaccounted for. Sends no money.
     ``exit_code``: 0 everything agrees, 1 discrepancies, 3 Stripe did not answer for some."""
+    from ledgerrun.api.after_run import tell_reconcile
     from ledgerrun.reconcile.command import reconcile_job
+    from ledgerrun.send.runner import who
 
     with resolve(
         job,
@@ -258,6 +264,7 @@ def reconcile(
             live=live,
         )
     report = done.report
+    tell_reconcile(target.job, report, by="@".join(who()))
     return ReconcileResult(
         report.exit_code, target.job, report, done.csv_path, done.json_path, done.refreshed
     )

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, TypeAlias
 from ledgerrun.api.frames import RowLabels, is_frame, write_frame
 from ledgerrun.errors import ConfigError
 from ledgerrun.job import NAME_RE, Job
-from ledgerrun.jobfile import job_for_ledger, resolve_target, with_options
+from ledgerrun.jobfile import job_for_ledger
+from ledgerrun.target import resolve_target, with_options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -99,7 +100,7 @@ def resolve(
                 )
             _frame_target_allowed(frame_target, job_name, results)
             path, labels = stack.enter_context(frame_file(job, "ledger"))
-            resolved = job_for_ledger(path, day or dt.date.today(), job_name or FRAME_JOB)
+            resolved = job_for_ledger(path, day, job_name or FRAME_JOB)
             resolved = with_options(resolved, journal=journal_text, api_base=api_base)
             yield Target(resolved, labels)
             return

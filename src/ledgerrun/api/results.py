@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ledgerrun.ingest.validation import Validation
     from ledgerrun.reconcile.model import Discrepancy, Reconciliation
     from ledgerrun.send.plan import Plan
-    from ledgerrun.send.reverse import ReverseResult as Reversal
+    from ledgerrun.send.reversal.command import ReverseResult as Reversal
     from ledgerrun.send.runner import RunResult as Ran
     from ledgerrun.summary import ControlTotal, Summary
     from ledgerrun.vocab import RowOutcome
@@ -287,7 +287,7 @@ class ReverseResult(_Shown):
     @cached_property
     def results(self) -> pd.DataFrame:
         """The reversals results table, as the reversals file has it."""
-        from ledgerrun.send.reverse import reversal_table
+        from ledgerrun.send.reversal.files import reversal_table
 
         table = reversal_table(self.detail)
         rows = table.column("row").to_pylist()

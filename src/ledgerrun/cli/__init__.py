@@ -10,6 +10,7 @@ import click
 
 from ledgerrun import __version__
 from ledgerrun.cli._common import Output
+from ledgerrun.cli.check import check
 from ledgerrun.cli.journal import journal
 from ledgerrun.cli.plan import plan
 from ledgerrun.cli.reconcile import reconcile
@@ -50,7 +51,7 @@ def main(ctx: click.Context, log_format: str, verbose: int) -> None:
     ctx.obj = Output(log_format, verbose)
 
 
-for command in (validate, plan, run, reverse, reconcile, status, journal, sandbox):
+for command in (validate, plan, run, reverse, reconcile, status, check, journal, sandbox):
     main.add_command(command)
 for command in (serve, users, worker):  # the web application
     main.add_command(command)

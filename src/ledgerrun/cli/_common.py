@@ -12,7 +12,7 @@ import functools
 import json
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +21,7 @@ import click
 
 from ledgerrun.errors import ExitCode, FatalError
 from ledgerrun.job import Job
-from ledgerrun.jobfile import resolve_target
+from ledgerrun.target import resolve_target
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,6 +68,33 @@ def say(message: str, *, event: str = "notice", level: str = "warning") -> None:
         json_line(event, level=level, message=message)
     else:
         click.echo(scrub(message), err=True)
+
+
+_LINES = {
+    "notify_failed": "The {notification} notification by {channel} was not delivered "
+    "({attempts} tries): {message}",
+    "metrics_failed": "The metrics file {path} was not written: {message}",
+}
+
+
+def event_logger() -> Callable[[str, str, Mapping[str, Any]], None]:
+    """``log(event, level, fields)`` for what happens after a run (notifications, metrics),
+    perhaps in another thread: a JSON object with JSON logs, else a line for what went wrong.
+    The global options are read now, in the command's thread."""
+    settings = output()
+
+    def log(event: str, level: str, fields: Mapping[str, Any]) -> None:
+        from ledgerrun.output.logs import scrub
+
+        if settings.log_format == "json":
+            json_line(event, level=level, **fields)
+        elif event in _LINES:
+            click.echo(scrub(_LINES[event].format(**fields)), err=True)
+        elif settings.verbose:
+            click.echo(scrub(f"{event}: " + ", ".join(f"{k} {v}" for k, v in fields.items())),
+                       err=True)  # fmt: skip
+
+    return log
 
 
 def configure_logging(

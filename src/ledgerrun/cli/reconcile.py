@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from ledgerrun.cli._common import job_options, max_problems_option, reports_errors, resolve_job
+from ledgerrun.cli._common import (
+    event_logger,
+    job_options,
+    max_problems_option,
+    reports_errors,
+    resolve_job,
+)
 
 
 @click.command()
@@ -50,11 +56,14 @@ def reconcile(
     Exit status: 0 when everything agrees, 1 when there are discrepancies, 3 when Stripe did
     not answer for some objects (run it again).
     """
+    from ledgerrun.api.after_run import tell_reconcile
     from ledgerrun.output import text
     from ledgerrun.reconcile.command import reconcile_job
+    from ledgerrun.send.runner import who
 
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
     done = reconcile_job(job, results=results, every_date=every_date, live=live)
+    tell_reconcile(job, done.report, by="@".join(who()), log=event_logger())
     click.echo(text.reconciliation(done.report, done.csv_path, max_problems))
     if done.refreshed is not None:
         click.echo(f"Run report (with this verdict): {done.refreshed}")

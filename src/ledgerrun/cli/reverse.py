@@ -61,7 +61,7 @@ def reverse(
     """
     from ledgerrun.output import text
     from ledgerrun.send.publish import publish_reversals
-    from ledgerrun.send.reverse import reverse_job
+    from ledgerrun.send.reversal.command import reverse_job
 
     if every == (request is not None):
         raise ConfigError("give exactly one of --adjustments FILE and --all")

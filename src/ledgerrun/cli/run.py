@@ -11,6 +11,7 @@ import click
 
 from ledgerrun.cli._common import (
     CONTEXT,
+    event_logger,
     job_options,
     output,
     reports_errors,
@@ -82,11 +83,12 @@ def run(
     some rows unknown or unsent (a stop, an outage, a full disk), run it again later; 4 another
     run of this job is in progress.
     """
-    from ledgerrun.jobfile import with_run_options
+    from ledgerrun.api.after_run import AfterRun
     from ledgerrun.output import text
     from ledgerrun.send.publish import publish_run
-    from ledgerrun.send.runner import run_job
+    from ledgerrun.send.runner import run_job, who
     from ledgerrun.send.stopping import stop_on_signals
+    from ledgerrun.target import with_run_options
 
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
     job = with_run_options(
@@ -98,8 +100,10 @@ def run(
     )
     stop, hard_stop = threading.Event(), threading.Event()
     events, progress = _listeners()
+    after = AfterRun(job, dry_run=dry_run, by="@".join(who()), log=event_logger())
+    events.listen(after)  # then, the run over: its metrics and notifications
     try:
-        with stop_on_signals(stop, hard_stop, _notify):
+        with stop_on_signals(stop, hard_stop, _notify), after:
             result = run_job(
                 job,
                 dry_run=dry_run,

@@ -51,7 +51,6 @@ def worker(config_path: Path, once: bool) -> None:
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
     try:
-        work.recover()
         if once:
             while work.step():
                 pass

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -66,6 +67,9 @@ __all__ = [
     "read_ledger",
 ]
 
+if TYPE_CHECKING:
+    from ledgerrun.ingest.cellview import Typed
+
 CELL_CODES = ("bad_value", "formula_not_calculated")  # problems the reader finds in one cell
 
 
@@ -91,7 +95,9 @@ class Ledger:
     spreadsheet error); ``totals`` is the totals line, when the ledger ends with one, and
     ``footers`` the rows of the footer lines below it. ``parts`` holds the columns of a composite
     id (stripped, in the job's order; None when the id is one column). ``layout`` is how the job
-    reads the file; ``head`` the first rows the header was looked for in.
+    reads the file; ``head`` the first rows the header was looked for in. ``typed``
+    holds the xlsx cells validation must judge by their type and format, by (row number, file
+    column index as in ``order``).
     """
 
     path: Path
@@ -108,6 +114,7 @@ class Ledger:
     layout: Layout = field(default_factory=Layout)
     head: list[tuple[int, list[str]]] = field(default_factory=list)
     footers: list[int] = field(default_factory=list)
+    typed: dict[tuple[int, int], Typed] = field(default_factory=dict)
 
     @property
     def num_rows(self) -> int:
@@ -234,6 +241,7 @@ def _arrange(path: Path, grid: Grid, layout: Layout) -> Ledger:
         parts=parts,
         layout=layout,
         head=grid.head,
+        typed=grid.typed,
     )
     return footing.set_aside(ledger)
 

@@ -1,9 +1,11 @@
 """Small side files read as text, exactly as a spreadsheet shows them: a reversal request, a
 consent registry. CSV, XLSX (the active sheet, hidden sheets never) or Parquet, with the same
 rules as ledgers where they apply: values as text (amount columns at Excel's 15 significant
-digits, never through a float), surrounding whitespace stripped, the header the first row of the
-first 20 holding every required column, blank rows skipped, row numbers as the spreadsheet shows
-them. Problems of the file as a whole raise :class:`~ledgerrun.errors.LedgerFileError`.
+digits, never through a float, and refused when the cell shows something else; a date cell is
+the date, or date and time, it shows, in ISO form), surrounding whitespace stripped, the header
+the first row of the first 20 holding every required column, blank rows skipped, row numbers as
+the spreadsheet shows them. Problems of the file as a whole raise
+:class:`~ledgerrun.errors.LedgerFileError`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ledgerrun.errors import LedgerFileError
+
+if TYPE_CHECKING:
+    from ledgerrun.ingest.workbook import Cell
 
 MAX_BYTES = 64 << 20
 SCAN = 20
@@ -102,7 +108,6 @@ def _csv(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def _xlsx(path: Path, amounts: set[str]) -> Iterator[tuple[int, list[str]]]:
-    from ledgerrun.ingest import numfmt
     from ledgerrun.ingest.workbook import Refused, Workbook
 
     try:
@@ -110,28 +115,8 @@ def _xlsx(path: Path, amounts: set[str]) -> Iterator[tuple[int, list[str]]]:
             workbook = Workbook(book)
             header: list[str] | None = None
             for number, cells in workbook.rows(workbook.choose(None)):
-                width = max(cells) + 1 if cells else 0
-                texts = [""] * width
-                for index, cell in cells.items():
-                    name = header[index].strip().lower() if header and index < len(header) else ""
-                    if cell.kind == "n":
-                        texts[index] = (
-                            numfmt.exact(cell.text)
-                            if name in amounts
-                            else numfmt.shown(cell.text, cell.fmt, workbook.date1904)
-                        )
-                    elif cell.kind == "d":
-                        texts[index] = cell.text[:10]
-                    elif cell.kind in ("e", "f"):
-                        shown = cell.text or "a formula with no value: save it in Excel"
-                        raise LedgerFileError(
-                            f"{path.name}: row {number} holds a spreadsheet error ({shown})",
-                            row=number,
-                        )
-                    elif cell.kind == "b":
-                        texts[index] = "TRUE" if cell.text == "1" else "FALSE"
-                    else:
-                        texts[index] = cell.text
+                names = [h.strip().lower() for h in header] if header else []
+                texts = _xlsx_row(path, number, cells, names, amounts, workbook.date1904)
                 if header is None and any(t.strip() for t in texts):
                     header = texts
                 yield number, texts
@@ -139,6 +124,46 @@ def _xlsx(path: Path, amounts: set[str]) -> Iterator[tuple[int, list[str]]]:
         raise LedgerFileError(f"{path.name}: {exc}") from None
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise LedgerFileError(f"{path.name} cannot be read as an .xlsx workbook: {exc}") from None
+
+
+def _xlsx_row(
+    path: Path,
+    number: int,
+    cells: dict[int, Cell],
+    names: list[str],
+    amounts: set[str],
+    date1904: bool,
+) -> list[str]:
+    """One row's texts as the spreadsheet shows them: a date is the date (and time) it shows,
+    an amount the number it holds, refused when it shows something else (a date, another
+    currency, hidden decimals: :mod:`~ledgerrun.ingest.moneyfmt`)."""
+    from ledgerrun import money
+    from ledgerrun.ingest import moneyfmt, numfmt
+    from ledgerrun.ingest.cellview import display
+
+    texts = [""] * (max(cells) + 1 if cells else 0)
+    currency_at = names.index("currency") if "currency" in names else None
+    for index, cell in cells.items():
+        name = names[index] if index < len(names) else ""
+        if cell.kind in ("e", "f"):
+            shown = cell.text or "a formula with no value: save it in Excel"
+            raise LedgerFileError(
+                f"{path.name}: row {number} holds a spreadsheet error ({shown})", row=number
+            )
+        if name not in amounts:
+            texts[index] = display(cell, date1904)[0]
+            continue
+        code = cells[currency_at].text.strip().lower() if currency_at in cells else ""
+        known = money.is_currency(code)
+        why = moneyfmt.trouble(
+            cell, date1904, code if known else None, money.exponent(code) if known else None
+        )
+        if why is not None:
+            raise LedgerFileError(
+                f"{path.name}, row {number}, column {name}: {why}", row=number, column=name
+            )
+        texts[index] = numfmt.exact(cell.text) if cell.kind == "n" else cell.text
+    return texts
 
 
 def _parquet(path: Path) -> Iterator[tuple[int, list[str]]]:

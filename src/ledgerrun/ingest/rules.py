@@ -12,11 +12,12 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerrun.ingest import identity
+from ledgerrun.ingest import characters, identity
 from ledgerrun.ingest.layout import closest, missing
 from ledgerrun.ingest.read import METADATA_PREFIX, Ledger
 from ledgerrun.ingest.validation import Collector
 from ledgerrun.job import AMOUNT_PAIR, METHODS
+from ledgerrun.metadata_keys import LEDGER_MAX, PREFIX, RESERVED
 from ledgerrun.stripe import facts
 from ledgerrun.vocab import shown
 
@@ -24,10 +25,9 @@ MAX_ID_CHARS = 200
 MAX_DESCRIPTION_CHARS = facts.DESCRIPTION_MAX_CHARS
 MAX_METADATA_KEY_CHARS = facts.METADATA_KEY_MAX_CHARS
 MAX_METADATA_VALUE_CHARS = facts.METADATA_VALUE_MAX_CHARS
-# ledgerrun_job, _adjustment_id, _run_date, and _id_prefix and _consent where they apply
-OWN_METADATA_KEYS = 5
-MAX_METADATA_KEYS = facts.METADATA_MAX_KEYS - OWN_METADATA_KEYS
-RESERVED_METADATA_PREFIX = "ledgerrun_"
+OWN_METADATA_KEYS = RESERVED  # ledgerrun's own keys on every debit and credit
+MAX_METADATA_KEYS = LEDGER_MAX
+RESERVED_METADATA_PREFIX = PREFIX
 ACCOUNT_PREFIX = "acct_"  # then ASCII letters and digits only
 
 Column = Callable[[str], pa.ChunkedArray]
@@ -220,7 +220,10 @@ def check_accounts(account: pa.ChunkedArray, out: Collector, platform_id: str | 
         "account",
         "bad_account",
         account,
-        lambda v, i: f"'{v}' is not a connected account id: 'acct_' then letters and digits.",
+        lambda v, i: (
+            f"'{v}' is not a connected account id: 'acct_' then letters and digits."
+            + characters.lookalike_sentence(account[i].as_py())
+        ),
     )
     if platform_id:
         out.cells(pc.equal(account, platform_id), "account", "bad_account", account, platform_word)

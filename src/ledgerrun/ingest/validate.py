@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerrun.ingest import amounts, compose, control, identity, limits, rules
+from ledgerrun.ingest import amounts, compose, control, identity, limits, rules, secret_cells, typed
 from ledgerrun.ingest.layout import AMOUNT_COLUMNS
 from ledgerrun.ingest.read import CELL_CODES, Ledger
 from ledgerrun.ingest.validation import Collector, Validation, in_order
@@ -37,8 +37,10 @@ __all__ = [
 def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Validation:
     """Every problem of ``ledger`` under ``job`` that needs no API call (plus the platform check
     on accounts when ``platform_id`` is known)."""
+    ledger, secrets = secret_cells.scan(ledger, secret_cells.key_in_use(job))
     out = Collector(ledger)
     out.problems.extend(ledger.read_problems)
+    standing = secret_cells.flag(out, secrets)  # problems that stand for their whole cell
     n = ledger.num_rows
     empty = pa.chunked_array([pa.nulls(n, pa.string()).fill_null("")])
     have = set(ledger.table.column_names)
@@ -84,6 +86,7 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
         parsed = amounts.joined(first.result(), last)
     if "currency" in have:
         rules.check_currency(currency, exps, out)
+    standing += typed.check(out, currency, exps)
     stated = rules.check_direction(col("direction"), out, job.direction)
     found = amounts.check_amounts(out, have, col, currency, exps, parsed, stated, job)
     direction = found.direction
@@ -95,7 +98,7 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
     total = control.control_total(ledger, out, currency, found, job)
     return Validation(
         ledger=ledger,
-        problems=in_order(_without_shadowed(out.problems, ledger), ledger),
+        problems=in_order(_without_shadowed(out.problems, ledger, standing), ledger),
         valid=pc.invert(out.invalid),
         adjustment_id=adjustment_id,
         account=account,
@@ -141,13 +144,18 @@ def _ids(
     return adjustment_id, keys
 
 
-def _without_shadowed(problems: list[Problem], ledger: Ledger) -> list[Problem]:
+def _without_shadowed(
+    problems: list[Problem], ledger: Ledger, standing: list[Problem]
+) -> list[Problem]:
     """Leave out the problems of a cell the reader already reported (a spreadsheet error, a
-    formula never calculated): the cell's value is not a value, so nothing more is to be said."""
-    cells = {(p.row, p.column) for p in ledger.read_problems if p.code in CELL_CODES}
+    formula never calculated), or that ``standing`` problems speak for (a secret, a date in a
+    money cell): the cell's value is not a value, so nothing more is to be said."""
+    kept = [p for p in ledger.read_problems if p.code in CELL_CODES] + standing
+    cells = {(p.row, p.column) for p in kept}
     if not cells:
         return problems
-    return [p for p in problems if p.code in CELL_CODES or (p.row, p.column) not in cells]
+    own = {id(p) for p in kept}
+    return [p for p in problems if id(p) in own or (p.row, p.column) not in cells]
 
 
 def blocking_problems(validation: Validation) -> list[Problem]:
@@ -179,7 +187,8 @@ def check(job: Job, *, platform_id: str | None = None) -> Validation:
     except LedgerFileError as exc:
         ledger = Ledger.empty(job.ledger)
         fix = getattr(exc, "fix", None)
-        problem = Problem.make(exc.row, exc.column, exc.code, "", str(exc), fix=fix)
+        message = secret_cells.redacted(str(exc), secret_cells.key_in_use(job))
+        problem = Problem.make(exc.row, exc.column, exc.code, "", message, fix=fix)
         validation = validate(ledger, job, platform_id=platform_id)
         validation.problems = [problem]
         return validation

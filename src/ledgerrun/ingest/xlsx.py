@@ -4,7 +4,10 @@ The sheet read is the one the job names (hidden or not), else the workbook's act
 first visible sheet when the active one is hidden). Number cells are shown through their number
 format (:mod:`~ledgerrun.ingest.numfmt`), except amounts, which are their stored number at 15
 significant digits (written with the job's decimal mark, so that a decimal-comma job reads a
-number cell as the number it is). A cell holding a spreadsheet error (``#N/A``, ``#REF!``, ...) is a
+number cell as the number it is). Money cells that are not plain numbers or text (a date, TRUE, a number with
+a format to check against the row's currency) and cells that cannot be shown as the spreadsheet
+does are set aside in the grid's ``typed`` for validation to judge
+(:mod:`~ledgerrun.ingest.typed`). A cell holding a spreadsheet error (``#N/A``, ``#REF!``, ...) is a
 ``bad_value`` problem and a formula never calculated (no value saved with it) is
 ``formula_not_calculated``; both make their row invalid. The workbook itself is read by
 :mod:`~ledgerrun.ingest.workbook`, which refuses zip bombs and oversized cells.
@@ -20,6 +23,7 @@ import pyarrow as pa
 
 from ledgerrun.errors import LedgerFileError
 from ledgerrun.ingest import numfmt
+from ledgerrun.ingest.cellview import Typed, display
 from ledgerrun.ingest.layout import (
     HEADER_SCAN_ROWS,
     Grid,
@@ -48,13 +52,9 @@ def read_xlsx(path: Path, sheet: str | None, layout: Layout) -> Grid:
 
 
 def _text(cell: Cell, amount: bool, date1904: bool, mark: str = ".") -> str:
-    if cell.kind == "n":
-        if amount:
-            return numfmt.exact(cell.text).replace(".", mark)
-        return numfmt.shown(cell.text, cell.fmt, date1904)
-    if cell.kind == "d" and not amount:
-        return cell.text[:10]
-    return cell.text
+    if amount:
+        return numfmt.exact(cell.text).replace(".", mark) if cell.kind == "n" else cell.text
+    return display(cell, date1904)[0]
 
 
 def _grid(
@@ -84,13 +84,14 @@ def _grid(
     columns: list[list[str]] = [[] for _ in header]
     numbers: list[int] = []
     problems: list[Problem] = []
+    typed: dict[tuple[int, int], Typed] = {}
 
     def later() -> Iterator[tuple[int, dict[int, Cell]]]:
         yield from (row for row in first if row[0] > header_row)
         yield from rows
 
     for number, cells in later():
-        texts = _row_texts(cells, len(header), amounts, date1904, layout.decimal)
+        texts = _row_texts(cells, len(header), amounts, date1904, typed, number, layout.decimal)
         beyond = [i for i in sorted(cells) if i >= len(header) and _text(cells[i], False, date1904)]
         if not any(t.strip() for t in texts) and not beyond:
             continue  # a blank row: the spreadsheet shows it, but it holds no adjustment
@@ -114,16 +115,42 @@ def _grid(
     table = pa.table(
         [pa.array(c, pa.string()) for c in columns], names=[f"c{i}" for i in range(len(header))]
     )
-    return Grid(header, header_row, table, pa.array(numbers, pa.int64()), problems, candidates)
+    return Grid(
+        header,
+        header_row,
+        table,
+        pa.array(numbers, pa.int64()),
+        problems,
+        typed=typed,
+        head=candidates,
+    )
 
 
 def _row_texts(
-    cells: dict[int, Cell], width: int, amounts: set[int], date1904: bool, mark: str = "."
+    cells: dict[int, Cell],
+    width: int,
+    amounts: set[int],
+    date1904: bool,
+    typed: dict[tuple[int, int], Typed] | None = None,
+    number: int = 0,
+    mark: str = ".",
 ) -> list[str]:
+    """The row's texts; cells validation must judge go into ``typed`` (when given): money cells
+    other than plain numbers and text, and cells that cannot be shown faithfully."""
     texts = [""] * width
     for index, cell in cells.items():
-        if index < width:
-            texts[index] = _text(cell, index in amounts, date1904, mark)
+        if index >= width:
+            continue
+        if index in amounts:
+            texts[index] = _text(cell, True, date1904, mark)
+            judged = cell.kind in ("b", "d") or (
+                cell.kind == "n" and numfmt.parse(cell.fmt) is not None
+            )
+        else:
+            texts[index], faithful = display(cell, date1904)
+            judged = not faithful
+        if judged and typed is not None:
+            typed[(number, index)] = Typed(cell, date1904, index in amounts)
     return texts
 
 

@@ -18,6 +18,9 @@ breaker_open    reason (Stripe stopped answering; the run stops sending)
 run_stopping    reason (a store error or a refused key stopped the run)
 stopping        message (the first Ctrl-C or SIGTERM); stop_now (the second)
 run_end         exit_code, counts, totals, results, report, duration_s
+notify_sent     channel, notification, attempts (a notification delivered; JSON logs only)
+notify_failed   channel, notification, attempts, message (not delivered; the exit code stands)
+metrics_failed  path, message (the [metrics] textfile could not be written)
 error           message, exit_code (the command could not go on)
 crash           message, traceback (a bug: please report it)
 stopped         message (Ctrl-C outside a run)
@@ -106,6 +109,10 @@ class JsonLog:
                 self.write(event.name, **fields)
             case RowDone() if event.outcome.status in (FAILED, UNKNOWN):
                 self.write(f"row_{event.outcome.status}", level="warning", **row_fields(event))
+            case RunStopping() if event.traceback:
+                self.write(
+                    event.name, level="error", reason=event.reason, traceback=event.traceback
+                )
             case BreakerOpen() | RunStopping():
                 self.write(event.name, level="error", reason=event.reason)
             case RunEnd():
@@ -165,6 +172,8 @@ class TextLog:
                 line = f"Stripe stopped answering ({event.reason}): no more requests are sent."
             case RunStopping():
                 line = f"The run is stopping: {event.reason}"
+                if event.traceback:
+                    line += "\n" + event.traceback.rstrip()
             case RowDone() if self.verbose and event.outcome.status in (FAILED, UNKNOWN):
                 outcome = event.outcome
                 line = (

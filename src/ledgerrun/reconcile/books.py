@@ -15,7 +15,7 @@ from ledgerrun.job import Job
 from ledgerrun.output import results
 from ledgerrun.reconcile.model import Discrepancy, Reconciliation
 from ledgerrun.send.guard import seen_from
-from ledgerrun.store.model import SUCCEEDED, Entry, Seen, Store
+from ledgerrun.store.model import SUCCEEDED, Entry, Journal, Seen
 from ledgerrun.stripe.session import Session
 from ledgerrun.stripe.shapes import Movement
 from ledgerrun.vocab import Direction
@@ -45,7 +45,7 @@ def since(job: Job, run_date: str | None, entries: list[Entry], now: dt.datetime
     return int(floor.timestamp())
 
 
-def journal_of(store: Store | None, job: str) -> dict[str, Entry]:
+def journal_of(store: Journal | None, job: str) -> dict[str, Entry]:
     """The journal's entries of this job (streamed from the store)."""
     if store is None:
         return {}
@@ -55,7 +55,7 @@ def journal_of(store: Store | None, job: str) -> dict[str, Entry]:
 def listings(
     job: Job,
     session: Session,
-    store: Store | None,
+    store: Journal | None,
     accounts: Iterable[str],
     since: int,
     report: Reconciliation,

@@ -36,7 +36,7 @@ from ledgerrun.reconcile.books import (
     since,
 )
 from ledgerrun.reconcile.model import NEXT_STEP, Discrepancy, Reconciliation
-from ledgerrun.store.model import SUCCEEDED, Entry, Seen, Store
+from ledgerrun.store.model import SUCCEEDED, Entry, Journal, Seen
 from ledgerrun.stripe.session import Session
 from ledgerrun.vocab import Direction, money_text
 
@@ -44,7 +44,7 @@ from ledgerrun.vocab import Direction, money_text
 def reconcile(
     job: Job,
     session: Session,
-    store: Store | None,
+    store: Journal | None,
     results_path: Path,
     *,
     run_date: str | None,
@@ -97,7 +97,7 @@ def reconcile(
 
 def _reversals(
     session: Session,
-    store: Store,
+    store: Journal,
     job: Job,
     objects: list[Seen],
     known: dict[str, Entry],

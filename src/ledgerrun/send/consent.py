@@ -2,8 +2,10 @@
 
 A job may name a consent registry (CSV, XLSX or Parquet) with columns ``account``,
 ``reference``, ``granted_at``, and optionally ``revoked_at``, ``max_amount`` and ``currency``.
-Dates are ``YYYY-MM-DD`` or ISO 8601 timestamps (UTC when no offset is given). A consent is in
-force on a run date when it was granted on or before that date and not revoked on or before it.
+Dates are ``YYYY-MM-DD`` or ISO 8601 timestamps (UTC when no offset is given); in an .xlsx
+registry a date cell is the date, or date and time, it shows, whatever its number format
+(:mod:`~ledgerrun.ingest.records`). A consent is in force on a run date when it was granted on or
+before that date and not revoked on or before it.
 
 With a registry, every debit row of an account without consent in force on the run date, or
 above its ``max_amount`` (in its currency), is ``no_consent``; every debit sent carries the

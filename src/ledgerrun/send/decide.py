@@ -25,7 +25,7 @@ from ledgerrun.send.execute import Item
 from ledgerrun.send.keys import metadata
 from ledgerrun.send.preflight import UNAVAILABLE
 from ledgerrun.send.prepare import Prepared
-from ledgerrun.store.model import PENDING, Entry, Seen, Store
+from ledgerrun.store.model import PENDING, Entry, Journal, Seen
 from ledgerrun.store.model import SUCCEEDED as S_SUCCEEDED
 from ledgerrun.vocab import INVALID, SKIPPED, SUCCEEDED, Direction, Problem, RowOutcome
 
@@ -39,7 +39,7 @@ class Decisions:
 
 
 def rows(
-    prepared: Prepared, *, store: Store | None, run_id: str, dry_run: bool, clock: Clock
+    prepared: Prepared, *, store: Journal | None, run_id: str, dry_run: bool, clock: Clock
 ) -> Decisions:
     v = prepared.validation
     n = v.rows
@@ -107,7 +107,7 @@ def earlier_outcome(entry: Entry) -> RowOutcome:
 def _done(
     prepared: Prepared,
     out: Decisions,
-    store: Store | None,
+    store: Journal | None,
     run_id: str,
     clock: Clock,
     dry_run: bool,

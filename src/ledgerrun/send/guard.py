@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from ledgerrun.clock import Clock
 from ledgerrun.errors import StripeError
 from ledgerrun.send.keys import META_JOB, META_RUN_DATE, key_from_metadata
-from ledgerrun.store.model import Seen, Store
+from ledgerrun.store.model import Journal, Seen
 from ledgerrun.stripe.shapes import Movement
 
 if TYPE_CHECKING:  # the Stripe SDK is imported only by commands that send
@@ -91,7 +91,7 @@ class Guard:
     def __init__(
         self,
         client: Client,
-        store: Store | None,
+        store: Journal | None,
         clock: Clock,
         *,
         group: str,

@@ -17,17 +17,31 @@ import hashlib
 import re
 
 from ledgerrun.ingest.identity import canonical
+from ledgerrun.metadata_keys import (
+    META_ADJUSTMENT,
+    META_CONSENT,
+    META_JOB,
+    META_PREFIX,
+    META_REASON,
+    META_REVERSAL,
+    META_RUN_DATE,
+)
 from ledgerrun.stripe import facts
 
+__all__ = [
+    "META_ADJUSTMENT",
+    "META_CONSENT",
+    "META_JOB",
+    "META_PREFIX",
+    "META_REASON",
+    "META_REVERSAL",
+    "META_RUN_DATE",
+    "idempotency_key",
+    "key_from_metadata",
+    "metadata",
+]
+
 KEY_PREFIX = "ledgerrun.v2"
-META_JOB = "ledgerrun_job"
-META_ADJUSTMENT = "ledgerrun_adjustment_id"
-META_RUN_DATE = "ledgerrun_run_date"
-META_PREFIX = "ledgerrun_id_prefix"
-META_CONSENT = "ledgerrun_consent"
-META_REVERSAL = "ledgerrun_reversal_id"
-META_REASON = "ledgerrun_reason"  # why a reversal was made
-RESERVED_KEYS = 4  # job, adjustment id, run date, and a prefix or consent reference
 OPERATIONS = ("debit", "credit", "reversal")
 # Characters that travel safely in an HTTP header and read well in Stripe's dashboard.
 _PLAIN = re.compile(r"[a-z0-9._~\-/+=@:]+")
@@ -56,7 +70,8 @@ def metadata(
     consent: str | None = None,
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """The row's own metadata (empty values dropped) plus ledgerrun's keys."""
+    """The row's own metadata (empty values dropped) plus ledgerrun's keys, each of them one of
+    :data:`ledgerrun.metadata_keys.ON_MOVEMENTS` (which counts the room they take)."""
     out = {k: v for k, v in (extra or {}).items() if v != ""}
     out[META_JOB] = job
     out[META_ADJUSTMENT] = adjustment_id[: facts.METADATA_VALUE_MAX_CHARS]

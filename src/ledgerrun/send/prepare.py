@@ -35,7 +35,7 @@ from ledgerrun.send.preflight import (
     check_accounts,
     row_findings,
 )
-from ledgerrun.store.model import PENDING, SUCCEEDED, AccountRecord, Entry, Seen, Store
+from ledgerrun.store.model import PENDING, SUCCEEDED, AccountRecord, Entry, Journal, Seen
 from ledgerrun.stripe.shapes import Platform
 from ledgerrun.vocab import Direction, money_text
 
@@ -88,7 +88,7 @@ def prepare(
     job: Job,
     session: Session | None = None,
     *,
-    store: Store | None = None,
+    store: Journal | None = None,
     writable: bool = False,
     clock: Clock | None = None,
 ) -> Prepared:
@@ -102,7 +102,7 @@ def prepare(
     return prepare_online(prepared, session, store=store, writable=writable, clock=clock)
 
 
-def prepare_offline(job: Job, store: Store | None) -> Prepared:
+def prepare_offline(job: Job, store: Journal | None) -> Prepared:
     """Read and validate the ledger, and compare it with what the store knows."""
     validation = check(job)
     prepared = Prepared(job, validation)
@@ -134,7 +134,7 @@ def prepare_online(
     prepared: Prepared,
     session: Session,
     *,
-    store: Store | None,
+    store: Journal | None,
     writable: bool,
     clock: Clock | None = None,
 ) -> Prepared:
@@ -272,7 +272,7 @@ def _todo_accounts(prepared: Prepared, now: dt.datetime, offset: dt.timedelta | 
 def _account_checks(
     job: Job,
     session: Session,
-    store: Store | None,
+    store: Journal | None,
     writable: bool,
     accounts: list[str],
     clock: Clock,

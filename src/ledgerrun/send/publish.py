@@ -1,5 +1,6 @@
 """The publishers the front ends hand to :func:`~ledgerrun.send.runner.run_job` and
-:func:`~ledgerrun.send.reverse.reverse_job`: a result in, its files written (each atomically)."""
+:func:`~ledgerrun.send.reversal.command.reverse_job`: a result in, its files written (each
+atomically)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 
 from ledgerrun.output.publish import publish
 from ledgerrun.output.results import atomic_write, write_results
-from ledgerrun.send.reverse import ReverseResult, reversal_table, summary_of
+from ledgerrun.send.reversal.command import ReverseResult
+from ledgerrun.send.reversal.files import reversal_table, summary_of
 from ledgerrun.send.runner import RunResult
 from ledgerrun.send.table import results_table
 

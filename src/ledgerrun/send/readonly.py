@@ -14,14 +14,14 @@ from ledgerrun.job import Job
 from ledgerrun.send.plan import Plan
 from ledgerrun.send.prepare import Prepared, prepare
 from ledgerrun.store import open_store
-from ledgerrun.store.model import Store
+from ledgerrun.store.model import Journal
 
 if TYPE_CHECKING:  # the Stripe SDK is imported only by commands that send
     from ledgerrun.stripe.session import Session
 
 
 @contextlib.contextmanager
-def read_store(job: Job) -> Iterator[Store | None]:
+def read_store(job: Job) -> Iterator[Journal | None]:
     """The job's journal opened read-only, or None when it does not exist yet."""
     if not job.has_store():
         yield None

@@ -56,7 +56,7 @@ def decoder(
     cls: Callable[..., T], columns: Sequence[str], booleans: Iterable[str] = ()
 ) -> Callable[[Sequence[Any]], T]:
     """A fast row -> dataclass converter (a re-run may decode a million entries)."""
-    convert: dict[str, Callable[[Any], Any]] = dict.fromkeys(schema.JSON_COLUMNS, _load)
+    convert: dict[str, Callable[[Any], Any]] = dict.fromkeys(schema.JSON_COLUMNS, load)
     convert |= dict.fromkeys(schema.TIME_COLUMNS, _time)
     convert |= dict.fromkeys(booleans, bool)
     plan = [(i, convert[name]) for i, name in enumerate(columns) if name in convert]
@@ -71,7 +71,8 @@ def decoder(
     return decode
 
 
-def _load(value: Any) -> Any:
+def load(value: Any) -> Any:
+    """A JSON column's value as Python (PostgreSQL may hand it over decoded already)."""
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 

@@ -6,7 +6,7 @@ source: the same number of rows, and the same SHA-256 over the rows in key order
 serialised canonically (JSON of its values in column order; bytes as hex). Any difference rolls
 the copy back, leaving the destination as it was.
 
-The tables and their keys are read from :data:`ledgerrun.store.schema.V2_TABLES`, so a table
+The tables and their keys are read from :data:`ledgerrun.store.schema.TABLES`, so a table
 added there is copied without a change here. What belongs to one store only is not copied: its
 own ``meta`` entries (application, creation time, schema version, store id) and the PostgreSQL
 store's table of run-lock holders.
@@ -76,7 +76,7 @@ def _table(statement: str) -> Table:
 
 TABLES: tuple[Table, ...] = (
     Table("meta", ("key", "value"), ("key",)),
-    *(_table(s) for s in schema.V2_TABLES if s.startswith("CREATE TABLE")),
+    *(_table(s) for s in schema.TABLES if s.startswith("CREATE TABLE")),
 )
 
 

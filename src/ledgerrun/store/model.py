@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ledgerrun.vocab import State
 
 PENDING, SUCCEEDED, FAILED = State.PENDING, State.SUCCEEDED, State.FAILED
 STATES: tuple[str, ...] = tuple(s.value for s in State)
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,8 @@ class AccountRecord:
 
 
 class JournalStore(Protocol):
-    """The journal of adjustments and runs, and what the guard and pre-flight keep."""
+    """The journal of adjustments and runs, and what the guard and pre-flight keep (one half of
+    :class:`Journal`)."""
 
     location: str
 
@@ -276,9 +277,13 @@ class WorkItem:
     exit_code: int | None = None
     progress: dict[str, Any] | None = None
     message: str = ""
+    lease_until: dt.datetime | None = None  # while running: its worker renews it while alive
+    history: list[dict[str, Any]] = field(default_factory=list)  # who had it, and when
 
 
 class ReversalStore(Protocol):
+    """The journal's reversals (the other half of :class:`Journal`)."""
+
     # fmt: off
     def reversal_entries(self, keys: Iterable[str]) -> dict[str, ReversalEntry]: ...
     def reversals_of(self, adjustment_keys: Iterable[str]) -> dict[str, list[ReversalEntry]]: ...
@@ -296,7 +301,10 @@ class ReversalStore(Protocol):
     # fmt: on
 
 
-class WebStore(Protocol):
+class WebRecords(Protocol):
+    """The web application's records: users, sign-ins, batches, approvals, the audit trail and
+    the work queue. Nothing that moves money reads or writes them."""
+
     # fmt: off
     def add_user(self, user: User) -> None: ...
     def user(self, name: str) -> User | None: ...
@@ -315,12 +323,19 @@ class WebStore(Protocol):
     def add_audit(self, event: AuditEvent) -> int: ...
     def audit_events(self, limit: int = 500, before: int | None = None) -> list[AuditEvent]: ...
     def enqueue(self, item: WorkItem) -> None: ...
-    def claim_work(self, worker: str, at: dt.datetime) -> WorkItem | None: ...
+    def claim_work(self, worker: str, at: dt.datetime,
+                   lease: dt.timedelta = ...) -> WorkItem | None: ...
+    def renew_lease(self, work_id: str, worker: str, until: dt.datetime) -> bool: ...
     def update_work(self, work_id: str, **changes: Any) -> None: ...
     def work_item(self, work_id: str) -> WorkItem | None: ...
     def work_items(self, batch_id: str) -> list[WorkItem]: ...
     # fmt: on
 
 
-class Store(JournalStore, ReversalStore, WebStore, Protocol):
-    """What the stages and the web application may ask of a store, whatever keeps it."""
+class Journal(JournalStore, ReversalStore, Protocol):
+    """The money journal: what every stage that moves or checks money may ask of a store."""
+
+
+class Store(Journal, WebRecords, Protocol):
+    """A whole store (SQLite or PostgreSQL): the money journal and the web application's
+    records, each a protocol of its own. Only the web application needs both."""

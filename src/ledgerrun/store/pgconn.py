@@ -17,7 +17,7 @@ from psycopg import errors as pgerrors
 from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 
-from ledgerrun.errors import ConfigError, JournalError
+from ledgerrun.errors import ConfigError, JournalError, StoreUnavailableError
 from ledgerrun.job import redact_location
 from ledgerrun.store.sql import Cursor
 
@@ -145,7 +145,12 @@ def connect(url: str, application: str, readonly: bool, busy_s: float) -> PgConn
         hint = ""
         if "password" in detail:
             hint = ". Give the password in PGPASSWORD or ~/.pgpass (PGPASSFILE), never in the URL"
-        raise JournalError(f"cannot connect to the store {shown(url)}: {detail}{hint}") from exc
+        if hint:
+            raise JournalError(f"cannot connect to the store {shown(url)}: {detail}{hint}") from exc
+        raise StoreUnavailableError(
+            f"cannot connect to the store {shown(url)}: {detail}. Run again when the server is"
+            " reachable; nothing is sent twice"
+        ) from exc
     try:
         session = [SERVER_SETTINGS, f"SET lock_timeout = {int(busy_s * 1000)}"]
         if conn.info.server_version >= 140000:
@@ -189,6 +194,20 @@ def schema_version(conn: PgConn) -> int:
     return int(row[0]) if row and str(row[0]).isdigit() else 0
 
 
+def bring_forward(conn: PgConn, version: int) -> None:
+    """Inside the caller's transaction (holding the schema lock): the lock holders' table, which
+    came after version 2, and each later version's statements, then ``version`` written."""
+    from ledgerrun.store import schema
+
+    if "locks" not in table_names(conn):
+        conn.execute(schema.POSTGRES_LOCKS)
+    found = schema_version(conn)  # another session may have brought it forward meanwhile
+    for step in range(found + 1, version + 1):
+        for statement in schema.UPGRADES[step]:
+            conn.execute(schema.postgres_ddl(statement))
+    conn.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'", (str(version),))
+
+
 def first_line(exc: BaseException) -> str:
     from ledgerrun.scrub import scrub
 
@@ -211,7 +230,7 @@ def journal_error(exc: psycopg.Error, doing: str, where: str, busy_s: float) -> 
             " open on it?)"
         )
     if isinstance(exc, pgerrors.DiskFull | pgerrors.OutOfMemory | pgerrors.TooManyConnections):
-        return JournalError(
+        return StoreUnavailableError(
             f"the store {where} could not {doing}: the PostgreSQL server is out of space or"
             f" resources ({detail}). Free some and run again; nothing is sent twice"
         )
@@ -228,7 +247,7 @@ def journal_error(exc: psycopg.Error, doing: str, where: str, busy_s: float) -> 
     if isinstance(exc, pgerrors.UndefinedTable | pgerrors.UndefinedColumn):
         return damaged(where, detail)
     if isinstance(exc, psycopg.OperationalError):
-        return JournalError(
+        return StoreUnavailableError(
             f"the store {where} could not {doing}: the connection to PostgreSQL failed"
             f" ({detail}). Nothing is sent twice: run again when the server is reachable"
         )

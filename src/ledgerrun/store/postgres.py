@@ -49,7 +49,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pgerrors
 
-from ledgerrun.errors import JournalError
+from ledgerrun.errors import JournalError, StoreUnavailableError
 from ledgerrun.store import schema
 from ledgerrun.store.lock import held_error
 from ledgerrun.store.model import SCHEMA_VERSION
@@ -58,6 +58,7 @@ from ledgerrun.store.pgconn import (
     BEGIN_WRITE,
     Adapter,
     PgConn,
+    bring_forward,
     check_url,
     connect,
     current_schema,
@@ -212,10 +213,11 @@ class PostgresStore(ReversalTables, WebTables):
         """Bring the store forward to this version's schema, in one transaction.
 
         PostgreSQL stores start at schema version 2 (the version that keys adjustments by
-        canonical id); no PostgreSQL store of version 1 exists. A later version adds its step
-        here: ``if version < 3: ...`` with its DDL, then the version is written."""
+        canonical id); no PostgreSQL store of version 1 exists. Each later version's statements
+        (:data:`ledgerrun.store.schema.UPGRADES`) are applied in turn, then the version is
+        written."""
         missing = TABLES - tables
-        if version != SCHEMA_VERSION or missing - {"locks"}:
+        if not 2 <= version <= SCHEMA_VERSION or missing - {"locks"}:
             raise damaged(
                 self.location,
                 f"its schema is incomplete (version {version}; missing "
@@ -229,8 +231,7 @@ class PostgresStore(ReversalTables, WebTables):
         conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         try:
             conn.execute(_SCHEMA_LOCK, (current_schema(conn),))
-            if "locks" not in table_names(conn):  # the lock holders' table came after version 2
-                conn.execute(schema.POSTGRES_LOCKS)
+            bring_forward(conn, SCHEMA_VERSION)
             conn.execute("COMMIT")
         finally:
             end(conn)
@@ -331,7 +332,7 @@ class PostgresStore(ReversalTables, WebTables):
             except (OSError, ValueError, psycopg.Error):
                 lost = True
             if lost:
-                raise JournalError(
+                raise StoreUnavailableError(
                     f"the run lock of job {job} on {self.location} was lost (its connection to"
                     " PostgreSQL ended), so this run stops writing: another host may take over."
                     " Run the job again; nothing is sent twice"

@@ -2,7 +2,12 @@
 
 Version 1 (ledgerrun 0.1) kept one journal per job, keyed by (job, adjustment id as written).
 Version 2 keys every adjustment by its canonical id, platform-wide, and adds what the Stripe
-guard has seen, listing high-water marks and account checks. Migrating keeps every intent with
+guard has seen, listing high-water marks and account checks. Version 3 (:data:`UPGRADES`) adds
+work leases, so a work item whose worker died is taken over by any other.
+
+A new store is made with the current tables (:data:`TABLES`: version 2's statements with every
+later column folded in); an older one is brought forward by each version's statements in turn,
+and a test holds the two to the same tables. Migrating keeps every intent with
 its recorded idempotency key, so a row pending under a version-1 key is resent with that key and
 never a new one; the job names of version 1 (its transfer groups) are remembered so the guard
 and reconcile still find version 1's debits in Stripe.
@@ -97,13 +102,17 @@ APPROVAL_COLUMNS = ("batch_id", "job", "decision", "by_user", "at", "sha256", "t
 AUDIT_COLUMNS = ("at", "username", "address", "action", "batch_id", "sha256", "detail", "seq")
 WORK_COLUMNS = (
     *("work_id", "batch_id", "kind", "requested_by", "requested_at", "state", "params"),
-    *("worker", "started_at", "ended_at", "exit_code", "progress", "message"),
+    *("worker", "started_at", "ended_at", "exit_code", "progress", "message", "lease_until"),
+    "history",
 )
-JSON_COLUMNS = frozenset(("request", "counts", "summary", "totals", "detail", "params", "progress"))
+JSON_COLUMNS = frozenset(
+    ("request", "counts", "summary", "totals", "detail", "params", "progress", "history")
+)
 TIME_COLUMNS = frozenset(
     (
         *("attempted_at", "attempted_at_server", "completed_at", "started_at", "ended_at"),
         *("created_at", "uploaded_at", "updated_at", "at", "requested_at", "checked_at"),
+        "lease_until",
     )
 )
 
@@ -174,6 +183,37 @@ V2_TABLES = (
     " size BIGINT NOT NULL, PRIMARY KEY (run_id, name))",
 )
 
+UPGRADES: dict[int, tuple[str, ...]] = {
+    3: (
+        # Work leases: a worker renews its item's lease while it lives; any worker takes over
+        # an item whose lease ran out. ``history`` says who had it, and when (shown on the page).
+        "ALTER TABLE work ADD COLUMN lease_until TEXT",
+        "ALTER TABLE work ADD COLUMN history TEXT NOT NULL DEFAULT '[]'",
+    ),
+}
+"""What each version adds, in SQL both stores speak (PostgreSQL's types by :func:`postgres_ddl`).
+Only ``ALTER TABLE ... ADD COLUMN``, ``CREATE TABLE`` and ``CREATE INDEX`` statements."""
+
+
+def _folded(statements: tuple[str, ...]) -> tuple[str, ...]:
+    """Version 2's statements with every later version's added columns folded into their
+    tables and its new tables and indexes appended: what a new store is made of."""
+    out = list(statements)
+    for version in sorted(UPGRADES):
+        for statement in UPGRADES[version]:
+            added = re.fullmatch(r"ALTER TABLE (\w+) ADD COLUMN (.+)", statement)
+            if added is None:
+                out.append(statement)
+                continue
+            table, column = added.groups()
+            index = next(i for i, s in enumerate(out) if s.startswith(f"CREATE TABLE {table} ("))
+            out[index] = out[index][:-1] + f", {column})"
+    return tuple(out)
+
+
+TABLES = _folded(V2_TABLES)
+"""Every table and index of a store of the current version, as a new store is made."""
+
 # --- PostgreSQL -------------------------------------------------------------------------------
 # The same tables, in PostgreSQL's types: INTEGER is 64-bit as in SQLite (BIGINT), append-only
 # sequences are identities (given explicitly when a journal is migrated), BLOB is BYTEA, and text
@@ -201,7 +241,7 @@ def postgres_ddl(statement: str) -> str:
     return re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', statement)
 
 
-POSTGRES_TABLES = (POSTGRES_META, *(postgres_ddl(s) for s in V2_TABLES), POSTGRES_LOCKS)
+POSTGRES_TABLES = (POSTGRES_META, *(postgres_ddl(s) for s in TABLES), POSTGRES_LOCKS)
 
 _RANK = {"succeeded": 0, "pending": 1, "failed": 2}
 

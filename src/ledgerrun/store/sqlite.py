@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
-from ledgerrun.errors import JournalError
+from ledgerrun.errors import JournalError, StoreUnavailableError
 from ledgerrun.store import codec, schema
 from ledgerrun.store.lock import FileLock, is_held, lock_path, read_holder
 from ledgerrun.store.model import SCHEMA_VERSION
@@ -114,7 +114,7 @@ class SQLiteStore(ReversalTables, WebTables):
             create = fresh and not conn.execute("SELECT 1 FROM sqlite_master").fetchone()
             if create:
                 conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                self._create_v2(conn)
+                self._create(conn)
                 meta = {"application": "ledgerrun", "created_at": schema.now_text()}
                 conn.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
             conn.execute("COMMIT" if create else "ROLLBACK")
@@ -141,6 +141,13 @@ class SQLiteStore(ReversalTables, WebTables):
                     " writes (plan, run) once to bring it forward"
                 )
             self._migrate_v1(conn)
+        elif 2 <= version < SCHEMA_VERSION and {"adjustments", "seen", "listings"} <= tables:
+            if self.readonly:
+                raise JournalError(
+                    f"the journal {self.path} was written by an older ledgerrun; run any command"
+                    " that writes (plan, run) once to bring it forward"
+                )
+            self._upgrade(conn, version)
         elif version != SCHEMA_VERSION or not {"adjustments", "seen", "listings"} <= tables:
             raise self._damaged("its schema is incomplete")
         if not self.readonly:
@@ -157,8 +164,8 @@ class SQLiteStore(ReversalTables, WebTables):
         return int(row[0]) if row and str(row[0]).isdigit() else 0
 
     @staticmethod
-    def _create_v2(conn: sqlite3.Connection) -> None:
-        for statement in schema.V2_TABLES:
+    def _create(conn: sqlite3.Connection) -> None:
+        for statement in schema.TABLES:
             if statement.startswith("CREATE TABLE adjustments") or statement.startswith(
                 "CREATE TABLE seen"
             ):
@@ -167,6 +174,22 @@ class SQLiteStore(ReversalTables, WebTables):
         conn.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
+
+    def _upgrade(self, conn: sqlite3.Connection, version: int) -> None:
+        """Bring a journal of schema ``version`` (2 or later) forward, in one transaction."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            found = self._version(conn)  # another process may have done it meanwhile
+            for step in range(found + 1, SCHEMA_VERSION + 1):
+                for statement in schema.UPGRADES[step]:
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def _migrate_v1(self, conn: sqlite3.Connection) -> None:
         """Bring a version-1 journal forward in one transaction, after a backup copy."""
@@ -190,7 +213,7 @@ class SQLiteStore(ReversalTables, WebTables):
             for table in ("adjustments", "runs", "events"):
                 conn.execute(f"ALTER TABLE {table} RENAME TO v1_{table}")
             conn.execute("DROP INDEX IF EXISTS runs_by_job")
-            self._create_v2(conn)
+            self._create(conn)
             rows, notes = schema.v1_adjustment_rows(old)
             cols = schema.ENTRY_COLUMNS
             conn.executemany(
@@ -338,7 +361,7 @@ class SQLiteStore(ReversalTables, WebTables):
             if code in (_CORRUPT, _NOTADB):
                 raise self._damaged(str(exc)) from exc
             if code == _FULL:
-                raise JournalError(
+                raise StoreUnavailableError(
                     f"the journal {self.path} could not {doing}: the disk is full. Free some "
                     "space and run again; nothing is sent twice"
                 ) from exc

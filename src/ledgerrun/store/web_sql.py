@@ -201,26 +201,61 @@ class WebTables(SQLBase):
                 codec.encode(item, columns),
             )
 
-    def claim_work(self, worker: str, at: dt.datetime) -> WorkItem | None:
-        """Take the oldest queued item for ``worker``; None when nothing waits. Two workers
-        never take the same item (the update only succeeds while it is still queued)."""
+    def claim_work(
+        self, worker: str, at: dt.datetime, lease: dt.timedelta = dt.timedelta(seconds=30)
+    ) -> WorkItem | None:
+        """Take the oldest item that is queued, or running under a lease that ran out (its
+        worker died: it is taken over; an item from before leases has none), for ``worker``,
+        leased until ``at + lease``; None when nothing waits. Two workers never take the same
+        item (the update only succeeds while the item is still as it was read)."""
+        now = codec.ts(at, "at")
         with self._tx("claim work", write=True) as conn:
             row = conn.execute(
-                "SELECT work_id FROM work WHERE state = 'queued' ORDER BY requested_at LIMIT 1"
+                "SELECT work_id, state, worker, history FROM work WHERE state = 'queued' OR"
+                " (state = 'running' AND (lease_until IS NULL OR lease_until < ?))"
+                " ORDER BY requested_at LIMIT 1",
+                (now,),
             ).fetchone()
             if row is None:
                 return None
+            work_id, state, previous, history = row
+            events = codec.load(history) if history else []
+            event: dict[str, Any] = {"at": now, "worker": worker}
+            if state == "running":
+                event |= {"event": "taken_over", "from": previous}
+            else:
+                event["event"] = "started"
             taken = conn.execute(
-                "UPDATE work SET state = 'running', worker = ?, started_at = ? WHERE work_id = ?"
-                " AND state = 'queued'",
-                (worker, codec.ts(at, "at"), row[0]),
+                "UPDATE work SET state = 'running', worker = ?, started_at = COALESCE(started_at,"
+                " ?), lease_until = ?, history = ? WHERE work_id = ? AND state = ? AND worker = ?",
+                (
+                    worker,
+                    now,
+                    codec.ts(at + lease, "lease_until"),
+                    codec.to_json([*events, event], "history"),
+                    work_id,
+                    state,
+                    previous,
+                ),
             ).rowcount
             if taken != 1:
                 return None
             found = conn.execute(
-                _select("work", schema.WORK_COLUMNS) + " WHERE work_id = ?", (row[0],)
+                _select("work", schema.WORK_COLUMNS) + " WHERE work_id = ?", (work_id,)
             ).fetchone()
         return None if found is None else _work(found)
+
+    def renew_lease(self, work_id: str, worker: str, until: dt.datetime) -> bool:
+        """Extend ``worker``'s lease of a running item; False when it is no longer its own (it
+        ended, or another worker took it over)."""
+        with self._tx("renew a work lease", write=True, durable=False) as conn:
+            return bool(
+                conn.execute(
+                    "UPDATE work SET lease_until = ? WHERE work_id = ? AND worker = ? AND state"
+                    " = 'running'",
+                    (codec.ts(until, "lease_until"), work_id, worker),
+                ).rowcount
+            )
 
     def update_work(self, work_id: str, **changes: Any) -> None:
         values = _encode_changes(changes, _WORK_FIELDS)

@@ -6,8 +6,9 @@ with the command's :class:`~ledgerrun.stripe.policy.TokenBucket`, retry policy a
 breaker. Nothing else in ledgerrun calls the gateway, so no request can skip the rate limit or
 the retries. :meth:`Client.call` is the only retry loop.
 
-What a caller gets back is the answer, or the last error as the gateway classified it, with
-``attempts`` set on it: a :class:`~ledgerrun.errors.NotExecutedError` (nothing was executed:
+What a caller gets back is the answer, or the last error as the gateway classified it, rebuilt
+by the loop to say how many requests were sent (:meth:`~ledgerrun.errors.StripeError.after`):
+a :class:`~ledgerrun.errors.NotExecutedError` (nothing was executed:
 rate limited, no connection, the breaker is open or the command is stopping), a
 :class:`~ledgerrun.errors.MaybeExecutedError` whose retries ran out, an
 :class:`~ledgerrun.errors.UnknownOutcomeError`, or a :class:`~ledgerrun.errors.RefusedError`.
@@ -29,15 +30,9 @@ from ledgerrun.errors import (
     StripeAuthError,
     StripeError,
 )
-from ledgerrun.stripe.gateway import (
-    Account,
-    Gateway,
-    Movement,
-    Page,
-    Platform,
-    Reversal,
-)
+from ledgerrun.stripe.gateway import Gateway
 from ledgerrun.stripe.policy import Breaker, Policy, TokenBucket, backoff
+from ledgerrun.stripe.shapes import Account, Movement, Page, Platform, Reversal
 
 T = TypeVar("T")
 
@@ -106,42 +101,39 @@ class Client:
                 self._refused = exc
                 raise
             except RetriableError as exc:
-                exc.attempts = attempt
-                if isinstance(exc, NotExecutedError):
-                    exc.uncertain = uncertain
-                else:
+                if not isinstance(exc, NotExecutedError):
                     uncertain = True
                 if not isinstance(exc, KeyInUseError) and self.breaker.failure(exc.code):
                     self.listener.breaker_opened(exc.code)  # a 409 is progress, not an outage
-                if attempt >= self.policy.max_attempts or self.stop.is_set():
-                    raise
-                if self.breaker.is_open:
-                    raise
+                if (
+                    attempt >= self.policy.max_attempts
+                    or self.stop.is_set()
+                    or self.breaker.is_open
+                ):
+                    raise exc.after(attempt, uncertain=uncertain) from exc
                 wait = backoff(attempt, self.policy, self._draw, exc.retry_after_s)
                 self.listener.retrying(exc, wait)
                 self._sleep(wait)
                 continue
             except StripeError as exc:
-                exc.attempts = attempt
                 self.breaker.success()  # Stripe answered, and definitively
-                raise
+                raise exc.after(attempt) from exc
             self.breaker.success()
             return answer
 
     def _may_send(self, uncertain: bool) -> None:
         if self._refused is not None:
             raise StripeAuthError(str(self._refused))
-        error: StoppedError | None = None
         if self.breaker.is_open:
-            error = StoppedError(
+            raise StoppedError(
                 f"not sent: Stripe stopped answering ({self.breaker.reason})",
                 code="stripe_unavailable",
+                uncertain=uncertain,
             )
-        elif self.stop.is_set():
-            error = StoppedError("not sent: the command is stopping", code="stopped")
-        if error is not None:
-            error.uncertain = uncertain
-            raise error
+        if self.stop.is_set():
+            raise StoppedError(
+                "not sent: the command is stopping", code="stopped", uncertain=uncertain
+            )
 
     def _sleep(self, seconds: float) -> None:
         """Sleep between retries, waking early to give up when the command stops."""

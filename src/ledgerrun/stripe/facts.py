@@ -34,7 +34,9 @@ def region(country: str | None) -> str:
 SECRET_PREFIXES: Final = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
 LIVE_PREFIXES: Final = ("sk_live_", "rk_live_")
 TEST_PREFIXES: Final = ("sk_test_", "rk_test_")
-_KEY_BODY = re.compile(r"[A-Za-z0-9_]+")
+KEY_CHARACTERS: Final = "A-Za-z0-9_"
+"""What follows a key's prefix, as a regular-expression character class's contents."""
+_KEY_BODY = re.compile(f"[{KEY_CHARACTERS}]+")
 
 
 def key_problem(key: str) -> str | None:

@@ -1,235 +1,60 @@
-"""The one place that talks to Stripe, through the official ``stripe`` SDK.
+"""The gateway: one HTTP request to Stripe per call, as a protocol.
 
-Each method sends exactly one HTTP request (the SDK's own retries are off: retries live in
-:mod:`ledgerrun.stripe.client`) and returns plain dataclasses. Every ``stripe`` exception is
-translated here, and only here, into the project's error tree by one table
-(:data:`ledgerrun.stripe.answers.ERROR_TABLE`), keeping what the client needs to decide.
+Everything ledgerrun asks of Stripe goes through :class:`~ledgerrun.stripe.client.Client`, which
+paces, retries and watches each request; the client sends each request through a
+:class:`Gateway`. The real one, :class:`~ledgerrun.stripe.sdk.SdkGateway`, speaks to Stripe (or
+the sandbox) through the official SDK and translates every answer into plain dataclasses
+(:mod:`ledgerrun.stripe.shapes`) or the project's own error classes (:mod:`ledgerrun.errors`).
+Tests give the client an in-memory gateway instead (``tests/helpers/fakes.py``), so the real
+pacing, retries and circuit breaker run in unit tests, the way httpx's tests use its mock
+transport.
 
-Requests go through the SDK's own ``RequestsClient`` on one shared ``requests.Session`` whose
-connection pool is sized to the command's concurrency: connections are kept alive and reused
-across threads, and :meth:`Gateway.close` closes them all. (Version 1 ran its own
-``http.client`` transport to save CPU per request: about 1 ms a request, which at Stripe's
-rates of 25 to 100 requests per second is 2 to 10% of one core and changes no run's speed,
-measured by ``benchmarks/transport.py`` in docs/benchmarks.md; so the well-kept client wins.)
-
-The gateway also reads Stripe's clock from each answer's ``Date`` header, so a pending attempt
-can be aged by Stripe's clock as well as ours (idempotency keys expire on Stripe's clock).
+A gateway's contract, for each method: send one request (never retry: retries live in the
+client alone), return the answer, or raise the :class:`~ledgerrun.errors.StripeError` subclass
+that says what the answer means for the request (see the table in :mod:`ledgerrun.errors`).
+``server_offset`` is Stripe's clock less ours, as last read from an answer's ``Date`` header
+(None before any answer), so a pending attempt is aged on Stripe's clock too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
-import threading
-import urllib.parse
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-import requests
-import stripe
-from requests.adapters import HTTPAdapter
-
-from ledgerrun import errors
-from ledgerrun.stripe import facts, shapes
-from ledgerrun.stripe.answers import header, translate
-from ledgerrun.stripe.shapes import Account, Meta, Movement, Page, Platform, Reversal
-from ledgerrun.vocab import Method
+from ledgerrun.stripe.shapes import Account, Movement, Page, Platform, Reversal
 
 __all__ = ["Account", "Gateway", "Movement", "Page", "Platform", "Reversal"]
 
 
-# --- the gateway -------------------------------------------------------------------------------
+class Gateway(Protocol):
+    """One request per call; see the module docstring."""
 
+    server_offset: dt.timedelta | None
 
-class Gateway:
-    """A ``stripe.StripeClient`` for one command: key from the caller, SDK retries off, one
-    timeout, one pool of keep-alive connections shared by every thread."""
+    def close(self) -> None: ...
 
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        api_base: str | None = None,
-        timeout_s: float = 30.0,
-        pool_size: int = 10,
-        now: Callable[[], dt.datetime] | None = None,
-    ) -> None:
-        self._now = now or (lambda: dt.datetime.now(dt.UTC))
-        addresses: dict[str, str] = {"api": api_base.rstrip("/")} if api_base else {}
-        self._session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(2, pool_size))
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-        self._client = stripe.StripeClient(
-            api_key,
-            base_addresses=addresses,  # type: ignore[arg-type]
-            max_network_retries=0,
-            http_client=stripe.RequestsClient(timeout=timeout_s, session=self._session),
-        )
-        self._offset_lock = threading.Lock()
-        self.server_offset: dt.timedelta | None = None
-
-    def close(self) -> None:
-        """Close every pooled connection; the gateway must not be used afterwards."""
-        self._session.close()
-
-    # --- reading ----------------------------------------------------------------------------
-
-    def platform(self) -> Platform:
-        acct, _ = self._call("get", "/v1/account")
-        return Platform(
-            id=str(acct["id"]),
-            country=str(acct.get("country") or ""),
-            default_currency=str(acct.get("default_currency") or ""),
-        )
-
-    def account(self, account_id: str) -> Account:
-        """The connected account; AccountCheckError when it is missing or out of reach."""
-        acct, _ = self._call("get", f"/v1/accounts/{_path(account_id)}", account_lookup=True)
-        controller = acct.get("controller") or {}
-        return Account(
-            id=str(acct["id"]),
-            type=acct.get("type"),
-            country=acct.get("country"),
-            default_currency=acct.get("default_currency"),
-            losses_payments=(controller.get("losses") or {}).get("payments"),
-        )
-
-    def available(self, account_id: str | None) -> dict[str, int]:
-        """Available balance per currency in minor units: an account's, or the platform's."""
-        balance, _ = self._call("get", "/v1/balance", stripe_account=account_id)
-        return {str(b["currency"]): int(b["amount"]) for b in balance.get("available") or []}
-
+    # reading
+    def platform(self) -> Platform: ...
+    def account(self, account_id: str) -> Account: ...
+    def available(self, account_id: str | None) -> dict[str, int]: ...
     def list_transfers(
-        self,
-        account: str | None,
-        *,
-        group: str | None,
-        created_gte: int,
-        after: str | None = None,
-    ) -> Page[Movement]:
-        """One page (newest first) of transfers: made by a connected account (``account``, its
-        debits by transfer) or by the platform (``None``, its credits)."""
-        params = _list_params(group, created_gte, after)
-        page, _ = self._call("get", "/v1/transfers", params, stripe_account=account)
-        if account:
-            items = [shapes.debit_transfer(t, account) for t in page["data"]]
-        else:
-            items = [shapes.credit_transfer(t) for t in page["data"]]
-        return shapes.page_of(page, items)
-
+        self, account: str | None, *, group: str | None, created_gte: int, after: str | None = None
+    ) -> Page[Movement]: ...
     def list_charges(
         self, *, group: str | None, created_gte: int, after: str | None = None
-    ) -> Page[Movement]:
-        """One page (newest first) of the platform's charges from connected accounts (debits by
-        charge); charges from cards and other sources are left out."""
-        page, _ = self._call("get", "/v1/charges", _list_params(group, created_gte, after))
-        items = [shapes.debit_charge(c) for c in page["data"] if shapes.is_account_source(c)]
-        return shapes.page_of(page, items)
-
-    def get_transfer(self, transfer_id: str, account: str | None) -> Movement:
-        """A transfer by id: on a connected account (a debit) or on the platform (a credit)."""
-        t, meta = self._call("get", f"/v1/transfers/{_path(transfer_id)}", stripe_account=account)
-        return (
-            shapes.debit_transfer(t, account, meta) if account else shapes.credit_transfer(t, meta)
-        )
-
-    def get_charge(self, payment_id: str) -> Movement:
-        c, meta = self._call("get", f"/v1/charges/{_path(payment_id)}")
-        return shapes.debit_charge(c, meta)
-
+    ) -> Page[Movement]: ...
+    def get_transfer(self, transfer_id: str, account: str | None) -> Movement: ...
+    def get_charge(self, payment_id: str) -> Movement: ...
     def list_reversals(
         self, transfer_id: str, account: str | None, after: str | None = None
-    ) -> Page[Reversal]:
-        params: dict[str, Any] = {"limit": facts.LIST_PAGE_MAX}
-        if after:
-            params["starting_after"] = after
-        path = f"/v1/transfers/{_path(transfer_id)}/reversals"
-        page, _ = self._call("get", path, params, stripe_account=account)
-        return shapes.page_of(page, [shapes.reversal(r) for r in page["data"]])
+    ) -> Page[Reversal]: ...
 
-    # --- writing ----------------------------------------------------------------------------
-
-    def debit(self, method: str, account: str, request: Mapping[str, Any], key: str) -> Movement:
-        """Send one debit with its idempotency key; ``request`` holds the exact API params."""
-        if method == Method.TRANSFER:
-            t, meta = self._call(
-                "post", "/v1/transfers", request, stripe_account=account, idempotency_key=key
-            )
-            return shapes.debit_transfer(t, account, meta)
-        c, meta = self._call("post", "/v1/charges", request, idempotency_key=key)
-        return shapes.debit_charge(c, meta)
-
-    def credit(self, request: Mapping[str, Any], key: str) -> Movement:
-        """Send one credit (a platform transfer to ``request['destination']``)."""
-        t, meta = self._call("post", "/v1/transfers", request, idempotency_key=key)
-        return shapes.credit_transfer(t, meta)
-
+    # writing
+    def debit(
+        self, method: str, account: str, request: Mapping[str, Any], key: str
+    ) -> Movement: ...
+    def credit(self, request: Mapping[str, Any], key: str) -> Movement: ...
     def reverse(
         self, transfer_id: str, account: str | None, request: Mapping[str, Any], key: str
-    ) -> Reversal:
-        """Reverse all or part of a transfer, as whoever made it (``account`` for a debit)."""
-        path = f"/v1/transfers/{_path(transfer_id)}/reversals"
-        r, meta = self._call("post", path, request, stripe_account=account, idempotency_key=key)
-        return shapes.reversal(r, meta)
-
-    # --- the one error boundary ---------------------------------------------------------------
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        account_lookup: bool = False,
-        stripe_account: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> tuple[dict[str, Any], Meta]:
-        """Send one request; its answer as plain data, or the project's own error.
-
-        The SDK's ``raw_request`` signs, encodes and checks the request exactly as its typed
-        services do, and returns the parsed JSON without building resource objects."""
-        options: dict[str, str] = {}
-        if stripe_account:
-            options["stripe_account"] = stripe_account
-        if idempotency_key:
-            options["idempotency_key"] = idempotency_key
-        try:
-            response = self._client.raw_request(method, path, **dict(params or {}), **options)
-        except stripe.StripeError as exc:
-            self._note_clock(exc.headers)
-            raise translate(exc, account_lookup=account_lookup, now=self._now()) from exc
-        headers = response.headers or {}
-        self._note_clock(headers)
-        replayed = header(headers, "Idempotent-Replayed") == "true"
-        data = response.data
-        if not isinstance(data, dict):
-            raise errors.StripeAuthError(f"{path} did not answer with a Stripe object")
-        return data, Meta(response.request_id, replayed)
-
-    def _note_clock(self, headers: Mapping[str, str] | None) -> None:
-        date = header(headers, "Date")
-        if not date:
-            return
-        try:
-            server = email.utils.parsedate_to_datetime(date)
-        except (TypeError, ValueError):
-            return
-        if server.tzinfo is None:
-            return
-        with self._offset_lock:
-            self.server_offset = server - self._now()
-
-
-def _list_params(group: str | None, created_gte: int, after: str | None) -> dict[str, Any]:
-    params: dict[str, Any] = {"limit": facts.LIST_PAGE_MAX, "created": {"gte": created_gte}}
-    if group:
-        params["transfer_group"] = group
-    if after:
-        params["starting_after"] = after
-    return params
-
-
-def _path(identifier: str) -> str:
-    """An id placed in a URL path, escaped (ids come from ledgers and results files)."""
-    return urllib.parse.quote(identifier, safe="")
+    ) -> Reversal: ...

@@ -26,8 +26,9 @@ from ledgerrun.errors import (
 from ledgerrun.job import Job
 from ledgerrun.stripe import facts
 from ledgerrun.stripe.client import Client, Listener
-from ledgerrun.stripe.gateway import Gateway, Platform
 from ledgerrun.stripe.policy import Policy, TokenBucket
+from ledgerrun.stripe.sdk import SdkGateway
+from ledgerrun.stripe.shapes import Platform
 from ledgerrun.vocab import Mode
 
 STRIPE_API = "api.stripe.com"
@@ -106,7 +107,7 @@ def connect(
             "before it --api-base URL"
         )
     with _api_base(job) as (base, embedded):
-        gateway = Gateway(
+        gateway = SdkGateway(
             key,
             api_base=base,
             timeout_s=job.stripe.timeout_s,

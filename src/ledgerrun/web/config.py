@@ -12,6 +12,7 @@ from typing import Any
 from ledgerrun.errors import ConfigError
 from ledgerrun.job import ENV_RE, URL_PREFIXES
 from ledgerrun.jobfile import read_toml
+from ledgerrun.notify.settings import NotifySettings, read_notify
 
 AUTH_MODES = ("local", "proxy")
 DEFAULTS: dict[str, Any] = {
@@ -29,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "https": False,
     "worker_thread": True,
     "allow_live": False,
+    "work_lease_s": 30,
 }
 
 
@@ -51,6 +53,8 @@ class ServeConfig:
     https: bool  # served behind HTTPS: cookies get Secure
     worker_thread: bool  # run queued work in a thread of the server (else: `ledgerrun worker`)
     allow_live: bool  # let runs use a live key (sk_live_): real money
+    work_lease_s: int = 30  # a dead worker's work is taken over by another within this
+    notify: NotifySettings | None = None  # [notify]: told of batches and runs, for every job
 
     @property
     def max_upload_bytes(self) -> int:
@@ -66,8 +70,10 @@ def load_config(path: Path) -> ServeConfig:
     """Read and check ``path``; ConfigError names the offending key."""
     doc = read_toml(path, "server configuration")
     for table in doc:
-        if table != "serve":
-            raise ConfigError(f"unknown table '{table}' in {path.name}: only [serve] is read")
+        if table not in ("serve", "notify"):
+            raise ConfigError(
+                f"unknown table '{table}' in {path.name}: only [serve] and [notify] are read"
+            )
     raw = doc.get("serve", {})
     if not isinstance(raw, dict):
         raise ConfigError("'serve' must be a table ([serve])")
@@ -113,6 +119,8 @@ def load_config(path: Path) -> ServeConfig:
         raise ConfigError("'serve.port' must be between 0 and 65535")
     if not 1 <= values["session_minutes"] <= 7 * 24 * 60:
         raise ConfigError("'serve.session_minutes' must be between 1 and 10080 (a week)")
+    if not 2 <= values["work_lease_s"] <= 600:
+        raise ConfigError("'serve.work_lease_s' must be between 2 and 600 seconds")
     if not str(values["proxy_header"]).strip():
         raise ConfigError("'serve.proxy_header' must name a header")
     return ServeConfig(
@@ -131,4 +139,6 @@ def load_config(path: Path) -> ServeConfig:
         https=bool(values["https"]),
         worker_thread=bool(values["worker_thread"]),
         allow_live=bool(values["allow_live"]),
+        work_lease_s=int(values["work_lease_s"]),
+        notify=read_notify(doc.get("notify")),
     )

@@ -63,7 +63,6 @@ class JobInfo:
 
 def list_jobs(config: ServeConfig, day: dt.date | None = None) -> list[JobInfo]:
     """The job files of the jobs folder, each read (or with the reason it cannot be)."""
-    day = day or dt.date.today()
     out: list[JobInfo] = []
     if not config.jobs.is_dir():
         return out

@@ -2,7 +2,15 @@
 
 A worker is a thread of the server (by default) or its own process (``ledgerrun worker``), on
 this host or another one sharing the store. Work items are claimed atomically
-(:meth:`~ledgerrun.store.model.WebStore.claim_work`), so two workers never take the same one.
+(:meth:`~ledgerrun.store.model.WebRecords.claim_work`), so two workers never take the same one,
+and held by a lease the worker renews while it lives (``[serve] work_lease_s``, 30 s by default,
+renewed every third of it). A worker that
+dies (killed, its host gone) stops renewing: once its lease runs out, any worker on any host
+takes the item over and carries it on. That is safe for every kind: a run or a reversal moves
+each row's money exactly once whoever runs it, and the job's run lock says whether the first
+worker's run is in fact still going (then the item is given back to it). The item's history
+shows who had it, and when.
+
 Kinds:
 
 ``check``
@@ -18,9 +26,9 @@ Kinds:
     :func:`~ledgerrun.reconcile.check.reconcile` on a run's results as the store keeps them;
     the findings and the refreshed report go back to the store beside the run's other files.
 ``reverse``
-    :func:`~ledgerrun.send.reverse.reverse_job` on the batch's chosen adjustments (a dry run
-    first, then for real), under the job's lock, exactly once; the reversals file is kept in
-    the store.
+    :func:`~ledgerrun.send.reversal.command.reverse_job` on the batch's chosen adjustments (a
+    dry run first, then for real), under the job's lock, exactly once; the reversals file is
+    kept in the store.
 """
 
 from __future__ import annotations
@@ -37,17 +45,18 @@ from pathlib import Path
 from typing import Any
 
 from ledgerrun.clock import iso
-from ledgerrun.errors import ConfigError, ExitCode, FatalError, LedgerrunError
+from ledgerrun.errors import (
+    ConfigError,
+    ExitCode,
+    FatalError,
+    LedgerrunError,
+    LockHeldError,
+)
 from ledgerrun.events import Events
 from ledgerrun.store.model import Batch, Store, WorkItem
 from ledgerrun.web import service
 from ledgerrun.web.config import ServeConfig
 from ledgerrun.web.progress import Progress
-
-INTERRUPTED = (
-    "The worker stopped before this ended (was the server restarted?). Run it again: rows "
-    "already done are never sent twice."
-)
 
 
 def worker_name() -> str:
@@ -62,6 +71,7 @@ class Worker:
         env: Mapping[str, str] | None = None,
         *,
         poll_s: float = 0.5,
+        lease: dt.timedelta | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -71,11 +81,11 @@ class Worker:
         self.stop = threading.Event()  # finish what is in hand, take nothing new
         self.hard_stop = threading.Event()
         self.thread: threading.Thread | None = None
+        self.lease = lease or dt.timedelta(seconds=config.work_lease_s)
 
     # --- the loop ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.recover()
         self.thread = threading.Thread(target=self.loop, name="ledgerrun-worker", daemon=True)
         self.thread.start()
 
@@ -94,8 +104,9 @@ class Worker:
                 self.stop.wait(self.poll_s)
 
     def step(self) -> bool:
-        """Do one queued item, if any; True when one was done."""
-        item = self.store.claim_work(self.name, service.now())
+        """Do one item (queued, or taken over from a worker that died), if any; True when one
+        was done."""
+        item = self.store.claim_work(self.name, service.now(), self.lease)
         if item is None:
             return False
         batch = self.store.batch(item.batch_id)
@@ -104,36 +115,48 @@ class Worker:
                 item.work_id, state="failed", ended_at=service.now(), message="no such batch"
             )
             return True
+        taken_over = bool(item.history) and item.history[-1].get("event") == "taken_over"
+        if taken_over:
+            service.audit(
+                self.store, item.requested_by, f"worker {self.name}", "work_taken_over",
+                batch=batch, work_id=item.work_id, kind=item.kind,
+                previous_worker=str(item.history[-1].get("from", "")),
+            )  # fmt: skip
         handler = {
             "run": self.run,
             "check": self.check,
             "reconcile": self.reconcile,
             "reverse": self.reverse,
         }.get(item.kind)
-        try:
-            if handler is None:
-                raise ConfigError(f"this worker does not know work of kind {item.kind!r}")
-            handler(item, batch)
-        except Exception as exc:
-            code = exc.exit_code if isinstance(exc, FatalError) else ExitCode.INVALID
-            self._end(item, batch, int(code), service.error_text(exc))
+        with _Lease(self.store, item.work_id, self.name, self.lease):
+            try:
+                if handler is None:
+                    raise ConfigError(f"this worker does not know work of kind {item.kind!r}")
+                handler(item, batch)
+            except LockHeldError as exc:
+                if taken_over:  # the first worker's run is still going: it is its own again
+                    self._give_back(item)
+                else:
+                    self._end(item, batch, int(exc.exit_code), service.error_text(exc))
+            except FatalError as exc:
+                self._end(item, batch, int(exc.exit_code), service.error_text(exc))
+            except Exception as exc:  # a bug: say whether money may have moved
+                code = ExitCode.INCOMPLETE if _may_have_sent(item, self.store) else ExitCode.INVALID
+                self._end(item, batch, int(code), service.error_text(exc))
         return True
 
-    def recover(self) -> None:
-        """Items this host's workers were doing when they died (a server restart) are marked
-        interrupted, so the page offers to run them again."""
-        host = socket.gethostname()
-        for batch in self.store.batches(limit=1000):
-            for item in self.store.work_items(batch.batch_id):
-                if item.state != "running" or not item.worker.startswith(host + ":"):
-                    continue
-                parts = item.worker.split(":")
-                if len(parts) < 2 or not parts[1].isdigit():
-                    continue
-                pid = int(parts[1])
-                if pid == os.getpid() or _alive(pid):
-                    continue
-                self._end(item, batch, int(ExitCode.INCOMPLETE), INTERRUPTED)
+    def _give_back(self, item: WorkItem) -> None:
+        """A taken-over item whose job is still being run by its first worker (its lease ran
+        out, it did not die): it goes back to that worker."""
+        current = self.store.work_item(item.work_id)
+        previous = str(item.history[-1].get("from", "")) if item.history else ""
+        history = [
+            *(current.history if current else item.history),
+            {"at": service.now().isoformat(), "worker": previous, "event": "given_back"},
+        ]
+        self.store.update_work(
+            item.work_id, worker=previous, lease_until=service.now() + self.lease, history=history
+        )
 
     def _end(self, item: WorkItem, batch: Batch, code: int, message: str, **extra: Any) -> None:
         state = "done" if code in (0, 1) else "failed"
@@ -159,6 +182,7 @@ class Worker:
     # --- kinds ---------------------------------------------------------------------------------
 
     def run(self, item: WorkItem, batch: Batch) -> None:
+        from ledgerrun.api.after_run import AfterRun
         from ledgerrun.send.publish import publish_run as publish
         from ledgerrun.send.runner import run_job
 
@@ -178,16 +202,20 @@ class Worker:
                     "for a new approval"
                 )
         progress = Progress(self.store, item.work_id)
-        events = Events(progress)
-        result = run_job(
-            job,
-            env=self.env,
-            live=self.config.allow_live,
-            events=events,
-            stop=self.stop,
-            hard_stop=self.hard_stop,
-            publish=publish,
-        )
+        after = AfterRun(
+            job, dry_run=False, by=item.requested_by, also=[self.config.notify], env=self.env
+        )  # then, the run over: its metrics and notifications
+        events = Events(progress, after)
+        with after:
+            result = run_job(
+                job,
+                env=self.env,
+                live=self.config.allow_live,
+                events=events,
+                stop=self.stop,
+                hard_stop=self.hard_stop,
+                publish=publish,
+            )
         run_id = result.summary.run_id
         self.store.update_batch(batch.batch_id, run_id=run_id, updated_at=service.now())
         progress.flush(phase="finished", run_id=run_id)
@@ -234,6 +262,7 @@ class Worker:
         self.store.update_batch(batch.batch_id, summary=summary)
 
     def reconcile(self, item: WorkItem, batch: Batch) -> None:
+        from ledgerrun.api.after_run import tell_reconcile
         from ledgerrun.output.html import refresh_report
         from ledgerrun.reconcile.check import reconcile
         from ledgerrun.reconcile.files import write_report
@@ -270,6 +299,10 @@ class Worker:
         code = ExitCode.INCOMPLETE if report.unchecked else (
             ExitCode.OK if report.clean else ExitCode.FAILED
         )  # fmt: skip
+        tell_reconcile(
+            job, report, by=item.requested_by, also=[self.config.notify], env=self.env,
+            results=str(summary.get("results") or ""),
+        )  # fmt: skip
         found = len(report.discrepancies)
         self._end(
             item,
@@ -282,7 +315,7 @@ class Worker:
         import csv
 
         from ledgerrun.send.publish import publish_reversals as publish
-        from ledgerrun.send.reverse import reverse_job
+        from ledgerrun.send.reversal.command import reverse_job
 
         run_id = str(item.params.get("run_id") or "")
         raw = self.store.run_file(run_id, "summary.json") if run_id else None
@@ -327,11 +360,36 @@ def settled_status(store: Store, batch: Batch) -> str:
     return "valid" if batch.summary.get("runnable") else "invalid"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+def _may_have_sent(item: WorkItem, store: Store) -> bool:
+    """Whether a run or reversal that crashed may have moved money: once it started sending
+    (its progress names its run), yes; a check or a reconcile never does."""
+    if item.kind not in ("run", "reverse"):
         return False
-    except PermissionError:
-        return True
-    return True
+    current = store.work_item(item.work_id)
+    progress = (current.progress if current else None) or {}
+    return bool(progress.get("run_id"))  # the run was recorded: from there on, money may move
+
+
+class _Lease:
+    """Renews a work item's lease while the block runs (from a thread of its own, so a long
+    run keeps its item); a store that cannot be reached for a moment is tried again."""
+
+    def __init__(self, store: Store, work_id: str, worker: str, lease: dt.timedelta) -> None:
+        self.store, self.work_id, self.worker, self.lease = store, work_id, worker, lease
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="ledgerrun-lease", daemon=True)
+
+    def __enter__(self) -> None:
+        self._thread.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join(self.lease.total_seconds())
+
+    def _renew(self) -> None:
+        every = self.lease.total_seconds() / 3
+        while not self._done.wait(every):
+            try:
+                self.store.renew_lease(self.work_id, self.worker, service.now() + self.lease)
+            except LedgerrunError:
+                continue  # the store is away for now: the next renewal tries again

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ledgerrun.errors import ConfigError, LedgerrunError
 from ledgerrun.store.model import Approval, Batch, User
-from ledgerrun.web import service
+from ledgerrun.web import notices, service
 from ledgerrun.web.grid import grid as ledger_grid
 from ledgerrun.web.routes.common import DECIDE, UPLOAD, batch_of, guarded, page_number, text_field
 from ledgerrun.web.routes.reverse import last_dry_run, reversal_lines
@@ -68,6 +68,13 @@ async def upload(self: App, request: Request) -> Response:
         self.store, user.name, self.address(request), "upload", batch=batch,
         file_name=batch.file_name, size=size, rows=batch.rows, status=batch.status,
     )  # fmt: skip
+    if notices.needs_approval(batch):  # reads the job file, then delivers in the background
+        await run_in_threadpool(
+            functools.partial(
+                notices.batch_event, self.config, batch, "batch_uploaded", by=user.name,
+                env=self.env,
+            )
+        )  # fmt: skip
     return RedirectResponse(f"/batches/{batch.batch_id}", 303)
 
 
@@ -268,6 +275,13 @@ async def _decide(self: App, request: Request, decision: str) -> Response:
         self.store, user.name, self.address(request),
         "approve" if decision == "approved" else "reject", batch=batch, totals=totals,
         comment=comment,
+    )  # fmt: skip
+    event = "batch_approved" if decision == "approved" else "batch_rejected"
+    await run_in_threadpool(
+        functools.partial(
+            notices.batch_event, self.config, batch, event, by=user.name, comment=comment,
+            env=self.env,
+        )
     )  # fmt: skip
     self.flash(request, f"Batch {decision}.")
     return RedirectResponse(f"/batches/{batch.batch_id}", 303)

@@ -26,7 +26,7 @@ from ledgerrun.ingest.identity import canonical, invisible_characters
 from ledgerrun.ingest.records import read_records
 from ledgerrun.job import Job
 from ledgerrun.send.keys import idempotency_key
-from ledgerrun.store.model import PENDING, SUCCEEDED, Entry, ReversalEntry, Store
+from ledgerrun.store.model import PENDING, SUCCEEDED, Entry, Journal, ReversalEntry
 from ledgerrun.vocab import Direction, Problem, money_text
 
 
@@ -90,7 +90,7 @@ def from_file(path: Path, job: Job) -> Requests:
     return out
 
 
-def every_adjustment(store: Store, job: Job, reason: str) -> Requests:
+def every_adjustment(store: Journal, job: Job, reason: str) -> Requests:
     """--all: every adjustment of the run date that succeeded, in full."""
     out = Requests("--all")
     entries = [
@@ -101,7 +101,7 @@ def every_adjustment(store: Store, job: Job, reason: str) -> Requests:
     return out
 
 
-def check(requests: Requests, store: Store, job: Job, reason: str) -> None:
+def check(requests: Requests, store: Journal, job: Job, reason: str) -> None:
     """Fill in each request's adjustment, key and amount, or its problem (offline)."""
     for r in requests.items:
         r.reason = r.reason or reason
@@ -156,7 +156,7 @@ def check(requests: Requests, store: Store, job: Job, reason: str) -> None:
                 r.amount_minor = r.earlier.amount_minor
 
 
-def limit(requests: Requests, store: Store, reversed_in_stripe: dict[str, int]) -> None:
+def limit(requests: Requests, store: Journal, reversed_in_stripe: dict[str, int]) -> None:
     """Decide full amounts and refuse any adjustment asked to give back more than is left.
 
     ``reversed_in_stripe`` is each transfer's ``amount_reversed`` as Stripe reports it (empty
@@ -224,6 +224,7 @@ def intent_of(
     r: Request,
     job: Job,
     *,
+    generation: int,
     amount_minor: int,
     request: dict[str, object],
     attempts: int,
@@ -231,11 +232,9 @@ def intent_of(
     attempted_at_server: dt.datetime,
     run_id: str,
 ) -> ReversalEntry:
-    """The store's PENDING record of a new attempt at reversal ``r``: generation 0, or the one
-    after a failed earlier attempt (a new key)."""
+    """The store's PENDING record of a new attempt of ``generation`` at reversal ``r`` (0 the
+    first time, the one after a failed attempt next: a new key)."""
     assert r.entry is not None
-    earlier = r.earlier
-    generation = 0 if earlier is None else earlier.generation + 1
     return ReversalEntry(
         key=r.key,
         reversal_id=r.reversal_id,

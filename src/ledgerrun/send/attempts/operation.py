@@ -1,0 +1,111 @@
+"""What an operation tells the engine about itself: :class:`Operation`.
+
+An operation is one kind of money movement ledgerrun makes exactly once: a debit by transfer, a
+debit by charge, a credit, a transfer reversal, a refund. Each is a small class (see
+:mod:`~ledgerrun.send.attempts.moves` and :mod:`~ledgerrun.send.attempts.undo`) built for one
+task (a ledger row, a requested reversal) that says how the task's journal record of a new
+attempt is made, how its request is sent, how it is found in Stripe's books when an old attempt
+must be settled, whether Stripe's answer is really its own, and how each step is recorded. The
+engine (:mod:`~ledgerrun.send.attempts.engine`) does everything else, once for all of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from ledgerrun.errors import StripeError
+from ledgerrun.stripe.client import Client, SentCount
+
+
+class Record(Protocol):
+    """What the engine reads of a journal record of an attempt (an adjustment's
+    :class:`~ledgerrun.store.model.Entry`, a :class:`~ledgerrun.store.model.ReversalEntry`)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def generation(self) -> int: ...
+    @property
+    def idempotency_key(self) -> str: ...
+    @property
+    def request(self) -> dict[str, Any]: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def attempted_at(self) -> dt.datetime: ...
+    @property
+    def attempted_at_server(self) -> dt.datetime: ...
+    @property
+    def run_id(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """When a new attempt is made: on our clock, on Stripe's (by the offset read from its
+    answers), and by which command."""
+
+    at: dt.datetime
+    at_server: dt.datetime
+    run_id: str
+
+
+R = TypeVar("R", bound=Record)
+A = TypeVar("A")
+
+
+class Operation(Protocol[R, A]):
+    """One task's operation; ``R`` is its journal record, ``A`` Stripe's answer."""
+
+    @property
+    def again(self) -> str:
+        """What a person does to finish it ("run the job again", "run reverse again")."""
+        ...
+
+    @property
+    def refused(self) -> str:
+        """What a refusal means for it, said after Stripe's own message."""
+        ...
+
+    def intent(self, earlier: R | None, generation: int, stamp: Stamp) -> R:
+        """The pending record of a new attempt of ``generation`` (its key, its request)."""
+        ...
+
+    def send(self, client: Client, record: R, counter: SentCount) -> A:
+        """Send the record's request under its idempotency key (through the client, which
+        paces and retries it); Stripe's answer, or the client's error."""
+        ...
+
+    def find(self, client: Client, record: R) -> A | None:
+        """Look in Stripe for what a pending attempt older than Stripe keeps keys for made;
+        None when Stripe holds nothing. May raise a StripeError (then nothing is decided)."""
+        ...
+
+    def mismatch(self, record: R, answer: A) -> str | None:
+        """Why ``answer`` is not this record's object (then the outcome is ``unknown``), or
+        None when it is."""
+        ...
+
+    def request_id(self, answer: A) -> str | None: ...
+
+    # the journal
+    def save_intent(self, record: R) -> None: ...
+    def save_success(
+        self, record: R, answer: A, *, run_id: str, at: dt.datetime, sent: int
+    ) -> None: ...
+    def save_failure(
+        self, record: R, error: StripeError, *, run_id: str, at: dt.datetime, sent: int
+    ) -> None: ...
+    def save_unknown(
+        self,
+        record: R,
+        *,
+        run_id: str,
+        code: str,
+        message: str,
+        request_id: str | None,
+        sent: int,
+    ) -> None: ...

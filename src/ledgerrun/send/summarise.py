@@ -1,0 +1,207 @@
+"""Summing a run up: its exit code, its summary and notes, and what it keeps in the store.
+
+Exit codes (:class:`~ledgerrun.errors.ExitCode`) from the rows' outcomes: 2 when the ledger had
+problems and the job aborts on them (nothing sent); 3 when a row is unknown or was left unsent
+for a reason a later run finishes (:data:`RETRY_LATER`); 1 when a row failed for good or was left
+out (invalid, over a limit); else 0.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import ledgerrun
+from ledgerrun.clock import Clock
+from ledgerrun.errors import ExitCode, JournalError
+from ledgerrun.events import Events, RowInvalid
+from ledgerrun.job import Job
+from ledgerrun.send.prepare import Prepared
+from ledgerrun.store.model import Journal, Run
+from ledgerrun.summary import Outputs, Summary, count, totals
+from ledgerrun.vocab import RowOutcome, Status
+
+if TYPE_CHECKING:
+    from ledgerrun.send.decide import Decisions
+    from ledgerrun.send.runner import RunResult, Sent
+    from ledgerrun.stripe.session import Session
+
+RETRY_LATER = frozenset(
+    (
+        "stopped",
+        "stripe_unavailable",
+        "rate_limit",
+        "lock_timeout",
+        "connection_failed",
+        "account_check_unavailable",
+        "guard_unavailable",
+        "journal_unavailable",
+    )
+)
+"""Skip reasons that a later run finishes (exit 3): nothing was executed, nothing is final."""
+
+BREAKER_NOTE = (
+    "Stripe stopped answering, so the run stopped sending; the rows it never sent are "
+    "'skipped'. Run the job again later: nothing is sent twice."
+)
+
+R = TypeVar("R", bound="RunResult")
+
+
+def who() -> tuple[str, str]:
+    """The user and host a command runs as (the run records and the summary name them)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return user, socket.gethostname()
+
+
+def exit_code(outcomes: list[RowOutcome], *, aborted: bool, dry_run: bool) -> ExitCode:
+    statuses = [o.status for o in outcomes]
+    if aborted:
+        return ExitCode.INVALID
+    if Status.UNKNOWN in statuses:
+        return ExitCode.INCOMPLETE
+    if any(o.status == Status.SKIPPED and o.error_code in RETRY_LATER for o in outcomes):
+        return ExitCode.INCOMPLETE
+    left_out = [
+        o
+        for o in outcomes
+        if o.status == Status.INVALID
+        or (o.status == Status.SKIPPED and not (dry_run and o.error_code == "dry_run"))
+    ]
+    if Status.FAILED in statuses or left_out:
+        return ExitCode.FAILED
+    return ExitCode.OK
+
+
+def result(
+    kind: type[R],
+    job: Job,
+    prepared: Prepared,
+    record: Run,
+    session: Session,
+    plan: Decisions,
+    sent: Sent,
+    outputs: Outputs,
+    store: Journal,
+    clock: Clock,
+) -> R:
+    """The run's result: its exit code, summary and notes."""
+    dry_run = record.dry_run
+    notes = [*plan.notes, *removed_rows(job, prepared, store), *sent.notes]
+    if session.client.breaker.is_open:
+        notes.append(BREAKER_NOTE)
+    code = exit_code(sent.outcomes, aborted=plan.aborted, dry_run=dry_run)
+    summary = _summary(job, prepared, sent.outcomes, record, code, outputs, clock)
+    summary.sending = {
+        "rows": sent.rows,
+        "requests": session.client.requests,
+        "seconds": round(sent.seconds, 3),
+    }
+    summary.notes = notes
+    return kind(code, job, prepared, sent.outcomes, summary, outputs, notes=notes)
+
+
+def announce_invalid(prepared: Prepared, outcomes: list[RowOutcome | None], events: Events) -> None:
+    v = prepared.validation
+    numbers = v.ledger.rows.to_pylist()
+    ids = v.adjustment_id.to_pylist()
+    accounts = v.account.to_pylist()
+    for index, outcome in enumerate(outcomes):
+        if outcome is not None and outcome.status == Status.INVALID:
+            events.emit(
+                RowInvalid(
+                    row=numbers[index],
+                    adjustment_id=ids[index],
+                    account=accounts[index],
+                    code=outcome.error_code or "",
+                    message=outcome.error_message or "",
+                )
+            )
+
+
+def removed_rows(job: Job, prepared: Prepared, store: Journal) -> list[str]:
+    """Adjustments this job sent for this run date that the ledger no longer holds."""
+    keys = set(prepared.keys)
+    try:
+        gone = [
+            e
+            for e in store.iter_entries(job.name, job.run_date.isoformat())
+            if e.key not in keys and e.state != "failed"
+        ]
+    except JournalError as exc:
+        return [f"The journal could not be read to check for rows removed from the ledger: {exc}"]
+    if not gone:
+        return []
+    shown = ", ".join(e.adjustment_id for e in gone[:10]) + (", ..." if len(gone) > 10 else "")
+    moved = sum(1 for e in gone if e.state == "succeeded")
+    return [
+        f"{len(gone)} adjustment(s) this job sent for {job.run_date} are no longer in the "
+        f"ledger ({shown}); {moved} of them moved money. `ledgerrun reconcile` lists them "
+        "(removed_from_ledger): put each row back, or reverse it if it should not have moved."
+    ]
+
+
+def keep_files(store: Journal, run_id: str, outputs: Outputs) -> None:
+    """Keep this run's files in the store, so that no later run (of the same date, writing to
+    the same paths) destroys its record. Losing them is not worth failing a run over."""
+    names = {
+        outputs.results: "results" + outputs.results.suffix.lower(),
+        outputs.summary: "summary.json",
+        outputs.report: "report.html",
+    }
+    for path, name in names.items():
+        try:
+            store.save_run_file(run_id, name, path.read_bytes())
+        except (OSError, JournalError):
+            continue
+
+
+def _summary(
+    job: Job,
+    prepared: Prepared,
+    outcomes: list[RowOutcome],
+    record: Run,
+    code: ExitCode,
+    outputs: Outputs,
+    clock: Clock,
+) -> Summary:
+    v = prepared.validation
+    rows: Any = zip(
+        v.currency.to_pylist(),
+        prepared.directions,
+        v.amount_minor.to_pylist(),
+        (o.status for o in outcomes),
+        strict=True,
+    )
+    return Summary(
+        run_id=record.run_id,
+        job=job.name,
+        job_file=str(job.source or ""),
+        run_date=job.run_date.isoformat(),
+        mode=str(record.mode),
+        user=record.username,
+        host=record.host,
+        version=ledgerrun.__version__,
+        dry_run=record.dry_run,
+        exit_code=int(code),
+        started_at=record.started_at,
+        ended_at=clock.now(),
+        ledger=str(job.ledger),
+        ledger_sha256=record.ledger_sha256,
+        results=str(outputs.results),
+        rows=len(outcomes),
+        counts=count(o.status for o in outcomes),
+        totals=totals(rows),
+        sent_now=sum(1 for o in outcomes if o.attempts and not o.earlier and o.status != "skipped"),
+        done_earlier=sum(1 for o in outcomes if o.earlier),
+        control_total=v.control_total,
+        consent_checked=job.consent_registry is not None,
+        api_base=job.stripe.api_base,
+        sandbox_embedded=job.stripe.sandbox is not None and not job.stripe.api_base,
+        timezone=job.timezone,
+    )
