@@ -69,7 +69,7 @@ def read_csv(path: Path, size: int, layout: Layout) -> Grid:
     if not is_header(header, layout):
         problems = []  # the header lacks required columns: that is the problem, not each row
     first = [(number, [str(c) for c in cells]) for number, cells in candidates]
-    return Grid(header, header_row, table, rows, problems, first)
+    return Grid(header, header_row, table, rows, problems, head=first)
 
 
 def _delimiter(

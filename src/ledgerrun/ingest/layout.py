@@ -23,12 +23,16 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from ledgerrun.errors import LedgerFileError
 from ledgerrun.job import AMOUNT_PAIR, CANONICAL_COLUMNS, Reading
 from ledgerrun.vocab import Problem
+
+if TYPE_CHECKING:
+    from ledgerrun.ingest.cellview import Typed
 
 METADATA_PREFIX = "metadata."
 HEADER_SCAN_ROWS = 20
@@ -74,14 +78,16 @@ class Grid:
     """A file's header and the text of its data rows, before columns are matched to names.
 
     ``table`` has one string column per header cell, in order; ``rows`` numbers its rows (None:
-    consecutive from the row below the header). ``head`` holds the first rows the header was
-    looked for in (row number, cells), for messages about a header not found."""
+    consecutive from the row below the header). ``typed`` holds the xlsx cells validation must
+    judge by their type and format, by (row number, column index). ``head`` holds the first rows
+    the header was looked for in (row number, cells), for messages about a header not found."""
 
     header: list[str]
     header_row: int
     table: pa.Table
     rows: pa.Array | None = None
     problems: list[Problem] = field(default_factory=list)
+    typed: dict[tuple[int, int], Typed] = field(default_factory=dict)  # (row, column index)
     head: list[tuple[int, list[str]]] = field(default_factory=list)
 
 

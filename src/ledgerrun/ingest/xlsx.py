@@ -4,9 +4,9 @@ The sheet read is the one the job names (hidden or not), else the workbook's act
 first visible sheet when the active one is hidden). Number cells are shown through their number
 format (:mod:`~ledgerrun.ingest.numfmt`), except amounts, which are their stored number at 15
 significant digits (written with the job's decimal mark, so that a decimal-comma job reads a
-number cell as the number it is). Money cells that are not plain numbers or text (a date, TRUE, a number with
-a format to check against the row's currency) and cells that cannot be shown as the spreadsheet
-does are set aside in the grid's ``typed`` for validation to judge
+number cell as the number it is). Money cells that are not plain numbers or text (a date, TRUE,
+a number with a format to check against the row's currency) and cells that cannot be shown as
+the spreadsheet does are set aside in the grid's ``typed`` for validation to judge
 (:mod:`~ledgerrun.ingest.typed`). A cell holding a spreadsheet error (``#N/A``, ``#REF!``, ...) is a
 ``bad_value`` problem and a formula never calculated (no value saved with it) is
 ``formula_not_calculated``; both make their row invalid. The workbook itself is read by
