@@ -477,7 +477,7 @@ def bad_rows() -> list[dict[str, str]]:
         ({"adjustment_id": "BAD-" + "7" * 200}, "adjustment_id_too_long: 204 characters"),
         ({"adjustment_id": "BAD-006", "account": "acct-1ConnAA"}, "bad_account: a hyphen"),
         ({"adjustment_id": "BAD-007", "account": ""}, "empty_value: no account"),
-        ({"adjustment_id": "BAD-008", "amount": "$15.00"}, "bad_amount: a currency symbol"),
+        ({"adjustment_id": "BAD-008", "amount": "€15.00"}, "bad_amount: another currency's symbol"),
         ({"adjustment_id": "BAD-009", "amount": "1,50.00"}, "bad_amount: thousands group of two"),
         ({"adjustment_id": "BAD-010", "amount": "1.5e3"}, "bad_amount: exponent"),
         ({"adjustment_id": "BAD-011", "amount": "0.00"}, "non_positive_amount: zero"),
@@ -556,6 +556,13 @@ def write_broken_files(folder: Path) -> None:
         + header
         + f'T-1,{account_id(0)},"1,200.00",usd\nT-2,{account_id(1)},99.50,usd\n'
         + ',,"1,300.00",usd\n',  # the rows add up to 1,299.50: control_total_mismatch
+        encoding="utf-8",
+    )
+    (folder / "debit_and_credit.csv").write_text(
+        "adjustment_id,account,debit,credit,currency\n"
+        f"J-1,{account_id(0)},10.00,,usd\n"
+        f"J-2,{account_id(1)},,5.00,usd\n"
+        f"J-3,{account_id(2)},10.00,5.00,usd\n",  # both columns filled: debit_and_credit
         encoding="utf-8",
     )
     book = openpyxl.Workbook()

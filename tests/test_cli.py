@@ -58,7 +58,7 @@ def test_validate_invalid_ledger_exits_2_with_every_problem_in_json() -> None:
 def test_validate_text_names_row_column_value_and_what_to_do() -> None:
     code, out, _ = invoke("validate", "--offline", JOBS / "bad_adjustments.toml")
     assert code == 2
-    assert "row 9, column amount: '$15.00' [bad_amount]" in out
+    assert "row 9, column amount: '€15.00' [bad_amount]" in out
     assert "What to do:" in out
 
 

@@ -188,7 +188,8 @@ def test_currency_any_case_stored_lower(write) -> None:
         ("15.001", "usd", "too_many_decimals", None),
         ("1,50", "usd", "bad_amount", None),
         ("1.5e3", "usd", "bad_amount", None),
-        ("$5", "usd", "bad_amount", None),
+        ("$5", "usd", None, 500),  # the row's own currency symbol
+        ("€5", "usd", "bad_amount", None),  # another currency's
         ("0", "usd", "non_positive_amount", None),
         ("-3.00", "usd", "non_positive_amount", None),
     ],

@@ -87,12 +87,18 @@ FIXES: dict[str, str] = {
     "debit.",
     "adjustment_id_too_long": "Shorten the id to 200 characters or fewer.",
     "bad_account": "Use the connected account's id, 'acct_' followed by letters and digits.",
-    "bad_amount": "Write a plain number such as 1500.00 or 1,500.00: no symbol, sign or exponent.",
-    "non_positive_amount": "Amounts must be above zero; remove the row or correct the amount.",
+    "bad_amount": "Write the amount as digits such as 1500.00 or 1,500.00 (the row's own currency "
+    "symbol is fine, no exponent), or say in the job's [ledger] table how the export writes "
+    "amounts (decimal).",
+    "non_positive_amount": "Correct the amount: it must be above zero. If the export writes "
+    'credits as negative amounts, set [ledger] negative = "credit" in the job.',
     "too_many_decimals": "Correct the amount to the decimal places the currency has.",
     "amount_mismatch": "Make amount and amount_minor agree, or keep only one of them.",
+    "debit_and_credit": "Keep the amount in one column only: the Debit column for a debit, the "
+    "Credit column for a credit.",
     "unknown_currency": "Use a three-letter ISO 4217 code such as usd, eur or jpy.",
-    "bad_direction": "Use 'debit' or 'credit', or leave the cell empty for the job's default.",
+    "bad_direction": "Use 'debit' or 'credit' (or DR/CR, D/C), or leave the cell empty for the "
+    "job's default.",
     "bad_method": "Use 'transfer' or 'charge' for a debit, or leave the cell empty for the job's "
     "default; leave it empty for a credit.",
     "bad_metadata": f"Keep metadata keys to {facts.METADATA_KEY_MAX_CHARS} characters without [ "

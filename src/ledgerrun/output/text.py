@@ -65,7 +65,24 @@ def validation(result: Any, limit: int) -> str:
     total = getattr(result, "control_total", None)
     if total is not None and total.matches:
         currency = f" {total.currency.upper()}" if total.currency else ""
-        note = f" The totals line (row {total.row}) matches the rows: {total.computed}{currency}."
+        if total.basis == "sum":
+            note = (
+                f" The totals line (row {total.row}) matches the rows: {total.computed}{currency}."
+            )
+        elif total.basis == "columns":
+            note = (
+                f" The totals line (row {total.row}) matches the rows' debits {total.debits} and "
+                f"credits {total.credits}{currency}."
+            )
+        else:
+            how = "less" if total.basis == "net" else "plus"
+            note = (
+                f" The totals line (row {total.row}) matches the rows' {total.basis}: "
+                f"{total.computed}{currency} (debits {total.debits} {how} credits "
+                f"{total.credits})."
+            )
+    elif total is not None and not total.checked:
+        note = f" The totals line (row {total.row}) was {total.describe()}."
     if result.ok:
         return f"{name}: {plural(result.rows, 'row')}, all valid.{note}"
     header = int(getattr(result, "header_row", 1) or 1)
@@ -84,11 +101,7 @@ def plan(result: Any, limit: int) -> str:
     lines = [validation(prepared.validation, limit), ""]
     control = getattr(prepared.validation, "control_total", None)
     if control is not None:
-        verdict = "matches" if control.matches else "does NOT match"
-        lines.append(
-            f"Control total on row {control.row}: {control.stated} {verdict} the rows' sum "
-            f"({control.computed})."
-        )
+        lines.append(f"Control total on row {control.row}: {control.describe()}.")
     if prepared.job.consent_registry is None:
         lines.append("Consent: not checked (the job names no [consent] registry).")
     else:
