@@ -125,6 +125,7 @@ class Summary:
     api_base: str | None = None  # where the run sent its requests, when not Stripe's own API
     sandbox_embedded: bool = False  # a sandbox that lived only inside the run
     timezone: str | None = None  # the IANA zone whose calendar the run date is a day of
+    id_prefix: str = ""  # the job's id_prefix: part of every adjustment's identity
     sending: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 

@@ -190,4 +190,5 @@ def _summary(
         api_base=job.stripe.api_base,
         sandbox_embedded=job.stripe.sandbox is not None and not job.stripe.api_base,
         timezone=job.timezone,
+        id_prefix=job.id_prefix,
     )
