@@ -29,13 +29,22 @@ from ledgerrun.store.model import Journal, ReversalEntry
 from ledgerrun.stripe import facts
 from ledgerrun.stripe.client import Client, SentCount
 from ledgerrun.stripe.shapes import Reversal
+from ledgerrun.vocab import money_text
 
 
 class TransferReversal:
     """Reverse all or part of the adjustment's transfer, as whoever made it."""
 
     again = "run reverse again"
-    refused = "nothing was reversed"
+
+    @property
+    def refused(self) -> str:
+        """Said after Stripe's message, whose amounts may be in minor units: this reversal's
+        own amount in major units, with its currency."""
+        r = self.r
+        if r.entry is None or r.amount_minor is None:
+            return "nothing was reversed"
+        return f"nothing was reversed of {money_text(r.amount_minor, r.entry.currency)}"
 
     def __init__(self, request: Request, *, journal: Journal, job: Job) -> None:
         self.r = request
