@@ -11,9 +11,11 @@ from ledgerrun.cli._common import (
     emit_json,
     format_option,
     job_options,
+    ledger_ready,
     max_problems_option,
     reports_errors,
     resolve_job,
+    wait_for_ledger_option,
 )
 
 
@@ -26,6 +28,7 @@ from ledgerrun.cli._common import (
 )
 @format_option
 @max_problems_option
+@wait_for_ledger_option
 @reports_errors
 def plan(
     target: Path,
@@ -38,6 +41,7 @@ def plan(
     offline: bool,
     fmt: str,
     max_problems: int,
+    wait_for: float | None,
 ) -> None:
     """Show what a run would do, without sending anything.
 
@@ -52,6 +56,7 @@ def plan(
     from ledgerrun.send.readonly import plan_job
 
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
+    ledger_ready(job, wait_for)
     result = plan_job(job, offline=offline, live=live)
     if fmt == "json":
         emit_json(result.to_json())

@@ -5,28 +5,31 @@ nothing else is ever written to stderr then (stop notices, errors and even crash
 objects too). Every object has ``ts``, ``level`` and ``event``, and ``job`` and ``run_id`` once
 they are known:
 
-==============  ==============================================================================
-event           fields
-==============  ==============================================================================
-run_start       ledger, ledger_sha256, rows, dry_run, mode, version
-row_invalid     row, adjustment_id, account, code, message (one per invalid row)
-row_failed      row, adjustment_id, account, amount, currency, direction, code, request_id,
-                message
-row_unknown     the same fields as row_failed
-account_done    account, rows, succeeded, failed, unknown, skipped
-breaker_open    reason (Stripe stopped answering; the run stops sending)
-run_stopping    reason (a store error or a refused key stopped the run)
-stopping        message (the first Ctrl-C or SIGTERM); stop_now (the second)
-run_end         exit_code, counts, totals, results, report, duration_s
-notify_sent     channel, notification, attempts (a notification delivered; JSON logs only)
-notify_failed   channel, notification, attempts, message (not delivered; the exit code stands)
-metrics_failed  path, message (the [metrics] textfile could not be written)
-error           message, exit_code (the command could not go on)
-crash           message, traceback (a bug: please report it)
-stopped         message (Ctrl-C outside a run)
-notice          message (a line for the operator: a sandbox or worker starting)
-log             logger, message (a server's own log line: web requests, the sandbox's with -v)
-==============  ==============================================================================
+==================  ==========================================================================
+event               fields
+==================  ==========================================================================
+run_start           ledger, ledger_sha256, rows, dry_run, mode, version
+row_invalid         row, adjustment_id, account, code, message (one per invalid row)
+row_failed          row, adjustment_id, account, amount (display text, "4,999.00 USD"),
+                    amount_minor (integer minor units), currency, direction, code, request_id,
+                    message
+row_unknown         the same fields as row_failed
+account_done        account, rows, succeeded, failed, unknown, skipped
+breaker_open        reason (Stripe stopped answering; the run stops sending)
+run_stopping        reason (a store error or a refused key stopped the run)
+stopping            message (the first Ctrl-C or SIGTERM); stop_now (the second)
+run_end             exit_code, counts, totals (minor units, by currency, direction and status),
+                    results, report, duration_s
+notify_sent         channel, notification, attempts (a notification delivered; JSON logs only)
+notify_failed       channel, notification, attempts, message (not delivered; the exit code stands)
+metrics_failed      path, message (the [metrics] textfile could not be written)
+waiting_for_ledger  message (--wait-for-ledger: the ledger is not there yet; waiting)
+error               message, exit_code (the command could not go on)
+crash               message, traceback (a bug: please report it)
+stopped             message (Ctrl-C outside a run)
+notice              message (a line for the operator: a sandbox or worker starting)
+log                 logger, message (a server's own log line: web requests, the sandbox's with -v)
+==================  ==========================================================================
 
 No secret is ever written: every string is scrubbed of anything shaped like a Stripe key (or a
 password in a database URL) before it leaves, on top of keys never being put in a message.

@@ -210,7 +210,8 @@ def prepare_ledger(job: Job, store: Store) -> Prepared:
     blocking = blocking_problems(prepared.validation)
     if blocking:
         raise ConfigError(
-            f"{job.ledger.name} cannot be run: " + " ".join(p.message for p in blocking[:3])
+            f"{prepared.validation.ledger.path.name} cannot be run: "
+            + " ".join(p.message for p in blocking[:3])
         )
     return prepared
 
@@ -219,11 +220,11 @@ def check_approval(job: Job, prepared: Prepared, store: Store) -> None:
     """A job that needs four eyes runs only the very ledger an approver approved."""
     if job.approval != "required":
         return
-    sha256 = prepared.validation.ledger.sha256
+    sha256, name = prepared.validation.ledger.sha256, prepared.validation.ledger.path.name
     if store.approval_for(job.name, sha256) is None:
         raise ConfigError(
             f"job {job.name} needs an approval before it runs: an approver (not the person who "
-            f"uploaded it) must approve ledger {job.ledger.name} (SHA-256 {sha256[:12]}...) in "
+            f"uploaded it) must approve ledger {name} (SHA-256 {sha256[:12]}...) in "
             "the web application (ledgerrun serve). Any change to the file needs a new approval"
         )
 
