@@ -103,7 +103,8 @@ def require_ledger(job: Job) -> Path:
     path = job.ledger_file()
     if job.ledger_dated and not path.exists():
         raise LedgerNotArrivedError(
-            f"the ledger for {job.run_date} has not arrived yet: no file at {path}",
+            f"the ledger for {job.run_date} has not arrived yet: no file at {path}. Run the job "
+            "again later, or let it wait for the file with --wait-for-ledger 30m",
             "Run the job again later (or give the run --wait-for-ledger 30m to wait for it); "
             "if it should be there by now, ask whoever drops it, or check the job's 'ledger'.",
         )
