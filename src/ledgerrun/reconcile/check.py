@@ -15,7 +15,7 @@ Questions, each answered from Stripe's objects:
    reported failed, skipped or unknown it is ``unsettled`` (a re-run settles it).
 
 The rows checked are the run date's results as the store knows them
-(:func:`ledgerrun.send.records.date_view`), or a results file when one is given.
+(:func:`ledgerrun.send.dateview.date_view`), or a results file when one is given.
 
 Objects are found by listing, through the command's client (so every request is paced and
 retried): each account's transfers, the platform's charges in the transfer group (and version
@@ -42,7 +42,7 @@ from ledgerrun.reconcile.books import (
     since,
 )
 from ledgerrun.reconcile.model import NEXT_STEP, Discrepancy, Reconciliation
-from ledgerrun.send import records
+from ledgerrun.send import dateview
 from ledgerrun.store.model import SUCCEEDED, Entry, Journal, Seen
 from ledgerrun.stripe.session import Session
 from ledgerrun.vocab import Direction, money_text
@@ -65,8 +65,10 @@ def reconcile(
     scope_entries = [e for e in known.values() if run_date is None or e.run_date == run_date]
     removed: set[str] = set()
     if run_date is not None and store is not None and not from_file:
-        rows = rows_from(records.date_view(store, job, run_date), job.id_prefix)
-        removed = records.removed_from_ledger(store, job, run_date)
+        view = dateview.date_view(store, job, run_date)
+        report.view_sha256 = dateview.fingerprint(view)
+        rows = rows_from(view, job.id_prefix)
+        removed = dateview.removed_from_ledger(store, job, run_date)
     elif run_date is not None and results_path.exists():
         rows = read_rows(results_path, job.id_prefix)
     else:

@@ -46,6 +46,7 @@ def write_report(report: Reconciliation) -> tuple[Path, Path]:
         "report": str(csv_path),
         "started_at": iso(report.started_at),
         "ended_at": iso(report.ended_at),
+        "view_sha256": report.view_sha256,
     }
     text = (json.dumps(summary, indent=2) + "\n").encode("utf-8")
     atomic_write(json_path, lambda fh: fh.write(text))

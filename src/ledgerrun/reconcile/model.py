@@ -38,6 +38,7 @@ class Reconciliation:
     other_dates: int = 0  # objects of this job for other run dates (not discrepancies)
     discrepancies: list[Discrepancy] = field(default_factory=list)
     ended_at: dt.datetime | None = None
+    view_sha256: str = ""  # the date's results as checked (see send.dateview.fingerprint)
 
     @property
     def clean(self) -> bool:

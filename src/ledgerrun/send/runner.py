@@ -47,7 +47,7 @@ from ledgerrun.errors import ConfigError, ExitCode, JournalError, OutputError
 from ledgerrun.events import BreakerOpen, Events, RunEnd, RunStart
 from ledgerrun.ingest.validate import blocking_problems
 from ledgerrun.job import Job
-from ledgerrun.send import decide, records, summarise
+from ledgerrun.send import dateview, decide, records, summarise
 from ledgerrun.send.execute import Executor
 from ledgerrun.send.paths import check_outputs, outputs_for
 from ledgerrun.send.prepare import Prepared, prepare_offline, prepare_online
@@ -315,8 +315,8 @@ def recorded(result: RunResult, store: Store, record: Run) -> None:
         result.outputs = Outputs.beside(rejected_path(job.results, record.run_id))
         result.written = Written(own, None)
     else:
-        view = records.date_view(store, job, record.run_date)
-        result.written = Written(view, records.date_summary(store, job, record.run_date, view))
+        view = dateview.date_view(store, job, record.run_date)
+        result.written = Written(view, dateview.date_summary(store, job, record.run_date, view))
 
 
 def rejected_path(results: Path, run_id: str) -> Path:
