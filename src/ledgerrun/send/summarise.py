@@ -84,7 +84,7 @@ def result(
     job: Job,
     prepared: Prepared,
     record: Run,
-    session: Session,
+    session: Session | None,
     plan: Decisions,
     sent: Sent,
     outputs: Outputs,
@@ -94,13 +94,15 @@ def result(
     """The run's result: its exit code, summary and notes."""
     dry_run = record.dry_run
     notes = [*plan.notes, *removed_rows(job, prepared, store), *sent.notes]
-    if session.client.breaker.is_open:
+    if session is not None and session.client.breaker.is_open:
         notes.append(BREAKER_NOTE)
+    if session is None:
+        notes.append("Every row was done already: Stripe was not asked anything.")
     code = exit_code(sent.outcomes, aborted=plan.aborted, dry_run=dry_run)
     summary = _summary(job, prepared, sent.outcomes, record, code, outputs, clock)
     summary.sending = {
         "rows": sent.rows,
-        "requests": session.client.requests,
+        "requests": session.client.requests if session is not None else 0,
         "seconds": round(sent.seconds, 3),
     }
     summary.notes = notes
