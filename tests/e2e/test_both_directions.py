@@ -23,7 +23,8 @@ def job_for(folder: Path, url: str, lines: list[str], extra: str = "") -> Path:
     job.write_text(
         f'[job]\nname = "mixed"\nledger = "ledger.csv"\nresults = "out/mixed.results.csv"\n'
         f'journal = "state/journal.sqlite"\n{extra}\n'
-        f'[stripe]\napi_base = "{url}"\nrate_limit = 200\nconcurrency = 4\ntimeout_s = 10\n'
+        f'[stripe]\napi_base = "{url}"\nrate_limit = 200\n'
+        f'limits = "off"\nconcurrency = 4\ntimeout_s = 10\n'
     )
     return job
 

@@ -46,7 +46,8 @@ from ledgerrun.store.model import (
     Seen,
 )
 from ledgerrun.stripe.client import Client
-from ledgerrun.stripe.policy import Policy, TokenBucket
+from ledgerrun.stripe.pacing import Pacer
+from ledgerrun.stripe.policy import Policy
 from ledgerrun.stripe.shapes import Account, Movement, Page, Platform, Reversal
 from ledgerrun.vocab import Direction, Method
 from tests.helpers.constants import PLATFORM, RUN_DATE
@@ -425,7 +426,7 @@ class FakeClient(Client):
         )
         super().__init__(
             gateway,
-            bucket=TokenBucket(1_000_000, clock, burst=1_000_000),
+            pacer=Pacer(clock, overall=None),
             clock=clock,
             jitter=lambda: 0.0,
             policy=Policy(max_attempts=max_attempts, breaker_threshold=breaker_after),
@@ -628,6 +629,13 @@ class FakeStore:
         return sorted(
             (r for r in self.runs_.values() if r.job == job), key=lambda r: (r.started_at, r.run_id)
         )
+
+    def last_api_version(self) -> str | None:
+        found = sorted(
+            (r for r in self.runs_.values() if r.api_version),
+            key=lambda r: (r.started_at, r.run_id),
+        )
+        return found[-1].api_version if found else None
 
     # --- adjustments -----------------------------------------------------------------------
 

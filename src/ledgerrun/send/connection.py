@@ -8,9 +8,10 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 
 from ledgerrun.clock import Clock
+from ledgerrun.errors import ConfigError
 from ledgerrun.job import Job
 from ledgerrun.send.prepare import Prepared
-from ledgerrun.store.model import SUCCEEDED
+from ledgerrun.store.model import SUCCEEDED, Journal
 from ledgerrun.stripe.client import Listener
 from ledgerrun.stripe.session import Session, api_key, connect, mode_of
 
@@ -24,6 +25,28 @@ def nothing_to_send(prepared: Prepared) -> bool:
     return all(
         (e := earlier.get(key)) is not None and e.state == SUCCEEDED for key in prepared.keys
     )
+
+
+def api_version(job: Job, store: Journal) -> str:
+    """The Stripe API version the run sends (``[stripe] api_version``, else the one the installed
+    SDK pins); ConfigError when the SDK's version changed since the store's last run and the job
+    does not name one: a new version can change what Stripe's answers mean, so moving to it is a
+    decision, never a side effect of an upgrade."""
+    from ledgerrun.stripe.sdk import pinned_version
+
+    pinned = pinned_version()
+    if job.stripe.api_version is not None:
+        return job.stripe.api_version
+    last = store.last_api_version()
+    if last is not None and last != pinned:
+        raise ConfigError(
+            f"the installed stripe library now sends Stripe API version {pinned}, but this "
+            f"store's runs so far used {last}. A new version can change what Stripe's answers "
+            "mean, so it is never taken silently: name one in the job's [stripe] section, "
+            f'api_version = "{last}" to keep it, or api_version = "{pinned}" to move to it '
+            "(after reading Stripe's changelog)"
+        )
+    return pinned
 
 
 @contextlib.contextmanager

@@ -48,7 +48,7 @@ from ledgerrun.events import BreakerOpen, Events, RunEnd, RunStart
 from ledgerrun.ingest.validate import blocking_problems
 from ledgerrun.job import Job
 from ledgerrun.send import dateview, decide, records, summarise
-from ledgerrun.send.connection import connected, nothing_to_send
+from ledgerrun.send.connection import api_version, connected, nothing_to_send
 from ledgerrun.send.execute import Executor
 from ledgerrun.send.paths import check_outputs, outputs_for
 from ledgerrun.send.prepare import Prepared, prepare_offline, prepare_online
@@ -135,6 +135,7 @@ def run_job(
         prepared = prepare_ledger(job, store)
         if not dry_run:
             check_approval(job, prepared, store)
+        job = job.replace(api_version=api_version(job, store))
         with connected(
             job,
             os.environ if env is None else env,
@@ -262,6 +263,7 @@ def start_run(
         results_path=str(outputs.results),
         rows=prepared.validation.rows,
         batch=batch,
+        api_version=job.stripe.api_version or "",
     )
     store.start_run(record)
     return record

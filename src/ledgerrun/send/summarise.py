@@ -106,6 +106,9 @@ def result(
         "seconds": round(sent.seconds, 3),
     }
     summary.notes = notes
+    summary.api_version = job.stripe.api_version or ""
+    summary.limits = session.limits if session is not None else ""
+    notes.extend(session.warnings if session is not None else [])
     return kind(code, job, prepared, sent.outcomes, summary, outputs, notes=notes)
 
 

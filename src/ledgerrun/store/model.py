@@ -84,6 +84,7 @@ class Run:
     exit_code: int | None = None
     counts: dict[str, int] | None = None  # results statuses -> count, written at the end
     batch: str = ""  # what it read: a web upload's id, or "ledger:<path>"
+    api_version: str = ""  # the Stripe-Version its requests were sent with
 
     @property
     def dry_run(self) -> bool:
@@ -142,6 +143,7 @@ class JournalStore(Protocol):
     def finish_run(self, run_id: str, ended_at: dt.datetime, exit_code: int,
                    counts: dict[str, int]) -> None: ...
     def runs(self, job: str) -> list[Run]: ...
+    def last_api_version(self) -> str | None: ...
     # adjustments
     def entries(self, keys: Iterable[str]) -> dict[str, Entry]: ...
     def iter_entries(self, job: str | None = None,

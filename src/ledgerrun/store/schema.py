@@ -70,6 +70,7 @@ RUN_COLUMNS = (
     "exit_code",
     "counts",
     "batch",
+    "api_version",
 )
 SEEN_COLUMNS = (
     "object_id",
@@ -196,6 +197,9 @@ UPGRADES: dict[int, tuple[str, ...]] = {
         # the same job and date are never "removed from the ledger".
         "ALTER TABLE adjustments ADD COLUMN batch TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE runs ADD COLUMN batch TEXT NOT NULL DEFAULT ''",
+        # The Stripe API version a run's requests were sent with: a later run whose SDK pins
+        # another refuses to start unless the job names its version.
+        "ALTER TABLE runs ADD COLUMN api_version TEXT NOT NULL DEFAULT ''",
     ),
 }
 """What each version adds, in SQL both stores speak (PostgreSQL's types by :func:`postgres_ddl`).
@@ -303,6 +307,7 @@ def v1_run_row(row: dict[str, Any]) -> dict[str, Any]:
         "exit_code": row["exit_code"],
         "counts": row["counts"],
         "batch": "",
+        "api_version": "",
     }
 
 

@@ -36,7 +36,7 @@ from ledgerrun.stripe.answers import header, translate
 from ledgerrun.stripe.shapes import Account, Meta, Movement, Page, Platform, Reversal
 from ledgerrun.vocab import Method
 
-__all__ = ["SdkGateway"]
+__all__ = ["SdkGateway", "pinned_version"]
 
 
 # --- the gateway -------------------------------------------------------------------------------
@@ -54,8 +54,10 @@ class SdkGateway:
         timeout_s: float = 30.0,
         pool_size: int = 10,
         now: Callable[[], dt.datetime] | None = None,
+        api_version: str | None = None,
     ) -> None:
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
+        self.api_version = api_version or pinned_version()
         addresses: dict[str, str] = {"api": api_base.rstrip("/")} if api_base else {}
         self._session = requests.Session()
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(2, pool_size))
@@ -66,6 +68,7 @@ class SdkGateway:
             base_addresses=addresses,  # type: ignore[arg-type]
             max_network_retries=0,
             http_client=stripe.RequestsClient(timeout=timeout_s, session=self._session),
+            stripe_version=self.api_version,  # sent as Stripe-Version on every request
         )
         self._offset_lock = threading.Lock()
         self.server_offset: dt.timedelta | None = None
@@ -220,6 +223,11 @@ class SdkGateway:
             return
         with self._offset_lock:
             self.server_offset = server - self._now()
+
+
+def pinned_version() -> str:
+    """The API version the installed SDK pins (and sends unless told otherwise)."""
+    return str(stripe.api_version)
 
 
 def _list_params(group: str | None, created_gte: int, after: str | None) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.errors import ConfigError, ExitCode, JournalError
 from ledgerrun.events import Events
 from ledgerrun.job import Job
+from ledgerrun.send.connection import api_version
 from ledgerrun.send.paths import check_outputs
 from ledgerrun.send.reversal import books, files
 from ledgerrun.send.reversal import requests as rq
@@ -86,6 +87,7 @@ def reverse_job(
             "job to reverse"
         )
     with locked_store(job) as store:
+        job = job.replace(api_version=api_version(job, store))
         requests = asked(job, store, adjustments, every, reason)
         with connect(
             job,
