@@ -231,6 +231,7 @@ class Worker:
         from ledgerrun.send.plan import plan_online
         from ledgerrun.send.prepare import prepare
         from ledgerrun.stripe.session import connect
+        from ledgerrun.web import balances
 
         review = service.review(self.config, self.store, batch, fresh=True)
         job = review.job
@@ -245,8 +246,7 @@ class Worker:
             online["error"] = service.error_text(exc)
             self._save_online(batch, online)
             raise
-        online["groups"] = plan.to_json()["groups"]
-        online["credits_short"] = plan.credits_short()
+        online.update(balances.saved(plan))  # the batch page's plan figures start from these
         online["problems"] = [
             p.to_json()
             for p in prepared.validation.problems
