@@ -1,6 +1,6 @@
 """The figures of the web pages, in process against a sandbox of their own: the batch page's
 plan (every balance Stripe's, credits counted before the debits they cover, never a negative
-shortfall, rows done not counted again)."""
+shortfall, rows done not counted again) and a reversal's page (its counts are the reversals')."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from ledgerrun.store import open_store
 from ledgerrun.web.app import create_app
 from ledgerrun.web.config import load_config
-from tests.helpers.constants import SHORT, D
+from tests.helpers.constants import SHORT, A, D
 from tests.helpers.sandbox import balance_of, make_client
 from tests.helpers.sandbox import sandbox_state as state
 from tests.web.site import add_user, env, ledger, make_site
@@ -116,3 +116,43 @@ def test_the_plan_counts_credits_before_debits_and_never_shows_a_negative_shortf
     assert shown[(D, "debit")][0] == money(balance_of(now, D)) == shown[(D, "credit")][0]
     assert shown[(SHORT, "debit")][0] == money(balance_of(now, SHORT))
     assert "Short</span>" not in page and "before the last run" not in page
+
+
+def figures(page: str) -> dict[str, int]:
+    found = {}
+    for name in ("p-done", "p-total", "p-succeeded", "p-failed", "p-unknown"):
+        match = re.search(rf'id="{name}">([\d,]+)<', page)
+        assert match is not None, name
+        found[name.removeprefix("p-")] = int(match.group(1).replace(",", ""))
+    return found
+
+
+def test_a_reversals_page_counts_its_reversals(web: Web) -> None:
+    rows = [f"RV-{n},{A},{n}.00,usd,debit,to reverse" for n in range(1, 6)]
+    batch_id = upload(web, rows)
+    pat = web.signed_in("pat")
+    csrf = token(pat, f"/batches/{batch_id}")
+    assert pat.post(f"/batches/{batch_id}/run", data={"csrf_token": csrf}).status_code == 303
+    assert web.work() == 1
+    ada = web.signed_in("ada")
+    csrf = token(ada, f"/batches/{batch_id}")
+    chosen = {"csrf_token": csrf, "scope": "all", "reason": "refund"}
+    dry = ada.post(f"/batches/{batch_id}/reverse", data={**chosen, "mode": "dry_run"})
+    assert dry.status_code == 303
+    assert web.work() == 1
+    page = ada.get(dry.headers["location"]).text
+    assert figures(page) == {"done": 5, "total": 5, "succeeded": 0, "failed": 0, "unknown": 0}
+    done = ada.post(f"/batches/{batch_id}/reverse", data={**chosen, "mode": "reverse"})
+    assert done.status_code == 303
+    assert web.work() == 1
+    page = ada.get(done.headers["location"]).text
+    assert page.count('<span class="badge b-green">Succeeded</span>') == 5  # the five listed
+    assert figures(page) == {"done": 5, "total": 5, "succeeded": 5, "failed": 0, "unknown": 0}
+    progress = ada.get(f"{done.headers['location']}/progress").json()
+    assert (progress["done"], progress["rows"], progress["succeeded"]) == (5, 5, 5)
+    assert progress["finished"] and progress["exit_code"] == 0
+    # a reversal finished by a version that kept no figures for it: the page counts its lines
+    work_id = done.headers["location"].rsplit("/", 1)[-1]
+    web.store.update_work(work_id, progress={})
+    page = ada.get(done.headers["location"]).text
+    assert figures(page) == {"done": 5, "total": 5, "succeeded": 5, "failed": 0, "unknown": 0}

@@ -56,7 +56,7 @@ from ledgerrun.events import Events
 from ledgerrun.store.model import Batch, Store, WorkItem
 from ledgerrun.web import service
 from ledgerrun.web.config import ServeConfig
-from ledgerrun.web.progress import Progress
+from ledgerrun.web.progress import Progress, reversal_progress
 
 
 def worker_name() -> str:
@@ -325,6 +325,7 @@ class Worker:
         ids = [str(i) for i in item.params.get("ids") or []]
         if not ids:
             raise ConfigError("no adjustment was chosen to reverse")
+        self.store.update_work(item.work_id, progress={"phase": "reversing", "rows": len(ids)})
         ledger = service.ledger_file(self.config, self.store, batch)
         job = service.job_for(self.config, batch.job, ledger=ledger, day=run_date)
         with tempfile.TemporaryDirectory(prefix="ledgerrun-reverse-") as folder:
@@ -350,6 +351,7 @@ class Worker:
             int(result.exit_code),
             " ".join(result.warnings)[:2000],
             params={**item.params, "reverse_run_id": result.run_id},
+            progress=reversal_progress(line.status for line in result.lines),
         )
 
 
