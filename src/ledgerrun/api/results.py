@@ -335,7 +335,10 @@ class ReconcileResult(_Shown):
 
     @cached_property
     def discrepancies(self) -> pd.DataFrame:
-        """kind, adjustment_id, account, transfer_id, payment_id, detail, what_to_do."""
+        """kind, adjustment_id, account, transfer_id, payment_id, detail, what_to_do, and the
+        amount at stake: ``amount_minor`` (minor units, when known) and ``currency``."""
+        import pyarrow as pa
+
         found = self.reconciliation.discrepancies
         columns: dict[str, list[object]] = {
             "kind": [d.kind for d in found],
@@ -345,8 +348,10 @@ class ReconcileResult(_Shown):
             "payment_id": [d.payment_id for d in found],
             "detail": [d.detail for d in found],
             "what_to_do": [d.next_step for d in found],
+            "amount_minor": [d.amount_minor for d in found],
+            "currency": [d.currency for d in found],
         }
-        return frame_of(columns, {})
+        return frame_of(columns, {"amount_minor": pa.int64()})
 
     def _fields(self) -> str:
         r = self.reconciliation
