@@ -73,7 +73,10 @@ def main() -> None:
             for a in accounts
         ],
     }
-    with tempfile.TemporaryDirectory() as tmp, SandboxServer(seed) as sandbox:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        SandboxServer(seed, api_keys=[KEY], limits="off") as sandbox,
+    ):
         folder = Path(tmp)
         (folder / "inbox").mkdir()
         for night, prefix in (("2026-11-25", "A"), ("2026-11-26", "B"), ("2026-11-27", "P")):

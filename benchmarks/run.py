@@ -67,6 +67,10 @@ def start_sandbox(accounts: Path, latency_ms: float) -> tuple[subprocess.Popen[s
             str(latency_ms),
             "--seed",
             "1",
+            "--api-key",
+            KEY,
+            "--limits",
+            "off",  # the benchmark measures ledgerrun, not Stripe's limits
         ],
         stdout=subprocess.PIPE,
         text=True,

@@ -57,7 +57,8 @@ def make_seed(accounts: int) -> dict[str, Any]:
 def start_sandbox(seed_path: Path, extra: list[str]) -> tuple[subprocess.Popen[str], str, str]:
     command = [
         sys.executable, "-m", "ledgerrun", "sandbox",
-        "--accounts", str(seed_path), "--port", "0", *extra,
+        "--accounts", str(seed_path), "--port", "0", "--api-key", API_KEY, "--limits", "off",
+        *extra,
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None

@@ -6,6 +6,12 @@ The files are committed; this script documents how they were made and keeps them
 (the same ledger as .csv, .parquet and .xlsx; accounts.json holding every account they name). It
 also writes docs/templates/ledger-template.xlsx and the samples in broken/, one or more per problem
 code that validate --offline can find.
+
+Every sample account is one Stripe could have: the demo's platform and its accounts are in the US,
+so they hold USD (a US account's default currency is always USD); the platforms of
+accounts-eu.json (Germany: EUR, GBP and CHF accounts across Europe) and accounts-jp.json (Japan:
+JPY, a zero-decimal currency) rehearse other currencies where Stripe offers account debits. Each
+seed lists, in api_keys, the test keys that README.md, docs/ and the Makefile use with it.
 """
 
 from __future__ import annotations
@@ -26,7 +32,14 @@ import pyarrow.parquet as pq
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE.parent / "docs" / "templates"
 PLATFORM = "acct_1PlatformAAAAAAA"
-CURRENCIES = {"usd": 2, "eur": 2, "jpy": 0}
+CURRENCIES = {"usd": 2, "eur": 2, "gbp": 2, "chf": 2, "jpy": 0}
+API_KEYS = [
+    "sk_test_ledgerrun_demo",  # the Makefile's demo and the report screenshots
+    "sk_test_rehearsal",  # README.md and docs/commands.md
+    "sk_test_rehearsal_nightly",  # docs/sandbox.md
+    "sk_test_reversal_walkthrough",  # docs/reversals.md
+    "sk_test_notebook_rehearsal",  # docs/python.md
+]
 REASONS = ["refund recovery", "platform fee", "chargeback fee", "correction", "equipment rental"]
 
 
@@ -38,15 +51,13 @@ def account_id(index: int) -> str:
 def build_accounts(rng: random.Random) -> list[dict[str, object]]:
     accounts: list[dict[str, object]] = []
     for i in range(24):
-        currency = "usd" if i < 16 else ("eur" if i < 21 else "jpy")
-        big = {"usd": 2_500_000, "eur": 1_800_000, "jpy": 90_000_000}[currency]
         accounts.append(
             {
                 "id": account_id(i),
                 "type": "custom" if i % 5 == 0 else "express",
                 "country": "US",
-                "default_currency": currency,
-                "balance": {currency: big + rng.randrange(0, 100_000)},
+                "default_currency": "usd",
+                "balance": {"usd": 2_500_000 + rng.randrange(0, 100_000)},  # funded below
             }
         )
     # Accounts that pre-flight must refuse; they appear in preflight_adjustments.csv only.
@@ -73,8 +84,73 @@ def build_accounts(rng: random.Random) -> list[dict[str, object]]:
             "default_currency": "gbp",
             "balance": {"gbp": 100_000},
         },
+        {  # Express, but Stripe covers its losses: not the platform's to debit
+            "id": "acct_1StripeLossesSSSS",
+            "type": "express",
+            "country": "US",
+            "default_currency": "usd",
+            "balance": {"usd": 100_000},
+            "losses_payments": "stripe",
+        },
     ]
     return accounts
+
+
+def european_seed() -> dict[str, object]:
+    """A platform in Germany and accounts across Europe (one region for account debits), each
+    holding its own country's currency: EUR, GBP (the UK), CHF (Switzerland)."""
+    where = [
+        ("DE", "eur"), ("FR", "eur"), ("NL", "eur"), ("IE", "eur"), ("ES", "eur"),
+        ("GB", "gbp"), ("GB", "gbp"), ("CH", "chf"),
+    ]  # fmt: skip
+    accounts = [
+        {
+            "id": f"acct_1Conn{country}{currency.upper()}{i:07d}",
+            "type": "custom" if i % 4 == 0 else "express",
+            "country": country,
+            "default_currency": currency,
+            "balance": {currency: 5_000_000 + 250_000 * i},
+        }
+        for i, (country, currency) in enumerate(where)
+    ]
+    return {
+        "platform": {
+            "id": "acct_1PlatformEUAAAAAA",
+            "country": "DE",
+            "default_currency": "eur",
+            "balance": {"eur": 20_000_000, "gbp": 5_000_000, "chf": 5_000_000},
+        },
+        "api_keys": API_KEYS,
+        "accounts": accounts,
+    }
+
+
+def japanese_seed() -> dict[str, object]:
+    """A platform in Japan and Japanese accounts, in JPY (no minor unit: 1 is one yen)."""
+    accounts = [
+        {
+            "id": f"acct_1ConnJPJPY{i:07d}",
+            "type": "custom" if i == 0 else "express",
+            "country": "JP",
+            "default_currency": "jpy",
+            "balance": {"jpy": 30_000_000 + 1_000_000 * i},
+        }
+        for i in range(3)
+    ]
+    return {
+        "platform": {
+            "id": "acct_1PlatformJPAAAAAA",
+            "country": "JP",
+            "default_currency": "jpy",
+            "balance": {"jpy": 100_000_000},
+        },
+        "api_keys": API_KEYS,
+        "accounts": accounts,
+    }
+
+
+def write_seed(path: Path, seed: dict[str, object]) -> None:
+    path.write_text(json.dumps(seed, indent=2) + "\n", encoding="utf-8")
 
 
 def amount_text(minor: int, exp: int, style: int) -> str:
@@ -92,10 +168,11 @@ def build_ledger(rng: random.Random, accounts: list[dict[str, object]]) -> list[
     rows: list[dict[str, str]] = []
     weights = [8 if i < 3 else 1 for i in range(24)]  # a few large accounts, many small ones
     for n in range(240):
-        acct = rng.choices(accounts[:24], weights)[0]
+        index = rng.choices(range(24), weights)[0]
+        acct = accounts[index]
         currency = str(acct["default_currency"])
         exp = CURRENCIES[currency]
-        if currency == "jpy":
+        if index >= 21:  # the three smallest accounts: 5.00 to 1,500.00
             minor = rng.randrange(500, 150_000)
         else:
             minor = rng.choice([rng.randrange(100, 20_000), rng.randrange(20_000, 400_000)])
@@ -151,7 +228,7 @@ def build_consents(accounts: list[dict[str, object]]) -> list[dict[str, str]]:
     rows = []
     for i, acct in enumerate(accounts[:24]):
         currency = str(acct["default_currency"])
-        ceiling = {"usd": "10000.00", "eur": "10000.00", "jpy": "1500000"}[currency]
+        ceiling = "10000.00"
         rows.append(
             {
                 "account": str(acct["id"]),
@@ -400,7 +477,7 @@ def bad_rows() -> list[dict[str, str]]:
         ({"adjustment_id": "BAD-" + "7" * 200}, "adjustment_id_too_long: 204 characters"),
         ({"adjustment_id": "BAD-006", "account": "acct-1ConnAA"}, "bad_account: a hyphen"),
         ({"adjustment_id": "BAD-007", "account": ""}, "empty_value: no account"),
-        ({"adjustment_id": "BAD-008", "amount": "$15.00"}, "bad_amount: a currency symbol"),
+        ({"adjustment_id": "BAD-008", "amount": "€15.00"}, "bad_amount: another currency's symbol"),
         ({"adjustment_id": "BAD-009", "amount": "1,50.00"}, "bad_amount: thousands group of two"),
         ({"adjustment_id": "BAD-010", "amount": "1.5e3"}, "bad_amount: exponent"),
         ({"adjustment_id": "BAD-011", "amount": "0.00"}, "non_positive_amount: zero"),
@@ -425,7 +502,7 @@ def bad_rows() -> list[dict[str, str]]:
             {"adjustment_id": "BAD-020", "metadata.invoice": "I" * 501},
             "bad_metadata: value over 500 characters",
         ),
-        ({"adjustment_id": "BAD-021", "description": "D" * 1001}, "description_too_long"),
+        ({"adjustment_id": "BAD-021", "description": "D" * 5001}, "description_too_long"),
         (
             {"adjustment_id": "BAD-022", "amount": "9,999.00"},
             "over_max_amount: above jobs/bad_adjustments.toml's 5,000.00 USD",
@@ -481,6 +558,13 @@ def write_broken_files(folder: Path) -> None:
         + ',,"1,300.00",usd\n',  # the rows add up to 1,299.50: control_total_mismatch
         encoding="utf-8",
     )
+    (folder / "debit_and_credit.csv").write_text(
+        "adjustment_id,account,debit,credit,currency\n"
+        f"J-1,{account_id(0)},10.00,,usd\n"
+        f"J-2,{account_id(1)},,5.00,usd\n"
+        f"J-3,{account_id(2)},10.00,5.00,usd\n",  # both columns filled: debit_and_credit
+        encoding="utf-8",
+    )
     book = openpyxl.Workbook()
     book.properties.created = book.properties.modified = dt.datetime(2026, 11, 26)
     ws = book.active
@@ -532,14 +616,16 @@ def main() -> None:
             "id": PLATFORM,
             "country": "US",
             "default_currency": "usd",
-            # what the platform pays credits from (platform balances are large)
-            "balance": {"usd": 50_000_000, "eur": 5_000_000, "jpy": 50_000_000},
+            "balance": {"usd": 50_000_000},  # what the platform pays credits from
         },
+        "api_keys": API_KEYS,
         "accounts": accounts,
     }
     rows = build_ledger(rng, accounts)
     fund(accounts, rows)
-    (HERE / "accounts.json").write_text(json.dumps(seed, indent=2) + "\n", encoding="utf-8")
+    write_seed(HERE / "accounts.json", seed)
+    write_seed(HERE / "accounts-eu.json", european_seed())
+    write_seed(HERE / "accounts-jp.json", japanese_seed())
     write_csv(HERE / "adjustments.csv", rows)
     write_csv(HERE / "consents.csv", build_consents(accounts))
     write_parquet(HERE / "adjustments.parquet", rows)

@@ -58,7 +58,7 @@ def test_validate_invalid_ledger_exits_2_with_every_problem_in_json() -> None:
 def test_validate_text_names_row_column_value_and_what_to_do() -> None:
     code, out, _ = invoke("validate", "--offline", JOBS / "bad_adjustments.toml")
     assert code == 2
-    assert "row 9, column amount: '$15.00' [bad_amount]" in out
+    assert "row 9, column amount: '€15.00' [bad_amount]" in out
     assert "What to do:" in out
 
 
@@ -108,7 +108,7 @@ def test_plan_offline_json_shape(demo_job: Path) -> None:
         "consent_checked",
     }
     assert payload["control_total"] is None
-    assert payload["credit_totals"] == {"eur": 146_126, "usd": 643_753}  # the demo's 6 credits
+    assert payload["credit_totals"] == {"usd": 789_879}  # the demo's 6 credits
     assert payload["valid"] is True and payload["problems"] == []
     assert len(payload["groups"]) == 30
     for group in payload["groups"]:
@@ -130,11 +130,11 @@ def test_plan_text_shows_groups_and_totals(demo_job: Path) -> None:
     code, out, _ = invoke("plan", "--offline", demo_job)
     assert code == 0
     assert "30 groups, 240 rows to send." in out
-    assert "Debits:  19,804.01 EUR, 1,497,339 JPY, 227,318.70 USD" in out
-    assert "Credits: 1,461.26 EUR, 6,437.53 USD" in out
-    assert "Net:     18,342.75 EUR, 1,497,339 JPY, 220,881.17 USD" in out
+    assert "Debits:  262,096.10 USD" in out
+    assert "Credits: 7,898.79 USD" in out
+    assert "Net:     254,197.31 USD" in out
     assert "Consent: checked against consents.csv." in out
-    assert "USD" in out and "JPY" in out
+    assert "USD" in out and "EUR" not in out  # a US platform's accounts hold USD
 
 
 def test_plan_of_an_invalid_ledger_exits_2_and_plans_the_valid_rows() -> None:
@@ -233,7 +233,7 @@ def test_the_sandbox_writes_only_json_on_stderr_with_json_logs(tmp_path: Path) -
 
     command = [sys.executable, "-m", "ledgerrun", "sandbox", "--accounts", str(SAMPLE_ACCOUNTS)]
     proc = subprocess.Popen(
-        [*command, "--port", "0", "-v", "--log-format", "json"],
+        [*command, "--port", "0", "-v", "--log-format", "json", "--api-key", KEY],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

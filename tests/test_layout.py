@@ -5,8 +5,8 @@ The layers of ``src/ledgerrun`` (the design notes' "layout that shows the pipeli
 importing only from the layers listed for it:
 
 =============  ============================================================================
-base           errors, vocab, clock, events, money, summary, job, jobfile, target, startup,
-               metadata_keys (ledgerrun's own Stripe metadata keys), and
+base           errors, vocab, clock, events, money, summary, job, jobfile, jobreading, target,
+               startup, metadata_keys (ledgerrun's own Stripe metadata keys), and
                ``ledgerrun.stripe.facts`` (Stripe's rules, no SDK: any stage may read them);
                the package root only for ``__version__``. Imports only base.
 ingest         read -> validate. Imports base.
@@ -62,6 +62,7 @@ LAYERS: dict[str, str] = {
             "summary",
             "job",
             "jobfile",
+            "jobreading",
             "startup",
             "scrub",
             "target",

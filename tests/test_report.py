@@ -453,6 +453,36 @@ def test_control_total_missing_matching_and_not(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("line", "tag", "words"),
+    [
+        (
+            ControlTotal(9, "1,631.21", "1,631.21", "usd", True, "net", "1,681.21", "50.00"),
+            "Matches",
+            "the rows add up to 1,631.21 USD net (debits 1,681.21 less credits 50.00)",
+        ),
+        (
+            ControlTotal(9, "10.00", "10.00", "usd", False, "columns", "10.00", "5.50", "5.00"),
+            "Does not match",
+            "credits of 5.00 USD; the rows' debits add up to 10.00 USD and their credits to 5.50",
+        ),
+        (
+            ControlTotal(9, "1.00", "0.00", None, False, uncounted=3),
+            "Not checked",
+            "3 rows could not be counted",
+        ),
+    ],
+)
+def test_control_total_shows_the_figures_of_its_basis(
+    tmp_path, line: ControlTotal, tag: str, words: str
+) -> None:
+    lines, outcomes = ["a,acct_1A,1.00,usd,,d,\n"], [done(0)]
+    run = make_run(tmp_path, lines, outcomes, exit_code=0, control_total=line)
+    found = run.doc().one(id="control-total")
+    assert found.one("span", class_="tag").text() == tag
+    assert words in found.words()
+
+
+@pytest.mark.parametrize(
     ("checked", "tag", "words"),
     [
         (True, "Checked", "checked against the consent registry"),
@@ -806,7 +836,7 @@ def test_refresh_report_without_a_summary_does_nothing(tmp_path) -> None:
 def test_publish_writes_the_report_from_the_v2_summary(tmp_path, mixed) -> None:
     summary = Summary.from_json(mixed.summary)
     outputs = Outputs.beside(tmp_path / "out" / "published.results.csv")
-    publish_module.publish(mixed.table, summary, outputs)
+    publish_module.publish(mixed.table, summary.to_json(), outputs)
     doc = parse(outputs.report.read_text(encoding="utf-8"))
     assert details(doc)["Ran by"].text() == "finance@cron-1"
     assert [r[0] for r in doc.one("table", id="currency-totals").rows()[1:]] == [

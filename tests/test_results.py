@@ -48,6 +48,9 @@ FIXED = (
     "error_message",
     "attempts",
     "completed_at",
+    "amount_reversed",
+    "reversal_ids",
+    "reversal_status",
 )
 WHEN = dt.datetime(2026, 11, 26, 2, 14, 7, tzinfo=dt.UTC)
 EVERY_RISKY_START = ["=1+1", "+1", "-25.00", "@SUM(A1)", "\tTAB", "\rCR"]
@@ -131,7 +134,7 @@ def test_parquet_ledger_columns_keep_their_file_order(tmp_path: Path) -> None:
         path,
     )
     table = results_table(check(load_target(path, RUN_DATE)), [done(1)])
-    assert table.column_names[17:] == ["memo", "note", "metadata.k"]
+    assert table.column_names[len(FIXED) :] == ["memo", "note", "metadata.k"]
     row = table.to_pylist()[0]
     assert [row[k] for k in ("memo", "note", "metadata.k")] == ["m", "n", "v"]
     assert (row["amount"], row["amount_minor"], row["direction"]) == ("1.00", 100, "debit")
@@ -142,7 +145,7 @@ def test_the_sample_ledgers_give_the_same_results_in_every_format() -> None:
     for name in ("adjustments.csv", "adjustments.parquet", "adjustments.xlsx"):
         v = check(load_target(SAMPLES / name, RUN_DATE))
         table = results_table(v, [RowOutcome(SKIPPED)] * v.rows)
-        assert table.column_names[17:] == [
+        assert table.column_names[len(FIXED) :] == [
             "description",
             "metadata.invoice",
             "metadata.reason",
@@ -186,7 +189,7 @@ def test_the_method_default_is_filled_and_amount_minor_is_not_repeated(write) ->
 def test_a_header_that_is_already_taken_gets_input_prefixes(write) -> None:
     v = validation_of(write, "adjustment_id,account,amount,currency,status,input_status\n")
     names = results_table(v, []).column_names
-    assert names[17:] == ["input_status", "input_input_status"]
+    assert names[len(FIXED) :] == ["input_status", "input_input_status"]
 
 
 def test_outcomes_must_match_the_ledger(mixed) -> None:
@@ -232,7 +235,7 @@ def test_csv_escapes_every_formula_start_in_every_text_column(write, tmp_path: P
     path = tmp_path / "out.results.csv"
     write_results(results_table(v, outcomes), path)
     header, *rows = csv_cells(path)
-    assert header[17:] == ["description", "metadata.note", "memo", "'=HYPERLINK"]
+    assert header[len(FIXED) :] == ["description", "metadata.note", "memo", "'=HYPERLINK"]
     col = {name: i for i, name in enumerate(header)}
     for n, (row, risky) in enumerate(zip(rows, EVERY_RISKY_START, strict=False)):
         kept = risky.strip()  # canonical columns are stripped, so "\tTAB" is "TAB" there

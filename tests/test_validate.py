@@ -188,7 +188,8 @@ def test_currency_any_case_stored_lower(write) -> None:
         ("15.001", "usd", "too_many_decimals", None),
         ("1,50", "usd", "bad_amount", None),
         ("1.5e3", "usd", "bad_amount", None),
-        ("$5", "usd", "bad_amount", None),
+        ("$5", "usd", None, 500),  # the row's own currency symbol
+        ("€5", "usd", "bad_amount", None),  # another currency's
         ("0", "usd", "non_positive_amount", None),
         ("-3.00", "usd", "non_positive_amount", None),
     ],
@@ -207,8 +208,9 @@ def test_method_defaults_from_the_job_and_is_checked(write) -> None:
 
 
 def test_description_limit(write) -> None:
+    """Stripe's 5,000 characters on a transfer (charges allow more; a row may go either way)."""
     v = validate_text(
-        write, f"{HEADER},description\nA,acct_1A,1,usd,{'d' * 1000}\nB,acct_1A,1,usd,{'é' * 1001}\n"
+        write, f"{HEADER},description\nA,acct_1A,1,usd,{'d' * 5000}\nB,acct_1A,1,usd,{'é' * 5001}\n"
     )
     assert codes(v) == [(3, "description", "description_too_long")]
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.helpers.cli import cli, results_rows, start_cli
+from tests.helpers.constants import KEY
 from tests.helpers.sandbox import balances, debits, sandbox_state
 
 PLATFORM = "acct_1PlatformCHAOS0000"
@@ -92,6 +93,10 @@ def world(
             "0",
             "--seed",
             str(seed),
+            "--api-key",
+            KEY,
+            "--limits",
+            "off",  # the run's own rate_limit paces it; Stripe's limits are not under test here
             *sandbox_args,
         ],
         stdout=subprocess.PIPE,
@@ -208,7 +213,8 @@ def main() -> None:
                     "every adjustment debited exactly once, reconcile clean"
                 )
         else:
-            faults = ["--error-rate", "0.1", "--lock-timeout-rate", "0.1", "--drop-rate", "0.1"]
+            faults = ["--error-rate", "0.1", "--error-mode", "retryable",
+                      "--lock-timeout-rate", "0.1", "--drop-rate", "0.1"]  # fmt: skip
             with world(Path(tmp), args.rows, args.seed, *faults, journal=args.journal) as w:
                 first = cli("run", w.job).returncode
                 check_reports(w)

@@ -23,10 +23,11 @@ sys.path.insert(0, str(ROOT))
 
 def sandbox(threads: int, per_thread: int) -> None:
     from ledgerrun_sandbox import SandboxServer
+    from tests.helpers.constants import KEY
     from tests.helpers.sandbox import base_seed
     from tests.helpers.soak import soak
 
-    server = SandboxServer(base_seed()).start()
+    server = SandboxServer(base_seed(), api_keys=[KEY], limits="off").start()
     started = time.perf_counter()
     try:
         soak(server, threads, per_thread)

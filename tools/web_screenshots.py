@@ -83,7 +83,7 @@ def main() -> None:
     from ledgerrun_sandbox import SandboxServer
 
     with (
-        SandboxServer(SAMPLES / "accounts.json", port=0) as sandbox,
+        SandboxServer(SAMPLES / "accounts.json", port=0, api_keys=[KEY], limits="off") as sandbox,
         tempfile.TemporaryDirectory() as temp,
     ):
         folder = Path(temp)

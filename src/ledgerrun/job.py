@@ -40,6 +40,27 @@ CANONICAL_COLUMNS = (
     "direction",
     "method",
     "description",
+    "debit",
+    "credit",
+)
+AMOUNT_PAIR = ("debit", "credit")  # an accounting journal's two amount columns
+NEGATIVES = ("refuse", "credit")
+DECIMAL_MARKS = (".", ",")
+# The CSV delimiters a job may name, by character or by name.
+DELIMITERS = {
+    ",": ",",
+    ";": ";",
+    "\t": "\t",
+    "|": "|",
+    "comma": ",",
+    "semicolon": ";",
+    "tab": "\t",
+    "pipe": "|",
+}
+# A date format: day, month and year, each once, between one separator: "MM/DD/YYYY".
+DATE_FORMAT_RE = re.compile(
+    r"(?P<a>YYYY|YY|MMM|MM|M|DD|D)(?P<sep>[/.\- ])(?P<b>YYYY|YY|MMM|MM|M|DD|D)"
+    r"(?P=sep)(?P<c>YYYY|YY|MMM|MM|M|DD|D)"
 )
 NAME_RE = re.compile(r"[a-z0-9_-]{1,40}")
 URL_PREFIXES = ("postgresql://", "postgres://")
@@ -73,6 +94,26 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """How the job reads its ledger beyond the column names (the ``[ledger]`` table, and a
+    composite id from ``[columns]``): the exports of finance systems, read as exported.
+
+    ``currency`` is every row's currency when the file has none (and fills blank currency
+    cells); ``negative`` says whether a negative amount is refused or is a credit of its absolute
+    value; ``delimiter`` is the CSV's (None: found from the header row among ``,`` ``;`` and tab);
+    ``decimal`` is the decimal mark of amounts written as text (never guessed); ``date_format``
+    reads the dates of composite id parts (``MM/DD/YYYY``); ``id_parts`` are the headers whose
+    values, joined, make the adjustment id."""
+
+    currency: str | None = None
+    negative: str = "refuse"
+    delimiter: str | None = None
+    decimal: str = "."
+    date_format: str | None = None
+    id_parts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Job:
     """A fully resolved job: every path absolute, every template filled in."""
 
@@ -91,6 +132,7 @@ class Job:
     sheet: str | None = None
     consent_registry: Path | None = None
     columns: Mapping[str, str] = field(default_factory=dict)
+    reading: Reading = field(default_factory=Reading)
     limits: Limits = field(default_factory=Limits)
     stripe: StripeSettings = field(default_factory=StripeSettings)
     source: Path | None = None

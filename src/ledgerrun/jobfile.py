@@ -24,7 +24,6 @@ from ledgerrun import money
 from ledgerrun.clock import Clock, SystemClock, host_zone, today, valid_zone
 from ledgerrun.errors import ConfigError
 from ledgerrun.job import (
-    CANONICAL_COLUMNS,
     DEFAULT_RESULTS,
     NAME_RE,
     URL_PREFIXES,
@@ -34,6 +33,8 @@ from ledgerrun.job import (
     check_choices,
     default_journal,
 )
+from ledgerrun.jobreading import columns_of, reading_of
+from ledgerrun.jobreading import unknown_key as _unknown
 from ledgerrun.notify.settings import metrics_path, read_notify
 
 # --- the schema: one entry per key, with its type check ----------------------------------------
@@ -83,6 +84,13 @@ SCHEMA: dict[str, dict[str, _Check]] = {
     "consent": {
         "registry": _text,
     },
+    "ledger": {
+        "currency": _text,
+        "negative": _text,
+        "delimiter": _text,
+        "decimal": _text,
+        "date_format": _text,
+    },
     "metrics": {
         "textfile": _text,
     },
@@ -101,12 +109,6 @@ SCHEMA: dict[str, dict[str, _Check]] = {
 LIMIT_KEYS = ("max_amount", "max_total")
 
 
-def _unknown(key: str, known: list[str]) -> ConfigError:
-    near = [k for k in known if k.replace("_", "") == key.replace("_", "").lower()]
-    hint = f" (did you mean '{near[0]}'?)" if near else f"; known keys: {', '.join(known)}"
-    return ConfigError(f"unknown key '{key}'{hint}")
-
-
 def _checked_table(doc: Mapping[str, Any], table: str) -> dict[str, Any]:
     raw = doc.get(table, {})
     if not isinstance(raw, dict):
@@ -121,25 +123,6 @@ def _checked_table(doc: Mapping[str, Any], table: str) -> dict[str, Any]:
             out[key] = schema[key](value)
         except TypeError as exc:
             raise ConfigError(f"'{table}.{key}' must be {exc}, not {value!r}") from None
-    return out
-
-
-def _columns(doc: Mapping[str, Any]) -> dict[str, str]:
-    raw = doc.get("columns", {})
-    if not isinstance(raw, dict):
-        raise ConfigError("'columns' must be a table ([columns])")
-    out: dict[str, str] = {}
-    for canonical, header in raw.items():
-        if canonical not in CANONICAL_COLUMNS and not canonical.startswith("metadata."):
-            known = [f"columns.{c}" for c in CANONICAL_COLUMNS] + ['columns."metadata.KEY"']
-            raise _unknown(f"columns.{canonical}", known)
-        if not isinstance(header, str) or not header.strip():
-            raise ConfigError(f"'columns.{canonical}' must be the header text in quotes")
-        out[canonical] = header.strip()
-    headers = list(out.values())
-    for header in headers:
-        if headers.count(header) > 1:
-            raise ConfigError(f"[columns] maps the header '{header}' to more than one column")
     return out
 
 
@@ -209,7 +192,7 @@ def load_job_file(
     """Read and check a TOML job file; raise ConfigError naming the offending key. Without a
     ``run_date``, the run date is today on ``clock`` in the job's time zone."""
     doc = read_toml(path, "job file")
-    tables = ["job", "columns", "limits", "consent", "stripe", "notify", "metrics"]
+    tables = ["job", "columns", "ledger", "limits", "consent", "stripe", "notify", "metrics"]
     for table in doc:
         if table not in tables:
             raise _unknown(table, tables)
@@ -232,6 +215,7 @@ def load_job_file(
         return Path(os.path.normpath(base / _fill(template, key, name, run_date)))
 
     sandbox = stripe_t.pop("sandbox", None)
+    columns, parts = columns_of(doc)
     job = Job(
         name=name,
         ledger=resolve("job.ledger", job_t["ledger"]),
@@ -258,7 +242,8 @@ def load_job_file(
         consent_registry=(
             resolve("consent.registry", consent_t["registry"]) if "registry" in consent_t else None
         ),
-        columns=_columns(doc),
+        columns=columns,
+        reading=reading_of(_checked_table(doc, "ledger"), parts),
         limits=_limits(doc),
         stripe=StripeSettings(
             **stripe_t, sandbox=resolve("stripe.sandbox", sandbox) if sandbox else None

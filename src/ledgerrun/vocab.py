@@ -87,12 +87,18 @@ FIXES: dict[str, str] = {
     "debit.",
     "adjustment_id_too_long": "Shorten the id to 200 characters or fewer.",
     "bad_account": "Use the connected account's id, 'acct_' followed by letters and digits.",
-    "bad_amount": "Write a plain number such as 1500.00 or 1,500.00: no symbol, sign or exponent.",
-    "non_positive_amount": "Amounts must be above zero; remove the row or correct the amount.",
+    "bad_amount": "Write the amount as digits such as 1500.00 or 1,500.00 (the row's own currency "
+    "symbol is fine, no exponent), or say in the job's [ledger] table how the export writes "
+    "amounts (decimal).",
+    "non_positive_amount": "Correct the amount: it must be above zero. If the export writes "
+    'credits as negative amounts, set [ledger] negative = "credit" in the job.',
     "too_many_decimals": "Correct the amount to the decimal places the currency has.",
     "amount_mismatch": "Make amount and amount_minor agree, or keep only one of them.",
+    "debit_and_credit": "Keep the amount in one column only: the Debit column for a debit, the "
+    "Credit column for a credit.",
     "unknown_currency": "Use a three-letter ISO 4217 code such as usd, eur or jpy.",
-    "bad_direction": "Use 'debit' or 'credit', or leave the cell empty for the job's default.",
+    "bad_direction": "Use 'debit' or 'credit' (or DR/CR, D/C), or leave the cell empty for the "
+    "job's default.",
     "bad_method": "Use 'transfer' or 'charge' for a debit, or leave the cell empty for the job's "
     "default; leave it empty for a credit.",
     "bad_metadata": f"Keep metadata keys to {facts.METADATA_KEY_MAX_CHARS} characters without [ "
@@ -101,8 +107,8 @@ FIXES: dict[str, str] = {
     f"{RESERVED} are ledgerrun's own), none starting '{PREFIX}'.",
     "description_too_long": "Shorten the description to "
     f"{facts.DESCRIPTION_MAX_CHARS:,} characters or fewer.",
-    "over_stripe_maximum": "Stripe debits at most 100,000.00 USD at a time: split the row into "
-    "several adjustments, each with its own id.",
+    "over_stripe_maximum": "Stripe debits at most 100,000 USD or its equivalent at a time: split "
+    "the row into several adjustments, each with its own id.",
     "over_max_amount": "Split or correct the row, or raise [limits] max_amount in the job.",
     "over_max_total": "Split the ledger, or raise [limits] max_total in the job.",
     "secret_in_ledger": "Remove the key from the ledger, then roll it in the Stripe dashboard "

@@ -2,44 +2,43 @@
 
 Order of steps (each may answer early)::
 
-    rate cap (429 rate_limit) -> API key (401) -> Stripe-Account (403) -> route (404)
-    -> params and key length (400) -> injected 500 / 429 lock_timeout
-    -> idempotency key (400 other params / 409 in flight / replay)
-    -> injected latency (the key is marked "executing"; no lock held) -> execute under the
-    state lock and save the answer under the key -> injected drop (no answer at all)
+    --max-rps cap (429 rate_limit) -> API key (401) -> Stripe-Version (400)
+    -> Stripe-Account (403) -> route (404) -> rate limits (429 rate_limit)
+    -> params and key length (400) -> injected 500 (error_mode retryable, or a read)
+    / 429 lock_timeout -> idempotency key (400 other params / 409 in flight / replay)
+    -> injected 500 saved under the key (error_mode saved) -> injected latency (the key is
+    marked "executing"; no lock held) -> execute under the state lock and save the answer
+    under the key -> injected drop (no answer at all)
 
-Only answers from the execute step are saved under an idempotency key. The HTTP layer
+Only answers from the execute step (and saved injected 500s) are saved under an idempotency
+key. Every answer after the version step carries ``Stripe-Version``. Pending refunds that have
+come due settle before anything else reads the books. The HTTP layer
 (:mod:`ledgerrun_sandbox.server`) only moves bytes; everything Stripe-like is decided here.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledgerrun_sandbox.endpoints import Endpoints, Route, Write, route
+from ledgerrun_sandbox import refunds
+from ledgerrun_sandbox.accounts import Account
+from ledgerrun_sandbox.auth import api_version, authenticate, check_search_version
+from ledgerrun_sandbox.endpoints import Endpoints, Write
 from ledgerrun_sandbox.errors import ApiError, invalid_request, unrecognized_url
 from ledgerrun_sandbox.faults import FaultInjector, FaultPlan
+from ledgerrun_sandbox.helpers import helper, helper_params
 from ledgerrun_sandbox.idempotency import MAX_KEY_LENGTH, Outcome, SavedAnswer
-from ledgerrun_sandbox.rules import LIVE_KEY_PREFIXES, TEST_KEY_PREFIXES
-from ledgerrun_sandbox.state import Account, SandboxState
-from ledgerrun_sandbox.wire import (
-    api_key_from_authorization,
-    decode_form,
-    decode_json_object,
-    http_date,
-    key_hint,
-    render_json,
-)
+from ledgerrun_sandbox.limits import RateLimiter
+from ledgerrun_sandbox.routes import Route, route
+from ledgerrun_sandbox.state import SandboxState
+from ledgerrun_sandbox.wire import decode_form, http_date, render_json
 
 log = logging.getLogger("ledgerrun_sandbox")
-
-_CURRENCY = re.compile(r"^[a-z]{3}$")
 
 
 @dataclass(frozen=True)
@@ -60,9 +59,12 @@ class Response:
 
 
 class SandboxApi:
-    def __init__(self, state: SandboxState, injector: FaultInjector) -> None:
+    def __init__(
+        self, state: SandboxState, injector: FaultInjector, limiter: RateLimiter | None = None
+    ) -> None:
         self.state = state
         self.injector = injector
+        self.limiter = limiter or RateLimiter("off")
         self.endpoints = Endpoints(state)
 
     def handle(self, request: Request) -> Response:
@@ -86,11 +88,15 @@ class SandboxApi:
             self._nap(plan)
             if err.should_retry:
                 extra.append(("Stripe-Should-Retry", "true"))
+            if err.code == "rate_limit":
+                with self.state.lock:
+                    self.state.stats.rate_limited += 1
             return self._answer(err.status, err.payload(), extra)
 
     def _pipeline(
         self, request: Request, plan: FaultPlan, extra: list[tuple[str, str]]
     ) -> Response:
+        state = self.state
         if plan.rate_limited:
             self.injector.record("rate_limit")
             raise ApiError(
@@ -100,11 +106,19 @@ class SandboxApi:
                 code="rate_limit",
                 should_retry=True,
             )
-        self._authenticate(request.headers.get("authorization"))
-        ctx = self.state.context(request.headers.get("stripe-account"))
+        authenticate(request.headers.get("authorization"), state.api_keys)
+        version = api_version(request.headers.get("stripe-version"), state.api_version)
+        extra.append(("Stripe-Version", version))
+        with state.lock:
+            state.stats.api_versions[version] += 1
+            refunds.settle_due(state)
+        ctx = state.context(request.headers.get("stripe-account"))
         target = route(request.method, request.path)
         if target is None:
             raise unrecognized_url(request.method, request.path)
+        self.limiter.admit(target.operation)
+        if target.name == "charge_search":
+            check_search_version(version)
         if target.is_write:
             params = decode_form(_text(request.body))
             write = self.endpoints.write(target, ctx, params)
@@ -112,17 +126,18 @@ class SandboxApi:
         else:
             params = decode_form(request.query)
             work = self.endpoints.read(target, ctx, params)
-        if plan.error:
+        if plan.error and not (target.is_write and plan.error_saved):
             self.injector.record("error")
             raise ApiError(
                 500,
                 "An injected server error (--error-rate): nothing was executed. Retry.",
                 type="api_error",
-                should_retry=True,
+                # error_mode "saved": a read's 500 (nothing to save) says nothing either way
+                should_retry=not plan.error_saved,
             )
         if not target.is_write:
             self._nap(plan)
-            with self.state.lock:
+            with state.lock:
                 payload = work()
             return self._answer(200, payload, extra)
         if plan.lock_timeout:
@@ -157,15 +172,19 @@ class SandboxApi:
         try:
             self._nap(plan)  # the key is "executing"; concurrent retries get a 409
             with state.lock:
-                try:
-                    status, payload = 200, write.work()
-                    state.stats.writes_executed += 1
-                except ApiError as err:
-                    status, payload = err.status, err.payload()
-                    state.stats.writes_refused += 1
-                except Exception:
-                    log.exception("unexpected failure executing %s", target.name)
-                    status, payload = 500, _internal_error()
+                if plan.error:  # error_mode "saved": the 500 is the request's answer
+                    self.injector.record("error")
+                    status, payload = 500, _injected_error()
+                else:
+                    try:
+                        status, payload = 200, write.work()
+                        state.stats.writes_executed += 1
+                    except ApiError as err:
+                        status, payload = err.status, err.payload()
+                        state.stats.writes_refused += 1
+                    except Exception:
+                        log.exception("unexpected failure executing %s", target.name)
+                        status, payload = 500, _internal_error()
                 if key is not None:
                     answer = SavedAnswer(status, payload, request_id)
                     state.idempotency.save(ctx.id, key, answer)
@@ -178,8 +197,11 @@ class SandboxApi:
             self.injector.record("drop")
             return Response(0, b"", drop=True)
         if status >= 500:
-            # Saved under a key, the 500 is all a retry with that key would get back.
-            extra.append(("Stripe-Should-Retry", "false" if saved else "true"))
+            # Saved under a key, the 500 is all a retry with that key would get back. An
+            # injected one (error_mode saved) says the same without a key: as on Stripe, the
+            # request may have begun executing, so a blind retry could do it twice.
+            retry = not saved and not plan.error
+            extra.append(("Stripe-Should-Retry", "true" if retry else "false"))
         return self._answer(status, payload, extra, request_id=request_id)
 
     def _claim(
@@ -225,31 +247,6 @@ class SandboxApi:
             return self._answer(answer.status, answer.payload, extra)
         return None
 
-    def _authenticate(self, header: str | None) -> str:
-        """The request's API key, or a 401 that shows at most the key's kind and last four."""
-        key = api_key_from_authorization(header)
-        if key is None:
-            raise _auth_error(
-                "You did not provide an API key. Send it as 'Authorization: Bearer sk_test_...' "
-                "(or as the user name of HTTP basic auth)."
-            )
-        invalid = f"Invalid API Key provided: {key_hint(key)}"
-        allowed = self.state.api_keys
-        if allowed is not None:
-            if key in allowed:
-                return key
-            raise _auth_error(invalid)
-        if key.startswith(TEST_KEY_PREFIXES) and len(key) > len("sk_test_"):
-            return key
-        if key.startswith(LIVE_KEY_PREFIXES):
-            raise _auth_error(
-                f"{invalid} (a live mode key: this local sandbox only accepts test mode keys, "
-                "sk_test_... or rk_test_...)"
-            )
-        raise _auth_error(
-            f"{invalid} (not a test mode secret (sk_test_...) or restricted (rk_test_...) key)"
-        )
-
     def _nap(self, plan: FaultPlan) -> None:
         """Sleep the request's injected latency, once, with no lock held."""
         if plan.latency_s > 0:
@@ -260,59 +257,15 @@ class SandboxApi:
     # --- /_sandbox ---------------------------------------------------------------------------
 
     def _sandbox(self, request: Request) -> Response:
+        def params() -> dict[str, Any]:
+            content_type = request.headers.get("content-type", "")
+            return helper_params(content_type, request.body, request.query)
+
         try:
-            if request.method == "GET" and request.path == "/_sandbox/state":
-                return self._answer(200, self.state.snapshot(self.injector.snapshot()), [])
-            if request.method == "POST" and request.path == "/_sandbox/clock":
-                return self._answer(200, {"now": self._advance(request)}, [])
-            if request.method == "POST" and request.path == "/_sandbox/balance":
-                return self._answer(200, self._top_up(request), [])
-            raise unrecognized_url(request.method, request.path)
+            body = helper(self.state, request.method, request.path, params, self.injector.snapshot)
+            return self._answer(200, body, [])
         except ApiError as err:
             return self._answer(err.status, err.payload(), [])
-
-    @staticmethod
-    def _helper_params(request: Request) -> dict[str, Any]:
-        """A helper's params: a JSON object body, or a form body, or the query string."""
-        body = request.body
-        if "json" in request.headers.get("content-type", "") or body.lstrip().startswith(b"{"):
-            return decode_json_object(body)
-        return decode_form(_text(body) or request.query)
-
-    def _top_up(self, request: Request) -> dict[str, Any]:
-        """``POST /_sandbox/balance``: add money to one balance, from nowhere."""
-        params = self._helper_params(request)
-        account_id = params.get("account")
-        currency = params.get("currency")
-        raw_amount = params.get("amount")
-        if not isinstance(account_id, str) or not account_id:
-            raise invalid_request("account", "account is required: a seed account id.")
-        if not isinstance(currency, str) or not _CURRENCY.match(currency):
-            raise invalid_request("currency", "currency must be a lowercase code like usd.")
-        if isinstance(raw_amount, bool) or not isinstance(raw_amount, int | str):
-            raise invalid_request("amount", "amount must be a positive integer (minor units).")
-        try:
-            amount = int(raw_amount)
-        except ValueError:
-            raise invalid_request(
-                "amount", "amount must be a positive integer (minor units)."
-            ) from None
-        if not 0 < amount < 10**15:
-            raise invalid_request("amount", "amount must be a positive integer (minor units).")
-        return self.state.top_up(account_id, currency, amount)
-
-    def _advance(self, request: Request) -> float:
-        params = self._helper_params(request)
-        raw = params.get("advance_s")
-        try:
-            seconds = float(raw)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise invalid_request(
-                "advance_s", "advance_s must be a number of seconds, e.g. advance_s=86401"
-            ) from None
-        if not 0 <= seconds < 10**10:
-            raise invalid_request("advance_s", "advance_s must be >= 0: the clock only moves on")
-        return self.state.clock.advance(seconds)
 
     # --- answers -----------------------------------------------------------------------------
 
@@ -360,10 +313,13 @@ def _text(body: bytes) -> str:
         raise invalid_request(None, "The request body is not valid UTF-8.") from None
 
 
-def _auth_error(message: str) -> ApiError:
-    # Stripe's OpenAPI spec has no authentication_error type (api_error, card_error,
-    # idempotency_error, invalid_request_error): a refused key is a 401 invalid_request_error.
-    return ApiError(401, message)
+def _injected_error() -> dict[str, Any]:
+    return ApiError(
+        500,
+        "An injected server error (--error-rate), saved under the request's idempotency key: "
+        "a retry with this key gets this answer again.",
+        type="api_error",
+    ).payload()
 
 
 def _internal_error() -> dict[str, Any]:

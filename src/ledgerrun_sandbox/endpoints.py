@@ -1,14 +1,15 @@
-"""The ``/v1`` endpoints: routing, and for each one its validation and its work.
+"""The ``/v1`` endpoints: for each one its validation and its work.
 
-Validation (everything that needs only the request, the fixed account table and whether a
-transfer to reverse exists) runs first, and raises 400/403/404 errors that are never saved under
-an idempotency key. It returns a closure doing the work, which the API runs under the state
-lock. Business errors raised by that closure (``balance_insufficient``, a currency that is not
-the account's, ``transfers_not_allowed``, reversing more than is left) happen while executing,
-so they *are* saved.
+Validation (everything that needs only the request, the fixed account table and whether an
+object to reverse or refund exists) runs first, and raises 400/403/404 errors that are never
+saved under an idempotency key. It returns a closure doing the work, which the API runs under
+the state lock. Business errors raised by that closure (``balance_insufficient``, a currency that
+is not the account's, ``transfers_not_allowed``, reversing or refunding more than is left)
+happen while executing, so they *are* saved.
 
 Reversals live under their transfer: ``/v1/transfers/{id}/reversals[/{trr}]``, reachable only
-in the account that made the transfer.
+in the account that made the transfer. Refunds (:mod:`.refunds`) live in the account holding the
+payment they refund; charge search is in :mod:`.search`.
 """
 
 from __future__ import annotations
@@ -17,73 +18,37 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ledgerrun_sandbox import params as p
+from ledgerrun_sandbox import refunds, search
+from ledgerrun_sandbox.accounts import Account
 from ledgerrun_sandbox.errors import (
     ApiError,
     account_invalid,
     invalid_request,
+    money,
     resource_missing,
 )
 from ledgerrun_sandbox.objects import JsonObject, ObjectList
-from ledgerrun_sandbox.rules import debit_maximum
-from ledgerrun_sandbox.state import Account, SandboxState
+from ledgerrun_sandbox.routes import Route
+from ledgerrun_sandbox.rules import CHARGE_LIST_GROUP_CAP, charge_minimum, debit_maximum
+from ledgerrun_sandbox.state import SandboxState
 from ledgerrun_sandbox.wire import Params
 
 Work = Callable[[], JsonObject]
 
-
-@dataclass(frozen=True)
-class Route:
-    name: str
-    object_id: str | None = None
-    transfer_id: str | None = None  # the transfer a reversal route is under
-
-    @property
-    def is_write(self) -> bool:
-        return self.name.endswith("_create")
+_CREATED = frozenset({"created"})
+_FILTERS = {
+    "transfer": _CREATED | {"transfer_group", "destination"},
+    "charge": _CREATED | {"transfer_group"},
+    "refund": _CREATED | {"charge"},
+}
 
 
 @dataclass(frozen=True)
 class Write:
     """A validated POST: ``work`` executes it under the state lock. Every write moves money
-    (a debit, a credit or a reversal), so injected drops apply to all of them alike."""
+    (a debit, a credit, a reversal or a refund), so injected drops apply to all of them alike."""
 
     work: Work
-
-
-_COLLECTIONS = {"transfers": "transfer", "charges": "charge"}
-
-
-def route(method: str, path: str) -> Route | None:
-    """The endpoint a method and path name, or ``None`` (answered 404 by the API)."""
-    parts = path.strip("/").split("/")
-    if len(parts) < 2 or parts[0] != "v1":
-        return None
-    rest = parts[1:]
-    if method == "GET":
-        if rest == ["account"]:
-            return Route("account_self")
-        if rest == ["balance"]:
-            return Route("balance")
-        if len(rest) == 2 and rest[0] == "accounts" and rest[1]:
-            return Route("account_get", rest[1])
-        if len(rest) == 1 and rest[0] in _COLLECTIONS:
-            return Route(f"{_COLLECTIONS[rest[0]]}_list")
-        if len(rest) == 2 and rest[0] in _COLLECTIONS and rest[1]:
-            return Route(f"{_COLLECTIONS[rest[0]]}_get", rest[1])
-        if _is_reversals(rest) and len(rest) == 3:
-            return Route("reversal_list", transfer_id=rest[1])
-        if _is_reversals(rest) and len(rest) == 4 and rest[3]:
-            return Route("reversal_get", rest[3], transfer_id=rest[1])
-    if method == "POST" and len(rest) == 1 and rest[0] in _COLLECTIONS:
-        return Route(f"{_COLLECTIONS[rest[0]]}_create")
-    if method == "POST" and _is_reversals(rest) and len(rest) == 3:
-        return Route("reversal_create", transfer_id=rest[1])
-    return None
-
-
-def _is_reversals(rest: list[str]) -> bool:
-    """``transfers/{id}/reversals[/...]``."""
-    return len(rest) >= 3 and rest[0] == "transfers" and bool(rest[1]) and rest[2] == "reversals"
 
 
 class Endpoints:
@@ -96,10 +61,17 @@ class Endpoints:
         name = target.name
         if target.transfer_id is not None:
             return self._read_reversals(target, ctx, params)
+        if name == "charge_search":
+            found = search.search_params(params)
+            return lambda: self._search(ctx, found, p.expands(params))
+        if name == "account_list":
+            listing = p.list_params(params, _CREATED)
+            accounts = self.state.connected if ctx.is_platform else ObjectList()
+            return lambda: _page(accounts, "account", "/v1/accounts", listing, _everything)
         if name.endswith("_list"):
             kind = name.removesuffix("_list")
-            query = p.list_params(params, with_destination=kind == "transfer")
-            return lambda: self._list(kind, ctx, query)
+            query = p.list_params(params, _FILTERS[kind])
+            return lambda: self._list(kind, ctx, query, p.expands(params))
         p.no_params(params)
         if name == "account_self":
             return ctx.to_object
@@ -111,7 +83,8 @@ class Endpoints:
             account = self._visible_account(ctx, object_id)
             return account.to_object
         kind = name.removesuffix("_get")
-        return lambda: self._get(kind, ctx, object_id)
+        expand = p.expands(params)
+        return lambda: self._shown(kind, ctx, self._get(kind, ctx, object_id), expand, "refunds")
 
     def _visible_account(self, ctx: Account, account_id: str) -> Account:
         # Stripe cannot tell "no such account" from "not yours": both are 403 account_invalid.
@@ -124,7 +97,7 @@ class Endpoints:
 
     @staticmethod
     def _objects(kind: str, ctx: Account) -> ObjectList:
-        return ctx.transfers if kind == "transfer" else ctx.charges
+        return {"transfer": ctx.transfers, "charge": ctx.charges, "refund": ctx.refunds}[kind]
 
     def _get(self, kind: str, ctx: Account, object_id: str) -> JsonObject:
         obj = self._objects(kind, ctx).get(object_id)
@@ -132,18 +105,28 @@ class Endpoints:
             raise resource_missing(kind, object_id, "id")
         return obj
 
+    @staticmethod
+    def _shown(
+        kind: str, ctx: Account, obj: JsonObject, expand: frozenset[str], field: str
+    ) -> JsonObject:
+        """A charge as asked for: with its ``refunds`` list when ``expand`` names it (Stripe
+        leaves it out otherwise)."""
+        if kind != "charge" or field not in expand:
+            return obj
+        return {**obj, "refunds": refunds.embedded(ctx, obj)}
+
     def _read_reversals(self, target: Route, ctx: Account, params: Params) -> Work:
         assert target.transfer_id is not None
         transfer_id, reversal_id = target.transfer_id, target.object_id
         state = self.state
         if reversal_id is None:
-            query = p.list_params(params, filters=False)
+            query = p.list_params(params)
 
             def listing() -> JsonObject:
                 self._get("transfer", ctx, transfer_id)
                 reversals = state.reversals_of(ctx, transfer_id)
                 url = f"/v1/transfers/{transfer_id}/reversals"
-                return _page(reversals, "transfer_reversal", url, query, lambda obj: True)
+                return _page(reversals, "transfer_reversal", url, query, _everything)
 
             return listing
         p.no_params(params)
@@ -157,15 +140,44 @@ class Endpoints:
 
         return one
 
-    def _list(self, kind: str, ctx: Account, query: p.ListParams) -> JsonObject:
-        group, destination = query.transfer_group, query.destination
+    def _list(
+        self, kind: str, ctx: Account, query: p.ListParams, expand: frozenset[str]
+    ) -> JsonObject:
+        group, destination, charge = query.transfer_group, query.destination, query.charge
 
         def matches(obj: JsonObject) -> bool:
             if group is not None and obj["transfer_group"] != group:
                 return False
+            if charge is not None and obj["charge"] != charge:
+                return False
             return destination is None or obj.get("destination") == destination
 
-        return _page(self._objects(kind, ctx), kind, f"/v1/{kind}s", query, matches)
+        objects = self._objects(kind, ctx)
+        floor = 0
+        if kind == "charge" and group is not None:
+            # Stripe: "Only return charges for this transfer group, limited to 100." The
+            # newest 100 of the group are all any page of this listing ever shows.
+            floor = objects.floor_of_newest(matches, CHARGE_LIST_GROUP_CAP)
+        page = _page(objects, kind, f"/v1/{kind}s", query, matches, floor)
+        if kind == "charge" and "data.refunds" in expand:
+            page["data"] = [self._shown(kind, ctx, c, expand, "data.refunds") for c in page["data"]]
+        return page
+
+    def _search(
+        self, ctx: Account, query: search.SearchParams, expand: frozenset[str]
+    ) -> JsonObject:
+        now = self.state.clock.now()
+        ready = self.state.searchable_at
+
+        def visible(charge: JsonObject) -> bool:
+            return ready.get(charge["id"], 0.0) <= now
+
+        result = search.search(ctx, query, visible)
+        if "data.refunds" in expand:
+            result["data"] = [
+                self._shown("charge", ctx, c, expand, "data.refunds") for c in result["data"]
+            ]
+        return result
 
     # --- writes ------------------------------------------------------------------------------
 
@@ -175,6 +187,8 @@ class Endpoints:
             return self._reversal(ctx, target.transfer_id, p.reversal_create(params))
         if target.name == "transfer_create":
             return self._transfer(ctx, p.transfer_create(params))
+        if target.name == "refund_create":
+            return self._refund(ctx, refunds.refund_create(params))
         return self._charge(ctx, p.charge_create(params))
 
     def _reversal(self, ctx: Account, transfer_id: str, query: p.ReversalParams) -> Write:
@@ -185,6 +199,14 @@ class Endpoints:
         with state.lock:
             self._get("transfer", ctx, transfer_id)
         return Write(lambda: state.reverse(ctx, transfer_id, query))
+
+    def _refund(self, ctx: Account, query: refunds.RefundParams) -> Write:
+        """A refund of a payment this account holds (for a debit, the platform's ``py_``)."""
+        state = self.state
+        with state.lock:
+            if ctx.charges.get(query.charge) is None:
+                raise resource_missing("charge", query.charge, "charge", status=400)
+        return Write(lambda: refunds.create(state, ctx, query))
 
     def _transfer(self, ctx: Account, query: p.CreateParams) -> Write:
         state = self.state
@@ -227,8 +249,13 @@ class Endpoints:
         source = state.accounts.get(source_id)
         if source is None or source.access != "granted":
             raise account_invalid(source_id, param="source")
+        _check_charge_minimum(query)
         _check_debit_maximum(query)
         return Write(lambda: state.debit_by_charge(source, query))
+
+
+def _everything(obj: JsonObject) -> bool:
+    return True
 
 
 def _page(
@@ -237,6 +264,7 @@ def _page(
     url: str,
     query: p.ListParams,
     matches: Callable[[JsonObject], bool],
+    floor: int = 0,
 ) -> JsonObject:
     """One list page as Stripe's list object; an unknown cursor is 400 resource_missing."""
     cursor_id = query.starting_after or query.ending_before
@@ -246,18 +274,32 @@ def _page(
         if cursor is None:
             param = "starting_after" if query.starting_after else "ending_before"
             raise resource_missing(kind, cursor_id, param, status=400)
-    data, has_more = objects.page(query, matches, cursor)
+    data, has_more = objects.page(query, matches, cursor, floor)
     return {"object": "list", "data": data, "has_more": has_more, "url": url}
 
 
 def _check_debit_maximum(query: p.CreateParams) -> None:
-    """Stripe caps one account debit at 100,000 USD: ``amount_too_large`` on ``amount``."""
+    """Stripe caps one account debit at 100,000 USD or its equivalent (a conservative
+    ceiling per currency, :data:`~ledgerrun_sandbox.rules.DEBIT_MAXIMUM`): ``amount_too_large``
+    on ``amount``."""
     limit = debit_maximum(query.currency)
     if limit is not None and query.amount > limit:
         raise ApiError(
             400,
-            f"An account debit may move at most {limit} {query.currency} (in minor units); "
-            f"this one asks for {query.amount}.",
+            f"An account debit may move at most {limit} {query.currency} (in minor units; "
+            f"100,000 USD or its equivalent); this one asks for {query.amount}.",
             code="amount_too_large",
+            param="amount",
+        )
+
+
+def _check_charge_minimum(query: p.CreateParams) -> None:
+    """Stripe's minimum charge amount ("0.50 USD or equivalent"): ``amount_too_small``."""
+    least = charge_minimum(query.currency)
+    if least is not None and query.amount < least:
+        raise ApiError(
+            400,
+            f"Amount must be at least {money(least, query.currency)}",
+            code="amount_too_small",
             param="amount",
         )

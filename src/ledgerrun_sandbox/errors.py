@@ -123,6 +123,20 @@ def unrecognized_url(method: str, path: str) -> ApiError:
     )
 
 
+_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
+_ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
+
+
+def money(amount: int, currency: str) -> str:
+    """Minor units as Stripe's messages show them: ``$0.50 usd``, ``¥50 jpy``, ``15.00 czk``."""
+    if currency in _ZERO_DECIMAL:
+        text = f"{amount:,}"
+    else:
+        whole, cents = divmod(amount, 100)
+        text = f"{whole:,}.{cents:02d}"
+    return f"{_SYMBOLS.get(currency, '')}{text} {currency}"
+
+
 def _short(value: object, limit: int = 80) -> str:
     """A value as text, cut short so an error message never echoes a huge input back."""
     text = str(value)

@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 
 FAULT_KINDS = ("latency", "error", "lock_timeout", "rate_limit", "drop")
+ERROR_MODES = ("saved", "retryable")
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,11 @@ class Faults:
     """What can go wrong, and how often. The defaults are a perfectly healthy Stripe.
 
     ``latency_ms``: mean delay of every ``/v1`` request (jitter 0.5x..1.5x).
-    ``error_rate``: fraction of ``/v1`` requests answered 500 ``api_error`` before executing.
+    ``error_rate``: fraction of ``/v1`` requests answered 500 ``api_error`` without executing.
+    ``error_mode``: ``saved`` (the default, as most of Stripe's 500s are): a write's 500 is
+    saved under its idempotency key, so a retry with that key gets the same 500 back, and every
+    write's 500 says ``Stripe-Should-Retry: false``; ``retryable``: nothing is saved and the
+    answer says ``Stripe-Should-Retry: true`` (a 500 before the request began executing).
     ``lock_timeout_rate``: fraction of POSTs answered 429 ``lock_timeout`` before executing.
     ``drop_rate``: fraction of successful writes (debits, credits, reversals) committed, then the
     connection closed unanswered.
@@ -36,6 +41,7 @@ class Faults:
     drop_rate: float = 0.0
     max_rps: float | None = None
     writes_only: bool = False
+    error_mode: str = "saved"
 
     def __post_init__(self) -> None:
         if not self.latency_ms >= 0:
@@ -44,6 +50,10 @@ class Faults:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
+        if self.error_mode not in ERROR_MODES:
+            raise ValueError(
+                f"error_mode must be one of {', '.join(ERROR_MODES)}, not {self.error_mode!r}"
+            )
         if self.max_rps is not None and not self.max_rps > 0:
             raise ValueError(f"max_rps must be > 0 (or None for no cap), not {self.max_rps!r}")
 
@@ -57,6 +67,7 @@ class FaultPlan:
     lock_timeout: bool = False
     drop: bool = False
     rate_limited: bool = False
+    error_saved: bool = True  # an injected 500 is saved under the key (error_mode "saved")
 
 
 class FaultInjector:
@@ -84,12 +95,13 @@ class FaultInjector:
             u_latency, u_error, u_lock, u_drop = (self._rng.random() for _ in range(4))
             if f.writes_only and not write:
                 u_latency, u_error, u_lock, u_drop = (1.0, 1.0, 1.0, 1.0)
-                f = Faults(max_rps=f.max_rps)
+                f = Faults(max_rps=f.max_rps, error_mode=f.error_mode)
             plan = FaultPlan(
                 latency_s=f.latency_ms * (0.5 + u_latency) / 1000.0,
                 error=u_error < f.error_rate,
                 lock_timeout=u_lock < f.lock_timeout_rate,
                 drop=u_drop < f.drop_rate,
+                error_saved=f.error_mode == "saved",
             )
             if f.max_rps is not None:
                 now = time.monotonic()

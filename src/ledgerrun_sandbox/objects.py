@@ -42,7 +42,7 @@ class IdFactory:
         return f"{prefix}_1{digits.rjust(8, '0')}{noise}"
 
 
-def controller(account_type: str) -> JsonObject:
+def controller(account_type: str, losses_payments: str) -> JsonObject:
     """Who controls an account and, in ``losses.payments``, who covers negative balances."""
     if account_type == "standard":
         return {
@@ -56,21 +56,29 @@ def controller(account_type: str) -> JsonObject:
         "type": "application",
         "is_controller": True,
         "fees": {"payer": "application"},
-        "losses": {"payments": "application"},
+        "losses": {"payments": losses_payments},
         "requirement_collection": "stripe" if account_type == "express" else "application",
         "stripe_dashboard": {"type": "express" if account_type == "express" else "none"},
     }
 
 
-def balance_object(balance: dict[str, int]) -> JsonObject:
-    currencies = sorted(balance)
+def balance_object(available: dict[str, int], pending: dict[str, int]) -> JsonObject:
+    currencies = sorted(set(available) | set(pending))
+
+    def amounts(balance: dict[str, int]) -> list[JsonObject]:
+        return [
+            {
+                "amount": balance.get(c, 0),
+                "currency": c,
+                "source_types": {"card": balance.get(c, 0)},
+            }
+            for c in currencies
+        ]
+
     return {
         "object": "balance",
-        "available": [
-            {"amount": balance[c], "currency": c, "source_types": {"card": balance[c]}}
-            for c in currencies
-        ],
-        "pending": [{"amount": 0, "currency": c, "source_types": {"card": 0}} for c in currencies],
+        "available": amounts(available),
+        "pending": amounts(pending),
         "livemode": False,
     }
 
@@ -192,6 +200,7 @@ def payment_object(
         "metadata": metadata,
         "paid": True,
         "payment_intent": None,
+        "payment_method_details": {"stripe_account": {}, "type": "stripe_account"},
         "refunded": False,
         "source": {"id": source_account, "object": "account"},
         "source_transfer": source_transfer,
@@ -238,17 +247,22 @@ class ObjectList:
         return self._index.get(object_id)
 
     def page(
-        self, query: ListParams, matches: Callable[[JsonObject], bool], cursor: int | None
+        self,
+        query: ListParams,
+        matches: Callable[[JsonObject], bool],
+        cursor: int | None,
+        floor: int = 0,
     ) -> tuple[list[JsonObject], bool]:
         """One page, newest first, and whether more objects lie beyond it.
 
-        ``cursor`` is the position of ``starting_after`` or ``ending_before`` (whichever is set).
+        ``cursor`` is the position of ``starting_after`` or ``ending_before`` (whichever is set);
+        objects below position ``floor`` are never listed (a capped listing).
         """
         low, high = query.created_min, query.created_max
         want = query.limit + 1
         found: list[JsonObject] = []
         if query.ending_before is not None and cursor is not None:
-            for i in range(cursor + 1, len(self._items)):
+            for i in range(max(cursor + 1, floor), len(self._items)):
                 obj = self._items[i]
                 if high is not None and obj["created"] > high:
                     break
@@ -259,7 +273,7 @@ class ObjectList:
             has_more = len(found) > query.limit
             return found[: query.limit][::-1], has_more
         start = len(self._items) - 1 if cursor is None else cursor - 1
-        for i in range(start, -1, -1):
+        for i in range(start, floor - 1, -1):
             obj = self._items[i]
             if low is not None and obj["created"] < low:
                 break
@@ -268,3 +282,14 @@ class ObjectList:
                 if len(found) == want:
                     break
         return found[: query.limit], len(found) > query.limit
+
+    def floor_of_newest(self, matches: Callable[[JsonObject], bool], count: int) -> int:
+        """The position of the ``count``-th newest object that ``matches`` (0 if fewer match):
+        a listing capped to the newest ``count`` such objects lists none below it."""
+        seen = 0
+        for i in range(len(self._items) - 1, -1, -1):
+            if matches(self._items[i]):
+                seen += 1
+                if seen == count:
+                    return i
+        return 0

@@ -25,7 +25,6 @@ from ledgerrun_sandbox.errors import (
 from ledgerrun_sandbox.wire import Params
 
 MAX_AMOUNT = rules.AMOUNT_MAX
-MAX_DESCRIPTION = rules.DESCRIPTION_MAX_CHARS
 MAX_METADATA_KEYS = rules.METADATA_MAX_KEYS
 MAX_METADATA_KEY = rules.METADATA_KEY_MAX_CHARS
 MAX_METADATA_VALUE = rules.METADATA_VALUE_MAX_CHARS
@@ -37,7 +36,6 @@ _CURRENCY = re.compile(r"^[a-z]{3}$")
 _COMMON = frozenset({"expand"})
 _CREATE_COMMON = _COMMON | {"amount", "currency", "description", "metadata", "transfer_group"}
 _LIST_PAGING = _COMMON | {"limit", "starting_after", "ending_before"}
-_LIST_COMMON = _LIST_PAGING | {"created", "transfer_group"}
 _REVERSAL_CREATE = _COMMON | {"amount", "metadata", "description", "refund_application_fee"}
 
 
@@ -62,34 +60,34 @@ class ListParams:
     created_max: int | None = None
     transfer_group: str | None = None
     destination: str | None = None
+    charge: str | None = None
 
 
 def transfer_create(params: Params) -> CreateParams:
-    return _create(params, "destination")
+    return _create(params, "destination", rules.DESCRIPTION_MAX_CHARS_TRANSFER)
 
 
 def charge_create(params: Params) -> CreateParams:
-    return _create(params, "source")
+    return _create(params, "source", rules.DESCRIPTION_MAX_CHARS_CHARGE)
 
 
-def _create(params: Params, counterparty: str) -> CreateParams:
-    _only(params, _CREATE_COMMON | {counterparty})
+def _create(params: Params, counterparty: str, description_limit: int) -> CreateParams:
+    only(params, _CREATE_COMMON | {counterparty})
     for name in ("amount", "currency", counterparty):
         if name not in params:
             raise parameter_missing(name)
-    amount = _amount(params["amount"])
-    currency = _required_string(params["currency"], "currency").lower()
+    value = amount(params["amount"])
+    currency = required_string(params["currency"], "currency").lower()
     if not _CURRENCY.match(currency):
         raise invalid_request("currency", f"Invalid currency: {currency[:20]}.")
-    party = _required_string(params[counterparty], counterparty)
-    description = _description(params.get("description"))
+    party = required_string(params[counterparty], counterparty)
     return CreateParams(
-        amount=amount,
+        amount=value,
         currency=currency,
         counterparty=party,
-        description=description,
-        metadata=_metadata(params.get("metadata")),
-        transfer_group=_optional_string(params.get("transfer_group"), "transfer_group"),
+        description=description(params.get("description"), description_limit),
+        metadata=metadata(params.get("metadata")),
+        transfer_group=optional_string(params.get("transfer_group"), "transfer_group"),
     )
 
 
@@ -105,43 +103,25 @@ class ReversalParams:
 def reversal_create(params: Params) -> ReversalParams:
     """``POST /v1/transfers/{id}/reversals``. ``refund_application_fee`` is checked, then
     ignored: the sandbox has no application fees."""
-    _only(params, _REVERSAL_CREATE)
-    amount = None
+    only(params, _REVERSAL_CREATE)
+    value = None
     if "amount" in params:
-        amount = _amount(params["amount"])
-    if "refund_application_fee" in params and params["refund_application_fee"] not in (
-        "true",
-        "false",
-    ):
-        raise invalid_request(
-            "refund_application_fee",
-            "Invalid boolean: refund_application_fee must be true or false.",
-        )
+        value = amount(params["amount"])
+    boolean(params.get("refund_application_fee"), "refund_application_fee")
     return ReversalParams(
-        amount=amount,
-        description=_description(params.get("description")),
-        metadata=_metadata(params.get("metadata")),
+        amount=value,
+        description=description(params.get("description"), rules.DESCRIPTION_MAX_CHARS_TRANSFER),
+        metadata=metadata(params.get("metadata")),
     )
 
 
-def list_params(
-    params: Params, *, with_destination: bool = False, filters: bool = True
-) -> ListParams:
-    """A list's paging params, plus (``filters``) ``created`` and ``transfer_group`` and (with
-    ``with_destination``) ``destination``."""
-    allowed = (_LIST_COMMON if filters else _LIST_PAGING) | (
-        {"destination"} if with_destination else set()
-    )
-    _only(params, allowed)
-    limit = DEFAULT_LIST_LIMIT
-    if "limit" in params:
-        limit = _integer(params["limit"], "limit")
-        if not 1 <= limit <= MAX_LIST_LIMIT:
-            raise invalid_request(
-                "limit", f"limit must be between 1 and {MAX_LIST_LIMIT}; got {limit}."
-            )
-    starting_after = _optional_string(params.get("starting_after"), "starting_after")
-    ending_before = _optional_string(params.get("ending_before"), "ending_before")
+def list_params(params: Params, filters: frozenset[str] | set[str] = frozenset()) -> ListParams:
+    """A list's paging params, plus the filters this list takes (some of ``created``,
+    ``transfer_group``, ``destination``, ``charge``)."""
+    only(params, _LIST_PAGING | filters)
+    limit = limit_param(params)
+    starting_after = optional_string(params.get("starting_after"), "starting_after")
+    ending_before = optional_string(params.get("ending_before"), "ending_before")
     if starting_after and ending_before:
         raise parameters_exclusive("starting_after", "ending_before")
     low, high = _created(params.get("created"))
@@ -151,12 +131,34 @@ def list_params(
         ending_before=ending_before,
         created_min=low,
         created_max=high,
-        transfer_group=_optional_string(params.get("transfer_group"), "transfer_group"),
-        destination=_optional_string(params.get("destination"), "destination"),
+        transfer_group=optional_string(params.get("transfer_group"), "transfer_group"),
+        destination=optional_string(params.get("destination"), "destination"),
+        charge=optional_string(params.get("charge"), "charge"),
     )
 
 
-def _amount(value: Any) -> int:
+def limit_param(params: Params) -> int:
+    """``limit``: 1 to 100, 10 when not given."""
+    if "limit" not in params:
+        return DEFAULT_LIST_LIMIT
+    limit = _integer(params["limit"], "limit")
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise invalid_request(
+            "limit", f"limit must be between 1 and {MAX_LIST_LIMIT}; got {limit}."
+        )
+    return limit
+
+
+def boolean(value: Any, param: str) -> bool | None:
+    """A form boolean (``true``/``false``), or ``None`` when absent."""
+    if value is None:
+        return None
+    if value not in ("true", "false"):
+        raise invalid_request(param, f"Invalid boolean: {param} must be true or false.")
+    return bool(value == "true")
+
+
+def amount(value: Any) -> int:
     amount = _integer(value, "amount")
     if amount < 1:
         raise ApiError(
@@ -175,23 +177,32 @@ def _amount(value: Any) -> int:
     return amount
 
 
-def _description(value: Any) -> str | None:
-    description = _optional_string(value, "description")
-    if description is not None and len(description) > MAX_DESCRIPTION:
+def description(value: Any, limit: int) -> str | None:
+    text = optional_string(value, "description")
+    if text is not None and len(text) > limit:
         raise invalid_request(
             "description",
-            f"The description is {len(description)} characters long; "
-            f"at most {MAX_DESCRIPTION} are allowed.",
+            f"The description is {len(text)} characters long; at most {limit} are allowed.",
         )
-    return description
+    return text
 
 
 def no_params(params: Params) -> None:
     """Endpoints (retrieve, balance) that take nothing but ``expand``."""
-    _only(params, _COMMON)
+    only(params, _COMMON)
 
 
-def _only(params: Params, allowed: frozenset[str] | set[str]) -> None:
+def expands(params: Params) -> frozenset[str]:
+    """The ``expand`` list (``expand[]=a`` or the SDK's ``expand[0]=a``) as a set."""
+    value = params.get("expand")
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, str):
+        value = [value]
+    return frozenset(v for v in value or () if isinstance(v, str))
+
+
+def only(params: Params, allowed: frozenset[str] | set[str]) -> None:
     for name in params:
         if name not in allowed:
             raise parameter_unknown(name)
@@ -205,14 +216,14 @@ def _integer(value: Any, param: str) -> int:
     return int(value)
 
 
-def _required_string(value: Any, param: str) -> str:
-    text = _optional_string(value, param)
+def required_string(value: Any, param: str) -> str:
+    text = optional_string(value, param)
     if text is None:
         raise _empty(param)
     return text
 
 
-def _optional_string(value: Any, param: str) -> str | None:
+def optional_string(value: Any, param: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
@@ -230,7 +241,7 @@ def _empty(param: str) -> ApiError:
     )
 
 
-def _metadata(value: Any) -> dict[str, str]:
+def metadata(value: Any) -> dict[str, str]:
     if value is None or value == "":
         return {}
     if not isinstance(value, dict):

@@ -16,10 +16,18 @@ An account may say ``"negative_balances": true``: money taken from it (a debit, 
 a reversal) may then leave its balance below zero, as connected reserves allow on Stripe, when
 the platform covers its losses (Express and Custom). Otherwise a short balance is refused.
 
-Optional top-level ``"api_keys": ["sk_test_rehearsal", ...]`` lists the only keys the sandbox
-accepts (any other gets a 401, as an unknown key does on Stripe); without it, any ``sk_test_``
-or ``rk_test_`` key is accepted. Anything malformed raises :class:`SeedError` whose message
-names the offending field (never a key itself).
+An account may also say who covers its losses, ``"losses_payments": "application"`` (the
+platform: the default for Express and Custom) or ``"stripe"`` (the default for Standard; Express
+accounts may have it too), which the account object shows as ``controller.losses.payments``
+and which decides whether the platform may debit it; and ``"created"``, a unix time (default:
+when the sandbox starts), which orders ``GET /v1/accounts``. The platform may name its default
+``"api_version"`` (one of :data:`~ledgerrun_sandbox.rules.API_VERSIONS`), used for requests
+without ``Stripe-Version``.
+
+Top-level ``"api_keys": ["sk_test_rehearsal", ...]`` lists keys the sandbox accepts (any other
+gets a 401, as an unknown key does on Stripe); the server adds those given to it
+(``--api-key``) and refuses to start with none at all. Anything malformed raises
+:class:`SeedError` whose message names the offending field (never a key itself).
 """
 
 from __future__ import annotations
@@ -30,10 +38,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledgerrun_sandbox.rules import TEST_KEY_PREFIXES
+from ledgerrun_sandbox.rules import TEST_KEY_PREFIXES, default_losses, is_api_version
 
 ACCOUNT_TYPES = ("express", "custom", "standard")
 ACCESS_VALUES = ("granted", "revoked")
+LOSSES_VALUES = ("application", "stripe")
+HOME_ONLY = {"US": "usd", "JP": "jpy"}
+"""Countries whose accounts can only have their home currency as ``default_currency``. Stripe:
+"This must be a currency that Stripe supports in the account's country"; a US account is USD."""
 
 _ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]{1,64}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -42,6 +54,10 @@ _CURRENCY = re.compile(r"^[a-z]{3}$")
 
 class SeedError(ValueError):
     """The seed (file or dict) is malformed; the message says where and why."""
+
+
+class KeysError(SeedError):
+    """The sandbox would accept no API key at all, or was given one it cannot accept."""
 
 
 @dataclass(frozen=True)
@@ -54,13 +70,16 @@ class AccountSeed:
     balance: dict[str, int] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
     negative_balances: bool = False
+    losses_payments: str = "application"
+    created: int | None = None  # None: when the sandbox starts
+    api_version: str | None = None  # the platform's default version
 
 
 @dataclass(frozen=True)
 class Seed:
     platform: AccountSeed
     accounts: tuple[AccountSeed, ...]
-    api_keys: frozenset[str] | None = None  # None: any test-mode key
+    api_keys: frozenset[str] = frozenset()
 
 
 def load_seed(source: Seed | dict[str, Any] | str | Path) -> Seed:
@@ -105,7 +124,7 @@ def parse_seed(data: Any) -> Seed:
             raise SeedError(f"{where}: id {account.id!r} is already used by {seen[account.id]}")
         seen[account.id] = where
         accounts.append(account)
-    api_keys = _api_keys(data["api_keys"]) if "api_keys" in data else None
+    api_keys = _api_keys(data["api_keys"]) if "api_keys" in data else frozenset()
     return Seed(platform=platform, accounts=tuple(accounts), api_keys=api_keys)
 
 
@@ -113,22 +132,29 @@ def _api_keys(raw: Any) -> frozenset[str]:
     if not isinstance(raw, list) or not raw:
         raise SeedError("'api_keys' must be a non-empty list of test-mode API keys")
     for index, key in enumerate(raw):
-        if not isinstance(key, str) or not key.startswith(TEST_KEY_PREFIXES):
-            raise SeedError(
-                f"api_keys[{index}] is not a test-mode secret or restricted key "
-                "(it must start sk_test_ or rk_test_)"
-            )
-        if len(key) <= len("sk_test_") or any(ch.isspace() for ch in key):
-            raise SeedError(f"api_keys[{index}] has nothing after its prefix, or whitespace")
+        problem = key_problem(key)
+        if problem is not None:
+            raise SeedError(f"api_keys[{index}] {problem}")
     return frozenset(raw)
+
+
+def key_problem(key: Any) -> str | None:
+    """Why ``key`` cannot be a key the sandbox accepts (never quoting it), or ``None``."""
+    if not isinstance(key, str) or not key.startswith(TEST_KEY_PREFIXES):
+        return "is not a test-mode secret or restricted key (it must start sk_test_ or rk_test_)"
+    if len(key) <= len("sk_test_") or any(ch.isspace() for ch in key):
+        return "has nothing after its prefix, or whitespace"
+    return None
 
 
 def _account(raw: Any, where: str, *, is_platform: bool) -> AccountSeed:
     if not isinstance(raw, dict):
         raise SeedError(f"{where} must be an object")
     allowed = {"id", "country", "default_currency", "balance"}
-    if not is_platform:
-        allowed |= {"type", "access", "metadata", "negative_balances"}
+    if is_platform:
+        allowed |= {"api_version"}
+    else:
+        allowed |= {"type", "access", "metadata", "negative_balances", "losses_payments", "created"}
     _no_unknown(raw, allowed, where)
     for required in ("id", "country", "default_currency"):
         if required not in raw:
@@ -143,6 +169,11 @@ def _account(raw: Any, where: str, *, is_platform: bool) -> AccountSeed:
     if not _CURRENCY.match(currency):
         raise SeedError(
             f"{where}.default_currency {currency!r} is not a lowercase ISO code like 'usd'"
+        )
+    if country in HOME_ONLY and currency != HOME_ONLY[country]:
+        raise SeedError(
+            f"{where}.default_currency {currency!r}: an account in {country} holds "
+            f"{HOME_ONLY[country]} (Stripe supports no other default currency there)"
         )
     kind = raw.get("type", "express")
     if kind not in ACCOUNT_TYPES:
@@ -160,8 +191,26 @@ def _account(raw: Any, where: str, *, is_platform: bool) -> AccountSeed:
     negative = raw.get("negative_balances", False)
     if not isinstance(negative, bool):
         raise SeedError(f"{where}.negative_balances must be true or false, not {negative!r}")
+    losses = raw.get("losses_payments", default_losses(kind))
+    if losses not in LOSSES_VALUES:
+        raise SeedError(
+            f"{where}.losses_payments {losses!r} is not one of {', '.join(LOSSES_VALUES)}"
+        )
+    if kind == "standard" and losses != "stripe":
+        raise SeedError(f"{where}: Stripe covers the losses of a Standard account")
+    created = raw.get("created")
+    if created is not None and (
+        isinstance(created, bool) or not isinstance(created, int) or created < 0
+    ):
+        raise SeedError(f"{where}.created must be a unix time in seconds, not {created!r}")
+    version = raw.get("api_version")
+    if version is not None and (not isinstance(version, str) or not is_api_version(version)):
+        raise SeedError(f"{where}.api_version {version!r} is not a Stripe API version it knows")
     return AccountSeed(
         negative_balances=negative,
+        losses_payments="stripe" if is_platform else losses,
+        created=created,
+        api_version=version,
         id=account_id,
         country=country,
         default_currency=currency,

@@ -16,6 +16,7 @@ import socket
 import socketserver
 import threading
 import time
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -25,6 +26,7 @@ from urllib.parse import unquote
 from ledgerrun_sandbox.api import Request, Response, SandboxApi
 from ledgerrun_sandbox.errors import ApiError
 from ledgerrun_sandbox.faults import FaultInjector, Faults
+from ledgerrun_sandbox.limits import RateLimiter
 from ledgerrun_sandbox.seed import Seed, load_seed
 from ledgerrun_sandbox.state import SandboxState
 
@@ -201,7 +203,12 @@ class SandboxServer:
 
     ``seed`` is a dict in the seed format or a path to its JSON file (see
     :mod:`ledgerrun_sandbox.seed`); a malformed one raises :class:`SeedError` here, before
-    anything listens. ``seed_rng`` seeds every random fault decision.
+    anything listens, and so does a sandbox that would accept no key (the seed's ``api_keys``
+    plus ``api_keys``). ``seed_rng`` seeds every random fault decision. ``limits`` is
+    ``"test"`` (Stripe's test-mode rate limits, the default), ``"live"`` or ``"off"``;
+    ``limit_clock`` replaces the buckets' monotonic clock (tests). ``refund_settle_s``: refunds
+    stay ``pending`` that many seconds of the sandbox clock (0: they succeed at once).
+    ``search_lag_s``: a charge shows in search results that long after it was made.
     """
 
     def __init__(
@@ -213,11 +220,24 @@ class SandboxServer:
         seed_rng: int | None = 0,
         *,
         verbose: bool = False,
+        api_keys: Iterable[str] = (),
+        limits: str = "test",
+        limit_clock: Callable[[], float] | None = None,
+        refund_settle_s: float = 0.0,
+        search_lag_s: float = 0.0,
     ) -> None:
         self.seed = load_seed(seed)
-        self.state = SandboxState(self.seed)
+        self.state = SandboxState(
+            self.seed,
+            api_keys=frozenset(api_keys),
+            refund_settle_s=refund_settle_s,
+            search_lag_s=search_lag_s,
+        )
         self.injector = FaultInjector(faults or Faults(), seed_rng)
-        self.api = SandboxApi(self.state, self.injector)
+        self.limiter = (
+            RateLimiter(limits) if limit_clock is None else RateLimiter(limits, limit_clock)
+        )
+        self.api = SandboxApi(self.state, self.injector, self.limiter)
         self.verbose = verbose
         self._address = (host, port)
         self._httpd: _HttpServer | None = None

@@ -6,17 +6,22 @@ money inside one such section, so parallel debits of one account can never overd
 its seed allows negative balances).
 
 Money only moves between two accounts of the seed, never in or out, so the sum of all balances
-per currency is constant (a property the soak test checks), except for ``POST /_sandbox/balance``
-top-ups, whose running total per currency ``stats.topped_up`` reports: the sum of all balances
-is always the seed's sum plus ``topped_up``.
+(available and pending) per currency is constant (a property the soak test checks), except for
+``POST /_sandbox/balance`` top-ups, whose running total per currency ``stats.topped_up``
+reports: the sum of all balances is always the seed's sum plus ``topped_up``.
+
+Refunds live in :mod:`ledgerrun_sandbox.refunds`; they move money with :meth:`reverse_transfer`,
+as the transfer reversal that every refund of a payment from another Stripe account makes.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledgerrun_sandbox.accounts import Account, move, require_funds
 from ledgerrun_sandbox.clock import SandboxClock
 from ledgerrun_sandbox.errors import (
     ApiError,
@@ -29,70 +34,14 @@ from ledgerrun_sandbox.objects import (
     IdFactory,
     JsonObject,
     ObjectList,
-    balance_object,
-    controller,
     embedded_reversals,
     payment_object,
     reversal_object,
     transfer_object,
 )
 from ledgerrun_sandbox.params import CreateParams, ReversalParams
-from ledgerrun_sandbox.rules import may_go_negative, region
-from ledgerrun_sandbox.seed import AccountSeed, Seed
-
-
-@dataclass
-class Account:
-    id: str
-    type: str
-    country: str
-    default_currency: str
-    access: str
-    balance: dict[str, int]
-    metadata: dict[str, str]
-    created: int
-    is_platform: bool = False
-    negative_balances: bool = False
-    transfers: ObjectList = field(default_factory=ObjectList)
-    charges: ObjectList = field(default_factory=ObjectList)
-    reversals: dict[str, ObjectList] = field(default_factory=dict)  # by transfer id
-
-    @classmethod
-    def from_seed(cls, seed: AccountSeed, created: int, *, is_platform: bool) -> Account:
-        return cls(
-            id=seed.id,
-            type=seed.type,
-            country=seed.country,
-            default_currency=seed.default_currency,
-            access=seed.access,
-            balance=dict(seed.balance),
-            metadata=dict(seed.metadata),
-            created=created,
-            is_platform=is_platform,
-            negative_balances=seed.negative_balances,
-        )
-
-    @property
-    def region(self) -> str:
-        return region(self.country)
-
-    def to_object(self) -> JsonObject:
-        return {
-            "id": self.id,
-            "object": "account",
-            "type": self.type,
-            "country": self.country,
-            "default_currency": self.default_currency,
-            "charges_enabled": True,
-            "payouts_enabled": True,
-            "details_submitted": True,
-            "created": self.created,
-            "metadata": dict(self.metadata),
-            "controller": controller(self.type),
-        }
-
-    def balance_object(self) -> JsonObject:
-        return balance_object(self.balance)
+from ledgerrun_sandbox.rules import DEFAULT_API_VERSION, debits_available
+from ledgerrun_sandbox.seed import KeysError, Seed, key_problem
 
 
 @dataclass
@@ -102,27 +51,72 @@ class Stats:
     writes_executed: int = 0
     writes_refused: int = 0
     idempotent_replays: int = 0
+    rate_limited: int = 0  # 429 rate_limit answers (the --limits buckets and --max-rps)
     topped_up: dict[str, int] = field(default_factory=dict)  # per currency, /_sandbox/balance
+    api_versions: Counter[str] = field(default_factory=Counter)  # requests per Stripe-Version
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "topped_up": dict(self.topped_up)}
+        return {
+            **self.__dict__,
+            "topped_up": dict(self.topped_up),
+            "api_versions": dict(self.api_versions),
+        }
+
+
+@dataclass(frozen=True)
+class PendingRefund:
+    """A refund still ``pending``: ``owner`` holds it; it pays ``paid`` at sandbox time ``due``."""
+
+    owner: Account
+    refund_id: str
+    paid: Account
+    due: float
 
 
 class SandboxState:
     def __init__(
-        self, seed: Seed, clock: SandboxClock | None = None, id_seed: int | None = None
+        self,
+        seed: Seed,
+        clock: SandboxClock | None = None,
+        id_seed: int | None = None,
+        *,
+        api_keys: frozenset[str] | set[str] | list[str] = frozenset(),
+        refund_settle_s: float = 0.0,
+        search_lag_s: float = 0.0,
     ) -> None:
+        for key in api_keys:
+            problem = key_problem(key)
+            if problem is not None:
+                raise KeysError(f"an API key given to the sandbox {problem}")
+        self.api_keys = seed.api_keys | frozenset(api_keys)
+        if not self.api_keys:
+            raise KeysError(
+                "the sandbox would accept no API key, and Stripe accepts only the keys it "
+                "issued: list them in the seed's api_keys or give them with --api-key "
+                "(api_keys=[...] in Python)"
+            )
+        if not (refund_settle_s >= 0 and search_lag_s >= 0):
+            raise ValueError("refund_settle_s and search_lag_s must be >= 0 seconds")
+        self.refund_settle_s = refund_settle_s
+        self.search_lag_s = search_lag_s
         self.lock = threading.Lock()
         self.clock = clock or SandboxClock()
         self.ids = IdFactory(id_seed)
         self.idempotency = IdempotencyStore()
         self.stats = Stats()
-        self.api_keys = seed.api_keys
+        self.api_version = seed.platform.api_version or DEFAULT_API_VERSION
         created = int(self.clock.now())
         self.platform = Account.from_seed(seed.platform, created, is_platform=True)
         self.accounts = {
             a.id: Account.from_seed(a, created, is_platform=False) for a in seed.accounts
         }
+        self.connected = ObjectList()  # GET /v1/accounts: oldest first, objects built once
+        order = sorted(self.accounts.values(), key=lambda a: a.created)  # stable: seed order
+        for account in order:
+            if account.access == "granted":
+                self.connected.append(account.to_object())
+        self.searchable_at: dict[str, float] = {}  # charge id -> sandbox time it shows in search
+        self.pending_refunds: list[PendingRefund] = []  # oldest first (refunds.settle_due)
 
     # --- look-ups (no lock needed: the account table never changes after start) -------------
 
@@ -162,19 +156,26 @@ class SandboxState:
         available balance are checked as for a debit."""
         self._check_route(self.platform, account)
         self._check_currency(account, params)
-        self._check_funds(self.platform, params)
+        require_funds(self.platform, params.currency, params.amount)
         transfer, _ = self._move(self.platform, account, params, primary="transfer")
         return transfer
 
     def _check_debit(self, account: Account, params: CreateParams) -> None:
-        if account.type == "standard":
+        if not account.platform_covers_losses:
+            kind = "a Standard account" if account.type == "standard" else "an account"
             raise transfers_not_allowed(
-                f"Account {account.id} is a Standard account: Stripe, not your platform, is "
-                "responsible for its negative balances, so the platform cannot debit it."
+                f"Account {account.id} is {kind} whose negative balances Stripe, not your "
+                "platform, is responsible for (controller.losses.payments is stripe), so the "
+                "platform cannot debit it."
             )
         self._check_route(account, self.platform)
+        if not debits_available(self.platform.country, account.country):
+            raise transfers_not_allowed(
+                f"Account debits are not available to a platform in {self.platform.country} "
+                f"for accounts in {account.country}."
+            )
         self._check_currency(account, params)
-        self._check_funds(account, params)
+        require_funds(account, params.currency, params.amount)
 
     def _check_route(self, source: Account, destination: Account) -> None:
         if source.region != destination.region:
@@ -198,18 +199,12 @@ class SandboxState:
                 param="currency",
             )
 
-    @staticmethod
-    def _check_funds(source: Account, params: CreateParams) -> None:
-        _require_funds(source, params.currency, params.amount)
-
     def _move(
         self, source: Account, destination: Account, params: CreateParams, *, primary: str
     ) -> tuple[JsonObject, JsonObject]:
-        source.balance[params.currency] -= params.amount
-        destination.balance[params.currency] = (
-            destination.balance.get(params.currency, 0) + params.amount
-        )
-        created = int(self.clock.now())
+        move(source, destination, params.currency, params.amount)
+        now = self.clock.now()
+        created = int(now)
         transfer_id, payment_id = self.ids.new("tr"), self.ids.new("py")
         on_transfer = primary == "transfer"
         transfer = transfer_object(
@@ -238,6 +233,7 @@ class SandboxState:
         )
         source.transfers.append(transfer)
         destination.charges.append(payment)
+        self.searchable_at[payment_id] = now + self.search_lag_s
         return transfer, payment
 
     def reverse(self, owner: Account, transfer_id: str, params: ReversalParams) -> JsonObject:
@@ -261,13 +257,32 @@ class SandboxState:
                 f"{transfer_id} ({remaining}).",
                 param="amount",
             )
-        currency = transfer["currency"]
+        return self.reverse_transfer(
+            owner, transfer, amount, params.metadata, refund_id=self.ids.new("pyr")
+        )
+
+    def reverse_transfer(
+        self,
+        owner: Account,
+        transfer: JsonObject,
+        amount: int,
+        metadata: dict[str, str],
+        *,
+        refund_id: str,
+        pending: bool = False,
+    ) -> JsonObject:
+        """Move ``amount`` back from ``transfer``'s destination to ``owner`` (to its pending
+        balance when ``pending``), record the ``trr_`` and update the transfer and the payment
+        it created; ``refund_id`` is the refund of that payment (a ``pyr_``, or the ``re_``
+        whose refund made this reversal). The caller checked what is left."""
+        transfer_id, currency = transfer["id"], transfer["currency"]
         payer = self.find_account(transfer["destination"])
         if payer is None:  # cannot happen: transfers only go to seed accounts
             raise resource_missing("account", transfer["destination"], "destination")
-        _require_funds(payer, currency, amount)
+        require_funds(payer, currency, amount)
         payer.balance[currency] = payer.balance.get(currency, 0) - amount
-        owner.balance[currency] = owner.balance.get(currency, 0) + amount
+        into = owner.pending if pending else owner.balance
+        into[currency] = into.get(currency, 0) + amount
         reversal = reversal_object(
             reversal_id=self.ids.new("trr"),
             created=int(self.clock.now()),
@@ -275,8 +290,8 @@ class SandboxState:
             currency=currency,
             transfer_id=transfer_id,
             balance_transaction=self.ids.new("txn"),
-            destination_payment_refund=self.ids.new("pyr"),
-            metadata=dict(params.metadata),
+            destination_payment_refund=refund_id,
+            metadata=dict(metadata),
         )
         history = owner.reversals.setdefault(transfer_id, ObjectList())
         history.append(reversal)
@@ -318,45 +333,38 @@ class SandboxState:
 
     # --- inspection ----------------------------------------------------------------------------
 
+    def everyone(self) -> tuple[Account, ...]:
+        return (self.platform, *self.accounts.values())
+
     def totals(self) -> dict[str, int]:
-        """Sum of available balances per currency over the platform and every account."""
+        """Sum of balances (available and pending) per currency over every account."""
         with self.lock:
             out: dict[str, int] = {}
-            for account in (self.platform, *self.accounts.values()):
-                for currency, amount in account.balance.items():
-                    out[currency] = out.get(currency, 0) + amount
+            for account in self.everyone():
+                for balance in (account.balance, account.pending):
+                    for currency, amount in balance.items():
+                        out[currency] = out.get(currency, 0) + amount
             return out
 
     def snapshot(self, faults: dict[str, int]) -> dict[str, Any]:
-        """Everything, as the ``GET /_sandbox/state`` body."""
+        """Everything, as the ``GET /_sandbox/state`` body (the caller settled what was due)."""
         with self.lock:
-            everyone = (self.platform, *self.accounts.values())
+            everyone = self.everyone()
             return {
                 "now": self.clock.now(),
-                "platform": _account_summary(self.platform),
-                "accounts": [_account_summary(a) for a in self.accounts.values()],
+                "api_version": self.api_version,
+                "platform": self.platform.summary(),
+                "accounts": [a.summary() for a in self.accounts.values()],
                 "transfers": [
                     dict(t, account=a.id, reversals=_all_reversals(a, t))
                     for a in everyone
                     for t in a.transfers
                 ],
                 "charges": [dict(c, account=a.id) for a in everyone for c in a.charges],
+                "refunds": [dict(r, account=a.id) for a in everyone for r in a.refunds],
                 "idempotency_keys": len(self.idempotency),
                 "stats": {**self.stats.as_dict(), "faults": faults},
             }
-
-
-def _require_funds(payer: Account, currency: str, amount: int) -> None:
-    """Refuse (``balance_insufficient``) to take ``amount`` from ``payer`` if that would leave
-    its available balance below zero and its seed does not allow that."""
-    available = payer.balance.get(currency, 0)
-    if available < amount and not may_go_negative(payer.type, payer.negative_balances):
-        raise ApiError(
-            400,
-            f"Insufficient funds in account {payer.id}: {amount} {currency} "
-            f"requested, {available} available.",
-            code="balance_insufficient",
-        )
 
 
 def _all_reversals(owner: Account, transfer: JsonObject) -> JsonObject:
@@ -364,15 +372,3 @@ def _all_reversals(owner: Account, transfer: JsonObject) -> JsonObject:
     history = owner.reversals.get(transfer["id"])
     everything = history.newest_first() if history is not None else []
     return {**embedded_reversals(transfer["id"], everything), "data": everything, "has_more": False}
-
-
-def _account_summary(account: Account) -> dict[str, Any]:
-    return {
-        "id": account.id,
-        "type": account.type,
-        "country": account.country,
-        "default_currency": account.default_currency,
-        "access": account.access,
-        "negative_balances": account.negative_balances,
-        "balance": dict(account.balance),
-    }

@@ -233,7 +233,9 @@ def test_faults_during_reverse_end_exactly_once_within_three_runs(tmp_path: Path
     lines = [f"F-{n},{(A, B, C)[n % 3]},1.00,usd,,," for n in range(45)]
     job = job_for(tmp_path, sandbox.url, lines)
     assert cli("run", job).returncode == 0
-    sandbox.set_faults(Faults(error_rate=0.1, lock_timeout_rate=0.1, drop_rate=0.1))
+    sandbox.set_faults(
+        Faults(error_rate=0.1, error_mode="retryable", lock_timeout_rate=0.1, drop_rate=0.1)
+    )
     codes = [cli("reverse", job, "--all").returncode for _ in range(2)]
     sandbox.set_faults(Faults())
     codes.append(cli("reverse", job, "--all").returncode)

@@ -43,7 +43,8 @@ def test_sigkill_at_random_moments_never_doubles_or_loses_a_debit(
 
 
 def test_errors_lock_timeouts_and_drops_together_settle_in_two_runs(tmp_path: Path) -> None:
-    faults = ("--error-rate", "0.1", "--lock-timeout-rate", "0.1", "--drop-rate", "0.1")
+    faults = ("--error-rate", "0.1", "--error-mode", "retryable", "--lock-timeout-rate", "0.1",
+              "--drop-rate", "0.1")  # fmt: skip
     with world(tmp_path, 200, 5, *faults) as w:
         first = cli("run", w.job)
         assert first.returncode in (0, 3), first.stdout + first.stderr

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from ledgerrun_sandbox import Faults
-from tests.helpers.cli import cli, results_rows, start_cli, write_job
+from tests.helpers.cli import cli, rejected_rows, results_rows, start_cli, write_job
 from tests.helpers.constants import HEADER, PLATFORM, SHORT, A, B, C
 from tests.helpers.sandbox import advance_clock, balances, debits, make_client, sandbox_state
 
@@ -260,17 +260,20 @@ def test_a_row_that_moved_money_cannot_be_changed_under_its_id(tmp_path: Path, s
     (tmp_path / "ledger.csv").write_text("\n".join([HEADER, *rows(("Z-1", A, "9.00"))]) + "\n")
     done = cli("run", job)
     assert done.returncode == 2
-    (row,) = results_rows(tmp_path / "out" / "e2e.results.csv")
-    assert (row["status"], row["error_code"]) == ("invalid", "adjustment_conflict")
+    (kept,) = results_rows(tmp_path / "out" / "e2e.results.csv")  # the date's record stands
+    assert kept["status"] == "succeeded" and kept["amount"] == "1.00"
+    (row,) = rejected_rows(tmp_path / "out" / "e2e.results.csv")
+    assert (row["status"], row["error_code"]) == ("succeeded", "adjustment_conflict")
+    assert row["transfer_id"] == kept["transfer_id"]
     assert "amount_minor 100 -> 900" in row["error_message"]
     # Another journal, the same answer: Stripe holds it with other values.
     other = write_job(tmp_path / "other", sandbox.url, rows(("Z-1", A, "9.00")), name="other")
     again = cli("run", other)
     assert again.returncode == 2
-    (row,) = results_rows(tmp_path / "other" / "out" / "other.results.csv")
+    (row,) = rejected_rows(tmp_path / "other" / "out" / "other.results.csv")
+    assert (row["status"], row["error_code"]) == ("succeeded", "adjustment_conflict")
     assert (
-        row["error_code"] == "adjustment_conflict"
-        and "Stripe already holds" in row["error_message"]
+        row["transfer_id"] == kept["transfer_id"] and "Stripe already holds" in row["error_message"]
     )
     assert debits(sandbox_state(sandbox.url)) == {"Z-1": 1}
 

@@ -154,7 +154,7 @@ def test_reconcile_finds_a_succeeded_row_whose_debit_is_missing(tmp_path: Path, 
     text = path.read_text()
     rows = results_rows(path)
     path.write_text(text.replace(rows[0]["transfer_id"], "tr_doesnotexist000000"))
-    done = cli("reconcile", job)
+    done = cli("reconcile", job, "--results", path)  # this file, as edited
     assert done.returncode == 1
     kinds = {r["kind"] for r in results_rows(path.with_name(path.name + ".reconcile.csv"))}
     assert kinds == {"missing_transfer"}

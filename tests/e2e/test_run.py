@@ -11,8 +11,27 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import cli, held_by_another_process, results_rows, write_job
-from tests.helpers.constants import EUR, JOBS, JPY, KEY, PLATFORM, SAMPLES, SHORT, A, B, C
+from tests.helpers.cli import cli, held_by_another_process, rejected_rows, results_rows, write_job
+from tests.helpers.constants import (
+    CHF,
+    EU_PLATFORM,
+    EUR,
+    EUR_FR,
+    GBP,
+    JOBS,
+    JP_PLATFORM,
+    JPY,
+    KEY,
+    PLATFORM,
+    SAMPLE_ACCOUNTS_EU,
+    SAMPLE_ACCOUNTS_JP,
+    SAMPLES,
+    SHORT,
+    STRIPE_LOSSES,
+    A,
+    B,
+    C,
+)
 from tests.helpers.sandbox import balances, debits, make_client, sandbox_state
 
 
@@ -37,20 +56,17 @@ def test_transfer_debits_move_money_once_and_are_reconciled(tmp_path: Path, sand
             ("T-1", A, "10.00", "usd"),
             ("T-2", A, "1,000.50", "USD"),
             ("T-3", B, "5", "usd"),
-            ("T-4", EUR, "7.25", "eur"),
-            ("T-5", JPY, "1200", "jpy"),
         ),
     )
     done = cli("run", job)
     assert done.returncode == 0, done.stdout + done.stderr
     after = sandbox_state(sandbox.url)
-    assert debits(after, "e2e") == {f"T-{n}": 1 for n in range(1, 6)}
+    assert debits(after, "e2e") == {f"T-{n}": 1 for n in range(1, 4)}
     moved = balances(after)
     assert before[A]["usd"] - moved[A]["usd"] == 1000 + 100050
     assert moved[PLATFORM]["usd"] - before[PLATFORM]["usd"] == 1000 + 100050 + 500
-    assert moved[PLATFORM]["jpy"] == before[PLATFORM].get("jpy", 0) + 1200
     out = results_rows(tmp_path / "out" / "e2e.results.csv")
-    assert [r["adjustment_id"] for r in out] == [f"T-{n}" for n in range(1, 6)]
+    assert [r["adjustment_id"] for r in out] == [f"T-{n}" for n in range(1, 4)]
     by_id = {t["id"]: t for t in after["transfers"]}
     for row in out:
         assert row["status"] == "succeeded" and row["method"] == "transfer"
@@ -65,9 +81,49 @@ def test_transfer_debits_move_money_once_and_are_reconciled(tmp_path: Path, sand
         assert row["direction"] == "debit" and row["amount"]
         assert row["stripe_request_id"].startswith("req_") and row["completed_at"].endswith("Z")
     summary = json.loads((tmp_path / "out" / "e2e.results.csv.summary.json").read_text())
-    assert summary["counts"]["succeeded"] == 5 and summary["exit_code"] == 0
+    assert summary["counts"]["succeeded"] == 3 and summary["exit_code"] == 0
     assert summary["totals"]["usd"]["debit"]["succeeded"] == 1000 + 100050 + 500
-    assert (summary["sent_now"], summary["done_earlier"], summary["mode"]) == (5, 0, "sandbox")
+    assert (summary["sent_now"], summary["done_earlier"], summary["mode"]) == (3, 0, "sandbox")
+
+
+def test_a_european_platform_debits_euro_pound_and_franc_accounts(
+    tmp_path: Path, make_sandbox
+) -> None:
+    """Other currencies on a platform that could hold them: a German platform debits accounts
+    across Europe, each in its own currency."""
+    sandbox = make_sandbox(SAMPLE_ACCOUNTS_EU)
+    before = balances(sandbox_state(sandbox.url))
+    specs = [("E-1", EUR, "7.25", "eur"), ("E-2", EUR_FR, "1,000.00", "EUR"),
+             ("E-3", GBP, "12.50", "gbp"), ("E-4", CHF, "3.10", "chf")]  # fmt: skip
+    job = write_job(tmp_path, sandbox.url, rows_for(*specs))
+    done = cli("run", job)
+    assert done.returncode == 0, done.stdout + done.stderr
+    moved = balances(sandbox_state(sandbox.url))
+    assert moved[EU_PLATFORM]["eur"] - before[EU_PLATFORM]["eur"] == 725 + 100_000
+    assert moved[EU_PLATFORM]["gbp"] - before[EU_PLATFORM]["gbp"] == 1250
+    assert moved[EU_PLATFORM]["chf"] - before[EU_PLATFORM]["chf"] == 310
+    assert before[GBP]["gbp"] - moved[GBP]["gbp"] == 1250
+    out = results_rows(tmp_path / "out" / "e2e.results.csv")
+    assert [(r["status"], r["currency"]) for r in out] == [
+        ("succeeded", "eur"),
+        ("succeeded", "eur"),
+        ("succeeded", "gbp"),
+        ("succeeded", "chf"),
+    ]
+
+
+def test_a_japanese_platform_debits_yen_which_has_no_minor_unit(
+    tmp_path: Path, make_sandbox
+) -> None:
+    sandbox = make_sandbox(SAMPLE_ACCOUNTS_JP)
+    before = balances(sandbox_state(sandbox.url))
+    job = write_job(tmp_path, sandbox.url, rows_for(("J-1", JPY, "1,200", "jpy")))
+    done = cli("run", job)
+    assert done.returncode == 0, done.stdout + done.stderr
+    moved = balances(sandbox_state(sandbox.url))
+    assert moved[JP_PLATFORM]["jpy"] - before[JP_PLATFORM]["jpy"] == 1200  # yen, not cents
+    (row,) = results_rows(tmp_path / "out" / "e2e.results.csv")
+    assert (row["status"], row["amount_minor"], row["currency"]) == ("succeeded", "1200", "jpy")
 
 
 def test_charge_method_through_a_mapped_finance_export(tmp_path: Path, sandbox) -> None:
@@ -167,7 +223,8 @@ PREFLIGHT = [
     ("P-revoked", "acct_1RevokedRRRRRRRR", "1.00", "usd"),
     ("P-missing", "acct_1NoSuchAccount00", "1.00", "usd"),
     ("P-london", "acct_1LondonLLLLLLLLL", "1.00", "gbp"),
-    ("P-currency", EUR, "1.00", "usd"),
+    ("P-currency", B, "1.00", "eur"),
+    ("P-stripe-losses", STRIPE_LOSSES, "1.00", "usd"),
     ("P-platform", PLATFORM, "1.00", "usd"),
 ]
 EXPECTED = {
@@ -176,6 +233,7 @@ EXPECTED = {
     "P-missing": ("account", "account_inaccessible"),  # Stripe: 403 account_invalid, as revoked
     "P-london": ("account", "region_mismatch"),
     "P-currency": ("currency", "currency_mismatch"),
+    "P-stripe-losses": ("account", "account_not_eligible"),
     "P-platform": ("account", "bad_account"),
 }
 
@@ -185,7 +243,9 @@ def test_preflight_problems_abort_and_nothing_is_sent(tmp_path: Path, sandbox) -
     done = cli("run", job)
     assert done.returncode == 2, done.stdout + done.stderr
     assert sandbox_state(sandbox.url)["stats"]["write_requests"] == 0
-    out = {r["adjustment_id"]: r for r in results_rows(tmp_path / "out" / "e2e.results.csv")}
+    results = tmp_path / "out" / "e2e.results.csv"
+    assert not results.exists()  # a refused run writes no results of the date...
+    out = {r["adjustment_id"]: r for r in rejected_rows(results)}  # ...but its rows, beside
     assert out["P-ok"]["status"] == "skipped"
     for adjustment_id, (_, code) in EXPECTED.items():
         assert (out[adjustment_id]["status"], out[adjustment_id]["error_code"]) == ("invalid", code)
@@ -202,7 +262,8 @@ def test_skip_invalid_sends_the_valid_rows_only(tmp_path: Path, sandbox) -> None
     assert done.returncode == 1, done.stdout + done.stderr
     assert debits(sandbox_state(sandbox.url), "e2e") == {"P-ok": 1}
     out = results_rows(tmp_path / "out" / "e2e.results.csv")
-    assert [r["status"] for r in out] == ["succeeded"] + ["invalid"] * 7
+    # every pre-flight problem of PREFLIGHT (all but P-ok), and the bad line
+    assert [r["status"] for r in out] == ["succeeded"] + ["invalid"] * len(PREFLIGHT)
 
 
 def test_changed_adjustment_is_a_conflict_and_never_sent(tmp_path: Path, sandbox) -> None:
@@ -211,9 +272,14 @@ def test_changed_adjustment_is_a_conflict_and_never_sent(tmp_path: Path, sandbox
     write_job(tmp_path, sandbox.url, rows_for(("C-1", A, "2.50", "usd"), ("C-2", A, "1.00", "usd")))
     done = cli("run", job)
     assert done.returncode == 2
-    out = {r["adjustment_id"]: r for r in results_rows(tmp_path / "out" / "e2e.results.csv")}
-    assert (out["C-1"]["status"], out["C-1"]["error_code"]) == ("invalid", "adjustment_conflict")
+    results = tmp_path / "out" / "e2e.results.csv"
+    (kept,) = results_rows(results)  # the date's results still hold what moved
+    assert (kept["adjustment_id"], kept["status"]) == ("C-1", "succeeded") and kept["transfer_id"]
+    out = {r["adjustment_id"]: r for r in rejected_rows(results)}
+    assert (out["C-1"]["status"], out["C-1"]["error_code"]) == ("succeeded", "adjustment_conflict")
+    assert out["C-1"]["transfer_id"] == kept["transfer_id"]  # it keeps its ids, never invalid
     assert "amount_minor 200 -> 250" in out["C-1"]["error_message"]
+    assert out["C-2"]["status"] == "skipped" and "Refused" in done.stdout
     assert debits(sandbox_state(sandbox.url), "e2e") == {"C-1": 1}
 
 

@@ -71,7 +71,13 @@ def run_on(host: str, job: Path, journal: str) -> subprocess.CompletedProcess[st
 def test_two_hosts_share_one_run_lock_and_the_survivor_finishes(
     tmp_path: Path, pg_url: str
 ) -> None:
-    with SandboxServer(SAMPLES / "accounts.json", port=0, faults=Faults(latency_ms=100)) as box:
+    with SandboxServer(
+        SAMPLES / "accounts.json",
+        port=0,
+        faults=Faults(latency_ms=100),
+        api_keys=[KEY],
+        limits="off",
+    ) as box:
         job_a = host_folder(tmp_path, "host-a", box.url)
         job_b = host_folder(tmp_path, "host-b", box.url)
         runner = start_on("host-a", job_a, pg_url)

@@ -83,6 +83,12 @@ def results_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def rejected_rows(results: Path) -> list[dict[str, str]]:
+    """The rows of the one refused run beside ``results`` (``<stem>.rejected-<run id>.csv``)."""
+    (path,) = sorted(results.parent.glob(f"{results.with_suffix('').name}.rejected-*.csv"))
+    return results_rows(path)
+
+
 @contextlib.contextmanager
 def held_by_another_process(code: str, path: Path) -> Iterator[None]:
     """Run ``code`` (which holds something on ``path``, given as ``sys.argv[1]``, then prints

@@ -1,6 +1,8 @@
 """The constants every test shares: where things are, which day it is, which key and accounts.
 
-The accounts are those of ``data_samples/accounts.json``, which the ``sandbox`` fixture serves.
+The accounts are those of ``data_samples/accounts.json`` (a US platform, US accounts in USD), which
+the ``sandbox`` fixture serves; other currencies come with the platforms of
+``data_samples/accounts-eu.json`` (Germany: EUR, GBP, CHF) and ``accounts-jp.json`` (Japan: JPY).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 SAMPLES = ROOT / "data_samples"
 SAMPLE_ACCOUNTS = SAMPLES / "accounts.json"
+SAMPLE_ACCOUNTS_EU = SAMPLES / "accounts-eu.json"
+SAMPLE_ACCOUNTS_JP = SAMPLES / "accounts-jp.json"
 JOBS = ROOT / "jobs"
 RUN_DATE = dt.date(2026, 11, 26)
 
@@ -25,5 +29,15 @@ B = "acct_1ConnBA000001"  # express
 C = "acct_1ConnCA000002"  # express
 D = "acct_1ConnDA000003"  # express
 SHORT = "acct_1ConnHA000007"  # express, 4,355.81 usd: a debit of 99,999.00 fails for balance
-EUR = "acct_1ConnSA000016"  # express, settles in eur
-JPY = "acct_1ConnXA000021"  # express, settles in jpy
+STRIPE_LOSSES = "acct_1StripeLossesSSSS"  # express, but Stripe covers its losses
+
+# The European platform (Germany) of accounts-eu.json, and some of its accounts.
+EU_PLATFORM = "acct_1PlatformEUAAAAAA"
+EUR = "acct_1ConnDEEUR0000000"  # custom, Germany, eur 50,000.00
+EUR_FR = "acct_1ConnFREUR0000001"  # express, France, eur
+GBP = "acct_1ConnGBGBP0000005"  # express, United Kingdom, gbp
+CHF = "acct_1ConnCHCHF0000007"  # express, Switzerland, chf
+
+# The Japanese platform of accounts-jp.json, and one of its accounts (jpy has no minor unit).
+JP_PLATFORM = "acct_1PlatformJPAAAAAA"
+JPY = "acct_1ConnJPJPY0000001"  # express, Japan, jpy 31,000,000

@@ -473,15 +473,22 @@ LOST: Any = object()
 """Scripted: Stripe executes the request, and its answer is lost on the way back."""
 
 
+_BY_TYPE: Any = object()
+
+
 def account(
     account_id: str,
     *,
     type: str | None = "express",
     country: str | None = "US",
     currency: str | None = "usd",
-    losses: str | None = None,
+    losses: str | None = _BY_TYPE,
 ) -> Account:
-    """A connected account as the gateway returns it."""
+    """A connected account as the gateway returns it: ``controller.losses.payments`` is the
+    platform's (``application``) unless the account is Standard, or as given (``None``: an
+    account object without ``controller``)."""
+    if losses is _BY_TYPE:
+        losses = "stripe" if type == "standard" else "application"
     return Account(account_id, type, country, currency, losses)
 
 
@@ -841,6 +848,16 @@ class FakeStore:
         with self._lock:
             chosen = [r for _, r in sorted(self.reversal_entries_.items()) if job in (None, r.job)]
         yield from chosen
+
+    def reversals_of(self, adjustment_keys: Iterable[str]) -> dict[str, list[ReversalEntry]]:
+        self._check("reversals_of")
+        wanted = set(adjustment_keys)
+        out: dict[str, list[ReversalEntry]] = {}
+        with self._lock:
+            for _, r in sorted(self.reversal_entries_.items()):
+                if r.adjustment_key in wanted:
+                    out.setdefault(r.adjustment_key, []).append(r)
+        return out
 
     def add_reversal(self, entry: ReversalEntry) -> None:
         """Put a reversal in the journal as it stands (tests set up reconcile with it)."""

@@ -15,22 +15,29 @@ from typing import Any
 import pytest
 
 from ledgerrun_sandbox import Faults, SandboxServer
-from tests.helpers.constants import SAMPLE_ACCOUNTS
+from tests.helpers.constants import KEY, SAMPLE_ACCOUNTS
 from tests.helpers.sandbox import ServerFactory
 
 
 @pytest.fixture
 def make_sandbox() -> Iterator[ServerFactory]:
-    """``make_sandbox(seed=None, faults=None, seed_rng=0)``: a sandbox serving on a free port
-    of 127.0.0.1 (``seed`` a seed dict or file; the sample accounts when None). Every sandbox
+    """``make_sandbox(seed=None, faults=None, seed_rng=0, **options)``: a sandbox serving on a
+    free port of 127.0.0.1 (``seed`` a seed dict or file; the sample accounts when None),
+    accepting the tests' ``KEY``, with rate limits off so that tests not about them never wait
+    (``limits="test"`` and the other :class:`SandboxServer` options pass through). Every sandbox
     started stops at teardown (a test may stop one earlier)."""
     started: list[SandboxServer] = []
 
     def factory(
-        seed: dict[str, Any] | Path | None = None, faults: Faults | None = None, seed_rng: int = 0
+        seed: dict[str, Any] | Path | None = None,
+        faults: Faults | None = None,
+        seed_rng: int = 0,
+        **options: Any,
     ) -> SandboxServer:
         seeded = SAMPLE_ACCOUNTS if seed is None else seed
-        server = SandboxServer(seeded, faults=faults, seed_rng=seed_rng).start()
+        options.setdefault("api_keys", [KEY])
+        options.setdefault("limits", "off")
+        server = SandboxServer(seeded, faults=faults, seed_rng=seed_rng, **options).start()
         started.append(server)
         return server
 

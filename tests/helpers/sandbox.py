@@ -31,7 +31,7 @@ STANDARD = "acct_1StandardUS0001"  # usd 300_000, Stripe covers its losses
 REVOKED = "acct_1RevokedUS00001"  # usd 100_000, access revoked
 CANADA = "acct_1ExpressCA00001"  # cad 100_000, another region
 EMPTY = "acct_1ExpressEmpty01"  # usd 0
-EUR_US = "acct_1ExpressEurUS01"  # a US account settling in eur: 50_000 eur
+STRIPE_LIABLE = "acct_1ExpressStripe1"  # usd 100_000, Express but Stripe covers its losses
 UNKNOWN = "acct_1NotConnected001"
 
 
@@ -56,8 +56,8 @@ def base_seed() -> dict[str, Any]:
             {"id": CANADA, "country": "CA", "default_currency": "cad",
              "balance": {"cad": 100_000}},
             {"id": EMPTY, "country": "US", "default_currency": "usd"},
-            {"id": EUR_US, "country": "US", "default_currency": "eur",
-             "balance": {"eur": 50_000}},
+            {"id": STRIPE_LIABLE, "type": "express", "country": "US", "default_currency": "usd",
+             "balance": {"usd": 100_000}, "losses_payments": "stripe"},
         ],
     }  # fmt: skip
 

@@ -1,6 +1,7 @@
-"""The soak: mixed debits, charges, replays, lists and balance reads from many threads to one
-sandbox, after which its books must balance to the cent. ``tests/sandbox/test_sandbox_soak.py``
-runs 2,000 requests; ``tools/soak.py`` (``make soak``) runs 10,000."""
+"""The soak: mixed debits, charges, refunds, replays, lists and balance reads from many threads
+to one sandbox, after which its books must balance to the cent.
+``tests/sandbox/test_sandbox_soak.py`` runs 2,000 requests; ``tools/soak.py`` (``make soak``)
+runs 10,000."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from tests.helpers.sandbox import (
     CANADA,
     CUSTOM,
     EMPTY,
-    EUR_US,
     EXPRESS,
     charge_debit,
     debit,
@@ -27,6 +27,8 @@ from tests.helpers.sandbox import (
 
 # A debit in another currency than the account's is refused with no code, naming "currency".
 EXPECTED_REFUSALS = {"balance_insufficient", "param:currency", "transfers_not_allowed"}
+# A refund of more than is left names "amount"; of a fully refunded payment, its own code.
+REFUND_REFUSALS = {"charge_already_refunded", "param:amount"}
 
 
 def _totals(state: dict[str, Any]) -> Counter[str]:
@@ -50,22 +52,29 @@ def _soak_worker(url: str, index: int, requests: int, tally: _Tally) -> None:
     rng = random.Random(index)
     client = make_client(url)
     made: list[tuple[str, dict[str, Any], str, str]] = []  # (kind, params, account, key)
-    debit_targets = [EXPRESS, CUSTOM, EMPTY, EMPTY, CANADA, EUR_US]
+    payments: list[tuple[str, int]] = []  # the platform's py_ of each debit, and its amount
+    debit_targets = [
+        (EXPRESS, "usd"), (CUSTOM, "usd"), (EMPTY, "usd"), (EMPTY, "usd"), (CANADA, "cad"),
+        (EXPRESS, "eur"),  # not the account's currency
+    ]  # fmt: skip
     for n in range(requests):
         roll = rng.random()
         key = f"soak-{index}-{n}"
         try:
             if roll < 0.55:
-                account = rng.choice(debit_targets)
-                params = {"amount": rng.randint(1, 5000), "metadata": {"n": str(n)}}
+                account, currency = rng.choice(debit_targets)
+                params = {"amount": rng.randint(50, 5000), "currency": currency,
+                          "metadata": {"n": str(n)}}  # fmt: skip
                 tally.add(posts=1)
                 if roll < 0.35:
                     obj: Any = debit(client, account, key=key, **params)
                     made.append(("transfer", params, account, key))
+                    payments.append((obj.destination_payment, obj.amount))
                 else:
                     obj = charge_debit(client, account, key=key, **params)
                     made.append(("charge", params, account, key))
-                tally.add(executed=1)
+                    payments.append((obj.id, obj.amount))
+                tally.add(executed=1, moved=1)
             elif roll < 0.65:
                 account = rng.choice([EXPRESS, CUSTOM, EMPTY])
                 tally.add(posts=1)
@@ -73,7 +82,15 @@ def _soak_worker(url: str, index: int, requests: int, tally: _Tally) -> None:
                     {"amount": rng.randint(1, 3000), "currency": "usd", "destination": account},
                     {"idempotency_key": key},
                 )
-                tally.add(executed=1)
+                tally.add(executed=1, moved=1)
+            elif roll < 0.7 and payments:
+                payment, amount = rng.choice(payments)
+                tally.add(posts=1)
+                refund = client.v1.refunds.create(
+                    {"charge": payment, "amount": rng.randint(1, amount)}, {"idempotency_key": key}
+                )
+                assert refund.source_transfer_reversal.startswith("trr_")
+                tally.add(executed=1, refunds=1)
             elif roll < 0.75 and made:
                 kind, params, account, old_key = rng.choice(made)
                 tally.add(posts=1)
@@ -85,7 +102,7 @@ def _soak_worker(url: str, index: int, requests: int, tally: _Tally) -> None:
                 if rng.random() < 0.5:
                     page = client.v1.transfers.list(
                         {"limit": rng.randint(1, 20)},
-                        {"stripe_account": rng.choice(debit_targets[:3])},
+                        {"stripe_account": rng.choice(debit_targets[:3])[0]},
                     )
                 else:
                     page = client.v1.charges.list({"limit": rng.randint(1, 20)})
@@ -95,7 +112,7 @@ def _soak_worker(url: str, index: int, requests: int, tally: _Tally) -> None:
                 assert balance.available[0].amount >= 0
         except stripe.InvalidRequestError as exc:
             reason = exc.code or f"param:{exc.param}"
-            assert reason in EXPECTED_REFUSALS, exc
+            assert reason in EXPECTED_REFUSALS | REFUND_REFUSALS, exc
             tally.add(refused=1, **{f"code:{reason}": 1})
         tally.add(requests=1)
 
@@ -119,10 +136,13 @@ def soak(server: SandboxServer, threads: int, per_thread: int) -> None:
     assert stats["idempotent_replays"] == counts["replays"] > total // 100
     assert stats["writes_refused"] == counts["refused"] > total // 100
     assert all(counts[f"code:{code}"] > total // 1000 for code in EXPECTED_REFUSALS), counts
-    executed = counts["executed"]
+    executed, moved = counts["executed"], counts["moved"]
     assert stats["writes_executed"] == executed > total // 5
-    assert len(after["transfers"]) == len(after["charges"]) == executed
-    assert len({t["id"] for t in after["transfers"]}) == executed
+    assert len(after["transfers"]) == len(after["charges"]) == moved
+    assert len({t["id"] for t in after["transfers"]}) == moved
+    assert len(after["refunds"]) == counts["refunds"] > 0
+    reversed_total = sum(t["amount_reversed"] for t in after["transfers"])
+    assert reversed_total == sum(r["amount"] for r in after["refunds"])
     assert _totals(after) == _totals(before)
     for account in (after["platform"], *after["accounts"]):
         assert all(amount >= 0 for amount in account["balance"].values())

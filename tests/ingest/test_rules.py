@@ -114,14 +114,20 @@ def test_a_credit_has_no_method(validated: Validate) -> None:
 # --- limits ------------------------------------------------------------------------------------
 
 
-def test_stripes_maximum_per_usd_debit(validated: Validate) -> None:
+def test_stripes_maximum_per_debit_in_usd_and_its_equivalent(validated: Validate) -> None:
+    """100,000 USD "or equivalent": USD exactly, other currencies at a conservative ceiling
+    (80,000.00 EUR, 10,000,000 JPY); a credit is not a debit; a currency Stripe offers no
+    account debits in has no ceiling here (the job's max_amount is the guard)."""
     text = (
         f'{HEADER},direction\nA,acct_1A,"100,000.00",usd,\nB,acct_1A,100000.01,usd,\n'
-        "C,acct_1A,100000.01,usd,credit\nD,acct_1A,100000.01,eur,\n"
+        "C,acct_1A,100000.01,usd,credit\nD,acct_1A,80000.01,eur,\nE,acct_1A,80000.00,eur,\n"
+        "F,acct_1A,20000000,jpy,\nG,acct_1A,10000000,jpy,\nH,acct_1A,999999.00,sgd,\n"
     )
     v = validated(text)
-    assert found(v) == [(3, "amount", "over_stripe_maximum")]
+    assert found(v) == [(r, "amount", "over_stripe_maximum") for r in (3, 5, 7)]
     assert "100,000.00 USD" in v.problems[0].message
+    assert "80,000.00 EUR" in v.problems[1].message
+    assert "10,000,000 JPY" in v.problems[2].message
 
 
 def test_the_jobs_maximum_per_row_holds_for_credits_too(validated: Validate) -> None:
@@ -141,8 +147,9 @@ def test_the_total_is_held_per_currency_and_direction(validated: Validate) -> No
 
 
 def test_a_total_that_would_wrap_an_int64_is_still_above_the_limit(validated: Validate) -> None:
-    rows = "".join(f'R{i},acct_1A,"9,999,999,999,999.99",eur\n' for i in range(9224))
-    v = validated(f"{HEADER}\n{rows}", job='[limits]\nmax_total = { eur = "1000.00" }')
+    # sgd: no account debits in Singapore, so no Stripe ceiling to meet first
+    rows = "".join(f'R{i},acct_1A,"9,999,999,999,999.99",sgd\n' for i in range(9224))
+    v = validated(f"{HEADER}\n{rows}", job='[limits]\nmax_total = { sgd = "1000.00" }')
     assert found(v) == [(1, "amount", "over_max_total")]
     assert v.problems[0].value == "92239999999999907.76"
     assert pc.sum(v.amount_minor).as_py() < 0  # what an int64 sum would have said
@@ -170,7 +177,8 @@ def test_an_amount_too_large_says_the_most_allowed(validated: Validate) -> None:
     v = validated(f'{HEADER}\nA,acct_1A,"10,000,000,000,000.00",usd\nB,acct_1A,1e3,usd\n')
     assert [p.code for p in v.problems] == ["bad_amount", "bad_amount"]
     assert "9,999,999,999,999.99 USD" in v.problems[0].message
-    assert "plain amount" in v.problems[1].message
+    assert "not a number ledgerrun can read" in v.problems[1].message
+    assert "no exponent" in v.problems[1].message
 
 
 def test_a_megabyte_cell_is_never_repeated_whole(validated: Validate) -> None:

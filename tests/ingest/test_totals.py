@@ -84,7 +84,7 @@ def test_a_totals_line_that_is_not_a_number(validated: Validate) -> None:
     [
         ",acct_1A,5.00,usd,\n",  # an account: a row missing its id
         "C,,5.00,usd,\n",  # an id: a row missing its account
-        ",,,,Total\n",  # no amount: a row of nothing but a label
+        "Total,acct_1A,5.00,usd,\n",  # a label, but an account: an adjustment, never a total
     ],
 )
 def test_only_a_last_row_without_id_and_account_but_with_an_amount_is_a_total(
@@ -92,6 +92,11 @@ def test_only_a_last_row_without_id_and_account_but_with_an_amount_is_a_total(
 ) -> None:
     v = validated(f"{HEADER}\n{ROWS}{last}")
     assert v.control_total is None and v.rows == 3
+
+
+def test_a_label_with_no_figure_is_set_aside_with_nothing_to_check(validated: Validate) -> None:
+    v = validated(f"{HEADER}\n{ROWS},,,,Total\n")
+    assert v.ok and v.rows == 2 and v.control_total is None
 
 
 def test_a_total_above_other_rows_is_just_a_bad_row(validated: Validate) -> None:

@@ -17,9 +17,12 @@ def make_server(make_sandbox: ServerFactory) -> ServerFactory:
     """Start sandboxes on free ports (:func:`base_seed` unless given); all stop at teardown."""
 
     def factory(
-        seed: dict[str, Any] | None = None, faults: Faults | None = None, seed_rng: int = 0
+        seed: dict[str, Any] | None = None,
+        faults: Faults | None = None,
+        seed_rng: int = 0,
+        **options: Any,
     ) -> SandboxServer:
-        return make_sandbox(seed or base_seed(), faults=faults, seed_rng=seed_rng)
+        return make_sandbox(seed or base_seed(), faults=faults, seed_rng=seed_rng, **options)
 
     return factory
 

@@ -11,12 +11,13 @@ import pytest
 import stripe
 
 from ledgerrun_sandbox import SandboxServer, SeedError
-from tests.helpers.constants import PLATFORM
+from tests.helpers.constants import KEY, PLATFORM
 from tests.helpers.sandbox import (
     CUSTOM,
     EXPRESS,
     REVOKED,
     STANDARD,
+    STRIPE_LIABLE,
     UNKNOWN,
     ServerFactory,
     balance_of,
@@ -52,8 +53,9 @@ def test_missing_key_is_401(server: SandboxServer) -> None:
     [
         ("sk_" + "live_51SecretLiveKey123456wxyz", "sk_live_****wxyz (a live mode"),  # built, so
         ("rk_" + "live_51SecretLiveKey123456wxyz", "rk_live_****wxyz (a live mode"),  # no scanner
-        ("pk_test_51PublishableKey12345wxyz", "pk_test_****wxyz (not a test mode secret"),
-        ("not_a_stripe_key_at_all_wxyz", "provided: ****wxyz (not a test mode secret"),
+        ("pk_test_51PublishableKey12345wxyz", "provided: pk_test_****wxyz"),
+        ("not_a_stripe_key_at_all_wxyz", "provided: ****wxyz"),
+        ("sk_test_51WellFormedButNotIssued0wxyz", "provided: sk_test_****wxyz"),
     ],
 )
 def test_non_test_keys_are_401_and_only_last_4_chars_echoed(
@@ -68,7 +70,9 @@ def test_non_test_keys_are_401_and_only_last_4_chars_echoed(
     assert sandbox_state(server.url)["stats"]["writes_executed"] == 0
 
 
-def test_restricted_test_key_and_basic_auth_are_accepted(server: SandboxServer) -> None:
+def test_restricted_test_key_and_basic_auth_are_accepted(make_server: ServerFactory) -> None:
+    keys = ["rk_test_51RestrictedKey0001", "sk_test_51BasicAuthKey00001"]
+    server = make_server(api_keys=keys)
     restricted = make_client(server.url, key="rk_test_51RestrictedKey0001")
     assert restricted.v1.balance.retrieve().object == "balance"
     basic = stripe.StripeClient(
@@ -95,6 +99,37 @@ def test_express_and_custom_accounts_are_the_platforms_responsibility(
     custom = client.v1.accounts.retrieve(CUSTOM)
     assert custom.type == "custom" and custom.controller.losses.payments == "application"
     assert custom.controller.requirement_collection == "application"
+
+
+def test_an_express_account_may_leave_its_losses_to_stripe_and_then_cannot_be_debited(
+    server: SandboxServer, client: stripe.StripeClient
+) -> None:
+    """Stripe lets Express accounts have controller.losses.payments = stripe; only accounts
+    whose platform covers their losses may be debited (by either way), though they may still
+    receive credits."""
+    account = client.v1.accounts.retrieve(STRIPE_LIABLE)
+    assert account.type == "express" and account.controller.losses.payments == "stripe"
+    for way in (debit, charge_debit):
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            way(client, STRIPE_LIABLE, 100)
+        assert info.value.code == "transfers_not_allowed"
+        assert "losses.payments is stripe" in info.value.user_message
+    credit = client.v1.transfers.create(
+        {"amount": 100, "currency": "usd", "destination": STRIPE_LIABLE}
+    )
+    assert credit.amount == 100
+    assert balance_of(sandbox_state(server.url), STRIPE_LIABLE) == 100_100
+
+
+def test_losses_payments_is_a_checked_seed_field() -> None:
+    seed = base_seed()
+    seed["accounts"][0]["losses_payments"] = "nobody"
+    with pytest.raises(SeedError, match="losses_payments 'nobody'"):
+        SandboxServer(seed, api_keys=[KEY])
+    seed = base_seed()
+    seed["accounts"][2]["losses_payments"] = "application"  # a Standard account
+    with pytest.raises(SeedError, match="Stripe covers the losses of a Standard account"):
+        SandboxServer(seed, api_keys=[KEY])
 
 
 def test_standard_account_losses_are_stripes(client: stripe.StripeClient) -> None:
@@ -156,9 +191,23 @@ def keyed_server(make_server: ServerFactory) -> SandboxServer:
     return make_server({**base_seed(), "api_keys": KEYED_SEED_KEYS})
 
 
-@pytest.mark.parametrize("key", KEYED_SEED_KEYS)
-def test_seed_api_keys_are_accepted(keyed_server: SandboxServer, key: str) -> None:
+@pytest.mark.parametrize("key", [*KEYED_SEED_KEYS, KEY])
+def test_seed_api_keys_and_the_servers_own_are_accepted(
+    keyed_server: SandboxServer, key: str
+) -> None:
+    """The seed lists two keys; the server was given ``KEY`` besides (``api_keys=``)."""
     assert debit(make_client(keyed_server.url, key=key), EXPRESS, 10).amount == 10
+
+
+def test_a_sandbox_that_would_accept_no_key_does_not_start() -> None:
+    """Stripe accepts only the keys it issued; a sandbox with none would accept nothing, and
+    one accepting any well-formed key would be kinder than Stripe."""
+    with pytest.raises(SeedError, match="would accept no API key"):
+        SandboxServer(base_seed())
+    with pytest.raises(SeedError, match="not a test-mode"):
+        SandboxServer(base_seed(), api_keys=["sk_" + "live_51GivenLiveKey000000"])
+    with SandboxServer(base_seed(), api_keys=[KEY]) as server:
+        assert make_client(server.url).v1.balance.retrieve().object == "balance"
 
 
 def test_other_test_keys_are_refused_when_the_seed_lists_keys(keyed_server: SandboxServer) -> None:
@@ -187,7 +236,7 @@ def test_other_test_keys_are_refused_when_the_seed_lists_keys(keyed_server: Sand
 )
 def test_malformed_api_keys_are_refused_without_echoing_them(keys: object, words: str) -> None:
     with pytest.raises(SeedError) as info:
-        SandboxServer({**base_seed(), "api_keys": keys})
+        SandboxServer({**base_seed(), "api_keys": keys}, api_keys=[KEY])
     assert words in str(info.value) and "NotAllowedHere" not in str(info.value)
 
 
@@ -235,8 +284,8 @@ def test_negative_balances_must_be_a_boolean() -> None:
     seed = _negative_seed()
     seed["accounts"][-2]["negative_balances"] = "yes"
     with pytest.raises(SeedError, match="negative_balances must be true or false"):
-        SandboxServer(seed)
+        SandboxServer(seed, api_keys=[KEY])
     seed = base_seed()
     seed["platform"]["negative_balances"] = True
     with pytest.raises(SeedError, match="unknown field"):
-        SandboxServer(seed)
+        SandboxServer(seed, api_keys=[KEY])

@@ -13,7 +13,6 @@ from tests.helpers.sandbox import (
     CANADA,
     CUSTOM,
     EMPTY,
-    EUR_US,
     EXPRESS,
     REVOKED,
     STANDARD,
@@ -131,7 +130,7 @@ def test_cross_region_debit_is_refused(client: stripe.StripeClient) -> None:
     assert "region" in info.value.user_message
 
 
-@pytest.mark.parametrize("account, currency", [(EXPRESS, "eur"), (EUR_US, "usd")])
+@pytest.mark.parametrize("account, currency", [(EXPRESS, "eur"), (CUSTOM, "cad")])
 def test_currency_must_be_the_account_default(
     client: stripe.StripeClient, account: str, currency: str
 ) -> None:
@@ -221,11 +220,16 @@ def test_metadata_at_the_limits_is_accepted(client: stripe.StripeClient) -> None
     assert debit(client, EXPRESS, metadata=metadata).metadata.to_dict() == metadata
 
 
-def test_description_limit(client: stripe.StripeClient) -> None:
-    assert debit(client, EXPRESS, description="d" * 1000).description == "d" * 1000
+def test_description_limits_are_stripes_per_endpoint(client: stripe.StripeClient) -> None:
+    """5,000 characters on a transfer, 40,000 on a charge (the OpenAPI maxLength of each)."""
+    assert debit(client, EXPRESS, description="d" * 5000).description == "d" * 5000
     with pytest.raises(stripe.InvalidRequestError) as info:
-        debit(client, EXPRESS, description="d" * 1001)
+        debit(client, EXPRESS, description="d" * 5001)
     assert info.value.code is None and info.value.error.param == "description"
+    assert charge_debit(client, EXPRESS, description="c" * 40000).description == "c" * 40000
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        charge_debit(client, EXPRESS, description="c" * 40001)
+    assert info.value.error.param == "description"
 
 
 def test_unknown_parameter_is_named(client: stripe.StripeClient) -> None:
@@ -250,18 +254,16 @@ def test_objects_are_only_visible_in_their_own_account(client: stripe.StripeClie
         assert info.value.error.param == "id"
 
 
-RICH = "acct_1ExpressRich001"  # usd 20,000,000.00 and eur 20,000,000.00
+RICH = "acct_1ExpressRich001"  # usd 20,000,000.00
 
 
 @pytest.fixture
 def rich_client(make_server: ServerFactory) -> stripe.StripeClient:
     seed = base_seed()
-    seed["platform"]["balance"] = {"usd": 20_000_000, "eur": 0}
+    seed["platform"]["balance"] = {"usd": 20_000_000}
     seed["accounts"] += [
         {"id": RICH, "country": "US", "default_currency": "usd",
          "balance": {"usd": 2_000_000_000}},
-        {"id": RICH + "E", "country": "US", "default_currency": "eur",
-         "balance": {"eur": 2_000_000_000}},
     ]  # fmt: skip
     return make_client(make_server(seed).url)
 
@@ -279,11 +281,7 @@ def test_usd_debit_above_100000_dollars_is_amount_too_large(
     assert way(rich_client, RICH, 9_000_000, key="too-big").amount == 9_000_000
 
 
-def test_debit_maximum_is_for_usd_debits_only(rich_client: stripe.StripeClient) -> None:
-    assert debit(rich_client, RICH + "E", 50_000_000, currency="eur").amount == 50_000_000
-    balance = rich_client.v1.balance.retrieve()
-    assert {b.currency: b.amount for b in balance.available}["eur"] == 50_000_000
-    # A credit is not a debit: the platform may send more than 100,000 USD.
+def test_a_credit_is_not_a_debit_and_has_no_debit_maximum(rich_client: stripe.StripeClient) -> None:
     credit = rich_client.v1.transfers.create(
         {"amount": 10_500_000, "currency": "usd", "destination": RICH}
     )

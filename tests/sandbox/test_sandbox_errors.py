@@ -42,7 +42,7 @@ def test_error_with_a_code_carries_its_doc_url(server: SandboxServer) -> None:
     "params, extra, param",
     [
         ({**DEBIT, "metadata[k]": "v" * 501}, AS_EXPRESS, "metadata"),
-        ({**DEBIT, "description": "d" * 1001}, AS_EXPRESS, "description"),
+        ({**DEBIT, "description": "d" * 5001}, AS_EXPRESS, "description"),
         ({**DEBIT, "currency": "eur"}, AS_EXPRESS, "currency"),
         ({**DEBIT, "destination": EXPRESS}, AS_EXPRESS, "destination"),
         ({"amount": "5", "currency": "usd", "source": "tok_visa"}, {}, "source"),
@@ -106,10 +106,51 @@ def test_unsaved_500_invites_a_retry(
 
 
 def test_injected_500_invites_a_retry_and_saves_nothing(make_server: ServerFactory) -> None:
-    server = make_server(faults=Faults(error_rate=1.0))
+    server = make_server(faults=Faults(error_rate=1.0, error_mode="retryable"))
     with pytest.raises(stripe.APIError) as info:
         debit(make_client(server.url), EXPRESS, 100, key="k-inj")
     assert info.value.headers["Stripe-Should-Retry"] == "true"
     assert "Idempotent-Replayed" not in info.value.headers
     server.set_faults(Faults())
     assert debit(make_client(server.url), EXPRESS, 100, key="k-inj").amount == 100
+
+
+def test_an_injected_500_is_saved_under_its_key_by_default(make_server: ServerFactory) -> None:
+    """As most of Stripe's: "retries with the same key return the saved response, including 500
+    errors". The first answer already says Stripe-Should-Retry: false; a retry with the key
+    replays it, even once the sandbox is healthy; nothing was executed; a new key executes."""
+    server = make_server(faults=Faults(error_rate=1.0))
+    assert server.faults.error_mode == "saved"
+    client = make_client(server.url)
+    with pytest.raises(stripe.APIError) as first:
+        debit(client, EXPRESS, 100, key="k-saved")
+    assert first.value.http_status == 500 and first.value.error.type == "api_error"
+    assert first.value.headers["Stripe-Should-Retry"] == "false"
+    assert "Idempotent-Replayed" not in first.value.headers
+    server.set_faults(Faults())
+    with pytest.raises(stripe.APIError) as again:
+        debit(client, EXPRESS, 100, key="k-saved")
+    assert again.value.headers["Idempotent-Replayed"] == "true"
+    assert again.value.headers["Stripe-Should-Retry"] == "false"
+    assert again.value.json_body == first.value.json_body
+    assert again.value.headers["Original-Request"] == first.value.request_id
+    state = sandbox_state(server.url)
+    assert state["transfers"] == [] and state["stats"]["faults"]["error"] == 1
+    assert state["stats"]["writes_executed"] == 0
+    assert debit(client, EXPRESS, 100, key="k-saved-2").amount == 100
+
+
+def test_saved_mode_without_a_key_says_not_to_retry_and_a_read_says_nothing(
+    make_server: ServerFactory,
+) -> None:
+    server = make_server(faults=Faults(error_rate=1.0))
+    status, headers, _ = raw(server.url, "POST", "/v1/transfers", DEBIT, AS_EXPRESS)
+    assert status == 500 and headers["stripe-should-retry"] == "false"
+    status, headers, _ = raw(server.url, "GET", "/v1/balance")
+    assert status == 500 and "stripe-should-retry" not in headers  # nothing to save a read under
+    assert sandbox_state(server.url)["transfers"] == []
+
+
+def test_error_mode_is_checked() -> None:
+    with pytest.raises(ValueError, match="error_mode must be one of"):
+        Faults(error_mode="sometimes")

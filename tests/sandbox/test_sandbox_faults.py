@@ -32,8 +32,8 @@ def test_latency_delays_every_v1_request(make_server: ServerFactory) -> None:
     assert state["stats"]["faults"]["latency"] == 2
 
 
-def test_error_rate_answers_500_before_executing(make_server: ServerFactory) -> None:
-    server = make_server(faults=Faults(error_rate=1.0))
+def test_retryable_error_rate_answers_500_before_executing(make_server: ServerFactory) -> None:
+    server = make_server(faults=Faults(error_rate=1.0, error_mode="retryable"))
     client = make_client(server.url)
     with pytest.raises(stripe.APIError) as info:
         client.v1.balance.retrieve()
@@ -46,7 +46,7 @@ def test_error_rate_answers_500_before_executing(make_server: ServerFactory) -> 
     assert state["stats"]["faults"]["error"] == 2
     # Nothing was saved under the key: once healthy, the same key executes as new.
     server.set_faults(Faults())
-    transfer = debit(client, EXPRESS, 1000, key="e-1")
+    transfer = debit(client, EXPRESS, 1000, key="e-1")  # (retryable: nothing saved)
     assert "Idempotent-Replayed" not in transfer.last_response.headers
     assert sandbox_state(server.url)["stats"]["writes_executed"] == 1
 

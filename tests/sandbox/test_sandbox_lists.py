@@ -8,7 +8,15 @@ import pytest
 import stripe
 
 from ledgerrun_sandbox import SandboxServer
-from tests.helpers.sandbox import CUSTOM, EMPTY, EXPRESS, advance_clock, charge_debit, debit
+from tests.helpers.sandbox import (
+    CUSTOM,
+    EMPTY,
+    EXPRESS,
+    advance_clock,
+    charge_debit,
+    debit,
+    make_client,
+)
 
 ON_EXPRESS = {"stripe_account": EXPRESS}
 
@@ -82,11 +90,11 @@ def test_platform_charges_list_holds_payments_of_both_debit_ways(
     client: stripe.StripeClient,
 ) -> None:
     transfer = debit(client, EXPRESS, 11)
-    payment = charge_debit(client, CUSTOM, 22, transfer_group="g")
+    payment = charge_debit(client, CUSTOM, 220, transfer_group="g")
     listed = client.v1.charges.list({"limit": 5})
     assert [c.id for c in listed.data] == [payment.id, transfer.destination_payment]
     assert listed.url == "/v1/charges"
-    assert [c.amount for c in client.v1.charges.list({"transfer_group": "g"}).data] == [22]
+    assert [c.amount for c in client.v1.charges.list({"transfer_group": "g"}).data] == [220]
     assert client.v1.charges.list({}, ON_EXPRESS).data == []
 
 
@@ -144,7 +152,7 @@ def test_paging_both_ways_matches_a_plain_model(
         group = "b" if i % 3 == 0 else "a"
         account = (EXPRESS, CUSTOM)[i % 2]
         if kind == "charges":
-            obj: Any = charge_debit(client, account, i + 1, transfer_group=group)
+            obj: Any = charge_debit(client, account, 50 + i, transfer_group=group)
         else:  # credits: the platform's own transfers
             obj = client.v1.transfers.create(
                 {"amount": i + 1, "currency": "usd", "destination": account,
@@ -186,12 +194,12 @@ def test_paging_both_ways_matches_a_plain_model(
 
 
 def test_limit_bounds_and_an_exact_last_page(client: stripe.StripeClient) -> None:
-    for amount in range(1, 11):
+    for amount in range(50, 60):
         charge_debit(client, EXPRESS, amount)
     exact = client.v1.charges.list({"limit": 10})
     assert len(exact.data) == 10 and not exact.has_more
     one = client.v1.charges.list({"limit": 1})
-    assert [c.amount for c in one.data] == [10] and one.has_more
+    assert [c.amount for c in one.data] == [59] and one.has_more
     assert len(client.v1.charges.list({"limit": 100}).data) == 10
     for limit in (0, 101, -1):
         with pytest.raises(stripe.InvalidRequestError) as info:
@@ -200,3 +208,41 @@ def test_limit_bounds_and_an_exact_last_page(client: stripe.StripeClient) -> Non
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.charges.list({"destination": EXPRESS})  # a transfers-only filter
     assert info.value.code == "parameter_unknown"
+
+
+# --- the platform's connected accounts ----------------------------------------------------------
+
+
+def _platform_of(n: int, start: int = 1_700_000_000) -> dict[str, Any]:
+    """A platform with ``n`` connected accounts created a minute apart, and a revoked one."""
+    accounts = [
+        {"id": f"acct_1Listed{i:010d}", "country": "US", "default_currency": "usd",
+         "created": start + 60 * i}
+        for i in range(n)
+    ]  # fmt: skip
+    accounts.append({"id": "acct_1ListedRevoked01", "country": "US", "default_currency": "usd",
+                     "access": "revoked", "created": start + 60 * n})  # fmt: skip
+    return {"platform": {"id": "acct_1PlatformList0001", "country": "US",
+                         "default_currency": "usd"}, "accounts": accounts}  # fmt: skip
+
+
+def test_the_platforms_accounts_come_newest_first_in_pages_of_up_to_100(make_server: Any) -> None:
+    server = make_server(_platform_of(250))
+    client = make_client(server.url)
+    first = client.v1.accounts.list({"limit": 100})
+    assert first.object == "list" and first.url == "/v1/accounts" and first.has_more
+    assert first.data[0].id == "acct_1Listed0000000249" and first.data[0].object == "account"
+    assert first.data[0].controller.losses.payments == "application"
+    seen = [a.id for a in client.v1.accounts.list({"limit": 100}).auto_paging_iter()]
+    assert seen == [f"acct_1Listed{i:010d}" for i in range(249, -1, -1)]  # no revoked account
+    assert len(client.v1.accounts.list().data) == 10
+    since = client.v1.accounts.list({"created": {"gte": 1_700_000_000 + 60 * 245}})
+    assert [a.id for a in since.data] == [f"acct_1Listed{i:010d}" for i in range(249, 244, -1)]
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.accounts.list({"limit": 101})
+
+
+def test_a_connected_account_is_not_a_platform_and_lists_none(server: SandboxServer) -> None:
+    client = make_client(server.url)
+    assert len(client.v1.accounts.list({"limit": 100}).data) == 6  # base_seed: 7, one revoked
+    assert client.v1.accounts.list(options=ON_EXPRESS).data == []  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from typing import Any
 
@@ -190,3 +191,81 @@ def test_the_checker_knows_stripes_error_codes_and_list_urls() -> None:
     assert CHECKER.check({"error": {"type": "api_error"}}, "error") == []
     bad_url = {"object": "list", "data": [], "has_more": False, "url": "/v1/charges"}
     assert CHECKER.check(bad_url, "transfer_list") != []
+
+
+def test_refunds_searches_and_account_lists_have_stripes_shapes(make_server: ServerFactory) -> None:
+    server = make_server(refund_settle_s=60)
+    url = server.url
+
+    def ok(method: str, path: str, schema: str, params: dict[str, str] | None = None,
+           headers: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+        status, _, body = raw(url, method, path, params, headers)
+        assert status == 200, body
+        conforms(body, schema)
+        return body
+
+    debit = ok("POST", "/v1/transfers", "transfer",
+               {"amount": "1000", "currency": "usd", "destination": PLATFORM,
+                "metadata[ledgerrun_account]": EXPRESS}, AS_EXPRESS)  # fmt: skip
+    charge = ok("POST", "/v1/charges", "charge",
+                {"amount": "700", "currency": "usd", "source": CUSTOM,
+                 "metadata[ledgerrun_account]": CUSTOM}, None)  # fmt: skip
+    pending = ok("POST", "/v1/refunds", "refund",
+                 {"charge": debit["destination_payment"], "amount": "100",
+                  "metadata[why]": "x", "reason": "duplicate"})  # fmt: skip
+    assert pending["status"] == "pending" and pending["pending_reason"] == "processing"
+    ok("POST", "/v1/refunds", "refund", {"charge": charge["id"]})
+    ok("GET", f"/v1/refunds/{pending['id']}", "refund")
+    ok("GET", "/v1/refunds", "refund_list", {"limit": "5"})
+    ok("GET", "/v1/refunds", "refund_list", {"charge": charge["id"], "created[gte]": "0"})
+    expanded = ok("GET", f"/v1/charges/{charge['id']}", "charge", {"expand[]": "refunds"})
+    assert expanded["refunds"]["data"] and expanded["payment_method_details"] == {
+        "stripe_account": {}, "type": "stripe_account"}  # fmt: skip
+    ok("GET", "/v1/charges", "charge_list", {"expand[]": "data.refunds"})
+    ok("GET", "/v1/accounts", "account_list", {"limit": "3"})
+    ok("GET", "/v1/accounts", "account_list", None, AS_EXPRESS)
+    found = ok("GET", "/v1/charges/search", "charge_search_result",
+               {"query": "metadata['ledgerrun_account']:'" + CUSTOM + "'",
+                "expand[]": "total_count"})  # fmt: skip
+    assert found["total_count"] == 1
+    paged = ok("GET", "/v1/charges/search", "charge_search_result",
+               {"query": "created>0", "limit": "1"})  # fmt: skip
+    assert paged["next_page"] and paged["has_more"]
+
+
+def test_new_refusals_have_stripes_error_shape(make_server: ServerFactory) -> None:
+    server = make_server(limits="test")
+    url = server.url
+    payment = raw(url, "POST", "/v1/charges", {"amount": "700", "currency": "usd",
+                                              "source": CUSTOM})[2]["id"]  # fmt: skip
+    refusals = [
+        ("GET", "/v1/balance", None, {"Stripe-Version": "1999-01-01"}, 400),
+        ("POST", "/v1/charges", {"amount": "49", "currency": "usd", "source": CUSTOM}, None, 400),
+        ("POST", "/v1/refunds", {"charge": payment, "amount": "701"}, None, 400),
+        ("POST", "/v1/refunds", {"charge": "py_nope"}, None, 400),
+        ("GET", "/v1/charges/search", {"query": "foo:'bar'"}, None, 400),
+    ]
+    for method, path, params, headers, status in refusals:
+        got, _, body = raw(url, method, path, params, headers)
+        assert got == status, body
+        conforms(body, "error")
+    raw(url, "POST", "/v1/refunds", {"charge": payment})
+    got, _, body = raw(url, "POST", "/v1/refunds", {"charge": payment})
+    assert got == 400 and body["error"]["code"] == "charge_already_refunded"
+    conforms(body, "error")
+    for _ in range(30):
+        got, _, body = raw(url, "GET", "/v1/balance")
+        if got == 429:
+            break
+    assert got == 429 and body["error"]["code"] == "rate_limit"
+    conforms(body, "error")
+
+
+def test_every_endpoint_the_sandbox_serves_has_its_shape_in_the_subset() -> None:
+    from ledgerrun_sandbox.routes import OPERATIONS
+
+    def normal(operation: str) -> str:
+        return re.sub(r"\{[a-z_]+\}", "{id}", operation)
+
+    vendored = {normal(op) for op in SPEC["x-operations"] if op != "any error"}
+    assert {normal(op) for op in OPERATIONS} == vendored

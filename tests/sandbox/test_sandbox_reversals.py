@@ -292,7 +292,7 @@ def test_faults_hit_reversals_like_other_writes(make_server: ServerFactory) -> N
     client = make_client(server.url)
     transfer = debit(client, EXPRESS, 1_000)
 
-    server.set_faults(Faults(error_rate=1.0))
+    server.set_faults(Faults(error_rate=1.0, error_mode="retryable"))
     with pytest.raises(stripe.APIError) as error:
         reverse(client, transfer.id, amount=100, key="f-1")
     assert error.value.http_status == 500

@@ -16,7 +16,7 @@ import pytest
 import stripe
 
 from ledgerrun_sandbox import SandboxServer, SeedError
-from tests.helpers.constants import PLATFORM
+from tests.helpers.constants import KEY, PLATFORM
 from tests.helpers.sandbox import (
     EMPTY,
     EXPRESS,
@@ -58,7 +58,7 @@ def test_clock_takes_json_and_refuses_to_go_back(server: SandboxServer) -> None:
 
 
 def test_start_picks_a_port_and_stop_closes_everything() -> None:
-    server = SandboxServer(base_seed()).start()
+    server = SandboxServer(base_seed(), api_keys=[KEY]).start()
     port = server.port
     assert server.url == f"http://127.0.0.1:{port}" and port > 0
     client = make_client(server.url)
@@ -76,7 +76,7 @@ def test_start_picks_a_port_and_stop_closes_everything() -> None:
 def test_context_manager_and_seed_file(tmp_path: Path) -> None:
     path = tmp_path / "accounts.json"
     path.write_text(json.dumps(base_seed()))
-    with SandboxServer(path) as server:
+    with SandboxServer(path, api_keys=[KEY]) as server:
         assert make_client(server.url).v1.accounts.retrieve_current().id == PLATFORM
     with pytest.raises(RuntimeError):
         _ = server.port

@@ -44,7 +44,8 @@ class World:
     def check(self, run_date: str | None = DAY) -> Reconciliation:
         session = fake_session(self.job, self.client)
         return reconcile(self.job, session, self.store, self.results, run_date=run_date,
-                         now=self.client.clock.now())  # fmt: skip
+                         now=self.client.clock.now(),
+                         from_file=self.results.exists())  # fmt: skip
 
     def sent(self, adjustment_id: str, account: str = A, amount: int = 100, *,
              state: str = SUCCEEDED, run_date: str = DAY, method: str = "transfer",

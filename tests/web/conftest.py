@@ -12,9 +12,9 @@ import pytest
 @pytest.fixture(scope="module")
 def module_sandbox() -> Iterator[Any]:
     from ledgerrun_sandbox import SandboxServer
-    from tests.helpers.constants import SAMPLES
+    from tests.helpers.constants import KEY, SAMPLES
 
-    with SandboxServer(SAMPLES / "accounts.json", port=0) as server:
+    with SandboxServer(SAMPLES / "accounts.json", port=0, api_keys=[KEY], limits="off") as server:
         yield server
 
 

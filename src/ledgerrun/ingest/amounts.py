@@ -1,4 +1,16 @@
-"""The checks on amounts: reading them (:mod:`ledgerrun.money`), the limits, the control total.
+"""The checks on amounts: reading them as the job says they are written, their sign and their
+column, and the limits.
+
+A row's amount comes from ``amount`` (major units) and/or ``amount_minor``, or from an
+accounting journal's pair of columns, ``debit`` and ``credit``: exactly one of them is filled on
+each row and gives both the amount and the direction (both filled is ``debit_and_credit``,
+neither is ``empty_value``; a zero or a lone dash counts as empty beside an amount).
+
+Amounts are read in the job's notation (:mod:`ledgerrun.money.notation`): the row's own currency
+symbol, accounting negatives and the job's decimal mark. What a negative amount means is the
+job's to say (``[ledger] negative``): ``refuse`` (the default) makes it ``non_positive_amount``,
+naming the setting; ``credit`` makes it a credit of its absolute value, unless the row says
+it is a debit (its direction, or the Debit column), which is a contradiction and refused.
 
 Every sum is exact (:func:`ledgerrun.money.exact_sum` or Python integers and decimals): an int64
 sum could wrap round to a negative number and slip under a limit.
@@ -7,24 +19,26 @@ sum could wrap round to a negative number and slip under a limit.
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Callable
-from decimal import Decimal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerrun import money
-from ledgerrun.ingest.read import Ledger
+from ledgerrun.ingest.readings import Reporter
 from ledgerrun.ingest.validation import Collector
 from ledgerrun.job import Job
-from ledgerrun.money.scalar import MAJOR_GRAMMAR
-from ledgerrun.stripe import facts
-from ledgerrun.summary import ControlTotal
-from ledgerrun.vocab import shown
+from ledgerrun.money.notation import Notation
+from ledgerrun.vocab import money_text, shown
 
-Parsed = tuple[pa.Array, pa.Array] | None
-_STATED = re.compile(MAJOR_GRAMMAR)
+Parsed = tuple[pa.Array, pa.Array]
+Sources = dict[str, Parsed]
+NEGATIVE_FIX = (
+    'If this export writes credits as negative amounts, set [ledger] negative = "credit" in the '
+    "job; otherwise correct the amount."
+)
 
 
 @functools.cache
@@ -35,54 +49,55 @@ def currency_table() -> tuple[pa.Array, pa.Array]:
     return pa.array(codes, pa.string()), pa.array(exponents, pa.int8())
 
 
+def notation(job: Job) -> Notation:
+    """How the job's ledgers write amounts: as finance systems write them, signed."""
+    return Notation(job.reading.decimal, written=True, negatives=True)
+
+
 def parse(
-    have: set[str], major: pa.Array, minor: pa.Array, exps: pa.Array
-) -> tuple[Parsed, Parsed]:
-    """(minor units, codes) for the amount and amount_minor columns the ledger has."""
-    return (
-        money.parse_major_array(major, exps) if "amount" in have else None,
-        money.parse_minor_array(minor, exps) if "amount_minor" in have else None,
-    )
+    columns: Mapping[str, pa.ChunkedArray], exps: pa.Array, currency: pa.Array, job: Job
+) -> Sources:
+    """(signed minor units, codes) for each money column the ledger has."""
+    written = notation(job)
+    out: Sources = {}
+    for name, values in columns.items():
+        if name == "amount_minor":
+            out[name] = money.parse_minor_array(values, exps, negatives=True)
+        else:
+            out[name] = money.parse_major_array(values, exps, notation=written, currencies=currency)
+    return out
 
 
-def joined(first: tuple[Parsed, Parsed], second: tuple[Parsed, Parsed]) -> tuple[Parsed, Parsed]:
+def joined(first: Sources, second: Sources) -> Sources:
     """Two halves' results as one column each, without copying."""
-
-    def join(a: Parsed, b: Parsed) -> Parsed:
-        if a is None or b is None:
-            return None
-        return tuple(
+    return {
+        name: tuple(
             pa.chunked_array([*_chunks(x), *_chunks(y)], type=x.type)
-            for x, y in zip(a, b, strict=True)
+            for x, y in zip(first[name], second[name], strict=True)
         )
-
-    return join(first[0], second[0]), join(first[1], second[1])
+        for name in first
+    }
 
 
 def _chunks(values: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
     return values.chunks if isinstance(values, pa.ChunkedArray) else [values]
 
 
-def _largest(exp: int) -> int:
-    return money.MAX_MINOR - money.MAX_MINOR % 10 if exp == 3 else money.MAX_MINOR
+def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    return values
 
 
-def _decimals_word(unit: str, exp: int, cur: str, value: str) -> str:
-    if unit == "minor":
-        return (
-            f"'{value}' minor units is not a valid {cur} amount: {cur} moves in steps of 10 minor "
-            "units, so the amount in minor units must end in 0."
-        )
-    if exp == 0:
-        return f"'{value}' has decimals, but {cur} has none: write a whole number."
-    if exp == 3:
-        return (
-            f"'{value}' cannot be taken in {cur}: {cur} moves in steps of 0.010 (10 minor units), "
-            "so the third decimal must be 0. ledgerrun never rounds."
-        )
-    return (
-        f"'{value}' has more than {exp} decimal places, the most {cur} has; ledgerrun never rounds."
-    )
+@dataclass
+class Amounts:
+    """Each row's amount (absolute minor units; null where it was refused) and direction
+    (``debit``/``credit``, or a bad direction's own text), and where each amount came from:
+    (column, rows, texts) for the messages of the limits."""
+
+    minor: pa.Array
+    direction: pa.Array
+    sources: list[tuple[str, pa.Array, pa.Array]]
 
 
 def check_amounts(
@@ -91,11 +106,40 @@ def check_amounts(
     col: Callable[[str], pa.ChunkedArray],
     currency: pa.Array,
     exps: pa.Array,
-    parsed: tuple[Parsed, Parsed],
-) -> pa.Array:
-    """Report every amount problem; return the amounts in minor units (null where unreadable)."""
-    nothing = pa.nulls(len(currency), pa.int64())
+    parsed: Sources,
+    stated: pa.Array,
+    job: Job,
+) -> Amounts:
+    """Report every amount problem; return the amounts and the directions they give."""
+    report = Reporter(out, currency, exps, notation(job))
+    if "debit" in have and "credit" in have:
+        signed, direction, sources, says_debit = _pair(out, col, parsed, stated, report)
+    else:
+        signed, sources = _single(out, have, col, parsed, report)
+        direction = pc.if_else(pc.equal(stated, ""), job.direction, stated)
+        says_debit = pc.equal(stated, "debit")
+    # A negative amount whose currency is unknown has no value, but is negative all the same.
+    hidden = pa.array(np.zeros(len(currency), dtype=np.bool_))
+    for column, rows, text in sources if pc.any(pc.is_null(exps)).as_py() else []:
+        if column not in parsed:
+            continue
+        marked = pc.or_(pc.match_substring(text, "-"), pc.match_substring(text, "("))
+        unvalued = pc.and_(pc.is_null(parsed[column][1]), pc.is_null(exps))
+        hidden = pc.or_(hidden, pc.and_(rows, pc.and_(unvalued, marked)))
+    return _signs(out, signed, direction, says_debit, sources, currency, job, hidden)
+
+
+def _single(
+    out: Collector,
+    have: set[str],
+    col: Callable[[str], pa.ChunkedArray],
+    parsed: Sources,
+    report: Reporter,
+) -> tuple[pa.Array, list[tuple[str, pa.Array, pa.Array]]]:
+    """The amount of each row from ``amount`` and/or ``amount_minor`` (signed)."""
     major, minor = col("amount"), col("amount_minor")
+    n = len(major)
+    nothing = pa.nulls(n, pa.int64())
     if "amount" in have or "amount_minor" in have:
         out.cells(
             pc.and_(pc.equal(major, ""), pc.equal(minor, "")),
@@ -104,46 +148,14 @@ def check_amounts(
             major if "amount" in have else minor,
             lambda v, i: "The amount is empty; every row needs an amount.",
         )
-
-    def report(column: str, unit: str, codes: pa.Array, raw: pa.ChunkedArray) -> None:
-        check_text = money.check_major_text if unit == "major" else money.check_minor_text
-
-        def unreadable(v: str, i: int) -> str:
-            try:
-                check_text(raw[i].as_py())
-            except money.AmountError:
-                if unit == "minor":
-                    return f"'{v}' is not a whole number of minor units (cents): digits only."
-                return (
-                    f"'{v}' is not a plain amount: write digits with an optional decimal point, "
-                    "such as 1500.00 or 1,500.00 (no symbol, sign, spaces or exponent)."
-                )
-            exp, cur = exps[i].as_py(), currency[i].as_py().upper()
-            most = (
-                f"{money.MAX_MINOR:,} minor units"
-                if unit == "minor"
-                else f"{money.format_major(_largest(exp), exp, grouping=True)} {cur}"
-            )
-            return f"'{v}' is too large to be a real amount: the most a row may hold is {most}."
-
-        def decimals(v: str, i: int) -> str:
-            return _decimals_word(unit, exps[i].as_py(), currency[i].as_py().upper(), v)
-
-        words = {
-            "bad_amount": unreadable,
-            "non_positive_amount": lambda v, i: f"'{v}' is not above zero; an amount must be.",
-            "too_many_decimals": decimals,
-        }
-        for code, word in words.items():
-            out.cells(pc.equal(codes, code), column, code, raw, word)
-
     parsed_major = parsed_minor = nothing
-    if parsed[0] is not None:
-        parsed_major, codes = parsed[0]
-        report("amount", "major", codes, major)
-    if parsed[1] is not None:
-        parsed_minor, codes = parsed[1]
-        report("amount_minor", "minor", codes, minor)
+    if "amount" in parsed:
+        parsed_major, codes = parsed["amount"]
+        report.codes("amount", codes, major)
+        parsed_major = report.one_reading("amount", _flat(parsed_major), codes, _flat(major))
+    if "amount_minor" in parsed:
+        parsed_minor, codes = parsed["amount_minor"]
+        report.codes("amount_minor", codes, minor)
     if "amount" in have and "amount_minor" in have:
 
         def mismatch(v: str, i: int) -> str:
@@ -154,134 +166,138 @@ def check_amounts(
 
         differ = pc.not_equal(parsed_major, parsed_minor)
         out.cells(differ, "amount", "amount_mismatch", major, mismatch)
-    return pc.coalesce(parsed_major, parsed_minor)
+    column = "amount" if "amount" in have else "amount_minor"
+    every = pa.array(np.ones(n, dtype=np.bool_))
+    return _flat(pc.coalesce(parsed_major, parsed_minor)), [(column, every, _flat(col(column)))]
 
 
-def check_limits(
-    job: Job,
+def _pair(
     out: Collector,
-    currency: pa.Array,
+    col: Callable[[str], pa.ChunkedArray],
+    parsed: Sources,
+    stated: pa.Array,
+    report: Reporter,
+) -> tuple[pa.Array, pa.Array, list[tuple[str, pa.Array, pa.Array]], pa.Array]:
+    """The amount and direction of each row from a Debit and a Credit column: exactly one filled
+    (a zero or a lone dash beside an amount counts as empty)."""
+    debit_text, credit_text = _flat(col("debit")), _flat(col("credit"))
+    (debit, debit_codes), (credit, credit_codes) = parsed["debit"], parsed["credit"]
+
+    def filled(text: pa.Array, codes: pa.Array) -> pa.Array:
+        dash = pc.match_substring_regex(text, r"^[^0-9]{0,4}-[^0-9]{0,4}$")
+        zero = pc.equal(codes, "non_positive_amount")
+        return pc.invert(pc.or_(pc.or_(pc.equal(text, ""), dash), pc.fill_null(zero, False)))
+
+    in_debit, in_credit = filled(debit_text, debit_codes), filled(credit_text, credit_codes)
+    both, neither = pc.and_(in_debit, in_credit), pc.invert(pc.or_(in_debit, in_credit))
+    headers = (out.ledger.headers.get("debit", "debit"), out.ledger.headers.get("credit", "credit"))
+    out.cells(
+        both,
+        "debit",
+        "debit_and_credit",
+        debit_text,
+        lambda v, i: (
+            f"{headers[0]} holds '{v}' and {headers[1]} holds '{shown(credit_text[i].as_py())}': "
+            "a row is a debit or a credit, not both."
+        ),
+    )
+    blank = pc.and_(pc.equal(debit_text, ""), pc.equal(credit_text, ""))
+    out.cells(
+        pc.and_(neither, blank),
+        "debit",
+        "empty_value",
+        debit_text,
+        lambda v, i: f"Neither {headers[0]} nor {headers[1]} holds an amount; fill one of them.",
+    )
+    out.cells(
+        pc.and_(neither, pc.invert(blank)),
+        "debit",
+        "non_positive_amount",
+        debit_text,
+        lambda v, i: (
+            f"{headers[0]} and {headers[1]} hold no amount above zero "
+            f"('{v}', '{shown(credit_text[i].as_py())}'); an amount must be above zero."
+        ),
+    )
+    one_debit = pc.and_(in_debit, pc.invert(in_credit))
+    one_credit = pc.and_(in_credit, pc.invert(in_debit))
+    report.codes("debit", debit_codes, debit_text, only=one_debit)
+    report.codes("credit", credit_codes, credit_text, only=one_credit)
+    debit = report.one_reading("debit", _flat(debit), debit_codes, debit_text)
+    credit = report.one_reading("credit", _flat(credit), credit_codes, credit_text)
+    direction = pc.if_else(one_credit, "credit", "debit")
+    says = pc.and_(
+        pc.not_equal(stated, ""), pc.is_in(stated, value_set=pa.array(["debit", "credit"]))
+    )
+    out.cells(
+        pc.and_(says, pc.and_(pc.or_(one_debit, one_credit), pc.not_equal(stated, direction))),
+        "direction",
+        "bad_direction",
+        _flat(col("direction")),
+        lambda v, i: (
+            f"'{v}' says {stated[i].as_py()}, but the amount is in the "
+            f"{headers[0] if direction[i].as_py() == 'debit' else headers[1]} column."
+        ),
+    )
+    signed = pc.if_else(
+        one_debit, debit, pc.if_else(one_credit, credit, pa.scalar(None, pa.int64()))
+    )
+    sources = [("debit", one_debit, debit_text), ("credit", one_credit, credit_text)]
+    return signed, direction, sources, one_debit
+
+
+def _signs(
+    out: Collector,
+    signed: pa.Array,
     direction: pa.Array,
-    minor: pa.Array,
-    column: str,
-    text: pa.Array,
-) -> None:
-    """Stripe's maximum per debit, the job's maximum per row, the job's maximum per ledger."""
-    debit = pc.equal(direction, "debit")
-    for cur, ceiling in sorted(facts.DEBIT_MAXIMUM.items()):
-        exp = money.exponent(cur)
-        over = pc.and_(pc.and_(debit, pc.equal(currency, cur)), pc.greater(minor, ceiling))
+    says_debit: pa.Array,
+    sources: list[tuple[str, pa.Array, pa.Array]],
+    currency: pa.Array,
+    job: Job,
+    hidden: pa.Array,
+) -> Amounts:
+    """Negative amounts, as the job says: refused, or credits of their absolute value (unless
+    the row says it is a debit). ``hidden`` are negatives in a currency not known."""
+    negative = pc.or_(pc.fill_null(pc.less(signed, 0), False), hidden)
+    if not pc.any(negative).as_py():
+        return Amounts(signed, direction, sources)
 
-        def stripe_word(
-            v: str, i: int, cur: str = cur, ceiling: int = ceiling, exp: int = exp
-        ) -> str:
-            amount = money.format_major(minor[i].as_py(), exp, grouping=True)
-            most = money.format_major(ceiling, exp, grouping=True)
-            return (
-                f"{amount} {cur.upper()} is above Stripe's maximum for one debit, {most} "
-                f"{cur.upper()}."
+    def amount(i: int) -> str:
+        value = signed[i].as_py()
+        if value is None:
+            return "in a currency ledgerrun does not know"
+        return money_text(value, currency[i].as_py() or "")
+
+    refused = negative
+    if job.reading.negative == "credit":
+        refused = pc.and_(negative, says_debit)
+    for column, rows, text in sources:
+        if job.reading.negative == "credit":
+            out.cells(
+                pc.and_(refused, rows),
+                column,
+                "non_positive_amount",
+                text,
+                lambda v, i: (
+                    f"'{v}' is negative ({amount(i)}) but the row says it is a debit: under "
+                    '[ledger] negative = "credit" a negative amount is a credit. Write a debit '
+                    "as a positive amount, or mark the row as a credit."
+                ),
+                fix="Make the amount positive for a debit, or mark the row as a credit.",
             )
-
-        out.cells(over, column, "over_stripe_maximum", text, stripe_word)
-    for cur, limit in sorted(job.limits.max_amount.items()):
-        exp = money.exponent(cur)
-        over = pc.and_(pc.equal(currency, cur), pc.greater(minor, limit))
-
-        def word(v: str, i: int, cur: str = cur, limit: int = limit, exp: int = exp) -> str:
-            amount = money.format_major(minor[i].as_py(), exp, grouping=True)
-            ceiling = money.format_major(limit, exp, grouping=True)
-            return f"{amount} {cur.upper()} is above the job's limit of {ceiling} per row."
-
-        out.cells(over, column, "over_max_amount", text, word)
-    valid = pc.invert(out.invalid)
-    for cur, limit in sorted(job.limits.max_total.items()):
-        exp = money.exponent(cur)
-        for way in ("debit", "credit"):
-            chosen = pc.and_(valid, pc.and_(pc.equal(currency, cur), pc.equal(direction, way)))
-            total = money.exact_sum(pc.filter(minor, chosen))
-            if total > limit:
-                out.header(
-                    "amount",
-                    "over_max_total",
-                    money.format_major(total, exp),
-                    f"The {cur.upper()} {way}s add up to "
-                    f"{money.format_major(total, exp, grouping=True)}, above the job's limit of "
-                    f"{money.format_major(limit, exp, grouping=True)}.",
-                )
-
-
-# --- the control total -------------------------------------------------------------------------
-
-
-def control_total(
-    ledger: Ledger, out: Collector, currency: pa.Array, minor: pa.Array
-) -> ControlTotal | None:
-    """Check the ledger's totals line (if it has one) against the sum of its rows."""
-    line = ledger.totals
-    if line is None:
-        return None
-    in_minor = not line.cells.get("amount")
-    column = "amount_minor" if in_minor else "amount"
-    stated_text = line.cells.get(column) or ""
-    code = (line.cells.get("currency") or "").lower()
-    named = code if money.is_currency(code) else None
-    counted = (
-        pc.is_valid(minor)
-        if named is None
-        else pc.and_(pc.equal(currency, named), pc.is_valid(minor))
-    )
-    sums: dict[str, int] = {}
-    kept = pc.filter(currency, counted)
-    amounts = pc.filter(minor, counted)
-    for cur in pc.unique(kept).to_pylist():
-        sums[cur] = money.exact_sum(pc.filter(amounts, pc.equal(kept, cur)))
-    exps = {cur: money.exponent(cur) for cur in sums if money.is_currency(cur)}
-    places = money.exponent(named) if named else max(exps.values(), default=2)
-    computed = sum(
-        (Decimal(total).scaleb(-exps.get(cur, 0)) for cur, total in sums.items()), Decimal(0)
-    )
-    stated = _stated(stated_text, in_minor, places)
-    result = ControlTotal(
-        row=line.row,
-        stated=shown(stated_text) if stated is None else _written(stated, places),
-        computed=_written(computed, places),
-        currency=named,
-        matches=stated is not None and stated == computed,
-    )
-    flagged = {(p.row, p.column) for p in ledger.read_problems}
-    if result.matches or (line.row, ledger.headers.get(column, column)) in flagged:
-        return result  # a cell error on the line is reported as such, not as a mismatch
-    scope = f"{named.upper()} rows" if named else "rows"
-    if stated is None:
-        message = (
-            f"The totals line's amount '{result.stated}' is not a number ledgerrun can read; the "
-            f"{scope} above add up to {result.computed}."
-        )
-    else:
-        difference = _written(abs(stated - computed), places)
-        message = (
-            f"The totals line says {result.stated} but the {scope} above add up to "
-            f"{result.computed} (a difference of {difference}): a row is missing, extra or "
-            "mistyped, or the total is out of date."
-        )
-    out.at(line.row, column, "control_total_mismatch", stated_text, message)
-    return result
-
-
-def _stated(text: str, in_minor: bool, places: int) -> Decimal | None:
-    """The totals line's amount as a decimal in major units; None when it cannot be read."""
-    if in_minor:
-        if not re.fullmatch(r"-?[0-9]+", text):
-            return None
-        return Decimal(int(text)).scaleb(-places)
-    match = _STATED.fullmatch(text)
-    if match is None:
-        return None
-    return Decimal(text.replace(",", ""))
-
-
-def _written(value: Decimal, places: int) -> str:
-    """``12,345.67``: thousands separated, at least the currency's decimals."""
-    exponent = value.normalize().as_tuple().exponent
-    shown_places = max(places, -exponent if isinstance(exponent, int) else 0)
-    return f"{value:,.{shown_places}f}"
+        else:
+            out.cells(
+                pc.and_(negative, rows),
+                column,
+                "non_positive_amount",
+                text,
+                lambda v, i: (
+                    f"'{v}' is negative ({amount(i)}). If this export writes credits as negative "
+                    'amounts, set [ledger] negative = "credit" in the job to read it as a credit.'
+                ),
+                fix=NEGATIVE_FIX,
+            )
+    credit = pc.and_(negative, pc.invert(refused))
+    direction = pc.if_else(credit, "credit", direction)
+    signed = pc.if_else(refused, pa.scalar(None, pa.int64()), pc.abs(signed))
+    return Amounts(signed, direction, sources)

@@ -4,6 +4,10 @@ The first rows are read here, with Python's own CSV reader, to find the header (
 it are skipped) and the byte where the data starts; pyarrow then reads the data from that byte,
 every column as text. A row with too many or too few cells is set aside as a problem on its own
 row; a file that is not UTF-8 is refused, naming the first row that is not.
+
+The delimiter is the job's (``[ledger] delimiter``), else the one of ``,`` ``;`` and tab under
+which a header row is found (a German Excel writes ``;``). A file whose header reads under two
+of them is refused rather than guessed.
 """
 
 from __future__ import annotations
@@ -11,23 +15,34 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from ledgerrun.errors import LedgerFileError
-from ledgerrun.ingest.read import HEADER_SCAN_ROWS, Grid, find_header, is_header
+from ledgerrun.ingest.layout import (
+    HEADER_SCAN_ROWS,
+    Grid,
+    Layout,
+    find_header,
+    is_header,
+    score,
+)
 from ledgerrun.vocab import Problem
 
 HEAD_BYTES = 1 << 20  # the header must lie within the file's first MiB
 _BOM = "\ufeff"
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)|[^\r\n]+")
 _NOT_UTF8 = "is not UTF-8 text; save the file as 'CSV UTF-8'"
+DETECTED = (",", ";", "\t")  # the delimiters found from the header row, in this order
+_NAMES = {",": "','", ";": "';'", "\t": "a tab", "|": "'|'"}
+
+Records = list[tuple[int, Any, int]]
 
 
-def read_csv(path: Path, size: int, mapping: Mapping[str, str]) -> Grid:
+def read_csv(path: Path, size: int, layout: Layout) -> Grid:
     with path.open("rb") as fh:
         head = fh.read(HEAD_BYTES)
     whole = len(head) >= size
@@ -35,8 +50,9 @@ def read_csv(path: Path, size: int, mapping: Mapping[str, str]) -> Grid:
     skipped = 0
     if text.startswith(_BOM):
         text, skipped = text[1:], len(_BOM.encode())
-    records, cut = _first_records(path, text, whole, mapping)
-    found = find_header([(number, cells) for number, cells, _ in records], mapping)
+    delimiter, (records, cut) = _delimiter(path, text, whole, layout)
+    candidates = [(number, cells) for number, cells, _ in records]
+    found = find_header(candidates, layout)
     if found is None:
         if cut:
             raise LedgerFileError(
@@ -49,20 +65,55 @@ def read_csv(path: Path, size: int, mapping: Mapping[str, str]) -> Grid:
         raise LedgerFileError(f"{path.name}: row {header_row} {_NOT_UTF8}", row=header_row)
     end = next(end for number, _, end in records if number == header_row)
     start = skipped + len(text[:end].encode("utf-8", errors="surrogateescape"))
-    table, rows, problems = _read_data(path, start, size, header_row, len(header))
-    if not is_header(header, mapping):
+    table, rows, problems = _read_data(path, start, size, header_row, len(header), delimiter)
+    if not is_header(header, layout):
         problems = []  # the header lacks required columns: that is the problem, not each row
-    return Grid(header, header_row, table, rows, problems)
+    first = [(number, [str(c) for c in cells]) for number, cells in candidates]
+    return Grid(header, header_row, table, rows, problems, head=first)
+
+
+def _delimiter(
+    path: Path, text: str, whole: bool, layout: Layout
+) -> tuple[str, tuple[Records, bool]]:
+    """The delimiter and the first rows read with it: the job's, else the one under which the
+    header is found (the one under which the first rows come closest when none is)."""
+    if layout.delimiter is not None:
+        return layout.delimiter, _first_records(path, text, whole, layout, layout.delimiter)
+    read: dict[str, tuple[Records, bool]] = {}
+    failure: LedgerFileError | None = None
+    for delimiter in DETECTED:
+        try:
+            read[delimiter] = _first_records(path, text, whole, layout, delimiter)
+        except LedgerFileError as exc:
+            failure = failure or exc
+    if not read:
+        assert failure is not None
+        raise failure
+    headed = [d for d, (found, _) in read.items() if any(is_header(r[1], layout) for r in found)]
+    if len(headed) > 1:
+        names = " and ".join(_NAMES[d] for d in headed)
+        raise LedgerFileError(
+            f"{path.name}: its header reads both with {names} between the columns; name the "
+            'delimiter in the job ([ledger] delimiter = ";", for example)'
+        )
+    if headed:
+        return headed[0], read[headed[0]]
+
+    def closeness(delimiter: str) -> int:
+        return max((score(r[1], layout) for r in read[delimiter][0]), default=0)
+
+    best = max(read, key=lambda d: (closeness(d), -DETECTED.index(d)))
+    return best, read[best]
 
 
 def _first_records(
-    path: Path, text: str, whole: bool, mapping: Mapping[str, str]
-) -> tuple[list[tuple[int, Any, int]], bool]:
+    path: Path, text: str, whole: bool, layout: Layout, delimiter: str = ","
+) -> tuple[Records, bool]:
     """The first rows of ``text``, up to the header, as ``(row number, cells, where the row
     ends)``; and whether the scan stopped at the end of ``text`` inside a row (the file goes on
     beyond it). Rows below the header are left to pyarrow."""
     lines = _lines(text, whole)
-    reader = csv.reader(lines.each())
+    reader = csv.reader(lines.each(), delimiter=delimiter)
     found: list[tuple[int, Any, int]] = []
     for number in range(1, HEADER_SCAN_ROWS + 1):
         try:
@@ -78,7 +129,7 @@ def _first_records(
         if lines.partial:  # the row may go on past what was read
             return found, True
         found.append((number, cells, lines.consumed))
-        if is_header(cells, mapping):
+        if is_header(cells, layout):
             break
     return found, False
 
@@ -101,7 +152,7 @@ class _lines:
 
 
 def _read_data(
-    path: Path, start: int, size: int, header_row: int, width: int
+    path: Path, start: int, size: int, header_row: int, width: int, delimiter: str = ","
 ) -> tuple[pa.Table, pa.Array | None, list[Problem]]:
     import pyarrow.csv as pcsv
 
@@ -123,6 +174,7 @@ def _read_data(
                     use_threads=threads, block_size=1 << 22, column_names=names
                 ),
                 parse_options=pcsv.ParseOptions(
+                    delimiter=delimiter,
                     newlines_in_values=newlines,
                     ignore_empty_lines=False,
                     invalid_row_handler=keep_aside if careful else None,

@@ -3,7 +3,9 @@
 A decimal column is exact as it stands, written without an exponent (``Decimal("1E-10")`` is
 ``0.0000000001``); a float becomes its shortest round-trip decimal, also without an exponent
 (``0.1 + 0.2`` is ``0.30000000000000004``, which then has too many decimals for any currency:
-never a silent rounding). A null is an empty cell, so a row of nulls is a blank row.
+never a silent rounding). A null is an empty cell, so a row of nulls is a blank row. A number in
+a money column is written with the job's decimal mark, so that a decimal-comma job reads it as
+the number it is.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerrun.errors import LedgerFileError
-from ledgerrun.ingest.read import Grid
+from ledgerrun.ingest.layout import Grid, Layout, amount_columns
 
 
-def read_parquet(path: Path) -> Grid:
+def read_parquet(path: Path, layout: Layout | None = None) -> Grid:
     import pyarrow.parquet as pq
 
     try:
@@ -29,6 +31,11 @@ def read_parquet(path: Path) -> Grid:
         raise LedgerFileError(f"{path.name} has no columns (no header row)")
     names = [str(n) for n in table.column_names]
     columns = [_as_text(path, name, table.column(i)) for i, name in enumerate(names)]
+    if layout is not None and layout.decimal != ".":
+        for index in amount_columns(names, layout):
+            kind = table.column(index).type
+            if pa.types.is_decimal(kind) or pa.types.is_floating(kind):
+                columns[index] = pc.replace_substring(columns[index], ".", layout.decimal)
     return Grid(names, 1, pa.table(columns, names=[f"c{i}" for i in range(len(names))]))
 
 

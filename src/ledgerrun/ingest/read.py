@@ -6,11 +6,13 @@ formats the way Excel displays them (:mod:`~ledgerrun.ingest.xlsx`), Parquet by 
 decimals kept exact (:mod:`~ledgerrun.ingest.parquetfile`).
 
 The header is the first row among the first :data:`HEADER_SCAN_ROWS` that holds every required
-column (after the job's ``[columns]`` mapping); title and blank rows above it are ignored. Canonical
-columns are matched by name (case-insensitively) or through the mapping and stripped of surrounding
-whitespace; every other column is kept verbatim for the results file. Blank rows are dropped.
-A last row with no adjustment id and no account but an amount is the ledger's totals line: it is
-set aside (:class:`TotalsLine`) for the control-total check and is not a row of the ledger.
+column (after the job's ``[columns]`` mapping and ``[ledger]`` settings: :mod:`~ledgerrun.ingest.
+layout`); title and blank rows above it are ignored. Canonical columns are matched by name
+(case-insensitively) or through the mapping and stripped of surrounding whitespace; every other
+column is kept verbatim for the results file. The parts of a composite id are kept, stripped, in
+``parts``. Blank rows are dropped. The ledger's totals line (a "Total" line with only footers
+below it, or a last row with an amount but no id and no account) is set aside
+(:mod:`~ledgerrun.ingest.footing`) for the control-total check and is not a row of the ledger.
 
 Row numbers follow the spreadsheet: the header's own number, data rows below it.
 """
@@ -18,7 +20,7 @@ Row numbers follow the spreadsheet: the header's own number, data rows below it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,16 +32,44 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerrun.errors import LedgerFileError
-from ledgerrun.job import CANONICAL_COLUMNS, LEDGER_SUFFIXES
+from ledgerrun.ingest import footing
+from ledgerrun.ingest.footing import TotalsLine
+from ledgerrun.ingest.layout import (
+    AMOUNTS,
+    HEADER_SCAN_ROWS,
+    METADATA_PREFIX,
+    Grid,
+    Layout,
+    amount_columns,
+    assign,
+    find_header,
+    is_header,
+    part_columns,
+    reject_duplicate_headers,
+)
+from ledgerrun.job import LEDGER_SUFFIXES, Reading
 from ledgerrun.vocab import Problem
+
+__all__ = [
+    "AMOUNTS",
+    "CELL_CODES",
+    "HEADER_SCAN_ROWS",
+    "METADATA_PREFIX",
+    "Grid",
+    "Layout",
+    "Ledger",
+    "LedgerPathError",
+    "TotalsLine",
+    "amount_columns",
+    "assign",
+    "find_header",
+    "is_header",
+    "read_ledger",
+]
 
 if TYPE_CHECKING:
     from ledgerrun.ingest.cellview import Typed
 
-METADATA_PREFIX = "metadata."
-HEADER_SCAN_ROWS = 20
-REQUIRED = ("adjustment_id", "account", "currency")
-AMOUNTS = ("amount", "amount_minor")
 CELL_CODES = ("bad_value", "formula_not_calculated")  # problems the reader finds in one cell
 
 
@@ -49,29 +79,6 @@ class LedgerPathError(LedgerFileError):
     def __init__(self, message: str, fix: str) -> None:
         super().__init__(message)
         self.fix = fix
-
-
-@dataclass(frozen=True)
-class TotalsLine:
-    """The ledger's totals line: its row and its cells (canonical name -> text)."""
-
-    row: int
-    cells: Mapping[str, str]
-
-
-@dataclass
-class Grid:
-    """A file's header and the text of its data rows, before columns are matched to names.
-
-    ``table`` has one string column per header cell, in order; ``rows`` numbers its rows (None:
-    consecutive from the row below the header)."""
-
-    header: list[str]
-    header_row: int
-    table: pa.Table
-    rows: pa.Array | None = None
-    problems: list[Problem] = field(default_factory=list)
-    typed: dict[tuple[int, int], Typed] = field(default_factory=dict)  # (row, column index)
 
 
 @dataclass
@@ -85,7 +92,10 @@ class Ledger:
     ``unmapped`` lists the ``[columns]`` mappings whose header the file does not have. ``order``
     lists every file column, left to right, as ``("table", name)`` or ``("extras", name)``.
     ``read_problems`` are what the reader found (rows it could not read, cells holding a
-    spreadsheet error); ``totals`` is the totals line, when the ledger ends with one. ``typed``
+    spreadsheet error); ``totals`` is the totals line, when the ledger ends with one, and
+    ``footers`` the rows of the footer lines below it. ``parts`` holds the columns of a composite
+    id (stripped, in the job's order; None when the id is one column). ``layout`` is how the job
+    reads the file; ``head`` the first rows the header was looked for in. ``typed``
     holds the xlsx cells validation must judge by their type and format, by (row number, file
     column index as in ``order``).
     """
@@ -100,6 +110,10 @@ class Ledger:
     order: list[tuple[str, str]] = field(default_factory=list)
     header_row: int = 1
     totals: TotalsLine | None = None
+    parts: pa.Table | None = None
+    layout: Layout = field(default_factory=Layout)
+    head: list[tuple[int, list[str]]] = field(default_factory=list)
+    footers: list[int] = field(default_factory=list)
     typed: dict[tuple[int, int], Typed] = field(default_factory=dict)
 
     @property
@@ -125,9 +139,13 @@ class Ledger:
 
 
 def read_ledger(
-    path: Path, columns: Mapping[str, str] | None = None, sheet: str | None = None
+    path: Path,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | None = None,
+    reading: Reading | None = None,
 ) -> Ledger:
-    """Read ``path`` by its extension; LedgerFileError when the file as a whole is unusable."""
+    """Read ``path`` by its extension, under the job's ``[columns]`` (``columns``) and
+    ``[ledger]`` (``reading``) settings; LedgerFileError when the file as a whole is unusable."""
     suffix = path.suffix.lower()
     if suffix not in LEDGER_SUFFIXES:
         raise LedgerFileError(
@@ -151,101 +169,31 @@ def read_ledger(
         )
     if size == 0:
         raise LedgerFileError(f"{path.name} is empty (0 bytes): it has no header row")
-    mapping = columns or {}
+    layout = Layout.of(columns, reading)
     if suffix == ".csv":
         from ledgerrun.ingest.csvfile import read_csv
 
-        grid = read_csv(path, size, mapping)
+        grid = read_csv(path, size, layout)
     elif suffix == ".parquet":
         from ledgerrun.ingest.parquetfile import read_parquet
 
-        grid = read_parquet(path)
+        grid = read_parquet(path, layout)
     else:
         from ledgerrun.ingest.xlsx import read_xlsx
 
-        grid = read_xlsx(path, sheet, mapping)
-    return _arrange(path, grid, mapping)
-
-
-# --- the header --------------------------------------------------------------------------------
-
-
-def assign(headers: Sequence[str], mapping: Mapping[str, str]) -> dict[int, str]:
-    """Which file column becomes which canonical column: the job's mapping first, then names.
-
-    ``headers`` are stripped of surrounding whitespace."""
-    lowered = [h.lower() for h in headers]
-    taken: dict[int, str] = {}
-    for canonical, header in mapping.items():
-        if header in headers:
-            taken[list(headers).index(header)] = canonical
-        elif header.lower() in lowered:
-            taken[lowered.index(header.lower())] = canonical
-    mapped = set(taken.values())
-    for index, header in enumerate(headers):
-        if index in taken:
-            continue
-        low = header.lower()
-        if low in CANONICAL_COLUMNS and low not in mapped and low not in mapping:
-            taken[index] = low
-        elif low.startswith(METADATA_PREFIX) and header not in mapped:
-            name = METADATA_PREFIX + header[len(METADATA_PREFIX) :]
-            if name not in mapped:
-                taken[index] = name
-    return taken
-
-
-def is_header(cells: Sequence[str], mapping: Mapping[str, str]) -> bool:
-    """True when ``cells`` hold every required column, under ``mapping``."""
-    found = set(assign([c.strip() for c in cells], mapping).values())
-    return all(name in found for name in REQUIRED) and any(name in found for name in AMOUNTS)
-
-
-def find_header(
-    candidates: Sequence[tuple[int, Sequence[str]]], mapping: Mapping[str, str]
-) -> tuple[int, list[str]] | None:
-    """The header among the first rows (``(row number, cells)``): the first that holds every
-    required column; failing that the first non-blank row (judged later: missing columns); None
-    when every candidate is blank."""
-    first: tuple[int, list[str]] | None = None
-    for number, cells in candidates[:HEADER_SCAN_ROWS]:
-        if not any(c.strip() for c in cells):
-            continue
-        if is_header(cells, mapping):
-            return number, list(cells)
-        if first is None:
-            first = (number, list(cells))
-    return first
-
-
-def amount_columns(header: Sequence[str], mapping: Mapping[str, str]) -> set[int]:
-    """Positions of the header's amount and amount_minor columns."""
-    taken = assign([h.strip() for h in header], mapping)
-    return {index for index, name in taken.items() if name in AMOUNTS}
-
-
-def reject_duplicate_headers(path: Path, headers: Sequence[str], row: int = 1) -> None:
-    seen: dict[str, int] = {}
-    for index, header in enumerate(headers):
-        key = header.lower()
-        if key in seen and header:
-            raise LedgerFileError(
-                f"{path.name}: the header '{header}' appears twice in row {row} (columns "
-                f"{seen[key] + 1} and {index + 1}); every column needs its own name",
-                row=row,
-                column=header,
-            )
-        seen[key] = index
+        grid = read_xlsx(path, sheet, layout)
+    return _arrange(path, grid, layout)
 
 
 # --- from a grid to a ledger -------------------------------------------------------------------
 
 
-def _arrange(path: Path, grid: Grid, mapping: Mapping[str, str]) -> Ledger:
+def _arrange(path: Path, grid: Grid, layout: Layout) -> Ledger:
     stripped = [h.strip() for h in grid.header]
     reject_duplicate_headers(path, stripped, grid.header_row)
-    wanted = assign(stripped, mapping)
-    unmapped = {c: h for c, h in mapping.items() if c not in wanted.values()}
+    wanted = assign(stripped, layout)
+    unmapped = {c: h for c, h in layout.columns.items() if c not in wanted.values()}
+    part_indices = part_columns(stripped, layout) if layout.id_parts else None
     raw = grid.table
     rows = grid.rows
     if rows is None:
@@ -269,9 +217,17 @@ def _arrange(path: Path, grid: Grid, mapping: Mapping[str, str]) -> Ledger:
     with ThreadPoolExecutor(max_workers=2) as pool:  # pyarrow kernels release the GIL
         canon_cols = dict(zip(canon_cols, pool.map(strip, canon_cols.values()), strict=True))
     table, extras = pa.table(canon_cols), pa.table(extra_cols)
+    parts = None
+    if part_indices is not None:
+        parts = pa.table([strip(raw.column(i)) for i in part_indices], names=list(layout.id_parts))
     keep = _not_blank(table, extras, len(rows))
     if keep is not None:
         table, extras, rows = _filter(table, keep), _filter(extras, keep), rows.filter(keep)
+        parts = None if parts is None else _filter(parts, keep)
+    if parts is not None:
+        shown["adjustment_id"] = " + ".join(stripped[i] for i in part_indices or [])
+    elif layout.id_parts:
+        unmapped["adjustment_id"] = " + ".join(layout.id_parts)
     ledger = Ledger(
         path=path,
         table=table,
@@ -282,9 +238,12 @@ def _arrange(path: Path, grid: Grid, mapping: Mapping[str, str]) -> Ledger:
         read_problems=grid.problems,
         order=order,
         header_row=grid.header_row,
+        parts=parts,
+        layout=layout,
+        head=grid.head,
         typed=grid.typed,
     )
-    return _set_totals_aside(ledger)
+    return footing.set_aside(ledger)
 
 
 def _filter(table: pa.Table, keep: pa.Array) -> pa.Table:
@@ -312,24 +271,3 @@ def _not_blank(table: pa.Table, extras: pa.Table, count: int) -> pa.Array | None
             return None  # checked every canonical column: no blank row, extras need no look
         blank = pc.and_(blank, pc.equal(column, ""))
     return None if not pc.any(blank).as_py() else pc.invert(blank)
-
-
-def _set_totals_aside(ledger: Ledger) -> Ledger:
-    """Take the totals line off the end of the ledger, when it has one: the last row, with no
-    adjustment id and no account, but an amount."""
-    table, n = ledger.table, ledger.num_rows
-    if n == 0 or "adjustment_id" not in table.column_names or "account" not in table.column_names:
-        return ledger
-    cells = {name: table.column(name)[n - 1].as_py() for name in table.column_names}
-    if cells["adjustment_id"] or cells["account"]:
-        return ledger
-    if not any(cells.get(name) for name in AMOUNTS):
-        return ledger
-    row = ledger.rows[n - 1].as_py()
-    if any(p.row > row for p in ledger.read_problems):
-        return ledger  # a row the reader set aside comes after it: it is not the last row
-    ledger.totals = TotalsLine(row, cells)
-    ledger.table = table.slice(0, n - 1)
-    ledger.extras = ledger.extras.slice(0, n - 1) if ledger.extras.num_columns else ledger.extras
-    ledger.rows = ledger.rows.slice(0, n - 1)
-    return ledger

@@ -13,9 +13,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerrun.ingest import characters, identity
+from ledgerrun.ingest.layout import closest, missing
 from ledgerrun.ingest.read import METADATA_PREFIX, Ledger
 from ledgerrun.ingest.validation import Collector
-from ledgerrun.job import DIRECTIONS, METHODS
+from ledgerrun.job import AMOUNT_PAIR, METHODS
 from ledgerrun.metadata_keys import LEDGER_MAX, PREFIX, RESERVED
 from ledgerrun.stripe import facts
 from ledgerrun.vocab import shown
@@ -33,36 +34,84 @@ Column = Callable[[str], pa.ChunkedArray]
 
 
 def require(ledger: Ledger, out: Collector, have: set[str]) -> bool:
-    """missing_column for each required column the header lacks; True when none is missing."""
-    needed = ["adjustment_id", "account", "currency"]
-    if "amount" not in have and "amount_minor" not in have:
-        needed.append("amount")
-    row = f"Row {ledger.header_row}"
-    missing = False
-    for name in needed:
-        if name in have:
-            continue
-        missing = True
-        mapped = ledger.unmapped.get(name)
-        if mapped is not None:
-            message = f"The job maps {name} to the header '{mapped}', which {row.lower()} lacks."
-        elif name == "amount":
-            message = f"{row} has neither an 'amount' nor an 'amount_minor' column; one is needed."
-        else:
-            message = f"{row} has no '{name}' column; every ledger needs one."
-        out.header(name, "missing_column", mapped or "", message)
-    return not missing
+    """missing_column for each required column the header lacks; True when none is missing.
+
+    The message names the row taken as the header and, when the first rows hold a header text
+    close to the one wanted (another row, another case, a near spelling), that text and its row:
+    the likely cause, rather than a title row above the real header."""
+    layout = ledger.layout
+    names = set(have) | ({"adjustment_id"} if ledger.parts is not None else set())
+    gone = missing(names, layout)
+    if layout.pair and "amount" in gone:
+        gone = [n for n in gone if n != "amount"] + [p for p in AMOUNT_PAIR if p not in names]
+    row = f"row {ledger.header_row}"
+    for name in gone:
+        wanted, message, fix = _missing(ledger, name, row)
+        near = None if wanted is None else closest(wanted, ledger.head)
+        if near is not None:
+            where = "in the header row" if near[0] == ledger.header_row else f"on row {near[0]}"
+            message += f" The closest header in the first rows is '{shown(near[1], 60)}' {where}."
+        out.header(name, "missing_column", ledger.unmapped.get(name, ""), message, fix=fix)
+    return not gone
+
+
+def _missing(ledger: Ledger, name: str, row: str) -> tuple[str | None, str, str | None]:
+    """(the header text to look for, the message, advice) for a missing required column."""
+    layout, taken = ledger.layout, f"{row} (taken as the header)"
+    if name == "adjustment_id" and layout.id_parts:
+        absent = [p for p in layout.id_parts if not _in_header(ledger, p)]
+        first = absent[0] if absent else layout.id_parts[0]
+        parts = " + ".join(f"'{p}'" for p in layout.id_parts)
+        lacks = ", ".join(f"'{p}'" for p in absent) or "them"
+        return first, f"The job builds adjustment_id from {parts}; {taken} lacks {lacks}.", None
+    mapped = ledger.unmapped.get(name)
+    if mapped is not None:
+        return mapped, f"The job maps {name} to the header '{mapped}', which {taken} lacks.", None
+    if name == "amount":
+        return (
+            "amount",
+            f"{taken.capitalize()} has neither an 'amount' nor an 'amount_minor' column (nor a "
+            "pair of debit and credit columns); one is needed.",
+            None,
+        )
+    if name == "currency":
+        return (
+            "currency",
+            f"{taken.capitalize()} has no 'currency' column. Every row needs a currency: from a "
+            "column, or from the job when the whole file is in one.",
+            "Add a currency column, map yours in [columns], or name the file's currency in the "
+            'job: [ledger] currency = "usd".',
+        )
+    return name, f"{taken.capitalize()} has no '{name}' column; every ledger needs one.", None
+
+
+def _in_header(ledger: Ledger, header: str) -> bool:
+    names = [name.lower() for where, name in ledger.order if where == "extras"]
+    names += [ledger.headers.get(n, n).lower() for where, n in ledger.order if where == "table"]
+    return header.lower() in names
 
 
 # --- adjustment ids ----------------------------------------------------------------------------
 
 
 def check_ids(
-    ids: pa.ChunkedArray, keys: pa.Array, invisible: pa.Array, ledger: Ledger, out: Collector
+    ids: pa.ChunkedArray,
+    keys: pa.Array,
+    invisible: pa.Array,
+    ledger: Ledger,
+    out: Collector,
+    skip: pa.Array | None = None,
 ) -> None:
     """empty_value, adjustment_id_too_long, bad_adjustment_id (``invisible``, from
-    :func:`identity.invisible_array`) and duplicate_adjustment_id (by canonical ``keys``)."""
+    :func:`identity.invisible_array`) and duplicate_adjustment_id (by canonical ``keys``).
+    Rows of ``skip`` (a composite id whose parts were already refused) are left out."""
     empty = pc.equal(ids, "")
+    if skip is not None:
+        empty = pc.and_(empty, pc.invert(skip))
+        invisible = pc.or_(invisible, skip)  # left out of the duplicates, as invisible ids are
+        flagged = pc.and_(invisible, pc.invert(skip))
+    else:
+        flagged = invisible
     out.cells(
         empty,
         "adjustment_id",
@@ -89,7 +138,7 @@ def check_ids(
             "can look alike and be different. Retype the id."
         )
 
-    out.cells(invisible, "adjustment_id", "bad_adjustment_id", ids, hidden)
+    out.cells(flagged, "adjustment_id", "bad_adjustment_id", ids, hidden)
     _check_duplicates(ids, keys, pc.invert(pc.or_(empty, invisible)), ledger, out)
 
 
@@ -204,25 +253,39 @@ def check_currency(currency: pa.ChunkedArray, exps: pa.Array, out: Collector) ->
     )
 
 
-def check_direction(
-    direction: pa.ChunkedArray, out: Collector, default: str, present: bool
-) -> pa.Array:
-    """The direction of each row, lower-case, the job's where the cell is empty."""
-    if not present:  # the job's direction on every row
-        return pa.chunked_array([pa.nulls(len(direction), pa.string()).fill_null(default)])
+# How exports write a direction: the words, the accounting forms, and German's Soll and Haben.
+DIRECTION_WORDS = {
+    "debit": "debit",
+    "credit": "credit",
+    "dr": "debit",
+    "cr": "credit",
+    "d": "debit",
+    "c": "credit",
+    "soll": "debit",
+    "haben": "credit",
+    "s": "debit",
+    "h": "credit",
+}
+
+
+def check_direction(direction: pa.ChunkedArray, out: Collector, default: str) -> pa.Array:
+    """The direction each row states: ``debit``, ``credit``, or empty for a blank cell (the
+    job's ``default`` applies later). Any other text is bad_direction and kept, lower-case."""
     lowered = pc.ascii_lower(direction)
-    filled = pc.if_else(pc.equal(lowered, ""), default, lowered)
+    words = pa.array(list(DIRECTION_WORDS), pa.string())
+    meant = pa.array(list(DIRECTION_WORDS.values()), pa.string())
+    known = pc.take(meant, pc.index_in(lowered, value_set=words))
     out.cells(
-        pc.invert(pc.is_in(filled, value_set=pa.array(DIRECTIONS))),
+        pc.and_(pc.is_null(known), pc.not_equal(lowered, "")),
         "direction",
         "bad_direction",
         direction,
         lambda v, i: (
-            f"'{v}' is not a direction: write 'debit' or 'credit', or leave the cell empty "
-            f"for the job's ({default})."
+            f"'{v}' is not a direction: write 'debit' or 'credit' (DR/CR and D/C are read too), "
+            f"or leave the cell empty for the job's ({default})."
         ),
     )
-    return filled
+    return pc.coalesce(known, lowered)
 
 
 def check_methods(

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerrun.ingest.read import Ledger, TotalsLine
+from ledgerrun.ingest.read import Ledger
 from ledgerrun.ingest.validation import Collector
 from ledgerrun.job import Job
 from ledgerrun.stripe import facts
@@ -75,12 +75,15 @@ def scan(ledger: Ledger, key: str | None) -> tuple[Ledger, list[Found]]:
             if _holds(text, key):
                 live = any(p in text for p in facts.LIVE_PREFIXES)
                 found.append(Found(-1, name, redacted(text, key), live))
-        totals = TotalsLine(totals.row, {k: redacted(v, key) for k, v in totals.cells.items()})
+        cells = {k: redacted(v, key) for k, v in totals.cells.items()}
+        totals = dataclasses.replace(totals, cells=cells)
     problems = [_redact_problem(p, key) for p in ledger.read_problems]
     if not found and totals is ledger.totals and problems == ledger.read_problems:
         return ledger, []
+    # a composite id's parts are copies of cells already counted above: redacted, not recounted
+    parts = None if ledger.parts is None else _redact_table(ledger.parts, key, [])
     clean = dataclasses.replace(
-        ledger, table=table, extras=extras, totals=totals, read_problems=problems
+        ledger, table=table, extras=extras, totals=totals, read_problems=problems, parts=parts
     )
     return clean, sorted(found, key=lambda f: f.index % (ledger.num_rows + 1))
 

@@ -9,12 +9,15 @@ validation. The checks live in :mod:`~ledgerrun.ingest.rules` and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerrun.ingest import amounts, identity, rules, secret_cells, typed
+from ledgerrun.ingest import amounts, compose, control, identity, limits, rules, secret_cells, typed
+from ledgerrun.ingest.layout import AMOUNT_COLUMNS
 from ledgerrun.ingest.read import CELL_CODES, Ledger
 from ledgerrun.ingest.validation import Collector, Validation, in_order
 from ledgerrun.job import Job
@@ -50,44 +53,49 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
     cell_rows = {p.row for p in ledger.read_problems if p.code in CELL_CODES}
     if cell_rows:
         out.invalidate(pc.is_in(ledger.rows, value_set=pa.array(sorted(cell_rows), pa.int64())))
-    currency = pc.ascii_lower(col("currency"))
+    currency = _currency(col("currency"), job.reading.currency)
     codes, exponents = amounts.currency_table()
     exps = pc.take(exponents, pc.index_in(currency, value_set=codes))
     # The heavy checks share the two cores (pyarrow releases the GIL): the other thread parses
     # the first two thirds of the amounts and checks accounts; this one checks the ids (canonical
     # forms, invisible characters, duplicates) and parses the last third.
     split = n * 2 // 3
-    major, minor = col("amount"), col("amount_minor")
-    adjustment_id, account = col("adjustment_id"), col("account")
+    money_columns = {name: col(name) for name in AMOUNT_COLUMNS if name in have}
+    if "debit" not in have or "credit" not in have:
+        money_columns.pop("debit", None)
+        money_columns.pop("credit", None)
+    account = col("account")
 
-    def other_core() -> tuple[amounts.Parsed, amounts.Parsed]:
-        parsed = amounts.parse(
-            have, major.slice(0, split), minor.slice(0, split), exps.slice(0, split)
-        )
+    def part(start: int, stop: int | None) -> amounts.Sources:
+        def cut(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+            return values.slice(start) if stop is None else values.slice(start, stop - start)
+
+        sliced = {name: cut(values) for name, values in money_columns.items()}
+        return amounts.parse(sliced, cut(exps), cut(currency), job)
+
+    def other_core() -> amounts.Sources:
+        parsed = part(0, split)
         if "account" in have:
             rules.check_accounts(account, out, platform_id)
         return parsed
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         first = pool.submit(other_core)
-        keys = identity.canonical_array(adjustment_id, job.id_prefix)
-        if "adjustment_id" in have:
-            invisible = identity.invisible_array(adjustment_id)
-            rules.check_ids(adjustment_id, keys, invisible, ledger, out)
-        last = amounts.parse(have, major.slice(split), minor.slice(split), exps.slice(split))
+        adjustment_id, keys = _ids(ledger, job, out, col, "adjustment_id" in have)
+        last = part(split, None)
         parsed = amounts.joined(first.result(), last)
     if "currency" in have:
         rules.check_currency(currency, exps, out)
     standing += typed.check(out, currency, exps)
-    amount_minor = amounts.check_amounts(out, have, col, currency, exps, parsed)
-    direction = rules.check_direction(col("direction"), out, job.direction, "direction" in have)
+    stated = rules.check_direction(col("direction"), out, job.direction)
+    found = amounts.check_amounts(out, have, col, currency, exps, parsed, stated, job)
+    direction = found.direction
     method = rules.check_methods(col("method"), direction, out, job.method, "method" in have)
     description = col("description")
     rules.check_description(description, out)
     metadata = rules.check_metadata(ledger, out, col)
-    target = "amount" if "amount" in have else "amount_minor"
-    amounts.check_limits(job, out, currency, direction, amount_minor, target, col(target))
-    total = amounts.control_total(ledger, out, currency, amount_minor)
+    limits.check_limits(job, out, currency, found)
+    total = control.control_total(ledger, out, currency, found, job)
     return Validation(
         ledger=ledger,
         problems=in_order(_without_shadowed(out.problems, ledger, standing), ledger),
@@ -95,7 +103,7 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
         adjustment_id=adjustment_id,
         account=account,
         currency=currency,
-        amount_minor=amount_minor,
+        amount_minor=found.minor,
         method=method,
         description=description,
         adjustment_key=keys,
@@ -103,6 +111,37 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
         metadata=metadata,
         control_total=total,
     )
+
+
+def _currency(column: pa.ChunkedArray, default: str | None) -> pa.Array:
+    """Each row's currency, lower-case: the job's where the file has none or the cell is blank."""
+    lowered = pc.ascii_lower(column)
+    if default is None:
+        return lowered
+    return pc.if_else(pc.equal(lowered, ""), default, lowered)
+
+
+def _ids(
+    ledger: Ledger,
+    job: Job,
+    out: Collector,
+    col: Callable[[str], pa.ChunkedArray],
+    present: bool,
+) -> tuple[pa.Array, pa.Array]:
+    """Each row's id (as written, or as built from its parts) and its canonical form, checked."""
+    if ledger.parts is not None:
+        headers = list(ledger.parts.column_names)
+        built, refused = compose.build(ledger.parts, headers, job.reading.date_format, out)
+        keys = identity.canonical_array(built, job.id_prefix)
+        none = pa.array(np.zeros(len(built), dtype=np.bool_))
+        rules.check_ids(pa.chunked_array([built]), keys, none, ledger, out, skip=refused)
+        return built, keys
+    adjustment_id = col("adjustment_id")
+    keys = identity.canonical_array(adjustment_id, job.id_prefix)
+    if present:
+        invisible = identity.invisible_array(adjustment_id)
+        rules.check_ids(adjustment_id, keys, invisible, ledger, out)
+    return adjustment_id, keys
 
 
 def _without_shadowed(
@@ -144,7 +183,7 @@ def check(job: Job, *, platform_id: str | None = None) -> Validation:
     from ledgerrun.ingest.read import read_ledger
 
     try:
-        ledger = read_ledger(job.ledger, job.columns, job.sheet)
+        ledger = read_ledger(job.ledger, job.columns, job.sheet, job.reading)
     except LedgerFileError as exc:
         ledger = Ledger.empty(job.ledger)
         fix = getattr(exc, "fix", None)

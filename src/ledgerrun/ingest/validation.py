@@ -98,16 +98,20 @@ class Collector:
         self.invalid = pa.array(np.zeros(ledger.num_rows, dtype=np.bool_))
         self._lock = threading.Lock()
 
-    def header(self, column: str, code: str, value: str, message: str) -> None:
+    def header(
+        self, column: str, code: str, value: str, message: str, fix: str | None = None
+    ) -> None:
         """A problem about the file or a whole column: it sits on the header's row."""
-        problem = Problem.make(self.ledger.header_row, column, code, value, message)
+        problem = Problem.make(self.ledger.header_row, column, code, value, message, fix=fix)
         with self._lock:
             self.problems.append(problem)
 
-    def at(self, row: int, column: str, code: str, value: str, message: str) -> None:
+    def at(
+        self, row: int, column: str, code: str, value: str, message: str, fix: str | None = None
+    ) -> None:
         """A problem on a row that is not one of the ledger's rows (its totals line)."""
         shown_column = self.ledger.headers.get(column, column)
-        problem = Problem.make(row, shown_column, code, value, message)
+        problem = Problem.make(row, shown_column, code, value, message, fix=fix)
         with self._lock:
             self.problems.append(problem)
 
@@ -116,8 +120,17 @@ class Collector:
         with self._lock:
             self.invalid = pc.or_(self.invalid, pc.fill_null(mask, False))
 
-    def cells(self, mask: pa.Array, column: str, code: str, values: pa.Array, word: Word) -> None:
-        """One problem per row where ``mask`` is true. ``word(value, index)`` writes the message."""
+    def cells(
+        self,
+        mask: pa.Array,
+        column: str,
+        code: str,
+        values: pa.Array,
+        word: Word,
+        fix: str | None = None,
+    ) -> None:
+        """One problem per row where ``mask`` is true. ``word(value, index)`` writes the message;
+        ``fix`` replaces the code's usual advice where it would mislead."""
         mask = pc.fill_null(mask, False)
         if not pc.any(mask).as_py():
             return
@@ -128,7 +141,7 @@ class Collector:
         found = []
         for index, row, text in zip(indices.to_pylist(), rows, texts, strict=True):
             value = shown("" if text is None else str(text))
-            found.append(Problem.make(row, header, code, value, word(value, index)))
+            found.append(Problem.make(row, header, code, value, word(value, index), fix=fix))
         with self._lock:
             self.invalid = pc.or_(self.invalid, mask)
             self.problems.extend(found)

@@ -1,15 +1,17 @@
 """Amounts of money, exact to the minor unit.
 
-Three modules, one rule book: :mod:`~ledgerrun.money.table` (currencies and their exponents),
-:mod:`~ledgerrun.money.scalar` (the text grammar and the parse and format functions: the
-specification) and :mod:`~ledgerrun.money.arrays` (the same rules over whole columns, which a
-hypothesis test holds to the scalar forms). Import from here: ``from ledgerrun import money``.
+Four modules, one rule book: :mod:`~ledgerrun.money.table` (currencies, their exponents and
+symbols), :mod:`~ledgerrun.money.notation` (how amounts may be written: the grammars),
+:mod:`~ledgerrun.money.scalar` (the parse and format functions: the specification) and
+:mod:`~ledgerrun.money.arrays` (the same rules over whole columns, which a hypothesis test holds
+to the scalar forms). Import from here: ``from ledgerrun import money``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ledgerrun.money.notation import PLAIN, Notation
 from ledgerrun.money.scalar import (
     CODES,
     MESSAGES,
@@ -19,6 +21,7 @@ from ledgerrun.money.scalar import (
     format_major,
     parse_major,
     parse_minor,
+    read_total,
 )
 from ledgerrun.money.table import CURRENCY_EXPONENTS, MAX_MINOR, exponent, is_currency
 
@@ -43,7 +46,9 @@ __all__ = [
     "CURRENCY_EXPONENTS",
     "MAX_MINOR",
     "MESSAGES",
+    "PLAIN",
     "AmountError",
+    "Notation",
     "check_major_text",
     "check_minor_text",
     "exact_sum",
@@ -54,4 +59,5 @@ __all__ = [
     "parse_major_array",
     "parse_minor",
     "parse_minor_array",
+    "read_total",
 ]

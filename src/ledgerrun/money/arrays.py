@@ -11,13 +11,16 @@ and give no value.
 
 from __future__ import annotations
 
-from typing import Any, Final
+import functools
+from typing import Any, Final, NamedTuple
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerrun.money.scalar import MAJOR_GRAMMAR, MINOR_GRAMMAR
-from ledgerrun.money.table import EXPONENTS, MAX_MINOR_DIGITS
+from ledgerrun.money.notation import PLAIN, SPACES, Notation
+from ledgerrun.money.scalar import MINOR_GRAMMAR
+from ledgerrun.money.table import EXPONENTS, MAX_MINOR_DIGITS, SYMBOLS
 
 # --- the column forms -------------------------------------------------------------------------
 
@@ -78,39 +81,66 @@ _I64: Final = pa.int64()
 # pandas probe, which the executable answers cheaply only after its imports (ledgerrun.startup).
 
 
-def parse_major_array(values: Any, exps: Any) -> tuple[pa.Array, pa.Array]:
+def parse_major_array(
+    values: Any, exps: Any, *, notation: Notation = PLAIN, currencies: Any = None
+) -> tuple[pa.Array, pa.Array]:
     """``parse_major`` over a column: returns ``(minor int64, code string)`` (chunked when the
     input is chunked).
 
     ``minor`` is null wherever ``code`` is not null or the exponent is null. A null in ``values``
-    is treated as an empty cell.
+    is treated as an empty cell. ``currencies`` (lower-case codes, one per row) are what a symbol
+    is checked against with a written ``notation``.
     """
     text = _string_array(values)
     exp = _exp_array(exps, len(text))
     text = pc.fill_null(text, "")
+    if currencies is not None:
+        currencies = _string_array(currencies)
+        if len(currencies) != len(text):
+            raise ValueError(f"values has {len(text)} rows but currencies has {len(currencies)}")
 
     empty = pc.equal(text, "")
-    # One regex pass validates the text (RE2 is fast when it need not extract groups). The value
-    # is then found with cheap kernels and integer arithmetic, in a way independent of the
-    # scalar code, which the tests check the two against. For a row that matched:
-    #   digits   all its digits, without sign, commas or point: "1,500.50" -> "150050"
-    #   places   how many of them come after the point:          2
-    #   zeros    how many of them are trailing zeros:            1
-    #   core     digits without leading and trailing zeros:      "15005"
+    # One regex pass validates plain text (RE2 is fast when it need not extract groups); only the
+    # rows a written notation adds (symbols, parentheses, a trailing minus) are taken apart with
+    # their groups. What is left of every row is its number, its sign and its symbol.
+    matched = pc.match_substring_regex(text, pattern=f"^{notation.plain()}$")
+    negative = pc.and_(matched, pc.starts_with(text, pattern="-"))
+    number = pc.ascii_ltrim(text, characters="-")
+    foreign = None
+    if notation.written:
+        rest = pc.invert(pc.or_(matched, empty))
+        if pc.any(rest).as_py():
+            rest = _flat(rest)
+            chosen = None if currencies is None else pc.filter(_flat(currencies), rest)
+            parts = _written(pc.filter(_flat(text), rest), notation, chosen)
+
+            def put(values: pa.Array | pa.ChunkedArray, written: pa.Array) -> pa.Array:
+                return pc.replace_with_mask(_flat(values), rest, written)
+
+            matched = put(matched, parts.readable)
+            negative = put(negative, parts.negative)
+            number = put(number, parts.number)
+            foreign = put(pa.array(np.zeros(len(rest), dtype=np.bool_)), parts.foreign)
+            empty, exp = _flat(empty), _flat(exp)
+    # For a row that matched, its number without separators is found with cheap kernels and
+    # integer arithmetic, in a way independent of the scalar code, which the tests check the two
+    # against:
+    #   digits   all its digits, without separators or mark:  "1,500.50" -> "150050"
+    #   places   how many of them come after the decimal mark: 2
+    #   zeros    how many of them are trailing zeros:          1
+    #   core     digits without leading and trailing zeros:    "15005"
     # so the amount is core * 10**(zeros - places) major units, and in minor units
     #   minor = core * 10**shift  with  shift = zeros - places + exp.
     # That is a whole number iff shift >= 0, and (as core does not end in 0) a multiple of 10
     # iff shift >= 1: the rule for three-decimal currencies. It has len(core) + shift digits.
-    matched = pc.match_substring_regex(text, pattern=f"^{MAJOR_GRAMMAR}$")
-    negative = pc.and_(matched, pc.starts_with(text, pattern="-"))
-    unsigned = pc.ascii_ltrim(text, characters="-")
-    point = pc.find_substring(unsigned, pattern=".")
+    # (Only ASCII digits follow the decimal mark, so counting bytes counts them.)
+    point = pc.find_substring(number, pattern=notation.decimal)
     places = pc.if_else(
-        pc.less(point, 0), 0, pc.subtract(pc.subtract(pc.binary_length(unsigned), point), 1)
+        pc.less(point, 0), 0, pc.subtract(pc.subtract(pc.binary_length(number), point), 1)
     )
-    digits = pc.replace_substring(
-        pc.replace_substring(unsigned, pattern=",", replacement=""), pattern=".", replacement=""
-    )
+    digits = number
+    for mark in _SEPARATORS[notation.decimal]:
+        digits = pc.replace_substring(digits, pattern=mark, replacement="")
     right_trimmed = pc.ascii_rtrim(digits, characters="0")
     zeros = pc.subtract(pc.binary_length(digits), pc.binary_length(right_trimmed))
     core = pc.ascii_ltrim(right_trimmed, characters="0")
@@ -118,14 +148,17 @@ def parse_major_array(values: Any, exps: Any) -> tuple[pa.Array, pa.Array]:
 
     exp64 = pc.cast(exp, _I64)
     shift = pc.add(pc.subtract(pc.cast(zeros, _I64), pc.cast(places, _I64)), exp64)
-    readable = pc.and_(matched, pc.invert(pc.or_(negative, zero)))
+    refused = zero if notation.negatives else pc.or_(negative, zero)
+    readable = pc.and_(matched, pc.invert(refused))
     too_many = pc.and_(readable, pc.less(shift, pc.if_else(pc.equal(exp64, 3), 1, 0)))
     too_large = pc.and_(
         readable,
         pc.greater(pc.add(pc.cast(pc.binary_length(core), _I64), shift), MAX_MINOR_DIGITS),
     )
     unreadable = pc.invert(pc.or_(matched, empty))
-    non_positive = pc.and_(matched, pc.or_(negative, zero))
+    if foreign is not None:  # a symbol of another currency, judged where the currency is known
+        unreadable = pc.or_(unreadable, pc.and_(foreign, pc.is_valid(exp)))
+    non_positive = pc.and_(matched, refused)
     codes = _codes(empty, unreadable, non_positive, too_many, too_large)
 
     # For a row that passed, core has at most 15 digits and 0 <= shift <= 15 - len(core).
@@ -133,10 +166,82 @@ def parse_major_array(values: Any, exps: Any) -> tuple[pa.Array, pa.Array]:
     core_value = pc.cast(pc.if_else(good, core, "0"), _I64)
     ten = pa.scalar(10, _I64)
     minor = pc.multiply_checked(core_value, pc.power(ten, pc.if_else(good, shift, 0)))
+    if notation.negatives:
+        minor = pc.if_else(negative, pc.negate(minor), minor)
     return pc.if_else(good, minor, pa.scalar(None, _I64)), codes
 
 
-def parse_minor_array(values: Any, exps: Any) -> tuple[pa.Array, pa.Array]:
+class _Parts(NamedTuple):
+    readable: pa.Array  # matched the written grammar, one sign at most, a known symbol
+    negative: pa.Array
+    number: pa.Array
+    foreign: pa.Array  # a symbol that is not the row's currency's
+
+
+def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    return values
+
+
+def _written(text: pa.Array, notation: Notation, currencies: pa.Array | None) -> _Parts:
+    """The written notation's groups for every row (rows that do not match: not readable)."""
+    found = pc.extract_regex(text, pattern=f"^{notation.pattern()}$")
+    matched = pc.is_valid(found)
+    found = found.fill_null({name: "" for name in _GROUPS}) if found.null_count else found
+
+    def length_of(*names: str) -> pa.Array:
+        total = pc.binary_length(pc.struct_field(found, names[0]))
+        for name in names[1:]:
+            total = pc.add(total, pc.binary_length(pc.struct_field(found, name)))
+        return total
+
+    opens, closes = length_of("o1", "o2"), length_of("c1", "c2")
+    signs = pc.add(opens, length_of("s1", "s2", "s3", "s4"))
+    pre, post = pc.struct_field(found, "pre"), pc.struct_field(found, "post")
+    symbol = pc.binary_join_element_wise(pre, post, "")
+    key = pc.ascii_upper(symbol)
+    known = pc.or_(pc.equal(symbol, ""), pc.is_in(key, value_set=_symbol_keys()))
+    one_symbol = pc.or_(pc.equal(pre, ""), pc.equal(post, ""))
+    readable = pc.and_(
+        pc.and_(matched, pc.equal(opens, closes)),
+        pc.and_(pc.and_(pc.less_equal(signs, 1), one_symbol), known),
+    )
+    if currencies is None:
+        owned = pc.equal(symbol, "")
+    else:
+        codes = pc.fill_null(_string_array(currencies), "")
+        pairs = pc.binary_join_element_wise(key, codes, "\x00")
+        owned = pc.or_(pc.equal(symbol, ""), pc.is_in(pairs, value_set=_owned_pairs()))
+    return _Parts(
+        readable=readable,
+        negative=pc.equal(signs, 1),
+        number=pc.struct_field(found, "num"),
+        foreign=pc.and_(readable, pc.invert(owned)),
+    )
+
+
+# What is not a digit in a matched number: the decimal mark and the thousands separators.
+_SEPARATORS: Final = {".": (",", "."), ",": (".", *SPACES, ",")}
+_GROUPS: Final = ("o1", "s1", "pre", "o2", "s2", "num", "s3", "c2", "post", "s4", "c1")
+
+
+@functools.cache
+def _symbol_keys() -> pa.Array:
+    return pa.array(sorted(SYMBOLS), pa.string())
+
+
+@functools.cache
+def _owned_pairs() -> pa.Array:
+    """``KEY\x00currency`` for every symbol and each currency it is written for."""
+    return pa.array(
+        sorted(f"{key}\x00{code}" for key, codes in SYMBOLS.items() for code in codes), pa.string()
+    )
+
+
+def parse_minor_array(
+    values: Any, exps: Any, *, negatives: bool = False
+) -> tuple[pa.Array, pa.Array]:
     """``parse_minor`` over a column: returns ``(minor int64, code string)`` as for
     ``parse_major_array``."""
     text = _string_array(values)
@@ -150,7 +255,8 @@ def parse_minor_array(values: Any, exps: Any) -> tuple[pa.Array, pa.Array]:
     digits = pc.ascii_ltrim(text, characters="-0")
     zero = pc.equal(digits, "")
 
-    readable = pc.and_(matched, pc.invert(pc.or_(negative, zero)))
+    refused = zero if negatives else pc.or_(negative, zero)
+    readable = pc.and_(matched, pc.invert(refused))
     too_many = pc.and_(
         readable, pc.and_(pc.equal(exp, 3), pc.invert(pc.ends_with(digits, pattern="0")))
     )
@@ -159,11 +265,13 @@ def parse_minor_array(values: Any, exps: Any) -> tuple[pa.Array, pa.Array]:
         pc.greater(pc.binary_length(digits), MAX_MINOR_DIGITS),
     )
     unreadable = pc.invert(pc.or_(matched, empty))
-    non_positive = pc.and_(matched, pc.or_(negative, zero))
+    non_positive = pc.and_(matched, refused)
     codes = _codes(empty, unreadable, non_positive, too_many, too_large)
 
     good = pc.fill_null(pc.and_(pc.is_null(codes), pc.is_valid(exp)), False)
     minor = pc.cast(pc.if_else(good, digits, "0"), _I64)
+    if negatives:
+        minor = pc.if_else(negative, pc.negate(minor), minor)
     return pc.if_else(good, minor, pa.scalar(None, _I64)), codes
 
 

@@ -28,8 +28,18 @@ Conversion to minor units
     ``MAX_MINOR`` (10**15 - 1) minor units is ``bad_amount``: it is not a real amount, and it would
     risk overflowing a 64-bit integer downstream.
 
+Amounts as finance systems write them
+    With a written :class:`~ledgerrun.money.notation.Notation` (how a job reads a ledger), an
+    amount may also carry the row's own currency symbol or code (``$1,681.21``, ``1.234,56 €``)
+    and be negative by a leading or trailing minus or accounting parentheses (``($50.00)``); the
+    decimal mark may be a comma. A symbol of another currency, or no symbol at all, is
+    ``bad_amount`` (never converted). With ``negatives``, a negative amount is read as a negative
+    number of minor units (the job then decides what it means); zero is still
+    ``non_positive_amount``.
+
 When several problems apply, the first of these is reported: ``empty_value``, ``bad_amount``
-(unreadable), ``non_positive_amount``, ``too_many_decimals``, ``bad_amount`` (too large).
+(unreadable, or a symbol that is not the row's currency's), ``non_positive_amount``,
+``too_many_decimals``, ``bad_amount`` (too large).
 
 The scalar functions here are the specification; :mod:`ledgerrun.money.arrays` applies the
 same rules to whole columns, and the currencies live in :mod:`ledgerrun.money.table`.
@@ -37,12 +47,16 @@ same rules to whole columns, and the currencies live in :mod:`ledgerrun.money.ta
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Final
 
-from ledgerrun.money.table import EXPONENTS, MAX_MINOR, MAX_MINOR_DIGITS, SCALE
+from ledgerrun.money.notation import PLAIN, Notation
+from ledgerrun.money.table import EXPONENTS, MAX_MINOR, MAX_MINOR_DIGITS, SCALE, symbol_owners
 
 # --- errors ------------------------------------------------------------------------------------
 
@@ -118,15 +132,18 @@ def _too_large(text: str, exp: int, *, minor_units: bool) -> AmountError:
 
 # --- scalar parsing (the specification) ---------------------------------------------------------
 
-# Shared by the scalar (Python ``re``) and array (RE2) forms so both read the same grammar. The
-# whole-number part is either plain digits (leading zeros allowed) or comma-grouped thousands that
-# start with a non-zero digit. ``[0-9]`` rather than ``\d`` so that only ASCII digits count.
-MAJOR_GRAMMAR: Final = (
-    r"(?P<sign>-?)(?P<int>[0-9]+|[1-9][0-9]{0,2}(?:,[0-9]{3})+)(?:\.(?P<frac>[0-9]+))?"
-)
+# Shared by the scalar (Python ``re``) and array (RE2) forms so both read the same grammar (see
+# :mod:`ledgerrun.money.notation`). The whole-number part is either plain digits (leading zeros
+# allowed) or grouped thousands that start with a non-zero digit. ``[0-9]`` rather than ``\d``
+# so that only ASCII digits count.
+MAJOR_GRAMMAR: Final = PLAIN.plain()
 MINOR_GRAMMAR: Final = r"(?P<sign>-?)(?P<digits>[0-9]+)"
-_MAJOR_RE: Final = re.compile(MAJOR_GRAMMAR)
 _MINOR_RE: Final = re.compile(MINOR_GRAMMAR)
+
+
+@functools.cache
+def _compiled(notation: Notation) -> re.Pattern[str]:
+    return re.compile(notation.pattern())
 
 
 def _require_str(text: object) -> str:
@@ -135,36 +152,124 @@ def _require_str(text: object) -> str:
     return text
 
 
-def _major_digits(text: str) -> tuple[str, str]:
-    """Check everything about a major amount that does not depend on the currency.
+@dataclass(frozen=True)
+class _Read:
+    """What a major amount's text says: digits (whole without leading zeros, decimals without
+    trailing zeros), whether it is negative, and its symbol (empty when none)."""
 
-    Returns the whole-number digits without commas or leading zeros, and the decimal digits
-    without trailing zeros. Either may be empty, but not both (that would be zero).
-    """
+    whole: str
+    fraction: str
+    negative: bool
+    symbol: str
+
+
+def _unreadable(text: str, notation: Notation, why: str = "") -> AmountError:
+    if not notation.written:
+        advice = (
+            "Write plain digits such as 1500, 1500.00 or 1,500.00 (commas only between groups "
+            "of three), with no currency symbol, sign, spaces or exponent, and at least one digit "
+            "on each side of the decimal point."
+        )
+    elif notation.decimal == ".":
+        advice = (
+            "Write digits such as 1500.00 or 1,500.00, with the row's currency symbol if you "
+            "like ($1,500.00) and a minus or parentheses for a negative ((50.00)); no exponent."
+        )
+    else:
+        advice = (
+            "Write digits with a decimal comma such as 1500,00, 1.500,00 or 1 500,00, with the "
+            "row's currency symbol if you like (1.500,00 €) and a minus or parentheses for a "
+            "negative ((50,00)); no exponent."
+        )
+    other = notation.other()
+    if not why and notation.written and _compiled(other).fullmatch(text):
+        if other.decimal == ",":
+            why = (
+                "It is written with a decimal comma; ledgerrun never guesses the decimal mark: if "
+                'this export writes decimal commas, set [ledger] decimal = "," in the job.'
+            )
+        else:
+            why = (
+                'It is written with a decimal point, but the job says [ledger] decimal = ",": '
+                "correct the amount, or the job's setting if the whole export uses points."
+            )
+    head = f"The amount {_show(text)} is not a number ledgerrun can read."
+    return AmountError("bad_amount", " ".join(part for part in (head, why, advice) if part))
+
+
+def _read_major(text: str, notation: Notation) -> _Read:
+    """Everything about a major amount that does not depend on the currency, except the sign
+    rule (:func:`_signed`)."""
     text = _require_str(text)
     if text == "":
         raise AmountError("empty_value")
-    match = _MAJOR_RE.fullmatch(text)
+    match = _compiled(notation).fullmatch(text)
     if match is None:
-        raise AmountError(
-            "bad_amount",
-            f"The amount {_show(text)} is not a number ledgerrun can read. Write plain digits "
-            "such as 1500, 1500.00 or 1,500.00 (commas only between groups of three), with no "
-            "currency symbol, sign, spaces or exponent, and at least one digit on each side of "
-            "the decimal point.",
-        )
-    whole = match["int"].replace(",", "").lstrip("0")
-    fraction = (match["frac"] or "").rstrip("0")
-    if match["sign"] or (whole == "" and fraction == ""):
+        raise _unreadable(text, notation)
+    groups = match.groupdict("")
+    if notation.written:
+        opens = len(groups["o1"]) + len(groups["o2"])
+        closes = len(groups["c1"]) + len(groups["c2"])
+        minuses = sum(len(groups[g]) for g in ("s1", "s2", "s3", "s4"))
+        if opens != closes:
+            raise _unreadable(text, notation, "Its parentheses do not pair up.")
+        if opens + minuses > 1:
+            raise _unreadable(
+                text,
+                notation,
+                "It is marked negative twice (a minus and parentheses, or two minus signs), "
+                "which could mean either sign.",
+            )
+        if groups["pre"] and groups["post"]:
+            raise _unreadable(text, notation, "It has two currency symbols.")
+        negative = opens + minuses == 1
+        symbol = groups["pre"] or groups["post"]
+        if symbol and not symbol_owners(symbol):
+            raise AmountError(
+                "bad_amount",
+                f"The amount {_show(text)} carries {_show(symbol)}, which is not a currency "
+                "symbol or code ledgerrun knows. Write the number with the row's own currency "
+                "symbol, or none.",
+            )
+    else:
+        negative, symbol = bool(groups["sign"]), ""
+    whole, fraction = notation.digits(groups["num"])
+    return _Read(whole.lstrip("0"), fraction.rstrip("0"), negative, symbol)
+
+
+def _signed(text: str, read: _Read, notation: Notation) -> _Read:
+    """The sign rule: zero is never an amount; a negative one only with ``notation.negatives``.
+    After it, the whole and decimal digits may each be empty, but not both."""
+    if (read.negative and not notation.negatives) or (read.whole == "" and read.fraction == ""):
         raise AmountError(
             "non_positive_amount",
             f"The amount {_show(text)} is not positive; a debit must be more than zero.",
         )
-    return whole, fraction
+    return read
 
 
-def _minor_digits(text: str) -> str:
-    """Check a minor amount's text; return its digits without leading zeros (never empty)."""
+_MAJOR_CURRENCIES: Final = frozenset(("usd", "eur", "gbp", "jpy", "cad", "aud", "chf", "cny"))
+
+
+def _check_symbol(text: str, symbol: str, currency: str | None) -> None:
+    """Refuse a symbol that is not the currency's own: an amount is never converted."""
+    owners = symbol_owners(symbol)
+    code = (currency or "").lower()
+    if code in owners:
+        return
+    ordered = sorted(owners, key=lambda c: (c not in _MAJOR_CURRENCIES, c))
+    named = ", ".join(c.upper() for c in ordered[:3]) + (" and others" * (len(owners) > 3))
+    row = f"the row's currency is {code.upper()}" if code else "the row has no currency to match"
+    raise AmountError(
+        "bad_amount",
+        f"The amount {_show(text)} is written in {_show(symbol)} ({named}), but {row}: "
+        "ledgerrun never converts an amount. Correct the amount or the currency.",
+    )
+
+
+def _minor_digits(text: str, negatives: bool = False) -> tuple[str, bool]:
+    """Check a minor amount's text; return its digits without leading zeros (never empty) and
+    whether it is negative (only with ``negatives``)."""
     text = _require_str(text)
     if text == "":
         raise AmountError("empty_value")
@@ -177,32 +282,40 @@ def _minor_digits(text: str) -> str:
             "separators, decimal point, sign or spaces.",
         )
     digits = match["digits"].lstrip("0")
-    if match["sign"] or digits == "":
+    if (match["sign"] and not negatives) or digits == "":
         raise AmountError(
             "non_positive_amount",
             f"The amount {_show(text)} is not positive; a debit must be more than zero.",
         )
-    return digits
+    return digits, bool(match["sign"])
 
 
-def check_major_text(text: str) -> None:
+def check_major_text(text: str, *, notation: Notation = PLAIN) -> None:
     """Raise ``AmountError`` for the problems of a major amount that hold in any currency."""
-    _major_digits(text)
+    _signed(text, _read_major(text, notation), notation)
 
 
-def check_minor_text(text: str) -> None:
+def check_minor_text(text: str, *, negatives: bool = False) -> None:
     """Raise ``AmountError`` for the problems of a minor amount that hold in any currency."""
-    _minor_digits(text)
+    _minor_digits(text, negatives)
 
 
-def parse_major(text: str, exp: int) -> int:
+def parse_major(
+    text: str, exp: int, *, notation: Notation = PLAIN, currency: str | None = None
+) -> int:
     """Read a major-unit amount (``"1,500.00"``) as an exact count of minor units (``150000``).
 
     ``exp`` is the currency's exponent (0, 2 or 3). Raises ``AmountError`` for anything that is not
-    exactly representable, positive and at most ``MAX_MINOR``; never rounds.
+    exactly representable, positive and at most ``MAX_MINOR``; never rounds. With a written
+    ``notation``, ``currency`` is the row's (a symbol must be its own), and with
+    ``notation.negatives`` a negative amount gives a negative result.
     """
     exp = _check_exp(exp)
-    whole, fraction = _major_digits(text)
+    read = _read_major(text, notation)
+    if read.symbol:
+        _check_symbol(text, read.symbol, currency)
+    read = _signed(text, read, notation)
+    whole, fraction = read.whole, read.fraction
     if len(fraction) > _max_places(exp):
         if exp == 0:
             detail = "this currency has no decimal places; write a whole number"
@@ -224,13 +337,14 @@ def parse_major(text: str, exp: int) -> int:
     minor = int(whole or "0") * SCALE[exp] + int(fraction.ljust(exp, "0") or "0")
     if minor > MAX_MINOR:  # pragma: no cover - implied by the length check above
         raise _too_large(text, exp, minor_units=False)
-    return minor
+    return -minor if read.negative else minor
 
 
-def parse_minor(text: str, exp: int) -> int:
-    """Read a minor-unit amount (``"150000"``) as an integer, checked against the currency."""
+def parse_minor(text: str, exp: int, *, negatives: bool = False) -> int:
+    """Read a minor-unit amount (``"150000"``) as an integer, checked against the currency.
+    With ``negatives``, ``-150000`` is read as a negative amount rather than refused."""
     exp = _check_exp(exp)
-    digits = _minor_digits(text)
+    digits, negative = _minor_digits(text, negatives)
     if exp == 3 and not digits.endswith("0"):
         raise AmountError(
             "too_many_decimals",
@@ -240,7 +354,18 @@ def parse_minor(text: str, exp: int) -> int:
         )
     if len(digits) > MAX_MINOR_DIGITS:
         raise _too_large(text, exp, minor_units=True)
-    return int(digits)
+    return -int(digits) if negative else int(digits)
+
+
+def read_total(text: str, *, notation: Notation = PLAIN, currency: str | None = None) -> Decimal:
+    """A totals line's figure: the exact value of a major amount as written, zero and negative
+    ones included (a net total may be either). ``AmountError`` when it cannot be read, or
+    carries a symbol that is not ``currency``'s."""
+    read = _read_major(text, notation)
+    if read.symbol:
+        _check_symbol(text, read.symbol, currency)
+    value = Decimal(f"{read.whole or '0'}.{read.fraction or '0'}")
+    return -value if read.negative else value
 
 
 def format_major(minor: int, exp: int, *, grouping: bool = False) -> str:

@@ -87,3 +87,88 @@ def exponent(code: str) -> int:
     if normal is None or normal not in CURRENCY_EXPONENTS:
         raise KeyError(code)
     return CURRENCY_EXPONENTS[normal]
+
+
+# --- symbols -----------------------------------------------------------------------------------
+
+# Currency symbols as finance systems write them beside an amount (``$1,234.56``, ``1.234,56 €``,
+# ``kr 100``), and the currencies each one is the local symbol of. A row's own ISO code counts
+# too (``USD 12.00``). Letters are matched in any case; other characters exactly.
+_SYMBOL_TEXT: Final = {
+    "$": """usd cad aud nzd sgd hkd mxn twd ars clp cop uyu cup dop bsd bbd bzd bmd kyd xcd jmd
+         ttd fjd lrd nad sbd srd gyd cve""",
+    "US$": "usd",
+    "C$": "cad",
+    "CA$": "cad",
+    "A$": "aud",
+    "AU$": "aud",
+    "NZ$": "nzd",
+    "HK$": "hkd",
+    "S$": "sgd",
+    "MX$": "mxn",
+    "NT$": "twd",
+    "R$": "brl",
+    "€": "eur",
+    "£": "gbp gip fkp shp",
+    "¥": "jpy cny",
+    "円": "jpy",
+    "元": "cny",
+    "₹": "inr",
+    "₩": "krw",
+    "₽": "rub",
+    "₺": "try",
+    "₪": "ils",
+    "₫": "vnd",
+    "฿": "thb",
+    "₱": "php",
+    "₦": "ngn",
+    "₴": "uah",
+    "₸": "kzt",
+    "₡": "crc",
+    "₲": "pyg",
+    "₵": "ghs",
+    "zł": "pln",
+    "Kč": "czk",
+    "Ft": "huf",
+    "kr": "sek nok dkk isk",
+    "kr.": "dkk isk",
+    "lei": "ron",
+    "Fr.": "chf",
+    "R": "zar",
+    "RM": "myr",
+    "Rp": "idr",
+    "Rs": "inr pkr lkr npr",
+}
+
+
+def symbol_key(text: str) -> str:
+    """How a symbol is compared: ASCII letters upper-cased, every other character as it is."""
+    return text.translate(_ASCII_UPPER)
+
+
+_ASCII_UPPER: Final = {code: code - 32 for code in range(ord("a"), ord("z") + 1)}
+
+
+def _build_symbols() -> Mapping[str, frozenset[str]]:
+    table: dict[str, frozenset[str]] = {}
+    for symbol, codes in _SYMBOL_TEXT.items():
+        key = symbol_key(symbol)
+        currencies = frozenset(codes.split())
+        if key in table or not currencies <= CURRENCY_EXPONENTS.keys():  # pragma: no cover
+            raise AssertionError(f"symbol {symbol} listed twice or for an unknown currency")
+        if key.lower() in CURRENCY_EXPONENTS:  # pragma: no cover
+            raise AssertionError(f"symbol {symbol} reads as another currency's code")
+        table[key] = currencies
+    for code in CURRENCY_EXPONENTS:
+        table[code.upper()] = frozenset((code,))
+    return MappingProxyType(table)
+
+
+SYMBOLS: Final[Mapping[str, frozenset[str]]] = _build_symbols()
+"""A symbol's key (:func:`symbol_key`) -> the currencies it stands for; every ISO code (upper
+case) stands for itself."""
+
+
+def symbol_owners(symbol: str) -> frozenset[str]:
+    """The currencies ``symbol`` is written for (lower-case codes); empty when it is no symbol."""
+    return SYMBOLS.get(symbol_key(symbol), frozenset())

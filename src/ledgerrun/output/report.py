@@ -278,6 +278,27 @@ def _control_total(line: Json | None) -> Check:
     currency = f" {str(line.get('currency')).upper()}" if line.get("currency") else ""
     stated, computed = f"{line.get('stated')}{currency}", f"{line.get('computed')}{currency}"
     where = f"the totals line (row {line.get('row')})"
+    basis = line.get("basis") or "sum"
+    if int(line.get("uncounted") or 0):
+        return Check(
+            "stop",
+            "Not checked",
+            f"{where} states {stated}, but {line.get('uncounted')} rows could not be counted "
+            "(an amount, currency or direction that could not be read).",
+        )
+    if basis == "columns":
+        credits = f"{line.get('credits')}{currency}"
+        stated_credits = f"{line.get('stated_credits') or '-'}{currency}"
+        figures = (
+            f"{where} states debits of {stated} and credits of {stated_credits}; the rows' debits "
+            f"add up to {computed} and their credits to {credits}"
+        )
+        if line.get("matches"):
+            return Check("ok", "Matches", figures + ".")
+        return Check("stop", "Does not match", figures + ". A row is missing, extra or mistyped.")
+    if basis in ("net", "gross"):
+        how = "less" if basis == "net" else "plus"
+        computed += f" {basis} (debits {line.get('debits')} {how} credits {line.get('credits')})"
     if line.get("matches"):
         return Check("ok", "Matches", f"{where} states {stated}; the rows add up to {computed}.")
     return Check(

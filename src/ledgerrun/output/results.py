@@ -35,7 +35,11 @@ RESULT_COLUMNS: tuple[str, ...] = (
     *("row", "adjustment_id", "account", "currency", "amount", "amount_minor", "direction"),
     *("method", "status", "transfer_id", "payment_id", "idempotency_key", "stripe_request_id"),
     *("error_code", "error_message", "attempts", "completed_at"),
+    *("amount_reversed", "reversal_ids", "reversal_status"),
 )
+"""The results file's own columns, in order; the ledger's other columns follow. What was
+reversed of a row (``amount_reversed`` in major units, ``reversal_ids``, ``reversal_status``:
+``none``, ``partial`` or ``full``) is shown beside it: its ``status`` stays ``succeeded``."""
 INTEGER_COLUMNS = ("row", "amount_minor", "attempts")
 COLLISION_PREFIX = "input_"
 SUMMARY_SUFFIX = ".summary.json"

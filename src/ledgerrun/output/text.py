@@ -65,7 +65,24 @@ def validation(result: Any, limit: int) -> str:
     total = getattr(result, "control_total", None)
     if total is not None and total.matches:
         currency = f" {total.currency.upper()}" if total.currency else ""
-        note = f" The totals line (row {total.row}) matches the rows: {total.computed}{currency}."
+        if total.basis == "sum":
+            note = (
+                f" The totals line (row {total.row}) matches the rows: {total.computed}{currency}."
+            )
+        elif total.basis == "columns":
+            note = (
+                f" The totals line (row {total.row}) matches the rows' debits {total.debits} and "
+                f"credits {total.credits}{currency}."
+            )
+        else:
+            how = "less" if total.basis == "net" else "plus"
+            note = (
+                f" The totals line (row {total.row}) matches the rows' {total.basis}: "
+                f"{total.computed}{currency} (debits {total.debits} {how} credits "
+                f"{total.credits})."
+            )
+    elif total is not None and not total.checked:
+        note = f" The totals line (row {total.row}) was {total.describe()}."
     if result.ok:
         return f"{name}: {plural(result.rows, 'row')}, all valid.{note}"
     header = int(getattr(result, "header_row", 1) or 1)
@@ -84,11 +101,7 @@ def plan(result: Any, limit: int) -> str:
     lines = [validation(prepared.validation, limit), ""]
     control = getattr(prepared.validation, "control_total", None)
     if control is not None:
-        verdict = "matches" if control.matches else "does NOT match"
-        lines.append(
-            f"Control total on row {control.row}: {control.stated} {verdict} the rows' sum "
-            f"({control.computed})."
-        )
+        lines.append(f"Control total on row {control.row}: {control.describe()}.")
     if prepared.job.consent_registry is None:
         lines.append("Consent: not checked (the job names no [consent] registry).")
     else:
@@ -169,7 +182,26 @@ def run_report(result: Any) -> str:
                 )
                 lines.append(f"  {currency.upper():<9}{direction:<10}{cells}")
     out = result.outputs
-    lines += ["", f"Results: {out.results}", f"Summary: {out.summary}", f"Report:  {out.report}"]
+    if getattr(result, "refused", False):
+        lines += [
+            "",
+            f"Refused: nothing was sent. Each row and its problems: {out.results}",
+            f"The run date's results are as they were: {result.job.results}",
+        ]
+    else:
+        lines += [
+            "",
+            f"Results: {out.results}",
+            f"Summary: {out.summary}",
+            f"Report:  {out.report}",
+        ]
+        written = getattr(result, "written", None)
+        view = written.summary if written is not None else None
+        if view and view.get("rows", s.rows) != s.rows:
+            lines.append(
+                f"  (the results hold the run date's {view['rows']:,} rows: this ledger's "
+                f"{s.rows:,} and {view.get('not_in_ledger', 0):,} sent from other ledgers)"
+            )
     next_steps = [
         template.format(n=plural(counts[status], "row"))
         for status, template in RUN_NEXT_STEPS.items()

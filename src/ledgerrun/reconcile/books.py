@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+
 from ledgerrun.errors import RefusedError, StripeError
 from ledgerrun.ingest.identity import canonical
 from ledgerrun.job import Job
@@ -136,7 +138,11 @@ def rows_of(entries: list[Entry]) -> list[Row]:
 
 
 def read_rows(path: Path, prefix: str) -> list[Row]:
-    table = results.read_results(path)
+    return rows_from(results.read_results(path), prefix)
+
+
+def rows_from(table: pa.Table, prefix: str) -> list[Row]:
+    """Results rows as reconcile compares them."""
     names = (
         *("adjustment_id", "account", "currency", "amount_minor", "method", "status"),
         *("transfer_id", "payment_id"),

@@ -7,10 +7,15 @@ Questions, each answered from Stripe's objects:
 2. Was any adjustment moved twice (two objects carrying the same canonical id)?
 3. Is there an object of the transfer group that nobody accounts for? An object whose metadata
    names this job and run date (or that the journal does not know at all, made that day) and
-   that has no results row is an ``orphan``. An object the journal knows this job sent is never
-   an orphan: for another run date it is ``other_date`` (not a discrepancy); for a row since
-   removed from the ledger it is ``removed_from_ledger``; for a row reported failed, skipped or
-   unknown it is ``unsettled`` (a re-run settles it).
+   that has no results row is an ``orphan``. An object of an adjustment the journal knows as
+   this job's own (sent by any run, its answer lost or not) is never an orphan: for another run
+   date it is ``other_date`` (not a discrepancy); for a row taken out of the ledger it was sent
+   from (its batch: a web upload, or a ledger path, whose latest run no longer holds it) it is
+   ``removed_from_ledger``, and another batch's rows of the same date never are; for a row
+   reported failed, skipped or unknown it is ``unsettled`` (a re-run settles it).
+
+The rows checked are the run date's results as the store knows them
+(:func:`ledgerrun.send.records.date_view`), or a results file when one is given.
 
 Objects are found by listing, through the command's client (so every request is paced and
 retried): each account's transfers, the platform's charges in the transfer group (and version
@@ -33,10 +38,12 @@ from ledgerrun.reconcile.books import (
     listings,
     obj_of,
     read_rows,
+    rows_from,
     rows_of,
     since,
 )
 from ledgerrun.reconcile.model import NEXT_STEP, Discrepancy, Reconciliation
+from ledgerrun.send import records
 from ledgerrun.store.model import SUCCEEDED, Entry, Journal, Seen
 from ledgerrun.stripe.session import Session
 from ledgerrun.vocab import Direction, money_text
@@ -50,13 +57,21 @@ def reconcile(
     *,
     run_date: str | None,
     now: dt.datetime,
+    from_file: bool = False,
 ) -> Reconciliation:
-    """Reconcile ``run_date`` (None: every date) of ``job``."""
+    """Reconcile ``run_date`` (None: every date) of ``job``: the date's results as the store
+    knows them, or (``from_file``, or with no store) the results file at ``results_path``."""
     report = Reconciliation(job.name, run_date or "all", results_path, now)
     known = journal_of(store, job.name)
     scope_entries = [e for e in known.values() if run_date is None or e.run_date == run_date]
-    from_results = run_date is not None and results_path.exists()
-    rows = read_rows(results_path, job.id_prefix) if from_results else rows_of(scope_entries)
+    removed: set[str] = set()
+    if run_date is not None and store is not None and not from_file:
+        rows = rows_from(records.date_view(store, job, run_date), job.id_prefix)
+        removed = records.removed_from_ledger(store, job, run_date)
+    elif run_date is not None and results_path.exists():
+        rows = read_rows(results_path, job.id_prefix)
+    else:
+        rows = rows_of(scope_entries)
     accounts = {r.account for r in rows} | {e.account for e in known.values()}
     window = since(job, run_date, scope_entries, now)
     ids = {r.transfer_id for r in rows} | {e.transfer_id or "" for e in known.values()}
@@ -84,9 +99,9 @@ def reconcile(
         if in_scope:
             report.objects += 1
         kind = _classify(obj, job.name, run_date, in_scope, row_by_key, row_ids, known,
-                         journal_ids, by_key)  # fmt: skip
-        if kind == "removed_from_ledger" and not from_results:
-            kind = None
+                         journal_ids, by_key, removed)  # fmt: skip
+        if kind == "removed_from_ledger" and run_date is None:
+            kind = None  # --all: every date at once has no ledger to be missing from
         if kind == "other_date":
             report.other_dates += 1
         elif kind is not None:
@@ -165,7 +180,14 @@ def _classify(
     known: dict[str, Entry],
     journal_ids: set[str],
     by_key: dict[str, list[Seen]],
+    removed: set[str],
 ) -> str | None:
+    entry = known.get(obj.key) if obj.key else None
+    ours = entry is not None and (
+        entry.job == job or bool(obj.ids & {entry.transfer_id or "", entry.payment_id or ""})
+    )
+    if obj.key in removed and ours and obj.amount_reversed < obj.amount:
+        return "removed_from_ledger"
     if obj.ids & row_ids:
         return None  # the results account for it; its row was checked above
     moving = [o for o in by_key.get(obj.key, []) if o.amount_reversed < o.amount]
@@ -174,8 +196,6 @@ def _classify(
     row = row_by_key.get(obj.key) if obj.key else None
     if row is not None and row.status == SUCCEEDED and obj.amount_reversed >= obj.amount:
         return None  # ...nor anything else: an extra copy of a settled row, undone in full
-    entry = known.get(obj.key) if obj.key else None
-    ours = entry is not None and bool(obj.ids & {entry.transfer_id or "", entry.payment_id or ""})
     if obj.key in row_by_key and obj.job in (job, ""):
         return "unsettled"
     if ours and entry is not None and entry.job == job:
@@ -207,7 +227,7 @@ def _detail(kind: str, obj: Seen, rows: dict[str, Row], by_key: dict[str, list[S
     if kind == "unsettled":
         return f"the results row is {rows[obj.key].status} ({made})"
     if kind == "removed_from_ledger":
-        return f"the journal has it; the ledger no longer does ({made})"
+        return f"the journal has it; the ledger it was sent from no longer does ({made})"
     return f"no results row, not in the journal ({made})"
 
 

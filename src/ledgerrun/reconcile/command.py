@@ -63,6 +63,7 @@ def reconcile_job(
             path,
             run_date=None if every_date else job.run_date.isoformat(),
             now=started,
+            from_file=results is not None,
         )
     report.ended_at = dt.datetime.now(dt.UTC)
     csv_path, json_path = write_report(report)

@@ -25,9 +25,10 @@ from ledgerrun.send.execute import Item
 from ledgerrun.send.keys import metadata
 from ledgerrun.send.preflight import UNAVAILABLE
 from ledgerrun.send.prepare import Prepared
+from ledgerrun.send.records import conflict_message
 from ledgerrun.store.model import PENDING, Entry, Journal, Seen
 from ledgerrun.store.model import SUCCEEDED as S_SUCCEEDED
-from ledgerrun.vocab import INVALID, SKIPPED, SUCCEEDED, Direction, Problem, RowOutcome
+from ledgerrun.vocab import INVALID, SKIPPED, SUCCEEDED, UNKNOWN, Direction, Problem, RowOutcome
 
 
 @dataclass
@@ -80,14 +81,51 @@ def _invalid(prepared: Prepared, out: Decisions) -> None:
     for p in v.problems:
         by_row.setdefault(p.row, []).append(p)
     numbers = v.ledger.rows.to_pylist()
+    edited = 0
     for index, ok in enumerate(v.valid.to_pylist()):
-        if not ok:
-            found = by_row.get(numbers[index], [])
-            out.outcomes[index] = RowOutcome(
-                INVALID,
-                error_code=found[0].code if found else "invalid",
-                error_message=" ".join(p.message for p in found),
-            )
+        if ok:
+            continue
+        found = by_row.get(numbers[index], [])
+        message = " ".join(p.message for p in found)
+        moved = _moved_already(prepared, prepared.keys[index], message)
+        if moved is not None:
+            out.outcomes[index] = moved
+            edited += 1
+            continue
+        out.outcomes[index] = RowOutcome(
+            INVALID, error_code=found[0].code if found else "invalid", error_message=message
+        )
+    if edited:
+        out.notes.append(
+            f"{edited} row(s) of the ledger were edited after their money moved "
+            "(adjustment_conflict): they keep their Stripe ids and are not sent again. Restore "
+            "each row as it was sent, or give a new adjustment its own id."
+        )
+
+
+def _moved_already(prepared: Prepared, key: str, message: str) -> RowOutcome | None:
+    """An invalid row whose adjustment already moved money (in the store, or found in Stripe
+    with other values): ``succeeded`` with its ids, carrying ``adjustment_conflict`` (or
+    ``unknown`` when its attempt is still unsettled). None for any other invalid row."""
+    entry = prepared.earlier.get(key) if key else None
+    if entry is not None and entry.state == S_SUCCEEDED:
+        return RowOutcome(
+            SUCCEEDED, entry.transfer_id, entry.payment_id, entry.idempotency_key,
+            entry.request_id, "adjustment_conflict", conflict_message(entry, message),
+            entry.attempts, entry.completed_at, earlier=True,
+        )  # fmt: skip
+    if entry is not None and entry.state == PENDING:
+        return RowOutcome(
+            UNKNOWN, None, None, entry.idempotency_key, entry.request_id,
+            "adjustment_conflict", conflict_message(entry, message), entry.attempts,
+        )  # fmt: skip
+    seen = prepared.conflicts.get(key) if key else None
+    if seen is not None:
+        return RowOutcome(
+            SUCCEEDED, seen.transfer_id, seen.payment_id or None, error_code="adjustment_conflict",
+            error_message=message, earlier=True,
+        )  # fmt: skip
+    return None
 
 
 def earlier_outcome(entry: Entry) -> RowOutcome:

@@ -48,8 +48,10 @@ class Executor:
         concurrency: int,
         found: dict[str, Seen] | None = None,
         hard_stop: threading.Event | None = None,
+        batch: str = "",
     ) -> None:
         self.job = job
+        self.batch = batch
         self.run_date = run_date
         self.store = store
         self.events = events
@@ -105,6 +107,7 @@ class Executor:
             job=self.job,
             run_date=self.run_date,
             found=self.found.get(item.key),
+            batch=self.batch,
         )
         outcome = row_outcome(self.engine.attempt(operation, earlier, item.index))
         if self.hard_stop.is_set():

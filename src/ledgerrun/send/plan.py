@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledgerrun.errors import ExitCode
 from ledgerrun.send.prepare import Prepared
+from ledgerrun.summary import ControlTotal
 from ledgerrun.vocab import Direction, money_text
 
 if TYPE_CHECKING:  # the Stripe SDK is imported only by commands that send
@@ -145,17 +146,28 @@ class Plan:
             "credit_totals": self.credit_totals,
             "net": self.net,
             "problems": [p.to_json() for p in self.prepared.validation.problems],
-            "control_total": None
-            if control is None
-            else {
-                "row": control.row,
-                "stated": control.stated,
-                "computed": control.computed,
-                "matches": control.matches,
-            },
+            "control_total": None if control is None else control_json(control),
             "consent_checked": self.prepared.job.consent_registry is not None,
             **platform,
         }
+
+
+def control_json(control: ControlTotal) -> dict[str, Any]:
+    """The control total as ``plan --format json`` and the web application show it: the figures
+    the check used (what the line states, what the rows come to each way, and on what basis)."""
+    return {
+        "row": control.row,
+        "stated": control.stated,
+        "computed": control.computed,
+        "matches": control.matches,
+        "currency": control.currency,
+        "basis": control.basis,
+        "debits": control.debits,
+        "credits": control.credits,
+        "stated_credits": control.stated_credits,
+        "uncounted": control.uncounted,
+        "described": control.describe(),
+    }
 
 
 def build_plan(

@@ -56,6 +56,7 @@ class Prepared:
     checks: dict[str, AccountCheck] = field(default_factory=dict)
     guard: Guard | None = None
     unguarded: dict[str, str] = field(default_factory=dict)  # key -> why Stripe was not asked
+    conflicts: dict[str, Seen] = field(default_factory=dict)  # key -> Stripe's object, other values
     consent: dict[int, str] = field(default_factory=dict)  # row index -> consent reference
     requests: int = 0  # requests the preparation sent
 
@@ -108,11 +109,8 @@ def prepare_offline(job: Job, store: Journal | None) -> Prepared:
     prepared = Prepared(job, validation)
     if blocking_problems(validation):
         return prepared
-    if store is not None:
-        valid = validation.valid.to_pylist()
-        prepared.earlier = store.entries(
-            [k for k, ok in zip(prepared.keys, valid, strict=True) if ok]
-        )
+    if store is not None:  # every row's, invalid ones too: an edited row may have moved money
+        prepared.earlier = store.entries([k for k in prepared.keys if k])
     findings = [_journal_conflicts(prepared)]
     if job.consent_registry is not None:
         registry = consent.load_registry(job.consent_registry)
@@ -348,6 +346,7 @@ def _ask_the_guard(
         if objects is None or not v.valid[i].as_py():
             continue
         o = max(objects, key=lambda s: s.created)
+        prepared.conflicts[key] = o
         clashes[i] = (
             f"Stripe already holds {o.object_id} for this adjustment (a {o.direction} of "
             f"{money_text(o.amount, o.currency)} on {o.account}, job {o.job or '?'}, run date "

@@ -11,14 +11,14 @@ from ledgerrun.output.results import atomic_write, write_results
 from ledgerrun.send.reversal.command import ReverseResult
 from ledgerrun.send.reversal.files import reversal_table, summary_of
 from ledgerrun.send.runner import RunResult
-from ledgerrun.send.table import results_table
 
 
 def publish_run(result: RunResult) -> None:
-    """A run's publisher: builds the results table, keeps it on the result (``result.table``),
-    and writes the results, the summary and the report."""
-    result.table = results_table(result.prepared, result.outcomes)
-    publish(result.table, result.summary, result.outputs)
+    """A run's publisher: writes what the run decided its files hold (``result.written``: the
+    run date's results as the store knows them, a refused run's own rows, or a dry run's) at
+    ``result.outputs``."""
+    if result.written is not None:
+        publish(result.written.table, result.written.summary, result.outputs)
 
 
 def publish_reversals(result: ReverseResult) -> None:

@@ -10,10 +10,14 @@ returns a value (dlt's ``Pipeline.run`` is the model)::
     decide each row                           -> Decisions
     send                                      -> Sent
     sum up                                    -> RunResult
+    keep its own record; the date's view      -> Written
     publish the files, record the run's end
 
 Files are written by the publisher the caller passes (the command line and the web application
-pass :func:`ledgerrun.send.publish.publish_run`).
+pass :func:`ledgerrun.send.publish.publish_run`). What it writes (:mod:`ledgerrun.send.records`):
+the run date's results as the store knows them, so no later run can leave the date's files
+holding less; a refused run (its ledger invalid, nothing sent) writes only its own rows, beside
+them as ``<results stem>.rejected-<run id>.csv``; a dry run its own ``.dry-run`` files.
 
 Exit codes (:class:`~ledgerrun.errors.ExitCode`): 0 every row succeeded (now or earlier); 1 some
 rows failed for good, or were left out as invalid or over a limit, none unknown or unsent; 2
@@ -33,6 +37,8 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -41,11 +47,12 @@ from ledgerrun.errors import ConfigError, ExitCode, JournalError, OutputError
 from ledgerrun.events import BreakerOpen, Events, RunEnd, RunStart
 from ledgerrun.ingest.validate import blocking_problems
 from ledgerrun.job import Job
-from ledgerrun.send import decide, summarise
+from ledgerrun.send import decide, records, summarise
 from ledgerrun.send.execute import Executor
 from ledgerrun.send.paths import check_outputs, outputs_for
 from ledgerrun.send.prepare import Prepared, prepare_offline, prepare_online
 from ledgerrun.send.summarise import exit_code, who
+from ledgerrun.send.table import results_table
 from ledgerrun.store import open_store
 from ledgerrun.store.model import Run, Store
 from ledgerrun.stripe.client import Listener
@@ -59,6 +66,14 @@ Publisher = Callable[["RunResult"], None]
 
 
 @dataclass
+class Written:
+    """What the run's files hold: the results table and the summary (None: no summary file)."""
+
+    table: pa.Table
+    summary: dict[str, Any] | None
+
+
+@dataclass
 class RunResult:
     """What a run did: its exit code, its rows' outcomes and where its files go."""
 
@@ -66,10 +81,12 @@ class RunResult:
     job: Job
     prepared: Prepared
     outcomes: list[RowOutcome]
-    summary: Summary
+    summary: Summary  # this run's own
     outputs: Outputs
-    table: pa.Table | None = None  # the results table, once built by the publisher
+    table: pa.Table | None = None  # this run's own rows, once recorded
     notes: list[str] = field(default_factory=list)
+    written: Written | None = None  # what goes into the files at ``outputs``
+    refused: bool = False  # the ledger was invalid and nothing was sent
 
     @property
     def counts(self) -> dict[str, int]:
@@ -99,8 +116,10 @@ def run_job(
     hard_stop: threading.Event | None = None,
     publish: Publisher | None = None,
     listener: Listener | None = None,
+    batch: str | None = None,
 ) -> RunResult:
-    """Run ``job`` once. Raises FatalError (exit 2, 3 or 4) when nothing can be sent at all."""
+    """Run ``job`` once. Raises FatalError (exit 2, 3 or 4) when nothing can be sent at all.
+    ``batch`` names what is run (a web upload's id); by default the ledger's path."""
     clock = clock or SystemClock()
     events = events or Events()
     started = clock.now()
@@ -125,7 +144,10 @@ def run_job(
             listener=listener,
         ) as session:
             prepared = prepare_online(prepared, session, store=store, writable=True, clock=clock)
-            record = start_run(store, job, session, prepared, run_id, dry_run, outputs, started)
+            record = start_run(
+                store, job, session, prepared, run_id, dry_run, outputs, started,
+                batch or f"ledger:{job.ledger}",
+            )  # fmt: skip
             events.emit(
                 RunStart(
                     job=job.name,
@@ -147,6 +169,7 @@ def run_job(
             result = summarise.result(
                 RunResult, job, prepared, record, session, plan, sent, outputs, store, clock
             )
+            recorded(result, store, record)
             published(result, publish, store)
             finished(store, result)
         events.emit(
@@ -214,6 +237,7 @@ def start_run(
     dry_run: bool,
     outputs: Outputs,
     started: dt.datetime,
+    batch: str,
 ) -> Run:
     """Record the run's start: from here on, money may move."""
     user, host = who()
@@ -232,6 +256,7 @@ def start_run(
         ledger_sha256=prepared.validation.ledger.sha256,
         results_path=str(outputs.results),
         rows=prepared.validation.rows,
+        batch=batch,
     )
     store.start_run(record)
     return record
@@ -262,6 +287,7 @@ def send(
         concurrency=prepared.job.stripe.concurrency,
         found=prepared.found,
         hard_stop=hard_stop,
+        batch=record.batch,
     )
     try:
         for index, outcome in executor.run(plan.items, prepared.earlier).items():
@@ -273,6 +299,29 @@ def send(
     return Sent(
         decide.complete(outcomes), list(executor.notes), len(plan.items), executor.sending_s
     )
+
+
+def recorded(result: RunResult, store: Store, record: Run) -> None:
+    """Keep the run's own record in the store, and decide what its files hold."""
+    job = result.job
+    own = records.overlay(results_table(result.prepared, result.outcomes), store, job.id_prefix)
+    result.table = own
+    summary = result.summary.to_json()
+    records.keep(store, record.run_id, own, summary)
+    if record.dry_run:
+        result.written = Written(own, summary)
+    elif result.exit_code == ExitCode.INVALID and not result.summary.sent_now:
+        result.refused = True
+        result.outputs = Outputs.beside(rejected_path(job.results, record.run_id))
+        result.written = Written(own, None)
+    else:
+        view = records.date_view(store, job, record.run_date)
+        result.written = Written(view, records.date_summary(store, job, record.run_date, view))
+
+
+def rejected_path(results: Path, run_id: str) -> Path:
+    """``out/x.results.csv`` -> ``out/x.results.rejected-<run id>.csv``: a refused run's rows."""
+    return results.with_name(f"{results.with_suffix('').name}.rejected-{run_id}.csv")
 
 
 def published(result: RunResult, publish: Publisher | None, store: Store) -> None:
@@ -291,11 +340,11 @@ def published(result: RunResult, publish: Publisher | None, store: Store) -> Non
         finished(store, result)
         raise OutputError(
             f"the results could not be written to {result.outputs.results}: "
-            f"{exc.strerror or exc}. Every row's outcome is in the journal; free the space (or "
-            "fix the path) and run the job again: nothing is sent twice",
+            f"{exc.strerror or exc}. Every row's outcome is in the journal, and `ledgerrun "
+            "results` writes the files again from it; free the space (or fix the path): nothing "
+            "is sent twice",
             exit_code=code,
         ) from None
-    summarise.keep_files(store, result.summary.run_id, result.outputs)
 
 
 def finished(store: Store, result: RunResult) -> None:

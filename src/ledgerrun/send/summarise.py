@@ -71,6 +71,7 @@ def exit_code(outcomes: list[RowOutcome], *, aborted: bool, dry_run: bool) -> Ex
         o
         for o in outcomes
         if o.status == Status.INVALID
+        or o.error_code == "adjustment_conflict"  # a problem of the ledger, though it moved
         or (o.status == Status.SKIPPED and not (dry_run and o.error_code == "dry_run"))
     ]
     if Status.FAILED in statuses or left_out:
@@ -146,21 +147,6 @@ def removed_rows(job: Job, prepared: Prepared, store: Journal) -> list[str]:
     ]
 
 
-def keep_files(store: Journal, run_id: str, outputs: Outputs) -> None:
-    """Keep this run's files in the store, so that no later run (of the same date, writing to
-    the same paths) destroys its record. Losing them is not worth failing a run over."""
-    names = {
-        outputs.results: "results" + outputs.results.suffix.lower(),
-        outputs.summary: "summary.json",
-        outputs.report: "report.html",
-    }
-    for path, name in names.items():
-        try:
-            store.save_run_file(run_id, name, path.read_bytes())
-        except (OSError, JournalError):
-            continue
-
-
 def _summary(
     job: Job,
     prepared: Prepared,
@@ -204,4 +190,5 @@ def _summary(
         api_base=job.stripe.api_base,
         sandbox_embedded=job.stripe.sandbox is not None and not job.stripe.api_base,
         timezone=job.timezone,
+        id_prefix=job.id_prefix,
     )

@@ -55,6 +55,10 @@ def results_table(prepared: Prepared, outcomes: Sequence[RowOutcome]) -> pa.Tabl
         **text,
         "attempts": _field(outcomes, "attempts", pa.int64()),
         "completed_at": _utc_text(completed),
+        # what was reversed: filled in from the store (ledgerrun.send.records.overlay)
+        "amount_reversed": pa.array([""] * ledger.num_rows, pa.string()),
+        "reversal_ids": pa.array([""] * ledger.num_rows, pa.string()),
+        "reversal_status": pa.array(["none"] * ledger.num_rows, pa.string()),
     }
     names = list(RESULT_COLUMNS)
     arrays = [columns[name] for name in names]

@@ -59,6 +59,7 @@ class Entry:
     error_message: str | None = None
     completed_at: dt.datetime | None = None  # when SUCCEEDED/FAILED was recorded
     run_id: str | None = None  # the run that wrote it last
+    batch: str = ""  # what its latest intent was sent from: a web upload, "ledger:<path>"
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Run:
     ended_at: dt.datetime | None = None
     exit_code: int | None = None
     counts: dict[str, int] | None = None  # results statuses -> count, written at the end
+    batch: str = ""  # what it read: a web upload's id, or "ledger:<path>"
 
     @property
     def dry_run(self) -> bool:

@@ -49,6 +49,7 @@ ENTRY_COLUMNS = (
     "error_message",
     "completed_at",
     "run_id",
+    "batch",
 )
 RUN_COLUMNS = (
     "run_id",
@@ -68,6 +69,7 @@ RUN_COLUMNS = (
     "ended_at",
     "exit_code",
     "counts",
+    "batch",
 )
 SEEN_COLUMNS = (
     "object_id",
@@ -189,6 +191,11 @@ UPGRADES: dict[int, tuple[str, ...]] = {
         # an item whose lease ran out. ``history`` says who had it, and when (shown on the page).
         "ALTER TABLE work ADD COLUMN lease_until TEXT",
         "ALTER TABLE work ADD COLUMN history TEXT NOT NULL DEFAULT '[]'",
+        # The batch a run read and an adjustment was last sent from: a web upload's id, or
+        # "ledger:" and the ledger's path. Reconcile is scoped by it: another batch's rows of
+        # the same job and date are never "removed from the ledger".
+        "ALTER TABLE adjustments ADD COLUMN batch TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE runs ADD COLUMN batch TEXT NOT NULL DEFAULT ''",
     ),
 }
 """What each version adds, in SQL both stores speak (PostgreSQL's types by :func:`postgres_ddl`).
@@ -267,6 +274,7 @@ def v1_adjustment_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]]
         attempted = str(row["attempted_at"])
         chosen[key] = {
             **{c: row.get(c) for c in ENTRY_COLUMNS if c in row},
+            "batch": "",
             "key": key,
             "run_date": attempted[:10],
             "direction": "debit",
@@ -294,6 +302,7 @@ def v1_run_row(row: dict[str, Any]) -> dict[str, Any]:
         "ended_at": row["ended_at"],
         "exit_code": row["exit_code"],
         "counts": row["counts"],
+        "batch": "",
     }
 
 

@@ -106,7 +106,7 @@ def connect(
             "(ledgerrun sandbox --accounts FILE --port 0) and give this command and the runs "
             "before it --api-base URL"
         )
-    with _api_base(job) as (base, embedded):
+    with _api_base(job, key) as (base, embedded):
         gateway = SdkGateway(
             key,
             api_base=base,
@@ -148,15 +148,16 @@ def connect(
 
 
 @contextlib.contextmanager
-def _api_base(job: Job) -> Iterator[tuple[str | None, bool]]:
-    """The job's API base, or the URL of an embedded sandbox started for this command."""
+def _api_base(job: Job, key: str) -> Iterator[tuple[str | None, bool]]:
+    """The job's API base, or the URL of an embedded sandbox started for this command, which
+    accepts the command's own key (besides any its seed lists), as Stripe would accept it."""
     if job.stripe.api_base or job.stripe.sandbox is None:
         yield job.stripe.api_base, False
         return
     from ledgerrun_sandbox import SandboxServer, SeedError
 
     try:
-        server = SandboxServer(job.stripe.sandbox, port=0)
+        server = SandboxServer(job.stripe.sandbox, port=0, api_keys=[key])
     except (SeedError, OSError) as exc:
         raise ConfigError(f"cannot start the sandbox from {job.stripe.sandbox}: {exc}") from None
     with server:

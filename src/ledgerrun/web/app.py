@@ -53,7 +53,7 @@ class App:
         self.worker = Worker(config, store, self.env) if (
             config.worker_thread if worker is None else worker
         ) else None  # fmt: skip
-        self.results_cache: OrderedDict[str, pa.Table] = OrderedDict()
+        self.results_cache: OrderedDict[str, tuple[float, pa.Table]] = OrderedDict()
         self.cache_lock = threading.Lock()
 
     # --- who is asking -------------------------------------------------------------------------

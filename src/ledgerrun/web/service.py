@@ -29,7 +29,7 @@ from ledgerrun.ingest.validate import blocking_problems
 from ledgerrun.job import LEDGER_SUFFIXES, Job
 from ledgerrun.jobfile import load_job_file
 from ledgerrun.output.logs import scrub
-from ledgerrun.send.plan import Plan, build_plan
+from ledgerrun.send.plan import Plan, build_plan, control_json
 from ledgerrun.send.prepare import Prepared, prepare
 from ledgerrun.store.model import AuditEvent, Batch, Store, WorkItem
 from ledgerrun.vocab import Problem, shown
@@ -253,15 +253,7 @@ def summary_of(result: Review) -> dict[str, Any]:
         "problems": len(v.problems),
         "problem_rows": len({p.row for p in v.problems}),
         "codes": dict(sorted(codes.items())),
-        "control_total": None
-        if control is None
-        else {
-            "row": control.row,
-            "stated": control.stated,
-            "computed": control.computed,
-            "currency": control.currency,
-            "matches": control.matches,
-        },
+        "control_total": None if control is None else control_json(control),
         "consent_checked": result.job.consent_registry is not None,
         "approval": result.job.approval,
         "on_invalid": result.job.on_invalid,

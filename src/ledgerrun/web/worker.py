@@ -215,6 +215,7 @@ class Worker:
                 stop=self.stop,
                 hard_stop=self.hard_stop,
                 publish=publish,
+                batch=batch.batch_id,
             )
         run_id = result.summary.run_id
         self.store.update_batch(batch.batch_id, run_id=run_id, updated_at=service.now())
@@ -263,27 +264,21 @@ class Worker:
 
     def reconcile(self, item: WorkItem, batch: Batch) -> None:
         from ledgerrun.api.after_run import tell_reconcile
-        from ledgerrun.output.html import refresh_report
         from ledgerrun.reconcile.check import reconcile
         from ledgerrun.reconcile.files import write_report
+        from ledgerrun.send import records
         from ledgerrun.stripe.session import connect
 
         run_id = str(item.params.get("run_id") or batch.run_id or "")
-        raw = self.store.run_file(run_id, "summary.json") if run_id else None
-        if raw is None:
+        summary = records.own_summary(self.store, run_id) if run_id else None
+        if summary is None:
             raise ConfigError("this batch has no finished run to reconcile")
-        summary = json.loads(raw)
         run_date = dt.date.fromisoformat(str(summary["run_date"]))
-        names = [n for n in self.store.run_file_names(run_id) if n.startswith("results.")]
-        if not names:
-            raise ConfigError(f"the results of run {run_id} are not in the store")
         ledger = service.ledger_file(self.config, self.store, batch)
         job = service.job_for(self.config, batch.job, ledger=ledger, day=run_date)
         started = service.now()
         with tempfile.TemporaryDirectory(prefix="ledgerrun-reconcile-") as folder:
-            results = Path(folder) / f"{job.name}.{names[0]}"
-            results.write_bytes(self.store.run_file(run_id, names[0]) or b"")
-            results.with_name(results.name + ".summary.json").write_bytes(raw)
+            results = Path(folder) / f"{job.name}.results.csv"  # where reconcile writes beside
             job = job.replace(results=results)
             with connect(job, self.env, live=self.config.allow_live, standing=True) as session:
                 report = reconcile(
@@ -291,11 +286,8 @@ class Worker:
                 )
             report.ended_at = service.now()
             csv_path, json_path = write_report(report)
-            refreshed = refresh_report(results)
             self.store.save_run_file(run_id, "reconcile.csv", csv_path.read_bytes())
             self.store.save_run_file(run_id, "reconcile.json", json_path.read_bytes())
-            if refreshed is not None:
-                self.store.save_run_file(run_id, "report.html", refreshed.read_bytes())
         code = ExitCode.INCOMPLETE if report.unchecked else (
             ExitCode.OK if report.clean else ExitCode.FAILED
         )  # fmt: skip

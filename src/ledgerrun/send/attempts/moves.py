@@ -63,9 +63,17 @@ class Move(abc.ABC):
     )
 
     def __init__(
-        self, item: Item, *, journal: Journal, job: str, run_date: str, found: Seen | None
+        self,
+        item: Item,
+        *,
+        journal: Journal,
+        job: str,
+        run_date: str,
+        found: Seen | None,
+        batch: str = "",
     ) -> None:
         self.item = item
+        self.batch = batch
         self.journal = journal
         self.job = job
         self.run_date = run_date
@@ -91,6 +99,7 @@ class Move(abc.ABC):
             attempted_at=stamp.at,
             attempted_at_server=stamp.at_server,
             run_id=stamp.run_id,
+            batch=self.batch,
         )
 
     @abc.abstractmethod

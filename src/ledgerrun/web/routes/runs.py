@@ -4,7 +4,6 @@ and the downloads (the results as CSV or Excel, the run's report)."""
 from __future__ import annotations
 
 import functools
-import json
 from typing import TYPE_CHECKING, Any
 
 import pyarrow.compute as pc
@@ -12,11 +11,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from ledgerrun.send import records
 from ledgerrun.store.model import Batch, User, WorkItem
 from ledgerrun.vocab import STATUSES
 from ledgerrun.web import service
 from ledgerrun.web.progress import progress_json, reversal_progress
-from ledgerrun.web.results import convert, run_results
+from ledgerrun.web.results import convert, run_report, run_results
 from ledgerrun.web.routes.batches import batch_context
 from ledgerrun.web.routes.common import ID_RE, batch_of, guarded, page_number
 from ledgerrun.web.routes.reverse import reversal_lines
@@ -86,8 +86,7 @@ async def work_page(self: App, request: Request) -> Response:
     wanted = wanted if wanted in STATUSES else ""
     page, pages, shown = page_number(request), 1, 0
     if run_id and item.state in ("done", "failed"):
-        raw = self.store.run_file(run_id, "summary.json")
-        summary = json.loads(raw) if raw else None
+        summary = records.own_summary(self.store, run_id)
         table = await run_in_threadpool(run_results, self, run_id)
         if table is not None:
             statuses = table.column("status")
@@ -128,12 +127,10 @@ async def download(self: App, request: Request) -> Response:
     fmt = request.path_params["fmt"]
     if fmt not in ("csv", "xlsx"):
         return Response("Unknown format.\n", 404, media_type="text/plain")
-    data = self.store.run_file(run_id, f"results.{fmt}")
-    if data is None:
-        table = await run_in_threadpool(run_results, self, run_id)
-        if table is None:
-            return Response("This run kept no results.\n", 404, media_type="text/plain")
-        data = await run_in_threadpool(convert, table, fmt)
+    table = await run_in_threadpool(run_results, self, run_id)
+    if table is None:
+        return Response("This run kept no results.\n", 404, media_type="text/plain")
+    data = await run_in_threadpool(convert, table, fmt)
     user: User = request.state.user
     service.audit(
         self.store, user.name, self.address(request), "download", batch=batch,
@@ -155,7 +152,7 @@ async def report(self: App, request: Request) -> Response:
     if isinstance(found, Response):
         return found
     _, _, run_id = found
-    data = self.store.run_file(run_id, "report.html")
+    data = await run_in_threadpool(run_report, self, run_id)
     if data is None:
         return Response("This run kept no report.\n", 404, media_type="text/plain")
     return Response(
