@@ -123,8 +123,8 @@ def plan(result: Any, limit: int) -> str:
         if g.available is not None:
             line += f" {amount(g.available, g.currency):>20}"
             if g.short:
-                short = g.todo_minor - g.available
-                line += f"  ! short by {amount(short, g.currency)}; fails unless reserves cover it"
+                by = amount(g.shortfall_minor, g.currency)
+                line += f"  ! short by {by}; fails unless reserves cover it"
         lines.append(line)
     lines.append("")
     todo = sum(g.todo for g in result.groups)

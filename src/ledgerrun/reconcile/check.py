@@ -28,6 +28,7 @@ import datetime as dt
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from ledgerrun.errors import RefusedError, StripeError
 from ledgerrun.job import Job
@@ -149,12 +150,14 @@ def _reversals(
         ):
             continue
         context = None if entry.direction == Direction.CREDIT else entry.account
-        about = dict(adjustment_id=entry.adjustment_id, account=entry.account,
-                     transfer_id=transfer_id, payment_id=entry.payment_id or "")  # fmt: skip
+        about: dict[str, Any] = dict(adjustment_id=entry.adjustment_id, account=entry.account,
+                     transfer_id=transfer_id, payment_id=entry.payment_id or "",
+                     currency=entry.currency)  # fmt: skip
         if stripe_total < journal_total:
             out.append(Discrepancy("missing_reversal", **about, detail=(
                 f"the journal records {money_text(journal_total, entry.currency)} reversed, "
-                f"Stripe {money_text(stripe_total, entry.currency)}")))  # fmt: skip
+                f"Stripe {money_text(stripe_total, entry.currency)}"),
+                amount_minor=journal_total - stripe_total))  # fmt: skip
             continue
         try:
             held = list(session.client.reversals(transfer_id, context))
@@ -165,7 +168,7 @@ def _reversals(
             if reversal.id not in recorded[transfer_id]:
                 out.append(Discrepancy("unrecorded_reversal", **about, detail=(
                     f"{reversal.id}: {money_text(reversal.amount, reversal.currency)} reversed, "
-                    "not in the journal")))  # fmt: skip
+                    "not in the journal"), amount_minor=reversal.amount))  # fmt: skip
     return out
 
 
@@ -232,8 +235,9 @@ def _detail(kind: str, obj: Seen, rows: dict[str, Row], by_key: dict[str, list[S
 
 def _about(obj: Seen, kind: str, detail: str) -> Discrepancy:
     return Discrepancy(
-        kind, obj.adjustment_id, obj.account, obj.transfer_id, obj.payment_id, detail
-    )
+        kind, obj.adjustment_id, obj.account, obj.transfer_id, obj.payment_id, detail,
+        obj.amount, obj.currency,
+    )  # fmt: skip
 
 
 def _check_row(session: Session, row: Row, by_id: dict[str, Seen]) -> list[Discrepancy]:
@@ -241,8 +245,9 @@ def _check_row(session: Session, row: Row, by_id: dict[str, Seen]) -> list[Discr
 
     def problem(kind: str, detail: str) -> Discrepancy:
         return Discrepancy(
-            kind, row.adjustment_id, row.account, row.transfer_id, row.payment_id, detail
-        )
+            kind, row.adjustment_id, row.account, row.transfer_id, row.payment_id, detail,
+            row.amount, row.currency,
+        )  # fmt: skip
 
     client = session.client
     credit = row.direction == Direction.CREDIT
