@@ -88,11 +88,30 @@ def test_reversed_rows_say_so_everywhere_and_a_refused_reverse_wipes_nothing(
     assert summary["reversed"] == {"usd": {"debit": 225}}
     too_much = tmp_path / "too-much.csv"
     too_much.write_text("adjustment_id,amount,reversal_id\nD-03,999.00,D-03-big\n")
+    reversals = tmp_path / "out" / "e2e.results.reversals.csv"
+    before = results_rows(reversals)
+    assert [(r["adjustment_id"], r["status"]) for r in before] == [
+        ("D-01", "succeeded"), ("D-02", "succeeded")]  # fmt: skip
+    assert by_id["D-01"]["reversal_ids"] == before[0]["refund_id"].strip()  # the refund's re_
     refused = cli("reverse", job, "--adjustments", too_much)
     assert refused.returncode == 2
     assert {r["adjustment_id"]: r["reversal_status"] for r in results_rows(results)}["D-01"] == (
         "full"
     )
+    assert results_rows(reversals) == before  # the date's reversals, untouched
+    (rejected,) = reversals.parent.glob("e2e.results.reversals.rejected-*.csv")
+    assert [(r["reversal_id"], r["status"]) for r in results_rows(rejected)] == [
+        ("D-03-big", "invalid")]  # fmt: skip
+    rest = tmp_path / "rest.csv"
+    rest.write_text("adjustment_id\nD-03\n")
+    assert cli("reverse", job, "--adjustments", rest).returncode == 0
+    after = results_rows(reversals)  # every reversal of the date, the earlier ones first
+    assert [(r["adjustment_id"], r["status"], r["row"]) for r in after] == [
+        ("D-01", "succeeded", ""),
+        ("D-02", "succeeded", ""),
+        ("D-03", "succeeded", "2"),
+    ]
+    assert after[0]["refund_id"] == before[0]["refund_id"] and after[0]["run_id"]
 
 
 def test_a_rerun_that_sends_nothing_keeps_reconciles_verdict(tmp_path: Path, sandbox) -> None:

@@ -292,10 +292,11 @@ class ReverseResult(_Shown):
 
     @cached_property
     def results(self) -> pd.DataFrame:
-        """The reversals results table, as the reversals file has it."""
+        """This call's reversals, one row per reversal asked for, in the reversals file's
+        columns (the file itself holds every reversal of the run date)."""
         from ledgerrun.send.reversal.files import reversal_table
 
-        table = reversal_table(self.detail)
+        table = reversal_table(self.detail.lines, self.detail.run_id)
         rows = table.column("row").to_pylist()
         return to_frame(table, labelled_index(rows, self.labels))
 

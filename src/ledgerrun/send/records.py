@@ -96,7 +96,9 @@ def reversed_of(store: Journal, keys: Iterable[str]) -> dict[str, Reversed]:
 
 
 def _ids(reversals: Sequence[ReversalEntry]) -> list[str]:
-    return [r.reversal_object_id for r in reversals if r.reversal_object_id]
+    """Stripe's id of each: a refund's ``re_`` (what finance sees in the dashboard), else the
+    transfer reversal's ``trr_``."""
+    return [i for r in reversals if (i := r.refund_id or r.reversal_object_id)]
 
 
 def overlay(table: pa.Table, store: Journal, prefix: str) -> pa.Table:

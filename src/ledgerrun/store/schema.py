@@ -94,7 +94,7 @@ REVERSAL_COLUMNS = (
     *("account", "transfer_id", "context", "currency", "amount_minor", "reason", "state"),
     *("generation", "idempotency_key", "request", "attempts", "attempted_at"),
     *("attempted_at_server", "reversal_object_id", "request_id", "error_code", "error_message"),
-    *("completed_at", "run_id"),
+    *("completed_at", "run_id", "method", "payment_id", "refund_id", "refund_status"),
 )
 USER_COLUMNS = ("name", "role", "password_hash", "disabled", "created_at")
 BATCH_COLUMNS = (
@@ -200,6 +200,12 @@ UPGRADES: dict[int, tuple[str, ...]] = {
         # The Stripe API version a run's requests were sent with: a later run whose SDK pins
         # another refuses to start unless the job names its version.
         "ALTER TABLE runs ADD COLUMN api_version TEXT NOT NULL DEFAULT ''",
+        # A debit is undone by refunding the platform's payment (py_); a credit by reversing
+        # the platform's transfer. A refund may be pending, and settles (or fails) later.
+        "ALTER TABLE reversals ADD COLUMN method TEXT NOT NULL DEFAULT 'transfer_reversal'",
+        "ALTER TABLE reversals ADD COLUMN payment_id TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE reversals ADD COLUMN refund_id TEXT",
+        "ALTER TABLE reversals ADD COLUMN refund_status TEXT",
     ),
 }
 """What each version adds, in SQL both stores speak (PostgreSQL's types by :func:`postgres_ddl`).

@@ -35,7 +35,7 @@ from ledgerrun.errors import (
 from ledgerrun.stripe.gateway import Gateway
 from ledgerrun.stripe.pacing import Pacer
 from ledgerrun.stripe.policy import Breaker, Policy, backoff
-from ledgerrun.stripe.shapes import Account, Movement, Page, Platform, Reversal
+from ledgerrun.stripe.shapes import Account, Movement, Page, Platform, Refund, Reversal
 from ledgerrun.vocab import Method
 
 T = TypeVar("T")
@@ -201,6 +201,15 @@ class Client:
             lambda after: self.gateway.list_reversals(transfer_id, account, after),
         )
 
+    def refunds(self, charge: str) -> Iterator[Refund]:
+        """Every refund of the platform's payment ``charge``, newest first."""
+        return self._pages(
+            "GET /v1/refunds", lambda after: self.gateway.list_refunds(charge, after)
+        )
+
+    def refund_of(self, refund_id: str) -> Refund:
+        return self.call("GET /v1/refunds/{id}", lambda: self.gateway.get_refund(refund_id))
+
     def transfer(self, transfer_id: str, account: str | None) -> Movement:
         return self.call(
             "GET /v1/transfers/{id}", lambda: self.gateway.get_transfer(transfer_id, account)
@@ -251,3 +260,8 @@ class Client:
             lambda: self.gateway.reverse(transfer_id, account, request, key),
             counter,
         )
+
+    def refund(
+        self, request: Mapping[str, Any], key: str, counter: SentCount | None = None
+    ) -> Refund:
+        return self.call("POST /v1/refunds", lambda: self.gateway.refund(request, key), counter)

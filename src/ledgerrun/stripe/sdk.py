@@ -33,7 +33,7 @@ from requests.adapters import HTTPAdapter
 from ledgerrun import errors
 from ledgerrun.stripe import facts, shapes
 from ledgerrun.stripe.answers import header, translate
-from ledgerrun.stripe.shapes import Account, Meta, Movement, Page, Platform, Reversal
+from ledgerrun.stripe.shapes import Account, Meta, Movement, Page, Platform, Refund, Reversal
 from ledgerrun.vocab import Method
 
 __all__ = ["SdkGateway", "pinned_version"]
@@ -152,6 +152,18 @@ class SdkGateway:
         page, _ = self._call("get", path, params, stripe_account=account)
         return shapes.page_of(page, [shapes.reversal(r) for r in page["data"]])
 
+    def list_refunds(self, charge: str, after: str | None = None) -> Page[Refund]:
+        """One page (newest first) of the refunds of the platform's payment ``charge``."""
+        params: dict[str, Any] = {"charge": charge, "limit": facts.LIST_PAGE_MAX}
+        if after:
+            params["starting_after"] = after
+        page, _ = self._call("get", "/v1/refunds", params)
+        return shapes.page_of(page, [shapes.refund(r) for r in page["data"]])
+
+    def get_refund(self, refund_id: str) -> Refund:
+        r, meta = self._call("get", f"/v1/refunds/{_path(refund_id)}")
+        return shapes.refund(r, meta)
+
     # --- writing ----------------------------------------------------------------------------
 
     def debit(self, method: str, account: str, request: Mapping[str, Any], key: str) -> Movement:
@@ -176,6 +188,12 @@ class SdkGateway:
         path = f"/v1/transfers/{_path(transfer_id)}/reversals"
         r, meta = self._call("post", path, request, stripe_account=account, idempotency_key=key)
         return shapes.reversal(r, meta)
+
+    def refund(self, request: Mapping[str, Any], key: str) -> Refund:
+        """Refund all or part of the platform's payment ``request['charge']`` (a debit's
+        ``py_``): Stripe reverses the connected account's transfer that made it."""
+        r, meta = self._call("post", "/v1/refunds", request, idempotency_key=key)
+        return shapes.refund(r, meta)
 
     # --- the one error boundary ---------------------------------------------------------------
 
