@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from ledgerrun.stripe.sdk import pinned_version
-from tests.helpers.cli import cli, write_job
+from tests.helpers.cli import cli, results_rows, write_job
 from tests.helpers.constants import A, B, C
 from tests.helpers.sandbox import debits, sandbox_state
 
@@ -52,3 +52,36 @@ def test_the_sandbox_refuses_a_version_stripe_never_published(tmp_path: Path, sa
     done = cli("run", job)
     assert done.returncode == 2 and "Invalid Stripe API version" in done.stderr
     assert debits(sandbox_state(sandbox.url), "e2e") == {}
+
+
+def test_a_platform_where_stripe_offers_no_account_debits_is_warned_and_stripe_decides(
+    tmp_path: Path, make_sandbox
+) -> None:
+    """Stripe's availability table does not list Singapore: pre-flight warns
+    region_not_supported (plan and run), sends anyway, and Stripe's refusal is the row's
+    verdict: failed, nothing moved. A credit is not a debit and moves."""
+    account = "acct_1ConnSG00000001"
+    seed = {
+        "platform": {"id": "acct_1PlatformSG000001", "country": "SG", "default_currency": "sgd",
+                     "balance": {"sgd": 100_000}},
+        "accounts": [{"id": account, "type": "express", "country": "SG",
+                      "default_currency": "sgd", "balance": {"sgd": 100_000}}],
+    }  # fmt: skip
+    sandbox = make_sandbox(seed)
+    ledger = tmp_path / "sg.csv"
+    ledger.write_text(
+        "adjustment_id,account,amount,currency,direction\n"
+        f"SG-1,{account},5.00,sgd,debit\nSG-2,{account},2.00,sgd,credit\n"
+    )
+    job = write_job(tmp_path, sandbox.url, ledger=ledger)
+    plan = cli("plan", job)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "Warning: region_not_supported" in plan.stdout and "in SG" in plan.stdout
+    done = cli("run", job)
+    assert done.returncode == 1 and "region_not_supported" in done.stdout + done.stderr
+    rows = {r["adjustment_id"]: r for r in results_rows(tmp_path / "out" / "e2e.results.csv")}
+    assert (rows["SG-1"]["status"], rows["SG-1"]["error_code"]) == (
+        "failed",
+        "transfers_not_allowed",
+    )
+    assert rows["SG-2"]["status"] == "succeeded"

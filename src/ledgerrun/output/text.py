@@ -146,6 +146,7 @@ def plan(result: Any, limit: int) -> str:
             f"Warning: the platform's available {currency.upper()} balance is short of the "
             f"credits left by {amount(missing, currency)}; they would fail."
         )
+    lines.extend(f"Warning: {w}" for w in prepared.warnings)
     return "\n".join(lines)
 
 

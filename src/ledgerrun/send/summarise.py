@@ -93,7 +93,7 @@ def result(
 ) -> R:
     """The run's result: its exit code, summary and notes."""
     dry_run = record.dry_run
-    notes = [*plan.notes, *removed_rows(job, prepared, store), *sent.notes]
+    notes = [*prepared.warnings, *plan.notes, *removed_rows(job, prepared, store), *sent.notes]
     if session is not None and session.client.breaker.is_open:
         notes.append(BREAKER_NOTE)
     if session is None:
