@@ -87,6 +87,7 @@ SEEN_COLUMNS = (
     "transfer_id",
     "payment_id",
     "amount_reversed",
+    "bare",
 )
 ACCOUNT_COLUMNS = ("account", "checked_at", "code", "message", "default_currency", "country")
 REVERSAL_COLUMNS = (
@@ -206,6 +207,10 @@ UPGRADES: dict[int, tuple[str, ...]] = {
         "ALTER TABLE reversals ADD COLUMN payment_id TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE reversals ADD COLUMN refund_id TEXT",
         "ALTER TABLE reversals ADD COLUMN refund_status TEXT",
+        # An object the guard saw, by its id's canonical form without the job's id_prefix: a
+        # prefix changed since is found by it (possible_duplicate_prefix).
+        "ALTER TABLE seen ADD COLUMN bare TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX seen_by_bare ON seen (bare)",
     ),
 }
 """What each version adds, in SQL both stores speak (PostgreSQL's types by :func:`postgres_ddl`).
