@@ -166,6 +166,13 @@ class WebTables(SQLBase):
         found = None if row is None else _approval(row)
         return found if found is not None and found.decision == "approved" else None
 
+    def decisions(self, job: str, sha256: str) -> list[Approval]:
+        """Every decision on exactly this ledger for this job, oldest first."""
+        with self._tx("read approvals") as conn:
+            sql = _select("approvals", schema.APPROVAL_COLUMNS)
+            rows = conn.execute(sql + " WHERE job = ? AND sha256 = ? ORDER BY at", (job, sha256))
+            return [_approval(row) for row in rows]
+
     # --- audit -----------------------------------------------------------------------------
 
     def add_audit(self, event: AuditEvent) -> int:

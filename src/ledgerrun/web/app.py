@@ -29,7 +29,7 @@ from ledgerrun.store import open_store
 from ledgerrun.store.model import Store, User
 from ledgerrun.web import security, service, views
 from ledgerrun.web.config import ServeConfig
-from ledgerrun.web.routes import audit, batches, reconcile, reverse, runs, signin
+from ledgerrun.web.routes import audit, batches, decide, reconcile, reverse, runs, signin
 from ledgerrun.web.worker import Worker
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -163,8 +163,9 @@ def create_app(
         Route("/batches", bind(batches.batches_page), methods=["GET"]),
         Route("/batches", bind(batches.upload), methods=["POST"]),
         Route("/batches/{batch_id}", bind(batches.batch_page), methods=["GET"]),
-        Route("/batches/{batch_id}/approve", bind(batches.approve), methods=["POST"]),
-        Route("/batches/{batch_id}/reject", bind(batches.reject), methods=["POST"]),
+        Route("/batches/{batch_id}/approve", bind(decide.approve), methods=["POST"]),
+        Route("/batches/{batch_id}/reject", bind(decide.reject), methods=["POST"]),
+        Route("/batches/{batch_id}/send-back", bind(decide.send_back), methods=["POST"]),
         Route("/batches/{batch_id}/run", bind(runs.run), methods=["POST"]),
         Route("/batches/{batch_id}/check", bind(batches.recheck), methods=["POST"]),
         Route("/batches/{batch_id}/reconcile", bind(reconcile.reconcile), methods=["POST"]),

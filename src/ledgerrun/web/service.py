@@ -24,11 +24,13 @@ from typing import Any, BinaryIO
 
 import pyarrow.compute as pc
 
+from ledgerrun.approval_policy import rules_json
 from ledgerrun.errors import ConfigError, FatalError
 from ledgerrun.ingest.validate import blocking_problems
 from ledgerrun.job import LEDGER_SUFFIXES, Job
 from ledgerrun.jobfile import load_job_file
 from ledgerrun.output.logs import scrub
+from ledgerrun.send.approval import totals_of
 from ledgerrun.send.plan import Plan, build_plan, control_json
 from ledgerrun.send.prepare import Prepared, prepare
 from ledgerrun.store.model import AuditEvent, Batch, Store, WorkItem
@@ -183,13 +185,9 @@ class Review:
         return not self.problems or self.job.on_invalid == "skip"
 
     def totals(self) -> dict[str, Any]:
-        """What an approval binds besides the file: the plan's totals."""
-        return {
-            "rows": self.valid_rows,
-            "debits": dict(self.plan.totals),
-            "credits": dict(self.plan.credit_totals),
-            "net": dict(self.plan.net),
-        }
+        """What an approval binds besides the file: the plan's totals (as ``ledgerrun run``
+        checks them)."""
+        return totals_of(self.plan)
 
 
 def fingerprint(totals: dict[str, Any]) -> str:
@@ -248,14 +246,19 @@ def summary_of(result: Review) -> dict[str, Any]:
     v = result.prepared.validation
     control = v.control_total
     codes = Counter(p.code for p in v.problems)
+    policy = result.job.policy
+    totals = result.totals()
     return {
-        "totals": result.totals(),
+        "totals": totals,
         "problems": len(v.problems),
         "problem_rows": len({p.row for p in v.problems}),
         "codes": dict(sorted(codes.items())),
         "control_total": None if control is None else control_json(control),
         "consent_checked": result.job.consent_registry is not None,
         "approval": result.job.approval,
+        "approvers_needed": policy.needed(totals),
+        "approval_reasons": policy.reasons(totals),
+        "approval_rules": rules_json(policy.rules),
         "on_invalid": result.job.on_invalid,
         "runnable": result.runnable,
     }

@@ -20,11 +20,18 @@ BADGES: dict[str, tuple[str, str]] = {
     "uploaded": ("Uploaded", "grey"),
     "invalid": ("Has problems", "red"),
     "valid": ("Ready for approval", "blue"),
+    "approving": ("Partly approved", "blue"),
     "approved": ("Approved", "green"),
     "rejected": ("Rejected", "red"),
+    "sent_back": ("Sent back to the preparer", "amber"),
     "running": ("Running", "blue"),
-    "done": ("Run finished", "green"),
-    "failed": ("Failed", "amber"),
+    # how the last run ended (by its exit code: 0, 1, 2, 3, 4)
+    "done": ("Run finished: every row sent", "green"),
+    "done_with_failures": ("Run finished: some rows failed", "amber"),
+    "run_refused": ("Run refused: nothing sent", "red"),
+    "run_incomplete": ("Run incomplete: run it again", "red"),
+    "run_busy": ("Run did not start: the job was busy", "amber"),
+    "failed": ("Run did not finish", "red"),
     "invalid_row": ("Invalid", "red"),
     "succeeded": ("Succeeded", "green"),
     "unknown": ("Unknown outcome", "red"),
@@ -86,6 +93,15 @@ def number(value: Any) -> str:
         return str(value)
 
 
+def plural(count: Any, noun: str, many: str | None = None) -> str:
+    """``1 row``, ``2 rows``, ``1,000 rows`` (``many``: the plural when it is not noun + s)."""
+    try:
+        n = int(count)
+    except (TypeError, ValueError):
+        return f"{count} {many or noun + 's'}"
+    return f"{n:,} {noun if n == 1 else (many or noun + 's')}"
+
+
 def badge(status: Any) -> tuple[str, str]:
     return BADGES.get(str(status), (str(status).replace("_", " ").capitalize(), "grey"))
 
@@ -103,7 +119,7 @@ def totals_text(totals: Any) -> str:
     """An approval's totals in words: ``240 rows; debits 1,500.00 USD; credits ...``."""
     if not isinstance(totals, dict):
         return str(totals)
-    parts = [f"{number(totals.get('rows', 0))} rows"]
+    parts = [plural(totals.get("rows", 0), "row")]
     for key in ("debits", "credits", "net"):
         sums = totals.get(key) or {}
         if sums:
@@ -123,10 +139,18 @@ def detail_items(detail: Any) -> list[tuple[str, str]]:
     return out
 
 
-def batch_badge(batch: Any) -> tuple[str, str]:
-    """A batch's status; a valid batch of a job without approval is ready to run at once."""
-    if batch.status == "valid" and batch.summary.get("approval") != "required":
+def batch_badge(batch: Any, approved_by: int | None = None) -> tuple[str, str]:
+    """A batch's status in words: a valid batch that needs no approver is ready to run at once;
+    one partly approved says how far (``approved_by`` approvers of those it needs)."""
+    needed = batch.summary.get("approvers_needed")
+    if not isinstance(needed, int):  # recorded before approval rules
+        needed = 1 if batch.summary.get("approval") == "required" else 0
+    if batch.status == "valid" and not needed:
         return ("Ready to run", "blue")
+    if batch.status == "valid" and needed > 1:
+        return (f"Ready for approval ({needed} approvers)", "blue")
+    if batch.status == "approving" and approved_by is not None:
+        return (f"Partly approved: {approved_by} of {needed}", "blue")
     return badge(batch.status)
 
 
@@ -146,7 +170,7 @@ def environment() -> jinja2.Environment:
     env = shared(jinja2.FileSystemLoader(TEMPLATES))
     env.filters.update(
         amount=amount, money=money_text, when=when, number=number, exit_meaning=exit_meaning,
-        totals_text=totals_text,
+        totals_text=totals_text, plural=plural,
     )  # fmt: skip
     env.globals.update(
         badge=badge, batch_badge=batch_badge, work_badge=work_badge, row_badge=row_badge,

@@ -18,7 +18,7 @@ from ledgerrun.web import service
 from ledgerrun.web.progress import progress_json
 from ledgerrun.web.results import convert, run_report, run_results
 from ledgerrun.web.routes.batches import batch_context
-from ledgerrun.web.routes.common import ID_RE, batch_of, guarded, page_number
+from ledgerrun.web.routes.common import ID_RE, batch_of, guarded, page_number, refuse
 from ledgerrun.web.routes.reverse import reversal_lines
 
 if TYPE_CHECKING:
@@ -42,11 +42,24 @@ async def run(self: App, request: Request) -> Response:
     )
     context = batch_context(self, request, batch, review)
     if not context["can_run"]:
-        why = "it is running already" if context["active"] else (
-            "it needs an approval first" if context["needs_approval"] and batch.status != "approved"
-            else "it is not ready to run"
+        found = context["standing"]
+        if context["active"]:
+            why = "it is running already"
+        elif found.ended:
+            why = "it was " + ("rejected" if found.ended == "rejected" else "sent back")
+        elif not found.approved:
+            why = "it needs " + (
+                "an approval first" if found.needed == 1
+                else f"{found.needed} approvals first ({len(found.approvers)} so far)"
+            )  # fmt: skip
+        elif context["runs"] and context["runs"][-1].exit_code == 0:
+            why = "it has run already, and every row succeeded"
+        else:
+            why = "it is not ready to run"
+        return refuse(
+            self, request, 409, "Cannot run", f"This batch cannot be run now: {why}.",
+            why=why, batch=batch,
         )  # fmt: skip
-        return self.message(request, 409, "Cannot run", f"This batch cannot be run now: {why}.")
     item = service.enqueue(self.store, batch.batch_id, "run", user.name, {})
     self.store.update_batch(batch.batch_id, status="running", updated_at=service.now())
     service.audit(
