@@ -203,12 +203,22 @@ def step_a_reversal_from_the_page_is_exactly_once(site: Site) -> None:
 
     page = site.page("ada")
     page.goto(site.notes["batch"] + "#reverse")
-    page.get_by_label("Only these adjustment ids:").check()
+    # every succeeded row, with an id typed: refused, never the wider choice
+    page.get_by_label("Adjustment ids (one per line)").fill("W-3")
+    page.get_by_label("Every succeeded row of this batch").check()
+    page.get_by_role("button", name="Dry run").click()
+    playwright_api.expect(page.locator("main")).to_contain_text("also typed 1 adjustment id")
+    assert books()["W-3"] == (0, 0)
+    # the form as it comes: the typed ids, and only they
+    page.goto(site.notes["batch"] + "#reverse")
+    assert page.get_by_label("Only these adjustment ids").is_checked()
     page.get_by_label("Adjustment ids (one per line)").fill("W-3")
     page.get_by_label("Reason").fill("charged twice")
     page.get_by_role("button", name="Dry run").click()
     page.wait_for_url(re.compile(r".*/work/[\w-]+$"))
     page.wait_for_selector("#reversal-lines", timeout=60_000)
+    lines = page.locator("#reversal-lines tbody tr")
+    assert lines.count() == 1 and "W-3" in lines.first.inner_text()  # W-3 alone, not all four
     assert books()["W-3"] == (0, 0)  # a dry run reverses nothing
     page.goto(site.notes["batch"] + "#reverse")
     page.get_by_role("button", name="Reverse").click()

@@ -94,6 +94,14 @@ document.addEventListener("DOMContentLoaded", function () {
       window.location.reload();
     }, 1000 * Number(refresh.getAttribute("data-seconds") || 3));
   }
+  var ids = document.getElementById("reverse-ids");
+  if (ids) {
+    // Typing ids means "only these": the wider choice is never left standing over typed ids.
+    ids.addEventListener("input", function () {
+      var chosen = document.querySelector('#reverse-scope input[value="chosen"]');
+      if (chosen && ids.value.trim()) { chosen.checked = true; }
+    });
+  }
   var only = document.getElementById("only-problems");
   if (only) { only.addEventListener("change", function () { only.form.submit(); }); }
   document.querySelectorAll("select.autosubmit").forEach(function (s) {
