@@ -100,6 +100,22 @@ def step_a_signed_out_visitor_sees_no_page_and_no_download(site: Site) -> None:
     page.context.close()
 
 
+def step_sign_out_ends_the_session_and_a_saved_cookie_opens_nothing(site: Site) -> None:
+    page = site.page("pat")
+    saved = page.context.cookies()
+    assert any(c["name"] == "ledgerrun_session" for c in saved)
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r".*/signin$"))
+    page.context.close()
+    replayed = site.browser.new_context()
+    replayed.add_cookies(saved)  # a copy of the cookie kept from before the sign-out
+    again = replayed.new_page()
+    again.goto(site.url + "/batches")
+    assert again.url.startswith(site.url + "/signin?next=")
+    assert again.request.get(site.url + "/work/1-a/results.csv").status == 401
+    replayed.close()
+
+
 def step_the_preparer_sees_each_problem_on_its_cell(site: Site) -> None:
     page = site.page("pat")
     page.get_by_label("Job").select_option("payouts")
@@ -257,6 +273,7 @@ def test_a_batch_from_upload_to_reversal_in_the_browser(site: Site) -> None:
     """The steps in order, as one test: they build on each other (and so must not be spread
     over several test processes)."""
     step_a_signed_out_visitor_sees_no_page_and_no_download(site)
+    step_sign_out_ends_the_session_and_a_saved_cookie_opens_nothing(site)
     step_the_preparer_sees_each_problem_on_its_cell(site)
     step_the_preparer_uploads_the_fixed_ledger_and_cannot_approve_it(site)
     step_the_approver_approves_and_the_batch_runs_with_progress_to_the_end(site)

@@ -109,10 +109,10 @@ def list_users(config_path: Path) -> None:
 @global_options
 @reports_errors
 def disable(name: str, config_path: Path) -> None:
-    """Disable NAME: no more sign-ins, and any open session ends at its next request."""
+    """Disable NAME: no more sign-ins, and every open session of NAME ends at once."""
     with _store(config_path) as store:
-        store.update_user(name, disabled=True)
-    click.echo(f"Disabled {name}.")
+        store.update_user(name, disabled=True)  # ends the user's sessions in the same step
+    click.echo(f"Disabled {name}: signed out everywhere.")
 
 
 @users.command("enable")
@@ -134,10 +134,10 @@ def enable(name: str, config_path: Path) -> None:
 @global_options
 @reports_errors
 def password(name: str, config_path: Path, password_stdin: bool) -> None:
-    """Set a new password for NAME."""
+    """Set a new password for NAME; every open session of NAME ends at once."""
     from ledgerrun.web.security import hash_password
 
     new_hash = hash_password(_read_password(password_stdin))
     with _store(config_path) as store:
         store.update_user(name, password_hash=new_hash)
-    click.echo(f"Changed the password of {name}.")
+    click.echo(f"Changed the password of {name}: signed out everywhere.")

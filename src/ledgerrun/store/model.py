@@ -221,6 +221,21 @@ class User:
 
 
 @dataclass(frozen=True)
+class WebSession:
+    """A signed-in session of the web application, kept on the server. ``session_key`` is the
+    SHA-256 of the random id the browser's (signed) cookie carries: the id itself is never
+    stored. Ended by signing out, by a new password or disabling the user, or by expiring."""
+
+    session_key: str
+    user: str
+    address: str  # where it was signed in from
+    started_at: dt.datetime
+    expires_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    ended_why: str = ""
+
+
+@dataclass(frozen=True)
 class Batch:
     """One uploaded ledger, its validation and what became of it."""
 
@@ -304,8 +319,8 @@ class ReversalStore(Protocol):
 
 
 class WebRecords(Protocol):
-    """The web application's records: users, sign-ins, batches, approvals, the audit trail and
-    the work queue. Nothing that moves money reads or writes them."""
+    """The web application's records: users, sign-ins, sessions, batches, approvals, the audit
+    trail and the work queue. Nothing that moves money reads or writes them."""
 
     # fmt: off
     def add_user(self, user: User) -> None: ...
@@ -313,8 +328,17 @@ class WebRecords(Protocol):
     def users(self) -> list[User]: ...
     def update_user(self, name: str, *, role: str | None = None,
                     password_hash: str | None = None, disabled: bool | None = None) -> None: ...
-    def record_signin(self, name: str, address: str, ok: bool, at: dt.datetime) -> None: ...
+    def record_signin(self, name: str, address: str, ok: bool, at: dt.datetime,
+                      device: str = "") -> None: ...
     def failed_signins(self, name: str, address: str, since: dt.datetime) -> int: ...
+    def signin_failures(self, since: dt.datetime, *, name: str | None = None,
+                        address: str | None = None,
+                        device: str | None = None) -> tuple[int, dt.datetime | None]: ...
+    def add_session(self, session: WebSession) -> None: ...
+    def web_session(self, session_key: str) -> WebSession | None: ...
+    def open_sessions(self, at: dt.datetime) -> list[WebSession]: ...
+    def end_session(self, session_key: str, at: dt.datetime, why: str) -> None: ...
+    def end_sessions(self, user: str, at: dt.datetime, why: str) -> int: ...
     def add_batch(self, batch: Batch) -> None: ...
     def batch(self, batch_id: str) -> Batch | None: ...
     def batches(self, limit: int = 200) -> list[Batch]: ...

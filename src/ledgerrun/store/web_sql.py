@@ -1,5 +1,6 @@
-"""The web application's records in SQL: users, sign-ins, batches, approvals, the audit trail
-(append-only: nothing here updates or deletes it) and the work queue that workers claim from."""
+"""The web application's records in SQL: batches, approvals, the audit trail (append-only:
+nothing here updates or deletes it) and the work queue that workers claim from; users, sign-ins
+and sessions are :mod:`~ledgerrun.store.web_users_sql`'s."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ from typing import Any
 
 from ledgerrun.errors import JournalError
 from ledgerrun.store import codec, schema
-from ledgerrun.store.model import ROLES, Approval, AuditEvent, Batch, User, WorkItem
-from ledgerrun.store.sql import SQLBase
+from ledgerrun.store.model import Approval, AuditEvent, Batch, WorkItem
+from ledgerrun.store.web_users_sql import WebUsers
 
-_user = codec.decoder(User, schema.USER_COLUMNS, booleans=("disabled",))
 _batch = codec.decoder(Batch, schema.BATCH_COLUMNS)
 _approval = codec.decoder(Approval, schema.APPROVAL_COLUMNS)
 _audit = codec.decoder(AuditEvent, schema.AUDIT_COLUMNS)
@@ -39,74 +39,8 @@ def _encode_changes(changes: dict[str, Any], allowed: set[str]) -> dict[str, Any
     return out
 
 
-class WebTables(SQLBase):
-    # --- users -----------------------------------------------------------------------------
-
-    def add_user(self, user: User) -> None:
-        if user.role not in ROLES:
-            raise JournalError(f"unknown role {user.role!r}: use one of {', '.join(ROLES)}")
-        with self._tx(f"add the user {user.name}", write=True) as conn:
-            if conn.execute("SELECT 1 FROM users WHERE name = ?", (user.name,)).fetchone():
-                raise JournalError(f"there is already a user {user.name}")
-            columns = schema.USER_COLUMNS
-            conn.execute(
-                f"INSERT INTO users ({codec.cols(columns)}) VALUES ({codec.marks(columns)})",
-                codec.encode(user, columns),
-            )
-
-    def user(self, name: str) -> User | None:
-        with self._tx("read a user") as conn:
-            row = conn.execute(
-                _select("users", schema.USER_COLUMNS) + " WHERE name = ?", (name,)
-            ).fetchone()
-        return None if row is None else _user(row)
-
-    def users(self) -> list[User]:
-        with self._tx("list users") as conn:
-            rows = conn.execute(_select("users", schema.USER_COLUMNS) + " ORDER BY name")
-            return [_user(row) for row in rows]
-
-    def update_user(
-        self,
-        name: str,
-        *,
-        role: str | None = None,
-        password_hash: str | None = None,
-        disabled: bool | None = None,
-    ) -> None:
-        changes: dict[str, Any] = {}
-        if role is not None:
-            if role not in ROLES:
-                raise JournalError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
-            changes["role"] = role
-        if password_hash is not None:
-            changes["password_hash"] = password_hash
-        if disabled is not None:
-            changes["disabled"] = int(disabled)
-        if not changes:
-            return
-        sets = ", ".join(f"{k} = ?" for k in changes)
-        with self._tx(f"change the user {name}", write=True) as conn:
-            sql = f"UPDATE users SET {sets} WHERE name = ?"
-            if conn.execute(sql, (*changes.values(), name)).rowcount != 1:
-                raise JournalError(f"there is no user {name}")
-
-    def record_signin(self, name: str, address: str, ok: bool, at: dt.datetime) -> None:
-        with self._tx("record a sign-in", write=True, durable=False) as conn:
-            conn.execute(
-                "INSERT INTO signins (name, address, ok, at) VALUES (?, ?, ?, ?)",
-                (name, address, int(ok), codec.ts(at, "at")),
-            )
-
-    def failed_signins(self, name: str, address: str, since: dt.datetime) -> int:
-        """Failed sign-ins since ``since`` for this name, or from this address."""
-        with self._tx("count failed sign-ins") as conn:
-            row = conn.execute(
-                "SELECT COUNT(*) FROM signins WHERE ok = 0 AND at > ? AND (name = ? OR"
-                " address = ?)",
-                (codec.ts(since, "since"), name, address),
-            ).fetchone()
-        return int(row[0]) if row else 0
+class WebTables(WebUsers):
+    """The web application's records (users, sign-ins and sessions in :class:`WebUsers`)."""
 
     # --- batches and approvals ---------------------------------------------------------------
 

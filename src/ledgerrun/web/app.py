@@ -6,6 +6,7 @@ middleware."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import secrets
 import threading
@@ -45,8 +46,11 @@ class App:
         env: Mapping[str, str] | None = None,
         *,
         worker: bool | None = None,
+        secret_key: str | None = None,
     ) -> None:
         self.config = config
+        # signs the session cookie and the known-browser cookie (sign-in throttling)
+        self.secret_key = secret_key or secrets.token_urlsafe(48)
         self.store = store
         self.env = os.environ if env is None else env
         self.templates = views.environment()
@@ -81,16 +85,17 @@ class App:
                 session.update(user=name, since=time.time(), csrf=secrets.token_urlsafe(32))
                 service.audit(self.store, name, self.address(request), "sign_in", via="proxy")
             return user
-        signed = session.get("user")
-        since = session.get("since")
-        if not isinstance(signed, str) or not isinstance(since, int | float):
+        sid = session.get("sid")
+        if not isinstance(sid, str) or not sid:
             return None
-        if time.time() - since > self.config.session_minutes * 60:
-            session.pop("user", None)
+        record = self.store.web_session(security.session_key(sid))
+        now = dt.datetime.fromtimestamp(time.time(), dt.UTC)
+        if record is None or record.ended_at is not None or record.expires_at <= now:
+            session.clear()  # signed out, ended by an administrator, or expired
             return None
-        user = self.store.user(signed)
+        user = self.store.user(record.user)
         if user is None or user.disabled:
-            session.pop("user", None)
+            session.clear()
             return None
         return user
 
@@ -146,8 +151,8 @@ def create_app(
     environment variable the configuration names, else a random key for this process)."""
     env = os.environ if env is None else env
     store = store if store is not None else open_store(config.store)
-    state = App(config, store, env, worker=worker)
     key = secret_key or env.get(config.secret_key_env) or secrets.token_urlsafe(48)
+    state = App(config, store, env, worker=worker, secret_key=key)
 
     def bind(fn: Callable[[App, Request], Awaitable[Response]]) -> Handler:
         async def endpoint(request: Request) -> Response:
