@@ -263,7 +263,7 @@ def step_the_stripe_key_is_in_no_page_or_log(site: Site) -> None:
         page.goto(path if path.startswith("http") else site.url + path)
         assert KEY not in page.content()
     audit = page.locator("#audit").inner_text()
-    for action in ("sign in", "upload", "approve", "run"):
+    for action in ("Signed in", "Uploaded", "Approved", "Run started"):
         assert action in audit
     page.context.close()
     assert KEY not in site.log.read_text(encoding="utf-8", errors="replace")

@@ -278,6 +278,31 @@ class AuditEvent:
 
 
 @dataclass(frozen=True)
+class BatchQuery:
+    """Which batches to list: every field given must hold (``file_name``: a part of the name,
+    any letter case; ``since``/``until``: uploaded at or after, and before)."""
+
+    statuses: tuple[str, ...] = ()
+    uploaded_by: str = ""
+    job: str = ""
+    file_name: str = ""
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Which audit events to read: every field given must hold (``since``/``until``: at or
+    after, and before)."""
+
+    user: str = ""
+    actions: tuple[str, ...] = ()
+    batch_id: str = ""
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class WorkItem:
     """A run, reversal or reconcile asked for from the web, done by a worker."""
 
@@ -341,14 +366,15 @@ class WebRecords(Protocol):
     def end_sessions(self, user: str, at: dt.datetime, why: str) -> int: ...
     def add_batch(self, batch: Batch) -> None: ...
     def batch(self, batch_id: str) -> Batch | None: ...
-    def batches(self, limit: int = 200) -> list[Batch]: ...
+    def batches(self, limit: int = 200, query: BatchQuery | None = None) -> list[Batch]: ...
     def update_batch(self, batch_id: str, **changes: Any) -> None: ...
     def add_approval(self, approval: Approval) -> None: ...
     def approvals(self, batch_id: str) -> list[Approval]: ...
     def approval_for(self, job: str, sha256: str) -> Approval | None: ...
     def decisions(self, job: str, sha256: str) -> list[Approval]: ...
     def add_audit(self, event: AuditEvent) -> int: ...
-    def audit_events(self, limit: int = 500, before: int | None = None) -> list[AuditEvent]: ...
+    def audit_events(self, limit: int = 500, before: int | None = None,
+                     query: AuditQuery | None = None) -> list[AuditEvent]: ...
     def enqueue(self, item: WorkItem) -> None: ...
     def claim_work(self, worker: str, at: dt.datetime,
                    lease: dt.timedelta = ...) -> WorkItem | None: ...

@@ -10,7 +10,14 @@ from typing import Any
 
 from ledgerrun.errors import JournalError
 from ledgerrun.store import codec, schema
-from ledgerrun.store.model import Approval, AuditEvent, Batch, WorkItem
+from ledgerrun.store.model import (
+    Approval,
+    AuditEvent,
+    AuditQuery,
+    Batch,
+    BatchQuery,
+    WorkItem,
+)
 from ledgerrun.store.web_users_sql import WebUsers
 
 _batch = codec.decoder(Batch, schema.BATCH_COLUMNS)
@@ -23,6 +30,46 @@ _WORK_FIELDS = {f.name for f in dataclasses.fields(WorkItem)} - {"work_id"}
 
 def _select(table: str, columns: tuple[str, ...]) -> str:
     return f"SELECT {codec.cols(columns)} FROM {table}"
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern for text containing ``text`` (its own ``%``, ``_`` and ``\\`` taken
+    literally), lower-case: compared with ``LOWER(column)``."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _times(
+    where: list[str],
+    values: list[Any],
+    column: str,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> tuple[list[str], list[Any]]:
+    if since is not None:
+        where.append(f"{column} >= ?")
+        values.append(codec.ts(since, "since"))
+    if until is not None:
+        where.append(f"{column} < ?")
+        values.append(codec.ts(until, "until"))
+    return where, values
+
+
+def _batch_where(q: BatchQuery) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    values: list[Any] = []
+    if q.statuses:
+        where.append(f"status IN ({codec.marks(q.statuses)})")
+        values.extend(q.statuses)
+    for column, value in (("uploaded_by", q.uploaded_by), ("job", q.job)):
+        if value:
+            where.append(f"{column} = ?")
+            values.append(value)
+    if q.file_name:
+        where.append("LOWER(file_name) LIKE ? ESCAPE '\\'")
+        values.append(_like(q.file_name))
+    where, values = _times(where, values, "uploaded_at", q.since, q.until)
+    return (f" WHERE {' AND '.join(where)}" if where else ""), values
 
 
 def _encode_changes(changes: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
@@ -59,10 +106,14 @@ class WebTables(WebUsers):
             ).fetchone()
         return None if row is None else _batch(row)
 
-    def batches(self, limit: int = 200) -> list[Batch]:
+    def batches(self, limit: int = 200, query: BatchQuery | None = None) -> list[Batch]:
+        """The newest batches first, those ``query`` asks for."""
+        where, values = _batch_where(query or BatchQuery())
         with self._tx("list batches") as conn:
-            sql = _select("batches", schema.BATCH_COLUMNS)
-            rows = conn.execute(sql + " ORDER BY uploaded_at DESC, batch_id LIMIT ?", (limit,))
+            sql = _select("batches", schema.BATCH_COLUMNS) + where
+            rows = conn.execute(
+                sql + " ORDER BY uploaded_at DESC, batch_id LIMIT ?", (*values, limit)
+            )
             return [_batch(row) for row in rows]
 
     def update_batch(self, batch_id: str, **changes: Any) -> None:
@@ -121,16 +172,31 @@ class WebTables(WebUsers):
             row = conn.execute("SELECT MAX(seq) FROM audit").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def audit_events(self, limit: int = 500, before: int | None = None) -> list[AuditEvent]:
-        sql = _select("audit", schema.AUDIT_COLUMNS)
+    def audit_events(
+        self, limit: int = 500, before: int | None = None, query: AuditQuery | None = None
+    ) -> list[AuditEvent]:
+        """The newest events first (before the event numbered ``before``), those ``query``
+        asks for."""
+        q = query or AuditQuery()
+        where: list[str] = []
+        values: list[Any] = []
+        if before is not None:
+            where.append("seq < ?")
+            values.append(before)
+        if q.user:
+            where.append("username = ?")
+            values.append(q.user)
+        if q.batch_id:
+            where.append("batch_id = ?")
+            values.append(q.batch_id)
+        if q.actions:
+            where.append(f"action IN ({codec.marks(q.actions)})")
+            values.extend(q.actions)
+        where, values = _times(where, values, "at", q.since, q.until)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        sql = _select("audit", schema.AUDIT_COLUMNS) + clause + " ORDER BY seq DESC LIMIT ?"
         with self._tx("read the audit trail") as conn:
-            if before is None:
-                rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", (limit,))
-            else:
-                rows = conn.execute(
-                    sql + " WHERE seq < ? ORDER BY seq DESC LIMIT ?", (before, limit)
-                )
-            return [_audit(row) for row in rows]
+            return [_audit(row) for row in conn.execute(sql, (*values, limit))]
 
     # --- work ------------------------------------------------------------------------------
 

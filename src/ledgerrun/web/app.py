@@ -181,6 +181,7 @@ def create_app(
         Route("/work/{work_id}/results.{fmt}", bind(runs.download), methods=["GET"]),
         Route("/work/{work_id}/report", bind(runs.report), methods=["GET"]),
         Route("/audit", bind(audit.audit_page), methods=["GET"]),
+        Route("/audit.csv", bind(audit.audit_csv), methods=["GET"]),
         Mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static"),
     ]
     middleware = [

@@ -4,12 +4,14 @@ the header's row or outside the rows, above the grid)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerrun.vocab import Problem, shown
+from ledgerrun.web.filters import RowFilter
 from ledgerrun.web.service import Review
 
 PAGE_ROWS = 100
@@ -42,13 +44,37 @@ class Grid:
     file_problems: list[Problem]  # on the header's row or outside the rows (the totals line)
 
 
-def grid(result: Review, page: int, only_problems: bool, per_page: int = PAGE_ROWS) -> Grid:
-    """One page of the ledger as the spreadsheet shows it, each problem on its cell."""
+AMOUNT_COLUMNS = ("amount", "amount_minor", "debit", "credit")
+
+
+def grouped(text: str, mark: str = ".") -> str:
+    """A plain figure with thousands marks (``1000.50`` -> ``1,000.50``; with the decimal mark
+    ``,``: ``1000,50`` -> ``1.000,50``); anything else (a symbol, marks already) as written."""
+    found = re.fullmatch(rf"(-?)(\d+)({re.escape(mark)}\d+)?", text.strip())
+    if found is None or len(found.group(2)) <= 3 or found.group(2).startswith("0"):
+        return text
+    sign, whole, fraction = found.groups()
+    separator = "." if mark == "," else ","
+    return f"{sign}{int(whole):,}".replace(",", separator) + (fraction or "")
+
+
+def grid(
+    result: Review,
+    page: int,
+    only_problems: bool,
+    per_page: int = PAGE_ROWS,
+    rows_wanted: RowFilter | None = None,
+) -> Grid:
+    """One page of the ledger as the spreadsheet shows it, each problem on its cell: every
+    row, or those with problems, or those the search form asks for (``rows_wanted``)."""
     v = result.prepared.validation
     ledger = v.ledger
     columns: list[tuple[str, pa.ChunkedArray]] = []
+    amounts: set[int] = set()  # the money columns: their figures shown with thousands marks
     for where, name in ledger.order:
         if where == "table" and name in ledger.table.column_names:
+            if name in AMOUNT_COLUMNS:
+                amounts.add(len(columns))
             columns.append((ledger.headers.get(name, name), ledger.table.column(name)))
         elif where == "extras" and name in ledger.extras.column_names:
             columns.append((name, ledger.extras.column(name)))
@@ -59,9 +85,17 @@ def grid(result: Review, page: int, only_problems: bool, per_page: int = PAGE_RO
     row_set = set(numbers.to_pylist()) if only_problems or by_row else set()
     file_problems = [p for p in v.problems if p.row not in row_set]
     problem_numbers = sorted(r for r in by_row if r in row_set)
-    if only_problems:
-        wanted = pa.array(problem_numbers, pa.int64())
-        indices = pc.indices_nonzero(pc.is_in(numbers, value_set=wanted))
+    searching = rows_wanted is not None and rows_wanted.active and not rows_wanted.error
+    if only_problems or searching:
+        keep = pa.array([True] * v.rows, pa.bool_())
+        if only_problems:
+            wanted = pa.array(problem_numbers, pa.int64())
+            keep = pc.and_(keep, pc.is_in(numbers, value_set=wanted))
+        if searching:
+            assert rows_wanted is not None
+            found = rows_wanted.mask(v.adjustment_id, v.account, v.amount_minor, v.currency)
+            keep = pc.and_(keep, found)
+        indices = pc.indices_nonzero(keep)
         total = len(indices)
     else:
         indices = None
@@ -76,6 +110,7 @@ def grid(result: Review, page: int, only_problems: bool, per_page: int = PAGE_RO
     row_numbers = pc.take(numbers, take).to_pylist() if len(take) else []
     texts = [pc.take(col, take).to_pylist() if len(take) else [] for _, col in columns]
     headers = [h for h, _ in columns]
+    mark = result.job.reading.decimal
     rows: list[GridRow] = []
     for i, number in enumerate(row_numbers):
         found = by_row.get(number, [])
@@ -87,6 +122,9 @@ def grid(result: Review, page: int, only_problems: bool, per_page: int = PAGE_RO
                 cells[headers.index(problem.column)].problems.append(problem)
             else:
                 other.append(problem)
+        for c in amounts:
+            if not cells[c].problems:  # a figure with a problem is shown exactly as written
+                cells[c].text = grouped(cells[c].text, mark)
         rows.append(GridRow(number, cells, other))
     return Grid(
         headers=headers,

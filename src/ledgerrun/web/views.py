@@ -1,5 +1,6 @@
 """How pages show things: amounts with the currency's decimals and thousands separators, times
-in UTC, and statuses as words with a colour (never a colour alone)."""
+(in UTC, and in the viewer's own zone once the page's script has run), counts with their nouns
+("1 row", "2 rows") and statuses as words with a colour (never a colour alone)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from ledgerrun import money
 from ledgerrun.output.report import EXIT_MEANINGS
@@ -71,7 +73,10 @@ def money_text(minor: Any, currency: str) -> str:
     return f"{amount(minor, currency)} {str(currency).upper()}"
 
 
-def when(value: Any) -> str:
+def when(value: Any) -> Markup | str:
+    """A moment as a ``<time>`` element: UTC in its text (what a page shows without
+    JavaScript), the exact instant in its ``datetime``, which the page's script shows in the
+    viewer's own time zone."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
@@ -79,11 +84,14 @@ def when(value: Any) -> str:
             value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return str(value)
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC)
-        return str(value.strftime("%Y-%m-%d %H:%M:%S UTC"))
-    return str(value)
+    if not isinstance(value, dt.datetime):
+        return str(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    value = value.astimezone(dt.UTC)
+    text = value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    stamp = value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Markup(f'<time datetime="{stamp}" title="{text}">{text}</time>')
 
 
 def number(value: Any) -> str:

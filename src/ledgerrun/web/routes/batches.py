@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from ledgerrun.errors import ConfigError, LedgerrunError
 from ledgerrun.store.model import Batch, User
 from ledgerrun.web import approvals, notices, service
+from ledgerrun.web.filters import BATCH_STATUSES, BatchFilter, RowFilter
 from ledgerrun.web.grid import grid as ledger_grid
 from ledgerrun.web.routes.common import (
     DECIDE,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 # A batch in one of these may not run, whatever its approvals: not checked yet, with problems,
 # decided against, or running.
 NOT_RUNNABLE = ("uploaded", "invalid", "rejected", "sent_back", "running")
+LISTED = 200  # batches on the list at most: the newest of those the search asks for
 
 
 async def home(self: App, request: Request) -> Response:
@@ -49,7 +51,8 @@ async def batches_page(self: App, request: Request) -> Response:
 
 async def batches_view(self: App, request: Request, status: int = 200, **extra: Any) -> Response:
     jobs = await run_in_threadpool(service.list_jobs, self.config)
-    rows = self.store.batches(limit=200)
+    search = BatchFilter.read(request.query_params)
+    rows = self.store.batches(limit=LISTED, query=search.query) if not search.error else []
     approved_by = {
         b.batch_id: len(approvals.of_summary(self.store, b).approvers)
         for b in rows
@@ -57,7 +60,8 @@ async def batches_view(self: App, request: Request, status: int = 200, **extra: 
     }
     return self.render(
         request, "batches.html", status, jobs=jobs, batches=rows, approved_by=approved_by,
-        **extra,
+        search=search, statuses=BATCH_STATUSES, listed=LISTED,
+        uploaders=[u.name for u in self.store.users() if u.role in UPLOAD], **extra,
     )  # fmt: skip
 
 
@@ -127,16 +131,19 @@ async def batch_page(self: App, request: Request) -> Response:
         return self.message(request, 404, "No such batch", "There is no batch with that number.")
     only = request.query_params.get("only") == "problems"
     page = page_number(request)
+    wanted = RowFilter.read(request.query_params)
     try:
         review = await run_in_threadpool(service.review, self.config, self.store, batch)
-        grid = await run_in_threadpool(ledger_grid, review, page, only)
+        grid = await run_in_threadpool(
+            functools.partial(ledger_grid, review, page, only, rows_wanted=wanted)
+        )
     except LedgerrunError as exc:
         return self.render(
             request, "batch.html", batch=batch, review=None, error=service.error_text(exc),
             **batch_context(self, request, batch, None),
         )  # fmt: skip
     return self.render(
-        request, "batch.html", batch=batch, review=review, grid=grid, error="",
+        request, "batch.html", batch=batch, review=review, grid=grid, error="", rows=wanted,
         **batch_context(self, request, batch, review),
     )  # fmt: skip
 

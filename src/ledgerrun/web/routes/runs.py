@@ -15,6 +15,7 @@ from ledgerrun.send import records
 from ledgerrun.store.model import Batch, User, WorkItem
 from ledgerrun.vocab import STATUSES
 from ledgerrun.web import service
+from ledgerrun.web.filters import RowFilter
 from ledgerrun.web.progress import progress_json
 from ledgerrun.web.results import convert, run_report, run_results
 from ledgerrun.web.routes.batches import batch_context
@@ -97,6 +98,7 @@ async def work_page(self: App, request: Request) -> Response:
     counts: dict[str, int] = {}
     wanted = request.query_params.get("status", "")
     wanted = wanted if wanted in STATUSES else ""
+    search = RowFilter.read(request.query_params)
     page, pages, shown = page_number(request), 1, 0
     if run_id and item.state in ("done", "failed"):
         summary = records.own_summary(self.store, run_id)
@@ -106,6 +108,13 @@ async def work_page(self: App, request: Request) -> Response:
             counts = {s: int(pc.sum(pc.equal(statuses, s)).as_py() or 0) for s in STATUSES}
             if wanted:
                 table = table.filter(pc.equal(statuses, wanted))
+            if search.active and not search.error:
+                table = table.filter(
+                    search.mask(
+                        table.column("adjustment_id"), table.column("account"),
+                        table.column("amount_minor"), table.column("currency"),
+                    )
+                )  # fmt: skip
             shown = table.num_rows
             pages = max(1, -(-shown // RESULT_ROWS))
             page = min(page, pages)
@@ -115,7 +124,7 @@ async def work_page(self: App, request: Request) -> Response:
         request, "work.html", item=item, batch=batch, p=progress_json(item), run_id=run_id,
         lines=lines,
         summary=summary, rows=rows, counts=counts, status_filter=wanted, page=page, pages=pages,
-        shown=shown, statuses=STATUSES,
+        shown=shown, statuses=STATUSES, search=search,
     )  # fmt: skip
 
 

@@ -41,6 +41,11 @@ async def signin(self: App, request: Request) -> Response:
     form = await read_form(request)
     target = safe_next(text_field(form, "next"))
     if not security.csrf_ok(request.session, form.get(security.CSRF_FIELD)):
+        service.audit(
+            self.store, text_field(form, "username", 100).strip(), self.address(request),
+            "refused", attempted="sign_in", status=403,
+            why="the form's security token (CSRF) was missing or wrong", path="/signin",
+        )  # fmt: skip
         return self.render(
             request, "signin.html", 403, next=target,
             error="The sign-in form had expired. Please try again.",

@@ -77,7 +77,33 @@ function makeSortable(table) {
   });
 }
 
+// Times: the page says them in UTC; here they are shown in the viewer's own time zone, the
+// UTC moment kept in the tooltip. Search forms send the zone, so their dates are the viewer's.
+function localTimes(root) {
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+  var format;
+  try {
+    format = new Intl.DateTimeFormat(undefined, {
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      second: "2-digit", hour12: false, timeZoneName: "short"
+    });
+  } catch (e) { return; }
+  root.querySelectorAll("time[datetime]").forEach(function (el) {
+    var moment = new Date(el.getAttribute("datetime"));
+    if (isNaN(moment.getTime())) { return; }
+    if (!el.getAttribute("data-utc")) { el.setAttribute("data-utc", el.textContent); }
+    el.textContent = format.format(moment);
+    el.title = el.getAttribute("data-utc");
+    el.classList.add("local");
+  });
+  root.querySelectorAll("input.viewer-zone").forEach(function (el) {
+    if (zone) { el.value = zone; }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
+  localTimes(document);
   var box = document.getElementById("progress");
   if (box && box.getAttribute("data-finished") === "no") { pollProgress(box); }
   document.querySelectorAll("table.sortable").forEach(makeSortable);
