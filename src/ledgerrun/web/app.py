@@ -30,7 +30,16 @@ from ledgerrun.store import open_store
 from ledgerrun.store.model import Store, User
 from ledgerrun.web import security, service, views
 from ledgerrun.web.config import ServeConfig
-from ledgerrun.web.routes import audit, batches, decide, reconcile, reverse, runs, signin
+from ledgerrun.web.routes import (
+    admin,
+    audit,
+    batches,
+    decide,
+    reconcile,
+    reverse,
+    runs,
+    signin,
+)
 from ledgerrun.web.worker import Worker
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -182,6 +191,11 @@ def create_app(
         Route("/work/{work_id}/report", bind(runs.report), methods=["GET"]),
         Route("/audit", bind(audit.audit_page), methods=["GET"]),
         Route("/audit.csv", bind(audit.audit_csv), methods=["GET"]),
+        Route("/admin/users", bind(admin.users_page), methods=["GET"]),
+        Route("/admin/users", bind(admin.add_user), methods=["POST"]),
+        Route("/admin/users/{name}/{change}", bind(admin.change_user), methods=["POST"]),
+        Route("/account", bind(admin.account_page), methods=["GET"]),
+        Route("/account/password", bind(admin.change_own_password), methods=["POST"]),
         Mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static"),
     ]
     middleware = [

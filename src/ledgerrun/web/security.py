@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import math
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,28 @@ def session_key(session_id: str) -> str:
     """What the store keeps of a session id (the cookie's): its SHA-256, so that a copy of the
     store opens no session."""
     return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+# Who may be a user, and what a password must be: the same for ``ledgerrun users`` and the
+# administration page.
+USER_NAME_RE = re.compile(r"[A-Za-z0-9_.@+-]{1,100}")
+MIN_PASSWORD_CHARS = 8
+
+
+def name_problem(name: str) -> str:
+    """Why ``name`` cannot be a user's name ("" when it can)."""
+    if USER_NAME_RE.fullmatch(name):
+        return ""
+    return "a user name is 1-100 letters, digits or . _ @ + - (as the sign-on proxy sends it)"
+
+
+def password_problem(password: str) -> str:
+    """Why ``password`` cannot be a password ("" when it can)."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        return f"the password must have at least {MIN_PASSWORD_CHARS} characters"
+    if len(password) > 1000:
+        return "the password must have at most 1,000 characters"
+    return ""
 
 
 def hash_password(password: str) -> str:
