@@ -182,6 +182,7 @@ def create_app(
         Route("/batches/{batch_id}/send-back", bind(decide.send_back), methods=["POST"]),
         Route("/batches/{batch_id}/run", bind(runs.run), methods=["POST"]),
         Route("/batches/{batch_id}/check", bind(batches.recheck), methods=["POST"]),
+        Route("/batches/{batch_id}/restore", bind(batches.restore), methods=["POST"]),
         Route("/batches/{batch_id}/reconcile", bind(reconcile.reconcile), methods=["POST"]),
         Route("/batches/{batch_id}/reverse", bind(reverse.reverse), methods=["POST"]),
         Route("/batches/{batch_id}/reconcile.csv", bind(reconcile.reconcile_csv), methods=["GET"]),

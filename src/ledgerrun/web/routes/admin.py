@@ -20,13 +20,12 @@ from starlette.responses import RedirectResponse, Response
 from ledgerrun.errors import JournalError
 from ledgerrun.store.model import ROLES, User
 from ledgerrun.web import security, service
-from ledgerrun.web.routes.common import guarded, refuse, text_field
+from ledgerrun.web.routes.common import ADMIN, guarded, refuse, text_field
 from ledgerrun.web.routes.signin import start_session
 
 if TYPE_CHECKING:
     from ledgerrun.web.app import App
 
-ADMIN = frozenset({"admin"})
 ROLE_WORDS = {
     "preparer": "Preparer: uploads ledgers",
     "approver": "Approver: approves, rejects, sends back, reverses",

@@ -17,16 +17,18 @@ from starlette.responses import RedirectResponse, Response
 
 from ledgerrun.errors import ConfigError, LedgerrunError
 from ledgerrun.store.model import Batch, User
-from ledgerrun.web import approvals, notices, service
+from ledgerrun.web import approvals, notices, service, uploads
 from ledgerrun.web.filters import BATCH_STATUSES, BatchFilter, RowFilter
 from ledgerrun.web.grid import grid as ledger_grid
 from ledgerrun.web.routes.common import (
+    ADMIN,
     DECIDE,
     ID_RE,
     UPLOAD,
     batch_of,
     guarded,
     page_number,
+    refuse,
     text_field,
 )
 from ledgerrun.web.routes.reverse import last_dry_run, reversal_lines
@@ -133,14 +135,18 @@ async def batch_page(self: App, request: Request) -> Response:
     page = page_number(request)
     wanted = RowFilter.read(request.query_params)
     try:
+        if not await run_in_threadpool(uploads.intact, self.config, batch):
+            raise uploads.LedgerChanged("the stored file has changed")  # before any review
         review = await run_in_threadpool(service.review, self.config, self.store, batch)
         grid = await run_in_threadpool(
             functools.partial(ledger_grid, review, page, only, rows_wanted=wanted)
         )
     except LedgerrunError as exc:
+        changed = isinstance(exc, uploads.LedgerChanged)  # said plainly on the page instead
         return self.render(
-            request, "batch.html", batch=batch, review=None, error=service.error_text(exc),
-            **batch_context(self, request, batch, None),
+            request, "batch.html", batch=batch, review=None,
+            error="" if changed else service.error_text(exc),
+            **batch_context(self, request, batch, None, changed=changed),
         )  # fmt: skip
     return self.render(
         request, "batch.html", batch=batch, review=review, grid=grid, error="", rows=wanted,
@@ -148,7 +154,33 @@ async def batch_page(self: App, request: Request) -> Response:
     )  # fmt: skip
 
 
-def batch_context(self: App, request: Request, batch: Batch, review: Any) -> dict[str, Any]:
+@guarded(ADMIN)
+async def restore(self: App, request: Request) -> Response:
+    """Put the server's intact copy of a batch's ledger back over a changed stored file."""
+    user: User = request.state.user
+    batch = batch_of(self, request)
+    if batch is None:
+        return self.message(request, 404, "No such batch", "There is no batch with that number.")
+    if await run_in_threadpool(uploads.intact, self.config, batch):
+        return RedirectResponse(f"/batches/{batch.batch_id}", 303)
+    if not await run_in_threadpool(uploads.restore_upload, self.config, self.store, batch):
+        return refuse(
+            self, request, 409, "No intact copy",
+            "The server's own copy of this ledger does not match it either. Upload the original "
+            "file again: a file with the same SHA-256 is stored anew.",
+            why="the store's copy does not match the SHA-256 either", batch=batch,
+        )  # fmt: skip
+    service.REVIEWS.drop(batch.batch_id)
+    service.audit(self.store, user.name, self.address(request), "restore_upload", batch=batch)
+    self.flash(request, "The original ledger file is back: it matches its SHA-256 again.")
+    return RedirectResponse(f"/batches/{batch.batch_id}", 303)
+
+
+def batch_context(
+    self: App, request: Request, batch: Batch, review: Any, *, changed: bool = False
+) -> dict[str, Any]:
+    """What the batch page shows and allows. ``changed``: the stored ledger no longer matches
+    its SHA-256, so nothing may be decided, run, reconciled or reversed from it."""
     user: User = request.state.user
     decisions = self.store.approvals(batch.batch_id)
     found = (
@@ -164,6 +196,7 @@ def batch_context(self: App, request: Request, batch: Batch, review: Any) -> dic
     last_run = runs[-1] if runs else None
     can_run = (
         runnable
+        and not changed
         and active is None
         and found.approved
         and batch.status not in NOT_RUNNABLE
@@ -187,7 +220,9 @@ def batch_context(self: App, request: Request, batch: Batch, review: Any) -> dic
         "dry_run": dry,
         "dry_lines": reversal_lines(self.store, dry),
         "dry_ids": "\n".join(dry.params.get("ids") or []) if dry else "",
-        "can_reverse": user.role in DECIDE
+        "changed": changed,
+        "can_reverse": not changed
+        and user.role in DECIDE
         and bool(batch.run_id)
         and service.active_work(self.store, batch.batch_id, ("run", "reverse")) is None,
         "approvals": decisions,
@@ -206,7 +241,8 @@ def batch_context(self: App, request: Request, batch: Batch, review: Any) -> dic
         "fingerprint": service.fingerprint(totals) if review is not None else "",
         "needs_approval": found.needed > 0,
         "can_decide": (
-            user.role in DECIDE
+            not changed
+            and user.role in DECIDE
             and user.name != batch.uploaded_by
             and not found.ended
             and user.name not in found.approvers
@@ -215,7 +251,8 @@ def batch_context(self: App, request: Request, batch: Batch, review: Any) -> dic
         "own_batch": user.name == batch.uploaded_by,
         "can_approve": runnable and batch.status in approvals.WAITING,
         "can_run": can_run,
-        "can_reconcile": bool(batch.run_id)
+        "can_reconcile": not changed
+        and bool(batch.run_id)
         and service.active_work(self.store, batch.batch_id, ("reconcile", "run")) is None,
         "checking": service.active_work(self.store, batch.batch_id, ("check",)),
         "online": online,

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 UPLOAD = frozenset({"preparer", "admin"})
 DECIDE = frozenset({"approver", "admin"})
 ANYONE = frozenset({"preparer", "approver", "admin"})
+ADMIN = frozenset({"admin"})
 ID_RE = re.compile(r"[0-9A-Za-z_-]{1,80}")
 
 

@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ledgerrun.errors import LedgerrunError
 from ledgerrun.store.model import Approval, Batch, User
 from ledgerrun.web import approvals, notices, service
 from ledgerrun.web.routes.common import DECIDE, batch_of, guarded, refuse, text_field
@@ -84,9 +85,16 @@ async def _decide(self: App, request: Request, decision: str) -> Response:
         return refused
     assert batch is not None
     action = WORDS[decision].replace(" ", "_")
-    review = await run_in_threadpool(
-        functools.partial(service.review, self.config, self.store, batch, fresh=True)
-    )
+    try:
+        review = await run_in_threadpool(
+            functools.partial(service.review, self.config, self.store, batch, fresh=True)
+        )
+    except LedgerrunError as exc:
+        return refuse(
+            self, request, 409, "Cannot be decided", service.error_text(exc)[:1].upper()
+            + service.error_text(exc)[1:] + ".", why=service.error_text(exc)[:300],
+            batch=batch, action=action,
+        )  # fmt: skip
     totals = review.totals()
     if text_field(form, "sha256", 64) != batch.sha256 or text_field(
         form, "plan", 64

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from ledgerrun.errors import LedgerrunError
 from ledgerrun.send import records
 from ledgerrun.store.model import Batch, User, WorkItem
 from ledgerrun.vocab import STATUSES
@@ -38,9 +39,16 @@ async def run(self: App, request: Request) -> Response:
     batch = batch_of(self, request)
     if batch is None:
         return self.message(request, 404, "No such batch", "There is no batch with that number.")
-    review = await run_in_threadpool(
-        functools.partial(service.review, self.config, self.store, batch, fresh=True)
-    )
+    try:
+        review = await run_in_threadpool(
+            functools.partial(service.review, self.config, self.store, batch, fresh=True)
+        )
+    except LedgerrunError as exc:
+        why = service.error_text(exc)
+        return refuse(
+            self, request, 409, "Cannot run", f"This batch cannot be run now: {why}.",
+            why=why[:300], batch=batch,
+        )  # fmt: skip
     context = batch_context(self, request, batch, review)
     if not context["can_run"]:
         found = context["standing"]
