@@ -490,7 +490,9 @@ def test_a_run_that_finds_the_job_locked_ends_with_exit_4_on_the_page(web: Web) 
         assert started.status_code == 303
         web.work()
     page = client.get(started.headers["location"])
-    assert "exit 4" in page.text and "another run" in page.text.lower()
+    assert "exit code 4" in page.text and "another run" in page.text.lower()
+    listed = client.get("/batches").text  # how the run ended, never "Approved" or "Ready"
+    assert "Run did not start: the job was busy" in listed
     assert debits(state(web.sandbox_url), "fees") == {}
     assert ">Run<" in client.get(f"/batches/{batch_id}").text  # may be run again
 

@@ -94,6 +94,13 @@ def when(value: Any) -> Markup | str:
     return Markup(f'<time datetime="{stamp}" title="{text}">{text}</time>')
 
 
+def figure(text: Any) -> str:
+    """A figure written as text (``1000.50``) with thousands separators (``1,000.50``)."""
+    from ledgerrun.web.grid import grouped
+
+    return grouped("" if text is None else str(text))
+
+
 def number(value: Any) -> str:
     try:
         return f"{int(value):,}"
@@ -108,6 +115,39 @@ def plural(count: Any, noun: str, many: str | None = None) -> str:
     except (TypeError, ValueError):
         return f"{count} {many or noun + 's'}"
     return f"{n:,} {noun if n == 1 else (many or noun + 's')}"
+
+
+# The command line's words in the library's messages, as the web application says them: pages
+# speak of settings and buttons, never of flags and commands.
+PLAIN_WORDS: tuple[tuple[str, str], ...] = (
+    ("need --live", "need a server set up for real money ([serve] allow_live = true)"),
+    ("run with --skip-invalid", 'have the job skip invalid rows (on_invalid = "skip")'),
+    ("Run without --dry-run to send them.", "Run the batch to send them."),
+    ("run without --dry-run to send", "run the batch to send"),
+    ("(ledgerrun validate lists them all)", "(the batch page lists them all)"),
+    ("(ledgerrun validate lists them)", "(the batch page lists them)"),
+    ("run ledgerrun reconcile", "reconcile the batch"),
+    ("(ledgerrun reconcile)", "(Reconcile, on the batch page)"),
+    ("ledgerrun reverse --adjustments", "Reverse, on the batch page"),
+    ("ledgerrun reverse", "Reverse, on the batch page"),
+    ("run the job again", "run the batch again"),
+    ("Run the job again", "Run the batch again"),
+    ("amount_minor", "amount in minor units (cents)"),
+)
+
+
+def plain(text: Any) -> str:
+    """A message of the library in the web application's words (see :data:`PLAIN_WORDS`)."""
+    value = "" if text is None else str(text)
+    for said, meant in PLAIN_WORDS:
+        value = value.replace(said, meant)
+    return value
+
+
+def capitalize_first(text: Any) -> str:
+    """``the totals line ...`` -> ``The totals line ...`` (the rest as it is)."""
+    value = str(text)
+    return value[:1].upper() + value[1:]
 
 
 def badge(status: Any) -> tuple[str, str]:
@@ -162,11 +202,52 @@ def batch_badge(batch: Any, approved_by: int | None = None) -> tuple[str, str]:
     return badge(batch.status)
 
 
+def control_view(line: Any, totals: Any) -> dict[str, Any] | None:
+    """The ledger's totals line as the batch page shows it: a verdict in words, and the rows'
+    figures per currency and direction beside it (never one figure of several currencies
+    passed off as a check: a line naming no currency over rows in USD and EUR is said to be
+    a sum across currencies, each currency's own figures shown)."""
+    if not isinstance(line, dict):
+        return None
+    totals = totals if isinstance(totals, dict) else {}
+    debits, credits = totals.get("debits") or {}, totals.get("credits") or {}
+    currencies = sorted(set(debits) | set(credits))
+    named = str(line.get("currency") or "")
+    shown = [named] if named else currencies
+    figures = [(c, debits.get(c, 0), credits.get(c, 0)) for c in shown]
+    where = f"the totals line on row {line.get('row')}"
+    if int(line.get("uncounted") or 0):
+        return {"words": "Not checked", "colour": "amber", "figures": figures,
+                "text": f"{where}: {line.get('described') or 'not checked'}"}  # fmt: skip
+    if not named and len(currencies) > 1:
+        verdict = "equals" if line.get("matches") else "does not equal"
+        return {
+            "words": "Across currencies", "colour": "amber", "figures": figures,
+            "text": f"{where} states {line.get('stated')} and names no currency, while the rows "
+            f"are in {' and '.join(c.upper() for c in currencies)}: it {verdict} what they "
+            "come to added together as a spreadsheet adds them, which is no check of money in "
+            "several currencies. Check each currency's figures below.",
+        }  # fmt: skip
+    words, colour = ("Matches", "green") if line.get("matches") else ("Does not match", "red")
+    return {"words": words, "colour": colour, "figures": figures,
+            "text": f"{where}: {line.get('described') or ''}"}  # fmt: skip
+
+
 def exit_meaning(code: Any) -> str:
+    """How a run (or reversal, or reconcile) ended, in words; its exit code is only a detail."""
     if code is None:
         return ""
     meanings = {**EXIT_MEANINGS, 4: "another run of this job was in progress: try again later"}
-    return meanings.get(int(code), "not a known exit code")
+    return meanings.get(int(code), "not a known outcome")
+
+
+def mode_words(mode: Any) -> str:
+    """Where a run sent its requests, in words."""
+    return {
+        "live": "Stripe, live: real money",
+        "test": "Stripe's test mode: no real money",
+        "sandbox": "the sandbox, a rehearsal: no money",
+    }.get(str(mode), str(mode))
 
 
 def environment() -> jinja2.Environment:
@@ -178,10 +259,12 @@ def environment() -> jinja2.Environment:
     env = shared(jinja2.FileSystemLoader(TEMPLATES))
     env.filters.update(
         amount=amount, money=money_text, when=when, number=number, exit_meaning=exit_meaning,
-        totals_text=totals_text, plural=plural,
+        mode_words=mode_words,
+        totals_text=totals_text, plural=plural, capitalize_first=capitalize_first, plain=plain,
+        figure=figure,
     )  # fmt: skip
     env.globals.update(
         badge=badge, batch_badge=batch_badge, work_badge=work_badge, row_badge=row_badge,
-        detail_items=detail_items, fixes=FIXES, work_words=WORK_WORDS,
+        detail_items=detail_items, fixes=FIXES, work_words=WORK_WORDS, control_view=control_view,
     )  # fmt: skip
     return env

@@ -177,8 +177,15 @@ async def report(self: App, request: Request) -> Response:
     found = _download_source(self, request)
     if isinstance(found, Response):
         return found
-    _, _, run_id = found
-    data = await run_in_threadpool(run_report, self, run_id)
+    item, batch, run_id = found
+    overrides = {
+        "user": item.requested_by,  # who pressed Run, not the server's own account
+        "host": "",
+        "ledger": batch.file_name,  # the name it was uploaded under, not where it is kept
+        # beside this page, /work/<id>/results.csv is the download of the results
+        "results": "results.csv",
+    }
+    data = await run_in_threadpool(run_report, self, run_id, overrides)
     if data is None:
         return Response("This run kept no report.\n", 404, media_type="text/plain")
     return Response(
