@@ -82,7 +82,11 @@ class Policy:
         """Why the batch needs its approvers, in words."""
         out = ["the job requires an approval of every batch"] if self.required else []
         for rule in self.applying(totals):
-            out.append(f"it moves {moved_text(totals, rule.currency)}, {rule.describe()}")
+            people = "1 approver" if rule.approvers == 1 else f"{rule.approvers} approvers"
+            out.append(
+                f"it moves {moved_text(totals, rule.currency)} (debits plus credits), above "
+                f"{rule.above_text}: {people}"
+            )
         return out
 
 

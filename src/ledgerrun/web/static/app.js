@@ -84,16 +84,24 @@ function localTimes(root) {
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
   var format;
   try {
-    format = new Intl.DateTimeFormat(undefined, {
+    format = new Intl.DateTimeFormat("en-US", {
       year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
-      second: "2-digit", hour12: false, timeZoneName: "short"
+      second: "2-digit", hourCycle: "h23", timeZoneName: "short"
     });
   } catch (e) { return; }
+  // Written as the page writes UTC (2026-11-30 09:41:05), with the zone's short name: never a
+  // day and month that read two ways.
+  var written = function (moment) {
+    var part = {};
+    format.formatToParts(moment).forEach(function (p) { part[p.type] = p.value; });
+    return part.year + "-" + part.month + "-" + part.day + " " + part.hour + ":" + part.minute +
+      ":" + part.second + " " + (part.timeZoneName || "");
+  };
   root.querySelectorAll("time[datetime]").forEach(function (el) {
     var moment = new Date(el.getAttribute("datetime"));
     if (isNaN(moment.getTime())) { return; }
     if (!el.getAttribute("data-utc")) { el.setAttribute("data-utc", el.textContent); }
-    el.textContent = format.format(moment);
+    el.textContent = written(moment).trim();
     el.title = el.getAttribute("data-utc");
     el.classList.add("local");
   });
