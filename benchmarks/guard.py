@@ -88,7 +88,8 @@ def main() -> None:
         job.write_text(
             '[job]\nname = "nightly"\nledger = "inbox/adj-{date}.csv"\n'
             'results = "out/{job}-{date}.results.csv"\njournal = "state/journal.sqlite"\n'
-            f'[stripe]\napi_base = "{sandbox.url}"\nrate_limit = 1000\nconcurrency = 16\n'
+            f'[stripe]\napi_base = "{sandbox.url}"\nrate_limit = 1000\n'
+            f'limits = "off"\nconcurrency = 16\n'
         )
         pages = 3  # the platform's lists: charges of the group, of version 1's, and credits
         report = []

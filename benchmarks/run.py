@@ -102,7 +102,8 @@ def run_once(
     job.write_text(
         f'[job]\nname = "bench-{rate}"\nledger = "{ledger_path}"\n'
         f'results = "{folder}/bench-{rate}.results.csv"\njournal = "{folder}/bench-{rate}.sqlite"\n'
-        f'[stripe]\napi_base = "{url}"\nrate_limit = {rate}\nconcurrency = {concurrency}\n'
+        f'[stripe]\napi_base = "{url}"\nrate_limit = {rate}\n'
+        f'limits = "off"\nconcurrency = {concurrency}\n'
     )
     start = time.perf_counter()
     proc = subprocess.Popen(

@@ -108,7 +108,7 @@ def send(folder: Path, url: str, ledger_path: Path, journal: str, tag: str) -> d
     job.write_text(
         f'[job]\nname = "{tag}"\nledger = "{ledger_path}"\n'
         f'results = "{folder}/{tag}.results.csv"\njournal = "{journal}"\n'
-        f'[stripe]\napi_base = "{url}"\nrate_limit = {rate}\nconcurrency = 32\n'
+        f'[stripe]\napi_base = "{url}"\nrate_limit = {rate}\nlimits = "off"\nconcurrency = 32\n'
     )
     began = time.perf_counter()
     done = subprocess.run(

@@ -29,7 +29,7 @@ def test_paths_are_relative_to_the_job_file_and_templated(write) -> None:
     assert job.results == top / "out/nightly-2026-11-26.results.parquet"
     assert job.journal == top / "state/nightly.sqlite"
     assert job.method == "transfer" and job.on_invalid == "abort" and job.preflight is True
-    assert job.stripe.rate_limit == 25 and job.stripe.concurrency == 8
+    assert job.stripe.rate_limit is None and job.stripe.concurrency == 8  # "auto"
 
 
 def test_defaults_when_results_and_journal_are_not_given(write, own_state_home) -> None:
@@ -68,7 +68,10 @@ def test_full_job_file_is_read(write) -> None:
         (MINIMAL + "colour = 1\n", "unknown key 'job.colour'"),
         (MINIMAL + "[stripe]\nratelimit = 5\n", "did you mean 'stripe.rate_limit'"),
         (MINIMAL + '[stripe]\nconcurrency = "8"\n', "'stripe.concurrency' must be a whole number"),
-        (MINIMAL + "[stripe]\nrate_limit = true\n", "'stripe.rate_limit' must be a number"),
+        (
+            MINIMAL + "[stripe]\nrate_limit = true\n",
+            "'stripe.rate_limit' must be \"auto\" or a number",
+        ),
         (MINIMAL + "preflight = 1\n", "'job.preflight' must be true or false"),
         (MINIMAL + 'method = "wire"\n', "'job.method' must be 'transfer' or 'charge'"),
         (MINIMAL + 'on_invalid = "ignore"\n', "'job.on_invalid' must be 'abort' or 'skip'"),
@@ -79,7 +82,10 @@ def test_full_job_file_is_read(write) -> None:
         (MINIMAL + 'approval = "maybe"\n', "'job.approval' must be 'none' or 'required'"),
         (MINIMAL + "[stripe]\ntimeout_s = inf\n", "'stripe.timeout_s' must be above 0"),
         (MINIMAL + "[stripe]\ntimeout_s = 1e300\n", "at most 600 seconds"),
-        (MINIMAL + "[stripe]\nrate_limit = nan\n", "'stripe.rate_limit' must be above 0"),
+        (
+            MINIMAL + "[stripe]\nrate_limit = nan\n",
+            "'stripe.rate_limit' must be \"auto\", or above 0",
+        ),
         (MINIMAL + '[stripe]\ntransfer_group = "a b"\n', "'stripe.transfer_group' must be"),
         (MINIMAL.replace("adj-{date}.csv", "in{put.csv"), "'job.ledger' is not a valid path"),
         (MINIMAL.replace("adj-{date}.csv", "{date:%Y}.csv"), "only {date} and {job} exist"),

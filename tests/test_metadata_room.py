@@ -37,7 +37,7 @@ def test_the_count_is_of_the_keys_metadata_puts_on_every_movement() -> None:
     own = {k for k in everything_ledgerrun_sets() if k.startswith(metadata_keys.PREFIX)}
     assert own == set(metadata_keys.ON_MOVEMENTS)
     assert len(own) == metadata_keys.RESERVED
-    assert metadata_keys.LEDGER_MAX == facts.METADATA_MAX_KEYS - len(own) == 45
+    assert metadata_keys.LEDGER_MAX == facts.METADATA_MAX_KEYS - len(own) == 44
 
 
 def test_a_ledger_with_the_most_columns_fits_stripe_and_one_more_is_refused(write) -> None:

@@ -70,6 +70,7 @@ def test_bad_adjustments_sample_shows_every_row_level_code() -> None:
         ("adjustments.txt", "unsupported_format", 1),
         ("missing_column.csv", "missing_column", 1),
         ("over_stripe_maximum.csv", "over_stripe_maximum", 2),
+        ("under_charge_minimum.csv", "under_charge_minimum", 2),
         ("control_total.csv", "control_total_mismatch", 6),
     ],
 )

@@ -110,7 +110,8 @@ def world(
         job.write_text(
             f'[job]\nname = "chaos"\nledger = "ledger.csv"\nresults = "out/results.csv"\n'
             f'journal = "{journal}"\n[stripe]\napi_base = "{url}"\n'
-            f"rate_limit = {rate_limit}\nconcurrency = {concurrency}\ntimeout_s = 5\n"
+            f"rate_limit = {rate_limit}\n"
+            f'limits = "off"\nconcurrency = {concurrency}\ntimeout_s = 5\n'
         )
         yield World(folder, url, job, ledger, ids, balances(sandbox_state(url)))
     finally:

@@ -32,6 +32,8 @@ METHODS = ("transfer", "charge")
 DIRECTIONS = ("debit", "credit")
 ON_INVALID = ("abort", "skip")
 APPROVALS = ("none", "required")
+LIMITS = ("test", "live", "off")
+VERSION_RE = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?")
 CANONICAL_COLUMNS = (
     "adjustment_id",
     "account",
@@ -78,7 +80,10 @@ class StripeSettings:
     api_key_env: str = "STRIPE_API_KEY"
     api_base: str | None = None
     sandbox: Path | None = None
-    rate_limit: float = 25.0
+    rate_limit: float | None = None  # requests a second overall; None: "auto", Stripe's limits
+    limits: str | None = None  # "test", "live" or "off" (a sandbox only); None: the key's mode
+    rate_share: float = 0.8  # the share of Stripe's limits a run takes ("auto")
+    api_version: str | None = None  # Stripe-Version; None: the one the installed SDK pins
     concurrency: int = 8
     timeout_s: float = 30.0
     max_attempts: int = 6  # tries of one request before its outcome is left unknown
@@ -202,8 +207,19 @@ def check_choices(job: Job) -> Job:
         )
     if s.api_base is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", s.api_base):
         raise ConfigError(f"'stripe.api_base' must be an http(s) URL: {s.api_base!r}")
-    if not 0 < s.rate_limit <= 10_000:
-        raise ConfigError("'stripe.rate_limit' must be above 0 and at most 10000 requests/s")
+    if s.rate_limit is not None and not 0 < s.rate_limit <= 10_000:
+        raise ConfigError(
+            "'stripe.rate_limit' must be \"auto\", or above 0 and at most 10000 requests/s"
+        )
+    if s.limits not in (None, *LIMITS):
+        raise ConfigError(f'\'stripe.limits\' must be "test", "live" or "off", not {s.limits!r}')
+    if not 0 < s.rate_share <= 1:
+        raise ConfigError("'stripe.rate_share' must be above 0 and at most 1 (0.8: 80%)")
+    if s.api_version is not None and not VERSION_RE.fullmatch(s.api_version):
+        raise ConfigError(
+            f"'stripe.api_version' must be a Stripe API version such as \"2026-10-28.endive\", "
+            f"not {s.api_version!r}"
+        )
     if not 1 <= s.concurrency <= 64:
         raise ConfigError("'stripe.concurrency' must be between 1 and 64")
     if not 0 < s.timeout_s <= 600:

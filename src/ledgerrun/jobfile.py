@@ -59,6 +59,14 @@ def _whole(value: Any) -> int:
     return value
 
 
+def _rate(value: Any) -> float | None:
+    if value == "auto":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError('"auto" or a number of requests a second')
+    return float(value)
+
+
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError("a number")
@@ -99,7 +107,10 @@ SCHEMA: dict[str, dict[str, _Check]] = {
         "api_key_env": _text,
         "api_base": _text,
         "sandbox": _text,
-        "rate_limit": _number,
+        "rate_limit": _rate,
+        "limits": _text,
+        "rate_share": _number,
+        "api_version": _text,
         "concurrency": _whole,
         "timeout_s": _number,
         "max_attempts": _whole,

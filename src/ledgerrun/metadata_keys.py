@@ -17,13 +17,16 @@ from ledgerrun.stripe import facts
 PREFIX: Final = "ledgerrun_"  # a ledger's own keys may not start so
 META_JOB: Final = "ledgerrun_job"
 META_ADJUSTMENT: Final = "ledgerrun_adjustment_id"
+META_ACCOUNT: Final = "ledgerrun_account"  # the connected account the money moved from or to
 META_RUN_DATE: Final = "ledgerrun_run_date"
 META_PREFIX: Final = "ledgerrun_id_prefix"
 META_CONSENT: Final = "ledgerrun_consent"
 META_REVERSAL: Final = "ledgerrun_reversal_id"
 META_REASON: Final = "ledgerrun_reason"  # why a reversal was made
 
-ON_MOVEMENTS: Final = (META_JOB, META_ADJUSTMENT, META_RUN_DATE, META_PREFIX, META_CONSENT)
+ON_MOVEMENTS: Final = (
+    *(META_JOB, META_ADJUSTMENT, META_ACCOUNT, META_RUN_DATE, META_PREFIX, META_CONSENT),
+)
 """The keys a debit or credit may carry beside the row's own (the prefix and the consent only
 where they apply: the room is kept for them on every row)."""
 

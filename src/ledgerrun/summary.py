@@ -126,6 +126,8 @@ class Summary:
     sandbox_embedded: bool = False  # a sandbox that lived only inside the run
     timezone: str | None = None  # the IANA zone whose calendar the run date is a day of
     id_prefix: str = ""  # the job's id_prefix: part of every adjustment's identity
+    api_version: str = ""  # the Stripe-Version every request was sent with
+    limits: str = ""  # whose rate limits the run kept to: test, live, or off (a sandbox)
     sending: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 

@@ -109,6 +109,8 @@ FIXES: dict[str, str] = {
     f"{facts.DESCRIPTION_MAX_CHARS:,} characters or fewer.",
     "over_stripe_maximum": "Stripe debits at most 100,000 USD or its equivalent at a time: split "
     "the row into several adjustments, each with its own id.",
+    "under_charge_minimum": "Debit a small amount by transfer (method 'transfer'): Stripe "
+    "refuses a charge below 0.50 USD or its equivalent.",
     "over_max_amount": "Split or correct the row, or raise [limits] max_amount in the job.",
     "over_max_total": "Split the ledger, or raise [limits] max_total in the job.",
     "secret_in_ledger": "Remove the key from the ledger, then roll it in the Stripe dashboard "

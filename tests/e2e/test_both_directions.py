@@ -11,7 +11,7 @@ from pathlib import Path
 from ledgerrun_sandbox import Faults
 from tests.helpers.cli import cli, results_rows, start_cli
 from tests.helpers.constants import PLATFORM, A, B, C
-from tests.helpers.sandbox import balances, debits, make_client, sandbox_state
+from tests.helpers.sandbox import advance_clock, balances, debits, make_client, sandbox_state
 
 HEADER = "adjustment_id,account,amount,currency,direction,method,description"
 
@@ -23,7 +23,8 @@ def job_for(folder: Path, url: str, lines: list[str], extra: str = "") -> Path:
     job.write_text(
         f'[job]\nname = "mixed"\nledger = "ledger.csv"\nresults = "out/mixed.results.csv"\n'
         f'journal = "state/journal.sqlite"\n{extra}\n'
-        f'[stripe]\napi_base = "{url}"\nrate_limit = 200\nconcurrency = 4\ntimeout_s = 10\n'
+        f'[stripe]\napi_base = "{url}"\nrate_limit = 200\n'
+        f'limits = "off"\nconcurrency = 4\ntimeout_s = 10\n'
     )
     return job
 
@@ -91,10 +92,31 @@ def test_a_whole_batch_is_reversed_exactly_once_and_reconciles_clean(
     assert balances(sandbox_state(sandbox.url)) == before  # every cent is back where it was
     lines = results_rows(tmp_path / "out" / "mixed.results.reversals.csv")
     assert {r["status"] for r in lines} == {"succeeded"} and len(lines) == 4
-    assert all(r["reversal_id"].startswith("trr_") and r["reason"] == "wrong batch" for r in lines)
+    assert all(r["transfer_reversal_id"].startswith("trr_") for r in lines)
+    assert all(
+        r["reason"] == "wrong batch" and r["reversal_id"] == r["adjustment_id"] for r in lines
+    )
+    by_id = {r["adjustment_id"]: r for r in lines}
+    # A debit (of either method) is undone as Stripe documents: a refund of the platform's
+    # payment, which reverses the account's transfer; a credit by reversing the platform's own.
+    refunds = sandbox_state(sandbox.url)["refunds"]
+    for debit in ("D-1", "D-2"):
+        line = by_id[debit]
+        assert line["method"] == "refund" and line["refund_status"] == "succeeded"
+        (refund,) = [r for r in refunds if r["charge"] == line["payment_id"]]
+        assert refund["id"] == line["refund_id"] and refund["account"] == PLATFORM
+        assert refund["source_transfer_reversal"] == line["transfer_reversal_id"]
+    for credit in ("C-1", "C-2"):
+        assert by_id[credit]["method"] == "transfer_reversal" and by_id[credit]["refund_id"] == ""
+    assert len(refunds) == 2
     writes = sandbox_state(sandbox.url)["stats"]["write_requests"]
     again = cli("reverse", job, "--all")
     assert again.returncode == 0 and sandbox_state(sandbox.url)["stats"]["write_requests"] == writes
+    assert len(sandbox_state(sandbox.url)["refunds"]) == 2
+    kept = results_rows(tmp_path / "out" / "mixed.results.reversals.csv")
+    assert {(r["adjustment_id"], r["refund_id"], r["status"]) for r in kept} == {
+        (r["adjustment_id"], r["refund_id"], r["status"]) for r in lines
+    }  # the repeat sent nothing and the file still holds every reversal, as done
     checked = cli("reconcile", job)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert total(sandbox.url) == start
@@ -242,3 +264,28 @@ def test_faults_during_reverse_end_exactly_once_within_three_runs(tmp_path: Path
     assert codes[-1] == 0, codes
     reversed_once(sandbox.url, {f"F-{n}" for n in range(45)})
     assert total(sandbox.url) == start
+
+
+def test_a_pending_refund_is_recorded_pending_and_settled_by_the_next_reverse(
+    tmp_path: Path, make_sandbox
+) -> None:
+    sandbox = make_sandbox(refund_settle_s=3600)
+    job = job_for(tmp_path, sandbox.url, MIXED[:1])
+    assert cli("run", job).returncode == 0
+    done = cli("reverse", job, "--all")
+    assert done.returncode == 0, done.stdout + done.stderr
+    reversals = tmp_path / "out" / "mixed.results.reversals.csv"
+    (line,) = results_rows(reversals)
+    assert (line["status"], line["method"], line["refund_status"]) == (
+        "succeeded", "refund", "pending")  # fmt: skip
+    status = cli("status", job)
+    assert status.returncode == 0
+    advance_clock(sandbox.url, 3601)  # Stripe has paid it back
+    writes = sandbox_state(sandbox.url)["stats"]["write_requests"]
+    again = cli("reverse", job, "--all")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert sandbox_state(sandbox.url)["stats"]["write_requests"] == writes  # asked, never resent
+    (settled,) = results_rows(reversals)
+    assert (settled["refund_id"], settled["refund_status"]) == (line["refund_id"], "succeeded")
+    (refund,) = sandbox_state(sandbox.url)["refunds"]
+    assert refund["status"] == "succeeded" and refund["id"] == line["refund_id"]

@@ -171,7 +171,7 @@ def test_two_nights_reconcile_clean_and_a_removed_row_is_named_for_what_it_is(
     job.write_text(
         '[job]\nname = "nightly"\nledger = "inbox/adj-{date}.csv"\n'
         'results = "out/{job}-{date}.results.csv"\njournal = "state/journal.sqlite"\n'
-        f'[stripe]\napi_base = "{sandbox.url}"\nrate_limit = 200\n'
+        f'[stripe]\napi_base = "{sandbox.url}"\nrate_limit = 200\nlimits = "off"\n'
     )
     for date in ("2026-11-25", "2026-11-26"):
         assert cli("run", job, "--date", date).returncode == 0

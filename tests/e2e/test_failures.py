@@ -78,6 +78,23 @@ def test_stripe_unreachable_at_the_start_is_exit_3_and_nothing_is_sent(tmp_path:
     assert "Traceback" not in done.stderr
 
 
+def test_a_night_already_done_needs_nothing_from_stripe_and_exits_0_while_it_is_down(
+    tmp_path: Path, make_sandbox: ServerFactory
+) -> None:
+    server = make_sandbox()
+    job = write_job(tmp_path, server.url, rows(6))
+    assert cli("run", job).returncode == 0
+    server.stop()  # Stripe is down: the cron wrapper runs the finished night again
+    began = time.monotonic()
+    again = cli("run", job)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert time.monotonic() - began < 10  # not the breaker's seconds of retries
+    assert "Stripe was not asked anything" in again.stdout
+    assert {r["status"] for r in results_rows(tmp_path / "out" / "e2e.results.csv")} == {
+        "succeeded"
+    }
+
+
 def test_sigterm_finishes_what_is_in_flight_and_exits_3(tmp_path: Path, sandbox) -> None:
     sandbox.set_faults(Faults(latency_ms=50))
     job = write_job(tmp_path, sandbox.url, rows(200), concurrency=2)

@@ -71,7 +71,8 @@ def test_a_killed_workers_batch_is_finished_by_a_worker_on_another_host(
         (jobs / "fees.toml").write_text(
             '[job]\nname = "fees"\nledger = "unused.csv"\n'
             'results = "../out/{job}-{date}.results.csv"\n\n'
-            f'[stripe]\napi_base = "{slow_sandbox}"\nrate_limit = 200\nconcurrency = 1\n'
+            f'[stripe]\napi_base = "{slow_sandbox}"\nrate_limit = 200\n'
+            f'limits = "off"\nconcurrency = 1\n'
             "timeout_s = 10\n",
             encoding="utf-8",
         )

@@ -70,7 +70,8 @@ def write_job(
     job.write_text(
         f'[job]\nname = "{name}"\nledger = "{ledger.as_posix()}"\n'
         f'results = "out/{{job}}.results.csv"\njournal = "state/{{job}}.sqlite"\n{extra}\n'
-        f'[stripe]\napi_base = "{url}"\nrate_limit = 200\nconcurrency = {concurrency}\n'
+        f'[stripe]\napi_base = "{url}"\nrate_limit = 200\n'
+        f'limits = "off"\nconcurrency = {concurrency}\n'
         f"timeout_s = 10\n"
         f"{stripe}\n",
         encoding="utf-8",

@@ -46,8 +46,9 @@ from ledgerrun.store.model import (
     Seen,
 )
 from ledgerrun.stripe.client import Client
-from ledgerrun.stripe.policy import Policy, TokenBucket
-from ledgerrun.stripe.shapes import Account, Movement, Page, Platform, Reversal
+from ledgerrun.stripe.pacing import Pacer
+from ledgerrun.stripe.policy import Policy
+from ledgerrun.stripe.shapes import Account, Movement, Page, Platform, Refund, Reversal
 from ledgerrun.vocab import Direction, Method
 from tests.helpers.constants import PLATFORM, RUN_DATE
 
@@ -124,11 +125,13 @@ class FakeGateway:
         self.balances: dict[str | None, dict[str, int]] = {}
         self.books: list[Movement] = []  # every money movement "Stripe" holds, oldest first
         self.reversal_books: dict[str, list[Reversal]] = {}  # transfer id -> its reversals
+        self.refund_books: dict[str, list[Refund]] = {}  # payment id -> its refunds
+        self.refund_status = "succeeded"  # what a new refund is: "pending" until settled
         self.server_offset = server_offset
         self.calls: list[Call] = []
         self.closed = False
         self._scripts: dict[str, list[tuple[Any, deque[Any]]]] = {}
-        self._keys: dict[str, tuple[dict[str, Any], Movement | Reversal]] = {}
+        self._keys: dict[str, tuple[dict[str, Any], Movement | Reversal | Refund]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
 
@@ -148,8 +151,8 @@ class FakeGateway:
         Methods and their subjects: ``account`` and ``available``: the account id;
         ``transfers``: the account (None for the platform's credits); ``charges``: the transfer
         group; ``transfer``, ``reversals`` and ``reverse``: the transfer id; ``charge``: the
-        payment id; ``debit``: the account; ``credit``: the destination account; ``platform``:
-        None.
+        payment id; ``debit``: the account; ``credit``: the destination account; ``refunds`` and
+        ``refund``: the payment id; ``get_refund``: the refund id; ``platform``: None.
         """
         if method not in _METHODS:
             raise AttributeError(f"the gateway has no method {method!r}")
@@ -254,6 +257,36 @@ class FakeGateway:
             "reverse", transfer_id, args, lambda: self._reversed(transfer_id, request, key)
         )
 
+    def list_refunds(self, charge: str, after: str | None = None) -> Page[Refund]:
+        listed = lambda: sorted(self.refund_books.get(charge, []), key=lambda r: -r.created)  # noqa: E731
+        return _page(self._do("refunds", charge, (charge,), listed))
+
+    def get_refund(self, refund_id: str) -> Refund:
+        def find() -> Refund:
+            for refunds in self.refund_books.values():
+                for r in refunds:
+                    if r.id == refund_id:
+                        return r
+            raise RefusedError(f"No such refund: '{refund_id}'", code="resource_missing")
+
+        return self._do("get_refund", refund_id, (refund_id,), find)
+
+    def refund(self, request: Mapping[str, Any], key: str) -> Refund:
+        charge = str(request.get("charge") or "")
+        return self._do(
+            "refund", charge, (dict(request), key), lambda: self._refunded(request, key)
+        )
+
+    def settle_refunds(self, status: str = "succeeded") -> None:
+        """Every pending refund ends ``status`` (a failed one gives the transfer back)."""
+        with self._lock:
+            for payment, refunds in self.refund_books.items():
+                for i, r in enumerate(refunds):
+                    if r.status == "pending":
+                        refunds[i] = replace(r, status=status)
+                        if status != "succeeded":
+                            self._unreverse(payment, r.amount)
+
     # --- the default Stripe ------------------------------------------------------------------
 
     def _account(self, account_id: str) -> Account:
@@ -340,7 +373,45 @@ class FakeGateway:
             self._keys[key] = (dict(request), made)
             return made
 
-    def _replay(self, key: str, request: Mapping[str, Any]) -> Movement | Reversal | None:
+    def _refunded(self, request: Mapping[str, Any], key: str) -> Refund:
+        """A refund of a debit's payment: it reverses the account's transfer."""
+        with self._lock:
+            earlier = self._replay(key, request)
+            if earlier is not None:
+                assert isinstance(earlier, Refund)
+                return earlier
+            payment = str(request["charge"])
+            movement = next((m for m in self.books if m.payment_id == payment), None)
+            if movement is None:
+                raise RefusedError(f"No such charge: '{payment}'", code="resource_missing")
+            amount = int(request.get("amount") or movement.amount - movement.amount_reversed)
+            if movement.amount_reversed + amount > movement.amount:
+                raise RefusedError(
+                    f"Charge {payment} has already been refunded.", code="charge_already_refunded"
+                )
+            trr = self._reversed(movement.transfer_id, {"amount": amount}, f"{key}:transfer")
+            n = next(self._ids)
+            made = Refund(
+                id=f"re_fake{n:06d}",
+                charge=payment,
+                amount=amount,
+                currency=movement.currency,
+                status=self.refund_status,
+                created=int(self.clock.now().timestamp()),
+                source_transfer_reversal=trr.id,
+                metadata={str(k): str(v) for k, v in (request.get("metadata") or {}).items()},
+                request_id=f"req_fake{n:06d}",
+            )
+            self.refund_books.setdefault(payment, []).append(made)
+            self._keys[key] = (dict(request), made)
+            return made
+
+    def _unreverse(self, payment: str, amount: int) -> None:
+        for i, m in enumerate(self.books):
+            if m.payment_id == payment:
+                self.books[i] = replace(m, amount_reversed=m.amount_reversed - amount)
+
+    def _replay(self, key: str, request: Mapping[str, Any]) -> Movement | Reversal | Refund | None:
         """Stripe's idempotency: the same key and parameters get the first answer again; the
         same key with other parameters is refused (``idempotency_error``)."""
         if key not in self._keys:
@@ -393,7 +464,7 @@ class FakeGateway:
 
 _METHODS = frozenset(
     "platform account available transfers charges reversals transfer charge debit credit "
-    "reverse".split()
+    "reverse refunds get_refund refund".split()
 )
 
 
@@ -425,7 +496,7 @@ class FakeClient(Client):
         )
         super().__init__(
             gateway,
-            bucket=TokenBucket(1_000_000, clock, burst=1_000_000),
+            pacer=Pacer(clock, overall=None),
             clock=clock,
             jitter=lambda: 0.0,
             policy=Policy(max_attempts=max_attempts, breaker_threshold=breaker_after),
@@ -460,6 +531,10 @@ class FakeClient(Client):
     @property
     def reversal_books(self) -> dict[str, list[Reversal]]:
         return self.gateway.reversal_books
+
+    @property
+    def refund_books(self) -> dict[str, list[Refund]]:
+        return self.gateway.refund_books
 
     @property
     def closed(self) -> bool:
@@ -628,6 +703,13 @@ class FakeStore:
         return sorted(
             (r for r in self.runs_.values() if r.job == job), key=lambda r: (r.started_at, r.run_id)
         )
+
+    def last_api_version(self) -> str | None:
+        found = sorted(
+            (r for r in self.runs_.values() if r.api_version),
+            key=lambda r: (r.started_at, r.run_id),
+        )
+        return found[-1].api_version if found else None
 
     # --- adjustments -----------------------------------------------------------------------
 

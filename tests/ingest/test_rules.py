@@ -300,3 +300,17 @@ def test_no_header_in_the_first_rows_gives_missing_columns_not_a_problem_per_row
     v = validated(f"Adjustments for November\n{rows}")
     assert [(p.row, p.code) for p in v.problems] == [(1, "missing_column")] * 4
     assert not any(v.valid.to_pylist())
+
+
+def test_a_debit_by_charge_below_stripes_minimum_charge_is_refused(validated: Validate) -> None:
+    """A debit by charge is a charge on the platform: Stripe's minimum (0.50 USD, 0.30 GBP, 50
+    JPY) holds for it; a debit by transfer or a credit of the same amount is fine."""
+    text = (
+        f"{HEADER},direction,method\nA,acct_1A,0.49,usd,,charge\nB,acct_1A,0.50,usd,,charge\n"
+        "C,acct_1A,0.49,usd,,transfer\nD,acct_1A,0.49,usd,credit,\nE,acct_1A,0.29,gbp,,charge\n"
+        "F,acct_1A,49,jpy,,charge\n"
+    )
+    v = validated(text)
+    assert found(v) == [(r, "amount", "under_charge_minimum") for r in (2, 6, 7)]
+    assert "below Stripe's minimum for a charge, 0.50 USD" in v.problems[0].message
+    assert "0.30 GBP" in v.problems[1].message and "50 JPY" in v.problems[2].message

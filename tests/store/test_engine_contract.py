@@ -24,7 +24,7 @@ from ledgerrun.job import Job
 from ledgerrun.send.attempts.engine import Engine
 from ledgerrun.send.attempts.moves import Credit, DebitByCharge, DebitByTransfer, Item, Move
 from ledgerrun.send.attempts.operation import Stamp
-from ledgerrun.send.attempts.undo import TransferReversal
+from ledgerrun.send.attempts.undo import Refund, TransferReversal
 from ledgerrun.send.keys import idempotency_key, metadata
 from ledgerrun.send.reversal.requests import Request
 from ledgerrun.store.model import FAILED, PENDING, SUCCEEDED, Entry, Seen, Store
@@ -54,7 +54,7 @@ def _item(direction: str, method: str) -> Item:
         "amount": 1500,
         "currency": "usd",
         "transfer_group": "ledgerrun",
-        "metadata": metadata(job="nightly", adjustment_id="ADJ-7", run_date=DAY),
+        "metadata": metadata(job="nightly", adjustment_id="ADJ-7", account=A, run_date=DAY),
     }
     if direction == "credit":
         request["destination"] = A
@@ -88,8 +88,10 @@ def _move(kind: type[Move], direction: str, method: str) -> Case:
     return Case(f"{direction}-{method or 'transfer'}", sends, build, earlier, books)
 
 
-def _reversal() -> Case:
-    debit = made_movement("ADJ-1", account=A, amount=5000, transfer_id="tr_debit1")
+def _undo(kind: type[TransferReversal] | type[Refund]) -> Case:
+    debit = made_movement(
+        "ADJ-1", account=A, amount=5000, transfer_id="tr_debit1", payment_id="py_debit1"
+    )
     entry = Entry(key="adj-1", adjustment_id="ADJ-1", job="nightly", run_date=DAY,
                   direction="debit", account=A, currency="usd", amount_minor=5000,
                   method="transfer", state=PENDING, generation=0,
@@ -100,7 +102,7 @@ def _reversal() -> Case:
     job = Job(name="nightly", ledger=NOWHERE, results=NOWHERE, journal=NOWHERE,
               run_date=RUN_DATE, timezone="UTC")  # fmt: skip
 
-    def build(store: Store, client: FakeClient, stale: bool) -> TransferReversal:
+    def build(store: Store, client: FakeClient, stale: bool) -> TransferReversal | Refund:
         if not client.books:
             client.holds(debit)
         if store.entries(["adj-1"]).get("adj-1") is None:
@@ -113,14 +115,18 @@ def _reversal() -> Case:
         request = Request(row=2, adjustment_id="ADJ-1", reversal_id="ADJ-7", reason="refund",
                           amount_text="15.00", adjustment_key="adj-1", key=KEY, entry=done,
                           amount_minor=1500, earlier=earlier)  # fmt: skip
-        return TransferReversal(request, journal=store, job=job)
+        return kind(request, journal=store, job=job)
 
     def earlier(store: Store) -> Any:
         return store.reversal_entries([KEY]).get(KEY)
 
     def books(client: FakeClient) -> int:
+        if kind is Refund:
+            return len(client.refund_books.get("py_debit1", []))
         return len(client.reversal_books.get("tr_debit1", []))
 
+    if kind is Refund:
+        return Case("refund", "refund", build, earlier, books)
     return Case("reversal", "reverse", build, earlier, books)
 
 
@@ -128,7 +134,8 @@ CASES = [
     _move(DebitByTransfer, "debit", "transfer"),
     _move(DebitByCharge, "debit", "charge"),
     _move(Credit, "credit", ""),
-    _reversal(),
+    _undo(TransferReversal),
+    _undo(Refund),
 ]
 
 

@@ -36,7 +36,7 @@ def item(index: int, account: str = A, amount: int = 100, **changes: Any) -> Ite
         "currency": "usd",
         "destination": PLATFORM,
         "transfer_group": "ledgerrun",
-        "metadata": metadata(job="nightly", adjustment_id=adjustment_id, run_date=DAY),
+        "metadata": metadata(job="nightly", adjustment_id=adjustment_id, account=A, run_date=DAY),
     }
     made = Item(index, index + 2, adjustment_id.lower(), adjustment_id, account, "usd", amount,
                 "debit", "transfer", request)  # fmt: skip

@@ -52,6 +52,7 @@ def test_metadata_names_job_id_as_written_date_and_prefix() -> None:
     got = metadata(
         job="j",
         adjustment_id="ADJ-1",
+        account="acct_1A",
         run_date="2026-11-26",
         id_prefix="team",
         consent="C-9",
@@ -61,6 +62,7 @@ def test_metadata_names_job_id_as_written_date_and_prefix() -> None:
         "invoice": "INV-1",
         "ledgerrun_job": "j",
         "ledgerrun_adjustment_id": "ADJ-1",
+        "ledgerrun_account": "acct_1A",
         "ledgerrun_run_date": "2026-11-26",
         "ledgerrun_id_prefix": "team",
         "ledgerrun_consent": "C-9",

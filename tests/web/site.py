@@ -47,7 +47,8 @@ def make_site(
         (jobs / f"{name}.toml").write_text(
             f'[job]\nname = "{name}"\nledger = "unused.csv"\napproval = "{approval}"\n'
             f'results = "../out/{{job}}-{{date}}.results.csv"\n\n'
-            f'[stripe]\napi_base = "{sandbox_url}"\nrate_limit = 200\nconcurrency = 4\n'
+            f'[stripe]\napi_base = "{sandbox_url}"\nrate_limit = 200\n'
+            f'limits = "off"\nconcurrency = 4\n'
             f"timeout_s = 10\n\n{extra}",
             encoding="utf-8",
         )

@@ -150,7 +150,9 @@ class PlanResult(_Shown):
     @cached_property
     def groups(self) -> pd.DataFrame:
         """One row per account, currency and direction: rows, total, done, to do (amounts in
-        minor units, and ``amount`` in major units as text); with balances when online."""
+        minor units, and ``amount`` in major units as text); online, with each account's
+        ``available`` balance, whether its debits are ``short`` and by how much
+        (``shortfall_minor``), as :mod:`ledgerrun.send.plan` works it out."""
         import pyarrow as pa
 
         groups = self.plan.groups
@@ -166,8 +168,12 @@ class PlanResult(_Shown):
             "todo_minor": [g.todo_minor for g in groups],
             "available": [g.available for g in groups],
             "short": [g.short if g.available is not None else None for g in groups],
+            "shortfall_minor": [
+                g.shortfall_minor if g.available is not None else None for g in groups
+            ],
         }
-        integers = ("rows", "amount_minor", "done", "todo", "todo_minor", "available")
+        integers = ("rows", "amount_minor", "done", "todo", "todo_minor", "available",
+                    "shortfall_minor")  # fmt: skip
         kinds = {name: pa.int64() for name in integers} | {"short": pa.bool_()}
         return frame_of(columns, kinds)
 
@@ -286,10 +292,11 @@ class ReverseResult(_Shown):
 
     @cached_property
     def results(self) -> pd.DataFrame:
-        """The reversals results table, as the reversals file has it."""
+        """This call's reversals, one row per reversal asked for, in the reversals file's
+        columns (the file itself holds every reversal of the run date)."""
         from ledgerrun.send.reversal.files import reversal_table
 
-        table = reversal_table(self.detail)
+        table = reversal_table(self.detail.lines, self.detail.run_id)
         rows = table.column("row").to_pylist()
         return to_frame(table, labelled_index(rows, self.labels))
 
@@ -329,7 +336,10 @@ class ReconcileResult(_Shown):
 
     @cached_property
     def discrepancies(self) -> pd.DataFrame:
-        """kind, adjustment_id, account, transfer_id, payment_id, detail, what_to_do."""
+        """kind, adjustment_id, account, transfer_id, payment_id, detail, what_to_do, and the
+        amount at stake: ``amount_minor`` (minor units, when known) and ``currency``."""
+        import pyarrow as pa
+
         found = self.reconciliation.discrepancies
         columns: dict[str, list[object]] = {
             "kind": [d.kind for d in found],
@@ -339,8 +349,10 @@ class ReconcileResult(_Shown):
             "payment_id": [d.payment_id for d in found],
             "detail": [d.detail for d in found],
             "what_to_do": [d.next_step for d in found],
+            "amount_minor": [d.amount_minor for d in found],
+            "currency": [d.currency for d in found],
         }
-        return frame_of(columns, {})
+        return frame_of(columns, {"amount_minor": pa.int64()})
 
     def _fields(self) -> str:
         r = self.reconciliation

@@ -14,6 +14,7 @@ from ledgerrun.cli.check import check
 from ledgerrun.cli.journal import journal
 from ledgerrun.cli.plan import plan
 from ledgerrun.cli.reconcile import reconcile
+from ledgerrun.cli.results import results
 from ledgerrun.cli.reverse import reverse
 from ledgerrun.cli.run import run
 from ledgerrun.cli.sandbox import sandbox
@@ -51,7 +52,7 @@ def main(ctx: click.Context, log_format: str, verbose: int) -> None:
     ctx.obj = Output(log_format, verbose)
 
 
-for command in (validate, plan, run, reverse, reconcile, status, check, journal, sandbox):
+for command in (validate, plan, run, reverse, reconcile, results, status, check, journal, sandbox):
     main.add_command(command)
 for command in (serve, users, worker):  # the web application
     main.add_command(command)

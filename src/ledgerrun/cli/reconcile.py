@@ -8,9 +8,13 @@ from pathlib import Path
 import click
 
 from ledgerrun.cli._common import (
+    emit_json,
     event_logger,
+    format_option,
     job_options,
+    json_line,
     max_problems_option,
+    output,
     reports_errors,
     resolve_job,
 )
@@ -29,6 +33,7 @@ from ledgerrun.cli._common import (
     is_flag=True,
     help="Check every run date of the job that the journal holds, instead of one.",
 )
+@format_option
 @max_problems_option
 @reports_errors
 def reconcile(
@@ -41,6 +46,7 @@ def reconcile(
     live: bool,
     results: Path | None,
     every_date: bool,
+    fmt: str,
     max_problems: int,
 ) -> None:
     """Check one run date (--date, default today; or --all) against Stripe's own records.
@@ -51,20 +57,39 @@ def reconcile(
     group may go unaccounted for. Another night's objects of the job are never discrepancies;
     rows removed from the ledger after their money moved are reported as such. The findings
     are written beside the results (.reconcile.csv, with what to do for each, and
-    .reconcile.json).
+    .reconcile.json); --format json prints them as one JSON document. Each discrepancy is also
+    logged on stderr (a reconcile_discrepancy event with --log-format json, then reconcile_end
+    with the verdict; a short line each with text logs), so a scheduler's mail says what was
+    found.
 
     Exit status: 0 when everything agrees, 1 when there are discrepancies, 3 when Stripe did
     not answer for some objects (run it again).
     """
     from ledgerrun.api.after_run import tell_reconcile
     from ledgerrun.output import text
+    from ledgerrun.output.logs import reconcile_events, reconcile_lines
     from ledgerrun.reconcile.command import reconcile_job
     from ledgerrun.send.runner import who
 
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
     done = reconcile_job(job, results=results, every_date=every_date, live=live)
+    findings = {
+        **done.report.to_json(),
+        "report": str(done.csv_path),
+        "summary": str(done.json_path),
+        "run_report": None if done.refreshed is None else str(done.refreshed),
+    }
+    if output().log_format == "json":
+        for event, level, fields in reconcile_events(findings):
+            json_line(event, level=level, **fields)
+    else:
+        for line in reconcile_lines(findings):
+            click.echo(line, err=True)
     tell_reconcile(job, done.report, by="@".join(who()), log=event_logger())
-    click.echo(text.reconciliation(done.report, done.csv_path, max_problems))
-    if done.refreshed is not None:
-        click.echo(f"Run report (with this verdict): {done.refreshed}")
+    if fmt == "json":
+        emit_json(findings)
+    else:
+        click.echo(text.reconciliation(done.report, done.csv_path, max_problems))
+        if done.refreshed is not None:
+            click.echo(f"Run report (with this verdict): {done.refreshed}")
     raise SystemExit(int(done.report.exit_code))

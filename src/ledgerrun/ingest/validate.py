@@ -94,7 +94,7 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
     description = col("description")
     rules.check_description(description, out)
     metadata = rules.check_metadata(ledger, out, col)
-    limits.check_limits(job, out, currency, found)
+    limits.check_limits(job, out, currency, found, method)
     total = control.control_total(ledger, out, currency, found, job)
     return Validation(
         ledger=ledger,

@@ -5,28 +5,35 @@ nothing else is ever written to stderr then (stop notices, errors and even crash
 objects too). Every object has ``ts``, ``level`` and ``event``, and ``job`` and ``run_id`` once
 they are known:
 
-==============  ==============================================================================
-event           fields
-==============  ==============================================================================
-run_start       ledger, ledger_sha256, rows, dry_run, mode, version
-row_invalid     row, adjustment_id, account, code, message (one per invalid row)
-row_failed      row, adjustment_id, account, amount, currency, direction, code, request_id,
-                message
-row_unknown     the same fields as row_failed
-account_done    account, rows, succeeded, failed, unknown, skipped
-breaker_open    reason (Stripe stopped answering; the run stops sending)
-run_stopping    reason (a store error or a refused key stopped the run)
-stopping        message (the first Ctrl-C or SIGTERM); stop_now (the second)
-run_end         exit_code, counts, totals, results, report, duration_s
-notify_sent     channel, notification, attempts (a notification delivered; JSON logs only)
-notify_failed   channel, notification, attempts, message (not delivered; the exit code stands)
-metrics_failed  path, message (the [metrics] textfile could not be written)
-error           message, exit_code (the command could not go on)
-crash           message, traceback (a bug: please report it)
-stopped         message (Ctrl-C outside a run)
-notice          message (a line for the operator: a sandbox or worker starting)
-log             logger, message (a server's own log line: web requests, the sandbox's with -v)
-==============  ==============================================================================
+=====================  ===========================================================================
+event                  fields
+=====================  ===========================================================================
+run_start              ledger, ledger_sha256, rows, dry_run, mode, version
+row_invalid            row, adjustment_id, account, code, message (one per invalid row)
+row_failed             row, adjustment_id, account, amount, currency, direction, code, request_id,
+                       message
+row_unknown            the same fields as row_failed
+account_done           account, rows, succeeded, failed, unknown, skipped
+breaker_open           reason (Stripe stopped answering; the run stops sending)
+run_stopping           reason (a store error or a refused key stopped the run)
+stopping               message (the first Ctrl-C or SIGTERM); stop_now (the second)
+run_end                exit_code, counts, totals, results, report, duration_s
+reconcile_discrepancy  run_date, kind, adjustment_id, account, transfer_id, payment_id, amount,
+                       amount_minor, currency, detail, advice (one per discrepancy reconcile
+                       found)
+reconcile_end          run_date, verdict, exit_code, succeeded_rows_checked, objects_found,
+                       other_dates, counts, results, report (reconcile's verdict, last)
+notify_sent            channel, notification, attempts (a notification delivered; JSON logs only)
+notify_failed          channel, notification, attempts, message (not delivered; the exit code
+                       stands)
+metrics_failed         path, message (the [metrics] textfile could not be written)
+error                  message, exit_code (the command could not go on)
+crash                  message, traceback (a bug: please report it)
+stopped                message (Ctrl-C outside a run)
+notice                 message (a line for the operator: a sandbox or worker starting)
+log                    logger, message (a server's own log line: web requests; the sandbox's,
+                       with -v)
+=====================  ===========================================================================
 
 No secret is ever written: every string is scrubbed of anything shaped like a Stripe key (or a
 password in a database URL) before it leaves, on top of keys never being put in a message.
@@ -38,7 +45,7 @@ import datetime as dt
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from ledgerrun import __version__
@@ -54,9 +61,17 @@ from ledgerrun.events import (
     RunStopping,
 )
 from ledgerrun.scrub import scrub
-from ledgerrun.vocab import FAILED, UNKNOWN
+from ledgerrun.vocab import FAILED, UNKNOWN, shown
 
-__all__ = ["JsonLog", "JsonLogHandler", "TextLog", "row_fields", "scrub"]
+__all__ = [
+    "JsonLog",
+    "JsonLogHandler",
+    "TextLog",
+    "reconcile_events",
+    "reconcile_lines",
+    "row_fields",
+    "scrub",
+]
 
 
 def _clean(value: Any) -> Any:
@@ -120,7 +135,7 @@ class JsonLog:
                 code = event.exit_code
                 self.write(
                     event.name,
-                    level="info" if code == 0 else "warning" if code == 1 else "error",
+                    level=level_of(code),
                     exit_code=code,
                     counts=event.counts,
                     totals=event.totals,
@@ -154,6 +169,54 @@ def row_fields(event: RowDone) -> dict[str, Any]:
         "request_id": outcome.request_id,
         "message": outcome.error_message,
     }
+
+
+def level_of(exit_code: int) -> str:
+    """The level of a command's closing event: info for exit 0, warning for 1, else error."""
+    return "info" if exit_code == 0 else "warning" if exit_code == 1 else "error"
+
+
+def reconcile_events(findings: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """``reconcile``'s JSON log events, as (event, level, fields), from its findings (the
+    reconciliation's ``to_json()``, with ``report``, the CSV of what to do): one
+    ``reconcile_discrepancy`` per discrepancy (a warning; an error when Stripe did not answer
+    for the object), then ``reconcile_end`` with the verdict, so a log alone says what was
+    found."""
+    scope = findings.get("run_date")
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    for item in findings.get("discrepancies") or []:
+        level = "error" if item.get("kind") == "unchecked" else "warning"
+        out.append(("reconcile_discrepancy", level, {"run_date": scope, **item}))
+    code = int(findings.get("exit_code", 0))
+    keys = ("verdict", "exit_code", "succeeded_rows_checked", "objects_found", "other_dates")
+    end = {"run_date": scope, **{k: findings.get(k) for k in keys}}
+    end |= {k: findings.get(k) for k in ("counts", "results", "report")}
+    out.append(("reconcile_end", level_of(code), end))
+    return out
+
+
+def reconcile_lines(findings: Mapping[str, Any]) -> list[str]:
+    """``reconcile``'s text log lines on stderr: a short line per discrepancy and one with the
+    verdict, when anything was found (nothing when everything agrees)."""
+    found = list(findings.get("discrepancies") or [])
+    if not found:
+        return []
+    scope = findings.get("run_date")
+    lines = []
+    for item in found:
+        ids = " ".join(str(i) for i in (item.get("transfer_id"), item.get("payment_id")) if i)
+        amount = f", {item['amount']}" if item.get("amount") else ""
+        lines.append(
+            f"reconcile {scope}: {item.get('kind')} adjustment "
+            f"{shown(str(item.get('adjustment_id') or '')) or '(none)'} on {item.get('account')} "
+            f"({ids or 'no Stripe id'}{amount}): {shown(str(item.get('detail') or ''), 200)}"
+        )
+    kinds = ", ".join(f"{n} {kind}" for kind, n in (findings.get("counts") or {}).items())
+    lines.append(
+        f"reconcile {scope}: {findings.get('verdict')} (exit {findings.get('exit_code')}): "
+        f"{kinds}; what to do about each: {findings.get('report')}"
+    )
+    return [scrub(line) for line in lines]
 
 
 class TextLog:

@@ -72,6 +72,8 @@ def reconcile_view(s: Json, rec: Json | None) -> Reconcile:
         words += f" ({plural(int(rec['other_dates']), 'object')} of other run dates)"
     ended, run_ended = parse_time(rec.get("ended_at")), parse_time(s.get("ended_at"))
     stale = ended is not None and run_ended is not None and ended < run_ended
+    if rec.get("view_sha256") and s.get("view_sha256"):  # the check holds while nothing changed
+        stale = rec["view_sha256"] != s["view_sha256"]
     at = stamp(rec.get("ended_at")) if rec.get("ended_at") else ""
     report = Path(str(rec.get("report") or "")).name
     if rec.get("clean"):

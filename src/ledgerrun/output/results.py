@@ -88,6 +88,17 @@ def write_results(table: pa.Table, path: Path) -> None:
         atomic_write(path, lambda fh: pq.write_table(table, fh))
 
 
+def csv_bytes(table: pa.Table) -> bytes:
+    """``table`` as :func:`write_results` writes a CSV file, in memory."""
+    import io
+
+    import pyarrow.csv as pcsv
+
+    buffer = io.BytesIO()
+    pcsv.write_csv(_escape(table), buffer)
+    return buffer.getvalue()
+
+
 def _escape(table: pa.Table) -> pa.Table:
     names = [_escape_name(name) for name in table.column_names]
     return pa.Table.from_arrays([_escape_column(col) for col in table.columns], names=names)

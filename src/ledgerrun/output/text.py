@@ -123,8 +123,8 @@ def plan(result: Any, limit: int) -> str:
         if g.available is not None:
             line += f" {amount(g.available, g.currency):>20}"
             if g.short:
-                short = g.todo_minor - g.available
-                line += f"  ! short by {amount(short, g.currency)}; fails unless reserves cover it"
+                by = amount(g.shortfall_minor, g.currency)
+                line += f"  ! short by {by}; fails unless reserves cover it"
         lines.append(line)
     lines.append("")
     todo = sum(g.todo for g in result.groups)
@@ -146,6 +146,7 @@ def plan(result: Any, limit: int) -> str:
             f"Warning: the platform's available {currency.upper()} balance is short of the "
             f"credits left by {amount(missing, currency)}; they would fail."
         )
+    lines.extend(f"Warning: {w}" for w in prepared.warnings)
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ Questions, each answered from Stripe's objects:
    reported failed, skipped or unknown it is ``unsettled`` (a re-run settles it).
 
 The rows checked are the run date's results as the store knows them
-(:func:`ledgerrun.send.records.date_view`), or a results file when one is given.
+(:func:`ledgerrun.send.dateview.date_view`), or a results file when one is given.
 
 Objects are found by listing, through the command's client (so every request is paced and
 retried): each account's transfers, the platform's charges in the transfer group (and version
@@ -28,6 +28,7 @@ import datetime as dt
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from ledgerrun.errors import RefusedError, StripeError
 from ledgerrun.job import Job
@@ -42,7 +43,7 @@ from ledgerrun.reconcile.books import (
     since,
 )
 from ledgerrun.reconcile.model import NEXT_STEP, Discrepancy, Reconciliation
-from ledgerrun.send import records
+from ledgerrun.send import dateview
 from ledgerrun.store.model import SUCCEEDED, Entry, Journal, Seen
 from ledgerrun.stripe.session import Session
 from ledgerrun.vocab import Direction, money_text
@@ -65,8 +66,10 @@ def reconcile(
     scope_entries = [e for e in known.values() if run_date is None or e.run_date == run_date]
     removed: set[str] = set()
     if run_date is not None and store is not None and not from_file:
-        rows = rows_from(records.date_view(store, job, run_date), job.id_prefix)
-        removed = records.removed_from_ledger(store, job, run_date)
+        view = dateview.date_view(store, job, run_date)
+        report.view_sha256 = dateview.fingerprint(view)
+        rows = rows_from(view, job.id_prefix)
+        removed = dateview.removed_from_ledger(store, job, run_date)
     elif run_date is not None and results_path.exists():
         rows = read_rows(results_path, job.id_prefix)
     else:
@@ -147,12 +150,14 @@ def _reversals(
         ):
             continue
         context = None if entry.direction == Direction.CREDIT else entry.account
-        about = dict(adjustment_id=entry.adjustment_id, account=entry.account,
-                     transfer_id=transfer_id, payment_id=entry.payment_id or "")  # fmt: skip
+        about: dict[str, Any] = dict(adjustment_id=entry.adjustment_id, account=entry.account,
+                     transfer_id=transfer_id, payment_id=entry.payment_id or "",
+                     currency=entry.currency)  # fmt: skip
         if stripe_total < journal_total:
             out.append(Discrepancy("missing_reversal", **about, detail=(
                 f"the journal records {money_text(journal_total, entry.currency)} reversed, "
-                f"Stripe {money_text(stripe_total, entry.currency)}")))  # fmt: skip
+                f"Stripe {money_text(stripe_total, entry.currency)}"),
+                amount_minor=journal_total - stripe_total))  # fmt: skip
             continue
         try:
             held = list(session.client.reversals(transfer_id, context))
@@ -163,7 +168,7 @@ def _reversals(
             if reversal.id not in recorded[transfer_id]:
                 out.append(Discrepancy("unrecorded_reversal", **about, detail=(
                     f"{reversal.id}: {money_text(reversal.amount, reversal.currency)} reversed, "
-                    "not in the journal")))  # fmt: skip
+                    "not in the journal"), amount_minor=reversal.amount))  # fmt: skip
     return out
 
 
@@ -230,8 +235,9 @@ def _detail(kind: str, obj: Seen, rows: dict[str, Row], by_key: dict[str, list[S
 
 def _about(obj: Seen, kind: str, detail: str) -> Discrepancy:
     return Discrepancy(
-        kind, obj.adjustment_id, obj.account, obj.transfer_id, obj.payment_id, detail
-    )
+        kind, obj.adjustment_id, obj.account, obj.transfer_id, obj.payment_id, detail,
+        obj.amount, obj.currency,
+    )  # fmt: skip
 
 
 def _check_row(session: Session, row: Row, by_id: dict[str, Seen]) -> list[Discrepancy]:
@@ -239,8 +245,9 @@ def _check_row(session: Session, row: Row, by_id: dict[str, Seen]) -> list[Discr
 
     def problem(kind: str, detail: str) -> Discrepancy:
         return Discrepancy(
-            kind, row.adjustment_id, row.account, row.transfer_id, row.payment_id, detail
-        )
+            kind, row.adjustment_id, row.account, row.transfer_id, row.payment_id, detail,
+            row.amount, row.currency,
+        )  # fmt: skip
 
     client = session.client
     credit = row.direction == Direction.CREDIT

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
@@ -38,14 +37,17 @@ def write_report(report: Reconciliation) -> tuple[Path, Path]:
         "job": report.job,
         "run_date": report.scope,
         "results": str(report.results_path),
+        "verdict": report.verdict,
+        "exit_code": int(report.exit_code),
         "clean": report.clean,
         "succeeded_rows_checked": report.checked,
         "objects_found": report.objects,
         "other_dates": report.other_dates,
-        "discrepancies": dict(sorted(Counter(d.kind for d in report.discrepancies).items())),
+        "discrepancies": report.counts(),  # per kind; the list is in the CSV
         "report": str(csv_path),
         "started_at": iso(report.started_at),
         "ended_at": iso(report.ended_at),
+        "view_sha256": report.view_sha256,
     }
     text = (json.dumps(summary, indent=2) + "\n").encode("utf-8")
     atomic_write(json_path, lambda fh: fh.write(text))

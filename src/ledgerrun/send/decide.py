@@ -297,6 +297,7 @@ def _items(prepared: Prepared, out: Decisions) -> list[Item]:
         request["metadata"] = metadata(
             job=job.name,
             adjustment_id=cols["adjustment_id"][index],
+            account=account,
             run_date=run_date,
             id_prefix=job.id_prefix,
             consent=prepared.consent.get(index),

@@ -18,6 +18,7 @@ import re
 
 from ledgerrun.ingest.identity import canonical
 from ledgerrun.metadata_keys import (
+    META_ACCOUNT,
     META_ADJUSTMENT,
     META_CONSENT,
     META_JOB,
@@ -29,6 +30,7 @@ from ledgerrun.metadata_keys import (
 from ledgerrun.stripe import facts
 
 __all__ = [
+    "META_ACCOUNT",
     "META_ADJUSTMENT",
     "META_CONSENT",
     "META_JOB",
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 KEY_PREFIX = "ledgerrun.v2"
-OPERATIONS = ("debit", "credit", "reversal")
+OPERATIONS = ("debit", "credit", "reversal", "refund")
 # Characters that travel safely in an HTTP header and read well in Stripe's dashboard.
 _PLAIN = re.compile(r"[a-z0-9._~\-/+=@:]+")
 
@@ -65,6 +67,7 @@ def metadata(
     *,
     job: str,
     adjustment_id: str,
+    account: str,
     run_date: str,
     id_prefix: str = "",
     consent: str | None = None,
@@ -75,6 +78,7 @@ def metadata(
     out = {k: v for k, v in (extra or {}).items() if v != ""}
     out[META_JOB] = job
     out[META_ADJUSTMENT] = adjustment_id[: facts.METADATA_VALUE_MAX_CHARS]
+    out[META_ACCOUNT] = account  # a debit by charge names its account nowhere else Stripe keeps
     out[META_RUN_DATE] = run_date
     if id_prefix:
         out[META_PREFIX] = id_prefix

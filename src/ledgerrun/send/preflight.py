@@ -67,6 +67,21 @@ def judge(account: Account, platform: Platform) -> AccountCheck:
     return AccountCheck(account.id, default_currency=currency, country=account.country)
 
 
+def region_warnings(platform: Platform, checks: Iterable[AccountCheck]) -> list[str]:
+    """``region_not_supported``: accounts to debit where Stripe's availability table does not
+    list account debits for the platform's country and theirs. A warning, not a refusal: the
+    table may lag Stripe, whose own answer decides (a refused debit is ``failed``)."""
+    out = []
+    for country in sorted({c.country for c in checks if c.country and not c.code}):
+        if not facts.debits_available(platform.country, country):
+            out.append(
+                f"region_not_supported: Stripe's availability table does not list account "
+                f"debits for a platform in {platform.country} and accounts in {country}; Stripe "
+                "may refuse these debits (each is then failed; nothing moves)."
+            )
+    return out
+
+
 def check_accounts(
     accounts: Iterable[str],
     platform: Platform,

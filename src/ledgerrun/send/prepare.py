@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from ledgerrun.send.preflight import (
     AccountCheck,
     Finding,
     check_accounts,
+    region_warnings,
     row_findings,
 )
 from ledgerrun.store.model import PENDING, SUCCEEDED, AccountRecord, Entry, Journal, Seen
@@ -59,6 +61,7 @@ class Prepared:
     conflicts: dict[str, Seen] = field(default_factory=dict)  # key -> Stripe's object, other values
     consent: dict[int, str] = field(default_factory=dict)  # row index -> consent reference
     requests: int = 0  # requests the preparation sent
+    warnings: list[str] = field(default_factory=list)  # pre-flight's, that refuse no row
 
     @property
     def ok(self) -> bool:
@@ -159,17 +162,29 @@ def prepare_online(
     )
     prepared.guard = guard
     offset = session.client.gateway.server_offset
-    _ask_the_guard(prepared, guard, clock, offset)
-    todo = _todo_accounts(prepared, clock.now(), offset)
+    # The accounts are checked while the guard lists (their requests go to other endpoints, each
+    # with its own budget): those of every row the store does not know as done, the guard's
+    # finds among them included, which cost a check each but never a wait.
+    maybe = _todo_accounts(prepared, clock.now(), offset) if job.preflight else []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        checking = pool.submit(_account_checks, job, session, store, writable, maybe, clock)
+        _ask_the_guard(prepared, guard, clock, offset)
+        todo = _todo_accounts(prepared, clock.now(), offset)
+        checked = checking.result()
     if job.preflight and todo:
-        prepared.checks = _account_checks(job, session, store, writable, todo, clock)
-        validation = prepared.validation
+        prepared.checks = {a: checked[a] for a in todo}
+        validation = v = prepared.validation
         directions = pa.array(prepared.directions, pa.string())
         findings = row_findings(
             validation.account, validation.currency, directions, validation.valid,
             prepared.checks,
         )  # fmt: skip
         prepared.validation = _apply(validation, list(findings))
+        debtors = {a for a, d in zip(v.account.to_pylist(), prepared.directions, strict=True)
+                   if d == Direction.DEBIT}  # fmt: skip
+        prepared.warnings = region_warnings(
+            session.platform, [c for a, c in prepared.checks.items() if a in debtors]
+        )
     prepared.requests = session.client.requests - before
     return prepared
 

@@ -22,7 +22,8 @@ def publish_run(result: RunResult) -> None:
 
 
 def publish_reversals(result: ReverseResult) -> None:
-    """A reversal's publisher: its results file and summary."""
-    write_results(reversal_table(result), result.results_path)
+    """A reversal's publisher: the reversals file (the run date's reversals as the store knows
+    them; a refused command's own lines beside it) and its summary."""
+    write_results(reversal_table(result.written, result.run_id), result.results_path)
     data = (json.dumps(summary_of(result), indent=2) + "\n").encode()
     atomic_write(result.summary_path, lambda fh: fh.write(data))

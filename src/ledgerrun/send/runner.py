@@ -47,7 +47,8 @@ from ledgerrun.errors import ConfigError, ExitCode, JournalError, OutputError
 from ledgerrun.events import BreakerOpen, Events, RunEnd, RunStart
 from ledgerrun.ingest.validate import blocking_problems
 from ledgerrun.job import Job
-from ledgerrun.send import decide, records, summarise
+from ledgerrun.send import dateview, decide, records, summarise
+from ledgerrun.send.connection import api_version, connected, nothing_to_send
 from ledgerrun.send.execute import Executor
 from ledgerrun.send.paths import check_outputs, outputs_for
 from ledgerrun.send.prepare import Prepared, prepare_offline, prepare_online
@@ -56,7 +57,7 @@ from ledgerrun.send.table import results_table
 from ledgerrun.store import open_store
 from ledgerrun.store.model import Run, Store
 from ledgerrun.stripe.client import Listener
-from ledgerrun.stripe.session import Session, connect
+from ledgerrun.stripe.session import Session
 from ledgerrun.summary import Outputs, Summary
 from ledgerrun.vocab import RowOutcome
 
@@ -134,18 +135,23 @@ def run_job(
         prepared = prepare_ledger(job, store)
         if not dry_run:
             check_approval(job, prepared, store)
-        with connect(
+        job = job.replace(api_version=api_version(job, store))
+        with connected(
             job,
             os.environ if env is None else env,
+            needed=dry_run or not nothing_to_send(prepared),
             live=live,
             clock=clock,
             jitter=jitter or random.Random().random,
             stop=stop or threading.Event(),
             listener=listener,
-        ) as session:
-            prepared = prepare_online(prepared, session, store=store, writable=True, clock=clock)
+        ) as (session, mode):
+            if session is not None:
+                prepared = prepare_online(
+                    prepared, session, store=store, writable=True, clock=clock
+                )
             record = start_run(
-                store, job, session, prepared, run_id, dry_run, outputs, started,
+                store, job, mode, prepared, run_id, dry_run, outputs, started,
                 batch or f"ledger:{job.ledger}",
             )  # fmt: skip
             events.emit(
@@ -226,7 +232,7 @@ def check_approval(job: Job, prepared: Prepared, store: Store) -> None:
 def start_run(
     store: Store,
     job: Job,
-    session: Session,
+    mode: str,
     prepared: Prepared,
     run_id: str,
     dry_run: bool,
@@ -242,7 +248,7 @@ def start_run(
         kind="dry_run" if dry_run else "run",
         run_date=job.run_date.isoformat(),
         started_at=started,
-        mode=session.mode,
+        mode=mode,
         username=user,
         host=host,
         pid=os.getpid(),
@@ -252,6 +258,7 @@ def start_run(
         results_path=str(outputs.results),
         rows=prepared.validation.rows,
         batch=batch,
+        api_version=job.stripe.api_version or "",
     )
     store.start_run(record)
     return record
@@ -260,7 +267,7 @@ def start_run(
 def send(
     plan: decide.Decisions,
     prepared: Prepared,
-    session: Session,
+    session: Session | None,
     store: Store,
     clock: Clock,
     events: Events,
@@ -269,7 +276,7 @@ def send(
 ) -> Sent:
     """Send what the decisions left to send; every row gets its outcome."""
     outcomes = list(plan.outcomes)
-    if not plan.items:
+    if not plan.items or session is None:
         return Sent(decide.complete(outcomes), [], 0, 0.0)
     executor = Executor(
         job=record.job,
@@ -310,8 +317,8 @@ def recorded(result: RunResult, store: Store, record: Run) -> None:
         result.outputs = Outputs.beside(rejected_path(job.results, record.run_id))
         result.written = Written(own, None)
     else:
-        view = records.date_view(store, job, record.run_date)
-        result.written = Written(view, records.date_summary(store, job, record.run_date, view))
+        view = dateview.date_view(store, job, record.run_date)
+        result.written = Written(view, dateview.date_summary(store, job, record.run_date, view))
 
 
 def rejected_path(results: Path, run_id: str) -> Path:

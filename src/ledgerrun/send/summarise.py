@@ -84,7 +84,7 @@ def result(
     job: Job,
     prepared: Prepared,
     record: Run,
-    session: Session,
+    session: Session | None,
     plan: Decisions,
     sent: Sent,
     outputs: Outputs,
@@ -93,17 +93,22 @@ def result(
 ) -> R:
     """The run's result: its exit code, summary and notes."""
     dry_run = record.dry_run
-    notes = [*plan.notes, *removed_rows(job, prepared, store), *sent.notes]
-    if session.client.breaker.is_open:
+    notes = [*prepared.warnings, *plan.notes, *removed_rows(job, prepared, store), *sent.notes]
+    if session is not None and session.client.breaker.is_open:
         notes.append(BREAKER_NOTE)
+    if session is None:
+        notes.append("Every row was done already: Stripe was not asked anything.")
     code = exit_code(sent.outcomes, aborted=plan.aborted, dry_run=dry_run)
     summary = _summary(job, prepared, sent.outcomes, record, code, outputs, clock)
     summary.sending = {
         "rows": sent.rows,
-        "requests": session.client.requests,
+        "requests": session.client.requests if session is not None else 0,
         "seconds": round(sent.seconds, 3),
     }
     summary.notes = notes
+    summary.api_version = job.stripe.api_version or ""
+    summary.limits = session.limits if session is not None else ""
+    notes.extend(session.warnings if session is not None else [])
     return kind(code, job, prepared, sent.outcomes, summary, outputs, notes=notes)
 
 

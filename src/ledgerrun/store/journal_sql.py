@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import astuple
 from typing import Any
@@ -27,7 +26,8 @@ from ledgerrun.store.model import (
     Run,
     Seen,
 )
-from ledgerrun.store.sql import Conn, SQLBase
+from ledgerrun.store.run_sql import RunTables
+from ledgerrun.store.sql import Conn
 
 _decode_entry = codec.decoder(Entry, schema.ENTRY_COLUMNS)
 _decode_run = codec.decoder(Run, schema.RUN_COLUMNS)
@@ -36,41 +36,8 @@ _PAGE = 2000
 _OBJECT_IDS = {"adjustments": ("transfer_id", "payment_id"), "reversals": ("reversal_object_id",)}
 
 
-class JournalTables(SQLBase):
+class JournalTables(RunTables):
     # --- runs ------------------------------------------------------------------------------
-
-    def start_run(self, run: Run) -> None:
-        with self._tx("record the start of a run", write=True) as conn:
-            if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run.run_id,)).fetchone():
-                raise JournalError(f"the journal already holds a run {run.run_id}")
-            columns = schema.RUN_COLUMNS
-            conn.execute(
-                f"INSERT INTO runs ({codec.cols(columns)}) VALUES ({codec.marks(columns)})",
-                codec.encode(run, columns),
-            )
-
-    def finish_run(
-        self, run_id: str, ended_at: dt.datetime, exit_code: int, counts: dict[str, int]
-    ) -> None:
-        values = (
-            codec.ts(ended_at, "ended_at"),
-            int(exit_code),
-            codec.to_json(counts, "counts"),
-            run_id,
-        )
-        with self._tx("record the end of a run", write=True) as conn:
-            sql = "UPDATE runs SET ended_at = ?, exit_code = ?, counts = ? WHERE run_id = ?"
-            if conn.execute(sql, values).rowcount != 1:
-                raise JournalError(f"the journal holds no run {run_id} to finish")
-
-    def runs(self, job: str) -> list[Run]:
-        """The job's runs, oldest first."""
-        sql = (
-            f"SELECT {codec.cols(schema.RUN_COLUMNS)} FROM runs WHERE job = ?"
-            " ORDER BY started_at, run_id"
-        )
-        with self._tx("list runs") as conn:
-            return [_decode_run(row) for row in conn.execute(sql, (job,))]
 
     # --- adjustments -----------------------------------------------------------------------
 
@@ -344,28 +311,6 @@ class JournalTables(SQLBase):
 
     # --- every run's files -----------------------------------------------------------------
 
-    def save_run_file(self, run_id: str, name: str, data: bytes) -> None:
-        packed = zlib.compress(data, 6)
-        with self._tx(f"keep the {name} of run {run_id}", write=True, durable=False) as conn:
-            conn.execute(
-                codec.upsert("run_files", ("run_id", "name", "data", "size"), ("run_id", "name")),
-                (run_id, name, packed, len(data)),
-            )
-
-    def run_file(self, run_id: str, name: str) -> bytes | None:
-        with self._tx("read a run's file") as conn:
-            row = conn.execute(
-                "SELECT data FROM run_files WHERE run_id = ? AND name = ?", (run_id, name)
-            ).fetchone()
-        return None if row is None else zlib.decompress(_blob(row[0]))
-
-    def run_file_names(self, run_id: str) -> list[str]:
-        with self._tx("list a run's files") as conn:
-            rows = conn.execute(
-                "SELECT name FROM run_files WHERE run_id = ? ORDER BY name", (run_id,)
-            )
-            return [str(row[0]) for row in rows]
-
     def record_accounts(self, records: Iterable[AccountRecord]) -> None:
         rows = [codec.encode(r, schema.ACCOUNT_COLUMNS) for r in records]
         if not rows:
@@ -374,10 +319,6 @@ class JournalTables(SQLBase):
             conn.executemany(
                 codec.upsert("account_checks", schema.ACCOUNT_COLUMNS, ("account",)), rows
             )
-
-
-def _blob(value: Any) -> bytes:
-    return bytes(value) if not isinstance(value, bytes) else value
 
 
 def _loads(value: Any) -> Any:

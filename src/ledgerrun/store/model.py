@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from ledgerrun.vocab import State
 
 PENDING, SUCCEEDED, FAILED = State.PENDING, State.SUCCEEDED, State.FAILED
+TRANSFER_REVERSAL, REFUND = "transfer_reversal", "refund"  # the ways a reversal is made
 STATES: tuple[str, ...] = tuple(s.value for s in State)
 SCHEMA_VERSION = 3
 
@@ -84,6 +85,7 @@ class Run:
     exit_code: int | None = None
     counts: dict[str, int] | None = None  # results statuses -> count, written at the end
     batch: str = ""  # what it read: a web upload's id, or "ledger:<path>"
+    api_version: str = ""  # the Stripe-Version its requests were sent with
 
     @property
     def dry_run(self) -> bool:
@@ -142,6 +144,7 @@ class JournalStore(Protocol):
     def finish_run(self, run_id: str, ended_at: dt.datetime, exit_code: int,
                    counts: dict[str, int]) -> None: ...
     def runs(self, job: str) -> list[Run]: ...
+    def last_api_version(self) -> str | None: ...
     # adjustments
     def entries(self, keys: Iterable[str]) -> dict[str, Entry]: ...
     def iter_entries(self, job: str | None = None,
@@ -198,12 +201,16 @@ class ReversalEntry:
     attempts: int
     attempted_at: dt.datetime
     attempted_at_server: dt.datetime
-    reversal_object_id: str | None = None  # the trr_
+    reversal_object_id: str | None = None  # the trr_ (of a refund: the one Stripe made)
     request_id: str | None = None
     error_code: str | None = None
     error_message: str | None = None
     completed_at: dt.datetime | None = None
     run_id: str | None = None
+    method: str = TRANSFER_REVERSAL  # how it is undone: a transfer reversal or a refund
+    payment_id: str = ""  # the py_ refunded (a refund)
+    refund_id: str | None = None  # the re_ (a refund)
+    refund_status: str | None = None  # pending, succeeded, failed, canceled (a refund)
 
 
 # --- the web application's records --------------------------------------------------------------
@@ -222,9 +229,8 @@ class User:
 
 @dataclass(frozen=True)
 class WebSession:
-    """A signed-in session of the web application, kept on the server. ``session_key`` is the
-    SHA-256 of the random id the browser's (signed) cookie carries: the id itself is never
-    stored. Ended by signing out, by a new password or disabling the user, or by expiring."""
+    """A session of the web application, kept on the server under the SHA-256 of the random id
+    its (signed) cookie carries. Ended by signing out, a new password or disabling, or expiry."""
 
     session_key: str
     user: str
@@ -279,21 +285,19 @@ class AuditEvent:
 
 @dataclass(frozen=True)
 class BatchQuery:
-    """Which batches to list: every field given must hold (``file_name``: a part of the name,
-    any letter case; ``since``/``until``: uploaded at or after, and before)."""
+    """Which batches to list: every field given holds (``file_name``: a part, any case)."""
 
     statuses: tuple[str, ...] = ()
     uploaded_by: str = ""
     job: str = ""
     file_name: str = ""
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
+    since: dt.datetime | None = None  # uploaded at or after
+    until: dt.datetime | None = None  # uploaded before
 
 
 @dataclass(frozen=True)
 class AuditQuery:
-    """Which audit events to read: every field given must hold (``since``/``until``: at or
-    after, and before)."""
+    """Which audit events to read: every field given holds (``since`` <= at < ``until``)."""
 
     user: str = ""
     actions: tuple[str, ...] = ()
@@ -333,7 +337,10 @@ class ReversalStore(Protocol):
     def record_reversal_intent(self, entry: ReversalEntry) -> None: ...
     def record_reversal_success(self, key: str, *, run_id: str, reversal_object_id: str,
                                 request_id: str | None, completed_at: dt.datetime,
-                                attempts: int = 0) -> None: ...
+                                attempts: int = 0, refund_id: str | None = None,
+                                refund_status: str | None = None) -> None: ...
+    def settle_refund(self, key: str, *, status: str, reversal_object_id: str | None,
+                      at: dt.datetime) -> None: ...
     def record_reversal_failure(self, key: str, *, run_id: str, error_code: str,
                                 error_message: str, request_id: str | None,
                                 completed_at: dt.datetime, attempts: int = 0) -> None: ...
@@ -355,7 +362,6 @@ class WebRecords(Protocol):
                     password_hash: str | None = None, disabled: bool | None = None) -> None: ...
     def record_signin(self, name: str, address: str, ok: bool, at: dt.datetime,
                       device: str = "") -> None: ...
-    def failed_signins(self, name: str, address: str, since: dt.datetime) -> int: ...
     def signin_failures(self, since: dt.datetime, *, name: str | None = None,
                         address: str | None = None,
                         device: str | None = None) -> tuple[int, dt.datetime | None]: ...

@@ -52,9 +52,37 @@ class ReversalTables(JournalTables):
         request_id: str | None,
         completed_at: dt.datetime,
         attempts: int = 0,
+        refund_id: str | None = None,
+        refund_status: str | None = None,
     ) -> None:
-        ids = {"reversal_object_id": reversal_object_id}
+        ids: dict[str, object] = {"reversal_object_id": reversal_object_id}
+        if refund_id is not None:
+            ids |= {"refund_id": refund_id, "refund_status": refund_status}
         self._success("reversals", key, ids, run_id, request_id, completed_at, attempts)
+
+    def settle_refund(
+        self, key: str, *, status: str, reversal_object_id: str | None, at: dt.datetime
+    ) -> None:
+        """A refund that was pending ended: ``succeeded`` (the money went back), or ``failed``
+        or ``canceled``, when the reversal is FAILED: nothing went back, and a later reverse
+        may try again under a new key."""
+        values: dict[str, object] = {"refund_status": status}
+        if reversal_object_id:
+            values["reversal_object_id"] = reversal_object_id
+        if status in ("failed", "canceled"):
+            values |= {
+                "state": "failed",
+                "error_code": f"refund_{status}",
+                "error_message": f"Stripe's refund ended {status}: nothing was reversed",
+                "completed_at": codec.ts(at, "at"),
+            }
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self._tx(f"settle the refund of reversal {key}", write=True) as conn:
+            conn.execute(
+                f"UPDATE reversals SET {sets} WHERE key = ? AND method = 'refund'",
+                (*values.values(), key),
+            )
+            self._event(conn, "reversals", key, "refund_settled", {"status": status})
 
     def record_reversal_failure(
         self,

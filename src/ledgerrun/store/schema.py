@@ -71,6 +71,7 @@ RUN_COLUMNS = (
     "exit_code",
     "counts",
     "batch",
+    "api_version",
 )
 SEEN_COLUMNS = (
     "object_id",
@@ -94,7 +95,7 @@ REVERSAL_COLUMNS = (
     *("account", "transfer_id", "context", "currency", "amount_minor", "reason", "state"),
     *("generation", "idempotency_key", "request", "attempts", "attempted_at"),
     *("attempted_at_server", "reversal_object_id", "request_id", "error_code", "error_message"),
-    *("completed_at", "run_id"),
+    *("completed_at", "run_id", "method", "payment_id", "refund_id", "refund_status"),
 )
 USER_COLUMNS = ("name", "role", "password_hash", "disabled", "created_at")
 SESSION_COLUMNS = (
@@ -201,6 +202,15 @@ UPGRADES: dict[int, tuple[str, ...]] = {
         # the same job and date are never "removed from the ledger".
         "ALTER TABLE adjustments ADD COLUMN batch TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE runs ADD COLUMN batch TEXT NOT NULL DEFAULT ''",
+        # The Stripe API version a run's requests were sent with: a later run whose SDK pins
+        # another refuses to start unless the job names its version.
+        "ALTER TABLE runs ADD COLUMN api_version TEXT NOT NULL DEFAULT ''",
+        # A debit is undone by refunding the platform's payment (py_); a credit by reversing
+        # the platform's transfer. A refund may be pending, and settles (or fails) later.
+        "ALTER TABLE reversals ADD COLUMN method TEXT NOT NULL DEFAULT 'transfer_reversal'",
+        "ALTER TABLE reversals ADD COLUMN payment_id TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE reversals ADD COLUMN refund_id TEXT",
+        "ALTER TABLE reversals ADD COLUMN refund_status TEXT",
         # The web application's sessions, kept on the server: the cookie holds a random id,
         # this table its SHA-256. Signing out, a new password or disabling the user ends them.
         "CREATE TABLE web_sessions (session_key TEXT PRIMARY KEY, username TEXT NOT NULL,"
@@ -317,6 +327,7 @@ def v1_run_row(row: dict[str, Any]) -> dict[str, Any]:
         "exit_code": row["exit_code"],
         "counts": row["counts"],
         "batch": "",
+        "api_version": "",
     }
 
 

@@ -2,9 +2,10 @@
 object, by construction.
 
 :class:`Client` wraps the :class:`~ledgerrun.stripe.gateway.Gateway` (one HTTP request per call)
-with the command's :class:`~ledgerrun.stripe.policy.TokenBucket`, retry policy and circuit
-breaker. Nothing else in ledgerrun calls the gateway, so no request can skip the rate limit or
-the retries. :meth:`Client.call` is the only retry loop.
+with the command's :class:`~ledgerrun.stripe.pacing.Pacer` (Stripe's limits, per endpoint and
+overall), retry policy and circuit breaker. Each method names its endpoint as Stripe counts it
+(``POST /v1/transfers``). Nothing else in ledgerrun calls the gateway, so no request can skip
+the rate limit or the retries. :meth:`Client.call` is the only retry loop.
 
 What a caller gets back is the answer, or the last error as the gateway classified it, rebuilt
 by the loop to say how many requests were sent (:meth:`~ledgerrun.errors.StripeError.after`):
@@ -26,13 +27,16 @@ from ledgerrun.clock import Clock
 from ledgerrun.errors import (
     KeyInUseError,
     NotExecutedError,
+    RateLimitedError,
     RetriableError,
     StripeAuthError,
     StripeError,
 )
 from ledgerrun.stripe.gateway import Gateway
-from ledgerrun.stripe.policy import Breaker, Policy, TokenBucket, backoff
-from ledgerrun.stripe.shapes import Account, Movement, Page, Platform, Reversal
+from ledgerrun.stripe.pacing import Pacer
+from ledgerrun.stripe.policy import Breaker, Policy, backoff
+from ledgerrun.stripe.shapes import Account, Movement, Page, Platform, Refund, Reversal
+from ledgerrun.vocab import Method
 
 T = TypeVar("T")
 
@@ -61,7 +65,7 @@ class Client:
         self,
         gateway: Gateway,
         *,
-        bucket: TokenBucket,
+        pacer: Pacer,
         clock: Clock,
         jitter: Callable[[], float],
         policy: Policy | None = None,
@@ -69,7 +73,7 @@ class Client:
         listener: Listener | None = None,
     ) -> None:
         self.gateway = gateway
-        self.bucket = bucket
+        self.pacer = pacer
         self.clock = clock
         self.policy = policy or Policy()
         self.stop = stop or threading.Event()
@@ -82,14 +86,15 @@ class Client:
 
     # --- the one retry loop ----------------------------------------------------------------
 
-    def call(self, request: Callable[[], T], counter: SentCount | None = None) -> T:
-        """Send ``request`` until it succeeds or the policy says stop (see the module doc)."""
+    def call(self, endpoint: str, request: Callable[[], T], counter: SentCount | None = None) -> T:
+        """Send ``request`` (to ``endpoint``, as Stripe names it for its rate limits) until it
+        succeeds or the policy says stop (see the module doc)."""
         attempt = 0
         uncertain = False  # an earlier attempt may have executed
         while True:
             self._may_send(uncertain)
             attempt += 1
-            self.bucket.acquire()
+            self.pacer.acquire(endpoint)
             self._may_send(uncertain)  # the wait for a token may have outlived the command
             with self._lock:
                 self.requests += 1
@@ -101,6 +106,10 @@ class Client:
                 self._refused = exc
                 raise
             except RetriableError as exc:
+                if isinstance(exc, RateLimitedError):
+                    self.pacer.throttled(endpoint)
+                else:
+                    self.pacer.answered(endpoint)
                 if not isinstance(exc, NotExecutedError):
                     uncertain = True
                 if not isinstance(exc, KeyInUseError) and self.breaker.failure(exc.code):
@@ -117,8 +126,10 @@ class Client:
                 continue
             except StripeError as exc:
                 self.breaker.success()  # Stripe answered, and definitively
+                self.pacer.answered(endpoint)
                 raise exc.after(attempt) from exc
             self.breaker.success()
+            self.pacer.answered(endpoint)
             return answer
 
     def _may_send(self, uncertain: bool) -> None:
@@ -154,14 +165,14 @@ class Client:
     # --- reading ----------------------------------------------------------------------------
 
     def platform(self) -> Platform:
-        return self.call(self.gateway.platform)
+        return self.call("GET /v1/account", self.gateway.platform)
 
     def account(self, account_id: str) -> Account:
-        return self.call(lambda: self.gateway.account(account_id))
+        return self.call("GET /v1/accounts/{id}", lambda: self.gateway.account(account_id))
 
     def available(self, account_id: str | None) -> dict[str, int]:
         """Available balance per currency: a connected account's, or the platform's (None)."""
-        return self.call(lambda: self.gateway.available(account_id))
+        return self.call("GET /v1/balance", lambda: self.gateway.available(account_id))
 
     def transfers(
         self, account: str | None, *, group: str | None, created_gte: int
@@ -169,32 +180,48 @@ class Client:
         """Every transfer, newest first, made by ``account`` (its debits) or by the platform
         (``None``: credits), in ``group`` when given, created at or after ``created_gte``."""
         return self._pages(
+            "GET /v1/transfers",
             lambda after: self.gateway.list_transfers(
                 account, group=group, created_gte=created_gte, after=after
-            )
+            ),
         )
 
     def charges(self, *, group: str | None, created_gte: int) -> Iterator[Movement]:
         """Every charge of the platform from a connected account (debits by charge)."""
         return self._pages(
+            "GET /v1/charges",
             lambda after: self.gateway.list_charges(
                 group=group, created_gte=created_gte, after=after
-            )
+            ),
         )
 
     def reversals(self, transfer_id: str, account: str | None) -> Iterator[Reversal]:
-        return self._pages(lambda after: self.gateway.list_reversals(transfer_id, account, after))
+        return self._pages(
+            "GET /v1/transfers/{id}/reversals",
+            lambda after: self.gateway.list_reversals(transfer_id, account, after),
+        )
+
+    def refunds(self, charge: str) -> Iterator[Refund]:
+        """Every refund of the platform's payment ``charge``, newest first."""
+        return self._pages(
+            "GET /v1/refunds", lambda after: self.gateway.list_refunds(charge, after)
+        )
+
+    def refund_of(self, refund_id: str) -> Refund:
+        return self.call("GET /v1/refunds/{id}", lambda: self.gateway.get_refund(refund_id))
 
     def transfer(self, transfer_id: str, account: str | None) -> Movement:
-        return self.call(lambda: self.gateway.get_transfer(transfer_id, account))
+        return self.call(
+            "GET /v1/transfers/{id}", lambda: self.gateway.get_transfer(transfer_id, account)
+        )
 
     def charge(self, payment_id: str) -> Movement:
-        return self.call(lambda: self.gateway.get_charge(payment_id))
+        return self.call("GET /v1/charges/{id}", lambda: self.gateway.get_charge(payment_id))
 
-    def _pages(self, fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
+    def _pages(self, endpoint: str, fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
         after: str | None = None
         while True:
-            page = self.call(lambda after=after: fetch(after))  # type: ignore[misc]
+            page = self.call(endpoint, lambda after=after: fetch(after))  # type: ignore[misc]
             yield from page.items
             if not page.has_more or page.last_id is None:
                 return
@@ -210,12 +237,15 @@ class Client:
         key: str,
         counter: SentCount | None = None,
     ) -> Movement:
-        return self.call(lambda: self.gateway.debit(method, account, request, key), counter)
+        endpoint = "POST /v1/charges" if method == Method.CHARGE else "POST /v1/transfers"
+        return self.call(
+            endpoint, lambda: self.gateway.debit(method, account, request, key), counter
+        )
 
     def credit(
         self, request: Mapping[str, Any], key: str, counter: SentCount | None = None
     ) -> Movement:
-        return self.call(lambda: self.gateway.credit(request, key), counter)
+        return self.call("POST /v1/transfers", lambda: self.gateway.credit(request, key), counter)
 
     def reverse(
         self,
@@ -225,4 +255,13 @@ class Client:
         key: str,
         counter: SentCount | None = None,
     ) -> Reversal:
-        return self.call(lambda: self.gateway.reverse(transfer_id, account, request, key), counter)
+        return self.call(
+            "POST /v1/transfers/{id}/reversals",
+            lambda: self.gateway.reverse(transfer_id, account, request, key),
+            counter,
+        )
+
+    def refund(
+        self, request: Mapping[str, Any], key: str, counter: SentCount | None = None
+    ) -> Refund:
+        return self.call("POST /v1/refunds", lambda: self.gateway.refund(request, key), counter)

@@ -22,9 +22,9 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from ledgerrun.stripe.shapes import Account, Movement, Page, Platform, Reversal
+from ledgerrun.stripe.shapes import Account, Movement, Page, Platform, Refund, Reversal
 
-__all__ = ["Account", "Gateway", "Movement", "Page", "Platform", "Reversal"]
+__all__ = ["Account", "Gateway", "Movement", "Page", "Platform", "Refund", "Reversal"]
 
 
 class Gateway(Protocol):
@@ -49,6 +49,8 @@ class Gateway(Protocol):
     def list_reversals(
         self, transfer_id: str, account: str | None, after: str | None = None
     ) -> Page[Reversal]: ...
+    def list_refunds(self, charge: str, after: str | None = None) -> Page[Refund]: ...
+    def get_refund(self, refund_id: str) -> Refund: ...
 
     # writing
     def debit(
@@ -58,3 +60,4 @@ class Gateway(Protocol):
     def reverse(
         self, transfer_id: str, account: str | None, request: Mapping[str, Any], key: str
     ) -> Reversal: ...
+    def refund(self, request: Mapping[str, Any], key: str) -> Refund: ...

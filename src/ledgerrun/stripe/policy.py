@@ -1,4 +1,5 @@
-"""How requests are paced and retried: the token bucket, the back-off, the circuit breaker.
+"""How requests are retried: the back-off and the circuit breaker (their pace is
+:mod:`ledgerrun.stripe.pacing`'s).
 
 What an answer *means* (retry it, fail the row, leave it unknown) is decided once, when the
 gateway maps it to an exception class (see :mod:`ledgerrun.errors`). This module only says how
@@ -29,8 +30,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ledgerrun.clock import Clock
-
 
 @dataclass(frozen=True)
 class Policy:
@@ -54,40 +53,6 @@ def backoff(
     if retry_after_s is not None and retry_after_s > 0:
         wait = max(wait, min(retry_after_s, policy.retry_after_cap_s))
     return wait
-
-
-class TokenBucket:
-    """At most ``rate`` requests per second on average, bursts of at most ``burst``.
-
-    One bucket serves a whole command: every request to Stripe, from every worker, takes a token.
-    Callers reserve a slot under the lock and sleep outside it, so waiting workers do not block one
-    another and slots are handed out in order. The default burst of one spaces requests evenly,
-    which keeps every one-second window at or under the rate Stripe enforces.
-    """
-
-    def __init__(self, rate: float, clock: Clock, burst: float = 1.0) -> None:
-        if not rate > 0:
-            raise ValueError("rate must be above 0")
-        self.rate = rate
-        self.burst = max(1.0, burst)
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._next = clock.monotonic() - (self.burst - 1) / rate
-        self.taken = 0
-
-    def acquire(self) -> float:
-        """Wait for a token; return how long this caller waited."""
-        interval = 1.0 / self.rate
-        with self._lock:
-            now = self._clock.monotonic()
-            earliest = now - (self.burst - 1) * interval
-            slot = max(self._next, earliest)
-            self._next = slot + interval
-            self.taken += 1
-        wait = slot - now
-        if wait > 0:
-            self._clock.sleep(wait)
-        return max(wait, 0.0)
 
 
 class Breaker:

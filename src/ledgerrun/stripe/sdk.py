@@ -33,10 +33,10 @@ from requests.adapters import HTTPAdapter
 from ledgerrun import errors
 from ledgerrun.stripe import facts, shapes
 from ledgerrun.stripe.answers import header, translate
-from ledgerrun.stripe.shapes import Account, Meta, Movement, Page, Platform, Reversal
+from ledgerrun.stripe.shapes import Account, Meta, Movement, Page, Platform, Refund, Reversal
 from ledgerrun.vocab import Method
 
-__all__ = ["SdkGateway"]
+__all__ = ["SdkGateway", "pinned_version"]
 
 
 # --- the gateway -------------------------------------------------------------------------------
@@ -54,8 +54,10 @@ class SdkGateway:
         timeout_s: float = 30.0,
         pool_size: int = 10,
         now: Callable[[], dt.datetime] | None = None,
+        api_version: str | None = None,
     ) -> None:
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
+        self.api_version = api_version or pinned_version()
         addresses: dict[str, str] = {"api": api_base.rstrip("/")} if api_base else {}
         self._session = requests.Session()
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(2, pool_size))
@@ -66,6 +68,7 @@ class SdkGateway:
             base_addresses=addresses,  # type: ignore[arg-type]
             max_network_retries=0,
             http_client=stripe.RequestsClient(timeout=timeout_s, session=self._session),
+            stripe_version=self.api_version,  # sent as Stripe-Version on every request
         )
         self._offset_lock = threading.Lock()
         self.server_offset: dt.timedelta | None = None
@@ -149,6 +152,18 @@ class SdkGateway:
         page, _ = self._call("get", path, params, stripe_account=account)
         return shapes.page_of(page, [shapes.reversal(r) for r in page["data"]])
 
+    def list_refunds(self, charge: str, after: str | None = None) -> Page[Refund]:
+        """One page (newest first) of the refunds of the platform's payment ``charge``."""
+        params: dict[str, Any] = {"charge": charge, "limit": facts.LIST_PAGE_MAX}
+        if after:
+            params["starting_after"] = after
+        page, _ = self._call("get", "/v1/refunds", params)
+        return shapes.page_of(page, [shapes.refund(r) for r in page["data"]])
+
+    def get_refund(self, refund_id: str) -> Refund:
+        r, meta = self._call("get", f"/v1/refunds/{_path(refund_id)}")
+        return shapes.refund(r, meta)
+
     # --- writing ----------------------------------------------------------------------------
 
     def debit(self, method: str, account: str, request: Mapping[str, Any], key: str) -> Movement:
@@ -173,6 +188,12 @@ class SdkGateway:
         path = f"/v1/transfers/{_path(transfer_id)}/reversals"
         r, meta = self._call("post", path, request, stripe_account=account, idempotency_key=key)
         return shapes.reversal(r, meta)
+
+    def refund(self, request: Mapping[str, Any], key: str) -> Refund:
+        """Refund all or part of the platform's payment ``request['charge']`` (a debit's
+        ``py_``): Stripe reverses the connected account's transfer that made it."""
+        r, meta = self._call("post", "/v1/refunds", request, idempotency_key=key)
+        return shapes.refund(r, meta)
 
     # --- the one error boundary ---------------------------------------------------------------
 
@@ -220,6 +241,11 @@ class SdkGateway:
             return
         with self._offset_lock:
             self.server_offset = server - self._now()
+
+
+def pinned_version() -> str:
+    """The API version the installed SDK pins (and sends unless told otherwise)."""
+    return str(stripe.api_version)
 
 
 def _list_params(group: str | None, created_gte: int, after: str | None) -> dict[str, Any]:

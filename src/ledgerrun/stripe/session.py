@@ -13,7 +13,7 @@ import contextlib
 import random
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.errors import (
@@ -21,12 +21,14 @@ from ledgerrun.errors import (
     NotExecutedError,
     RetriableError,
     StripeAuthError,
+    StripeError,
     StripeUnavailableError,
 )
 from ledgerrun.job import Job
 from ledgerrun.stripe import facts
 from ledgerrun.stripe.client import Client, Listener
-from ledgerrun.stripe.policy import Policy, TokenBucket
+from ledgerrun.stripe.pacing import Pacer
+from ledgerrun.stripe.policy import Policy
 from ledgerrun.stripe.sdk import SdkGateway
 from ledgerrun.stripe.shapes import Platform
 from ledgerrun.vocab import Mode
@@ -65,6 +67,9 @@ class Session:
     platform: Platform
     mode: Mode
     where: str  # the API base, for messages
+    api_version: str = ""  # the Stripe-Version every request was sent with
+    limits: str = ""  # whose rate limits the run keeps to: test, live or off
+    warnings: list[str] = field(default_factory=list)  # about the set-up, for the summary
 
 
 def mode_of(key: str, api_base: str | None, embedded: bool) -> Mode:
@@ -107,16 +112,19 @@ def connect(
             "before it --api-base URL"
         )
     with _api_base(job, key) as (base, embedded):
+        limits = limits_for(job, key, base, embedded)
+        pacer, warnings = pacer_for(job, limits, clock)
         gateway = SdkGateway(
             key,
             api_base=base,
             timeout_s=job.stripe.timeout_s,
             pool_size=job.stripe.concurrency + 2,
             now=clock.now,
+            api_version=job.stripe.api_version,
         )
         client = Client(
             gateway,
-            bucket=TokenBucket(job.stripe.rate_limit, clock),
+            pacer=pacer,
             clock=clock,
             jitter=jitter or random.Random().random,
             policy=Policy(
@@ -142,9 +150,54 @@ def connect(
                 raise StripeUnavailableError(
                     f"Stripe at {where} did not answer; nothing was sent. Run again later ({exc})"
                 ) from None
-            yield Session(job, client, platform, mode_of(key, base, embedded), where)
+            except StripeError as exc:  # refused at the door: the set-up is wrong
+                raise ConfigError(
+                    f"Stripe at {where} refused the first request ({exc}); nothing was sent. "
+                    "Check the job's [stripe] settings (api_version, api_base)"
+                ) from None
+            yield Session(
+                job, client, platform, mode_of(key, base, embedded), where,
+                gateway.api_version, limits, warnings,
+            )  # fmt: skip
         finally:
             client.close()
+
+
+def limits_for(job: Job, key: str, base: str | None, embedded: bool) -> str:
+    """Whose rate limits the run keeps to: the job's ``[stripe] limits``, else the key's mode.
+    ``off`` only for a sandbox (one started with ``--limits off``): Stripe always limits."""
+    chosen = job.stripe.limits or ("live" if facts.is_live_key(key) else "test")
+    if chosen == "off" and mode_of(key, base, embedded) != Mode.SANDBOX:
+        raise ConfigError(
+            "'stripe.limits' = \"off\" is for a sandbox started with --limits off: Stripe limits "
+            'every account ("test" or "live")'
+        )
+    return chosen
+
+
+def pacer_for(job: Job, limits: str, clock: Clock) -> tuple[Pacer, list[str]]:
+    """The run's pace: ``rate_limit = "auto"`` (the default) keeps to ``rate_share`` of Stripe's
+    limits for the whole account and for each endpoint; a number is a fixed pace for the whole
+    run, capped at the mode's limit (with a warning), under the same per-endpoint limits."""
+    settings = job.stripe
+    if limits == "off":
+        return Pacer(clock, overall=settings.rate_limit), []
+    ceiling = facts.global_rate_limit(limits == "live")
+    share = settings.rate_share
+    warnings = []
+    if settings.rate_limit is None:
+        overall = ceiling * share
+    else:
+        overall = min(settings.rate_limit, ceiling)
+        if settings.rate_limit > ceiling:
+            warnings.append(
+                f"[stripe] rate_limit = {settings.rate_limit:g} is above Stripe's {limits}-mode "
+                f"limit of {ceiling} requests a second: the run keeps to {ceiling} (leave it "
+                '"auto" to keep to Stripe\'s limits)'
+            )
+    return Pacer(
+        clock, overall=overall, endpoint=lambda name: facts.endpoint_rate_limit(name) * share
+    ), warnings
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from ledgerrun.metadata_keys import META_ACCOUNT, META_ADJUSTMENT
 from ledgerrun.vocab import Direction, Method
 
 
@@ -68,6 +69,23 @@ class Reversal:
     request_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Refund:
+    """A refund of the platform's payment (``py_``): how a debit is undone. Stripe reverses the
+    connected account's transfer and names that reversal (``source_transfer_reversal``). It may
+    be ``pending`` and succeed (or fail) later."""
+
+    id: str
+    charge: str
+    amount: int
+    currency: str
+    status: str  # pending, requires_action, succeeded, failed or canceled
+    created: int
+    source_transfer_reversal: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    request_id: str | None = None
+
+
 T = TypeVar("T")
 
 
@@ -102,9 +120,25 @@ def metadata_of(obj: dict[str, Any]) -> dict[str, str]:
 
 
 def is_account_source(charge: dict[str, Any]) -> bool:
-    source = charge.get("source")
+    """Whether a platform charge is a debit of a connected account: it was made from another
+    Stripe account's transfer (``source_transfer``) and says so (ledgerrun's metadata, or the
+    payment method ``stripe_account``). Never by ``source`` alone: Stripe calls that field legacy
+    and will remove it."""
+    if not id_of(charge.get("source_transfer")):
+        return False
+    details = charge.get("payment_method_details") or {}
+    return META_ADJUSTMENT in metadata_of(charge) or details.get("type") == "stripe_account"
+
+
+def charge_account(c: dict[str, Any]) -> str:
+    """The connected account a debit by charge came from: as ledgerrun wrote it in the
+    metadata, else the legacy ``source`` while Stripe still sends it ("" when neither says)."""
+    written = metadata_of(c).get(META_ACCOUNT)
+    if written:
+        return written
+    source = c.get("source")
     source_id = id_of(source) if isinstance(source, str | dict) else None
-    return bool(source_id and source_id.startswith("acct_"))
+    return source_id if source_id and source_id.startswith("acct_") else ""
 
 
 def debit_transfer(t: dict[str, Any], account: str, meta: Meta | None = None) -> Movement:
@@ -140,13 +174,12 @@ def _transfer(
 
 def debit_charge(c: dict[str, Any], meta: Meta | None = None) -> Movement:
     meta = meta or Meta()
-    source = c.get("source")
     return Movement(
         direction=Direction.DEBIT,
         method=Method.CHARGE,
         transfer_id=id_of(c.get("source_transfer")) or "",
         payment_id=str(c["id"]),
-        account=(id_of(source) if isinstance(source, str | dict) else None) or "",
+        account=charge_account(c),
         amount=int(c["amount"]),
         currency=str(c["currency"]),
         created=int(c.get("created") or 0),
@@ -165,6 +198,21 @@ def reversal(r: dict[str, Any], meta: Meta | None = None) -> Reversal:
         amount=int(r["amount"]),
         currency=str(r["currency"]),
         created=int(r.get("created") or 0),
+        metadata=metadata_of(r),
+        request_id=meta.request_id,
+    )
+
+
+def refund(r: dict[str, Any], meta: Meta | None = None) -> Refund:
+    meta = meta or Meta()
+    return Refund(
+        id=str(r["id"]),
+        charge=id_of(r.get("charge")) or "",
+        amount=int(r["amount"]),
+        currency=str(r["currency"]),
+        status=str(r.get("status") or ""),
+        created=int(r.get("created") or 0),
+        source_transfer_reversal=id_of(r.get("source_transfer_reversal")),
         metadata=metadata_of(r),
         request_id=meta.request_id,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from ledgerrun.clock import iso
@@ -107,4 +108,19 @@ def progress_json(item: WorkItem) -> dict[str, Any]:
         "updated_at": p.get("updated_at", ""),
         "exit_code": item.exit_code,
         "finished": item.state in ("done", "failed"),
+    }
+
+
+def reversal_progress(statuses: Iterable[str]) -> dict[str, Any]:
+    """A finished reversal's figures, from its lines' statuses (one line per reversal asked
+    for): the reversal sends no row events, so its work item's progress is these."""
+    found = [str(s) for s in statuses]
+    counts = {s: found.count(s) for s in ("succeeded", "failed", "unknown", "skipped", "invalid")}
+    return {
+        "phase": "finished",
+        "rows": len(found),
+        "to_send": len(found),
+        "done": sum(1 for s in found if s),
+        **counts,
+        "updated_at": iso(service.now()),
     }

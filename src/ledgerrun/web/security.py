@@ -127,11 +127,6 @@ def throttle(store: Store, name: str, address: str, device: str, now: dt.datetim
     return Throttle(by_name, "name") if by_name >= by_address else Throttle(by_address, "address")
 
 
-def wait_needed(store: Store, name: str, address: str, now: dt.datetime) -> int:
-    """Seconds a try as ``name`` from ``address`` (from a browser not known for it) must wait."""
-    return throttle(store, name, address, "", now).wait_s
-
-
 def _browsers(secret: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt="ledgerrun.known-browser")
 

@@ -56,7 +56,7 @@ from ledgerrun.events import Events
 from ledgerrun.store.model import Batch, Store, WorkItem
 from ledgerrun.web import approvals, service
 from ledgerrun.web.config import ServeConfig
-from ledgerrun.web.progress import Progress
+from ledgerrun.web.progress import Progress, reversal_progress
 
 # A batch's status once its run has ended, by the run's exit code: how the run ended, in the
 # batch list's words (never "Approved" over a run that failed).
@@ -245,6 +245,7 @@ class Worker:
         from ledgerrun.send.plan import plan_online
         from ledgerrun.send.prepare import prepare
         from ledgerrun.stripe.session import connect
+        from ledgerrun.web import balances
 
         review = service.review(self.config, self.store, batch, fresh=True)
         job = review.job
@@ -259,8 +260,7 @@ class Worker:
             online["error"] = service.error_text(exc)
             self._save_online(batch, online)
             raise
-        online["groups"] = plan.to_json()["groups"]
-        online["credits_short"] = plan.credits_short()
+        online.update(balances.saved(plan))  # the batch page's plan figures start from these
         online["problems"] = [
             p.to_json()
             for p in prepared.validation.problems
@@ -330,6 +330,7 @@ class Worker:
         ids = [str(i) for i in item.params.get("ids") or []]
         if not ids:
             raise ConfigError("no adjustment was chosen to reverse")
+        self.store.update_work(item.work_id, progress={"phase": "reversing", "rows": len(ids)})
         ledger = service.ledger_file(self.config, self.store, batch)
         job = service.job_for(self.config, batch.job, ledger=ledger, day=run_date)
         with tempfile.TemporaryDirectory(prefix="ledgerrun-reverse-") as folder:
@@ -355,6 +356,7 @@ class Worker:
             int(result.exit_code),
             " ".join(result.warnings)[:2000],
             params={**item.params, "reverse_run_id": result.run_id},
+            progress=reversal_progress(line.status for line in result.lines),
         )
 
 

@@ -15,10 +15,17 @@ from ledgerrun.errors import RefusedError, StripeError
 from ledgerrun.job import Job
 from ledgerrun.send.keys import META_REVERSAL
 from ledgerrun.send.reversal import requests as rq
-from ledgerrun.store.model import FAILED, SUCCEEDED, Journal, ReversalEntry
+from ledgerrun.store.model import (
+    FAILED,
+    REFUND,
+    SUCCEEDED,
+    TRANSFER_REVERSAL,
+    Journal,
+    ReversalEntry,
+)
 from ledgerrun.stripe.client import Client
 from ledgerrun.stripe.session import Session
-from ledgerrun.stripe.shapes import Reversal
+from ledgerrun.stripe.shapes import Refund, Reversal
 from ledgerrun.vocab import Direction, money_text
 
 FOUND_IN_STRIPE = "found-in-stripe"  # the run id under which an adopted reversal is recorded
@@ -33,20 +40,25 @@ def look_in_stripe(
     wanted = {r.entry.transfer_id: r for r in requests.items if r.entry and r.entry.transfer_id}
     reversed_now: dict[str, int] = {}
 
-    def fetch(item: tuple[str, rq.Request]) -> tuple[str, int, list[Reversal]]:
+    def fetch(item: tuple[str, rq.Request]) -> tuple[str, int, list[Reversal | Refund]]:
+        """The transfer's reversed amount, and what undid it that names its request: the
+        transfer's reversals, and (a debit) the refunds of the platform's payment."""
         transfer_id, request = item
         try:
             movement = client.transfer(transfer_id, request.context)
         except RefusedError:
             return transfer_id, -1, []
-        found = (
-            list(client.reversals(transfer_id, request.context)) if movement.amount_reversed else []
-        )
+        if not movement.amount_reversed:
+            return transfer_id, 0, []
+        found: list[Reversal | Refund] = list(client.reversals(transfer_id, request.context))
+        payment = request.entry.payment_id if request.entry else None
+        if request.context is not None and payment:
+            found += list(client.refunds(payment))
         return transfer_id, movement.amount_reversed, found
 
     with ThreadPoolExecutor(max(1, min(job.stripe.concurrency, len(wanted) or 1))) as pool:
         answers = list(pool.map(fetch, wanted.items()))
-    by_key: dict[str, Reversal] = {}
+    by_key: dict[str, Reversal | Refund] = {}
     for transfer_id, amount_reversed, found in answers:
         if amount_reversed < 0:
             for r in requests.items:
@@ -73,13 +85,16 @@ def look_in_stripe(
 
 
 def adopt(
-    store: Journal, r: rq.Request, reversal: Reversal, job: Job, clock: Clock
+    store: Journal, r: rq.Request, reversal: Reversal | Refund, job: Job, clock: Clock
 ) -> ReversalEntry:
-    """A reversal Stripe holds under this request's identity but the journal does not know as
-    done (its journal was lost, or the answer never came): recorded as done, never resent."""
+    """A reversal (or refund) Stripe holds under this request's identity but the journal does
+    not know as done (its journal was lost, or the answer never came): recorded as done, never
+    sent again."""
     assert r.entry is not None
     now = clock.now()
     earlier = r.earlier
+    refund = reversal if isinstance(reversal, Refund) else None
+    trr = (refund.source_transfer_reversal or "") if refund else reversal.id
     if earlier is None or earlier.state == FAILED:
         earlier = rq.intent_of(
             r,
@@ -91,16 +106,52 @@ def adopt(
             attempted_at=now,
             attempted_at_server=now,
             run_id=FOUND_IN_STRIPE,
+            method=REFUND if refund else TRANSFER_REVERSAL,
         )
         store.record_reversal_intent(earlier)
     store.record_reversal_success(
         r.key,
         run_id=FOUND_IN_STRIPE,
-        reversal_object_id=reversal.id,
+        reversal_object_id=trr,
         request_id=reversal.request_id,
         completed_at=now,
+        refund_id=refund.id if refund else None,
+        refund_status=refund.status if refund else None,
     )
-    return replace(earlier, state=SUCCEEDED, reversal_object_id=reversal.id, completed_at=now)
+    return replace(
+        earlier,
+        state=SUCCEEDED,
+        reversal_object_id=trr,
+        completed_at=now,
+        refund_id=refund.id if refund else None,
+        refund_status=refund.status if refund else None,
+    )
+
+
+def settle_refunds(requests: rq.Requests, client: Client, store: Journal, clock: Clock) -> None:
+    """Refunds this journal holds as pending (the request executed; Stripe had not yet paid
+    the money back): each asked of Stripe again and, once it ended, recorded as it ended (a
+    failed or canceled refund makes the reversal failed: nothing went back)."""
+    for r in requests.items:
+        done = r.done
+        if done is None or done.method != REFUND or done.refund_status != "pending":
+            continue
+        try:
+            now = client.refund_of(done.refund_id or "")
+        except StripeError:
+            continue  # asked again on the next command
+        if now.status == "pending":
+            continue
+        store.settle_refund(
+            done.key, status=now.status, reversal_object_id=now.source_transfer_reversal,
+            at=clock.now(),
+        )  # fmt: skip
+        settled = replace(done, refund_status=now.status)
+        if now.status in ("failed", "canceled"):  # nothing went back: asked again, on a new key
+            settled = replace(settled, state=FAILED, error_code=f"refund_{now.status}")
+            r.done, r.earlier = None, settled
+        else:
+            r.done = r.earlier = settled
 
 
 def balance_warnings(requests: rq.Requests, client: Client) -> list[str]:

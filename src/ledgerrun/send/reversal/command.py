@@ -16,6 +16,7 @@ warning: Stripe refuses a reversal the balance cannot cover, and it is then ``fa
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 import secrets
@@ -29,6 +30,9 @@ from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.errors import ConfigError, ExitCode, JournalError
 from ledgerrun.events import Events
 from ledgerrun.job import Job
+from ledgerrun.output.results import csv_bytes
+from ledgerrun.send.attempts.undo import undo_for
+from ledgerrun.send.connection import api_version
 from ledgerrun.send.paths import check_outputs
 from ledgerrun.send.reversal import books, files
 from ledgerrun.send.reversal import requests as rq
@@ -53,6 +57,8 @@ class ReverseResult:
     # currency -> minor units reversed now (a dry run: what it would reverse)
     totals: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # why the command stopped early, if it did
+    # what its reversals file holds: the run date's reversals (a refused or dry run: its own)
+    written: list[Line] = field(default_factory=list)
 
 
 def reverse_job(
@@ -86,6 +92,7 @@ def reverse_job(
             "job to reverse"
         )
     with locked_store(job) as store:
+        job = job.replace(api_version=api_version(job, store))
         requests = asked(job, store, adjustments, every, reason)
         with connect(
             job,
@@ -97,6 +104,7 @@ def reverse_job(
             standing=True,
         ) as session:
             in_stripe, warnings = books.look_in_stripe(requests, session, store, job, clock)
+            books.settle_refunds(requests, session.client, store, clock)
             rq.limit(requests, store, in_stripe)
             aborting = bool(requests.problems) and job.on_invalid == "abort"
             start(store, job, session, requests, run_id, dry_run, results_path, started)
@@ -104,6 +112,10 @@ def reverse_job(
                 lines = _decide(requests, aborting, dry_run)
                 notes = send(lines, job, session, store, clock, events, hard_stop, run_id)
         with money_may_move():
+            if aborting and not dry_run:  # refused: the date's file stays as it was
+                results_path = files.rejected_path(job, run_id)
+                summary_path = results_path.with_name(results_path.name + ".summary.json")
+            own = aborting or dry_run
             result = ReverseResult(
                 exit_code(lines, aborting=aborting),
                 job,
@@ -115,10 +127,11 @@ def reverse_job(
                 warnings,
                 moved(lines, dry_run),
                 notes,
+                lines if own else files.date_lines(store, job, lines),
             )
             if publish is not None:
                 publish(result)
-                keep_files(store, run_id, results_path, summary_path)
+                keep_files(store, result)
             counts = Counter(line.status for line in lines)
             store.finish_run(run_id, clock.now(), int(result.exit_code), dict(counts))
         return result
@@ -203,12 +216,21 @@ def moved(lines: list[Line], dry_run: bool) -> dict[str, int]:
     return totals
 
 
-def keep_files(store: Journal, run_id: str, results_path: Path, summary_path: Path) -> None:
-    """Keep the command's files in the store (losing them is not worth failing it over)."""
-    for path, name in ((results_path, "reversals.csv"), (summary_path, "summary.json")):
+def keep_files(store: Journal, result: ReverseResult) -> None:
+    """Keep the command's own lines and summary in the store (losing them is not worth failing
+    the command over)."""
+    own = files.reversal_table(result.lines, result.run_id)
+    kept = (
+        ("reversals.csv", csv_bytes(own)),
+        (
+            "summary.json",
+            (json.dumps(files.summary_of(result, result.lines), indent=2) + "\n").encode(),
+        ),
+    )
+    for name, data in kept:
         try:
-            store.save_run_file(run_id, name, path.read_bytes())
-        except (OSError, JournalError):
+            store.save_run_file(result.run_id, name, data)
+        except JournalError:
             continue
 
 
@@ -236,16 +258,7 @@ def _decide(requests: rq.Requests, aborting: bool, dry_run: bool) -> list[Line]:
         if r.problem is not None:
             line = Line(r, Status.INVALID, error_code=r.problem.code, error=r.problem.message)
         elif r.done is not None:
-            line = Line(
-                r,
-                Status.SUCCEEDED,
-                r.done.reversal_object_id or "",
-                r.done.idempotency_key,
-                r.done.request_id or "",
-                completed_at=r.done.completed_at,
-                attempts=r.done.attempts,
-                earlier=True,
-            )
+            line = Line.of(r, r.done)
         elif r.nothing_left:
             why = "Nothing left to reverse: it was reversed in full already."
             line = Line(r, Status.SKIPPED, error_code="already_reversed", error=why)
@@ -254,6 +267,7 @@ def _decide(requests: rq.Requests, aborting: bool, dry_run: bool) -> list[Line]:
             line = Line(r, Status.SKIPPED, error_code="aborted", error=why)
         elif dry_run:
             line = Line(r, Status.SKIPPED, error_code="dry_run", error="Dry run: would be sent.")
+            line.method = undo_for(r).method
         else:
             line = Line(r, "")
         lines.append(line)

@@ -26,7 +26,15 @@ from ledgerrun.ingest.identity import canonical, invisible_characters
 from ledgerrun.ingest.records import read_records
 from ledgerrun.job import Job
 from ledgerrun.send.keys import idempotency_key
-from ledgerrun.store.model import PENDING, SUCCEEDED, Entry, Journal, ReversalEntry
+from ledgerrun.store.model import (
+    PENDING,
+    REFUND,
+    SUCCEEDED,
+    TRANSFER_REVERSAL,
+    Entry,
+    Journal,
+    ReversalEntry,
+)
 from ledgerrun.vocab import Direction, Problem, money_text
 
 
@@ -231,6 +239,7 @@ def intent_of(
     attempted_at: dt.datetime,
     attempted_at_server: dt.datetime,
     run_id: str,
+    method: str = TRANSFER_REVERSAL,
 ) -> ReversalEntry:
     """The store's PENDING record of a new attempt of ``generation`` at reversal ``r`` (0 the
     first time, the one after a failed attempt next: a new key)."""
@@ -251,12 +260,16 @@ def intent_of(
         reason=r.reason,
         state=PENDING,
         generation=generation,
-        idempotency_key=idempotency_key("reversal", r.key, generation),
+        idempotency_key=idempotency_key(
+            "refund" if method == REFUND else "reversal", r.key, generation
+        ),
         request=request,
         attempts=attempts,
         attempted_at=attempted_at,
         attempted_at_server=attempted_at_server,
         run_id=run_id,
+        method=method,
+        payment_id=(r.entry.payment_id or "") if method == REFUND else "",
     )
 
 

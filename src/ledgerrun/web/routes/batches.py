@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ledgerrun.errors import ConfigError, LedgerrunError
-from ledgerrun.store.model import Batch, User
+from ledgerrun.store.model import Batch, User, WorkItem
 from ledgerrun.web import approvals, notices, service, uploads
+from ledgerrun.web.balances import checked_plan
 from ledgerrun.web.filters import BATCH_STATUSES, BatchFilter, RowFilter
 from ledgerrun.web.grid import grid as ledger_grid
 from ledgerrun.web.routes.common import (
@@ -203,7 +204,7 @@ def batch_context(
         and not (last_run is not None and last_run.exit_code == 0)
     )
     online = batch.summary.get("online") or {}
-    groups = _groups(review, online) if review is not None else []
+    groups, credits_short = _plan_figures(review, online) if review is not None else ([], {})
     reconciles = [w for w in work if w.kind == "reconcile"]
     reconcile_rows: list[dict[str, str]] = []
     verdict = None
@@ -257,35 +258,28 @@ def batch_context(
         "checking": service.active_work(self.store, batch.batch_id, ("check",)),
         "online": online,
         "groups": groups,
+        "credits_short": credits_short,
+        "checked_before_run": _checked_before_run(work),
         "reconciles": reconciles,
         "verdict": verdict,
         "reconcile_rows": reconcile_rows,
     }
 
 
-def _groups(review: Any, online: dict[str, Any]) -> list[dict[str, Any]]:
-    """The plan's groups, with the balance Stripe reported for each (when checked)."""
-    checked = {(g["account"], g["currency"], g["direction"]): g for g in online.get("groups") or []}
-    out = []
-    for g in review.plan.groups:
-        found = checked.get((g.account, g.currency, g.direction), {})
-        available = found.get("available")
-        out.append(
-            {
-                "account": g.account,
-                "currency": g.currency,
-                "direction": g.direction,
-                "rows": g.rows,
-                "amount_minor": g.amount_minor,
-                "done": g.done,
-                "todo": g.todo,
-                "todo_minor": g.todo_minor,
-                "available": available,
-                "short": bool(found.get("short")),
-                "short_by": (g.todo_minor - available) if available is not None else None,
-            }
-        )
-    return out
+def _plan_figures(review: Any, online: dict[str, Any]) -> tuple[list[Any], dict[str, int]]:
+    """The plan's groups, with the balances Stripe reported at the last check and what is short
+    of them now (as ``ledgerrun plan`` works it out); and by how much the platform's balance is
+    short of the credits left, per currency."""
+    plan = checked_plan(review.prepared, online) or review.plan
+    return list(plan.groups), plan.credits_short()
+
+
+def _checked_before_run(work: list[WorkItem]) -> bool:
+    """Whether the balances shown were looked up before a run of the batch ended."""
+    checks = [w.started_at for w in work if w.kind == "check" and w.state == "done"]
+    last = max((at for at in checks if at is not None), default=None)
+    ended = [w.ended_at for w in work if w.kind == "run" and w.ended_at is not None]
+    return last is not None and any(at > last for at in ended)
 
 
 @guarded()

@@ -17,7 +17,7 @@ from ledgerrun.store.model import Batch, User, WorkItem
 from ledgerrun.vocab import STATUSES
 from ledgerrun.web import service
 from ledgerrun.web.filters import RowFilter
-from ledgerrun.web.progress import progress_json
+from ledgerrun.web.progress import progress_json, reversal_progress
 from ledgerrun.web.results import convert, run_report, run_results
 from ledgerrun.web.routes.batches import batch_context
 from ledgerrun.web.routes.common import ID_RE, batch_of, guarded, page_number, refuse
@@ -128,8 +128,12 @@ async def work_page(self: App, request: Request) -> Response:
             page = min(page, pages)
             rows = table.slice((page - 1) * RESULT_ROWS, RESULT_ROWS).to_pylist()
     lines = reversal_lines(self.store, item) if item.kind == "reverse" else []
+    figures = progress_json(item)
+    if lines and figures["finished"] and not (item.progress or {}).get("done"):
+        # a reversal finished before its figures were kept: count the lines (the first 1000)
+        figures |= reversal_progress(line.get("status", "") for line in lines)
     return self.render(
-        request, "work.html", item=item, batch=batch, p=progress_json(item), run_id=run_id,
+        request, "work.html", item=item, batch=batch, p=figures, run_id=run_id,
         lines=lines,
         summary=summary, rows=rows, counts=counts, status_filter=wanted, page=page, pages=pages,
         shown=shown, statuses=STATUSES, search=search,

@@ -1,0 +1,86 @@
+"""The runs in SQL: who ran what, when, and how it ended; and every run's own files, kept
+compressed so that no later run destroys a run's record and any host sharing the store can
+hand them out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from typing import Any
+
+from ledgerrun.errors import JournalError
+from ledgerrun.store import codec, schema
+from ledgerrun.store.model import Run
+from ledgerrun.store.sql import SQLBase
+
+_decode_run = codec.decoder(Run, schema.RUN_COLUMNS)
+
+
+class RunTables(SQLBase):
+    def start_run(self, run: Run) -> None:
+        with self._tx("record the start of a run", write=True) as conn:
+            if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run.run_id,)).fetchone():
+                raise JournalError(f"the journal already holds a run {run.run_id}")
+            columns = schema.RUN_COLUMNS
+            conn.execute(
+                f"INSERT INTO runs ({codec.cols(columns)}) VALUES ({codec.marks(columns)})",
+                codec.encode(run, columns),
+            )
+
+    def finish_run(
+        self, run_id: str, ended_at: dt.datetime, exit_code: int, counts: dict[str, int]
+    ) -> None:
+        values = (
+            codec.ts(ended_at, "ended_at"),
+            int(exit_code),
+            codec.to_json(counts, "counts"),
+            run_id,
+        )
+        with self._tx("record the end of a run", write=True) as conn:
+            sql = "UPDATE runs SET ended_at = ?, exit_code = ?, counts = ? WHERE run_id = ?"
+            if conn.execute(sql, values).rowcount != 1:
+                raise JournalError(f"the journal holds no run {run_id} to finish")
+
+    def runs(self, job: str) -> list[Run]:
+        """The job's runs, oldest first."""
+        sql = (
+            f"SELECT {codec.cols(schema.RUN_COLUMNS)} FROM runs WHERE job = ?"
+            " ORDER BY started_at, run_id"
+        )
+        with self._tx("list runs") as conn:
+            return [_decode_run(row) for row in conn.execute(sql, (job,))]
+
+    def last_api_version(self) -> str | None:
+        """The Stripe API version the store's latest run (of any job) sent its requests with."""
+        with self._tx("read the last API version") as conn:
+            row = conn.execute(
+                "SELECT api_version FROM runs WHERE api_version != '' ORDER BY started_at DESC,"
+                " run_id DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def save_run_file(self, run_id: str, name: str, data: bytes) -> None:
+        packed = zlib.compress(data, 6)
+        with self._tx(f"keep the {name} of run {run_id}", write=True, durable=False) as conn:
+            conn.execute(
+                codec.upsert("run_files", ("run_id", "name", "data", "size"), ("run_id", "name")),
+                (run_id, name, packed, len(data)),
+            )
+
+    def run_file(self, run_id: str, name: str) -> bytes | None:
+        with self._tx("read a run's file") as conn:
+            row = conn.execute(
+                "SELECT data FROM run_files WHERE run_id = ? AND name = ?", (run_id, name)
+            ).fetchone()
+        return None if row is None else zlib.decompress(_blob(row[0]))
+
+    def run_file_names(self, run_id: str) -> list[str]:
+        with self._tx("list a run's files") as conn:
+            rows = conn.execute(
+                "SELECT name FROM run_files WHERE run_id = ? ORDER BY name", (run_id,)
+            )
+            return [str(row[0]) for row in rows]
+
+
+def _blob(value: Any) -> bytes:
+    return bytes(value) if not isinstance(value, bytes) else value
