@@ -68,6 +68,7 @@ def test_a_run_with_failed_rows_says_so_in_the_list_and_on_its_page(web: Web) ->
     assert "Run finished: some rows failed" in listed
     page = text_of(client.get(work).text)
     assert "Some rows failed at Stripe for good" in page and "exit code 1" in page
+    assert "1 Failed" in page and "Run did not finish" not in page  # a row's status, in words
     for cli_word in ("--", "exit 1:", "amount_minor"):
         assert cli_word not in page and cli_word not in listed, cli_word
     batch_page = text_of(client.get(f"/batches/{batch_id}").text)

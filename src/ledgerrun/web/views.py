@@ -33,7 +33,7 @@ BADGES: dict[str, tuple[str, str]] = {
     "run_refused": ("Run refused: nothing sent", "red"),
     "run_incomplete": ("Run incomplete: run it again", "red"),
     "run_busy": ("Run did not start: the job was busy", "amber"),
-    "failed": ("Run did not finish", "red"),
+    "failed": ("Failed", "amber"),  # a results row's status (a batch's: see batch_badge)
     "invalid_row": ("Invalid", "red"),
     "succeeded": ("Succeeded", "green"),
     "unknown": ("Unknown outcome", "red"),
@@ -182,7 +182,16 @@ def detail_items(detail: Any) -> list[tuple[str, str]]:
     for key, value in (detail or {}).items():
         if value in (None, "", {}, []):
             continue
-        text = totals_text(value) if key == "totals" else str(value)
+        if key == "totals":
+            text = totals_text(value)
+        elif key == "exit_code" and isinstance(value, int):
+            key, text = "outcome", f"{exit_meaning(value)} (exit code {value})"
+        elif key == "size" and isinstance(value, int):
+            text = plural(value, "byte")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            text = number(value)
+        else:
+            text = str(value)
         out.append((key.replace("_", " "), text))
     return out
 
@@ -199,6 +208,8 @@ def batch_badge(batch: Any, approved_by: int | None = None) -> tuple[str, str]:
         return (f"Ready for approval ({needed} approvers)", "blue")
     if batch.status == "approving" and approved_by is not None:
         return (f"Partly approved: {approved_by} of {needed}", "blue")
+    if batch.status == "failed":  # recorded by an older ledgerrun
+        return ("Run did not finish", "red")
     return badge(batch.status)
 
 
