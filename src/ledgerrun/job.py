@@ -144,6 +144,7 @@ class Job:
     source: Path | None = None
     journal_url: str | None = None  # a postgresql:// store instead of the journal file
     timezone: str = field(default_factory=host_zone)  # IANA: the zone the run date is a day of
+    allow_prefix_change: bool = False  # this run only (--allow-prefix-change): never from a file
     notify: NotifySettings | None = None  # [notify]: who is told when a run ends
     metrics_textfile: Path | None = None  # [metrics] textfile: gauges of the last run
     approval_rules: tuple[Rule, ...] = ()  # [approval] rules: approvers by amount moved

@@ -52,6 +52,13 @@ from ledgerrun.output.progress import Progress
     help="Check everything, including the accounts and Stripe's books, and write .dry-run "
     "results beside the real ones, but send nothing.",
 )
+@click.option(
+    "--allow-prefix-change",
+    is_flag=True,
+    help="The job's id_prefix changed on purpose: send rows Stripe holds for this job under "
+    "another prefix (possible_duplicate_prefix) as new adjustments. Kept in the journal: later "
+    "runs need it no more.",
+)
 @reports_errors
 def run(
     target: Path,
@@ -66,6 +73,7 @@ def run(
     rate_limit: float | None,
     skip_invalid: bool,
     dry_run: bool,
+    allow_prefix_change: bool,
 ) -> None:
     """Move the money of each row of the ledger, exactly once.
 
@@ -97,6 +105,7 @@ def run(
         concurrency=concurrency,
         rate_limit=rate_limit,
         skip_invalid=skip_invalid,
+        allow_prefix_change=allow_prefix_change,
     )
     stop, hard_stop = threading.Event(), threading.Event()
     events, progress = _listeners()

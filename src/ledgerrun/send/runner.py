@@ -44,7 +44,7 @@ import pyarrow as pa
 
 from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.errors import ConfigError, ExitCode, JournalError, OutputError
-from ledgerrun.events import BreakerOpen, Events, RunEnd, RunStart
+from ledgerrun.events import BreakerOpen, Events, GuardSweep, RunEnd, RunStart
 from ledgerrun.ingest.validate import blocking_problems
 from ledgerrun.job import Job
 from ledgerrun.send import dateview, decide, records, summarise
@@ -148,8 +148,9 @@ def run_job(
         ) as (session, mode):
             if session is not None:
                 prepared = prepare_online(
-                    prepared, session, store=store, writable=True, clock=clock
-                )
+                    prepared, session, store=store, writable=True, clock=clock,
+                    progress=lambda n, of: events.emit(GuardSweep(n, of, job.name, run_id)),
+                )  # fmt: skip
             record = start_run(
                 store, job, mode, prepared, run_id, dry_run, outputs, started,
                 batch or f"ledger:{job.ledger}",

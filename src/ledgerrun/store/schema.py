@@ -88,6 +88,7 @@ SEEN_COLUMNS = (
     "transfer_id",
     "payment_id",
     "amount_reversed",
+    "bare",
 )
 ACCOUNT_COLUMNS = ("account", "checked_at", "code", "message", "default_currency", "country")
 REVERSAL_COLUMNS = (
@@ -211,6 +212,10 @@ UPGRADES: dict[int, tuple[str, ...]] = {
         "ALTER TABLE reversals ADD COLUMN payment_id TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE reversals ADD COLUMN refund_id TEXT",
         "ALTER TABLE reversals ADD COLUMN refund_status TEXT",
+        # An object the guard saw, by its id's canonical form without the job's id_prefix: a
+        # prefix changed since is found by it (possible_duplicate_prefix).
+        "ALTER TABLE seen ADD COLUMN bare TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX seen_by_bare ON seen (bare)",
         # The web application's sessions, kept on the server: the cookie holds a random id,
         # this table its SHA-256. Signing out, a new password or disabling the user ends them.
         "CREATE TABLE web_sessions (session_key TEXT PRIMARY KEY, username TEXT NOT NULL,"
