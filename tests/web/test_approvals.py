@@ -188,6 +188,9 @@ def test_ledgerrun_run_refuses_a_ledger_sent_back(web: Web, tmp_path: Path) -> N
 
 
 def test_the_audit_page_shows_refusals_in_words(web: Web) -> None:
+    rows = [r.replace("W-", "AU-") for r in GOOD_ROWS]
+    batch_id = new_batch(web, rows, job="treasury", by="root")
+    assert decide(web.signed_in("root"), batch_id, "approve").status_code == 403  # its own
     page = web.signed_in("root").get("/audit").text
     assert re.search(r"refused", page) and "four eyes" in page
 
