@@ -1,14 +1,19 @@
 """What the Stripe guard costs, in requests, on the sandbox.
 
-    .venv/bin/python benchmarks/guard.py [--rows 3000] [--accounts 300] [--pending 500]
+    .venv/bin/python benchmarks/guard.py [--rows 3000] [--accounts 300] [--platform 3000]
+                                         [--pending 500]
 
-Three nights of one job, run through the real command line against an in-process sandbox whose
-own counters tell how many requests arrived:
+Three nights of one job over ``accounts`` of a platform's ``platform`` connected accounts, run
+through the real command line against an in-process sandbox whose own counters tell how many
+requests arrived, and at which endpoint (the guard's are the listings: ``GET /v1/accounts``,
+``GET /v1/transfers``, ``GET /v1/charges/search``, ``GET /v1/charges/{id}``):
 
-1. first night: ``rows`` new adjustments over ``accounts`` accounts, with an empty journal:
-   target at most rows + 2 x accounts + list pages;
-2. second night, the same accounts, new adjustments, within a day (account checks reused from
-   the store; each listing reads only what is new): target at most rows + accounts + list pages;
+1. first night: ``rows`` new adjustments with an empty journal, which first sweeps every
+   connected account: target at most rows + 2 x accounts + (platform - accounts) + the pages
+   of accounts + 2 (the platform, and its credits);
+2. second night, the same accounts, new adjustments, within a day (no sweep; account checks
+   reused from the store; each listing reads only what is new): target at most rows + accounts
+   + 2 (the platform, and its credits);
 3. ``pending`` adjustments whose answers were lost, settled more than 23 hours later (every
    debit exists; the run must find them by listing, not one look-up each): target at most
    accounts + rows / 100.
@@ -37,9 +42,14 @@ PLATFORM = "acct_1PlatformGUARD000"
 KEY = "sk_test_guardbenchmark"
 
 
-def requests(url: str) -> int:
+GUARD = ("GET /v1/accounts", "GET /v1/transfers", "GET /v1/charges/search", "GET /v1/charges/{id}")
+
+
+def requests(url: str) -> tuple[int, int]:
+    """Requests so far: all of them, and the guard's listings."""
     with urllib.request.urlopen(url + "/_sandbox/state") as answer:
-        return int(json.load(answer)["stats"]["requests"])
+        stats = json.load(answer)["stats"]
+    return int(stats["requests"]), sum(int(stats["operations"].get(op, 0)) for op in GUARD)
 
 
 def advance(url: str, seconds: float) -> None:
@@ -63,16 +73,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=3000)
     parser.add_argument("--accounts", type=int, default=300)
+    parser.add_argument("--platform", type=int, default=3000)
     parser.add_argument("--pending", type=int, default=500)
     args = parser.parse_args()
-    accounts = [f"acct_1Guard{n:08d}" for n in range(args.accounts)]
+    everyone = [f"acct_1Guard{n:08d}" for n in range(max(args.platform, args.accounts))]
+    accounts = everyone[: args.accounts]
     seed = {
         "platform": {"id": PLATFORM, "country": "US", "default_currency": "usd"},
         "accounts": [
-            {"id": a, "country": "US", "default_currency": "usd", "balance": {"usd": 10**10}}
-            for a in accounts
+            {"id": a, "type": "express", "country": "US", "default_currency": "usd",
+             "balance": {"usd": 10**10}}
+            for a in everyone
         ],
-    }
+    }  # fmt: skip
     with (
         tempfile.TemporaryDirectory() as tmp,
         SandboxServer(seed, api_keys=[KEY], limits="off") as sandbox,
@@ -91,17 +104,18 @@ def main() -> None:
             f'[stripe]\napi_base = "{sandbox.url}"\nrate_limit = 1000\n'
             f'limits = "off"\nconcurrency = 16\n'
         )
-        pages = 3  # the platform's lists: charges of the group, of version 1's, and credits
+        sweep = len(everyone) - len(accounts) + -(-len(everyone) // 100)  # listings, pages
         report = []
         for night, rows, target in (
-            ("2026-11-25", args.rows, args.rows + 2 * args.accounts + pages + 1),
-            ("2026-11-26", args.rows, args.rows + args.accounts + pages + 1),
+            ("2026-11-25", args.rows, args.rows + 2 * args.accounts + sweep + 2),
+            ("2026-11-26", args.rows, args.rows + args.accounts + 2),
         ):
-            before, started = requests(sandbox.url), time.monotonic()
+            (before, guard_before), started = requests(sandbox.url), time.monotonic()
             done = run(job, night)
             assert done.returncode == 0, done.stdout + done.stderr
-            used = requests(sandbox.url) - before
-            report.append((night, rows, used, target, time.monotonic() - started))
+            after, guard_after = requests(sandbox.url)
+            report.append((night, rows, after - before, guard_after - guard_before, target,
+                           time.monotonic() - started))  # fmt: skip
         # Night three: every answer lost (committed, then the connection dropped), one try each.
         sandbox.set_faults(Faults(drop_rate=1.0, writes_only=True))
         job.write_text(job.read_text() + "max_attempts = 1\nbreaker_after = 100000\n")
@@ -110,16 +124,18 @@ def main() -> None:
         sandbox.set_faults(Faults())
         advance(sandbox.url, 25 * 3600)
         pending_accounts = min(args.accounts, args.pending)
-        before, started = requests(sandbox.url), time.monotonic()
+        (before, guard_before), started = requests(sandbox.url), time.monotonic()
         settled = run(job, "2026-11-27")
         assert settled.returncode == 0, settled.stdout + settled.stderr
-        used = requests(sandbox.url) - before
+        after, guard_after = requests(sandbox.url)
         target = pending_accounts + args.pending // 100
-        report.append(("settle 25 h later", args.pending, used, target, time.monotonic() - started))
-    print(f"{'run':<20} {'rows':>6} {'requests':>9} {'target':>7}  seconds")
-    for name, rows, used, target, seconds in report:
+        report.append(("settle 25 h later", args.pending, after - before,
+                       guard_after - guard_before, target, time.monotonic() - started))  # fmt: skip
+    print(f"platform of {len(everyone):,} connected accounts; the ledgers use {len(accounts):,}")
+    print(f"{'run':<20} {'rows':>6} {'requests':>9} {'guard':>6} {'target':>7}  seconds")
+    for name, rows, used, guard, target, seconds in report:
         verdict = "ok" if used <= target else "OVER"
-        print(f"{name:<20} {rows:>6} {used:>9} {target:>7}  {seconds:7.1f}  {verdict}")
+        print(f"{name:<20} {rows:>6} {used:>9} {guard:>6} {target:>7}  {seconds:7.1f}  {verdict}")
 
 
 if __name__ == "__main__":

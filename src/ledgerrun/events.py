@@ -85,6 +85,18 @@ class BreakerOpen:
 
 
 @dataclass(frozen=True)
+class GuardSweep:
+    """A store that has never swept lists every connected account's debits first: how far it
+    is (``listed`` of ``listings``: one per account, and one for the platform's credits)."""
+
+    name: ClassVar[str] = "guard_sweep"
+    listed: int
+    listings: int
+    job: str = ""
+    run_id: str = ""  # the run it is part of ("" for plan --sweep)
+
+
+@dataclass(frozen=True)
 class RunStopping:
     """A signal or a fatal error: the run finishes what is in flight and stops. ``traceback``
     is set when the reason is a bug in ledgerrun (logs show it)."""
@@ -111,7 +123,17 @@ class RunEnd:
     duration_s: float = 0.0  # from the run's start to its end, as the summary records them
 
 
-Event = RunStart | RowInvalid | Sending | RowDone | AccountDone | BreakerOpen | RunStopping | RunEnd
+Event = (
+    RunStart
+    | RowInvalid
+    | Sending
+    | RowDone
+    | AccountDone
+    | BreakerOpen
+    | GuardSweep
+    | RunStopping
+    | RunEnd
+)
 Listener = Callable[[Event], None]
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledgerrun.approval_policy import Policy, Rule
 from ledgerrun.clock import host_zone
 from ledgerrun.errors import ConfigError
 
@@ -143,9 +144,11 @@ class Job:
     source: Path | None = None
     journal_url: str | None = None  # a postgresql:// store instead of the journal file
     timezone: str = field(default_factory=host_zone)  # IANA: the zone the run date is a day of
+    allow_prefix_change: bool = False  # this run only (--allow-prefix-change): never from a file
     notify: NotifySettings | None = None  # [notify]: who is told when a run ends
     metrics_textfile: Path | None = None  # [metrics] textfile: gauges of the last run
     ledger_dated: bool = False  # the job file's ledger path has {date}: one not there yet may come
+    approval_rules: tuple[Rule, ...] = ()  # [approval] rules: approvers by amount moved
 
     def ledger_file(self) -> Path:
         """The ledger this use of the job reads; ConfigError when the job file names none and
@@ -157,6 +160,11 @@ class Job:
                 "API a ledger= file or DataFrame)"
             )
         return self.ledger
+
+    @property
+    def policy(self) -> Policy:
+        """The job's approval policy: ``approval`` (required or not) and its rules."""
+        return Policy(required=self.approval == "required", rules=self.approval_rules)
 
     @property
     def store_location(self) -> str:

@@ -61,10 +61,14 @@ def with_run_options(
     concurrency: int | None = None,
     rate_limit: float | None = None,
     skip_invalid: bool = False,
+    allow_prefix_change: bool = False,
 ) -> Job:
     """``job`` with the options of a run: where its results go, how many accounts at once, the
-    request rate, and whether invalid rows are skipped rather than stopping the run."""
+    request rate, whether invalid rows are skipped rather than stopping the run, and whether
+    a changed ``id_prefix`` is meant (``possible_duplicate_prefix`` rows are then sent)."""
     changes: dict[str, object] = {}
+    if allow_prefix_change:
+        changes["allow_prefix_change"] = True
     if results is not None:
         changes["results"] = results.resolve()
     if concurrency is not None:

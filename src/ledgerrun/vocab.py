@@ -121,6 +121,9 @@ FIXES: dict[str, str] = {
     "account_inaccessible": "The platform's key cannot act on this account; check the connection.",
     "account_not_eligible": "The platform is not responsible for this account's negative balances "
     "(for example a Standard account); it cannot be debited this way.",
+    "possible_duplicate_prefix": "The job's id_prefix changed since Stripe got this adjustment: "
+    "restore the prefix, or, if the prefix changed on purpose and the row is new, run once with "
+    "--allow-prefix-change.",
     "currency_mismatch": "Debit in the account's default currency.",
     "region_mismatch": "Account debits need the platform and account in the same region.",
     "no_consent": "Record the account's debit consent in the consent registry (or raise its "

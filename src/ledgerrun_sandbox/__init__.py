@@ -122,8 +122,9 @@ transfer, charge and refund tagged with its ``account``, transfers with their
 ``amount_reversed`` and every reversal under ``reversals``, counters under ``stats``:
 ``requests`` and ``write_requests`` count ``/v1`` requests received, ``writes_executed``
 successful writes, ``writes_refused`` saved business errors, ``idempotent_replays``,
-``rate_limited`` 429 ``rate_limit`` answers, ``api_versions`` requests per version, ``faults``
-by kind, and ``topped_up``, the running total per currency of top-ups);
+``rate_limited`` 429 ``rate_limit`` answers, ``api_versions`` requests per version,
+``operations`` requests per endpoint (``GET /v1/transfers``, ...), ``faults`` by kind, and
+``topped_up``, the running total per currency of top-ups);
 ``POST /_sandbox/clock`` with ``advance_s=N`` (form or JSON) to move the sandbox clock
 forward (pending refunds that come due succeed); ``POST /_sandbox/balance`` with ``account``,
 ``currency`` and ``amount`` (minor units, positive; form or JSON) to add money to an account's

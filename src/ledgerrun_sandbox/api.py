@@ -116,6 +116,8 @@ class SandboxApi:
         target = route(request.method, request.path)
         if target is None:
             raise unrecognized_url(request.method, request.path)
+        with state.lock:
+            state.stats.operations[target.operation] += 1
         self.limiter.admit(target.operation)
         if target.name == "charge_search":
             check_search_version(version)

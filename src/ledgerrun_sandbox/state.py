@@ -54,12 +54,14 @@ class Stats:
     rate_limited: int = 0  # 429 rate_limit answers (the --limits buckets and --max-rps)
     topped_up: dict[str, int] = field(default_factory=dict)  # per currency, /_sandbox/balance
     api_versions: Counter[str] = field(default_factory=Counter)  # requests per Stripe-Version
+    operations: Counter[str] = field(default_factory=Counter)  # requests per endpoint, routed
 
     def as_dict(self) -> dict[str, Any]:
         return {
             **self.__dict__,
             "topped_up": dict(self.topped_up),
             "api_versions": dict(self.api_versions),
+            "operations": dict(self.operations),
         }
 
 

@@ -61,6 +61,8 @@ def test_an_embedded_sandbox_takes_the_commands_key_and_only_a_test_key(tmp_path
     is accepted too, as Stripe accepts the key it issued; a live key starts no sandbox."""
     job = embedded_job(tmp_path)
     assert cli("run", job, "--date", "2026-11-26").returncode == 0
+    with (tmp_path / "ledger.csv").open("a", encoding="utf-8") as fh:
+        fh.write(f"E-2,{A},2.00,usd\n")  # something to send: the sandbox is needed
     live = "sk_" + "live_51EmbeddedLive00wxyz"  # built, so no scanner takes it for a secret
     done = cli("run", job, "--date", "2026-11-27", "--live", env={"STRIPE_API_KEY": live})
     assert done.returncode == 2, done.stdout + done.stderr

@@ -16,7 +16,6 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,11 +23,11 @@ import pytest
 from ledgerrun.store import open_store
 from ledgerrun.web import service
 from ledgerrun.web.config import load_config
-from ledgerrun_sandbox import Faults, SandboxServer
+from ledgerrun_sandbox import Faults
 from tests.e2e.test_two_hosts import on_host
 from tests.helpers.cli import cli, start_cli, write_job
-from tests.helpers.constants import HEADER, KEY, SAMPLES
-from tests.helpers.sandbox import debits
+from tests.helpers.constants import HEADER, KEY
+from tests.helpers.sandbox import ServerFactory, debits
 from tests.helpers.sandbox import sandbox_state as state
 from tests.store import pg
 from tools import pgserver
@@ -55,10 +54,9 @@ def wait_for(check: object, timeout: float, what: str) -> None:
 
 
 @pytest.fixture
-def slow_sandbox() -> Iterator[str]:
+def slow_sandbox(make_sandbox: ServerFactory) -> str:
     """A sandbox that answers each request after 150 ms, so a run takes seconds."""
-    with SandboxServer(SAMPLES / "accounts.json", faults=Faults(latency_ms=150), port=0) as server:
-        yield server.url
+    return make_sandbox(faults=Faults(latency_ms=150)).url
 
 
 def test_a_killed_workers_batch_is_finished_by_a_worker_on_another_host(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -149,8 +150,9 @@ class FakeGateway:
         never arrives.
 
         Methods and their subjects: ``account`` and ``available``: the account id;
-        ``transfers``: the account (None for the platform's credits); ``charges``: the transfer
-        group; ``transfer``, ``reversals`` and ``reverse``: the transfer id; ``charge``: the
+        ``transfers``: the account (None for the platform's credits); ``accounts``: None;
+        ``search``: the query; ``transfer``, ``reversals`` and
+        ``reverse``: the transfer id; ``charge``: the
         payment id; ``debit``: the account; ``credit``: the destination account; ``refunds`` and
         ``refund``: the payment id; ``get_refund``: the refund id; ``platform``: None.
         """
@@ -196,17 +198,40 @@ class FakeGateway:
         def listed() -> list[Movement]:
             if account is None:
                 return self._listed(Direction.CREDIT, "", None, group, created_gte)
-            return self._listed(Direction.DEBIT, Method.TRANSFER, account, group, created_gte)
+            made = self._listed(Direction.DEBIT, Method.TRANSFER, account, group, created_gte)
+            # A debit by charge shows on the account as the transfer Stripe made for it,
+            # without metadata (that is on the platform's charge).
+            made += [
+                replace(m, method=Method.TRANSFER, metadata={}, transfer_group=None)
+                for m in self._listed(Direction.DEBIT, Method.CHARGE, account, None, created_gte)
+            ]
+            return sorted(made, key=lambda m: -m.created)
 
         kwargs = {"group": group, "created_gte": created_gte}
         return _page(self._do("transfers", account, (account,), listed, kwargs=kwargs))
 
-    def list_charges(
-        self, *, group: str | None, created_gte: int, after: str | None = None
-    ) -> Page[Movement]:
-        kwargs = {"group": group, "created_gte": created_gte}
-        listed = lambda: self._listed(Direction.DEBIT, Method.CHARGE, None, group, created_gte)  # noqa: E731
-        return _page(self._do("charges", group, (), listed, kwargs=kwargs))
+    def list_accounts(self, after: str | None = None) -> Page[str]:
+        return _page(self._do("accounts", None, (), lambda: sorted(self.accounts)))
+
+    def search_charges(self, query: str, page: str | None = None) -> Page[Movement]:
+        """The subset of Stripe's search the guard asks: by ``ledgerrun_account`` and
+        ``created>=``."""
+
+        def found() -> list[Movement]:
+            account = re.search(r"metadata\['ledgerrun_account'\]:'([^']*)'", query)
+            since = re.search(r"created>=(-?[0-9]+)", query)
+            with self._lock:
+                hits = [
+                    m
+                    for m in self.books
+                    if m.method == Method.CHARGE
+                    and account is not None
+                    and m.metadata.get("ledgerrun_account") == account[1]
+                    and (since is None or m.created >= int(since[1]))
+                ]
+            return sorted(hits, key=lambda m: -m.created)
+
+        return _page(self._do("search", query, (query,), found))
 
     def list_reversals(
         self, transfer_id: str, account: str | None, after: str | None = None
@@ -463,8 +488,8 @@ class FakeGateway:
 
 
 _METHODS = frozenset(
-    "platform account available transfers charges reversals transfer charge debit credit "
-    "reverse refunds get_refund refund".split()
+    "platform account available accounts transfers search reversals transfer charge debit "
+    "credit reverse refunds get_refund refund".split()
 )
 
 
@@ -596,7 +621,7 @@ def movement(
     suffix = adjustment_id.lower().replace("-", "")
     meta = (
         {"ledgerrun_job": job, "ledgerrun_adjustment_id": adjustment_id,
-         "ledgerrun_run_date": run_date}
+         "ledgerrun_account": account, "ledgerrun_run_date": run_date}
         if metadata is None
         else metadata
     )  # fmt: skip
@@ -641,6 +666,7 @@ class FakeStore:
         self.checks: dict[str, AccountRecord] = {}
         self.files: dict[tuple[str, str], bytes] = {}
         self.legacy = list(legacy)
+        self.allowed: dict[str, str] = {}  # job -> the id_prefix it was allowed to change to
         self.locked: set[str] = set()
         self.writes: list[tuple[str, str]] = []
         self.closed = False
@@ -885,6 +911,23 @@ class FakeStore:
                 if seen.key in wanted:
                     found.setdefault(seen.key, []).append(seen)
         return found
+
+    def seen_bare(self, bares: Iterable[str]) -> dict[str, list[Seen]]:
+        self._check("seen_bare")
+        wanted = set(bares)
+        found: dict[str, list[Seen]] = {}
+        with self._lock:
+            for seen in self.seen_.values():
+                if seen.bare in wanted:
+                    found.setdefault(seen.bare, []).append(seen)
+        return found
+
+    def allowed_prefix(self, job: str) -> str | None:
+        return self.allowed.get(job)
+
+    def allow_prefix(self, job: str, prefix: str) -> None:
+        self._check("allow_prefix", job)
+        self.allowed[job] = prefix
 
     def legacy_groups(self) -> list[str]:
         return list(self.legacy)

@@ -17,6 +17,7 @@ from ledgerrun.store.model import (
     AuditEvent,
     Batch,
     ReversalEntry,
+    Seen,
     Store,
     User,
     WorkItem,
@@ -168,3 +169,28 @@ def test_every_run_keeps_its_files(store: Store) -> None:
     assert store.run_file("run-1", "summary.json") == b'{"v": 2}'
     assert store.run_file_names("run-1") == ["results.csv", "summary.json"]
     assert store.run_file("run-3", "results.csv") is None and store.run_file_names("run-3") == []
+
+
+# --- what the guard finds under another id_prefix (issue 21) -------------------------------------
+
+
+def test_objects_are_found_by_their_id_under_any_prefix_and_an_allowed_prefix_is_kept(
+    store: Store,
+) -> None:
+    def seen(object_id: str, key: str, bare: str) -> Seen:
+        return Seen(object_id, key, bare.upper(), "nightly", "2026-11-26", "debit", "transfer",
+                    "acct_1", 500, "usd", 1_700_000_000, object_id, "", 0, bare)  # fmt: skip
+
+    plain, old, other = (
+        seen("tr_1", "inv-7", "inv-7"),
+        seen("tr_2", "fin1:inv-7", "inv-7"),
+        seen("tr_3", "inv-8", "inv-8"),
+    )
+    store.record_listing("transfers:acct_1", [plain, old, other], 100, T0)
+    found = store.seen_bare(["inv-7", "inv-9"])
+    assert sorted(s.key for s in found["inv-7"]) == ["fin1:inv-7", "inv-7"] and "inv-9" not in found
+    assert store.seen_bare(["inv-8"])["inv-8"] == [other]
+    assert store.allowed_prefix("nightly") is None
+    store.allow_prefix("nightly", "fin2")
+    store.allow_prefix("nightly", "fin3")
+    assert (store.allowed_prefix("nightly"), store.allowed_prefix("other")) == ("fin3", None)

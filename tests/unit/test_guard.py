@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ledgerrun import errors
 from ledgerrun.send import decide
-from ledgerrun.send.guard import MARGIN, Guard, Want
+from ledgerrun.send.guard import MARGIN, SWEEP, Guard, Want
 from ledgerrun.store.model import SUCCEEDED
 from ledgerrun.vocab import Status
 from tests.helpers.constants import A, B, C
@@ -24,7 +24,7 @@ TIMED_OUT = errors.NetworkError("timed out", code="network_error").after(RETRIES
 
 
 def guard(client: FakeClient, store: FakeStore | None, **options: object) -> Guard:
-    settings: dict[str, object] = {"group": "ledgerrun", "legacy_groups": ["nightly"]}
+    settings: dict[str, object] = {"group": "ledgerrun"}
     settings.update(options)
     return Guard(client, store, client.clock, **settings)  # type: ignore[arg-type]
 
@@ -33,12 +33,9 @@ def since_by_listing(client: FakeClient) -> dict[str, int]:
     """created_gte of every listing asked for, by the guard's name for it."""
     out = {}
     for call in client.calls:
-        if call.method not in ("transfers", "charges"):
+        if call.method != "transfers":
             continue
-        if call.method == "transfers":
-            name = f"transfers:{call.subject}" if call.subject else "credits:ledgerrun"
-        else:
-            name = f"charges:{call.subject}"
+        name = f"transfers:{call.subject}" if call.subject else "credits:ledgerrun"
         out[name] = call.kwargs["created_gte"]
     return out
 
@@ -50,14 +47,13 @@ def seconds(moment: dt.datetime) -> int:
 # --- what is listed, and from when -------------------------------------------------------------
 
 
-def test_one_listing_per_account_per_charge_group_and_one_for_credits() -> None:
+def test_one_listing_per_account_and_one_for_credits() -> None:
     client = FakeClient()
-    made = guard(client, FakeStore(), legacy_groups=["nightly", "ledgerrun", "", "nightly"])
-    assert made.refresh([B, A, B]) == 5
+    made = guard(client, FakeStore())
+    assert made.refresh([B, A, B]) == 3
     assert sorted(since_by_listing(client)) == [
-        "charges:ledgerrun", "charges:nightly", "credits:ledgerrun",
-        f"transfers:{A}", f"transfers:{B}",
-    ]  # fmt: skip
+        "credits:ledgerrun", f"transfers:{A}", f"transfers:{B}"]  # fmt: skip
+    assert [c for c in client.calls if c.method == "charges"] == []  # capped at 100: never used
 
 
 def test_the_first_listing_reaches_back_guard_days_by_stripes_clock() -> None:
@@ -74,7 +70,7 @@ def test_later_listings_start_just_before_their_high_water_mark() -> None:
     client.holds(movement("ADJ-1", account=A, created=future))
     guard(client, store).refresh([A])
     assert store.marks[f"transfers:{A}"] == future  # the newest object seen
-    assert store.marks["charges:ledgerrun"] == seconds(client.clock.now())  # or now
+    assert store.marks["credits:ledgerrun"] == seconds(client.clock.now())  # or now
     client.clock.advance(3600 * 24)
     client.calls.clear()
     guard(client, store).refresh([A, B])
@@ -153,11 +149,11 @@ def test_a_failed_account_listing_makes_only_that_accounts_rows_unsure() -> None
 def test_a_failed_platform_listing_makes_every_row_unsure() -> None:
     client = FakeClient()
     client.script(
-        "charges", errors.StripeServerError("500", code="api_error").after(RETRIES), when="nightly"
+        "transfers", errors.StripeServerError("500", code="api_error").after(RETRIES), when=None
     )
     made = guard(client, FakeStore())
     made.refresh([A])
-    assert list(made.failed) == ["charges:nightly"]
+    assert list(made.failed) == ["credits:ledgerrun"]
     assert made.unsure(Want("adj-1", A, 1, "usd", "debit"))
     assert made.unsure(Want("adj-2", B, 1, "usd", "credit"))
 
@@ -238,3 +234,114 @@ def test_a_listing_that_failed_leaves_its_rows_unguarded(tmp_path: Path) -> None
     job = ledger_job(tmp_path, f"ADJ-1,{A},1.00,usd,,", f"ADJ-2,{C},1.00,usd,,")
     prepared = prepared_online(job, client, FakeStore())
     assert list(prepared.unguarded) == ["adj-2"]
+
+
+# --- the sweep: a store's first look at every connected account ----------------------------------
+
+
+def test_a_store_that_never_swept_lists_every_connected_account_once() -> None:
+    client = FakeClient(accounts=[account(A), account(B), account(C)])
+    store, progress = FakeStore(), []
+    made = guard(client, store, progress=lambda n, of: progress.append((n, of)))
+    assert not made.swept
+    assert made.refresh([A]) == 4  # A, and B and C for the sweep, and the credits
+    assert sorted(since_by_listing(client)) == [
+        "credits:ledgerrun", f"transfers:{A}", f"transfers:{B}", f"transfers:{C}"]  # fmt: skip
+    assert made.swept and SWEEP in store.marks
+    assert progress[0] == (0, 4) and progress[-1] == (4, 4) and len(progress) == 5
+    client.calls.clear()
+    again = guard(client, store)
+    again.refresh([A])
+    assert sorted(since_by_listing(client)) == ["credits:ledgerrun", f"transfers:{A}"]
+    assert [c for c in client.calls if c.method == "accounts"] == []
+
+
+def test_a_read_only_guard_never_sweeps() -> None:
+    client = FakeClient(accounts=[account(A), account(B)])
+    made = guard(client, FakeStore(), writable=False)
+    made.refresh([A])
+    assert sorted(since_by_listing(client)) == ["credits:ledgerrun", f"transfers:{A}"]
+    assert not made.swept
+
+
+def test_an_adjustment_moved_to_another_account_is_found_by_the_sweep() -> None:
+    """ADJ-1 was debited from A by another job and store; the ledger now names B."""
+    client = FakeClient(accounts=[account(A), account(B)])
+    client.holds(movement("ADJ-1", account=A, amount=100, job="first"))
+    made = guard(client, FakeStore())
+    made.refresh([B])
+    verdicts = made.verdicts([Want("adj-1", B, 100, "usd", "debit")])
+    assert not verdicts.found
+    assert [(o.account, o.job) for o in verdicts.conflicts["adj-1"]] == [(A, "first")]
+
+
+def test_a_sweep_with_an_unanswered_listing_keeps_no_mark_and_guards_nothing() -> None:
+    client = FakeClient(accounts=[account(A), account(B)])
+    client.script("transfers", TIMED_OUT, when=B)  # only listed for the sweep
+    store = FakeStore()
+    made = guard(client, store)
+    made.refresh([A])
+    assert SWEEP not in store.marks  # the next run sweeps again
+    assert made.unsure(Want("adj-1", A, 100, "usd", "debit"))  # B may hold A's rows' debits
+
+
+def test_an_unanswered_account_list_guards_nothing() -> None:
+    client = FakeClient(accounts=[account(A)])
+    client.script("accounts", TIMED_OUT)
+    store = FakeStore()
+    made = guard(client, store)
+    made.refresh([A])
+    assert "accounts" in made.failed and SWEEP not in store.marks
+    assert made.unsure(Want("adj-1", A, 100, "usd", "debit"))
+
+
+# --- debits by charge: found by search, never by the capped listing ------------------------------
+
+
+def test_debits_by_charge_beyond_a_hundred_are_found_by_search() -> None:
+    client = FakeClient(accounts=[account(A)])
+    for n in range(150):
+        client.holds(movement(f"CH-{n:03d}", account=A, method="charge"))
+    made = guard(client, FakeStore())
+    made.refresh([A])
+    assert len(made.objects(f"ch-{n:03d}" for n in range(150))) == 150
+    (search,) = [c for c in client.calls if c.method == "search"]
+    assert "metadata['ledgerrun_account']:'" + A + "'" in search.subject
+    assert [c for c in client.calls if c.method == "charge"] == []  # search found them all
+
+
+def test_a_charge_search_has_not_caught_up_with_is_fetched_by_id() -> None:
+    """Search lags new charges by up to a minute; a charge made before ledgerrun_account
+    existed carries none: the account's transfers still name its payment."""
+    client = FakeClient(accounts=[account(A)])
+    old = movement("CH-OLD", account=A, method="charge", metadata={
+        "ledgerrun_job": "nightly", "ledgerrun_adjustment_id": "CH-OLD",
+        "ledgerrun_run_date": "2026-11-26"})  # fmt: skip
+    client.holds(old)
+    client.holds(movement("CH-NEW", account=A, method="charge"))
+    client.script("search", [])  # not searchable yet
+    made = guard(client, FakeStore())
+    made.refresh([A])
+    found = made.objects(["ch-old", "ch-new"])
+    assert sorted(found) == ["ch-new", "ch-old"] and found["ch-old"][0].account == A
+    assert sorted(c.subject for c in client.calls if c.method == "charge") == sorted(
+        [old.payment_id, "py_chnew"]
+    )
+
+
+# --- another id_prefix ---------------------------------------------------------------------------
+
+
+def test_the_same_job_id_and_values_under_another_prefix_are_found() -> None:
+    client = FakeClient(accounts=[account(A)])
+    client.holds(movement("ADJ-1", account=A, amount=100))  # no prefix
+    client.holds(movement("ADJ-2", account=A, amount=100, job="other"))  # another job
+    client.holds(movement("ADJ-3", account=A, amount=555))  # other values
+    made = guard(client, FakeStore())
+    made.refresh([A])
+    wants = {Want(f"fin2:adj-{n}", A, 100, "usd", "debit"): f"adj-{n}" for n in (1, 2, 3, 4)}
+    found = made.other_prefixes(wants, "nightly")
+    assert list(found) == ["fin2:adj-1"] and found["fin2:adj-1"].key == "adj-1"
+    memory = guard(client, None)  # the same without a store: from what it remembers
+    memory.refresh([A])
+    assert list(memory.other_prefixes(wants, "nightly")) == ["fin2:adj-1"]

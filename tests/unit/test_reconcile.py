@@ -110,9 +110,12 @@ def test_every_listing_goes_through_the_sessions_client(world: World) -> None:
     world.store.legacy = ["v1-job"]
     world.sent("ADJ-1", A)
     world.check()
+    world.sent("ADJ-2", B, 250, method="charge")
+    world.check()
     listed = {(c.method, c.subject) for c in world.client.calls}
-    assert {("transfers", A), ("transfers", None)} <= listed
-    assert {("charges", g) for g in ("ledgerrun", "nightly", "v1-job")} <= listed
+    assert {("transfers", A), ("transfers", B), ("transfers", None)} <= listed
+    assert any(m == "search" and f"'{B}'" in q for m, q in listed)  # B's debits by charge
+    assert not any(m == "charges" for m, _ in listed)  # the listing capped at 100: never
 
 
 # --- each kind -----------------------------------------------------------------------------------
@@ -141,7 +144,7 @@ def test_an_object_nobody_accounts_for_is_an_orphan(world: World) -> None:
     world.sent("ADJ-1", A)
     world.client.holds(movement("HAND-1", account=A, job="nightly"))  # names this job and day
     made_today = dt.datetime.combine(RUN_DATE, dt.time(9), dt.UTC)
-    world.client.holds(movement("", account=B, method="charge", metadata={}, created=made_today,
+    world.client.holds(movement("", account=A, method="charge", metadata={}, created=made_today,
                                 transfer_id="tr_bare", payment_id="py_bare"))  # fmt: skip
     report = world.check()
     assert kinds(report) == [("orphan", ""), ("orphan", "HAND-1")]
@@ -211,8 +214,7 @@ def test_an_object_that_differs_from_its_row_is_a_mismatch(world: World) -> None
 
 def test_a_listing_stripe_did_not_answer_is_unchecked_not_clean(world: World) -> None:
     world.sent("ADJ-1", A)
-    world.client.script("charges", TIMED_OUT,
-                        when="ledgerrun")  # fmt: skip
+    world.client.script("transfers", TIMED_OUT, when=None)  # the platform's credits
     report = world.check()
     assert kinds(report) == [("unchecked", "")] and report.unchecked and not report.clean
 

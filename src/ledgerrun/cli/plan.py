@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 
 import click
@@ -13,10 +14,13 @@ from ledgerrun.cli._common import (
     job_options,
     ledger_ready,
     max_problems_option,
+    output,
     reports_errors,
     resolve_job,
     wait_for_ledger_option,
 )
+from ledgerrun.events import Events
+from ledgerrun.output.logs import JsonLog, TextLog
 
 
 @click.command()
@@ -25,6 +29,12 @@ from ledgerrun.cli._common import (
     "--offline",
     is_flag=True,
     help="Plan from the file and the journal only; make no call to Stripe (no balances).",
+)
+@click.option(
+    "--sweep",
+    is_flag=True,
+    help="A journal's first look at every connected account's debits (the first run makes "
+    "it otherwise): made now, with its progress on stderr, and kept in the journal.",
 )
 @format_option
 @max_problems_option
@@ -39,6 +49,7 @@ def plan(
     api_base: str | None,
     live: bool,
     offline: bool,
+    sweep: bool,
     fmt: str,
     max_problems: int,
     wait_for: float | None,
@@ -55,11 +66,21 @@ def plan(
     from ledgerrun.output import text
     from ledgerrun.send.readonly import plan_job
 
+    if sweep and offline:
+        raise click.UsageError("--sweep asks Stripe: it cannot be --offline")
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
     ledger_ready(job, wait_for)
-    result = plan_job(job, offline=offline, live=live)
+    result = plan_job(job, offline=offline, live=live, sweep=sweep, events=_log_events())
     if fmt == "json":
         emit_json(result.to_json())
     else:
         click.echo(text.plan(result, max_problems))
     raise SystemExit(int(result.exit_code))
+
+
+def _log_events() -> Events:
+    """The guard's progress (a sweep) as log lines on stderr, text or JSON."""
+    settings = output()
+    if settings.log_format == "json":
+        return Events(JsonLog(sys.stderr))
+    return Events(TextLog(sys.stderr, verbose=settings.verbose))

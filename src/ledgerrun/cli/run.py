@@ -55,6 +55,13 @@ from ledgerrun.output.progress import Progress
     "results beside the real ones, but send nothing.",
 )
 @wait_for_ledger_option
+@click.option(
+    "--allow-prefix-change",
+    is_flag=True,
+    help="The job's id_prefix changed on purpose: send rows Stripe holds for this job under "
+    "another prefix (possible_duplicate_prefix) as new adjustments. Kept in the journal: later "
+    "runs need it no more.",
+)
 @reports_errors
 def run(
     target: Path,
@@ -70,6 +77,7 @@ def run(
     skip_invalid: bool,
     dry_run: bool,
     wait_for: float | None,
+    allow_prefix_change: bool,
 ) -> None:
     """Move the money of each row of the ledger, exactly once.
 
@@ -102,6 +110,7 @@ def run(
         concurrency=concurrency,
         rate_limit=rate_limit,
         skip_invalid=skip_invalid,
+        allow_prefix_change=allow_prefix_change,
     )
     stop, hard_stop = threading.Event(), threading.Event()
     events, progress = _listeners()

@@ -196,14 +196,14 @@ def sandbox(
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    click.echo(f"listening on {server.url}")
-    sys.stdout.flush()
     accounts = len(server.state.accounts)
-    say(
+    say(  # before the address: a client that waits for it may send a request at once
         f"{accounts} connected account(s) under platform {server.state.platform.id}; "
         f"rate limits {limits}; Ctrl-C to stop",
         level="info",
     )
+    click.echo(f"listening on {server.url}")
+    sys.stdout.flush()
     while not stopping.wait(0.5):
         pass
     server.stop()

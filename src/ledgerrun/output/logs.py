@@ -57,6 +57,7 @@ from ledgerrun.events import (
     AccountDone,
     BreakerOpen,
     Event,
+    GuardSweep,
     RowDone,
     RowInvalid,
     RunEnd,
@@ -133,6 +134,9 @@ class JsonLog:
                 )
             case BreakerOpen() | RunStopping():
                 self.write(event.name, level="error", reason=event.reason)
+            case GuardSweep() if _sweep_step(event):
+                about: dict[str, Any] = {"job": event.job, "run_id": event.run_id or None}
+                self.write(event.name, **about, listed=event.listed, listings=event.listings)
             case RunEnd():
                 duration = (self.now() - self._started).total_seconds() if self._started else None
                 code = event.exit_code
@@ -236,6 +240,11 @@ class TextLog:
         match event:
             case BreakerOpen():
                 line = f"Stripe stopped answering ({event.reason}): no more requests are sent."
+            case GuardSweep() if _sweep_step(event):
+                line = (
+                    f"Stripe guard: this journal's first look at every connected account: "
+                    f"{event.listed:,} of {event.listings:,} listed"
+                )
             case RunStopping():
                 line = f"The run is stopping: {event.reason}"
                 if event.traceback:
@@ -254,6 +263,14 @@ class TextLog:
             with self._lock:
                 self.stream.write(scrub(line) + "\n")
                 self.stream.flush()
+
+
+def _sweep_step(event: GuardSweep) -> bool:
+    """Whether a sweep's progress is worth a line: its start and its end, and each tenth of a
+    long one (a platform of hundreds of accounts takes minutes)."""
+    if event.listed in (0, event.listings):
+        return True
+    return event.listings >= 200 and event.listed % (event.listings // 10) == 0
 
 
 class JsonLogHandler(logging.Handler):

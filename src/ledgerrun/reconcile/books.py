@@ -17,6 +17,7 @@ from ledgerrun.job import Job
 from ledgerrun.output import results
 from ledgerrun.reconcile.model import Discrepancy, Reconciliation
 from ledgerrun.send.guard import seen_from
+from ledgerrun.send.listings import account_books
 from ledgerrun.store.model import SUCCEEDED, Entry, Journal, Seen
 from ledgerrun.stripe.session import Session
 from ledgerrun.stripe.shapes import Movement
@@ -70,32 +71,33 @@ def listings(
     ids = sorted(a for a in accounts if a.startswith("acct_") and a.isascii())
 
     def account(account_id: str) -> list[Seen]:
+        """The account's debits (by transfer, and by charge: the platform's charges and the
+        transfers Stripe made for them), by the guard's own listing."""
         try:
-            return [
-                obj_of(m)
-                for m in client.transfers(account_id, group=None, created_gte=since)
-                if m.transfer_group in groups
-                or m.metadata.get("ledgerrun_adjustment_id")
-                or m.transfer_id in known_ids  # the source transfer of a debit by charge
-            ]
+            books = account_books(client, account_id, since)
         except RefusedError:
             return []  # an account the key cannot reach holds none of this platform's objects
         except StripeError as exc:
             report.discrepancies.append(
-                Discrepancy("unchecked", "", account_id, "", "", f"listing its transfers: {exc}")
+                Discrepancy("unchecked", "", account_id, "", "", f"listing its debits: {exc}")
             )
             return []
+        kept = [
+            obj_of(m)
+            for m in books.transfers
+            if m.transfer_group in groups
+            or m.metadata.get("ledgerrun_adjustment_id")
+            or m.transfer_id in known_ids  # the source transfer of a debit by charge
+        ]
+        return kept + [
+            obj_of(m)
+            for m in books.charges
+            if m.transfer_group in groups or m.metadata.get("ledgerrun_adjustment_id")
+        ]
 
     with ThreadPoolExecutor(max(1, min(job.stripe.concurrency, 8))) as pool:
         for batch in pool.map(account, ids):
             yield from batch
-    for group in sorted(groups):
-        try:
-            yield from (obj_of(m) for m in list(client.charges(group=group, created_gte=since)))
-        except StripeError as exc:
-            report.discrepancies.append(
-                Discrepancy("unchecked", "", "", "", "", f"listing the charges of {group}: {exc}")
-            )
     try:
         credits = client.transfers(None, group=job.stripe.transfer_group, created_gte=since)
         yield from (obj_of(m) for m in list(credits))

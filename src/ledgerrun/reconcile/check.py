@@ -18,8 +18,9 @@ The rows checked are the run date's results as the store knows them
 (:func:`ledgerrun.send.dateview.date_view`), or a results file when one is given.
 
 Objects are found by listing, through the command's client (so every request is paced and
-retried): each account's transfers, the platform's charges in the transfer group (and version
-1's groups), the platform's credits. Only small records of ledgerrun's objects are kept.
+retried), as the guard finds them (:func:`ledgerrun.send.listings.account_books`): each
+account's transfers and the platform's charges that are its debits, and the platform's credits.
+Only small records of ledgerrun's objects are kept.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from ledgerrun.reconcile.model import NEXT_STEP, Discrepancy, Reconciliation
 from ledgerrun.send import dateview
 from ledgerrun.store.model import SUCCEEDED, Entry, Journal, Seen
 from ledgerrun.stripe.session import Session
-from ledgerrun.vocab import Direction, money_text
+from ledgerrun.vocab import Direction, Method, money_text
 
 
 def reconcile(
@@ -96,9 +97,12 @@ def reconcile(
     report.checked = len(succeeded)
     row_by_key = {r.key: r for r in rows}
     row_ids = {i for r in succeeded for i in (r.transfer_id, r.payment_id) if i}
+    # A debit by charge is one object: the transfer Stripe made for it is listed too (it carries
+    # what was reversed), but counted with its charge.
+    sources = {o.transfer_id for o in objects if o.method == Method.CHARGE and o.transfer_id}
     for obj in objects:
         in_scope = _in_scope(obj, job.name, run_date)
-        if in_scope:
+        if in_scope and (obj.key or obj.method == Method.CHARGE or obj.transfer_id not in sources):
             report.objects += 1
         kind = _classify(obj, job.name, run_date, in_scope, row_by_key, row_ids, known,
                          journal_ids, by_key, removed)  # fmt: skip

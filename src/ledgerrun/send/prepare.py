@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,7 @@ from ledgerrun.ingest.validate import Validation, blocking_problems, check
 from ledgerrun.job import Job
 from ledgerrun.send import consent
 from ledgerrun.send.ages import STALE_AFTER, age
-from ledgerrun.send.guard import Guard, Want
+from ledgerrun.send.guard import Guard
 from ledgerrun.send.preflight import (
     REUSE_FOR,
     UNAVAILABLE,
@@ -37,9 +37,10 @@ from ledgerrun.send.preflight import (
     region_warnings,
     row_findings,
 )
+from ledgerrun.send.verdicts import ask_the_guard
 from ledgerrun.store.model import PENDING, SUCCEEDED, AccountRecord, Entry, Journal, Seen
 from ledgerrun.stripe.shapes import Platform
-from ledgerrun.vocab import Direction, money_text
+from ledgerrun.vocab import Direction
 
 if TYPE_CHECKING:  # the Stripe SDK is imported only by commands that send
     from ledgerrun.stripe.session import Session
@@ -138,8 +139,11 @@ def prepare_online(
     store: Journal | None,
     writable: bool,
     clock: Clock | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Prepared:
-    """Pre-flight a prepared ledger: the accounts, and the Stripe guard."""
+    """Pre-flight a prepared ledger: the accounts, and the Stripe guard (a store that keeps
+    what it finds and has never swept sweeps first, telling ``progress`` (listings done, of
+    how many) as it goes)."""
     clock = clock or SystemClock()
     job = prepared.job
     prepared.online = True
@@ -154,11 +158,11 @@ def prepare_online(
         store,
         clock,
         group=job.stripe.transfer_group,
-        legacy_groups=[job.name, *(store.legacy_groups() if store is not None else [])],
         guard_days=job.guard_days,
         concurrency=job.stripe.concurrency,
         server_offset=lambda: session.client.gateway.server_offset,
         writable=writable,
+        progress=progress,
     )
     prepared.guard = guard
     offset = session.client.gateway.server_offset
@@ -168,7 +172,8 @@ def prepare_online(
     maybe = _todo_accounts(prepared, clock.now(), offset) if job.preflight else []
     with ThreadPoolExecutor(max_workers=1) as pool:
         checking = pool.submit(_account_checks, job, session, store, writable, maybe, clock)
-        _ask_the_guard(prepared, guard, clock, offset)
+        found = ask_the_guard(prepared, guard, clock, offset)
+        prepared.validation = _apply(prepared.validation, found)
         todo = _todo_accounts(prepared, clock.now(), offset)
         checked = checking.result()
     if job.preflight and todo:
@@ -182,7 +187,7 @@ def prepare_online(
         prepared.validation = _apply(validation, list(findings))
         debtors = {a for a, d in zip(v.account.to_pylist(), prepared.directions, strict=True)
                    if d == Direction.DEBIT}  # fmt: skip
-        prepared.warnings = region_warnings(
+        prepared.warnings += region_warnings(
             session.platform, [c for a, c in prepared.checks.items() if a in debtors]
         )
     prepared.requests = session.client.requests - before
@@ -311,63 +316,3 @@ def _account_checks(
             if c.code != UNAVAILABLE
         )
     return {a: checks[a] for a in accounts}
-
-
-def _ask_the_guard(
-    prepared: Prepared, guard: Guard, clock: Clock, offset: dt.timedelta | None
-) -> None:
-    """Rows the store does not know as sent, and rows pending for more than 23 hours, are looked
-    up in Stripe; found and equal: done; found and different: adjustment_conflict."""
-    v = prepared.validation
-    now = clock.now()
-    wants: list[Want] = []
-    accounts: set[str] = set()
-    oldest: dt.datetime | None = None
-    rows = zip(
-        prepared.keys,
-        v.valid.to_pylist(),
-        v.account.to_pylist(),
-        v.amount_minor.to_pylist(),
-        v.currency.to_pylist(),
-        prepared.directions,
-        strict=True,
-    )
-    for key, ok, account, amount, currency, direction in rows:
-        if not ok:
-            continue
-        entry = prepared.earlier.get(key)
-        if entry is not None and entry.state == SUCCEEDED:
-            continue
-        if entry is not None and entry.state == PENDING:
-            if age(entry, now, offset) < STALE_AFTER:
-                continue  # resent under its own key: Stripe settles it
-            stamp = min(entry.attempted_at, entry.attempted_at_server)
-            oldest = stamp if oldest is None else min(oldest, stamp)
-        wants.append(Want(key, account, int(amount), currency, direction))
-        accounts.add(account)
-    if not wants:
-        return
-    guard.refresh(accounts, reach_back_to=oldest)
-    for want in wants:
-        if guard.unsure(want):
-            prepared.unguarded[want.key] = "; ".join(sorted(set(guard.failed.values())))
-    verdicts = guard.verdicts(wants)
-    prepared.found = verdicts.found
-    if not verdicts.conflicts:
-        return
-    clashes: dict[int, str] = {}
-    for i, key in enumerate(prepared.keys):
-        objects = verdicts.conflicts.get(key)
-        if objects is None or not v.valid[i].as_py():
-            continue
-        o = max(objects, key=lambda s: s.created)
-        prepared.conflicts[key] = o
-        clashes[i] = (
-            f"Stripe already holds {o.object_id} for this adjustment (a {o.direction} of "
-            f"{money_text(o.amount, o.currency)} on {o.account}, job {o.job or '?'}, run date "
-            f"{o.run_date or '?'}), with other values than this row."
-        )
-    mask = pa.array([i in clashes for i in range(v.rows)], pa.bool_())
-    finding = Finding(mask, "adjustment_id", "adjustment_conflict", v.adjustment_id,
-                      lambda value, index: clashes[index])  # fmt: skip
-    prepared.validation = _apply(v, [finding])

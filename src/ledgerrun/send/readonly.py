@@ -1,6 +1,8 @@
 """The read-only commands as library calls: ``validate`` and ``plan`` prepare a job offline from
 the file and the journal, or online through a Stripe session, opening the journal only to read
-it. Nothing is sent and nothing is written. The command line and the Python API both call these.
+it. Nothing is sent and nothing is written; ``plan --sweep`` alone writes, and only what the
+Stripe guard finds (a store's first look at every connected account, kept so that the first
+night need not). The command line and the Python API both call these.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
+from ledgerrun.events import Events, GuardSweep
 from ledgerrun.job import Job
 from ledgerrun.send.plan import Plan
 from ledgerrun.send.prepare import Prepared, prepare
@@ -34,12 +37,29 @@ def read_store(job: Job) -> Iterator[Journal | None]:
 
 
 @contextlib.contextmanager
+def swept_store(job: Job) -> Iterator[Journal]:
+    """The job's store opened to keep what the guard's sweep finds (made if it is new), with
+    the job's lock held: a run of the job cannot start meanwhile."""
+    from ledgerrun.send.runner import locked_store
+
+    with locked_store(job) as store:
+        yield store
+
+
+@contextlib.contextmanager
 def prepared_for(
-    job: Job, *, offline: bool, live: bool, env: Mapping[str, str] | None = None
+    job: Job,
+    *,
+    offline: bool,
+    live: bool,
+    env: Mapping[str, str] | None = None,
+    sweep: bool = False,
+    events: Events | None = None,
 ) -> Iterator[tuple[Prepared, Session | None]]:
     """Prepare the job, online unless ``offline``; the session stays open in the block. The API
-    key is read from ``env`` (default: the process's environment)."""
-    with read_store(job) as store:
+    key is read from ``env`` (default: the process's environment). ``sweep``: the store keeps
+    what the guard finds, sweeping first if it never has (its progress told to ``events``)."""
+    with swept_store(job) if sweep else read_store(job) as store:
         if offline:
             yield prepare(job, None, store=store), None
             return
@@ -51,8 +71,16 @@ def prepared_for(
         if blocking_problems(prepared.validation):
             yield prepared, None
             return
+
+        def progress(listed: int, listings: int) -> None:
+            if events is not None:
+                events.emit(GuardSweep(listed, listings, job.name))
+
         with connect(job, os.environ if env is None else env, live=live) as session:
-            yield prepare_online(prepared, session, store=store, writable=False), session
+            online = prepare_online(
+                prepared, session, store=store, writable=sweep, progress=progress
+            )
+            yield online, session
 
 
 def validate_job(
@@ -65,11 +93,19 @@ def validate_job(
 
 
 def plan_job(
-    job: Job, *, offline: bool = False, live: bool = False, env: Mapping[str, str] | None = None
+    job: Job,
+    *,
+    offline: bool = False,
+    live: bool = False,
+    env: Mapping[str, str] | None = None,
+    sweep: bool = False,
+    events: Events | None = None,
 ) -> Plan:
     """``ledgerrun plan``: the validation, plus what a run would send per account, currency and
-    direction (with the balances that must cover it, unless ``offline``)."""
+    direction (with the balances that must cover it, unless ``offline``). ``sweep``: the
+    store's first look at every connected account is made now and kept."""
     from ledgerrun.send.plan import build_plan, plan_online
 
-    with prepared_for(job, offline=offline, live=live, env=env) as (prepared, session):
+    opened = prepared_for(job, offline=offline, live=live, env=env, sweep=sweep, events=events)
+    with opened as (prepared, session):
         return build_plan(prepared) if session is None else plan_online(prepared, session)

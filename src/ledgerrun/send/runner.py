@@ -44,7 +44,7 @@ import pyarrow as pa
 
 from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.errors import ConfigError, ExitCode, JournalError, OutputError
-from ledgerrun.events import BreakerOpen, Events, RunEnd, RunStart
+from ledgerrun.events import BreakerOpen, Events, GuardSweep, RunEnd, RunStart
 from ledgerrun.ingest.validate import blocking_problems
 from ledgerrun.job import Job
 from ledgerrun.send import dateview, decide, records, summarise
@@ -148,8 +148,9 @@ def run_job(
         ) as (session, mode):
             if session is not None:
                 prepared = prepare_online(
-                    prepared, session, store=store, writable=True, clock=clock
-                )
+                    prepared, session, store=store, writable=True, clock=clock,
+                    progress=lambda n, of: events.emit(GuardSweep(n, of, job.name, run_id)),
+                )  # fmt: skip
             record = start_run(
                 store, job, mode, prepared, run_id, dry_run, outputs, started,
                 batch or f"ledger:{job.ledger}",
@@ -223,16 +224,11 @@ def prepare_ledger(job: Job, store: Store) -> Prepared:
 
 
 def check_approval(job: Job, prepared: Prepared, store: Store) -> None:
-    """A job that needs four eyes runs only the very ledger an approver approved."""
-    if job.approval != "required":
-        return
-    sha256, name = prepared.validation.ledger.sha256, prepared.validation.ledger.path.name
-    if store.approval_for(job.name, sha256) is None:
-        raise ConfigError(
-            f"job {job.name} needs an approval before it runs: an approver (not the person who "
-            f"uploaded it) must approve ledger {name} (SHA-256 {sha256[:12]}...) in "
-            "the web application (ledgerrun serve). Any change to the file needs a new approval"
-        )
+    """A job whose approval policy asks for approvers runs only the very ledger (and plan
+    totals) they approved: as many distinct approvers as its rules ask, none its uploader."""
+    from ledgerrun.send import approval
+
+    approval.check(job, prepared, store)
 
 
 def start_run(

@@ -287,6 +287,35 @@ class JournalTables(RunTables):
                     found.setdefault(str(row[1]), []).append(Seen(*row))
         return found
 
+    def seen_bare(self, bares: Iterable[str]) -> dict[str, list[Seen]]:
+        """What was seen in Stripe of each id, whatever its ``id_prefix`` (by the canonical id
+        without a prefix)."""
+        sql = f"SELECT {codec.cols(schema.SEEN_COLUMNS)} FROM seen WHERE bare IN "
+        found: dict[str, list[Seen]] = {}
+        with self._tx("read what was seen in Stripe") as conn:
+            for batch in codec.batches(bares):
+                for row in conn.execute(sql + f"({codec.marks(batch)})", batch):
+                    seen = Seen(*row)
+                    found.setdefault(seen.bare, []).append(seen)
+        return found
+
+    def allowed_prefix(self, job: str) -> str | None:
+        """The ``id_prefix`` a run of ``job`` was allowed to change to (--allow-prefix-change)."""
+        with self._tx("read the allowed id prefix") as conn:
+            row = conn.execute(
+                "SELECT value FROM meta WHERE key = ?", (f"allowed_prefix:{job}",)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def allow_prefix(self, job: str, prefix: str) -> None:
+        """Remember that ``job``'s change to ``prefix`` was allowed: later runs need no flag."""
+        with self._tx("record the allowed id prefix", write=True) as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (f"allowed_prefix:{job}", prefix),
+            )
+
     def legacy_groups(self) -> list[str]:
         with self._tx("read the version-1 job names") as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = 'legacy_groups'").fetchone()

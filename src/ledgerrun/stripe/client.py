@@ -186,13 +186,15 @@ class Client:
             ),
         )
 
-    def charges(self, *, group: str | None, created_gte: int) -> Iterator[Movement]:
-        """Every charge of the platform from a connected account (debits by charge)."""
+    def connected_accounts(self) -> Iterator[str]:
+        """The ids of every connected account of the platform, a page of 100 at a time."""
+        return self._pages("GET /v1/accounts", self.gateway.list_accounts)
+
+    def search_charges(self, query: str) -> Iterator[Movement]:
+        """The platform's debits by charge that a search ``query`` finds, newest first. Search
+        results lag new charges by up to a minute (Stripe: longer during an outage)."""
         return self._pages(
-            "GET /v1/charges",
-            lambda after: self.gateway.list_charges(
-                group=group, created_gte=created_gte, after=after
-            ),
+            "GET /v1/charges/search", lambda page: self.gateway.search_charges(query, page)
         )
 
     def reversals(self, transfer_id: str, account: str | None) -> Iterator[Reversal]:

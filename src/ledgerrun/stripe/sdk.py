@@ -122,14 +122,25 @@ class SdkGateway:
             items = [shapes.credit_transfer(t) for t in page["data"]]
         return shapes.page_of(page, items)
 
-    def list_charges(
-        self, *, group: str | None, created_gte: int, after: str | None = None
-    ) -> Page[Movement]:
-        """One page (newest first) of the platform's charges from connected accounts (debits by
-        charge); charges from cards and other sources are left out."""
-        page, _ = self._call("get", "/v1/charges", _list_params(group, created_gte, after))
-        items = [shapes.debit_charge(c) for c in page["data"] if shapes.is_account_source(c)]
-        return shapes.page_of(page, items)
+    def list_accounts(self, after: str | None = None) -> Page[str]:
+        """One page of the platform's connected accounts' ids (newest first)."""
+        params: dict[str, Any] = {"limit": facts.LIST_PAGE_MAX}
+        if after:
+            params["starting_after"] = after
+        page, _ = self._call("get", "/v1/accounts", params)
+        return shapes.page_of(page, [str(a["id"]) for a in page["data"]])
+
+    def search_charges(self, query: str, page: str | None = None) -> Page[Movement]:
+        """One page of the platform's charges matching a search ``query`` (Stripe's search
+        query language), keeping the debits of connected accounts; the page's ``last_id``
+        is the cursor of the next (``next_page``)."""
+        params: dict[str, Any] = {"query": query, "limit": facts.LIST_PAGE_MAX}
+        if page:
+            params["page"] = page
+        found, _ = self._call("get", "/v1/charges/search", params)
+        items = [shapes.debit_charge(c) for c in found["data"] if shapes.is_account_source(c)]
+        cursor = found.get("next_page")
+        return Page(items, bool(found.get("has_more")) and bool(cursor), cursor)
 
     def get_transfer(self, transfer_id: str, account: str | None) -> Movement:
         """A transfer by id: on a connected account (a debit) or on the platform (a credit)."""
