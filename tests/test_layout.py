@@ -6,6 +6,7 @@ importing only from the layers listed for it:
 
 =============  ============================================================================
 base           errors, vocab, clock, events, money, summary, job, jobfile, jobreading, target,
+               approval_policy (a job's [approval] table and where a batch stands under it),
                startup, metadata_keys (ledgerrun's own Stripe metadata keys), and
                ``ledgerrun.stripe.facts`` (Stripe's rules, no SDK: any stage may read them);
                the package root only for ``__version__``. Imports only base.
@@ -63,6 +64,7 @@ LAYERS: dict[str, str] = {
             "job",
             "jobfile",
             "jobreading",
+            "approval_policy",
             "startup",
             "scrub",
             "target",

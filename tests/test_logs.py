@@ -100,6 +100,10 @@ def test_run_with_json_logs_end_to_end(tmp_path: Path, sandbox) -> None:
     done = cli("--log-format", "json", "run", job)
     assert done.returncode == 1
     records = [json.loads(line) for line in done.stderr.splitlines()]
+    sweep = [r for r in records if r["event"] == "guard_sweep"]  # the journal's first run
+    assert sweep and all(r["job"] == "e2e" and r["run_id"] for r in sweep)
+    assert sweep[-1]["listed"] == sweep[-1]["listings"]
+    records = [r for r in records if r["event"] != "guard_sweep"]
     events = [r["event"] for r in records]
     assert events[0] == "run_start" and events[-1] == "run_end"
     assert events.count("account_done") == 2 and events.count("row_failed") == 1

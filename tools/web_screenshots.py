@@ -1,8 +1,9 @@
 """Screenshots of the web application's main pages, for docs/web.md.
 
 Starts a sandbox seeded with the sample accounts, a site in a temporary folder (a job needing
-approval, two users), ``ledgerrun serve``, and headless Chromium; then works through the pages as
-a preparer and an approver would, saving ``docs/web-*.png``:
+two approvers above 10,000.00 USD, a preparer, two approvers and an admin), ``ledgerrun serve``,
+and headless Chromium; then works through the pages as they would (a draft sent back, the
+corrected ledger approved twice and run), saving ``docs/web-*.png``:
 
     .venv/bin/python tools/web_screenshots.py [--out docs]
 
@@ -39,6 +40,7 @@ def site(folder: Path, sandbox: str) -> Path:
         '[job]\nname = "month-end"\nledger = "unused.csv"\napproval = "required"\n'
         'results = "../out/{job}-{date}.results.csv"\n\n'
         '[limits]\nmax_amount = { usd = "10000.00", eur = "10000.00", jpy = "1500000" }\n\n'
+        '[approval]\nrules = [{ above = "10000.00", currency = "usd", approvers = 2 }]\n\n'
         f'[stripe]\napi_base = "{sandbox}"\nrate_limit = 12\nconcurrency = 4\n',
         encoding="utf-8",
     )
@@ -52,7 +54,8 @@ def site(folder: Path, sandbox: str) -> Path:
         'uploads = "uploads"\n',
         encoding="utf-8",
     )
-    for name, role in (("maria", "preparer"), ("tom", "approver")):
+    for name, role in (("maria", "preparer"), ("tom", "approver"), ("ana", "approver"),
+                       ("priya", "admin")):  # fmt: skip
         subprocess.run(
             [sys.executable, "-m", "ledgerrun", "users", "add", name, "--role", role,
              "--config", str(config), "--password-stdin"],
@@ -117,6 +120,7 @@ def shoot(url: str, folder: Path, out: Path) -> None:
         maria.screenshot(path=str(out / "web-signin.png"))
         sign_in(maria, url, "maria")
         upload(maria, "month-end", bad)
+        draft = maria.url
         maria.goto(maria.url + "?only=problems#rows")
         maria.locator("#rows").scroll_into_view_if_needed()
         maria.screenshot(path=str(out / "web-batch-problems.png"))
@@ -128,23 +132,46 @@ def shoot(url: str, folder: Path, out: Path) -> None:
 
         tom = browser.new_context(viewport=size).new_page()
         sign_in(tom, url, "tom")
+        tom.goto(draft)  # the draft with problems goes back to maria, with what to correct
+        tom.get_by_label("Comment").fill(
+            "Rows 3 and 7: the account ids are mistyped. Please correct them and upload again."
+        )
+        tom.get_by_role("button", name="Send back").click()
+        tom.wait_for_selector("text=Sent back to the preparer")
+        maria.goto(draft)
+        top = {"x": 0, "y": 0, "width": 1280, "height": 1000}
+        maria.screenshot(path=str(out / "web-sent-back.png"), full_page=True, clip=top)
+
         tom.goto(batch)
         tom.wait_for_selector("text=Accounts and balances checked with Stripe", timeout=60_000)
         tall = {"x": 0, "y": 0, "width": 1280, "height": 1500}
         tom.screenshot(path=str(out / "web-batch-plan.png"), full_page=True, clip=tall)
         tom.get_by_role("button", name="Approve").click()
-        tom.wait_for_selector("text=Approved")
-        tom.get_by_role("button", name="Run").click()
-        tom.wait_for_url(re.compile(r".*/work/[\w-]+$"))
+        tom.wait_for_selector("#approval-waiting")
+        tom.locator("#decision").scroll_into_view_if_needed()
+        tom.screenshot(path=str(out / "web-approval-waiting.png"))
+
+        ana = browser.new_context(viewport=size).new_page()
+        sign_in(ana, url, "ana")
+        ana.goto(batch)
+        ana.get_by_role("button", name="Approve").click()
+        ana.wait_for_selector("#batch-status:has-text('Approved')")
+        ana.get_by_role("button", name="Run").click()
+        ana.wait_for_url(re.compile(r".*/work/[\w-]+$"))
         for _ in range(600):  # the page updates itself; wait until it is well under way
-            if int(tom.locator("#p-done").inner_text().replace(",", "") or 0) > 60:
+            if int(ana.locator("#p-done").inner_text().replace(",", "") or 0) > 60:
                 break
-            tom.wait_for_timeout(100)
-        tom.screenshot(path=str(out / "web-run-progress.png"))
-        tom.wait_for_selector("text=Download results (CSV)", timeout=120_000)
-        tom.screenshot(path=str(out / "web-run-results.png"), full_page=True, clip=tall)
-        tom.goto(url + "/audit")
-        tom.screenshot(path=str(out / "web-audit.png"))
+            ana.wait_for_timeout(100)
+        ana.screenshot(path=str(out / "web-run-progress.png"))
+        ana.wait_for_selector("text=Download results (CSV)", timeout=120_000)
+        ana.screenshot(path=str(out / "web-run-results.png"), full_page=True, clip=tall)
+        ana.goto(url + "/audit")
+        ana.screenshot(path=str(out / "web-audit.png"))
+
+        priya = browser.new_context(viewport=size).new_page()
+        sign_in(priya, url, "priya")
+        priya.goto(url + "/admin/users")
+        priya.screenshot(path=str(out / "web-users.png"))
         browser.close()
     for name in sorted(out.glob("web-*.png")):
         print(name.relative_to(ROOT) if name.is_relative_to(ROOT) else name)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledgerrun.approval_policy import Policy, Rule
 from ledgerrun.clock import host_zone
 from ledgerrun.errors import ConfigError
 
@@ -146,6 +147,12 @@ class Job:
     allow_prefix_change: bool = False  # this run only (--allow-prefix-change): never from a file
     notify: NotifySettings | None = None  # [notify]: who is told when a run ends
     metrics_textfile: Path | None = None  # [metrics] textfile: gauges of the last run
+    approval_rules: tuple[Rule, ...] = ()  # [approval] rules: approvers by amount moved
+
+    @property
+    def policy(self) -> Policy:
+        """The job's approval policy: ``approval`` (required or not) and its rules."""
+        return Policy(required=self.approval == "required", rules=self.approval_rules)
 
     @property
     def store_location(self) -> str:

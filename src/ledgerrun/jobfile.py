@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ledgerrun import money
+from ledgerrun.approval_policy import read_policy
 from ledgerrun.clock import Clock, SystemClock, host_zone, today, valid_zone
 from ledgerrun.errors import ConfigError
 from ledgerrun.job import (
@@ -203,7 +204,8 @@ def load_job_file(
     """Read and check a TOML job file; raise ConfigError naming the offending key. Without a
     ``run_date``, the run date is today on ``clock`` in the job's time zone."""
     doc = read_toml(path, "job file")
-    tables = ["job", "columns", "ledger", "limits", "consent", "stripe", "notify", "metrics"]
+    tables = ["job", "columns", "ledger", "limits", "consent", "stripe", "notify", "metrics",
+              "approval"]  # fmt: skip
     for table in doc:
         if table not in tables:
             raise _unknown(table, tables)
@@ -211,6 +213,7 @@ def load_job_file(
     textfile = _checked_table(doc, "metrics").get("textfile")
     stripe_t = _checked_table(doc, "stripe")
     consent_t = _checked_table(doc, "consent")
+    policy = read_policy(doc, job_t.get("approval"))
     name = job_t.get("name")
     if name is None:
         raise ConfigError("'job.name' is required: a short name such as \"nightly-adjustments\"")
@@ -248,7 +251,8 @@ def load_job_file(
         guard_days=job_t.get("guard_days", 90),
         on_invalid=job_t.get("on_invalid", "abort"),
         preflight=job_t.get("preflight", True),
-        approval=job_t.get("approval", "none"),
+        approval="required" if policy.required else "none",
+        approval_rules=policy.rules,
         sheet=job_t.get("sheet"),
         consent_registry=(
             resolve("consent.registry", consent_t["registry"]) if "registry" in consent_t else None

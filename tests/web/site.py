@@ -31,19 +31,25 @@ def ledger(rows: list[str], header: str = HEADER) -> bytes:
     return ("\n".join([header, *rows]) + "\n").encode()
 
 
+# Two approvers above 100.00 USD moved (debits plus credits), none below it.
+TWO_ABOVE_100 = '[approval]\nrules = [{ above = "100.00", currency = "usd", approvers = 2 }]\n'
+
+
 def make_site(
     folder: Path, sandbox_url: str, *, serve_extra: str = "", max_upload_mb: int = 1
 ) -> Path:
-    """serve.toml, jobs/payouts.toml (approval required) and jobs/fees.toml (none)."""
+    """serve.toml, jobs/payouts.toml (approval required), jobs/fees.toml (none) and
+    jobs/treasury.toml (two approvers above 100.00 USD, none below)."""
     jobs = folder / "jobs"
     jobs.mkdir(parents=True, exist_ok=True)
-    for name, approval in (("payouts", "required"), ("fees", "none")):
+    for name, approval, extra in (("payouts", "required", ""), ("fees", "none", ""),
+                                  ("treasury", "none", TWO_ABOVE_100)):  # fmt: skip
         (jobs / f"{name}.toml").write_text(
             f'[job]\nname = "{name}"\nledger = "unused.csv"\napproval = "{approval}"\n'
             f'results = "../out/{{job}}-{{date}}.results.csv"\n\n'
             f'[stripe]\napi_base = "{sandbox_url}"\nrate_limit = 200\n'
             f'limits = "off"\nconcurrency = 4\n'
-            "timeout_s = 10\n",
+            f"timeout_s = 10\n\n{extra}",
             encoding="utf-8",
         )
     config = folder / "serve.toml"

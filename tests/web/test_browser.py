@@ -68,6 +68,7 @@ def site(module_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
     config = make_site(folder, module_sandbox.url)
     cli_add_user(config, "pat", "preparer")
     cli_add_user(config, "ada", "approver")
+    cli_add_user(config, "bob", "approver")
     log = folder / "serve.log"
     if not CHROMIUM.exists():  # a fresh machine: Debian's chromium, never a download
         script = Path(__file__).resolve().parents[2] / "tools" / "ensure_chromium.sh"
@@ -98,6 +99,22 @@ def step_a_signed_out_visitor_sees_no_page_and_no_download(site: Site) -> None:
     assert page.request.get(site.url + "/work/1-a/results.csv").status == 401
     assert page.request.get(site.url + "/work/1-a/results.xlsx").status == 401
     page.context.close()
+
+
+def step_sign_out_ends_the_session_and_a_saved_cookie_opens_nothing(site: Site) -> None:
+    page = site.page("pat")
+    saved = page.context.cookies()
+    assert any(c["name"] == "ledgerrun_session" for c in saved)
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r".*/signin$"))
+    page.context.close()
+    replayed = site.browser.new_context()
+    replayed.add_cookies(saved)  # a copy of the cookie kept from before the sign-out
+    again = replayed.new_page()
+    again.goto(site.url + "/batches")
+    assert again.url.startswith(site.url + "/signin?next=")
+    assert again.request.get(site.url + "/work/1-a/results.csv").status == 401
+    replayed.close()
 
 
 def step_the_preparer_sees_each_problem_on_its_cell(site: Site) -> None:
@@ -162,7 +179,7 @@ def step_the_approver_approves_and_the_batch_runs_with_progress_to_the_end(site:
     assert page.locator("#p-done").inner_text() == "4"
     assert page.locator("#p-total").inner_text() == "4"
     assert page.locator("#p-succeeded").inner_text() == "4"
-    assert "exit 0" in page.locator("#p-note").inner_text()
+    assert "every row succeeded" in page.locator("#p-note").inner_text()
     page.reload()  # what the page shows survives a reload: it lives in the store
     assert page.locator("#p-done").inner_text() == "4"
     assert debits(state(site.sandbox_url), "payouts") == {f"W-{i}": 1 for i in range(1, 5)}
@@ -203,12 +220,22 @@ def step_a_reversal_from_the_page_is_exactly_once(site: Site) -> None:
 
     page = site.page("ada")
     page.goto(site.notes["batch"] + "#reverse")
-    page.get_by_label("Only these adjustment ids:").check()
+    # every succeeded row, with an id typed: refused, never the wider choice
+    page.get_by_label("Adjustment ids (one per line)").fill("W-3")
+    page.get_by_label("Every succeeded row of this batch").check()
+    page.get_by_role("button", name="Dry run").click()
+    playwright_api.expect(page.locator("main")).to_contain_text("also typed 1 adjustment id")
+    assert books()["W-3"] == (0, 0)
+    # the form as it comes: the typed ids, and only they
+    page.goto(site.notes["batch"] + "#reverse")
+    assert page.get_by_label("Only these adjustment ids").is_checked()
     page.get_by_label("Adjustment ids (one per line)").fill("W-3")
     page.get_by_label("Reason").fill("charged twice")
     page.get_by_role("button", name="Dry run").click()
     page.wait_for_url(re.compile(r".*/work/[\w-]+$"))
     page.wait_for_selector("#reversal-lines", timeout=60_000)
+    lines = page.locator("#reversal-lines tbody tr")
+    assert lines.count() == 1 and "W-3" in lines.first.inner_text()  # W-3 alone, not all four
     assert books()["W-3"] == (0, 0)  # a dry run reverses nothing
     page.goto(site.notes["batch"] + "#reverse")
     page.get_by_role("button", name="Reverse").click()
@@ -231,13 +258,67 @@ def step_a_reversal_from_the_page_is_exactly_once(site: Site) -> None:
     page.context.close()
 
 
+def step_two_approvers_above_the_rules_amount_before_the_run(site: Site) -> None:
+    """Job treasury: two approvers above 100.00 USD. One approval sends nothing."""
+    page = site.page("pat")
+    page.get_by_label("Job").select_option("treasury")
+    rows = [r.replace("W-", "TR-") for r in GOOD_ROWS]  # 1,022.75 USD
+    page.get_by_label("Ledger file").set_input_files(
+        str(write(site.folder, "treasury.csv", ledger(rows)))
+    )
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url(re.compile(r".*/batches/[\w-]+$"))
+    batch = page.url
+    playwright_api.expect(page.locator("#approval-policy")).to_contain_text("2 approvers")
+    page.context.close()
+
+    ada = site.page("ada")
+    ada.goto(batch)
+    ada.get_by_label("Comment").fill("Matches the treasury sheet")
+    ada.get_by_role("button", name="Approve").click()
+    playwright_api.expect(ada.locator("#approval-waiting")).to_contain_text(
+        "Needs 1 more approval (1 of 2)"
+    )
+    assert ada.get_by_role("button", name="Run").count() == 0
+    assert ada.get_by_role("button", name="Approve").count() == 0  # not twice by one person
+    csrf = ada.locator('input[name="csrf_token"]').first.get_attribute("value") or ""
+    assert ada.request.post(batch + "/run", form={"csrf_token": csrf}).status == 409
+    assert "TR-1" not in debits(state(site.sandbox_url), "treasury")
+    ada.context.close()
+
+    bob = site.page("bob")
+    bob.goto(batch)
+    bob.get_by_role("button", name="Approve").click()
+    playwright_api.expect(bob.locator("#batch-status")).to_have_text("Approved")
+    bob.get_by_role("button", name="Run").click()
+    bob.wait_for_url(re.compile(r".*/work/[\w-]+$"))
+    bob.wait_for_selector("text=Download results (CSV)", timeout=60_000)
+    assert debits(state(site.sandbox_url), "treasury") == {f"TR-{i}": 1 for i in range(1, 5)}
+    bob.context.close()
+
+
+def step_times_are_shown_in_the_viewers_time_zone(site: Site) -> None:
+    context = site.browser.new_context(timezone_id="America/New_York", locale="en-US")
+    page = context.new_page()
+    page.goto(site.url + "/signin")
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/batches$"))
+    first = page.locator("#batch-count ~ div time").first
+    playwright_api.expect(first).to_have_class(re.compile("local"))
+    assert re.search(r"\b(EST|EDT)\b", first.inner_text()), first.inner_text()
+    assert (first.get_attribute("title") or "").endswith("UTC")  # the UTC moment, kept
+    context.close()
+
+
 def step_the_stripe_key_is_in_no_page_or_log(site: Site) -> None:
     page = site.page("ada")
     for path in ("/batches", site.notes["batch"], site.notes["work"], "/audit"):
         page.goto(path if path.startswith("http") else site.url + path)
         assert KEY not in page.content()
     audit = page.locator("#audit").inner_text()
-    for action in ("sign in", "upload", "approve", "run"):
+    for action in ("Signed in", "Uploaded", "Approved", "Run started"):
         assert action in audit
     page.context.close()
     assert KEY not in site.log.read_text(encoding="utf-8", errors="replace")
@@ -247,9 +328,12 @@ def test_a_batch_from_upload_to_reversal_in_the_browser(site: Site) -> None:
     """The steps in order, as one test: they build on each other (and so must not be spread
     over several test processes)."""
     step_a_signed_out_visitor_sees_no_page_and_no_download(site)
+    step_sign_out_ends_the_session_and_a_saved_cookie_opens_nothing(site)
     step_the_preparer_sees_each_problem_on_its_cell(site)
     step_the_preparer_uploads_the_fixed_ledger_and_cannot_approve_it(site)
     step_the_approver_approves_and_the_batch_runs_with_progress_to_the_end(site)
     step_results_download_as_csv_and_xlsx_and_agree(site)
     step_a_reversal_from_the_page_is_exactly_once(site)
+    step_two_approvers_above_the_rules_amount_before_the_run(site)
+    step_times_are_shown_in_the_viewers_time_zone(site)
     step_the_stripe_key_is_in_no_page_or_log(site)

@@ -159,15 +159,34 @@ def test_a_rejection_and_a_send_back_carry_the_comment(told: tuple[Web, HttpRece
         "batch_rejected", "ada", "Wrong month",
     )  # fmt: skip
     assert "Comment: Wrong month" in slack_texts(receiver.requests)[1]
-    # batch_sent_back is emitted by the send-back action; the function is the same for all.
-    batch = web.store.batch(batch_id)
-    assert batch is not None
-    notices.batch_event(
-        web.config, batch, "batch_sent_back", by="ada", comment="Split it in two",
-        env={"HOOK_SECRET": SECRET},
+    # a send back, from the page's button, with what to correct
+    other = new_batch(web, [r.replace("W-", "SB-") for r in GOOD_ROWS])
+    receiver.wait_for(5)
+    assert decide(approver, other, "send-back", comment="Split it in two").status_code == 303
+    sent_back = hook_bodies(receiver.wait_for(7))[3]
+    assert (sent_back["event"], sent_back["by"], sent_back["message"]) == (
+        "batch_sent_back", "ada", "Split it in two",
     )  # fmt: skip
-    sent_back = hook_bodies(receiver.wait_for(5))[2]
-    assert sent_back["event"] == "batch_sent_back" and sent_back["message"] == "Split it in two"
+    assert sent_back["batch"]["id"] == other
+
+
+def test_each_approval_short_of_the_rules_count_tells_who_still_must_approve(
+    told: tuple[Web, HttpReceiver],
+) -> None:
+    web, receiver = told
+    add_user(web.store, "bob", "approver")
+    batch_id = new_batch(web, [r.replace("W-", "TA-") for r in GOOD_ROWS], job="treasury")
+    (uploaded,) = hook_bodies(receiver.wait_for(1))  # serve.toml's hook only: no job [notify]
+    assert uploaded["event"] == "batch_uploaded" and uploaded["batch"]["id"] == batch_id
+    assert decide(web.signed_in("ada"), batch_id, "approve").status_code == 303
+    first = hook_bodies(receiver.wait_for(2))[1]
+    assert first["event"] == "batch_uploaded" and first["by"] == "ada"
+    assert first["batch"]["approvals"] == {"needed": 2, "approved_by": ["ada"]}
+    assert "Needs 1 more approval (1 of 2)" in first["message"]
+    assert decide(web.signed_in("bob"), batch_id, "approve").status_code == 303
+    second = hook_bodies(receiver.wait_for(3))[2]
+    assert second["event"] == "batch_approved" and second["by"] == "bob"
+    assert second["batch"]["approvals"] == {"needed": 2, "approved_by": ["ada", "bob"]}
 
 
 def test_a_job_without_approval_does_not_ask_for_one(told: tuple[Web, HttpReceiver]) -> None:

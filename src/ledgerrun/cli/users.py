@@ -43,13 +43,15 @@ def _store(config_path: Path) -> Iterator[Store]:
 
 def _read_password(stdin: bool) -> str:
     from ledgerrun.errors import ConfigError
+    from ledgerrun.web.security import password_problem
 
     if stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 8:
-        raise ConfigError("the password must have at least 8 characters")
+    problem = password_problem(password)  # the administration page's rule too
+    if problem:
+        raise ConfigError(problem)
     return password
 
 
@@ -71,16 +73,13 @@ def add(name: str, role: str, config_path: Path, password_stdin: bool, no_passwo
     """Add the user NAME with a role; the password is asked for twice (or read with
     --password-stdin) and kept only as an Argon2 hash."""
     import datetime as dt
-    import re
 
     from ledgerrun.errors import ConfigError
     from ledgerrun.store.model import User
-    from ledgerrun.web.security import hash_password
+    from ledgerrun.web.security import hash_password, name_problem
 
-    if not re.fullmatch(r"[A-Za-z0-9_.@+-]{1,100}", name):
-        raise ConfigError(
-            "a user name is 1-100 letters, digits or . _ @ + - (as the sign-on proxy sends it)"
-        )
+    if name_problem(name):
+        raise ConfigError(name_problem(name))
     password_hash = "" if no_password else hash_password(_read_password(password_stdin))
     with _store(config_path) as store:
         store.add_user(User(name, role, password_hash, False, dt.datetime.now(dt.UTC)))
@@ -109,10 +108,10 @@ def list_users(config_path: Path) -> None:
 @global_options
 @reports_errors
 def disable(name: str, config_path: Path) -> None:
-    """Disable NAME: no more sign-ins, and any open session ends at its next request."""
+    """Disable NAME: no more sign-ins, and every open session of NAME ends at once."""
     with _store(config_path) as store:
-        store.update_user(name, disabled=True)
-    click.echo(f"Disabled {name}.")
+        store.update_user(name, disabled=True)  # ends the user's sessions in the same step
+    click.echo(f"Disabled {name}: signed out everywhere.")
 
 
 @users.command("enable")
@@ -134,10 +133,10 @@ def enable(name: str, config_path: Path) -> None:
 @global_options
 @reports_errors
 def password(name: str, config_path: Path, password_stdin: bool) -> None:
-    """Set a new password for NAME."""
+    """Set a new password for NAME; every open session of NAME ends at once."""
     from ledgerrun.web.security import hash_password
 
     new_hash = hash_password(_read_password(password_stdin))
     with _store(config_path) as store:
         store.update_user(name, password_hash=new_hash)
-    click.echo(f"Changed the password of {name}.")
+    click.echo(f"Changed the password of {name}: signed out everywhere.")

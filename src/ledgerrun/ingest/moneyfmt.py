@@ -26,65 +26,16 @@ from decimal import Decimal
 from ledgerrun.ingest import numfmt
 from ledgerrun.ingest.cellview import display
 from ledgerrun.ingest.workbook import Cell
+from ledgerrun.money.table import symbol_owners
 
-# The texts a number format may put around an amount of each currency, besides the ISO code
-# itself (any letter case). A symbol several currencies share ("$", "kr") is accepted for each.
-_SYMBOLS: dict[str, tuple[str, ...]] = {
-    "usd": ("$", "US$", "U$S"),
-    "cad": ("$", "CA$", "C$", "Can$"),
-    "aud": ("$", "A$", "AU$"),
-    "nzd": ("$", "NZ$"),
-    "hkd": ("$", "HK$"),
-    "sgd": ("$", "S$"),
-    "twd": ("$", "NT$"),
-    "mxn": ("$", "MX$", "Mex$"),
-    "ars": ("$",),
-    "clp": ("$",),
-    "cop": ("$",),
-    "uyu": ("$", "$U"),
-    "brl": ("R$",),
-    "eur": ("€",),
-    "gbp": ("£",),
-    "jpy": ("¥", "￥", "円"),
-    "cny": ("¥", "￥", "元", "CN¥", "RMB"),
-    "krw": ("₩", "원"),
-    "inr": ("₹", "Rs", "Rs."),
-    "chf": ("Fr.", "fr.", "SFr."),
-    "sek": ("kr", "kr."),
-    "nok": ("kr", "kr."),
-    "dkk": ("kr", "kr."),
-    "isk": ("kr", "kr."),
-    "pln": ("zł",),
-    "czk": ("Kč",),
-    "huf": ("Ft",),
-    "ron": ("lei",),
-    "bgn": ("лв", "лв."),
-    "rub": ("₽", "руб."),
-    "uah": ("₴",),
-    "try": ("₺", "TL"),
-    "ils": ("₪",),
-    "thb": ("฿",),
-    "vnd": ("₫",),
-    "php": ("₱",),
-    "ngn": ("₦",),
-    "kzt": ("₸",),
-    "zar": ("R",),
-    "myr": ("RM",),
-    "idr": ("Rp",),
-}
 _AROUND = " \u00a0\u202f()-+"  # spacing, accounting parentheses and signs: not text
-
-
-def symbols(currency: str) -> frozenset[str]:
-    """The texts a format may show around an amount in ``currency`` (lower-case ISO code)."""
-    return frozenset((*_SYMBOLS.get(currency, ()), currency.upper(), currency.lower()))
 
 
 def _owner(text: str) -> str | None:
     """The currency whose symbol or code ``text`` is, when only one has it."""
-    owners = [c for c, signs in _SYMBOLS.items() if text in signs]
+    owners = symbol_owners(text)
     if len(owners) == 1:
-        return owners[0].upper()
+        return next(iter(owners)).upper()
     if len(text) == 3 and text.isalpha() and text.isascii():
         return text.upper()
     return None
@@ -147,7 +98,7 @@ def trouble(
             f"The cell shows {shows}, an amount in major units, but the column holds minor "
             f"units (cents): {held} minor units."
         )
-    if text and currency is not None and text not in symbols(currency):
+    if text and currency is not None and currency not in symbol_owners(text):
         other = _owner(text)
         if other is not None and other != currency.upper():
             why = f"in another currency ({other}), not in the row's {currency.upper()}"

@@ -223,16 +223,11 @@ def prepare_ledger(job: Job, store: Store) -> Prepared:
 
 
 def check_approval(job: Job, prepared: Prepared, store: Store) -> None:
-    """A job that needs four eyes runs only the very ledger an approver approved."""
-    if job.approval != "required":
-        return
-    sha256 = prepared.validation.ledger.sha256
-    if store.approval_for(job.name, sha256) is None:
-        raise ConfigError(
-            f"job {job.name} needs an approval before it runs: an approver (not the person who "
-            f"uploaded it) must approve ledger {job.ledger.name} (SHA-256 {sha256[:12]}...) in "
-            "the web application (ledgerrun serve). Any change to the file needs a new approval"
-        )
+    """A job whose approval policy asks for approvers runs only the very ledger (and plan
+    totals) they approved: as many distinct approvers as its rules ask, none its uploader."""
+    from ledgerrun.send import approval
+
+    approval.check(job, prepared, store)
 
 
 def start_run(

@@ -12,7 +12,9 @@ generation.
 Besides the journal of adjustments, the store keeps the runs (who, where, what, how it ended),
 what the Stripe guard has seen in Stripe's books (objects carrying ledgerrun metadata, with a
 high-water mark per listing, so nightly runs list only what is new), and recent account checks
-(so a second run within a day does not ask Stripe again).
+(so a second run within a day does not ask Stripe again). The web application's records (users,
+sessions, batches, approvals, audit, work) are :mod:`ledgerrun.store.web_model`'s, named here
+too, behind their own protocol, :class:`WebRecords`.
 
 Implementations: :mod:`ledgerrun.store.sqlite` (a file, the default) and, for several hosts,
 PostgreSQL. They pass the same contract tests.
@@ -22,9 +24,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ledgerrun.store.web_model import ROLES as ROLES
+from ledgerrun.store.web_model import Approval as Approval
+from ledgerrun.store.web_model import AuditEvent as AuditEvent
+from ledgerrun.store.web_model import AuditQuery as AuditQuery
+from ledgerrun.store.web_model import Batch as Batch
+from ledgerrun.store.web_model import BatchQuery as BatchQuery
+from ledgerrun.store.web_model import User as User
+from ledgerrun.store.web_model import WebSession as WebSession
+from ledgerrun.store.web_model import WorkItem as WorkItem
 from ledgerrun.vocab import State
 
 PENDING, SUCCEEDED, FAILED = State.PENDING, State.SUCCEEDED, State.FAILED
@@ -217,81 +228,7 @@ class ReversalEntry:
     refund_status: str | None = None  # pending, succeeded, failed, canceled (a refund)
 
 
-# --- the web application's records --------------------------------------------------------------
-
-ROLES = ("preparer", "approver", "admin")
-
-
-@dataclass(frozen=True)
-class User:
-    name: str
-    role: str  # "preparer" | "approver" | "admin"
-    password_hash: str  # Argon2; "" for users known only through a single-sign-on proxy
-    disabled: bool
-    created_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class Batch:
-    """One uploaded ledger, its validation and what became of it."""
-
-    batch_id: str
-    job: str
-    file_name: str  # as uploaded (shown only, never used as a path)
-    sha256: str  # the stored file is uploads/<sha256>
-    size: int
-    uploaded_by: str
-    uploaded_at: dt.datetime
-    status: str  # uploaded | invalid | valid | approved | rejected | running | done
-    rows: int
-    summary: dict[str, Any]  # totals, problem counts, control total, at upload
-    run_id: str | None = None
-    updated_at: dt.datetime | None = None
-
-
-@dataclass(frozen=True)
-class Approval:
-    batch_id: str
-    job: str
-    decision: str  # "approved" | "rejected"
-    by: str
-    at: dt.datetime
-    sha256: str  # the ledger approved: any change is a new batch
-    totals: dict[str, Any]  # the plan's totals approved
-    comment: str = ""
-
-
-@dataclass(frozen=True)
-class AuditEvent:
-    at: dt.datetime
-    user: str
-    address: str
-    action: str  # sign_in, sign_in_failed, upload, approve, reject, run, reverse, reconcile...
-    batch_id: str = ""
-    sha256: str = ""
-    detail: dict[str, Any] | None = None
-    seq: int | None = None
-
-
-@dataclass(frozen=True)
-class WorkItem:
-    """A run, reversal or reconcile asked for from the web, done by a worker."""
-
-    work_id: str
-    batch_id: str
-    kind: str  # "run" | "reverse" | "reconcile"
-    requested_by: str
-    requested_at: dt.datetime
-    state: str  # queued | running | done | failed
-    params: dict[str, Any]
-    worker: str = ""
-    started_at: dt.datetime | None = None
-    ended_at: dt.datetime | None = None
-    exit_code: int | None = None
-    progress: dict[str, Any] | None = None
-    message: str = ""
-    lease_until: dt.datetime | None = None  # while running: its worker renews it while alive
-    history: list[dict[str, Any]] = field(default_factory=list)  # who had it, and when
+# --- the web application's records (their own module) ------------------------------------------
 
 
 class ReversalStore(Protocol):
@@ -318,8 +255,8 @@ class ReversalStore(Protocol):
 
 
 class WebRecords(Protocol):
-    """The web application's records: users, sign-ins, batches, approvals, the audit trail and
-    the work queue. Nothing that moves money reads or writes them."""
+    """The web application's records: users, sign-ins, sessions, batches, approvals, the audit
+    trail and the work queue. Nothing that moves money reads or writes them."""
 
     # fmt: off
     def add_user(self, user: User) -> None: ...
@@ -327,17 +264,27 @@ class WebRecords(Protocol):
     def users(self) -> list[User]: ...
     def update_user(self, name: str, *, role: str | None = None,
                     password_hash: str | None = None, disabled: bool | None = None) -> None: ...
-    def record_signin(self, name: str, address: str, ok: bool, at: dt.datetime) -> None: ...
-    def failed_signins(self, name: str, address: str, since: dt.datetime) -> int: ...
+    def record_signin(self, name: str, address: str, ok: bool, at: dt.datetime,
+                      device: str = "") -> None: ...
+    def signin_failures(self, since: dt.datetime, *, name: str | None = None,
+                        address: str | None = None,
+                        device: str | None = None) -> tuple[int, dt.datetime | None]: ...
+    def add_session(self, session: WebSession) -> None: ...
+    def web_session(self, session_key: str) -> WebSession | None: ...
+    def open_sessions(self, at: dt.datetime) -> list[WebSession]: ...
+    def end_session(self, session_key: str, at: dt.datetime, why: str) -> None: ...
+    def end_sessions(self, user: str, at: dt.datetime, why: str) -> int: ...
     def add_batch(self, batch: Batch) -> None: ...
     def batch(self, batch_id: str) -> Batch | None: ...
-    def batches(self, limit: int = 200) -> list[Batch]: ...
+    def batches(self, limit: int = 200, query: BatchQuery | None = None) -> list[Batch]: ...
     def update_batch(self, batch_id: str, **changes: Any) -> None: ...
     def add_approval(self, approval: Approval) -> None: ...
     def approvals(self, batch_id: str) -> list[Approval]: ...
     def approval_for(self, job: str, sha256: str) -> Approval | None: ...
+    def decisions(self, job: str, sha256: str) -> list[Approval]: ...
     def add_audit(self, event: AuditEvent) -> int: ...
-    def audit_events(self, limit: int = 500, before: int | None = None) -> list[AuditEvent]: ...
+    def audit_events(self, limit: int = 500, before: int | None = None,
+                     query: AuditQuery | None = None) -> list[AuditEvent]: ...
     def enqueue(self, item: WorkItem) -> None: ...
     def claim_work(self, worker: str, at: dt.datetime,
                    lease: dt.timedelta = ...) -> WorkItem | None: ...

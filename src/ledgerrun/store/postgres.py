@@ -80,6 +80,19 @@ TABLES = frozenset(
     for s in schema.POSTGRES_TABLES
     if s.startswith("CREATE TABLE")
 )
+
+
+def _added_since(version: int) -> set[str]:
+    """The tables the versions after ``version`` create (a store of ``version`` lacks them)."""
+    return {
+        found.group(1)
+        for step, statements in schema.UPGRADES.items()
+        if step > version
+        for statement in statements
+        if (found := re.match(r"CREATE TABLE (\w+)", statement))
+    }
+
+
 _SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('ledgerrun:schema:' || %s, 0))"
 
 
@@ -216,7 +229,7 @@ class PostgresStore(ReversalTables, WebTables):
         canonical id); no PostgreSQL store of version 1 exists. Each later version's statements
         (:data:`ledgerrun.store.schema.UPGRADES`) are applied in turn, then the version is
         written."""
-        missing = TABLES - tables
+        missing = TABLES - tables - _added_since(version)
         if not 2 <= version <= SCHEMA_VERSION or missing - {"locks"}:
             raise damaged(
                 self.location,

@@ -3,7 +3,8 @@
 Version 1 (ledgerrun 0.1) kept one journal per job, keyed by (job, adjustment id as written).
 Version 2 keys every adjustment by its canonical id, platform-wide, and adds what the Stripe
 guard has seen, listing high-water marks and account checks. Version 3 (:data:`UPGRADES`) adds
-work leases, so a work item whose worker died is taken over by any other.
+work leases, so a work item whose worker died is taken over by any other, and the web
+application's server-side sessions.
 
 A new store is made with the current tables (:data:`TABLES`: version 2's statements with every
 later column folded in); an older one is brought forward by each version's statements in turn,
@@ -98,6 +99,10 @@ REVERSAL_COLUMNS = (
     *("completed_at", "run_id", "method", "payment_id", "refund_id", "refund_status"),
 )
 USER_COLUMNS = ("name", "role", "password_hash", "disabled", "created_at")
+SESSION_COLUMNS = (
+    *("session_key", "username", "address", "started_at", "expires_at", "ended_at"),
+    "ended_why",
+)
 BATCH_COLUMNS = (
     *("batch_id", "job", "file_name", "sha256", "size", "uploaded_by", "uploaded_at", "status"),
     *("rows", "summary", "run_id", "updated_at"),
@@ -116,7 +121,7 @@ TIME_COLUMNS = frozenset(
     (
         *("attempted_at", "attempted_at_server", "completed_at", "started_at", "ended_at"),
         *("created_at", "uploaded_at", "updated_at", "at", "requested_at", "checked_at"),
-        "lease_until",
+        *("lease_until", "expires_at"),
     )
 )
 
@@ -211,6 +216,15 @@ UPGRADES: dict[int, tuple[str, ...]] = {
         # prefix changed since is found by it (possible_duplicate_prefix).
         "ALTER TABLE seen ADD COLUMN bare TEXT NOT NULL DEFAULT ''",
         "CREATE INDEX seen_by_bare ON seen (bare)",
+        # The web application's sessions, kept on the server: the cookie holds a random id,
+        # this table its SHA-256. Signing out, a new password or disabling the user ends them.
+        "CREATE TABLE web_sessions (session_key TEXT PRIMARY KEY, username TEXT NOT NULL,"
+        " address TEXT NOT NULL, started_at TEXT NOT NULL, expires_at TEXT NOT NULL,"
+        " ended_at TEXT, ended_why TEXT NOT NULL)",
+        "CREATE INDEX web_sessions_by_user ON web_sessions (username, ended_at)",
+        # Sign-in throttling counts a browser that signed in as a name before apart from its
+        # name and address (its known-browser cookie's id): an attacker cannot slow it down.
+        "ALTER TABLE signins ADD COLUMN device TEXT NOT NULL DEFAULT ''",
     ),
 }
 """What each version adds, in SQL both stores speak (PostgreSQL's types by :func:`postgres_ddl`).

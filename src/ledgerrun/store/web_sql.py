@@ -1,5 +1,6 @@
-"""The web application's records in SQL: users, sign-ins, batches, approvals, the audit trail
-(append-only: nothing here updates or deletes it) and the work queue that workers claim from."""
+"""The web application's records in SQL: batches, approvals, the audit trail (append-only:
+nothing here updates or deletes it) and the work queue that workers claim from; users, sign-ins
+and sessions are :mod:`~ledgerrun.store.web_users_sql`'s."""
 
 from __future__ import annotations
 
@@ -9,10 +10,16 @@ from typing import Any
 
 from ledgerrun.errors import JournalError
 from ledgerrun.store import codec, schema
-from ledgerrun.store.model import ROLES, Approval, AuditEvent, Batch, User, WorkItem
-from ledgerrun.store.sql import SQLBase
+from ledgerrun.store.model import (
+    Approval,
+    AuditEvent,
+    AuditQuery,
+    Batch,
+    BatchQuery,
+    WorkItem,
+)
+from ledgerrun.store.web_users_sql import WebUsers
 
-_user = codec.decoder(User, schema.USER_COLUMNS, booleans=("disabled",))
 _batch = codec.decoder(Batch, schema.BATCH_COLUMNS)
 _approval = codec.decoder(Approval, schema.APPROVAL_COLUMNS)
 _audit = codec.decoder(AuditEvent, schema.AUDIT_COLUMNS)
@@ -23,6 +30,46 @@ _WORK_FIELDS = {f.name for f in dataclasses.fields(WorkItem)} - {"work_id"}
 
 def _select(table: str, columns: tuple[str, ...]) -> str:
     return f"SELECT {codec.cols(columns)} FROM {table}"
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern for text containing ``text`` (its own ``%``, ``_`` and ``\\`` taken
+    literally), lower-case: compared with ``LOWER(column)``."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _times(
+    where: list[str],
+    values: list[Any],
+    column: str,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> tuple[list[str], list[Any]]:
+    if since is not None:
+        where.append(f"{column} >= ?")
+        values.append(codec.ts(since, "since"))
+    if until is not None:
+        where.append(f"{column} < ?")
+        values.append(codec.ts(until, "until"))
+    return where, values
+
+
+def _batch_where(q: BatchQuery) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    values: list[Any] = []
+    if q.statuses:
+        where.append(f"status IN ({codec.marks(q.statuses)})")
+        values.extend(q.statuses)
+    for column, value in (("uploaded_by", q.uploaded_by), ("job", q.job)):
+        if value:
+            where.append(f"{column} = ?")
+            values.append(value)
+    if q.file_name:
+        where.append("LOWER(file_name) LIKE ? ESCAPE '\\'")
+        values.append(_like(q.file_name))
+    where, values = _times(where, values, "uploaded_at", q.since, q.until)
+    return (f" WHERE {' AND '.join(where)}" if where else ""), values
 
 
 def _encode_changes(changes: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
@@ -39,74 +86,8 @@ def _encode_changes(changes: dict[str, Any], allowed: set[str]) -> dict[str, Any
     return out
 
 
-class WebTables(SQLBase):
-    # --- users -----------------------------------------------------------------------------
-
-    def add_user(self, user: User) -> None:
-        if user.role not in ROLES:
-            raise JournalError(f"unknown role {user.role!r}: use one of {', '.join(ROLES)}")
-        with self._tx(f"add the user {user.name}", write=True) as conn:
-            if conn.execute("SELECT 1 FROM users WHERE name = ?", (user.name,)).fetchone():
-                raise JournalError(f"there is already a user {user.name}")
-            columns = schema.USER_COLUMNS
-            conn.execute(
-                f"INSERT INTO users ({codec.cols(columns)}) VALUES ({codec.marks(columns)})",
-                codec.encode(user, columns),
-            )
-
-    def user(self, name: str) -> User | None:
-        with self._tx("read a user") as conn:
-            row = conn.execute(
-                _select("users", schema.USER_COLUMNS) + " WHERE name = ?", (name,)
-            ).fetchone()
-        return None if row is None else _user(row)
-
-    def users(self) -> list[User]:
-        with self._tx("list users") as conn:
-            rows = conn.execute(_select("users", schema.USER_COLUMNS) + " ORDER BY name")
-            return [_user(row) for row in rows]
-
-    def update_user(
-        self,
-        name: str,
-        *,
-        role: str | None = None,
-        password_hash: str | None = None,
-        disabled: bool | None = None,
-    ) -> None:
-        changes: dict[str, Any] = {}
-        if role is not None:
-            if role not in ROLES:
-                raise JournalError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
-            changes["role"] = role
-        if password_hash is not None:
-            changes["password_hash"] = password_hash
-        if disabled is not None:
-            changes["disabled"] = int(disabled)
-        if not changes:
-            return
-        sets = ", ".join(f"{k} = ?" for k in changes)
-        with self._tx(f"change the user {name}", write=True) as conn:
-            sql = f"UPDATE users SET {sets} WHERE name = ?"
-            if conn.execute(sql, (*changes.values(), name)).rowcount != 1:
-                raise JournalError(f"there is no user {name}")
-
-    def record_signin(self, name: str, address: str, ok: bool, at: dt.datetime) -> None:
-        with self._tx("record a sign-in", write=True, durable=False) as conn:
-            conn.execute(
-                "INSERT INTO signins (name, address, ok, at) VALUES (?, ?, ?, ?)",
-                (name, address, int(ok), codec.ts(at, "at")),
-            )
-
-    def failed_signins(self, name: str, address: str, since: dt.datetime) -> int:
-        """Failed sign-ins since ``since`` for this name, or from this address."""
-        with self._tx("count failed sign-ins") as conn:
-            row = conn.execute(
-                "SELECT COUNT(*) FROM signins WHERE ok = 0 AND at > ? AND (name = ? OR"
-                " address = ?)",
-                (codec.ts(since, "since"), name, address),
-            ).fetchone()
-        return int(row[0]) if row else 0
+class WebTables(WebUsers):
+    """The web application's records (users, sign-ins and sessions in :class:`WebUsers`)."""
 
     # --- batches and approvals ---------------------------------------------------------------
 
@@ -125,10 +106,14 @@ class WebTables(SQLBase):
             ).fetchone()
         return None if row is None else _batch(row)
 
-    def batches(self, limit: int = 200) -> list[Batch]:
+    def batches(self, limit: int = 200, query: BatchQuery | None = None) -> list[Batch]:
+        """The newest batches first, those ``query`` asks for."""
+        where, values = _batch_where(query or BatchQuery())
         with self._tx("list batches") as conn:
-            sql = _select("batches", schema.BATCH_COLUMNS)
-            rows = conn.execute(sql + " ORDER BY uploaded_at DESC, batch_id LIMIT ?", (limit,))
+            sql = _select("batches", schema.BATCH_COLUMNS) + where
+            rows = conn.execute(
+                sql + " ORDER BY uploaded_at DESC, batch_id LIMIT ?", (*values, limit)
+            )
             return [_batch(row) for row in rows]
 
     def update_batch(self, batch_id: str, **changes: Any) -> None:
@@ -166,6 +151,13 @@ class WebTables(SQLBase):
         found = None if row is None else _approval(row)
         return found if found is not None and found.decision == "approved" else None
 
+    def decisions(self, job: str, sha256: str) -> list[Approval]:
+        """Every decision on exactly this ledger for this job, oldest first."""
+        with self._tx("read approvals") as conn:
+            sql = _select("approvals", schema.APPROVAL_COLUMNS)
+            rows = conn.execute(sql + " WHERE job = ? AND sha256 = ? ORDER BY at", (job, sha256))
+            return [_approval(row) for row in rows]
+
     # --- audit -----------------------------------------------------------------------------
 
     def add_audit(self, event: AuditEvent) -> int:
@@ -180,16 +172,31 @@ class WebTables(SQLBase):
             row = conn.execute("SELECT MAX(seq) FROM audit").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def audit_events(self, limit: int = 500, before: int | None = None) -> list[AuditEvent]:
-        sql = _select("audit", schema.AUDIT_COLUMNS)
+    def audit_events(
+        self, limit: int = 500, before: int | None = None, query: AuditQuery | None = None
+    ) -> list[AuditEvent]:
+        """The newest events first (before the event numbered ``before``), those ``query``
+        asks for."""
+        q = query or AuditQuery()
+        where: list[str] = []
+        values: list[Any] = []
+        if before is not None:
+            where.append("seq < ?")
+            values.append(before)
+        if q.user:
+            where.append("username = ?")
+            values.append(q.user)
+        if q.batch_id:
+            where.append("batch_id = ?")
+            values.append(q.batch_id)
+        if q.actions:
+            where.append(f"action IN ({codec.marks(q.actions)})")
+            values.extend(q.actions)
+        where, values = _times(where, values, "at", q.since, q.until)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        sql = _select("audit", schema.AUDIT_COLUMNS) + clause + " ORDER BY seq DESC LIMIT ?"
         with self._tx("read the audit trail") as conn:
-            if before is None:
-                rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", (limit,))
-            else:
-                rows = conn.execute(
-                    sql + " WHERE seq < ? ORDER BY seq DESC LIMIT ?", (before, limit)
-                )
-            return [_audit(row) for row in rows]
+            return [_audit(row) for row in conn.execute(sql, (*values, limit))]
 
     # --- work ------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ middleware."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import secrets
 import threading
@@ -29,7 +30,16 @@ from ledgerrun.store import open_store
 from ledgerrun.store.model import Store, User
 from ledgerrun.web import security, service, views
 from ledgerrun.web.config import ServeConfig
-from ledgerrun.web.routes import audit, batches, reconcile, reverse, runs, signin
+from ledgerrun.web.routes import (
+    admin,
+    audit,
+    batches,
+    decide,
+    reconcile,
+    reverse,
+    runs,
+    signin,
+)
 from ledgerrun.web.worker import Worker
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -45,8 +55,11 @@ class App:
         env: Mapping[str, str] | None = None,
         *,
         worker: bool | None = None,
+        secret_key: str | None = None,
     ) -> None:
         self.config = config
+        # signs the session cookie and the known-browser cookie (sign-in throttling)
+        self.secret_key = secret_key or secrets.token_urlsafe(48)
         self.store = store
         self.env = os.environ if env is None else env
         self.templates = views.environment()
@@ -81,16 +94,17 @@ class App:
                 session.update(user=name, since=time.time(), csrf=secrets.token_urlsafe(32))
                 service.audit(self.store, name, self.address(request), "sign_in", via="proxy")
             return user
-        signed = session.get("user")
-        since = session.get("since")
-        if not isinstance(signed, str) or not isinstance(since, int | float):
+        sid = session.get("sid")
+        if not isinstance(sid, str) or not sid:
             return None
-        if time.time() - since > self.config.session_minutes * 60:
-            session.pop("user", None)
+        record = self.store.web_session(security.session_key(sid))
+        now = dt.datetime.fromtimestamp(time.time(), dt.UTC)
+        if record is None or record.ended_at is not None or record.expires_at <= now:
+            session.clear()  # signed out, ended by an administrator, or expired
             return None
-        user = self.store.user(signed)
+        user = self.store.user(record.user)
         if user is None or user.disabled:
-            session.pop("user", None)
+            session.clear()
             return None
         return user
 
@@ -146,8 +160,8 @@ def create_app(
     environment variable the configuration names, else a random key for this process)."""
     env = os.environ if env is None else env
     store = store if store is not None else open_store(config.store)
-    state = App(config, store, env, worker=worker)
     key = secret_key or env.get(config.secret_key_env) or secrets.token_urlsafe(48)
+    state = App(config, store, env, worker=worker, secret_key=key)
 
     def bind(fn: Callable[[App, Request], Awaitable[Response]]) -> Handler:
         async def endpoint(request: Request) -> Response:
@@ -163,10 +177,12 @@ def create_app(
         Route("/batches", bind(batches.batches_page), methods=["GET"]),
         Route("/batches", bind(batches.upload), methods=["POST"]),
         Route("/batches/{batch_id}", bind(batches.batch_page), methods=["GET"]),
-        Route("/batches/{batch_id}/approve", bind(batches.approve), methods=["POST"]),
-        Route("/batches/{batch_id}/reject", bind(batches.reject), methods=["POST"]),
+        Route("/batches/{batch_id}/approve", bind(decide.approve), methods=["POST"]),
+        Route("/batches/{batch_id}/reject", bind(decide.reject), methods=["POST"]),
+        Route("/batches/{batch_id}/send-back", bind(decide.send_back), methods=["POST"]),
         Route("/batches/{batch_id}/run", bind(runs.run), methods=["POST"]),
         Route("/batches/{batch_id}/check", bind(batches.recheck), methods=["POST"]),
+        Route("/batches/{batch_id}/restore", bind(batches.restore), methods=["POST"]),
         Route("/batches/{batch_id}/reconcile", bind(reconcile.reconcile), methods=["POST"]),
         Route("/batches/{batch_id}/reverse", bind(reverse.reverse), methods=["POST"]),
         Route("/batches/{batch_id}/reconcile.csv", bind(reconcile.reconcile_csv), methods=["GET"]),
@@ -175,6 +191,12 @@ def create_app(
         Route("/work/{work_id}/results.{fmt}", bind(runs.download), methods=["GET"]),
         Route("/work/{work_id}/report", bind(runs.report), methods=["GET"]),
         Route("/audit", bind(audit.audit_page), methods=["GET"]),
+        Route("/audit.csv", bind(audit.audit_csv), methods=["GET"]),
+        Route("/admin/users", bind(admin.users_page), methods=["GET"]),
+        Route("/admin/users", bind(admin.add_user), methods=["POST"]),
+        Route("/admin/users/{name}/{change}", bind(admin.change_user), methods=["POST"]),
+        Route("/account", bind(admin.account_page), methods=["GET"]),
+        Route("/account/password", bind(admin.change_own_password), methods=["POST"]),
         Mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static"),
     ]
     middleware = [

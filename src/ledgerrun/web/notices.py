@@ -1,5 +1,6 @@
-"""The web application's notifications of batches: one needs approval (``batch_uploaded``), was
-approved, rejected, or sent back to its preparer with a comment.
+"""The web application's notifications of batches: one needs approval (``batch_uploaded``: at
+its upload, and again after each approval while it needs more approvers), was approved (by as
+many approvers as its job's policy asks), rejected, or sent back to its preparer with a comment.
 
 Each goes to the channels of ``serve.toml``'s ``[notify]`` and of the batch's job file's
 ``[notify]`` (a channel named in both is told once), in the background: the page answers at once,
@@ -13,6 +14,7 @@ import logging
 from collections.abc import Mapping
 
 from ledgerrun.api.after_run import notifier
+from ledgerrun.approval_policy import Standing
 from ledgerrun.errors import LedgerrunError
 from ledgerrun.notify.message import Notification
 from ledgerrun.notify.settings import NotifySettings
@@ -26,8 +28,13 @@ _logger = logging.getLogger("ledgerrun.notify")
 
 
 def needs_approval(batch: Batch) -> bool:
-    """The batch waits for an approver's decision (its job requires one, and it can run)."""
-    return batch.summary.get("approval") == "required" and batch.status == "valid"
+    """The batch waits for an approver's decision: its job's policy asks for at least one
+    approver for its totals (``[approval] required``, or a rule by amount it is above), and it
+    can run."""
+    needed = batch.summary.get("approvers_needed")
+    if not isinstance(needed, int):  # recorded before approval rules
+        needed = 1 if batch.summary.get("approval") == "required" else 0
+    return needed > 0 and batch.status == "valid"
 
 
 def job_notify(config: ServeConfig, job: str) -> NotifySettings | None:
@@ -46,6 +53,7 @@ def batch_event(
     by: str,
     comment: str = "",
     env: Mapping[str, str] | None = None,
+    approvals: Standing | None = None,
 ) -> None:
     """Tell whoever serve.toml and the batch's job name that ``event`` happened to ``batch``."""
     if event not in BATCH_EVENTS:
@@ -62,6 +70,11 @@ def batch_event(
             "rows": batch.rows,
             "uploaded_by": batch.uploaded_by,
         }
+        if approvals is not None and approvals.needed:
+            details["approvals"] = {
+                "needed": approvals.needed,
+                "approved_by": list(approvals.approvers),
+            }
         if web_url:
             details["url"] = f"{web_url.rstrip('/')}/batches/{batch.batch_id}"
         tell.send(

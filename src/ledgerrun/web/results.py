@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,9 +43,10 @@ def run_results(app: App, run_id: str) -> pa.Table | None:
     return table
 
 
-def run_report(app: App, run_id: str) -> str | None:
+def run_report(app: App, run_id: str, overrides: Mapping[str, Any] | None = None) -> str | None:
     """The run's report, rendered from its own summary and rows (and reconcile's verdict on it,
-    when it has one)."""
+    when it has one); ``overrides`` replace fields of the summary as the report shows them
+    (a web run's: the signed-in user, the uploaded file's name)."""
     from ledgerrun.output.html import render, report_view
     from ledgerrun.send import records
 
@@ -54,7 +56,7 @@ def run_report(app: App, run_id: str) -> str | None:
         return None
     raw = app.store.run_file(run_id, "reconcile.json")
     reconciliation: dict[str, Any] | None = json.loads(raw) if raw else None
-    return render(report_view(summary), table, reconciliation)
+    return render({**report_view(summary), **(overrides or {})}, table, reconciliation)
 
 
 def convert(table: pa.Table, fmt: str) -> bytes:

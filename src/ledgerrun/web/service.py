@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import secrets
 import threading
 import time
@@ -20,26 +19,27 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pyarrow.compute as pc
 
+from ledgerrun.approval_policy import rules_json
 from ledgerrun.errors import ConfigError, FatalError
 from ledgerrun.ingest.validate import blocking_problems
-from ledgerrun.job import LEDGER_SUFFIXES, Job
+from ledgerrun.job import Job
 from ledgerrun.jobfile import load_job_file
 from ledgerrun.output.logs import scrub
+from ledgerrun.send.approval import totals_of
 from ledgerrun.send.plan import Plan, build_plan, control_json
 from ledgerrun.send.prepare import Prepared, prepare
 from ledgerrun.store.model import AuditEvent, Batch, Store, WorkItem
 from ledgerrun.vocab import Problem, shown
 from ledgerrun.web.config import ServeConfig
 
-UPLOAD_RUN = "upload-"  # uploads are kept in the store as files of the pseudo-run upload-<sha>
-
-
-class UploadError(Exception):
-    """An upload refused for a reason the person can fix (said in the message)."""
+# The uploads' functions, where the worker, the routes and older callers find them:
+from ledgerrun.web.uploads import UploadError as UploadError
+from ledgerrun.web.uploads import ledger_file as ledger_file
+from ledgerrun.web.uploads import save_upload as save_upload
 
 
 def now() -> dt.datetime:
@@ -88,68 +88,6 @@ def job_for(
     raise ConfigError(f"there is no job named {name!r} in {config.jobs}")
 
 
-# --- uploads -----------------------------------------------------------------------------------
-
-
-def upload_suffix(file_name: str) -> str:
-    suffix = Path(file_name.replace("\\", "/")).suffix.lower()
-    if suffix not in LEDGER_SUFFIXES:
-        raise UploadError(
-            "Ledgers must be .csv, .xlsx or .parquet files; "
-            f"this one ends in {shown(suffix or 'nothing', 20)!r}."
-        )
-    return suffix
-
-
-def save_upload(
-    config: ServeConfig, store: Store, source: BinaryIO, file_name: str
-) -> tuple[str, int, Path]:
-    """Copy the upload to ``uploads/<sha256><suffix>`` (the client's name is never a path),
-    refusing it past the size cap; keep a copy in the store. Returns (sha256, size, path)."""
-    suffix = upload_suffix(file_name)
-    config.uploads.mkdir(parents=True, exist_ok=True)
-    temp = config.uploads / f".upload-{secrets.token_hex(8)}.part"
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        with temp.open("wb") as out:
-            while block := source.read(1 << 20):
-                size += len(block)
-                if size > config.max_upload_bytes:
-                    raise UploadError(
-                        f"The file is larger than {config.max_upload_mb:,.0f} MB, the most this "
-                        "server takes: split the ledger."
-                    )
-                digest.update(block)
-                out.write(block)
-        if size == 0:
-            raise UploadError("The file is empty.")
-        sha = digest.hexdigest()
-        final = config.uploads / f"{sha}{suffix}"
-        os.replace(temp, final)
-    finally:
-        temp.unlink(missing_ok=True)
-    store.save_run_file(UPLOAD_RUN + sha, "ledger" + suffix, final.read_bytes())
-    return sha, size, final
-
-
-def ledger_file(config: ServeConfig, store: Store, batch: Batch) -> Path:
-    """The batch's ledger on this host: from the uploads folder, else from the store's copy
-    (checked against its SHA-256 before use)."""
-    suffix = upload_suffix(batch.file_name)
-    path = config.uploads / f"{batch.sha256}{suffix}"
-    if path.exists():
-        return path
-    data = store.run_file(UPLOAD_RUN + batch.sha256, "ledger" + suffix)
-    if data is None or hashlib.sha256(data).hexdigest() != batch.sha256:
-        raise ConfigError(f"the ledger of batch {batch.batch_id} is missing from {config.uploads}")
-    config.uploads.mkdir(parents=True, exist_ok=True)
-    temp = config.uploads / f".fetch-{secrets.token_hex(8)}.part"
-    temp.write_bytes(data)
-    os.replace(temp, path)
-    return path
-
-
 # --- review: validation and plan ---------------------------------------------------------------
 
 
@@ -183,13 +121,9 @@ class Review:
         return not self.problems or self.job.on_invalid == "skip"
 
     def totals(self) -> dict[str, Any]:
-        """What an approval binds besides the file: the plan's totals."""
-        return {
-            "rows": self.valid_rows,
-            "debits": dict(self.plan.totals),
-            "credits": dict(self.plan.credit_totals),
-            "net": dict(self.plan.net),
-        }
+        """What an approval binds besides the file: the plan's totals (as ``ledgerrun run``
+        checks them)."""
+        return totals_of(self.plan)
 
 
 def fingerprint(totals: dict[str, Any]) -> str:
@@ -248,14 +182,19 @@ def summary_of(result: Review) -> dict[str, Any]:
     v = result.prepared.validation
     control = v.control_total
     codes = Counter(p.code for p in v.problems)
+    policy = result.job.policy
+    totals = result.totals()
     return {
-        "totals": result.totals(),
+        "totals": totals,
         "problems": len(v.problems),
         "problem_rows": len({p.row for p in v.problems}),
         "codes": dict(sorted(codes.items())),
         "control_total": None if control is None else control_json(control),
         "consent_checked": result.job.consent_registry is not None,
         "approval": result.job.approval,
+        "approvers_needed": policy.needed(totals),
+        "approval_reasons": policy.reasons(totals),
+        "approval_rules": rules_json(policy.rules),
         "on_invalid": result.job.on_invalid,
         "runnable": result.runnable,
     }

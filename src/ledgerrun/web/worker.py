@@ -54,9 +54,19 @@ from ledgerrun.errors import (
 )
 from ledgerrun.events import Events
 from ledgerrun.store.model import Batch, Store, WorkItem
-from ledgerrun.web import service
+from ledgerrun.web import approvals, service
 from ledgerrun.web.config import ServeConfig
 from ledgerrun.web.progress import Progress, reversal_progress
+
+# A batch's status once its run has ended, by the run's exit code: how the run ended, in the
+# batch list's words (never "Approved" over a run that failed).
+RUN_STATUSES = {
+    int(ExitCode.OK): "done",
+    int(ExitCode.FAILED): "done_with_failures",
+    int(ExitCode.INVALID): "run_refused",
+    int(ExitCode.INCOMPLETE): "run_incomplete",
+    int(ExitCode.LOCKED): "run_busy",
+}
 
 
 def worker_name() -> str:
@@ -166,7 +176,7 @@ class Worker:
         )  # fmt: skip
         if item.kind == "run":
             service.REVIEWS.drop(batch.batch_id)
-            status = "done" if code in (0, 1) else settled_status(self.store, batch)
+            status = RUN_STATUSES.get(code, "run_incomplete")
             self.store.update_batch(batch.batch_id, status=status, updated_at=service.now())
         service.audit(
             self.store,
@@ -188,19 +198,22 @@ class Worker:
 
         review = service.review(self.config, self.store, batch, fresh=True)
         job = review.job
-        if batch.status == "rejected":
-            raise ConfigError("this batch was rejected: upload the corrected ledger again")
+        found = approvals.of_review(self.store, batch, review)
+        if found.ended:
+            words = "rejected" if found.ended == "rejected" else "sent back to its preparer"
+            raise ConfigError(f"this batch was {words}: upload the corrected ledger again")
         if not review.runnable:
             raise ConfigError("this ledger cannot be run: see its problems on the batch page")
-        if job.approval == "required":
-            approval = self.store.approval_for(job.name, batch.sha256)
-            if approval is None:
-                raise ConfigError(f"job {job.name} needs an approval of this ledger before it runs")
-            if service.fingerprint(approval.totals) != service.fingerprint(review.totals()):
+        if not found.approved:
+            if found.stale and not found.approvers:
                 raise ConfigError(
                     "the plan's totals are no longer those approved: upload the ledger again "
                     "for a new approval"
                 )
+            people = "an approval" if found.needed == 1 else f"{found.needed} approvals"
+            raise ConfigError(
+                f"this batch needs {people} before it runs; it has {len(found.approvers)}"
+            )
         progress = Progress(self.store, item.work_id)
         after = AfterRun(
             job, dry_run=False, by=item.requested_by, also=[self.config.notify], env=self.env
@@ -345,13 +358,6 @@ class Worker:
             params={**item.params, "reverse_run_id": result.run_id},
             progress=reversal_progress(line.status for line in result.lines),
         )
-
-
-def settled_status(store: Store, batch: Batch) -> str:
-    """Where a batch stands when no run is going on and none has finished."""
-    if store.approval_for(batch.job, batch.sha256) is not None:
-        return "approved"
-    return "valid" if batch.summary.get("runnable") else "invalid"
 
 
 def _may_have_sent(item: WorkItem, store: Store) -> bool:

@@ -16,15 +16,31 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ledgerrun.errors import ConfigError, LedgerrunError
-from ledgerrun.store.model import Approval, Batch, User, WorkItem
-from ledgerrun.web import notices, service
+from ledgerrun.store.model import Batch, User, WorkItem
+from ledgerrun.web import approvals, notices, service, uploads
 from ledgerrun.web.balances import checked_plan
+from ledgerrun.web.filters import BATCH_STATUSES, BatchFilter, RowFilter
 from ledgerrun.web.grid import grid as ledger_grid
-from ledgerrun.web.routes.common import DECIDE, UPLOAD, batch_of, guarded, page_number, text_field
+from ledgerrun.web.routes.common import (
+    ADMIN,
+    DECIDE,
+    ID_RE,
+    UPLOAD,
+    batch_of,
+    guarded,
+    page_number,
+    refuse,
+    text_field,
+)
 from ledgerrun.web.routes.reverse import last_dry_run, reversal_lines
 
 if TYPE_CHECKING:
     from ledgerrun.web.app import App
+
+# A batch in one of these may not run, whatever its approvals: not checked yet, with problems,
+# decided against, or running.
+NOT_RUNNABLE = ("uploaded", "invalid", "rejected", "sent_back", "running")
+LISTED = 200  # batches on the list at most: the newest of those the search asks for
 
 
 async def home(self: App, request: Request) -> Response:
@@ -38,8 +54,18 @@ async def batches_page(self: App, request: Request) -> Response:
 
 async def batches_view(self: App, request: Request, status: int = 200, **extra: Any) -> Response:
     jobs = await run_in_threadpool(service.list_jobs, self.config)
-    rows = self.store.batches(limit=200)
-    return self.render(request, "batches.html", status, jobs=jobs, batches=rows, **extra)
+    search = BatchFilter.read(request.query_params)
+    rows = self.store.batches(limit=LISTED, query=search.query) if not search.error else []
+    approved_by = {
+        b.batch_id: len(approvals.of_summary(self.store, b).approvers)
+        for b in rows
+        if b.status == "approving"
+    }
+    return self.render(
+        request, "batches.html", status, jobs=jobs, batches=rows, approved_by=approved_by,
+        search=search, statuses=BATCH_STATUSES, listed=LISTED,
+        uploaders=[u.name for u in self.store.users() if u.role in UPLOAD], **extra,
+    )  # fmt: skip
 
 
 @guarded(UPLOAD)
@@ -47,6 +73,9 @@ async def upload(self: App, request: Request) -> Response:
     user: User = request.state.user
     form: FormData = request.state.form
     job_name = text_field(form, "job", 100)
+    replaces = _replaced(self, text_field(form, "replaces", 100))
+    if replaces is not None:
+        job_name = replaces.job  # a corrected ledger is for the job of the batch it corrects
     file = form.get("ledger")
     if not isinstance(file, UploadFile) or not file.filename:
         return await batches_view(self, request, 400, error="Choose a ledger file to upload.")
@@ -65,9 +94,12 @@ async def upload(self: App, request: Request) -> Response:
         return await batches_view(self, request, status, error=str(exc))
     except ConfigError as exc:
         return await batches_view(self, request, 400, error=service.error_text(exc))
+    if replaces is not None:
+        _link(self, replaces, batch)
     service.audit(
         self.store, user.name, self.address(request), "upload", batch=batch,
         file_name=batch.file_name, size=size, rows=batch.rows, status=batch.status,
+        corrects=replaces.batch_id if replaces is not None else "",
     )  # fmt: skip
     if notices.needs_approval(batch):  # reads the job file, then delivers in the background
         await run_in_threadpool(
@@ -79,6 +111,22 @@ async def upload(self: App, request: Request) -> Response:
     return RedirectResponse(f"/batches/{batch.batch_id}", 303)
 
 
+def _replaced(self: App, batch_id: str) -> Batch | None:
+    """The batch a corrected upload replaces: one sent back (or rejected) to its preparer."""
+    if not batch_id or not ID_RE.fullmatch(batch_id):
+        return None
+    found = self.store.batch(batch_id)
+    return found if found is not None and found.status in ("sent_back", "rejected") else None
+
+
+def _link(self: App, old: Batch, new: Batch) -> None:
+    """Each of the two batches names the other: the correction and what it corrects."""
+    for batch, key, other in ((old, "replaced_by", new), (new, "replaces", old)):
+        current = self.store.batch(batch.batch_id) or batch
+        summary = {**current.summary, key: other.batch_id}
+        self.store.update_batch(batch.batch_id, summary=summary)
+
+
 @guarded()
 async def batch_page(self: App, request: Request) -> Response:
     batch = batch_of(self, request)
@@ -86,39 +134,73 @@ async def batch_page(self: App, request: Request) -> Response:
         return self.message(request, 404, "No such batch", "There is no batch with that number.")
     only = request.query_params.get("only") == "problems"
     page = page_number(request)
+    wanted = RowFilter.read(request.query_params)
     try:
+        if not await run_in_threadpool(uploads.intact, self.config, batch):
+            raise uploads.LedgerChanged("the stored file has changed")  # before any review
         review = await run_in_threadpool(service.review, self.config, self.store, batch)
-        grid = await run_in_threadpool(ledger_grid, review, page, only)
+        grid = await run_in_threadpool(
+            functools.partial(ledger_grid, review, page, only, rows_wanted=wanted)
+        )
     except LedgerrunError as exc:
+        changed = isinstance(exc, uploads.LedgerChanged)  # said plainly on the page instead
         return self.render(
-            request, "batch.html", batch=batch, review=None, error=service.error_text(exc),
-            **batch_context(self, request, batch, None),
+            request, "batch.html", batch=batch, review=None,
+            error="" if changed else service.error_text(exc),
+            **batch_context(self, request, batch, None, changed=changed),
         )  # fmt: skip
     return self.render(
-        request, "batch.html", batch=batch, review=review, grid=grid, error="",
+        request, "batch.html", batch=batch, review=review, grid=grid, error="", rows=wanted,
         **batch_context(self, request, batch, review),
     )  # fmt: skip
 
 
-def batch_context(self: App, request: Request, batch: Batch, review: Any) -> dict[str, Any]:
+@guarded(ADMIN)
+async def restore(self: App, request: Request) -> Response:
+    """Put the server's intact copy of a batch's ledger back over a changed stored file."""
     user: User = request.state.user
-    approvals = self.store.approvals(batch.batch_id)
+    batch = batch_of(self, request)
+    if batch is None:
+        return self.message(request, 404, "No such batch", "There is no batch with that number.")
+    if await run_in_threadpool(uploads.intact, self.config, batch):
+        return RedirectResponse(f"/batches/{batch.batch_id}", 303)
+    if not await run_in_threadpool(uploads.restore_upload, self.config, self.store, batch):
+        return refuse(
+            self, request, 409, "No intact copy",
+            "The server's own copy of this ledger does not match it either. Upload the original "
+            "file again: a file with the same SHA-256 is stored anew.",
+            why="the store's copy does not match the SHA-256 either", batch=batch,
+        )  # fmt: skip
+    service.REVIEWS.drop(batch.batch_id)
+    service.audit(self.store, user.name, self.address(request), "restore_upload", batch=batch)
+    self.flash(request, "The original ledger file is back: it matches its SHA-256 again.")
+    return RedirectResponse(f"/batches/{batch.batch_id}", 303)
+
+
+def batch_context(
+    self: App, request: Request, batch: Batch, review: Any, *, changed: bool = False
+) -> dict[str, Any]:
+    """What the batch page shows and allows. ``changed``: the stored ledger no longer matches
+    its SHA-256, so nothing may be decided, run, reconciled or reversed from it."""
+    user: User = request.state.user
+    decisions = self.store.approvals(batch.batch_id)
+    found = (
+        approvals.of_review(self.store, batch, review)
+        if review is not None
+        else approvals.of_summary(self.store, batch)
+    )
     work = self.store.work_items(batch.batch_id)
     runs = [w for w in work if w.kind == "run"]
     active = service.active_work(self.store, batch.batch_id, ("run",))
-    decided = bool(approvals)
     totals = review.totals() if review is not None else batch.summary.get("totals", {})
-    needs_approval = (review.job.approval if review else batch.summary.get("approval")) == (
-        "required"
-    )
-    approved = any(a.decision == "approved" for a in approvals) and batch.status != "rejected"
-    runnable = review is not None and review.runnable and batch.status != "rejected"
+    runnable = review is not None and review.runnable and not found.ended
     last_run = runs[-1] if runs else None
     can_run = (
         runnable
+        and not changed
         and active is None
-        and (approved or not needs_approval)
-        and batch.status in ("valid", "approved", "done")
+        and found.approved
+        and batch.status not in NOT_RUNNABLE
         and not (last_run is not None and last_run.exit_code == 0)
     )
     online = batch.summary.get("online") or {}
@@ -139,26 +221,39 @@ def batch_context(self: App, request: Request, batch: Batch, review: Any) -> dic
         "dry_run": dry,
         "dry_lines": reversal_lines(self.store, dry),
         "dry_ids": "\n".join(dry.params.get("ids") or []) if dry else "",
-        "can_reverse": user.role in DECIDE
+        "changed": changed,
+        "can_reverse": not changed
+        and user.role in DECIDE
         and bool(batch.run_id)
         and service.active_work(self.store, batch.batch_id, ("run", "reverse")) is None,
-        "approvals": approvals,
+        "approvals": decisions,
+        "standing": found,
+        "needs_words": approvals.needs_words(found),
+        "approval_reasons": review.job.policy.reasons(totals)
+        if review is not None
+        else batch.summary.get("approval_reasons") or [],
+        "approval_rules": [r.describe() for r in review.job.policy.rules]
+        if review is not None
+        else [str(r.get("text", "")) for r in batch.summary.get("approval_rules") or []],
         "work": work,
         "runs": runs,
         "active": active,
         "totals": totals,
         "fingerprint": service.fingerprint(totals) if review is not None else "",
-        "needs_approval": needs_approval,
+        "needs_approval": found.needed > 0,
         "can_decide": (
-            user.role in DECIDE
+            not changed
+            and user.role in DECIDE
             and user.name != batch.uploaded_by
-            and not decided
-            and batch.status in ("valid", "invalid")
+            and not found.ended
+            and user.name not in found.approvers
+            and batch.status in (*approvals.WAITING, "invalid")
         ),
         "own_batch": user.name == batch.uploaded_by,
-        "can_approve": runnable and not decided and batch.status == "valid",
+        "can_approve": runnable and batch.status in approvals.WAITING,
         "can_run": can_run,
-        "can_reconcile": bool(batch.run_id)
+        "can_reconcile": not changed
+        and bool(batch.run_id)
         and service.active_work(self.store, batch.batch_id, ("reconcile", "run")) is None,
         "checking": service.active_work(self.store, batch.batch_id, ("check",)),
         "online": online,
@@ -197,85 +292,3 @@ async def recheck(self: App, request: Request) -> Response:
         service.enqueue(self.store, batch.batch_id, "check", user.name, {})
         service.audit(self.store, user.name, self.address(request), "check", batch=batch)
     return RedirectResponse(f"/batches/{batch.batch_id}#plan", 303)
-
-
-def _decision_checks(self: App, request: Request, batch: Batch | None) -> Response | None:
-    user: User = request.state.user
-    if batch is None:
-        return self.message(request, 404, "No such batch", "There is no batch with that number.")
-    if batch.uploaded_by == user.name:
-        return self.message(
-            request, 403, "Not allowed",
-            "You uploaded this batch: another approver must decide on it (four eyes).",
-        )  # fmt: skip
-    if self.store.approvals(batch.batch_id):
-        return self.message(
-            request, 409, "Already decided",
-            "This batch has a decision already; upload the ledger again for a new one.",
-        )  # fmt: skip
-    return None
-
-
-@guarded(DECIDE)
-async def approve(self: App, request: Request) -> Response:
-    return await _decide(self, request, "approved")
-
-
-@guarded(DECIDE)
-async def reject(self: App, request: Request) -> Response:
-    return await _decide(self, request, "rejected")
-
-
-async def _decide(self: App, request: Request, decision: str) -> Response:
-    user: User = request.state.user
-    form: FormData = request.state.form
-    batch = batch_of(self, request)
-    refused = _decision_checks(self, request, batch)
-    if refused is not None:
-        return refused
-    assert batch is not None
-    review = await run_in_threadpool(
-        functools.partial(service.review, self.config, self.store, batch, fresh=True)
-    )
-    totals = review.totals()
-    if text_field(form, "sha256", 64) != batch.sha256 or text_field(
-        form, "plan", 64
-    ) != service.fingerprint(totals):
-        return self.message(
-            request, 409, "The plan changed",
-            "The ledger's plan is not the one shown when the page was loaded. Reload the page, "
-            "check it again, then decide.",
-        )  # fmt: skip
-    if decision == "approved" and (batch.status != "valid" or not review.runnable):
-        return self.message(
-            request, 409, "Cannot be approved",
-            "Only a batch ready for approval, whose rows can be run, can be approved.",
-        )  # fmt: skip
-    comment = text_field(form, "comment", 1000).strip()
-    self.store.add_approval(
-        Approval(
-            batch_id=batch.batch_id,
-            job=batch.job,
-            decision=decision,
-            by=user.name,
-            at=service.now(),
-            sha256=batch.sha256,
-            totals=totals,
-            comment=comment,
-        )
-    )
-    self.store.update_batch(batch.batch_id, status=decision, updated_at=service.now())
-    service.audit(
-        self.store, user.name, self.address(request),
-        "approve" if decision == "approved" else "reject", batch=batch, totals=totals,
-        comment=comment,
-    )  # fmt: skip
-    event = "batch_approved" if decision == "approved" else "batch_rejected"
-    await run_in_threadpool(
-        functools.partial(
-            notices.batch_event, self.config, batch, event, by=user.name, comment=comment,
-            env=self.env,
-        )
-    )  # fmt: skip
-    self.flash(request, f"Batch {decision}.")
-    return RedirectResponse(f"/batches/{batch.batch_id}", 303)

@@ -12,10 +12,10 @@ from urllib.parse import quote
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ledgerrun.store.model import Batch
-from ledgerrun.web import security
+from ledgerrun.web import security, service
 
 if TYPE_CHECKING:
     from ledgerrun.web.app import App
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 UPLOAD = frozenset({"preparer", "admin"})
 DECIDE = frozenset({"approver", "admin"})
 ANYONE = frozenset({"preparer", "approver", "admin"})
+ADMIN = frozenset({"admin"})
 ID_RE = re.compile(r"[0-9A-Za-z_-]{1,80}")
 
 
@@ -52,17 +53,19 @@ def guarded(
                 return RedirectResponse(f"/signin?next={quote(target)}", status)
             request.state.user = user
             if user.role not in roles:
-                return self.message(
-                    request, 403, "Not allowed",
+                return refuse(
+                    self, request, 403, "Not allowed",
                     f"Your role ({user.role}) does not allow this.",
+                    why=f"the role {user.role} may not do this",
                 )  # fmt: skip
             if request.method == "POST":
                 form = await read_form(request)
                 if not security.csrf_ok(request.session, form.get(security.CSRF_FIELD)):
-                    return self.message(
-                        request, 403, "Form expired",
+                    return refuse(
+                        self, request, 403, "Form expired",
                         "This form was not sent from this application's page, or your session "
                         "ended. Go back, reload the page and try again.",
+                        why="the form's security token (CSRF) was missing or wrong",
                     )  # fmt: skip
                 request.state.form = form
             return await fn(self, request)
@@ -70,6 +73,44 @@ def guarded(
         return endpoint
 
     return wrap
+
+
+def attempted(request: Request) -> str:
+    """What a request tried to do, in the audit trail's words: ``approve``, ``run``, ``upload``
+    (its address's last part, or the page for a GET)."""
+    path = request.url.path.rstrip("/")
+    if request.method == "GET":
+        return "view " + (path or "/")[:200]
+    last = path.rsplit("/", 1)[-1]
+    if last == "batches":
+        return "upload"
+    return last.replace("-", "_")[:60] or "post"
+
+
+def refuse(
+    self: App,
+    request: Request,
+    status: int,
+    title: str,
+    text: str,
+    *,
+    why: str,
+    batch: Batch | None = None,
+    action: str = "",
+    user: str | None = None,
+) -> HTMLResponse:
+    """Refuse a request with a page saying why, and record the refusal in the audit trail:
+    who, from where, what they tried (``action``, by default from the address) and why."""
+    who = getattr(request.state, "user", None)
+    name = user if user is not None else (who.name if who is not None else "")
+    if batch is None and "batch_id" in request.path_params:
+        batch = batch_of(self, request)
+    service.audit(
+        self.store, name, self.address(request), "refused", batch=batch,
+        attempted=action or attempted(request), status=status, why=why,
+        path=request.url.path[:200],
+    )  # fmt: skip
+    return self.message(request, status, title, text)
 
 
 async def read_form(request: Request) -> FormData:

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ledgerrun.store.model import User
 from ledgerrun.web import service
-from ledgerrun.web.routes.common import batch_of, guarded
+from ledgerrun.web.routes.common import batch_of, guarded, refuse
 
 if TYPE_CHECKING:
     from ledgerrun.web.app import App
@@ -23,7 +23,10 @@ async def reconcile(self: App, request: Request) -> Response:
     if batch is None:
         return self.message(request, 404, "No such batch", "There is no batch with that number.")
     if not batch.run_id:
-        return self.message(request, 409, "Nothing to reconcile", "This batch has not run yet.")
+        return refuse(
+            self, request, 409, "Nothing to reconcile", "This batch has not run yet.",
+            why="the batch has not run", batch=batch,
+        )  # fmt: skip
     if service.active_work(self.store, batch.batch_id, ("reconcile", "run")) is None:
         item = service.enqueue(
             self.store, batch.batch_id, "reconcile", user.name, {"run_id": batch.run_id}

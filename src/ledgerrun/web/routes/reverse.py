@@ -1,5 +1,10 @@
 """Reversals: reversing chosen (or all) succeeded rows of a batch's run, after a dry run of
-exactly the same selection; and the lines of a reversal as its file in the store says."""
+exactly the same selection; and the lines of a reversal as its file in the store says.
+
+Typed adjustment ids are reversed, and only they: nothing on the form widens what was typed.
+"Every succeeded row" is taken only with no ids typed; chosen with ids typed, the form is
+refused, saying so (the two answers contradict each other, and the wider one moves more money
+back than someone may have meant)."""
 
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ from starlette.responses import RedirectResponse, Response
 from ledgerrun.store.model import Store, User, WorkItem
 from ledgerrun.web import service
 from ledgerrun.web.results import run_results
-from ledgerrun.web.routes.common import DECIDE, batch_of, guarded, text_field
+from ledgerrun.web.routes.common import DECIDE, batch_of, guarded, refuse, text_field
+from ledgerrun.web.views import plural
 
 if TYPE_CHECKING:
     from ledgerrun.web.app import App
@@ -33,40 +39,63 @@ async def reverse(self: App, request: Request) -> Response:
     if batch is None:
         return self.message(request, 404, "No such batch", "There is no batch with that number.")
     if not batch.run_id:
-        return self.message(request, 409, "Nothing to reverse", "This batch has not run yet.")
+        return refuse(
+            self, request, 409, "Nothing to reverse", "This batch has not run yet.",
+            why="the batch has not run", batch=batch, action="reverse",
+        )  # fmt: skip
     if service.active_work(self.store, batch.batch_id, ("run", "reverse")) is not None:
-        return self.message(request, 409, "Busy", "A run or reversal of this batch is going on.")
+        return refuse(
+            self, request, 409, "Busy", "A run or reversal of this batch is going on.",
+            why="a run or reversal of the batch is going on", batch=batch, action="reverse",
+        )  # fmt: skip
     table = await run_in_threadpool(run_results, self, batch.run_id)
     done: list[str] = []
     if table is not None:
         succeeded = table.filter(pc.equal(table.column("status"), "succeeded"))
         done = [str(i) for i in succeeded.column("adjustment_id").to_pylist()]
-    if text_field(form, "scope", 10) == "all":
+    raw = text_field(form, "ids", 200_000).replace(",", "\n").splitlines()
+    typed = list(dict.fromkeys(i.strip() for i in raw if i.strip()))
+    scope = text_field(form, "scope", 10)
+    if scope == "all" and typed:  # two answers to "which rows": never take the wider one
+        return refuse(
+            self, request, 400, "Which rows?",
+            "You chose every succeeded row of this batch but also typed "
+            f"{plural(len(typed), 'adjustment id')}. To reverse only the ids you typed, choose "
+            "\u201cOnly these adjustment ids\u201d; to reverse every succeeded row, clear the "
+            "ids. Nothing was reversed.",
+            why="every row chosen with ids typed", batch=batch, action="reverse",
+        )  # fmt: skip
+    if scope == "all":
         ids = done
-    else:
-        raw = text_field(form, "ids", 200_000).replace(",", "\n").splitlines()
-        ids = list(dict.fromkeys(i.strip() for i in raw if i.strip()))
+    else:  # the ids typed, and only those (whatever else the form says)
+        ids = typed
         unknown = [i for i in ids if i not in set(done)]
         if unknown:
             shown = ", ".join(unknown[:5]) + (", ..." if len(unknown) > 5 else "")
-            return self.message(
-                request, 400, "Not in this run",
+            return refuse(
+                self, request, 400, "Not in this run",
                 f"These are not rows of this batch's run that succeeded: {shown}.",
+                why="ids not among the run's succeeded rows", batch=batch, action="reverse",
             )  # fmt: skip
     if not ids:
-        return self.message(request, 400, "Nothing chosen", "Choose the rows to reverse.")
+        return self.message(
+            request, 400, "Nothing chosen",
+            "Type the adjustment ids to reverse, or choose every succeeded row.",
+        )  # fmt: skip
     reason = text_field(form, "reason", 500).strip()
     selection = service.fingerprint({"ids": sorted(ids), "reason": reason})
     dry_run = text_field(form, "mode", 20) != "reverse"
     if not dry_run:
         dry = last_dry_run(self.store.work_items(batch.batch_id))
         if dry is None or dry.params.get("selection") != selection:
-            return self.message(
-                request, 409, "Dry run first",
+            return refuse(
+                self, request, 409, "Dry run first",
                 "Make a dry run of exactly these reversals first, check it, then reverse.",
+                why="no dry run of exactly this selection", batch=batch, action="reverse",
             )  # fmt: skip
+        scope = str(dry.params.get("scope") or "chosen")
     params = {"run_id": batch.run_id, "ids": ids, "reason": reason, "dry_run": dry_run,
-              "selection": selection}  # fmt: skip
+              "selection": selection, "scope": "all" if scope == "all" else "chosen"}  # fmt: skip
     item = service.enqueue(self.store, batch.batch_id, "reverse", user.name, params)
     service.audit(
         self.store, user.name, self.address(request),

@@ -11,14 +11,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from ledgerrun.errors import LedgerrunError
 from ledgerrun.send import records
 from ledgerrun.store.model import Batch, User, WorkItem
 from ledgerrun.vocab import STATUSES
 from ledgerrun.web import service
+from ledgerrun.web.filters import RowFilter
 from ledgerrun.web.progress import progress_json, reversal_progress
 from ledgerrun.web.results import convert, run_report, run_results
 from ledgerrun.web.routes.batches import batch_context
-from ledgerrun.web.routes.common import ID_RE, batch_of, guarded, page_number
+from ledgerrun.web.routes.common import ID_RE, batch_of, guarded, page_number, refuse
 from ledgerrun.web.routes.reverse import reversal_lines
 
 if TYPE_CHECKING:
@@ -37,16 +39,36 @@ async def run(self: App, request: Request) -> Response:
     batch = batch_of(self, request)
     if batch is None:
         return self.message(request, 404, "No such batch", "There is no batch with that number.")
-    review = await run_in_threadpool(
-        functools.partial(service.review, self.config, self.store, batch, fresh=True)
-    )
+    try:
+        review = await run_in_threadpool(
+            functools.partial(service.review, self.config, self.store, batch, fresh=True)
+        )
+    except LedgerrunError as exc:
+        why = service.error_text(exc)
+        return refuse(
+            self, request, 409, "Cannot run", f"This batch cannot be run now: {why}.",
+            why=why[:300], batch=batch,
+        )  # fmt: skip
     context = batch_context(self, request, batch, review)
     if not context["can_run"]:
-        why = "it is running already" if context["active"] else (
-            "it needs an approval first" if context["needs_approval"] and batch.status != "approved"
-            else "it is not ready to run"
+        found = context["standing"]
+        if context["active"]:
+            why = "it is running already"
+        elif found.ended:
+            why = "it was " + ("rejected" if found.ended == "rejected" else "sent back")
+        elif not found.approved:
+            why = "it needs " + (
+                "an approval first" if found.needed == 1
+                else f"{found.needed} approvals first ({len(found.approvers)} so far)"
+            )  # fmt: skip
+        elif context["runs"] and context["runs"][-1].exit_code == 0:
+            why = "it has run already, and every row succeeded"
+        else:
+            why = "it is not ready to run"
+        return refuse(
+            self, request, 409, "Cannot run", f"This batch cannot be run now: {why}.",
+            why=why, batch=batch,
         )  # fmt: skip
-        return self.message(request, 409, "Cannot run", f"This batch cannot be run now: {why}.")
     item = service.enqueue(self.store, batch.batch_id, "run", user.name, {})
     self.store.update_batch(batch.batch_id, status="running", updated_at=service.now())
     service.audit(
@@ -84,6 +106,7 @@ async def work_page(self: App, request: Request) -> Response:
     counts: dict[str, int] = {}
     wanted = request.query_params.get("status", "")
     wanted = wanted if wanted in STATUSES else ""
+    search = RowFilter.read(request.query_params)
     page, pages, shown = page_number(request), 1, 0
     if run_id and item.state in ("done", "failed"):
         summary = records.own_summary(self.store, run_id)
@@ -93,6 +116,13 @@ async def work_page(self: App, request: Request) -> Response:
             counts = {s: int(pc.sum(pc.equal(statuses, s)).as_py() or 0) for s in STATUSES}
             if wanted:
                 table = table.filter(pc.equal(statuses, wanted))
+            if search.active and not search.error:
+                table = table.filter(
+                    search.mask(
+                        table.column("adjustment_id"), table.column("account"),
+                        table.column("amount_minor"), table.column("currency"),
+                    )
+                )  # fmt: skip
             shown = table.num_rows
             pages = max(1, -(-shown // RESULT_ROWS))
             page = min(page, pages)
@@ -106,7 +136,7 @@ async def work_page(self: App, request: Request) -> Response:
         request, "work.html", item=item, batch=batch, p=figures, run_id=run_id,
         lines=lines,
         summary=summary, rows=rows, counts=counts, status_filter=wanted, page=page, pages=pages,
-        shown=shown, statuses=STATUSES,
+        shown=shown, statuses=STATUSES, search=search,
     )  # fmt: skip
 
 
@@ -151,8 +181,15 @@ async def report(self: App, request: Request) -> Response:
     found = _download_source(self, request)
     if isinstance(found, Response):
         return found
-    _, _, run_id = found
-    data = await run_in_threadpool(run_report, self, run_id)
+    item, batch, run_id = found
+    overrides = {
+        "user": item.requested_by,  # who pressed Run, not the server's own account
+        "host": "",
+        "ledger": batch.file_name,  # the name it was uploaded under, not where it is kept
+        # beside this page, /work/<id>/results.csv is the download of the results
+        "results": "results.csv",
+    }
+    data = await run_in_threadpool(run_report, self, run_id, overrides)
     if data is None:
         return Response("This run kept no report.\n", 404, media_type="text/plain")
     return Response(

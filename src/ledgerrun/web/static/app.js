@@ -77,7 +77,41 @@ function makeSortable(table) {
   });
 }
 
+// Times: the page says them in UTC; here they are shown in the viewer's own time zone, the
+// UTC moment kept in the tooltip. Search forms send the zone, so their dates are the viewer's.
+function localTimes(root) {
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+  var format;
+  try {
+    format = new Intl.DateTimeFormat("en-US", {
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      second: "2-digit", hourCycle: "h23", timeZoneName: "short"
+    });
+  } catch (e) { return; }
+  // Written as the page writes UTC (2026-11-30 09:41:05), with the zone's short name: never a
+  // day and month that read two ways.
+  var written = function (moment) {
+    var part = {};
+    format.formatToParts(moment).forEach(function (p) { part[p.type] = p.value; });
+    return part.year + "-" + part.month + "-" + part.day + " " + part.hour + ":" + part.minute +
+      ":" + part.second + " " + (part.timeZoneName || "");
+  };
+  root.querySelectorAll("time[datetime]").forEach(function (el) {
+    var moment = new Date(el.getAttribute("datetime"));
+    if (isNaN(moment.getTime())) { return; }
+    if (!el.getAttribute("data-utc")) { el.setAttribute("data-utc", el.textContent); }
+    el.textContent = written(moment).trim();
+    el.title = el.getAttribute("data-utc");
+    el.classList.add("local");
+  });
+  root.querySelectorAll("input.viewer-zone").forEach(function (el) {
+    if (zone) { el.value = zone; }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
+  localTimes(document);
   var box = document.getElementById("progress");
   if (box && box.getAttribute("data-finished") === "no") { pollProgress(box); }
   document.querySelectorAll("table.sortable").forEach(makeSortable);
@@ -93,6 +127,14 @@ document.addEventListener("DOMContentLoaded", function () {
       }
       window.location.reload();
     }, 1000 * Number(refresh.getAttribute("data-seconds") || 3));
+  }
+  var ids = document.getElementById("reverse-ids");
+  if (ids) {
+    // Typing ids means "only these": the wider choice is never left standing over typed ids.
+    ids.addEventListener("input", function () {
+      var chosen = document.querySelector('#reverse-scope input[value="chosen"]');
+      if (chosen && ids.value.trim()) { chosen.checked = true; }
+    });
   }
   var only = document.getElementById("only-problems");
   if (only) { only.addEventListener("change", function () { only.form.submit(); }); }
