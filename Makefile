@@ -19,10 +19,11 @@ demo: $(STAMP)
 	@rm -rf out/demo-* state/demo.sqlite*
 	@STRIPE_API_KEY=sk_test_ledgerrun_demo $(BIN)/ledgerrun run jobs/demo.toml; test $$? -le 1
 
+# mypy checks what [tool.mypy] names in pyproject.toml: src (strict), tests, tools, benchmarks.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/ruff format --check src tests benchmarks tools
-	$(BIN)/mypy src
+	$(BIN)/mypy
 
 # PostgreSQL from the machine's packages (Debian's), installed if missing: the PostgreSQL store's
 # tests and benchmark run against a throwaway server that tools/pgserver.py starts and stops.

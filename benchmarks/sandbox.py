@@ -89,7 +89,7 @@ def raw_worker(url: str, accounts: list[str], deadline: float, results: Results)
     connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
     rng = random.Random()
     latencies: list[float] = []
-    ok, failed = 0, {}
+    ok, failed = 0, dict[str, int]()
     body = urlencode(
         {"amount": 100, "currency": "usd", "destination": PLATFORM_ID, "metadata[bench]": "1"}
     )
@@ -119,7 +119,7 @@ def sdk_worker(url: str, accounts: list[str], deadline: float, results: Results)
     client = stripe.StripeClient(API_KEY, base_addresses={"api": url}, max_network_retries=0)
     rng = random.Random()
     latencies: list[float] = []
-    ok, failed = 0, {}
+    ok, failed = 0, dict[str, int]()
     while time.monotonic() < deadline:
         started = time.perf_counter()
         try:

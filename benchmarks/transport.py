@@ -37,8 +37,15 @@ class PlainTransport(stripe.HTTPClient):
         super().__init__()
         self._conn: http.client.HTTPConnection | None = None
 
-    def request(
-        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
+    # The SDK types HTTPClient.request as answering str; its own clients answer bytes, as here.
+    def request(  # type: ignore[override]
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+        *,
+        _usage: list[str] | None = None,
     ) -> tuple[bytes, int, Mapping[str, str]]:
         parts = urlsplit(url)
         if self._conn is None:

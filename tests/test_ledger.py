@@ -18,7 +18,8 @@ from tests.helpers.constants import RUN_DATE, SAMPLES
 
 
 def rows(path: Path, **kw) -> list[dict[str, str]]:
-    return read_ledger(path, **kw).table.to_pylist()
+    got: list[dict[str, str]] = read_ledger(path, **kw).table.to_pylist()
+    return got
 
 
 def test_bom_crlf_and_surrounding_whitespace(write) -> None:

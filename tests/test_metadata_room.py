@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from typing import Any
 
 from ledgerrun import metadata_keys
 from ledgerrun.ingest.validate import check
@@ -20,7 +21,7 @@ from ledgerrun.vocab import FIXES
 from tests.helpers.constants import ROOT, RUN_DATE
 
 
-def every_part() -> dict[str, str]:
+def every_part() -> dict[str, Any]:
     """A value for every part ``metadata()`` takes (the row's own metadata aside)."""
     return {
         name: "x"

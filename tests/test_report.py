@@ -815,7 +815,9 @@ def test_refresh_report_reads_the_files_of_a_run(tmp_path, results_name) -> None
     report.discrepancies.append(rc.Discrepancy("orphan", "zz", "acct_1Z", "tr_9", "", "not here"))
     report.ended_at = WHEN + dt.timedelta(hours=1)
     rc_files.write_report(report)
-    doc = parse(refresh_report(run.results).read_text(encoding="utf-8"))
+    refreshed = refresh_report(run.results)
+    assert refreshed is not None
+    doc = parse(refreshed.read_text(encoding="utf-8"))
     assert doc.one(id="discrepancies").rows()[1][:2] == ["orphan", "1"]
     assert doc.all(id="stale") == []
 

@@ -298,11 +298,11 @@ def typed_workbook(rng: random.Random) -> tuple[bytes, dict[tuple[int, str], tup
             columns.append(needed)
     letters = [chr(65 + i) for i in range(len(columns))]
     header = zip(letters, columns, strict=True)
-    cells = "".join(f'<c r="{c}1" t="inlineStr"><is><t>{h}</t></is></c>' for c, h in header)
-    rows = [f'<row r="1">{cells}</row>']
+    titles = "".join(f'<c r="{c}1" t="inlineStr"><is><t>{h}</t></is></c>' for c, h in header)
+    rows = [f'<row r="1">{titles}</row>']
     money: dict[tuple[int, str], tuple[str, str, str]] = {}
     for number in range(2, rng.randint(2, 14)):
-        cells = []
+        cells: list[str] = []
         for letter, column in zip(letters, columns, strict=True):
             ref = f"{letter}{number}"
             plain = {

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Dialog, Page
 
 from ledgerrun.output.html import write_report
 from ledgerrun.summary import ControlTotal
@@ -35,8 +35,13 @@ def opened(page: Page, report: Path) -> Iterator[Page]:
     page itself."""
     errors: list[str] = []
     requests: list[str] = []
+
+    def refused(dialog: Dialog) -> None:
+        errors.append(dialog.message)
+        dialog.dismiss()
+
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("dialog", lambda dialog: (errors.append(dialog.message), dialog.dismiss()))
+    page.on("dialog", refused)
     page.on("request", lambda request: requests.append(request.url))
     page.goto(report.as_uri())
     yield page

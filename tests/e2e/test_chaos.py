@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.cli import cli
 from tests.helpers.sandbox import sandbox_state
 from tests.store import pg
-from tools.chaos import check_exactly_once, check_reports, cli, crash_loop, finish, world
+from tools.chaos import check_exactly_once, check_reports, crash_loop, finish, world
 
 pytestmark = pytest.mark.slow
 

@@ -25,7 +25,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from ledgerrun.errors import (
     AccountCheckError,
@@ -42,6 +42,7 @@ from ledgerrun.store.model import (
     SUCCEEDED,
     AccountRecord,
     Entry,
+    Journal,
     ReversalEntry,
     Run,
     Seen,
@@ -85,6 +86,8 @@ class FakeClock:
 
 
 # --- Stripe ------------------------------------------------------------------------------------
+
+T = TypeVar("T")  # what a request of the gateway answers
 
 ANY: Any = object()
 """``when=ANY`` (the default): a scripted answer applies to every call of the method."""
@@ -458,9 +461,9 @@ class FakeGateway:
         method: str,
         subject: Any,
         args: tuple[Any, ...],
-        default: Callable[[], Any],
+        default: Callable[[], T],
         kwargs: dict[str, Any] | None = None,
-    ) -> Any:
+    ) -> T:
         call = Call(method, subject, args, kwargs or {})
         with self._lock:
             self.calls.append(call)
@@ -474,10 +477,11 @@ class FakeGateway:
             raise answer.after(0)  # a fresh error per request, as an HTTP answer would be
         if isinstance(answer, BaseException):
             raise answer
+        # A scripted answer stands for what Stripe would have answered: the test vouches for it.
         if callable(answer):
             got = answer(call)
-            return default() if got is DEFAULT else got
-        return answer
+            return default() if got is DEFAULT else cast(T, got)
+        return cast(T, answer)
 
     def _next(self, call: Call) -> Any:
         with self._lock:
@@ -504,6 +508,7 @@ class FakeClient(Client):
     ``balances``, ``accounts``, ``reversal_books``) is the gateway's."""
 
     gateway: FakeGateway
+    clock: FakeClock
 
     def __init__(
         self,
@@ -641,6 +646,13 @@ def movement(
 
 
 # --- the store ---------------------------------------------------------------------------------
+
+
+def as_journal(store: FakeStore) -> Journal:
+    """``store`` where the code under test is typed to take a whole :class:`Journal`. A FakeStore
+    keeps the parts that the executor, the guard, pre-flight and reconcile use, not the reversal
+    store's ``reversal_entries`` and writes: a call to one fails the test (AttributeError)."""
+    return cast(Journal, store)
 
 
 class FakeStore:

@@ -53,7 +53,7 @@ def sandbox(make_sandbox: ServerFactory) -> SandboxServer:
 
 
 @pytest.fixture
-def write(tmp_path: Path):  # type: ignore[no-untyped-def]
+def write(tmp_path: Path):
     """Write text (or bytes) to a file in tmp_path and return its path."""
 
     def _write(name: str, content: str | bytes) -> Path:

@@ -95,7 +95,7 @@ class MailReceiver:
                     receiver._arrived.notify_all()
                 return "250 OK"
 
-        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any):  # type: ignore[no-untyped-def]
+        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any):
             from aiosmtpd.smtp import AuthResult
 
             ok = auth is not None and (data.login.decode(), data.password.decode()) == auth

@@ -181,3 +181,31 @@ def charge_debit(
     if key is not None:
         options["idempotency_key"] = key
     return client.v1.charges.create(params, options)  # type: ignore[arg-type]
+
+
+# --- what the SDK types as optional, as the sandbox always answers it -------------------------
+
+
+def id_of(field: str | stripe.StripeObject | None) -> str:
+    """An expandable field (``destination_payment``, ``source_transfer``...) as Stripe answers
+    it unless asked to expand it: the object's id."""
+    assert isinstance(field, str), f"not an id: {field!r}"
+    return field
+
+
+def error_of(refusal: stripe.StripeError) -> stripe.ErrorObject:
+    """A refusal's error object (the ``error`` of its JSON body), which every refusal has."""
+    assert refusal.error is not None, f"no error object in {refusal!r}"
+    return refusal.error
+
+
+def headers_of(refusal: stripe.StripeError) -> dict[str, str]:
+    """The HTTP headers a refusal came with."""
+    assert refusal.headers is not None, f"no headers in {refusal!r}"
+    return refusal.headers
+
+
+def response_of(obj: stripe.StripeObject) -> stripe.StripeResponse:
+    """The HTTP answer an object came in (its headers, its request id)."""
+    assert obj.last_response is not None, f"no HTTP answer behind {obj!r}"
+    return obj.last_response

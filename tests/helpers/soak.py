@@ -21,6 +21,7 @@ from tests.helpers.sandbox import (
     EXPRESS,
     charge_debit,
     debit,
+    id_of,
     make_client,
     sandbox_state,
 )
@@ -63,8 +64,8 @@ def _soak_worker(url: str, index: int, requests: int, tally: _Tally) -> None:
         try:
             if roll < 0.55:
                 account, currency = rng.choice(debit_targets)
-                params = {"amount": rng.randint(50, 5000), "currency": currency,
-                          "metadata": {"n": str(n)}}  # fmt: skip
+                params: dict[str, Any] = {"amount": rng.randint(50, 5000), "currency": currency,
+                                          "metadata": {"n": str(n)}}  # fmt: skip
                 tally.add(posts=1)
                 if roll < 0.35:
                     obj: Any = debit(client, account, key=key, **params)
@@ -89,7 +90,7 @@ def _soak_worker(url: str, index: int, requests: int, tally: _Tally) -> None:
                 refund = client.v1.refunds.create(
                     {"charge": payment, "amount": rng.randint(1, amount)}, {"idempotency_key": key}
                 )
-                assert refund.source_transfer_reversal.startswith("trr_")
+                assert id_of(refund.source_transfer_reversal).startswith("trr_")
                 tally.add(executed=1, refunds=1)
             elif roll < 0.75 and made:
                 kind, params, account, old_key = rng.choice(made)
@@ -100,13 +101,14 @@ def _soak_worker(url: str, index: int, requests: int, tally: _Tally) -> None:
                 tally.add(replays=1)
             elif roll < 0.9:
                 if rng.random() < 0.5:
-                    page = client.v1.transfers.list(
+                    page: stripe.ListObject[Any] = client.v1.transfers.list(
                         {"limit": rng.randint(1, 20)},
                         {"stripe_account": rng.choice(debit_targets[:3])[0]},
                     )
                 else:
                     page = client.v1.charges.list({"limit": rng.randint(1, 20)})
-                assert page.object == "list"
+                # The SDK types a list's data, has_more and url, not its object.
+                assert page.object == "list"  # type: ignore[attr-defined]
             else:
                 balance = client.v1.balance.retrieve(options={"stripe_account": EXPRESS})
                 assert balance.available[0].amount >= 0

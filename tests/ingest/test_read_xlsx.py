@@ -8,6 +8,7 @@ import struct
 import time
 import zipfile
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import openpyxl
@@ -20,7 +21,9 @@ from ledgerrun.ingest.read import read_ledger
 HEADER = ["adjustment_id", "account", "amount", "currency"]
 
 
-def book_with(tmp_path: Path, rows: list[list[object]], formats: dict[str, str] | None = None):
+def book_with(
+    tmp_path: Path, rows: Sequence[Sequence[object]], formats: dict[str, str] | None = None
+) -> Path:
     """A one-sheet workbook of ``rows``; ``formats`` maps a cell (``"C2"``) to a number format."""
     book = openpyxl.Workbook()
     ws = book.active

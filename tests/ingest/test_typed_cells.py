@@ -8,6 +8,7 @@ time) it shows. Never a serial number.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,7 +27,9 @@ from tests.ingest.conftest import found
 HEADER = ["adjustment_id", "account", "amount", "currency"]
 
 
-def book(tmp_path: Path, rows: list[list[object]], formats: dict[str, str], name: str = "l.xlsx"):
+def book(
+    tmp_path: Path, rows: Sequence[Sequence[object]], formats: dict[str, str], name: str = "l.xlsx"
+) -> Path:
     """A workbook of ``rows``; ``formats`` maps a cell (``"C2"``) to its number format."""
     workbook = openpyxl.Workbook()
     sheet = workbook.active

@@ -24,6 +24,7 @@ from tests.helpers.sandbox import (
     base_seed,
     charge_debit,
     debit,
+    error_of,
     make_client,
     sandbox_state,
 )
@@ -33,7 +34,13 @@ class BasicAuthHttpClient(stripe.RequestsClient):
     """Sends the SDK's key as HTTP basic auth (the key as user name) instead of Bearer."""
 
     def request(
-        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+        *,
+        _usage: list[str] | None = None,
     ) -> Any:
         rewritten = dict(headers or {})
         key = rewritten.pop("Authorization").removeprefix("Bearer ")
@@ -44,7 +51,7 @@ class BasicAuthHttpClient(stripe.RequestsClient):
 def test_missing_key_is_401(server: SandboxServer) -> None:
     with pytest.raises(stripe.AuthenticationError) as info:
         make_client(server.url, key="").v1.balance.retrieve()
-    assert info.value.http_status == 401 and info.value.error.type == "invalid_request_error"
+    assert info.value.http_status == 401 and error_of(info.value).type == "invalid_request_error"
     assert "did not provide an API key" in info.value.user_message
 
 
@@ -92,11 +99,14 @@ def test_express_and_custom_accounts_are_the_platforms_responsibility(
     assert (express.country, express.default_currency) == ("US", "usd")
     assert express.charges_enabled and express.payouts_enabled
     assert "livemode" not in express  # Stripe's account object has no livemode
-    assert isinstance(express.created, int) and express.metadata.to_dict() == {}
+    assert isinstance(express.created, int) and express.metadata is not None
+    assert express.metadata.to_dict() == {}
+    assert express.controller is not None and express.controller.losses is not None
     assert express.controller.type == "application" and express.controller.is_controller
     assert express.controller.losses.payments == "application"
     assert express.controller.requirement_collection == "stripe"
     custom = client.v1.accounts.retrieve(CUSTOM)
+    assert custom.controller is not None and custom.controller.losses is not None
     assert custom.type == "custom" and custom.controller.losses.payments == "application"
     assert custom.controller.requirement_collection == "application"
 
@@ -108,6 +118,7 @@ def test_an_express_account_may_leave_its_losses_to_stripe_and_then_cannot_be_de
     whose platform covers their losses may be debited (by either way), though they may still
     receive credits."""
     account = client.v1.accounts.retrieve(STRIPE_LIABLE)
+    assert account.controller is not None and account.controller.losses is not None
     assert account.type == "express" and account.controller.losses.payments == "stripe"
     for way in (debit, charge_debit):
         with pytest.raises(stripe.InvalidRequestError) as info:
@@ -135,6 +146,7 @@ def test_losses_payments_is_a_checked_seed_field() -> None:
 def test_standard_account_losses_are_stripes(client: stripe.StripeClient) -> None:
     standard = client.v1.accounts.retrieve(STANDARD)
     assert standard.type == "standard"
+    assert standard.controller is not None and standard.controller.losses is not None
     assert standard.controller.type == "account"
     assert standard.controller.losses.payments == "stripe"
 
@@ -146,9 +158,10 @@ def test_missing_and_revoked_accounts_are_both_403_account_invalid(
     for account in (UNKNOWN, REVOKED):
         with pytest.raises(stripe.PermissionError) as info:
             client.v1.accounts.retrieve(account)
-        assert info.value.http_status == 403 and info.value.error.code == "account_invalid"
+        assert info.value.http_status == 403 and error_of(info.value).code == "account_invalid"
         assert (
-            info.value.error.type == "invalid_request_error" and account in info.value.user_message
+            error_of(info.value).type == "invalid_request_error"
+            and account in info.value.user_message
         )
     with pytest.raises(stripe.PermissionError):
         client.v1.accounts.retrieve(CUSTOM, options={"stripe_account": EXPRESS})
@@ -159,7 +172,7 @@ def test_current_account_is_platform_or_the_stripe_account(client: stripe.Stripe
     assert client.v1.accounts.retrieve_current(options={"stripe_account": EXPRESS}).id == EXPRESS
     with pytest.raises(stripe.PermissionError) as info:
         client.v1.accounts.retrieve_current(options={"stripe_account": REVOKED})
-    assert info.value.error.code == "account_invalid"
+    assert error_of(info.value).code == "account_invalid"
 
 
 def test_balances_of_platform_and_account_follow_debits(client: stripe.StripeClient) -> None:
@@ -167,6 +180,7 @@ def test_balances_of_platform_and_account_follow_debits(client: stripe.StripeCli
     platform = client.v1.balance.retrieve()
     assert platform.object == "balance" and platform.livemode is False
     assert [(b.amount, b.currency) for b in platform.available] == [(1_002_500, "usd")]
+    assert platform.available[0].source_types is not None
     assert platform.available[0].source_types.to_dict() == {"card": 1_002_500}
     assert [(b.amount, b.currency) for b in platform.pending] == [(0, "usd")]
     account = client.v1.balance.retrieve(options={"stripe_account": EXPRESS})
@@ -214,7 +228,7 @@ def test_other_test_keys_are_refused_when_the_seed_lists_keys(keyed_server: Sand
     other = "sk_test_51SomeoneElsesKey00zyxw"
     with pytest.raises(stripe.AuthenticationError) as info:
         debit(make_client(keyed_server.url, key=other), EXPRESS, 10)
-    assert info.value.http_status == 401 and info.value.error.type == "invalid_request_error"
+    assert info.value.http_status == 401 and error_of(info.value).type == "invalid_request_error"
     assert info.value.user_message == "Invalid API Key provided: sk_test_****zyxw"
     assert other[:-4] not in str(info.value.json_body)
     state = sandbox_state(keyed_server.url)

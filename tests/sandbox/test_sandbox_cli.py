@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from ledgerrun.cli import main
 from tests.helpers.constants import KEY
-from tests.helpers.sandbox import EXPRESS, base_seed, debit, make_client, sandbox_state
+from tests.helpers.sandbox import EXPRESS, base_seed, debit, error_of, make_client, sandbox_state
 
 pytestmark = pytest.mark.slow
 
@@ -154,7 +154,7 @@ def test_limits_default_to_test_mode_and_answer_429_beyond_them(tmp_path: Path) 
                     client.v1.balance.retrieve()
                     outcomes.append("ok")
                 except stripe.RateLimitError as exc:
-                    assert exc.http_status == 429 and exc.error.code == "rate_limit"
+                    assert exc.http_status == 429 and error_of(exc).code == "rate_limit"
                     assert "Stripe-Should-Retry" not in (exc.headers or {})
                     outcomes.append("429")
 

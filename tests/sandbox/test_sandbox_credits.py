@@ -20,6 +20,9 @@ from tests.helpers.sandbox import (
     advance_clock,
     balance_of,
     debit,
+    error_of,
+    id_of,
+    response_of,
     sandbox_state,
 )
 
@@ -48,9 +51,10 @@ def test_credit_lives_on_the_platform_and_pays_into_the_account(
         client.v1.transfers.retrieve(transfer.id, options={"stripe_account": STANDARD})
 
     payment = client.v1.charges.retrieve(
-        transfer.destination_payment, options={"stripe_account": STANDARD}
+        id_of(transfer.destination_payment), options={"stripe_account": STANDARD}
     )
     assert payment.id.startswith("py_") and payment.object == "charge"
+    assert payment.source is not None
     assert payment.source.id == PLATFORM and payment.source_transfer == transfer.id
     assert payment.amount == 2_500 and payment.status == "succeeded"
     state = sandbox_state(server.url)
@@ -77,27 +81,27 @@ def test_credit_obeys_region_and_currency(client: stripe.StripeClient) -> None:
     assert info.value.code == "transfers_not_allowed" and "region" in info.value.user_message
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.transfers.create({"amount": 10, "currency": "eur", "destination": EXPRESS})
-    assert info.value.code is None and info.value.error.param == "currency"
+    assert info.value.code is None and error_of(info.value).param == "currency"
 
 
 def test_credit_destination_must_be_connected_and_reachable(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as missing:
         credit(client, UNKNOWN, 10)
     assert missing.value.http_status == 400 and missing.value.code == "resource_missing"
-    assert missing.value.error.param == "destination"
+    assert error_of(missing.value).param == "destination"
     with pytest.raises(stripe.PermissionError) as revoked:
         credit(client, REVOKED, 10)
-    assert revoked.value.error.code == "account_invalid"
-    assert revoked.value.error.param == "destination"
+    assert error_of(revoked.value).code == "account_invalid"
+    assert error_of(revoked.value).param == "destination"
     with pytest.raises(stripe.InvalidRequestError) as itself:
         credit(client, PLATFORM, 10)
-    assert itself.value.error.param == "destination"
+    assert error_of(itself.value).param == "destination"
 
 
 def test_credit_replays_under_its_key(server: SandboxServer, client: stripe.StripeClient) -> None:
     first = credit(client, CUSTOM, 700, key="credit-1")
     again = credit(client, CUSTOM, 700, key="credit-1")
-    assert again.id == first.id and again.last_response.headers["Idempotent-Replayed"] == "true"
+    assert again.id == first.id and response_of(again).headers["Idempotent-Replayed"] == "true"
     assert balance_of(sandbox_state(server.url), CUSTOM) == 200_000 + 700
 
 

@@ -22,6 +22,8 @@ from tests.helpers.sandbox import (
     base_seed,
     charge_debit,
     debit,
+    error_of,
+    id_of,
     make_client,
     sandbox_state,
 )
@@ -36,15 +38,16 @@ def test_transfer_debit_moves_money_and_links_both_objects(
     )  # fmt: skip
     assert transfer.id.startswith("tr_") and transfer.object == "transfer"
     assert transfer.destination == PLATFORM
-    assert transfer.destination_payment.startswith("py_")
+    assert id_of(transfer.destination_payment).startswith("py_")
     assert transfer.metadata.to_dict() == {"invoice": "42"}
     assert transfer.transfer_group == "run-1"
-    assert transfer.balance_transaction.startswith("txn_")
+    assert id_of(transfer.balance_transaction).startswith("txn_")
     assert (transfer.reversed, transfer.amount_reversed, transfer.livemode) == (False, 0, False)
 
-    payment = client.v1.charges.retrieve(transfer.destination_payment)
+    payment = client.v1.charges.retrieve(id_of(transfer.destination_payment))
     assert payment.object == "charge"
     assert payment.source_transfer == transfer.id
+    assert payment.source is not None
     assert payment.source.id == EXPRESS and payment.source.object == "account"
     assert payment.amount == 1234 and payment.status == "succeeded"
     assert payment.metadata.to_dict() == {}
@@ -65,12 +68,13 @@ def test_charge_debit_returns_payment_that_carries_metadata(
     assert payment.id.startswith("py_") and payment.object == "charge"
     assert (payment.paid, payment.captured, payment.amount_captured) == (True, True, 700)
     assert payment.amount_refunded == 0
+    assert payment.source is not None
     assert payment.source.to_dict() == {"id": CUSTOM, "object": "account"}
     assert payment.metadata.to_dict() == {"row": "7"}
     assert payment.transfer_group == "g"
 
     transfer = client.v1.transfers.retrieve(
-        payment.source_transfer, options={"stripe_account": CUSTOM}
+        id_of(payment.source_transfer), options={"stripe_account": CUSTOM}
     )
     assert transfer.destination == PLATFORM and transfer.destination_payment == payment.id
     assert transfer.metadata.to_dict() == {} and transfer.transfer_group is None
@@ -86,8 +90,9 @@ def test_top_up_moves_money_from_platform_to_account(
     transfer = client.v1.transfers.create({"amount": 5000, "currency": "usd", "destination": EMPTY})
     assert transfer.destination == EMPTY
     payment = client.v1.charges.retrieve(
-        transfer.destination_payment, options={"stripe_account": EMPTY}
+        id_of(transfer.destination_payment), options={"stripe_account": EMPTY}
     )
+    assert payment.source is not None
     assert payment.source.id == PLATFORM and payment.source_transfer == transfer.id
     state = sandbox_state(server.url)
     assert balance_of(state, EMPTY) == 5000
@@ -99,17 +104,17 @@ def test_top_up_moves_money_from_platform_to_account(
 def test_account_not_connected_is_403_account_invalid(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.PermissionError) as info:
         debit(client, UNKNOWN)
-    assert info.value.http_status == 403 and info.value.error.code == "account_invalid"
-    assert info.value.error.type == "invalid_request_error"
+    assert info.value.http_status == 403 and error_of(info.value).code == "account_invalid"
+    assert error_of(info.value).type == "invalid_request_error"
 
 
 def test_revoked_account_is_403_account_invalid_both_ways(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.PermissionError) as info:
         debit(client, REVOKED)
-    assert info.value.error.code == "account_invalid"
+    assert error_of(info.value).code == "account_invalid"
     with pytest.raises(stripe.PermissionError) as info:
         charge_debit(client, REVOKED)
-    assert info.value.error.code == "account_invalid" and info.value.error.param == "source"
+    assert error_of(info.value).code == "account_invalid" and error_of(info.value).param == "source"
 
 
 @pytest.mark.parametrize("way", [debit, charge_debit])
@@ -136,7 +141,7 @@ def test_currency_must_be_the_account_default(
 ) -> None:
     with pytest.raises(stripe.InvalidRequestError) as info:
         debit(client, account, currency=currency)
-    assert info.value.code is None and info.value.error.param == "currency"
+    assert info.value.code is None and error_of(info.value).param == "currency"
     assert "default currency" in info.value.user_message
 
 
@@ -167,7 +172,7 @@ def test_amount_rules(client: stripe.StripeClient, amount: Any, code: str) -> No
     with pytest.raises(stripe.InvalidRequestError) as info:
         debit(client, EXPRESS, amount)
     assert info.value.http_status == 400 and info.value.code == code
-    assert info.value.error.param == "amount"
+    assert error_of(info.value).param == "amount"
 
 
 @pytest.mark.parametrize(
@@ -182,19 +187,19 @@ def test_transfer_required_params(
 ) -> None:
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.transfers.create(params, {"stripe_account": EXPRESS})  # type: ignore[arg-type]
-    assert info.value.code == "parameter_missing" and info.value.error.param == missing
+    assert info.value.code == "parameter_missing" and error_of(info.value).param == missing
 
 
 def test_charge_requires_source(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.charges.create({"amount": 100, "currency": "usd"})
-    assert info.value.code == "parameter_missing" and info.value.error.param == "source"
+    assert info.value.code == "parameter_missing" and error_of(info.value).param == "source"
 
 
 def test_debit_transfer_must_go_to_the_platform(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as info:
         debit(client, EXPRESS, destination=CUSTOM)
-    assert info.value.code is None and info.value.error.param == "destination"
+    assert info.value.code is None and error_of(info.value).param == "destination"
 
 
 @pytest.mark.parametrize(
@@ -211,7 +216,7 @@ def test_metadata_limits(
 ) -> None:
     with pytest.raises(stripe.InvalidRequestError) as info:
         debit(client, EXPRESS, **extra)
-    assert info.value.code is None and info.value.error.param == "metadata"
+    assert info.value.code is None and error_of(info.value).param == "metadata"
     assert sandbox_state(server.url)["transfers"] == []
 
 
@@ -225,22 +230,25 @@ def test_description_limits_are_stripes_per_endpoint(client: stripe.StripeClient
     assert debit(client, EXPRESS, description="d" * 5000).description == "d" * 5000
     with pytest.raises(stripe.InvalidRequestError) as info:
         debit(client, EXPRESS, description="d" * 5001)
-    assert info.value.code is None and info.value.error.param == "description"
+    assert info.value.code is None and error_of(info.value).param == "description"
     assert charge_debit(client, EXPRESS, description="c" * 40000).description == "c" * 40000
     with pytest.raises(stripe.InvalidRequestError) as info:
         charge_debit(client, EXPRESS, description="c" * 40001)
-    assert info.value.error.param == "description"
+    assert error_of(info.value).param == "description"
 
 
 def test_unknown_parameter_is_named(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as info:
         debit(client, EXPRESS, source_transaction="ch_123")
-    assert info.value.code == "parameter_unknown" and info.value.error.param == "source_transaction"
+    assert (
+        info.value.code == "parameter_unknown"
+        and error_of(info.value).param == "source_transaction"
+    )
 
 
 def test_expand_is_accepted_and_ignored(client: stripe.StripeClient) -> None:
     transfer = debit(client, EXPRESS, expand=["destination_payment", "balance_transaction"])
-    assert transfer.destination_payment.startswith("py_")
+    assert id_of(transfer.destination_payment).startswith("py_")
     assert client.v1.balance.retrieve({"expand": ["available"]}).object == "balance"
 
 
@@ -251,7 +259,7 @@ def test_objects_are_only_visible_in_their_own_account(client: stripe.StripeClie
         with pytest.raises(stripe.InvalidRequestError) as info:
             client.v1.transfers.retrieve(transfer.id, options=options)  # type: ignore[arg-type]
         assert info.value.http_status == 404 and info.value.code == "resource_missing"
-        assert info.value.error.param == "id"
+        assert error_of(info.value).param == "id"
 
 
 RICH = "acct_1ExpressRich001"  # usd 20,000,000.00
@@ -276,7 +284,7 @@ def test_usd_debit_above_100000_dollars_is_amount_too_large(
     with pytest.raises(stripe.InvalidRequestError) as info:
         way(rich_client, RICH, 10_000_001, key="too-big")
     assert info.value.http_status == 400 and info.value.code == "amount_too_large"
-    assert info.value.error.param == "amount"
+    assert error_of(info.value).param == "amount"
     # A validation refusal: not saved, so the same key may carry a smaller debit.
     assert way(rich_client, RICH, 9_000_000, key="too-big").amount == 9_000_000
 

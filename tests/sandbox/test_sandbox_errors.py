@@ -10,7 +10,16 @@ import stripe
 
 from ledgerrun_sandbox import Faults, SandboxServer
 from tests.helpers.constants import PLATFORM
-from tests.helpers.sandbox import EXPRESS, ServerFactory, debit, make_client, raw, sandbox_state
+from tests.helpers.sandbox import (
+    EXPRESS,
+    ServerFactory,
+    debit,
+    error_of,
+    headers_of,
+    make_client,
+    raw,
+    sandbox_state,
+)
 
 DEBIT = {"amount": "1000", "currency": "usd", "destination": PLATFORM}
 AS_EXPRESS = {"Stripe-Account": EXPRESS}
@@ -85,13 +94,13 @@ def test_saved_500_is_replayed_with_should_retry_false(
     client = make_client(server.url)
     with pytest.raises(stripe.APIError) as first:
         debit(client, EXPRESS, 100, key="k-500")
-    assert first.value.http_status == 500 and first.value.error.type == "api_error"
-    assert first.value.headers["Stripe-Should-Retry"] == "false"  # saved: a retry replays it
+    assert first.value.http_status == 500 and error_of(first.value).type == "api_error"
+    assert headers_of(first.value)["Stripe-Should-Retry"] == "false"  # saved: a retry replays it
     monkeypatch.undo()  # healthy again: the key still replays the saved 500
     with pytest.raises(stripe.APIError) as again:
         debit(client, EXPRESS, 100, key="k-500")
-    assert again.value.headers["Idempotent-Replayed"] == "true"
-    assert again.value.headers["Stripe-Should-Retry"] == "false"
+    assert headers_of(again.value)["Idempotent-Replayed"] == "true"
+    assert headers_of(again.value)["Stripe-Should-Retry"] == "false"
     assert sandbox_state(server.url)["transfers"] == []
 
 
@@ -109,8 +118,8 @@ def test_injected_500_invites_a_retry_and_saves_nothing(make_server: ServerFacto
     server = make_server(faults=Faults(error_rate=1.0, error_mode="retryable"))
     with pytest.raises(stripe.APIError) as info:
         debit(make_client(server.url), EXPRESS, 100, key="k-inj")
-    assert info.value.headers["Stripe-Should-Retry"] == "true"
-    assert "Idempotent-Replayed" not in info.value.headers
+    assert headers_of(info.value)["Stripe-Should-Retry"] == "true"
+    assert "Idempotent-Replayed" not in headers_of(info.value)
     server.set_faults(Faults())
     assert debit(make_client(server.url), EXPRESS, 100, key="k-inj").amount == 100
 
@@ -124,16 +133,16 @@ def test_an_injected_500_is_saved_under_its_key_by_default(make_server: ServerFa
     client = make_client(server.url)
     with pytest.raises(stripe.APIError) as first:
         debit(client, EXPRESS, 100, key="k-saved")
-    assert first.value.http_status == 500 and first.value.error.type == "api_error"
-    assert first.value.headers["Stripe-Should-Retry"] == "false"
-    assert "Idempotent-Replayed" not in first.value.headers
+    assert first.value.http_status == 500 and error_of(first.value).type == "api_error"
+    assert headers_of(first.value)["Stripe-Should-Retry"] == "false"
+    assert "Idempotent-Replayed" not in headers_of(first.value)
     server.set_faults(Faults())
     with pytest.raises(stripe.APIError) as again:
         debit(client, EXPRESS, 100, key="k-saved")
-    assert again.value.headers["Idempotent-Replayed"] == "true"
-    assert again.value.headers["Stripe-Should-Retry"] == "false"
+    assert headers_of(again.value)["Idempotent-Replayed"] == "true"
+    assert headers_of(again.value)["Stripe-Should-Retry"] == "false"
     assert again.value.json_body == first.value.json_body
-    assert again.value.headers["Original-Request"] == first.value.request_id
+    assert headers_of(again.value)["Original-Request"] == first.value.request_id
     state = sandbox_state(server.url)
     assert state["transfers"] == [] and state["stats"]["faults"]["error"] == 1
     assert state["stats"]["writes_executed"] == 0

@@ -14,7 +14,10 @@ from tests.helpers.sandbox import (
     ServerFactory,
     balance_of,
     debit,
+    error_of,
+    headers_of,
     make_client,
+    response_of,
     sandbox_state,
 )
 
@@ -37,8 +40,8 @@ def test_retryable_error_rate_answers_500_before_executing(make_server: ServerFa
     client = make_client(server.url)
     with pytest.raises(stripe.APIError) as info:
         client.v1.balance.retrieve()
-    assert info.value.http_status == 500 and info.value.error.type == "api_error"
-    assert info.value.headers["Stripe-Should-Retry"] == "true"
+    assert info.value.http_status == 500 and error_of(info.value).type == "api_error"
+    assert headers_of(info.value)["Stripe-Should-Retry"] == "true"
     with pytest.raises(stripe.APIError):
         debit(client, EXPRESS, 1000, key="e-1")
     state = sandbox_state(server.url)
@@ -47,7 +50,7 @@ def test_retryable_error_rate_answers_500_before_executing(make_server: ServerFa
     # Nothing was saved under the key: once healthy, the same key executes as new.
     server.set_faults(Faults())
     transfer = debit(client, EXPRESS, 1000, key="e-1")  # (retryable: nothing saved)
-    assert "Idempotent-Replayed" not in transfer.last_response.headers
+    assert "Idempotent-Replayed" not in response_of(transfer).headers
     assert sandbox_state(server.url)["stats"]["writes_executed"] == 1
 
 
@@ -56,16 +59,14 @@ def test_lock_timeout_rate_answers_429_on_posts_only(make_server: ServerFactory)
     client = make_client(server.url)
     with pytest.raises(stripe.RateLimitError) as info:
         debit(client, EXPRESS, 1000, key="l-1")
-    assert info.value.http_status == 429 and info.value.error.code == "lock_timeout"
-    assert info.value.error.type == "invalid_request_error"
-    assert info.value.headers["Stripe-Should-Retry"] == "true"
+    assert info.value.http_status == 429 and error_of(info.value).code == "lock_timeout"
+    assert error_of(info.value).type == "invalid_request_error"
+    assert headers_of(info.value)["Stripe-Should-Retry"] == "true"
     assert client.v1.balance.retrieve(options={"stripe_account": EXPRESS}).object == "balance"
     state = sandbox_state(server.url)
     assert state["transfers"] == [] and state["stats"]["faults"]["lock_timeout"] == 1
     server.set_faults(Faults())
-    assert (
-        "Idempotent-Replayed" not in debit(client, EXPRESS, 1000, key="l-1").last_response.headers
-    )
+    assert "Idempotent-Replayed" not in response_of(debit(client, EXPRESS, 1000, key="l-1")).headers
 
 
 def test_max_rps_caps_requests_per_second(make_server: ServerFactory) -> None:
@@ -78,8 +79,8 @@ def test_max_rps_caps_requests_per_second(make_server: ServerFactory) -> None:
             client.v1.balance.retrieve()
             answered += 1
         except stripe.RateLimitError as exc:
-            assert exc.http_status == 429 and exc.error.code == "rate_limit"
-            assert exc.headers["Stripe-Should-Retry"] == "true"
+            assert exc.http_status == 429 and error_of(exc).code == "rate_limit"
+            assert headers_of(exc)["Stripe-Should-Retry"] == "true"
             limited += 1
     if time.monotonic() - started < 1.0:  # all 12 fell in one window
         assert answered == 5 and limited == 7
@@ -107,7 +108,7 @@ def test_drop_commits_the_debit_but_never_answers(make_server: ServerFactory) ->
     server.set_faults(Faults())
     replay = debit(client, EXPRESS, 4200, key="d-1", metadata={"row": "9"})
     assert replay.id == state["transfers"][0]["id"]
-    assert replay.last_response.headers["Idempotent-Replayed"] == "true"
+    assert response_of(replay).headers["Idempotent-Replayed"] == "true"
     assert balance_of(sandbox_state(server.url), EXPRESS) == 500_000 - 4200
     assert sandbox_state(server.url)["stats"]["faults"]["drop"] == 2
 

@@ -18,7 +18,10 @@ from tests.helpers.sandbox import (
     balance_of,
     charge_debit,
     debit,
+    error_of,
+    headers_of,
     make_client,
+    response_of,
     sandbox_state,
 )
 
@@ -27,12 +30,12 @@ def test_replay_returns_saved_answer_and_executes_nothing(
     server: SandboxServer, client: stripe.StripeClient
 ) -> None:
     first = debit(client, EXPRESS, 1500, key="row-1", metadata={"row": "1"})
-    assert "Idempotent-Replayed" not in first.last_response.headers
+    assert "Idempotent-Replayed" not in response_of(first).headers
     second = debit(client, EXPRESS, 1500, key="row-1", metadata={"row": "1"})
     assert second.id == first.id
-    assert second.last_response.headers["Idempotent-Replayed"] == "true"
-    assert second.last_response.headers["Original-Request"] == first.last_response.request_id
-    assert second.last_response.request_id != first.last_response.request_id
+    assert response_of(second).headers["Idempotent-Replayed"] == "true"
+    assert response_of(second).headers["Original-Request"] == response_of(first).request_id
+    assert response_of(second).request_id != response_of(first).request_id
 
     state = sandbox_state(server.url)
     assert len(state["transfers"]) == 1 and len(state["charges"]) == 1
@@ -45,7 +48,7 @@ def test_replay_returns_saved_answer_and_executes_nothing(
 def test_charge_debit_replays_too(server: SandboxServer, client: stripe.StripeClient) -> None:
     first = charge_debit(client, CUSTOM, 900, key="c-1")
     again = charge_debit(client, CUSTOM, 900, key="c-1")
-    assert again.id == first.id and again.last_response.headers["Idempotent-Replayed"] == "true"
+    assert again.id == first.id and response_of(again).headers["Idempotent-Replayed"] == "true"
     assert balance_of(sandbox_state(server.url), CUSTOM) == 200_000 - 900
 
 
@@ -55,13 +58,13 @@ def test_balance_insufficient_is_saved_and_replayed(
     with pytest.raises(stripe.InvalidRequestError) as first:
         debit(client, EXPRESS, 600_000, key="big")
     assert first.value.code == "balance_insufficient"
-    assert "Idempotent-Replayed" not in first.value.headers
+    assert "Idempotent-Replayed" not in headers_of(first.value)
     # Top the account up: a fresh execution would now succeed, but the key replays the refusal.
     client.v1.transfers.create({"amount": 200_000, "currency": "usd", "destination": EXPRESS})
     with pytest.raises(stripe.InvalidRequestError) as second:
         debit(client, EXPRESS, 600_000, key="big")
     assert second.value.code == "balance_insufficient"
-    assert second.value.headers["Idempotent-Replayed"] == "true"
+    assert headers_of(second.value)["Idempotent-Replayed"] == "true"
     state = sandbox_state(server.url)
     assert balance_of(state, EXPRESS) == 700_000
     assert state["stats"]["writes_refused"] == 1
@@ -73,14 +76,14 @@ def test_validation_failure_is_not_saved(
 ) -> None:
     with pytest.raises(stripe.InvalidRequestError) as info:
         debit(client, EXPRESS, 1000, key="k", metadata={"x" * 41: "1"})
-    assert info.value.http_status == 400 and info.value.error.param == "metadata"
+    assert info.value.http_status == 400 and error_of(info.value).param == "metadata"
     # Same key, same (still invalid) params: validated again, not replayed.
     with pytest.raises(stripe.InvalidRequestError) as again:
         debit(client, EXPRESS, 1000, key="k", metadata={"x" * 41: "1"})
-    assert "Idempotent-Replayed" not in again.value.headers
+    assert "Idempotent-Replayed" not in headers_of(again.value)
     # Same key, corrected params: executes as new, no idempotency conflict.
     transfer = debit(client, EXPRESS, 1000, key="k", metadata={"x": "1"})
-    assert "Idempotent-Replayed" not in transfer.last_response.headers
+    assert "Idempotent-Replayed" not in response_of(transfer).headers
     assert sandbox_state(server.url)["stats"]["writes_executed"] == 1
 
 
@@ -89,7 +92,8 @@ def test_account_access_failure_is_not_saved(server: SandboxServer) -> None:
     with pytest.raises(stripe.PermissionError):
         charge_debit(other, "acct_1NotConnected001", key="k-acc")
     # Same key with a valid account: no conflict, it executes.
-    assert charge_debit(other, EXPRESS, key="k-acc").source.id == EXPRESS
+    source = charge_debit(other, EXPRESS, key="k-acc").source
+    assert source is not None and source.id == EXPRESS
 
 
 def test_same_key_different_params_is_idempotency_error(
@@ -98,7 +102,7 @@ def test_same_key_different_params_is_idempotency_error(
     debit(client, EXPRESS, 1000, key="dup")
     with pytest.raises(stripe.IdempotencyError) as info:
         debit(client, EXPRESS, 1001, key="dup")
-    assert info.value.http_status == 400 and info.value.error.type == "idempotency_error"
+    assert info.value.http_status == 400 and error_of(info.value).type == "idempotency_error"
     with pytest.raises(stripe.IdempotencyError):
         debit(client, EXPRESS, 1000, key="dup", metadata={"changed": "yes"})
     assert sandbox_state(server.url)["stats"]["writes_executed"] == 1
@@ -164,16 +168,16 @@ def test_concurrent_requests_with_one_key_execute_once(make_server: ServerFactor
     assert len({t.id for t in successes}) == 1
     assert conflicts, "with >= 150 ms of latency some requests must overlap the first"
     for exc in conflicts:
-        assert exc.http_status == 409 and exc.error.code == "idempotency_key_in_use"
-        assert exc.headers["Stripe-Should-Retry"] == "true"
-    fresh = [t for t in successes if "Idempotent-Replayed" not in t.last_response.headers]
+        assert exc.http_status == 409 and error_of(exc).code == "idempotency_key_in_use"
+        assert headers_of(exc)["Stripe-Should-Retry"] == "true"
+    fresh = [t for t in successes if "Idempotent-Replayed" not in response_of(t).headers]
     assert len(fresh) == 1
     state = sandbox_state(server.url)
     assert state["stats"]["writes_executed"] == 1 and len(state["transfers"]) == 1
     assert balance_of(state, EXPRESS) == 500_000 - 2500
     # Once the first has finished, a retry is a replay.
     again = debit(make_client(server.url), EXPRESS, 2500, key="race")
-    assert again.last_response.headers["Idempotent-Replayed"] == "true"
+    assert response_of(again).headers["Idempotent-Replayed"] == "true"
 
 
 def test_key_expires_after_24_hours_of_sandbox_time(
@@ -185,7 +189,7 @@ def test_key_expires_after_24_hours_of_sandbox_time(
     advance_clock(server.url, 401)  # 86,401 s after first use
     fresh = debit(client, EXPRESS, 100, key="daily")
     assert fresh.id != first.id
-    assert "Idempotent-Replayed" not in fresh.last_response.headers
+    assert "Idempotent-Replayed" not in response_of(fresh).headers
     # And after expiry the key may even carry other params.
     advance_clock(server.url, 86_401)
     assert debit(client, EXPRESS, 999, key="daily").amount == 999

@@ -110,7 +110,7 @@ def test_each_id_of_one_endpoint_shares_its_bucket(
 def test_search_is_held_to_20_a_second(make_server: ServerFactory, clock: Clock) -> None:
     server = limited(make_server, clock, "live")
     client = make_client(server.url)
-    query = {"query": "metadata['k']:'v'"}
+    query: stripe.params.ChargeSearchParams = {"query": "metadata['k']:'v'"}
     assert outcomes(lambda: client.v1.charges.search(query), 21) == ["ok"] * 20 + ["429"]
 
 

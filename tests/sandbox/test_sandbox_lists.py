@@ -15,10 +15,11 @@ from tests.helpers.sandbox import (
     advance_clock,
     charge_debit,
     debit,
+    error_of,
     make_client,
 )
 
-ON_EXPRESS = {"stripe_account": EXPRESS}
+ON_EXPRESS: stripe.RequestOptions = {"stripe_account": EXPRESS}
 
 
 def _amounts(page: stripe.ListObject[stripe.Transfer]) -> list[int]:
@@ -29,7 +30,8 @@ def test_pagination_newest_first_with_cursors(client: stripe.StripeClient) -> No
     for amount in range(1, 26):  # many share one `created` second: ties keep creation order
         debit(client, EXPRESS, amount)
     page1 = client.v1.transfers.list({"limit": 10}, ON_EXPRESS)
-    assert page1.object == "list" and page1.url == "/v1/transfers"
+    # The SDK types a list's data, has_more and url, not its object.
+    assert page1.object == "list" and page1.url == "/v1/transfers"  # type: ignore[attr-defined]
     assert _amounts(page1) == list(range(25, 15, -1)) and page1.has_more
     page2 = client.v1.transfers.list({"limit": 10, "starting_after": page1.data[-1].id}, ON_EXPRESS)
     assert _amounts(page2) == list(range(15, 5, -1)) and page2.has_more
@@ -55,8 +57,8 @@ def test_created_filters(server: SandboxServer, client: stripe.StripeClient) -> 
     (_, max1), (min2, max2), (min3, _) = ((min(b), max(b)) for b in batches)
     assert max1 < min2 <= max2 < min3
 
-    def count(created: object) -> int:
-        page = client.v1.transfers.list({"created": created, "limit": 100}, ON_EXPRESS)  # type: ignore[typeddict-item]
+    def count(created: stripe.params.TransferListParamsCreated | int) -> int:
+        page = client.v1.transfers.list({"created": created, "limit": 100}, ON_EXPRESS)
         return len(page.data)
 
     assert count({"gte": min2}) == 6
@@ -115,7 +117,7 @@ def test_bad_list_params(
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.transfers.list(params, ON_EXPRESS)  # type: ignore[arg-type]
     assert info.value.http_status == 400
-    assert info.value.code == code and info.value.error.param == param
+    assert info.value.code == code and error_of(info.value).param == param
 
 
 def _walk_forward(list_page: Any, params: dict[str, Any], expected: list[str]) -> list[str]:
@@ -175,7 +177,7 @@ def test_paging_both_ways_matches_a_plain_model(
 
     def matches(m: tuple[str, int, str, str], f: dict[str, Any]) -> bool:
         created = f.get("created", {})
-        return (
+        return bool(
             f.get("transfer_group", m[2]) == m[2]
             and f.get("destination", m[3]) == m[3]
             and m[1] >= created.get("gte", m[1])
@@ -204,9 +206,10 @@ def test_limit_bounds_and_an_exact_last_page(client: stripe.StripeClient) -> Non
     for limit in (0, 101, -1):
         with pytest.raises(stripe.InvalidRequestError) as info:
             client.v1.charges.list({"limit": limit})
-        assert info.value.error.param == "limit"
+        assert error_of(info.value).param == "limit"
     with pytest.raises(stripe.InvalidRequestError) as info:
-        client.v1.charges.list({"destination": EXPRESS})  # a transfers-only filter
+        # A transfers-only filter, which the SDK's types rightly refuse on charges.
+        client.v1.charges.list({"destination": EXPRESS})  # type: ignore[arg-type]
     assert info.value.code == "parameter_unknown"
 
 
@@ -230,9 +233,12 @@ def test_the_platforms_accounts_come_newest_first_in_pages_of_up_to_100(make_ser
     server = make_server(_platform_of(250))
     client = make_client(server.url)
     first = client.v1.accounts.list({"limit": 100})
-    assert first.object == "list" and first.url == "/v1/accounts" and first.has_more
+    # The SDK types a list's data, has_more and url, not its object.
+    assert first.object == "list" and first.url == "/v1/accounts" and first.has_more  # type: ignore[attr-defined]
     assert first.data[0].id == "acct_1Listed0000000249" and first.data[0].object == "account"
-    assert first.data[0].controller.losses.payments == "application"
+    controller = first.data[0].controller
+    assert controller is not None and controller.losses is not None
+    assert controller.losses.payments == "application"
     seen = [a.id for a in client.v1.accounts.list({"limit": 100}).auto_paging_iter()]
     assert seen == [f"acct_1Listed{i:010d}" for i in range(249, -1, -1)]  # no revoked account
     assert len(client.v1.accounts.list().data) == 10
@@ -245,4 +251,4 @@ def test_the_platforms_accounts_come_newest_first_in_pages_of_up_to_100(make_ser
 def test_a_connected_account_is_not_a_platform_and_lists_none(server: SandboxServer) -> None:
     client = make_client(server.url)
     assert len(client.v1.accounts.list({"limit": 100}).data) == 6  # base_seed: 7, one revoked
-    assert client.v1.accounts.list(options=ON_EXPRESS).data == []  # type: ignore[arg-type]
+    assert client.v1.accounts.list(options=ON_EXPRESS).data == []

@@ -8,7 +8,6 @@ import threading
 from typing import Any
 
 import pytest
-from openapi_check import Checker, load_spec
 
 from ledgerrun_sandbox import Faults, SandboxServer
 from tests.helpers.constants import PLATFORM
@@ -22,6 +21,7 @@ from tests.helpers.sandbox import (
     ServerFactory,
     raw,
 )
+from tests.sandbox.openapi_check import Checker, load_spec
 
 SPEC = load_spec()
 CHECKER = Checker(SPEC)

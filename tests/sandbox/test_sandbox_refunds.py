@@ -19,17 +19,24 @@ from tests.helpers.sandbox import (
     base_seed,
     charge_debit,
     debit,
+    error_of,
+    headers_of,
+    id_of,
     make_client,
     raw,
+    response_of,
     sandbox_state,
 )
 
 ON_EXPRESS: Any = {"stripe_account": EXPRESS}
 
 
-def refund(client: stripe.StripeClient, payment: str, key: str | None = None, **params: Any) -> Any:
+def refund(
+    client: stripe.StripeClient, payment: str, key: str | None = None, **params: Any
+) -> stripe.Refund:
+    request: Any = {"charge": payment, **params}  # any parameters, Stripe's or not
     options: Any = {"idempotency_key": key} if key else {}
-    return client.v1.refunds.create({"charge": payment, **params}, options)
+    return client.v1.refunds.create(request, options)
 
 
 @pytest.mark.parametrize("way", ["transfer", "charge"])
@@ -38,10 +45,10 @@ def test_a_refund_of_the_platforms_payment_reverses_the_accounts_transfer(
 ) -> None:
     if way == "transfer":
         transfer = debit(client, EXPRESS, 1_000)
-        payment, transfer_id = transfer.destination_payment, transfer.id
+        payment, transfer_id = id_of(transfer.destination_payment), transfer.id
     else:
         charge = charge_debit(client, EXPRESS, 1_000)
-        payment, transfer_id = charge.id, charge.source_transfer
+        payment, transfer_id = charge.id, id_of(charge.source_transfer)
     done = refund(client, payment, amount=400, metadata={"why": "booked twice"},
                   reason="duplicate")  # fmt: skip
     assert done.id.startswith("re_") and done.object == "refund"
@@ -51,9 +58,11 @@ def test_a_refund_of_the_platforms_payment_reverses_the_accounts_transfer(
         payment,
         "succeeded",
     )
-    assert done.reason == "duplicate" and done.metadata.to_dict() == {"why": "booked twice"}
-    assert done.source_transfer_reversal.startswith("trr_") and done.transfer_reversal is None
-    assert done.balance_transaction.startswith("txn_") and done.payment_intent is None
+    assert done.reason == "duplicate" and done.metadata is not None
+    assert done.metadata.to_dict() == {"why": "booked twice"}
+    assert id_of(done.source_transfer_reversal).startswith("trr_")
+    assert done.transfer_reversal is None
+    assert id_of(done.balance_transaction).startswith("txn_") and done.payment_intent is None
     state = sandbox_state(server.url)
     assert balance_of(state, EXPRESS) == 500_000 - 600
     assert balance_of(state, PLATFORM) == 1_000_000 + 600
@@ -66,6 +75,7 @@ def test_a_refund_of_the_platforms_payment_reverses_the_accounts_transfer(
     assert (shown.amount_refunded, shown.refunded) == (400, False)
     assert "refunds" not in shown  # only when expanded, as in Stripe's current versions
     expanded = client.v1.charges.retrieve(payment, {"expand": ["refunds"]})
+    assert expanded.refunds is not None
     assert [r.id for r in expanded.refunds.data] == [done.id]
     # The rest, with no amount: all that is left.
     rest = refund(client, payment)
@@ -77,16 +87,16 @@ def test_a_refund_of_the_platforms_payment_reverses_the_accounts_transfer(
 
 
 def test_never_more_than_what_is_left(server: SandboxServer, client: stripe.StripeClient) -> None:
-    payment = debit(client, EXPRESS, 1_000).destination_payment
+    payment = id_of(debit(client, EXPRESS, 1_000).destination_payment)
     with pytest.raises(stripe.InvalidRequestError) as info:
         refund(client, payment, amount=1_001, key="too-much")
-    assert info.value.http_status == 400 and info.value.error.param == "amount"
+    assert info.value.http_status == 400 and error_of(info.value).param == "amount"
     assert info.value.code is None  # Stripe names the param, with no code
     assert "greater than unrefunded amount on charge ($10.00 usd)" in info.value.user_message
     # A refusal while executing is saved under its key, as Stripe saves it.
     with pytest.raises(stripe.InvalidRequestError) as again:
         refund(client, payment, amount=1_001, key="too-much")
-    assert again.value.headers["Idempotent-Replayed"] == "true"
+    assert headers_of(again.value)["Idempotent-Replayed"] == "true"
     refund(client, payment)
     with pytest.raises(stripe.InvalidRequestError) as info:
         refund(client, payment, amount=1)
@@ -98,9 +108,9 @@ def test_a_transfer_reversal_and_a_refund_share_what_is_left(client: stripe.Stri
     transfer = debit(client, EXPRESS, 1_000)
     client.v1.transfers.reversals.create(transfer.id, {"amount": 700}, ON_EXPRESS)
     with pytest.raises(stripe.InvalidRequestError) as info:
-        refund(client, transfer.destination_payment, amount=301)
-    assert info.value.error.param == "amount"
-    assert refund(client, transfer.destination_payment).amount == 300
+        refund(client, id_of(transfer.destination_payment), amount=301)
+    assert error_of(info.value).param == "amount"
+    assert refund(client, id_of(transfer.destination_payment)).amount == 300
 
 
 def test_the_platform_must_cover_the_refund(make_server: ServerFactory) -> None:
@@ -108,7 +118,7 @@ def test_the_platform_must_cover_the_refund(make_server: ServerFactory) -> None:
     seed["platform"]["balance"] = {"usd": 0}
     server = make_server(seed)
     client = make_client(server.url)
-    payment = debit(client, EXPRESS, 1_000).destination_payment
+    payment = id_of(debit(client, EXPRESS, 1_000).destination_payment)
     client.v1.transfers.create({"amount": 900, "currency": "usd", "destination": EMPTY})
     with pytest.raises(stripe.InvalidRequestError) as info:
         refund(client, payment)  # 1,000 asked, 100 available
@@ -120,10 +130,10 @@ def test_the_platform_must_cover_the_refund(make_server: ServerFactory) -> None:
 def test_refunds_are_idempotent_like_every_write(
     server: SandboxServer, client: stripe.StripeClient
 ) -> None:
-    payment = debit(client, EXPRESS, 1_000).destination_payment
+    payment = id_of(debit(client, EXPRESS, 1_000).destination_payment)
     first = refund(client, payment, key="r-1", amount=250)
     again = refund(client, payment, key="r-1", amount=250)
-    assert again.id == first.id and again.last_response.headers["Idempotent-Replayed"] == "true"
+    assert again.id == first.id and response_of(again).headers["Idempotent-Replayed"] == "true"
     with pytest.raises(stripe.IdempotencyError):
         refund(client, payment, key="r-1", amount=251)
     state = sandbox_state(server.url)
@@ -145,7 +155,7 @@ def test_invalid_refunds_are_refused_and_never_saved(
     server: SandboxServer, client: stripe.StripeClient, params: dict[str, str], code: str | None,
     param: str,
 ) -> None:  # fmt: skip
-    payment = debit(client, EXPRESS, 1_000).destination_payment
+    payment = id_of(debit(client, EXPRESS, 1_000).destination_payment)
     sent = {k: (payment if v == "PAYMENT" else v) for k, v in params.items()}
     status, _, body = raw(server.url, "POST", "/v1/refunds", sent, {"Idempotency-Key": "bad-1"})
     assert status == 400 and body["error"].get("code") == code and body["error"]["param"] == param
@@ -156,7 +166,7 @@ def test_invalid_refunds_are_refused_and_never_saved(
 
 
 def test_only_the_account_holding_the_payment_may_refund_it(client: stripe.StripeClient) -> None:
-    payment = debit(client, EXPRESS, 1_000).destination_payment
+    payment = id_of(debit(client, EXPRESS, 1_000).destination_payment)
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.refunds.create({"charge": payment}, ON_EXPRESS)
     assert info.value.code == "resource_missing"
@@ -167,9 +177,9 @@ def test_a_credits_payment_refunded_by_the_account_goes_back_to_the_platform(
 ) -> None:
     credit = client.v1.transfers.create({"amount": 500, "currency": "usd", "destination": CUSTOM})
     done = client.v1.refunds.create(
-        {"charge": credit.destination_payment}, {"stripe_account": CUSTOM}
+        {"charge": id_of(credit.destination_payment)}, {"stripe_account": CUSTOM}
     )
-    assert done.amount == 500 and done.source_transfer_reversal.startswith("trr_")
+    assert done.amount == 500 and id_of(done.source_transfer_reversal).startswith("trr_")
     state = sandbox_state(server.url)
     assert balance_of(state, CUSTOM) == 200_000 and balance_of(state, PLATFORM) == 1_000_000
     assert client.v1.transfers.retrieve(credit.id).amount_reversed == 500
@@ -178,13 +188,14 @@ def test_a_credits_payment_refunded_by_the_account_goes_back_to_the_platform(
 def test_refunds_are_listed_by_charge_newest_first_and_paged(
     server: SandboxServer, client: stripe.StripeClient
 ) -> None:
-    first = debit(client, EXPRESS, 1_000).destination_payment
+    first = id_of(debit(client, EXPRESS, 1_000).destination_payment)
     second = charge_debit(client, CUSTOM, 2_000).id
     made = [refund(client, first, amount=100), refund(client, second, amount=200)]
     advance_clock(server.url, 60)
     made.append(refund(client, first, amount=300))
     listed = client.v1.refunds.list({"limit": 2})
-    assert listed.object == "list" and listed.url == "/v1/refunds" and listed.has_more
+    # The SDK types a list's data, has_more and url, not its object.
+    assert listed.object == "list" and listed.url == "/v1/refunds" and listed.has_more  # type: ignore[attr-defined]
     assert [r.id for r in listed.data] == [made[2].id, made[1].id]
     rest = client.v1.refunds.list({"limit": 2, "starting_after": made[1].id})
     assert [r.id for r in rest.data] == [made[0].id] and not rest.has_more
@@ -205,7 +216,7 @@ def test_a_pending_refund_holds_the_money_until_the_sandbox_clock_says(
 ) -> None:
     server = make_server(refund_settle_s=3600)
     client = make_client(server.url)
-    payment = debit(client, EXPRESS, 1_000).destination_payment
+    payment = id_of(debit(client, EXPRESS, 1_000).destination_payment)
     done = refund(client, payment, amount=400)
     assert (done.status, done.pending_reason) == ("pending", "processing")
     state = sandbox_state(server.url)

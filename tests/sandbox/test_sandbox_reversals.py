@@ -21,11 +21,15 @@ from tests.helpers.sandbox import (
     base_seed,
     charge_debit,
     debit,
+    error_of,
+    headers_of,
+    id_of,
     make_client,
+    response_of,
     sandbox_state,
 )
 
-ON_EXPRESS = {"stripe_account": EXPRESS}
+ON_EXPRESS: stripe.RequestOptions = {"stripe_account": EXPRESS}
 
 
 def reverse(
@@ -34,7 +38,7 @@ def reverse(
     account: str | None = EXPRESS,
     key: str | None = None,
     **params: Any,
-) -> stripe.Reversal:
+) -> stripe.TransferReversal:
     """POST /v1/transfers/{id}/reversals, as ``account`` (None: as the platform)."""
     options: dict[str, Any] = {"stripe_account": account} if account else {}
     if key is not None:
@@ -57,14 +61,15 @@ def test_debit_reversal_sends_money_back_to_the_account(
     first = reverse(client, transfer.id, amount=400, metadata={"why": "dispute"})
     assert first.id.startswith("trr_") and first.object == "transfer_reversal"
     assert (first.amount, first.currency, first.transfer) == (400, "usd", transfer.id)
-    assert first.metadata.to_dict() == {"why": "dispute"}
-    assert first.balance_transaction.startswith("txn_")
-    assert first.destination_payment_refund.startswith("pyr_")
+    assert first.metadata is not None and first.metadata.to_dict() == {"why": "dispute"}
+    assert id_of(first.balance_transaction).startswith("txn_")
+    assert id_of(first.destination_payment_refund).startswith("pyr_")
 
     partly = client.v1.transfers.retrieve(transfer.id, options=ON_EXPRESS)
     assert (partly.amount_reversed, partly.reversed) == (400, False)
     assert [r.id for r in partly.reversals.data] == [first.id]
-    assert partly.reversals.object == "list" and not partly.reversals.has_more
+    # The SDK types a list's data, has_more and url, not its object.
+    assert partly.reversals.object == "list" and not partly.reversals.has_more  # type: ignore[attr-defined]
 
     rest = reverse(client, transfer.id)  # no amount: all that is left
     assert rest.amount == 600
@@ -72,7 +77,7 @@ def test_debit_reversal_sends_money_back_to_the_account(
     assert (done.amount_reversed, done.reversed) == (1_000, True)
     assert [r.id for r in done.reversals.data] == [rest.id, first.id]
 
-    payment = client.v1.charges.retrieve(transfer.destination_payment)
+    payment = client.v1.charges.retrieve(id_of(transfer.destination_payment))
     assert (payment.amount_refunded, payment.refunded) == (1_000, True)
     state = sandbox_state(server.url)
     assert balance_of(state, EXPRESS) == 500_000 and balance_of(state, PLATFORM) == 1_000_000
@@ -86,7 +91,7 @@ def test_charge_debit_is_reversed_through_its_source_transfer(
     server: SandboxServer, client: stripe.StripeClient
 ) -> None:
     payment = charge_debit(client, CUSTOM, 900)
-    reversal = reverse(client, payment.source_transfer, account=CUSTOM, amount=300)
+    reversal = reverse(client, id_of(payment.source_transfer), account=CUSTOM, amount=300)
     assert reversal.transfer == payment.source_transfer
     assert client.v1.charges.retrieve(payment.id).amount_refunded == 300
     state = sandbox_state(server.url)
@@ -103,7 +108,7 @@ def test_credit_is_reversed_by_the_platform(
     reversal = reverse(client, credit.id, account=None, amount=2_000)
     assert reversal.amount == 2_000
     account_payment = client.v1.charges.retrieve(
-        credit.destination_payment, options={"stripe_account": STANDARD}
+        id_of(credit.destination_payment), options={"stripe_account": STANDARD}
     )
     assert account_payment.amount_refunded == 2_000 and not account_payment.refunded
     state = sandbox_state(server.url)
@@ -127,7 +132,7 @@ def test_never_more_than_what_is_left(server: SandboxServer, client: stripe.Stri
     with pytest.raises(stripe.InvalidRequestError) as info:
         reverse(client, transfer.id, amount=1_001, key="too-much")
     assert info.value.http_status == 400 and info.value.code is None
-    assert info.value.error.param == "amount"
+    assert error_of(info.value).param == "amount"
     reverse(client, transfer.id, amount=1_000)
     with pytest.raises(stripe.InvalidRequestError) as info:
         reverse(client, transfer.id, amount=1)
@@ -138,7 +143,7 @@ def test_never_more_than_what_is_left(server: SandboxServer, client: stripe.Stri
     # Refusals made while executing are saved under the key, like Stripe's.
     with pytest.raises(stripe.InvalidRequestError) as info:
         reverse(client, transfer.id, amount=1_001, key="too-much")
-    assert info.value.headers["Idempotent-Replayed"] == "true"
+    assert headers_of(info.value)["Idempotent-Replayed"] == "true"
     assert balance_of(sandbox_state(server.url), EXPRESS) == 500_000
 
 
@@ -200,7 +205,7 @@ def test_reversal_params(client: stripe.StripeClient) -> None:
     ):
         with pytest.raises(stripe.InvalidRequestError) as info:
             reverse(client, transfer.id, **params)
-        assert (info.value.code, info.value.error.param) == (code, param)
+        assert (info.value.code, error_of(info.value).param) == (code, param)
     with pytest.raises(stripe.InvalidRequestError) as info:
         reverse(client, "tr_doesNotExist")
     assert info.value.http_status == 404 and info.value.code == "resource_missing"
@@ -213,7 +218,7 @@ def test_reversals_list_pages_and_retrieve(client: stripe.StripeClient) -> None:
     embedded = client.v1.transfers.retrieve(transfer.id, options=ON_EXPRESS).reversals
     assert [r.id for r in embedded.data] == newest[:10] and embedded.has_more
 
-    def page(**params: Any) -> stripe.ListObject[stripe.Reversal]:
+    def page(**params: Any) -> stripe.ListObject[stripe.TransferReversal]:
         return client.v1.transfers.reversals.list(transfer.id, params, ON_EXPRESS)  # type: ignore[arg-type]
 
     first = page(limit=5)
@@ -238,7 +243,7 @@ def test_reversals_list_pages_and_retrieve(client: stripe.StripeClient) -> None:
     assert info.value.code == "parameter_unknown"
     with pytest.raises(stripe.InvalidRequestError) as info:
         page(starting_after="trr_missing")
-    assert info.value.http_status == 400 and info.value.error.param == "starting_after"
+    assert info.value.http_status == 400 and error_of(info.value).param == "starting_after"
 
 
 def test_reversal_replays_under_its_key_and_leaves_old_answers_alone(
@@ -247,12 +252,12 @@ def test_reversal_replays_under_its_key_and_leaves_old_answers_alone(
     transfer = debit(client, EXPRESS, 1_000, key="debit-1")
     first = reverse(client, transfer.id, amount=250, key="rev-1")
     again = reverse(client, transfer.id, amount=250, key="rev-1")
-    assert again.id == first.id and again.last_response.headers["Idempotent-Replayed"] == "true"
+    assert again.id == first.id and response_of(again).headers["Idempotent-Replayed"] == "true"
     with pytest.raises(stripe.IdempotencyError):
         reverse(client, transfer.id, amount=251, key="rev-1")
     # The debit's replay shows the transfer as first answered, before any reversal.
     replayed = debit(client, EXPRESS, 1_000, key="debit-1")
-    assert replayed.last_response.headers["Idempotent-Replayed"] == "true"
+    assert response_of(replayed).headers["Idempotent-Replayed"] == "true"
     assert replayed.amount_reversed == 0 and replayed.reversals.data == []
     state = sandbox_state(server.url)
     assert balance_of(state, EXPRESS) == 500_000 - 750
@@ -281,7 +286,7 @@ def test_concurrent_reversals_with_one_key_run_once(make_server: ServerFactory) 
         worker.join()
     conflicts = [o for o in outcomes if isinstance(o, stripe.StripeError)]
     assert conflicts and all(c.http_status == 409 for c in conflicts)
-    assert all(c.error.code == "idempotency_key_in_use" for c in conflicts)
+    assert all(error_of(c).code == "idempotency_key_in_use" for c in conflicts)
     state = sandbox_state(server.url)
     assert state["transfers"][0]["amount_reversed"] == 100
     assert balance_of(state, EXPRESS) == 500_000 - 900
@@ -299,7 +304,7 @@ def test_faults_hit_reversals_like_other_writes(make_server: ServerFactory) -> N
     server.set_faults(Faults(lock_timeout_rate=1.0))
     with pytest.raises(stripe.RateLimitError) as locked:
         reverse(client, transfer.id, amount=100, key="f-1")
-    assert locked.value.error.code == "lock_timeout"
+    assert error_of(locked.value).code == "lock_timeout"
     assert sandbox_state(server.url)["transfers"][0]["amount_reversed"] == 0
 
     server.set_faults(Faults(drop_rate=1.0))
@@ -311,5 +316,5 @@ def test_faults_hit_reversals_like_other_writes(make_server: ServerFactory) -> N
                                         "lock_timeout": 1, "drop": 1}  # fmt: skip
     server.set_faults(Faults())
     replay = reverse(client, transfer.id, amount=100, key="f-1")
-    assert replay.last_response.headers["Idempotent-Replayed"] == "true"
+    assert response_of(replay).headers["Idempotent-Replayed"] == "true"
     assert balance_of(sandbox_state(server.url), EXPRESS) == 500_000 - 900

@@ -14,6 +14,7 @@ from tests.helpers.sandbox import (
     base_seed,
     charge_debit,
     debit,
+    error_of,
     make_client,
 )
 
@@ -120,7 +121,7 @@ def test_a_yen_debit_above_the_equivalent_of_100000_dollars_is_refused(
 
     with pytest.raises(stripe.InvalidRequestError) as info:
         send(20_000_000)
-    assert info.value.code == "amount_too_large" and info.value.error.param == "amount"
+    assert info.value.code == "amount_too_large" and error_of(info.value).param == "amount"
     assert send(10_000_000).amount == 10_000_000
     with pytest.raises(stripe.InvalidRequestError):
         send(10_000_001)
@@ -186,7 +187,7 @@ def test_a_debit_by_charge_below_stripes_minimum_is_amount_too_small(
     client = make_client(make_server().url)
     with pytest.raises(stripe.InvalidRequestError) as info:
         charge_debit(client, EXPRESS, 49, key="small-1")
-    assert info.value.code == "amount_too_small" and info.value.error.param == "amount"
+    assert info.value.code == "amount_too_small" and error_of(info.value).param == "amount"
     assert info.value.user_message.endswith("Amount must be at least $0.50 usd")
     assert charge_debit(client, EXPRESS, 50, key="small-1").amount == 50  # not saved: key reused
     assert debit(client, EXPRESS, 1).amount == 1
@@ -210,7 +211,7 @@ def test_listing_charges_by_transfer_group_shows_only_the_newest_100(
     ]
     charge_debit(client, EXPRESS, 60, transfer_group="other")
     seen: list[str] = []
-    params: dict[str, Any] = {"transfer_group": "ledgerrun", "limit": 40}
+    params: stripe.params.ChargeListParams = {"transfer_group": "ledgerrun", "limit": 40}
     while True:
         page = client.v1.charges.list(params)
         seen += [c.id for c in page.data]

@@ -33,7 +33,8 @@ def test_metadata_in_single_or_double_quotes_finds_exactly_those_charges(
     for query in (f"metadata['ledgerrun_account']:'{CUSTOM}'",
                   f'metadata["ledgerrun_account"]:"{CUSTOM}"'):  # fmt: skip
         found = client.v1.charges.search({"query": query, "limit": 100})
-        assert found.object == "search_result" and found.url == "/v1/charges/search"
+        # The SDK types a search result's data and pages, not its object, url or total_count.
+        assert found.object == "search_result" and found.url == "/v1/charges/search"  # type: ignore[attr-defined]
         assert [c.id for c in found.data] == [ids[5], ids[3], ids[1]]  # newest first
         assert found.has_more is False and found.next_page is None
     both = client.v1.charges.search(
@@ -73,7 +74,8 @@ def test_total_count_only_when_asked_for(client: stripe.StripeClient) -> None:
     counted = client.v1.charges.search(
         {"query": "metadata['ledgerrun_job']:'nightly'", "limit": 1, "expand": ["total_count"]}
     )
-    assert counted.total_count == 3 and len(counted.data) == 1 and counted.has_more
+    # The SDK types a search result's data and pages, not its object, url or total_count.
+    assert counted.total_count == 3 and len(counted.data) == 1 and counted.has_more  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -105,7 +107,7 @@ def test_new_charges_show_only_after_the_search_lag(make_server: ServerFactory) 
     server = make_server(search_lag_s=60)
     client = make_client(server.url)
     charge = made(client, 1)
-    query = {"query": "metadata['n']:'1'"}
+    query: stripe.params.ChargeSearchParams = {"query": "metadata['n']:'1'"}
     assert client.v1.charges.search(query).data == []  # not yet indexed...
     assert client.v1.charges.retrieve(charge).id == charge  # ...though it exists
     assert [c.id for c in client.v1.charges.list().data] == [charge]

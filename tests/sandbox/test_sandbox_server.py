@@ -24,6 +24,7 @@ from tests.helpers.sandbox import (
     base_seed,
     debit,
     make_client,
+    response_of,
     sandbox_state,
     top_up,
 )
@@ -33,12 +34,12 @@ def test_date_header_and_created_follow_the_advanced_clock(
     server: SandboxServer, client: stripe.StripeClient
 ) -> None:
     before = client.v1.balance.retrieve()
-    server_time = parsedate_to_datetime(before.last_response.headers["Date"]).timestamp()
+    server_time = parsedate_to_datetime(response_of(before).headers["Date"]).timestamp()
     assert abs(server_time - time.time()) < 5
     now = advance_clock(server.url, 3 * 86_400)
     assert abs(now - (time.time() + 3 * 86_400)) < 5
     after = debit(client, EXPRESS, 10)
-    later = parsedate_to_datetime(after.last_response.headers["Date"]).timestamp()
+    later = parsedate_to_datetime(response_of(after).headers["Date"]).timestamp()
     assert 3 * 86_400 - 5 < later - server_time < 3 * 86_400 + 5
     assert abs(after.created - later) <= 1
 

@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import stripe
 
 from ledgerrun_sandbox import SandboxServer
+from tests.helpers.constants import PLATFORM
 from tests.helpers.sandbox import (
     EXPRESS,
-    PLATFORM,
     balance_of,
     charge_debit,
     debit,

@@ -45,7 +45,7 @@ def test_decode_form_refuses_ambiguous_names(text: str) -> None:
 
 
 _keys = st.text(
-    alphabet=st.characters(blacklist_characters="[]", blacklist_categories=("Cs",)),
+    alphabet=st.characters(blacklist_characters="[]", blacklist_categories=["Cs"]),
     min_size=1,
     max_size=40,
 )
@@ -98,7 +98,7 @@ def test_key_hint_looks_like_stripes() -> None:
         {"max_rps": 0},
     ],
 )
-def test_faults_refuse_nonsense(kwargs: dict[str, float]) -> None:
+def test_faults_refuse_nonsense(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         Faults(**kwargs)
 

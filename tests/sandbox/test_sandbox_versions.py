@@ -8,13 +8,20 @@ import stripe
 from ledgerrun_sandbox import SandboxServer, SeedError
 from ledgerrun_sandbox.rules import API_VERSIONS, DEFAULT_API_VERSION
 from tests.helpers.constants import KEY
-from tests.helpers.sandbox import ServerFactory, base_seed, make_client, raw, sandbox_state
+from tests.helpers.sandbox import (
+    ServerFactory,
+    base_seed,
+    make_client,
+    raw,
+    response_of,
+    sandbox_state,
+)
 
 
 def test_the_sdks_own_version_is_answered_in_and_counted(server: SandboxServer) -> None:
     client = make_client(server.url)
     balance = client.v1.balance.retrieve()
-    assert balance.last_response.headers["Stripe-Version"] == stripe.api_version
+    assert response_of(balance).headers["Stripe-Version"] == stripe.api_version
     assert stripe.api_version == "2026-10-28.endive"  # stripe 16.1's pin
     assert sandbox_state(server.url)["stats"]["api_versions"] == {stripe.api_version: 1}
 

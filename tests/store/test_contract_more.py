@@ -22,6 +22,7 @@ from ledgerrun.store.model import (
     User,
     WorkItem,
 )
+from ledgerrun.store.web_users_sql import WebUsers
 from tests.helpers.store import T0
 
 
@@ -88,6 +89,7 @@ def test_failed_sign_ins_are_counted_by_name_or_address(store: Store) -> None:
         store.record_signin("ana", "10.0.0.1", False, T0 + dt.timedelta(seconds=n))
     store.record_signin("ana", "10.0.0.1", True, T0 + dt.timedelta(seconds=5))
     store.record_signin("bo", "10.0.0.9", False, T0 + dt.timedelta(seconds=6))
+    assert isinstance(store, WebUsers)  # failed_signins is the SQL stores', not the protocol's
     assert store.failed_signins("ana", "10.0.0.5", T0 - dt.timedelta(1)) == 3
     assert store.failed_signins("cy", "10.0.0.9", T0) == 1
     assert store.failed_signins("ana", "x", T0 + dt.timedelta(seconds=1)) == 1

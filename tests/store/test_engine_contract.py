@@ -249,7 +249,7 @@ def test_a_journal_that_cannot_take_the_outcome_stops_the_command_and_reports_th
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise errors.JournalError("the disk is full")
 
-    op.save_success = refuse  # type: ignore[method-assign]
+    op.save_success = refuse
     engine = Engine(client=client, clock=client.clock, run_id="run-1", events=events)
     outcome = engine.attempt(op, case.earlier(store), 0)
     assert outcome.status == Status.SUCCEEDED and case.books(client) == 1  # the money moved

@@ -67,7 +67,7 @@ def test_a_new_store_has_every_table_with_postgresql_types(url: str) -> None:
             )
         }
         assert {"meta", "adjustments", "events", "runs", "seen", "audit", "locks"} <= tables
-        types = dict(
+        types: dict[str, str] = dict(
             conn.execute(  # type: ignore[arg-type]
                 "SELECT table_name || '.' || column_name, data_type FROM"
                 " information_schema.columns WHERE table_schema = current_schema()"
@@ -80,7 +80,7 @@ def test_a_new_store_has_every_table_with_postgresql_types(url: str) -> None:
             " current_schema() AND table_name = 'events' AND column_name = 'seq'"
         ).fetchone()
         assert identity == ("YES",)
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())  # type: ignore[arg-type]
+        meta: dict[str, str] = dict(conn.execute("SELECT key, value FROM meta").fetchall())  # type: ignore[arg-type]
         assert meta["schema_version"] == str(SCHEMA_VERSION) and len(meta["store_id"]) == 32
         kinds = [r[0] for r in conn.execute("SELECT kind FROM events ORDER BY seq")]
         assert kinds == ["intent", "success"]

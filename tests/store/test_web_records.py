@@ -17,6 +17,7 @@ from ledgerrun.store.model import (
     User,
     WebSession,
 )
+from ledgerrun.store.web_users_sql import WebUsers
 from tests.helpers.store import T0
 
 HOUR = dt.timedelta(hours=1)
@@ -72,6 +73,7 @@ def test_sign_in_failures_by_name_address_and_browser(store: Store) -> None:
     assert store.signin_failures(T0 - HOUR, address="10.0.0.1", device="") == (2, at[3])
     assert store.signin_failures(T0 - HOUR, name="ana", device="browser-1") == (1, at[1])
     assert store.signin_failures(at[3], name="bo") == (0, None)  # after ``since`` only
+    assert isinstance(store, WebUsers)  # failed_signins is the SQL stores', not the protocol's
     assert store.failed_signins("ana", "10.0.0.9", T0 - HOUR) == 2  # the older question
 
 

@@ -22,7 +22,7 @@ from ledgerrun.store.model import FAILED, PENDING, SUCCEEDED, Entry, Seen
 from ledgerrun.stripe.shapes import Movement
 from ledgerrun.vocab import Status
 from tests.helpers.constants import PLATFORM, RUN_DATE, A, B, C
-from tests.helpers.fakes import DEFAULT, Call, FakeClient, FakeStore, movement
+from tests.helpers.fakes import DEFAULT, Call, FakeClient, FakeStore, as_journal, movement
 
 DAY = RUN_DATE.isoformat()
 WAIT = 2.0  # seconds a thread may wait for another before the test fails
@@ -59,8 +59,9 @@ def run(
 def make(
     client: FakeClient, store: FakeStore, *, concurrency: int = 4, found: Any = None
 ) -> Executor:
-    return Executor(job="nightly", run_id="run-2", run_date=DAY, client=client, store=store,
-                    clock=client.clock, events=Events(), concurrency=concurrency,
+    return Executor(job="nightly", run_id="run-2", run_date=DAY, client=client,
+                    store=as_journal(store), clock=client.clock, events=Events(),
+                    concurrency=concurrency,
                     found=found)  # fmt: skip
 
 
@@ -383,8 +384,9 @@ def test_a_bug_while_sending_a_row_leaves_it_unknown_and_stops_the_run() -> None
     client, store = FakeClient(), FakeStore()
     heard: list[Any] = []
     events = Events(heard.append)
-    executor = Executor(job="nightly", run_id="run-2", run_date=DAY, client=client, store=store,
-                        clock=client.clock, events=events, concurrency=1)  # fmt: skip
+    executor = Executor(job="nightly", run_id="run-2", run_date=DAY, client=client,
+                        store=as_journal(store), clock=client.clock, events=events,
+                        concurrency=1)  # fmt: skip
 
     def bug(call: Call) -> Any:
         raise RuntimeError("a bug in the answer's handling")
@@ -417,9 +419,9 @@ def test_a_hard_stop_between_the_intent_and_the_request_leaves_the_row_unknown()
     client = FakeClient()
     hard_stop, release = threading.Event(), threading.Event()
     store = _StopsAfterIntent(hard_stop, release)
-    executor = Executor(job="nightly", run_id="run-2", run_date=DAY, client=client, store=store,
-                        clock=client.clock, events=Events(), concurrency=1,
-                        hard_stop=hard_stop)  # fmt: skip
+    executor = Executor(job="nightly", run_id="run-2", run_date=DAY, client=client,
+                        store=as_journal(store), clock=client.clock, events=Events(),
+                        concurrency=1, hard_stop=hard_stop)  # fmt: skip
     try:
         outcomes = run(client, store, [item(0)], executor=executor)
     finally:

@@ -101,9 +101,9 @@ def test_a_stopped_client_or_an_open_breaker_sends_nothing() -> None:
     with pytest.raises(errors.ConnectError) as info:
         client.account(A)  # tried twice: the second failure in a row opens the breaker
     assert client.breaker.is_open and info.value.attempts == 2
-    with pytest.raises(StoppedError) as info:
+    with pytest.raises(StoppedError) as refused:
         client.debit("transfer", A, {"amount": 1, "currency": "usd"}, "k")
-    assert info.value.code == "stripe_unavailable" and client.books == []
+    assert refused.value.code == "stripe_unavailable" and client.books == []
     stopped = FakeClient()
     stopped.stop.set()
     with pytest.raises(StoppedError, match="stopping"):

@@ -13,7 +13,7 @@ from ledgerrun.send.guard import MARGIN, SWEEP, Guard, Want
 from ledgerrun.store.model import SUCCEEDED
 from ledgerrun.vocab import Status
 from tests.helpers.constants import A, B, C
-from tests.helpers.fakes import FakeClient, FakeStore, account, movement
+from tests.helpers.fakes import FakeClient, FakeStore, account, as_journal, movement
 from tests.helpers.stages import ledger_job, prepared_online
 from tests.helpers.store import intent
 
@@ -198,7 +198,9 @@ def test_a_row_already_in_stripe_is_found_and_not_sent_again(tmp_path: Path) -> 
     assert list(prepared.found) == ["adj-1"]
     conflict = [p for p in prepared.validation.problems if p.code == "adjustment_conflict"]
     assert [(p.row, "already holds" in p.message) for p in conflict] == [(3, True)]
-    plan = decide.rows(prepared, store=store, run_id="run-1", dry_run=False, clock=client.clock)
+    plan = decide.rows(
+        prepared, store=as_journal(store), run_id="run-1", dry_run=False, clock=client.clock
+    )
     assert [i.key for i in plan.items] == ["adj-3"]  # only the new row is sent
     first = plan.outcomes[0]
     assert first is not None and first.status == Status.SUCCEEDED and first.earlier
@@ -247,7 +249,8 @@ def test_a_store_that_never_swept_lists_every_connected_account_once() -> None:
     assert made.refresh([A]) == 4  # A, and B and C for the sweep, and the credits
     assert sorted(since_by_listing(client)) == [
         "credits:ledgerrun", f"transfers:{A}", f"transfers:{B}", f"transfers:{C}"]  # fmt: skip
-    assert made.swept and SWEEP in store.marks
+    # A tuple: mypy would hold made.swept to False, narrowed so by `assert not made.swept` above.
+    assert (made.swept, SWEEP in store.marks) == (True, True)
     assert progress[0] == (0, 4) and progress[-1] == (4, 4) and len(progress) == 5
     client.calls.clear()
     again = guard(client, store)
@@ -324,6 +327,7 @@ def test_a_charge_search_has_not_caught_up_with_is_fetched_by_id() -> None:
     made.refresh([A])
     found = made.objects(["ch-old", "ch-new"])
     assert sorted(found) == ["ch-new", "ch-old"] and found["ch-old"][0].account == A
+    assert old.payment_id is not None
     assert sorted(c.subject for c in client.calls if c.method == "charge") == sorted(
         [old.payment_id, "py_chnew"]
     )

@@ -177,7 +177,7 @@ def notifier(log: Log, sleeps: list[float]) -> Notifier:
 
 
 def test_a_failed_try_is_tried_again_with_growing_pauses() -> None:
-    log, sleeps = Log(), []
+    log, sleeps = Log(), list[float]()
     channel = Flaky(2)
     assert notifier(log, sleeps).deliver(channel, note(), attempts=3)
     assert channel.tries == 3 and sleeps == [1.0, 2.0]
@@ -187,7 +187,7 @@ def test_a_failed_try_is_tried_again_with_growing_pauses() -> None:
 
 
 def test_after_the_last_try_the_failure_is_logged_without_its_secrets() -> None:
-    log, sleeps = Log(), []
+    log, sleeps = Log(), list[float]()
     channel = Flaky(5, message="refused at https://x/s3cr3t-value with sk_test_abcdefgh1234")
     assert not notifier(log, sleeps).deliver(channel, note(), attempts=3)
     ((event, level, fields),) = log.lines
@@ -197,7 +197,7 @@ def test_after_the_last_try_the_failure_is_logged_without_its_secrets() -> None:
 
 
 def test_a_refusal_that_another_try_cannot_mend_is_not_tried_again() -> None:
-    log, sleeps = Log(), []
+    log, sleeps = Log(), list[float]()
     channel = Flaky(5, retry=False, message="HTTP 404")
     assert not notifier(log, sleeps).deliver(channel, note(), attempts=3)
     assert channel.tries == 1 and sleeps == [] and log.lines[0][2]["attempts"] == 1
@@ -237,7 +237,7 @@ def test_a_5xx_is_tried_again_a_4xx_is_not(http: HttpReceiver) -> None:
     for status, tries in ((503, 3), (401, 1)):
         http.requests.clear()
         http.status = status
-        log, sleeps = Log(), []
+        log, sleeps = Log(), list[float]()
         tell = Notifier([table], env={"HOOK": SECRET}, log=log, sleep=sleeps.append)
         tell.send(note())
         assert tell.wait(30)

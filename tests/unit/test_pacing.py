@@ -49,7 +49,7 @@ def test_each_endpoint_keeps_to_its_own_limit_and_reads_use_others() -> None:
     pacer = Pacer(clock, overall=facts.RATE_LIMIT_LIVE,
                   endpoint=lambda name: facts.endpoint_rate_limit(name))  # fmt: skip
     start = clock.monotonic()
-    sends, reads = [], []
+    sends, reads = list[float](), list[float]()
     for n in range(400):
         name = TRANSFERS if n % 2 == 0 else ACCOUNTS
         pacer.acquire(name)

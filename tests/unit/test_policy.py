@@ -63,7 +63,7 @@ def error(
     body = {"error": {"type": kind, **({"code": code} if code else {}), "message": "m"}}
     options = dict(http_body=None, http_status=status, json_body=body, headers=headers or {})
     if cls is stripe.InvalidRequestError:
-        return stripe.InvalidRequestError("m", None, code=code, **options)  # type: ignore[arg-type]
+        return stripe.InvalidRequestError("m", None, code=code, **options)
     return cls("m", code=code, **options)  # type: ignore[arg-type]
 
 

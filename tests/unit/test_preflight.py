@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
 
 from ledgerrun import errors
+from ledgerrun.job import Job
 from ledgerrun.send.preflight import (
     UNAVAILABLE,
     AccountCheck,
@@ -120,7 +122,7 @@ def test_no_accounts_no_requests() -> None:
 # --- what it means for the rows -----------------------------------------------------------------
 
 
-def _rows(*rows: tuple[str, str, str, bool]) -> tuple[pa.Array, ...]:
+def _rows(*rows: tuple[str, str, str, bool]) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
     """(account, currency, direction, valid) per row."""
     columns = list(zip(*rows, strict=True))
     return (
@@ -208,7 +210,7 @@ def test_pre_flight_can_be_turned_off(tmp_path: Path) -> None:
     assert client.sent("account") == [] and prepared.validation.ok
 
 
-def _job(folder: Path, *accounts: str, **changes: object):  # type: ignore[no-untyped-def]
+def _job(folder: Path, *accounts: str, **changes: Any) -> Job:
     from tests.helpers.stages import ledger_job
 
     rows = [f"ADJ-{n},{a},1.00,usd,debit,transfer" for n, a in enumerate(accounts)]

@@ -18,7 +18,7 @@ from ledgerrun.reconcile.model import Reconciliation
 from ledgerrun.store.model import PENDING, SUCCEEDED, Entry, ReversalEntry
 from ledgerrun.stripe.shapes import Reversal
 from tests.helpers.constants import RUN_DATE, A, B
-from tests.helpers.fakes import FakeClient, FakeStore, movement
+from tests.helpers.fakes import FakeClient, FakeStore, as_journal, movement
 from tests.helpers.stages import fake_session
 from tests.helpers.store import intent
 
@@ -43,8 +43,8 @@ class World:
 
     def check(self, run_date: str | None = DAY) -> Reconciliation:
         session = fake_session(self.job, self.client)
-        return reconcile(self.job, session, self.store, self.results, run_date=run_date,
-                         now=self.client.clock.now(),
+        return reconcile(self.job, session, as_journal(self.store), self.results,
+                         run_date=run_date, now=self.client.clock.now(),
                          from_file=self.results.exists())  # fmt: skip
 
     def sent(self, adjustment_id: str, account: str = A, amount: int = 100, *,
@@ -64,8 +64,8 @@ class World:
         )  # fmt: skip
         self.store.adjustments[entry.key] = entry
         if in_stripe:
-            fields = {"account": account, "amount": amount, "run_date": run_date, "method": method,
-                      "job": self.job.name, "transfer_id": f"tr_{suffix}",
+            fields: dict[str, Any] = {"account": account, "amount": amount, "run_date": run_date,
+                      "method": method, "job": self.job.name, "transfer_id": f"tr_{suffix}",
                       "payment_id": f"py_{suffix}"} | (stripe or {})  # fmt: skip
             self.client.holds(movement(adjustment_id, **fields))
         return entry

@@ -57,8 +57,14 @@ def test_a_journal_that_cannot_take_a_reversal_stops_the_command_and_says_why(
     store = open_store(tmp_path / "journal.sqlite")
     try:
         client = FakeClient()
-        files = {name: tmp_path / f"{name}.csv" for name in ("ledger", "results", "journal")}
-        job = Job(name="nightly", run_date=RUN_DATE, timezone="UTC", **files)
+        job = Job(
+            name="nightly",
+            ledger=tmp_path / "ledger.csv",
+            results=tmp_path / "results.csv",
+            journal=tmp_path / "journal.csv",
+            run_date=RUN_DATE,
+            timezone="UTC",
+        )
         lines = []
         for n, account in ((1, A), (2, B)):
             entry = _debited(store, client, n, account)

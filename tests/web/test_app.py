@@ -301,6 +301,7 @@ def test_an_upload_over_the_cap_is_refused(web: Web) -> None:
 
 def test_a_body_without_a_length_is_counted_and_cut(web: Web) -> None:
     import anyio
+    from starlette.types import Message, Scope
 
     from ledgerrun.web.security import BodyLimit
 
@@ -315,16 +316,16 @@ def test_a_body_without_a_length_is_counted_and_cut(web: Web) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
     chunks = iter([b"x" * 600, b"x" * 600, b"x" * 600])
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": next(chunks), "more_body": True}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": "POST", "headers": []}
+    scope: Scope = {"type": "http", "method": "POST", "headers": []}
     anyio.run(BodyLimit(inner, 1000), scope, receive, send)
     assert sent[0]["status"] == 413 and sum(seen) <= 1000
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 import select
 import socket
 import threading
@@ -75,22 +74,7 @@ from ledgerrun.store.reversal_sql import ReversalTables
 from ledgerrun.store.sql import Conn
 from ledgerrun.store.web_sql import WebTables
 
-TABLES = frozenset(
-    re.match(r"CREATE TABLE (\w+)", s).group(1)  # type: ignore[union-attr]
-    for s in schema.POSTGRES_TABLES
-    if s.startswith("CREATE TABLE")
-)
-
-
-def _added_since(version: int) -> set[str]:
-    """The tables the versions after ``version`` create (a store of ``version`` lacks them)."""
-    return {
-        found.group(1)
-        for step, statements in schema.UPGRADES.items()
-        if step > version
-        for statement in statements
-        if (found := re.match(r"CREATE TABLE (\w+)", statement))
-    }
+TABLES = schema.created_tables(schema.POSTGRES_TABLES)
 
 
 _SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('ledgerrun:schema:' || %s, 0))"
@@ -229,7 +213,7 @@ class PostgresStore(ReversalTables, WebTables):
         canonical id); no PostgreSQL store of version 1 exists. Each later version's statements
         (:data:`ledgerrun.store.schema.UPGRADES`) are applied in turn, then the version is
         written."""
-        missing = TABLES - tables - _added_since(version)
+        missing = TABLES - tables - schema.tables_added_after(version)
         if not 2 <= version <= SCHEMA_VERSION or missing - {"locks"}:
             raise damaged(
                 self.location,

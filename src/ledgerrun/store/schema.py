@@ -231,6 +231,18 @@ UPGRADES: dict[int, tuple[str, ...]] = {
 Only ``ALTER TABLE ... ADD COLUMN``, ``CREATE TABLE`` and ``CREATE INDEX`` statements."""
 
 
+def created_tables(statements: tuple[str, ...]) -> frozenset[str]:
+    """The tables ``statements`` create."""
+    return frozenset(
+        found.group(1) for s in statements if (found := re.match(r"CREATE TABLE (\w+)", s))
+    )
+
+
+def tables_added_after(version: int) -> frozenset[str]:
+    """The tables the versions after ``version`` create (a store of ``version`` lacks them)."""
+    return frozenset().union(*(created_tables(s) for v, s in UPGRADES.items() if v > version))
+
+
 def _folded(statements: tuple[str, ...]) -> tuple[str, ...]:
     """Version 2's statements with every later version's added columns folded into their
     tables and its new tables and indexes appended: what a new store is made of."""
