@@ -27,12 +27,14 @@ lint: $(STAMP)
 
 # PostgreSQL from the machine's packages (Debian's), installed if missing: the PostgreSQL store's
 # tests and benchmark run against a throwaway server that tools/pgserver.py starts and stops.
+# apt waits up to 10 minutes for another apt (unattended upgrades) to release its lock.
+APT_WAIT := -o DPkg::Lock::Timeout=600
 postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  echo "Installing PostgreSQL from the machine's packages..."; \
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
-	  $$sudo apt-get update -qq && \
-	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+	  $$sudo apt-get $(APT_WAIT) update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get $(APT_WAIT) install -y -qq --no-install-recommends postgresql >/dev/null; }
 
 # The tests get a throwaway PostgreSQL server's URL in LEDGERRUN_TEST_PG; it is stopped (and its
 # data deleted) however the tests end. worksteal: a worker that runs out of tests takes queued

@@ -24,9 +24,9 @@ def own_state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # The suites that take seconds a test (real processes, sandboxes, browsers) run first, so that
 # the two workers of `make test` finish together instead of one waiting on a long tail.
 _SLOW_FIRST = (
+    "tests/test_readme.py",  # the docs walk: the longest single test, so it starts first
     "tests/e2e/",
     "tests/web/test_browser.py",
-    "tests/test_readme.py",
     "tests/browser/",
     "tests/sandbox/test_sandbox_soak.py",
     "tests/ingest/test_fuzz.py",

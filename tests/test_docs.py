@@ -244,3 +244,18 @@ def test_the_json_log_table_names_every_event_the_logs_module_documents() -> Non
     section = sections(text(SCHEDULING_MD))["The JSON log"]
     missing = sorted(e for e in documented if f"`{e}`" not in section)
     assert not missing, f"docs/scheduling.md, The JSON log: events not described: {missing}"
+
+
+# --- what the docs say an option does --------------------------------------------------------
+
+
+def test_the_journal_option_is_documented_as_it_works() -> None:
+    """`--journal` takes a SQLite path or a postgresql:// URL (its --help says so, and the
+    PostgreSQL suites run it): commands.md must not say a URL is refused."""
+    from ledgerrun.cli import main
+
+    run = main.commands["run"]
+    (journal,) = [o for o in options(run) if "--journal" in o.opts]
+    assert "postgresql://" in (journal.help or "")
+    (row,) = [r for t in tables(text(COMMANDS_MD)) for r in t if r[0].startswith("`--journal")]
+    assert "postgresql://" in row[1] and "refuse" not in row[1].lower(), row

@@ -225,7 +225,7 @@ def test_the_default_run_date_is_today_in_the_jobs_time_zone(write, zone: str, d
     clock = FakeClock(dt.datetime(2026, 11, 26, 23, 30, tzinfo=dt.UTC))  # 00:30 in Berlin
     job = load_target(write("z.toml", MINIMAL + f'timezone = "{zone}"\n'), clock=clock)
     assert job.run_date.isoformat() == day and job.timezone == zone
-    assert job.ledger.name == f"adj-{day}.csv"
+    assert job.ledger_file().name == f"adj-{day}.csv"
 
 
 def test_without_a_time_zone_the_hosts_is_used_for_jobs_and_bare_ledgers(

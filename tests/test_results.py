@@ -250,7 +250,7 @@ def test_csv_escapes_every_formula_start_in_every_text_column(write, tmp_path: P
     assert last[col["adjustment_id"]] == "'-25.00x"
     assert last[col["account"]] == "'-acct"
     assert last[col["amount"]] == ""  # -25.00 is not an amount: nothing to show
-    assert last[col["description"]] == "''quoted"  # the escape character itself is escaped
+    assert last[col["description"]] == "'quoted"  # a ' before no formula: as written, not doubled
     assert last[col["metadata.note"]] == "plain"
     assert last[col["memo"]] == "acct_1A"
     assert last[col["'=HYPERLINK"]] == "15.00"

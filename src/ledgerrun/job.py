@@ -124,7 +124,7 @@ class Job:
     """A fully resolved job: every path absolute, every template filled in."""
 
     name: str
-    ledger: Path
+    ledger: Path | None  # None: the job file names none, and every use must give one
     results: Path
     journal: Path
     run_date: dt.date
@@ -147,7 +147,19 @@ class Job:
     allow_prefix_change: bool = False  # this run only (--allow-prefix-change): never from a file
     notify: NotifySettings | None = None  # [notify]: who is told when a run ends
     metrics_textfile: Path | None = None  # [metrics] textfile: gauges of the last run
+    ledger_dated: bool = False  # the job file's ledger path has {date}: one not there yet may come
     approval_rules: tuple[Rule, ...] = ()  # [approval] rules: approvers by amount moved
+
+    def ledger_file(self) -> Path:
+        """The ledger this use of the job reads; ConfigError when the job file names none and
+        none was given (``--ledger``, a web upload, a DataFrame in the Python API)."""
+        if self.ledger is None:
+            raise ConfigError(
+                f"job {self.name} names no ledger ([job] ledger in its file) and none was given: "
+                "give one with --ledger FILE (the web application takes an upload, the Python "
+                "API a ledger= file or DataFrame)"
+            )
+        return self.ledger
 
     @property
     def policy(self) -> Policy:
@@ -173,6 +185,8 @@ class Job:
 
     def replace(self, **changes: Any) -> Job:
         """A copy with some settings changed (command-line options override the job)."""
+        if "ledger" in changes:
+            changes.setdefault("ledger_dated", False)  # a file given now: arrived, or wrong
         stripe_changes = {k: changes.pop(k) for k in list(changes) if k in _STRIPE_FIELDS}
         job = dataclasses.replace(self, **changes)
         if stripe_changes:

@@ -185,6 +185,12 @@ def _fill(template: str, key: str, name: str, run_date: dt.date) -> str:
         ) from None
 
 
+def _uses_date(template: str) -> bool:
+    """Whether a path template names the run date: its file is one a day, and may not be there
+    yet when a run starts."""
+    return any(field == "date" for _, field, _, _ in string.Formatter().parse(template))
+
+
 def read_toml(path: Path, what: str) -> dict[str, Any]:
     """The TOML document at ``path`` (``what`` names it in errors: "job file"); ConfigError when
     it is missing, unreadable or not TOML. A byte-order mark from Windows editors is fine."""
@@ -219,8 +225,6 @@ def load_job_file(
         raise ConfigError("'job.name' is required: a short name such as \"nightly-adjustments\"")
     if not NAME_RE.fullmatch(name):
         raise ConfigError(f"'job.name' must be 1-40 characters of a-z, 0-9, '_' or '-': {name!r}")
-    if "ledger" not in job_t:
-        raise ConfigError("'job.ledger' is required: the path of the ledger file")
     zone = _zone(job_t.get("timezone"))
     run_date = run_date or today(clock or SystemClock(), zone)
     base = path.parent.resolve()
@@ -232,7 +236,8 @@ def load_job_file(
     columns, parts = columns_of(doc)
     job = Job(
         name=name,
-        ledger=resolve("job.ledger", job_t["ledger"]),
+        ledger=resolve("job.ledger", job_t["ledger"]) if "ledger" in job_t else None,
+        ledger_dated="ledger" in job_t and _uses_date(job_t["ledger"]),
         results=resolve("job.results", job_t.get("results", DEFAULT_RESULTS)),
         journal=(
             resolve("job.journal", job_t["journal"])

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-_KEY = re.compile(r"\b([sr]k_(?:live|test)_)[A-Za-z0-9]*?([A-Za-z0-9]{0,4})\b")
+# A key's kind, then at least one character of it (Stripe's own "sk_test_****abcd" is masked).
+_KEY = re.compile(r"\b([sr]k_(?:live|test)_)(?=[A-Za-z0-9])[A-Za-z0-9]*?([A-Za-z0-9]{0,4})\b")
 _URL_PASSWORD = re.compile(r"(postgres(?:ql)?://[^:/@\s]*:)[^@\s]*@")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 

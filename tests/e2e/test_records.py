@@ -85,7 +85,7 @@ def test_reversed_rows_say_so_everywhere_and_a_refused_reverse_wipes_nothing(
         "partial", "1.00")  # fmt: skip
     assert by_id["D-03"]["reversal_status"] == "none"
     summary = json.loads(results.with_name(results.name + ".summary.json").read_text())
-    assert summary["reversed"] == {"usd": {"debit": 225}}
+    assert summary["reversed_minor"] == {"usd": {"debit": 225}}
     too_much = tmp_path / "too-much.csv"
     too_much.write_text("adjustment_id,amount,reversal_id\nD-03,999.00,D-03-big\n")
     reversals = tmp_path / "out" / "e2e.results.reversals.csv"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 import sys
 import traceback
 from collections.abc import Callable, Mapping
@@ -282,6 +283,62 @@ def max_problems_option(fn: F) -> F:
         show_default=True,
         help="How many problems the text output lists before summing up the rest by code.",
     )(fn)
+
+
+_DURATION = re.compile(r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?")
+MAX_WAIT_S = 24 * 3600
+
+
+def _parse_duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """A duration as people write it: ``30m``, ``2h``, ``90s``, ``1h30m``; in seconds."""
+    if value is None:
+        return None
+    found = _DURATION.fullmatch(value.strip().lower())
+    if not value.strip() or found is None:
+        raise click.BadParameter(f"expected a duration such as 30m, 2h or 90s, got {value!r}")
+    seconds = sum(int(found[u] or 0) * n for u, n in (("h", 3600), ("m", 60), ("s", 1)))
+    if not 0 < seconds <= MAX_WAIT_S:
+        raise click.BadParameter(f"a duration from 1s to 24h, not {value!r}")
+    return float(seconds)
+
+
+def wait_for_ledger_option(fn: F) -> F:
+    """--wait-for-ledger DURATION, for the commands that read a ledger."""
+    return click.option(
+        "--wait-for-ledger",
+        "wait_for",
+        metavar="DURATION",
+        callback=_parse_duration,
+        help="If the ledger is not there yet, wait up to DURATION (30m, 2h) for it before "
+        "anything else (the job's lock included), looking every second.",
+    )(fn)
+
+
+def ledger_ready(job: Job, wait_for: float | None) -> None:
+    """Before a command that reads the job's ledger does anything else: stop (exit 2) when it
+    has none to read; with ``--wait-for-ledger``, wait for a file not there yet, saying so. A
+    ledger still missing is then the reader's to report: exit 3 for a path with {date} (not
+    arrived yet), 2 for a fixed one."""
+    from ledgerrun.clock import SystemClock
+    from ledgerrun.ingest.read import wait_for_ledger
+
+    job.ledger_file()
+    if wait_for:
+
+        def waiting(path: Path) -> None:
+            say(
+                f"The ledger {path} is not there yet: waiting up to {_duration(wait_for)} for it.",
+                event="waiting_for_ledger",
+                level="info",
+            )
+
+        wait_for_ledger(job, wait_for, SystemClock(), waiting=waiting)
+
+
+def _duration(seconds: float) -> str:
+    h, rest = divmod(int(seconds), 3600)
+    m, s = divmod(rest, 60)
+    return "".join(f"{n}{u}" for n, u in ((h, "h"), (m, "m"), (s, "s")) if n) or "0s"
 
 
 def resolve_job(

@@ -160,12 +160,24 @@ def _guarded(name: str, check: Callable[[], Line]) -> Line:
 
 
 def _ledger(job: Job) -> Line:
-    if not job.ledger.exists():
+    if job.ledger is None:
         return Line(
             "ledger",
             NOTE,
-            f"not there yet: {_shown(job.ledger)}. A run for {job.run_date} needs it (give "
-            "another with --ledger or --date; check the path if it should be there now)",
+            "the job names none: every run must give one (--ledger, a web upload, or a "
+            "DataFrame in the Python API)",
+        )
+    if not job.ledger.exists():
+        then = (
+            "a run before it arrives exits 3 (run it again later, or wait with --wait-for-ledger)"
+            if job.ledger_dated
+            else "a run without it stops with exit 2"
+        )
+        return Line(
+            "ledger",
+            NOTE,
+            f"not there yet: {_shown(job.ledger)}. A run for {job.run_date} needs it: {then} "
+            "(give another with --ledger or --date; check the path if it should be there now)",
         )
     if not os.access(job.ledger, os.R_OK) or job.ledger.is_dir():
         return Line("ledger", WRONG, f"{_shown(job.ledger)} cannot be read (check permissions)")

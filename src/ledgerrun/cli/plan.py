@@ -12,10 +12,12 @@ from ledgerrun.cli._common import (
     emit_json,
     format_option,
     job_options,
+    ledger_ready,
     max_problems_option,
     output,
     reports_errors,
     resolve_job,
+    wait_for_ledger_option,
 )
 from ledgerrun.events import Events
 from ledgerrun.output.logs import JsonLog, TextLog
@@ -36,6 +38,7 @@ from ledgerrun.output.logs import JsonLog, TextLog
 )
 @format_option
 @max_problems_option
+@wait_for_ledger_option
 @reports_errors
 def plan(
     target: Path,
@@ -49,6 +52,7 @@ def plan(
     sweep: bool,
     fmt: str,
     max_problems: int,
+    wait_for: float | None,
 ) -> None:
     """Show what a run would do, without sending anything.
 
@@ -65,6 +69,7 @@ def plan(
     if sweep and offline:
         raise click.UsageError("--sweep asks Stripe: it cannot be --offline")
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
+    ledger_ready(job, wait_for)
     result = plan_job(job, offline=offline, live=live, sweep=sweep, events=_log_events())
     if fmt == "json":
         emit_json(result.to_json())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ledgerrun.cli._common import job_options, reports_errors, resolve_job
+from ledgerrun.cli._common import job_options, max_problems_option, reports_errors, resolve_job
 from ledgerrun.errors import ConfigError
 
 
@@ -34,6 +34,7 @@ from ledgerrun.errors import ConfigError
     help="Check everything (journal, Stripe, balances) and write the .dry-run results; "
     "reverse nothing.",
 )
+@max_problems_option
 @reports_errors
 def reverse(
     target: Path,
@@ -47,6 +48,7 @@ def reverse(
     every: bool,
     reason: str,
     dry_run: bool,
+    max_problems: int,
 ) -> None:
     """Reverse adjustments that moved money: all of the run date (--all) or those a file names
     (--adjustments), in full or in part, exactly once.
@@ -77,5 +79,5 @@ def reverse(
         stop=stop,
         publish=publish_reversals,
     )
-    click.echo(text.reversal_report(result))
+    click.echo(text.reversal_report(result, max_problems))
     raise SystemExit(int(result.exit_code))

@@ -13,10 +13,12 @@ from ledgerrun.cli._common import (
     CONTEXT,
     event_logger,
     job_options,
+    ledger_ready,
     output,
     reports_errors,
     resolve_job,
     say,
+    wait_for_ledger_option,
 )
 from ledgerrun.events import Event, Events, RunStart
 from ledgerrun.output.logs import JsonLog, TextLog
@@ -52,6 +54,7 @@ from ledgerrun.output.progress import Progress
     help="Check everything, including the accounts and Stripe's books, and write .dry-run "
     "results beside the real ones, but send nothing.",
 )
+@wait_for_ledger_option
 @click.option(
     "--allow-prefix-change",
     is_flag=True,
@@ -73,6 +76,7 @@ def run(
     rate_limit: float | None,
     skip_invalid: bool,
     dry_run: bool,
+    wait_for: float | None,
     allow_prefix_change: bool,
 ) -> None:
     """Move the money of each row of the ledger, exactly once.
@@ -99,6 +103,7 @@ def run(
     from ledgerrun.target import with_run_options
 
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
+    ledger_ready(job, wait_for)
     job = with_run_options(
         job,
         results=results,

@@ -11,9 +11,11 @@ from ledgerrun.cli._common import (
     emit_json,
     format_option,
     job_options,
+    ledger_ready,
     max_problems_option,
     reports_errors,
     resolve_job,
+    wait_for_ledger_option,
 )
 
 
@@ -22,6 +24,7 @@ from ledgerrun.cli._common import (
 @click.option("--offline", is_flag=True, help="Check the file only; make no call to Stripe.")
 @format_option
 @max_problems_option
+@wait_for_ledger_option
 @reports_errors
 def validate(
     target: Path,
@@ -34,6 +37,7 @@ def validate(
     offline: bool,
     fmt: str,
     max_problems: int,
+    wait_for: float | None,
 ) -> None:
     """Check every row of a ledger and report every problem at once.
 
@@ -48,6 +52,7 @@ def validate(
     from ledgerrun.send.readonly import validate_job
 
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
+    ledger_ready(job, wait_for)
     result = validate_job(job, offline=offline, live=live).validation
     if fmt == "json":
         emit_json(

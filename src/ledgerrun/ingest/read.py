@@ -20,7 +20,7 @@ Row numbers follow the spreadsheet: the header's own number, data rows below it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,7 +31,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerrun.errors import LedgerFileError
+from ledgerrun.clock import Clock
+from ledgerrun.errors import ExitCode, LedgerFileError
 from ledgerrun.ingest import footing
 from ledgerrun.ingest.footing import TotalsLine
 from ledgerrun.ingest.layout import (
@@ -47,7 +48,7 @@ from ledgerrun.ingest.layout import (
     part_columns,
     reject_duplicate_headers,
 )
-from ledgerrun.job import LEDGER_SUFFIXES, Reading
+from ledgerrun.job import LEDGER_SUFFIXES, Job, Reading
 from ledgerrun.vocab import Problem
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "Grid",
     "Layout",
     "Ledger",
+    "LedgerNotArrivedError",
     "LedgerPathError",
     "TotalsLine",
     "amount_columns",
@@ -65,6 +67,8 @@ __all__ = [
     "find_header",
     "is_header",
     "read_ledger",
+    "require_ledger",
+    "wait_for_ledger",
 ]
 
 if TYPE_CHECKING:
@@ -79,6 +83,68 @@ class LedgerPathError(LedgerFileError):
     def __init__(self, message: str, fix: str) -> None:
         super().__init__(message)
         self.fix = fix
+
+
+class LedgerNotArrivedError(LedgerPathError):
+    """The ledger of a job whose path has ``{date}`` is not there yet: the night's file has not
+    arrived, so the run is incomplete (exit 3, run again later), not wrong. A fixed path that
+    names nothing stays a :class:`LedgerPathError` (exit 2)."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+
+POLL_S = 1.0  # how often --wait-for-ledger looks for the file
+
+
+def require_ledger(job: Job) -> Path:
+    """The ledger the job reads, when it can be read at all: ConfigError when the job names
+    none and none was given; LedgerNotArrivedError (exit 3) when its path has ``{date}`` and no
+    file is there yet. Any other problem with the path is left to :func:`read_ledger`."""
+    path = job.ledger_file()
+    if job.ledger_dated and not path.exists():
+        raise LedgerNotArrivedError(
+            f"the ledger for {job.run_date} has not arrived yet: no file at {path}. Run the job "
+            "again later, or let it wait for the file with --wait-for-ledger 30m",
+            "Run the job again later (or give the run --wait-for-ledger 30m to wait for it); "
+            "if it should be there by now, ask whoever drops it, or check the job's 'ledger'.",
+        )
+    return path
+
+
+def wait_for_ledger(
+    job: Job, seconds: float, clock: Clock, *, waiting: Callable[[Path], None] | None = None
+) -> bool:
+    """Wait up to ``seconds`` for the job's ledger file to be there, looking every
+    :data:`POLL_S`; whether it is. A file that appears while waiting is taken once its size
+    and modification time stay the same for one look more (a file still being written is not
+    read half-way). ``waiting(path)`` is called once if it is not there at first (to say so).
+    A job that names no ledger has nothing to wait for (False)."""
+    path = job.ledger
+    if path is None:
+        return False
+    if path.exists():
+        return True
+    if waiting is not None:
+        waiting(path)
+    deadline = clock.monotonic() + seconds
+    seen: tuple[int, int] | None = None
+    while True:
+        now = _stat(path)
+        if now is not None and now == seen:
+            return True
+        seen = now
+        left = deadline - clock.monotonic()
+        if left <= 0:
+            return now is not None
+        clock.sleep(min(POLL_S, left))
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return (found.st_size, found.st_mtime_ns)
 
 
 @dataclass

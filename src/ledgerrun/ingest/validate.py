@@ -180,12 +180,13 @@ def check(job: Job, *, platform_id: str | None = None) -> Validation:
     """Read the job's ledger and validate it. A file that cannot be read at all gives a
     validation with that single problem and no rows, so every caller reports it the same way."""
     from ledgerrun.errors import LedgerFileError
-    from ledgerrun.ingest.read import read_ledger
+    from ledgerrun.ingest.read import read_ledger, require_ledger
 
+    path = require_ledger(job)  # none given, or not arrived yet: the command stops
     try:
-        ledger = read_ledger(job.ledger, job.columns, job.sheet, job.reading)
+        ledger = read_ledger(path, job.columns, job.sheet, job.reading)
     except LedgerFileError as exc:
-        ledger = Ledger.empty(job.ledger)
+        ledger = Ledger.empty(path)
         fix = getattr(exc, "fix", None)
         message = secret_cells.redacted(str(exc), secret_cells.key_in_use(job))
         problem = Problem.make(exc.row, exc.column, exc.code, "", message, fix=fix)

@@ -10,14 +10,16 @@ event                  fields
 =====================  ===========================================================================
 run_start              ledger, ledger_sha256, rows, dry_run, mode, version
 row_invalid            row, adjustment_id, account, code, message (one per invalid row)
-row_failed             row, adjustment_id, account, amount, currency, direction, code, request_id,
+row_failed             row, adjustment_id, account, amount (display text, "4,999.00 USD"),
+                       amount_minor (integer minor units), currency, direction, code, request_id,
                        message
 row_unknown            the same fields as row_failed
 account_done           account, rows, succeeded, failed, unknown, skipped
 breaker_open           reason (Stripe stopped answering; the run stops sending)
 run_stopping           reason (a store error or a refused key stopped the run)
 stopping               message (the first Ctrl-C or SIGTERM); stop_now (the second)
-run_end                exit_code, counts, totals, results, report, duration_s
+run_end                exit_code, counts, totals (minor units, by currency, direction and
+                       status), results, report, duration_s
 reconcile_discrepancy  run_date, kind, adjustment_id, account, transfer_id, payment_id, amount,
                        amount_minor, currency, detail, advice (one per discrepancy reconcile
                        found)
@@ -27,6 +29,7 @@ notify_sent            channel, notification, attempts (a notification delivered
 notify_failed          channel, notification, attempts, message (not delivered; the exit code
                        stands)
 metrics_failed         path, message (the [metrics] textfile could not be written)
+waiting_for_ledger     message (--wait-for-ledger: the ledger is not there yet; waiting)
 error                  message, exit_code (the command could not go on)
 crash                  message, traceback (a bug: please report it)
 stopped                message (Ctrl-C outside a run)

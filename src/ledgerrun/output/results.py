@@ -44,10 +44,13 @@ INTEGER_COLUMNS = ("row", "amount_minor", "attempts")
 COLLISION_PREFIX = "input_"
 SUMMARY_SUFFIX = ".summary.json"
 # A cell a spreadsheet may take for a formula: one starting (after any spaces) with = + - @, a
-# tab or a carriage return, or their full-width forms; and cells starting with the escape itself.
-_RISKY = r"^(?:[ ]*[=+\-@\t\r\x{FF1D}\x{FF0B}\x{FF0D}\x{FF20}]|')"
+# tab or a carriage return, or their full-width forms. It is written with a leading ' (the
+# escape), and so is a cell that would otherwise read back as escaped (a ' then a formula start
+# or another '), so that reading undoes exactly the escapes. Any other leading ' (a message
+# quoting a value: "'12.345' has ...") is written as it is, never doubled.
+_RISKY = r"^'?(?:[ ]*[=+\-@\t\r\x{FF1D}\x{FF0B}\x{FF0D}\x{FF20}])|^''"
 _ESCAPED = r"^'(?:[ ]*[=+\-@\t\r\x{FF1D}\x{FF0B}\x{FF0D}\x{FF20}]|')"
-_RISKY_RE = re.compile(r"^(?:[ ]*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]|')")
+_RISKY_RE = re.compile(r"^'?(?:[ ]*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20])|^''")
 
 
 def _csv_header(path: Path) -> list[str]:

@@ -34,20 +34,27 @@ def plural(count: int, noun: str, many: str | None = None) -> str:
     return f"{count:,} {noun if count == 1 else many or noun + 's'}"
 
 
+def counted(found: Sequence[tuple[str, int]], limit: int) -> list[str]:
+    """When more than ``limit`` things were found (code, row), a count per code with the rows
+    it is on, to head the first ``limit`` listed one by one; nothing when they all fit."""
+    if len(found) <= limit:
+        return []
+    rows_of: dict[str, list[int]] = {}
+    for code, row in found:
+        rows_of.setdefault(code, []).append(row)
+    lines = [f"  {'code':<26} {'count':>7}  rows"]
+    for code, rows in sorted(rows_of.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        first = ", ".join(str(r) for r in rows[:6]) + (", ..." if len(rows) > 6 else "")
+        lines.append(f"  {code:<26} {len(rows):>7,}  {first}")
+    if limit:
+        lines.append(f"  The first {limit}:")
+    return lines
+
+
 def problems(items: Sequence[Problem], limit: int) -> list[str]:
     """Every problem in detail when there are few; when there are more than ``limit``, first a
     count per code with the rows it is on, then the first ``limit`` in detail."""
-    lines: list[str] = []
-    if len(items) > limit:
-        rows_of: dict[str, list[int]] = {}
-        for p in items:
-            rows_of.setdefault(p.code, []).append(p.row)
-        lines.append(f"  {'code':<26} {'count':>7}  rows")
-        for code, rows in sorted(rows_of.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-            first = ", ".join(str(r) for r in rows[:6]) + (", ..." if len(rows) > 6 else "")
-            lines.append(f"  {code:<26} {len(rows):>7,}  {first}")
-        if limit:
-            lines.append(f"  The first {limit}:")
+    lines = counted([(p.code, p.row) for p in items], limit)
     for p in items[:limit]:
         where = f"row {p.row}" + (f", column {shown(p.column, 40)}" if p.column else "")
         value = f" '{shown(p.value)}'" if p.value else ""
@@ -260,17 +267,26 @@ def status_text(
     counts: dict[str, dict[str, int]],
     holder: Any,
     reversals: dict[str, dict[str, int]] | None = None,
+    reversed_minor: dict[str, dict[str, int]] | None = None,
 ) -> str:
+    """``status``: the lock, the adjustments of each run date by state (and what was reversed
+    of that date, in major units), the reversals by state, and the runs."""
     lines = [f"Job {job.name}, journal {redact_location(job.store_location)}"]
+    reversed_minor = reversed_minor or {}
     if holder:
         lines.append(
             f"Running now: pid {holder.get('pid', '?')} on {holder.get('host', '?')} since "
             f"{holder.get('since', '?')}."
         )
-    if counts:
+    if counts or reversed_minor:
         lines.append("Adjustments by run date:")
-        for date, states in counts.items():
+        for date in sorted(set(counts) | set(reversed_minor)):
+            states = counts.get(date, {})
             shown_states = ", ".join(f"{state} {n:,}" for state, n in sorted(states.items()))
+            given_back = reversed_minor.get(date)
+            if given_back:
+                money = ", ".join(amount(v, c) for c, v in given_back.items())
+                shown_states += ("; " if shown_states else "") + f"reversed {money}"
             lines.append(f"  {date}  {shown_states}")
     for state, amounts in sorted((reversals or {}).items()):
         money = ", ".join(amount(v, c) for c, v in sorted(amounts.items()) if c != "count")
@@ -326,8 +342,9 @@ def reconciliation(report: Any, report_path: Any, limit: int) -> str:
     return "\n".join(lines)
 
 
-def reversal_report(result: Any) -> str:
-    """The closing summary of ``ledgerrun reverse``."""
+def reversal_report(result: Any, limit: int = 50) -> str:
+    """The closing summary of ``ledgerrun reverse``: the reversals that did not succeed listed
+    one by one up to ``limit`` (beyond it, first counted per code, as ``validate`` does)."""
     counts = Counter(line.status for line in result.lines)
     head = f"Reversals {result.run_id} of job {result.job.name} (run date {result.job.run_date})"
     lines = [head + (" (dry run: nothing reversed)" if result.dry_run else ""), ""]
@@ -343,12 +360,15 @@ def reversal_report(result: Any) -> str:
             lines.append(f"Would reverse {plural(would, 'adjustment')}: {reversed_now}")
         else:
             lines.append(f"Reversed now: {reversed_now}")
-    for line in result.lines:
-        if line.status in ("failed", "invalid", "unknown"):
-            lines.append(
-                f"  row {line.request.row} {shown(line.request.adjustment_id)}: {line.status} "
-                f"[{line.error_code}] {shown(line.error, 300)}"
-            )
+    bad = [line for line in result.lines if line.status in ("failed", "invalid", "unknown")]
+    lines += counted([(line.error_code or line.status, line.request.row) for line in bad], limit)
+    for line in bad[:limit]:
+        lines.append(
+            f"  row {line.request.row} {shown(line.request.adjustment_id)}: {line.status} "
+            f"[{line.error_code}] {shown(line.error, 300)}"
+        )
+    if len(bad) > limit:
+        lines.append(f"  ... and {len(bad) - limit:,} more; the reversals file lists them all.")
     lines += [f"Warning: {w}" for w in result.warnings]
     lines += ["", f"Results: {result.results_path}", f"Summary: {result.summary_path}"]
     return "\n".join(lines)

@@ -58,7 +58,7 @@ def check(job: Job, prepared: Prepared, store: Store) -> None:
     found = ledger_standing(job, totals, sha256, store)
     if found.approved:
         return
-    what = f"ledger {job.ledger.name} (SHA-256 {sha256[:12]}...)"
+    what = f"ledger {prepared.validation.ledger.path.name} (SHA-256 {sha256[:12]}...)"
     people = "1 approver" if needed == 1 else f"{needed} distinct approvers"
     why = "; ".join(policy.reasons(totals))
     if found.ended:

@@ -151,7 +151,7 @@ def date_summary(store: Journal, job: Job, run_date: str, view: pa.Table) -> dic
     summary["rows"] = view.num_rows
     summary["counts"] = count(statuses)
     summary["totals"] = totals(zip(currencies, directions, amounts, statuses, strict=True))
-    summary["reversed"] = _reversed_totals(view)
+    summary["reversed_minor"] = _reversed_totals(view)
     summary["not_in_ledger"] = sum(
         1 for c in view.column("error_code").to_pylist() if c == NOT_IN_LEDGER
     )

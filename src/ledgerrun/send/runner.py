@@ -217,7 +217,8 @@ def prepare_ledger(job: Job, store: Store) -> Prepared:
     blocking = blocking_problems(prepared.validation)
     if blocking:
         raise ConfigError(
-            f"{job.ledger.name} cannot be run: " + " ".join(p.message for p in blocking[:3])
+            f"{prepared.validation.ledger.path.name} cannot be run: "
+            + " ".join(p.message for p in blocking[:3])
         )
     return prepared
 

@@ -48,6 +48,9 @@ ERROR_TABLE: tuple[Rule, ...] = (
 """First matching rule wins. 401 never reaches the table: it stops the command."""
 
 
+KEY_REFUSED = "Stripe refused the API key"  # then Stripe's own message
+
+
 def header(headers: Mapping[str, str] | None, name: str) -> str | None:
     if not headers:
         return None
@@ -129,7 +132,7 @@ def translate(
     code = code or ("api_error" if status and status >= 500 else "stripe_error")
     message = message or code
     if status == 401:
-        return errors.StripeAuthError(f"Stripe refused the API key: {message}")
+        return errors.StripeAuthError(f"{KEY_REFUSED}: {message}")
     answer = Answer(status, code, should_retry, connected, account_lookup)
     kind = next(cls for matches, cls in ERROR_TABLE if matches(answer))
     if kind is errors.AccountCheckError:

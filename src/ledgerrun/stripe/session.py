@@ -26,6 +26,7 @@ from ledgerrun.errors import (
 )
 from ledgerrun.job import Job
 from ledgerrun.stripe import facts
+from ledgerrun.stripe.answers import KEY_REFUSED
 from ledgerrun.stripe.client import Client, Listener
 from ledgerrun.stripe.pacing import Pacer
 from ledgerrun.stripe.policy import Policy
@@ -139,8 +140,9 @@ def connect(
             try:
                 platform = client.platform()
             except StripeAuthError as exc:
+                said = str(exc).removeprefix(f"{KEY_REFUSED}: ")  # said once, here
                 raise StripeAuthError(
-                    f"Stripe at {where} refused the API key {facts.redact(key)}: {exc}"
+                    f"Stripe at {where} refused the API key {facts.redact(key)}: {said}"
                 ) from None
             except NotExecutedError as exc:
                 raise StripeUnavailableError(

@@ -57,10 +57,15 @@ class Move(abc.ABC):
     """What every money movement of a row shares; the subclasses say how it is sent."""
 
     again = "run the job again"
-    refused = (
-        "no money moved; correct the cause and run the job again: the row is sent under a new "
-        "key, even with corrected values"
-    )
+
+    @property
+    def refused(self) -> str:
+        """Said after Stripe's message, whose amounts may be in minor units (``499900 usd``):
+        the row's own amount in major units, with its currency."""
+        return (
+            f"no money moved (the row: {self.item.amount_text}); correct the cause and run the "
+            "job again: the row is sent under a new key, even with corrected values"
+        )
 
     def __init__(
         self,

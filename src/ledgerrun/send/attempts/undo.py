@@ -38,6 +38,7 @@ from ledgerrun.stripe import facts
 from ledgerrun.stripe.client import Client, SentCount
 from ledgerrun.stripe.shapes import Refund as Refunded
 from ledgerrun.stripe.shapes import Reversal
+from ledgerrun.vocab import money_text
 
 A = TypeVar("A", Reversal, Refunded)
 
@@ -46,8 +47,16 @@ class _Undo(abc.ABC, Generic[A]):
     """What every way of undoing an adjustment shares: its journal record, its metadata."""
 
     again = "run reverse again"
-    refused = "nothing was reversed"
     method = TRANSFER_REVERSAL
+
+    @property
+    def refused(self) -> str:
+        """Said after Stripe's message, whose amounts may be in minor units: this reversal's
+        own amount in major units, with its currency."""
+        r = self.r
+        if r.entry is None or r.amount_minor is None:
+            return "nothing was reversed"
+        return f"nothing was reversed of {money_text(r.amount_minor, r.entry.currency)}"
 
     def __init__(self, request: Request, *, journal: Journal, job: Job) -> None:
         self.r = request
