@@ -28,21 +28,9 @@ from collections import Counter
 from pathlib import Path
 
 import installed  # noqa: F401  (time ledgerrun with its bytecode cached, as installed)
-from run import KEY, ledger, seed
+from run import KEY, ledger, seed, start_sandbox
 
 ENDPOINT_LIMIT = 25  # POST /v1/transfers, requests a second (Stripe's per-endpoint limit)
-
-
-def start_sandbox(accounts: Path, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "ledgerrun", "sandbox", "--accounts", str(accounts)]
-    command += ["--port", "0", "--latency-ms", str(latency_ms), "--seed", "1"]
-    command += ["--api-key", KEY, "--limits", "live"]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    if not line.startswith("listening on "):
-        raise SystemExit(f"sandbox did not start: {line!r}")
-    return proc, line.removeprefix("listening on ")
 
 
 def state(url: str) -> dict[str, object]:
@@ -63,7 +51,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         accounts, ids = seed(folder, args.accounts)
-        proc, url = start_sandbox(accounts, args.latency_ms)
+        proc, url = start_sandbox(accounts, args.latency_ms, limits="live")
         try:
             path = ledger(folder, ids, args.rows, "live")
             job = folder / "live.toml"

@@ -52,7 +52,10 @@ def seed(folder: Path, accounts: int) -> tuple[Path, list[str]]:
     return path, ids
 
 
-def start_sandbox(accounts: Path, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
+def start_sandbox(
+    accounts: Path, latency_ms: float, limits: str = "off"
+) -> tuple[subprocess.Popen[str], str]:
+    """The sandbox in its own process; ``limits`` "off" unless a benchmark measures them."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -70,7 +73,7 @@ def start_sandbox(accounts: Path, latency_ms: float) -> tuple[subprocess.Popen[s
             "--api-key",
             KEY,
             "--limits",
-            "off",  # the benchmark measures ledgerrun, not Stripe's limits
+            limits,
         ],
         stdout=subprocess.PIPE,
         text=True,

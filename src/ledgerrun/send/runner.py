@@ -243,25 +243,11 @@ def start_run(
     batch: str,
 ) -> Run:
     """Record the run's start: from here on, money may move."""
-    user, host = who()
-    record = Run(
-        run_id=run_id,
-        job=job.name,
-        kind="dry_run" if dry_run else "run",
-        run_date=job.run_date.isoformat(),
-        started_at=started,
-        mode=mode,
-        username=user,
-        host=host,
-        pid=os.getpid(),
-        job_file=str(job.source or ""),
-        ledger_path=str(job.ledger),
-        ledger_sha256=prepared.validation.ledger.sha256,
-        results_path=str(outputs.results),
-        rows=prepared.validation.rows,
-        batch=batch,
-        api_version=job.stripe.api_version or "",
-    )
+    record = summarise.run_record(
+        job, run_id=run_id, kind="dry_run" if dry_run else "run", started=started, mode=mode,
+        ledger_path=str(job.ledger), ledger_sha256=prepared.validation.ledger.sha256,
+        results_path=str(outputs.results), rows=prepared.validation.rows, batch=batch,
+    )  # fmt: skip
     store.start_run(record)
     return record
 

@@ -8,6 +8,7 @@ out (invalid, over a limit); else 0.
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import os
 import socket
@@ -57,6 +58,31 @@ def who() -> tuple[str, str]:
     except (KeyError, OSError):
         user = str(os.getuid())
     return user, socket.gethostname()
+
+
+def run_record(
+    job: Job,
+    *,
+    run_id: str,
+    kind: str,
+    started: dt.datetime,
+    mode: str,
+    ledger_path: str,
+    ledger_sha256: str,
+    results_path: str,
+    rows: int,
+    batch: str = "",
+) -> Run:
+    """The store's record of a command that may move money, as it starts: who runs it, where,
+    for which job, date and API version."""
+    user, host = who()
+    return Run(
+        run_id=run_id, job=job.name, kind=kind, run_date=job.run_date.isoformat(),
+        started_at=started, mode=mode, username=user, host=host, pid=os.getpid(),
+        job_file=str(job.source or ""), ledger_path=ledger_path, ledger_sha256=ledger_sha256,
+        results_path=results_path, rows=rows, batch=batch,
+        api_version=job.stripe.api_version or "",
+    )  # fmt: skip
 
 
 def exit_code(outcomes: list[RowOutcome], *, aborted: bool, dry_run: bool) -> ExitCode:

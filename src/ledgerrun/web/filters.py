@@ -112,8 +112,22 @@ def _link(values: Mapping[str, str], *without: str) -> str:
     return urlencode({k: v for k, v in values.items() if v and k not in without})
 
 
+class _Form:
+    """What every search form shares: its values as typed, whether any is set (the viewer's
+    time zone aside), and a link to the same search without some of them."""
+
+    values: dict[str, str]
+
+    @property
+    def active(self) -> bool:
+        return any(v for k, v in self.values.items() if k != "tz")
+
+    def link(self, *without: str) -> str:
+        return _link(self.values, *without)
+
+
 @dataclass(frozen=True)
-class BatchFilter:
+class BatchFilter(_Form):
     """The batch list's search form."""
 
     values: dict[str, str] = field(default_factory=dict)
@@ -137,16 +151,9 @@ class BatchFilter:
         )
         return cls(values, query, error)
 
-    @property
-    def active(self) -> bool:
-        return any(v for k, v in self.values.items() if k != "tz")
-
-    def link(self, *without: str) -> str:
-        return _link(self.values, *without)
-
 
 @dataclass(frozen=True)
-class AuditFilter:
+class AuditFilter(_Form):
     """The audit trail's search form."""
 
     values: dict[str, str] = field(default_factory=dict)
@@ -167,13 +174,6 @@ class AuditFilter:
         )
         return cls(values, query, error)
 
-    @property
-    def active(self) -> bool:
-        return any(v for k, v in self.values.items() if k != "tz")
-
-    def link(self, *without: str) -> str:
-        return _link(self.values, *without)
-
 
 def _amount(text: str) -> Decimal | None:
     """``1,000.50`` as an exact decimal; None for text that is not an amount."""
@@ -187,7 +187,7 @@ def _amount(text: str) -> Decimal | None:
 
 
 @dataclass(frozen=True)
-class RowFilter:
+class RowFilter(_Form):
     """The rows' search form: a part of the account or adjustment id (any letter case), and
     the amount from and to (each currency in its own units, both included)."""
 
@@ -203,13 +203,6 @@ class RowFilter:
         bad = [values[n] for n, v in (("min", least), ("max", most)) if values[n] and v is None]
         error = f"Not an amount: {bad[0]!r} (write it as 1,000.50)." if bad else ""
         return cls(values, least, most, error)
-
-    @property
-    def active(self) -> bool:
-        return any(self.values.values())
-
-    def link(self, *without: str) -> str:
-        return _link(self.values, *without)
 
     def mask(
         self, ids: pa.Array, accounts: pa.Array, minor: pa.Array, currencies: pa.Array

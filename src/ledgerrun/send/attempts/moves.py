@@ -18,9 +18,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from ledgerrun.errors import StripeError
 from ledgerrun.ingest.identity import canonical
-from ledgerrun.send.attempts.operation import Stamp
+from ledgerrun.send.attempts.operation import FailureWriter, Recorded, Stamp, UnknownWriter
 from ledgerrun.send.keys import idempotency_key
 from ledgerrun.store.model import PENDING, Entry, Journal, Seen
 from ledgerrun.stripe.client import Client, SentCount
@@ -53,7 +52,7 @@ class Item:
         return money_text(self.amount, self.currency)
 
 
-class Move(abc.ABC):
+class Move(Recorded[Entry]):
     """What every money movement of a row shares; the subclasses say how it is sent."""
 
     again = "run the job again"
@@ -160,37 +159,11 @@ class Move(abc.ABC):
             attempts=sent,
         )
 
-    def save_failure(
-        self, record: Entry, error: StripeError, *, run_id: str, at: dt.datetime, sent: int
-    ) -> None:
-        self.journal.record_failure(
-            record.key,
-            run_id=run_id,
-            error_code=error.code,
-            error_message=str(error),
-            request_id=error.request_id,
-            completed_at=at,
-            attempts=sent,
-        )
+    def failures(self) -> FailureWriter:
+        return self.journal.record_failure
 
-    def save_unknown(
-        self,
-        record: Entry,
-        *,
-        run_id: str,
-        code: str,
-        message: str,
-        request_id: str | None,
-        sent: int,
-    ) -> None:
-        self.journal.record_unknown(
-            record.key,
-            run_id=run_id,
-            error_code=code,
-            error_message=message,
-            request_id=request_id,
-            attempts=sent,
-        )
+    def unknowns(self) -> UnknownWriter:
+        return self.journal.record_unknown
 
 
 class DebitByTransfer(Move):

@@ -11,9 +11,10 @@ engine (:mod:`~ledgerrun.send.attempts.engine`) does everything else, once for a
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from ledgerrun.errors import StripeError
 from ledgerrun.stripe.client import Client, SentCount
@@ -109,3 +110,66 @@ class Operation(Protocol[R, A]):
         request_id: str | None,
         sent: int,
     ) -> None: ...
+
+
+class FailureWriter(Protocol):
+    """A journal's writer of a failed attempt (``record_failure``, ``record_reversal_failure``)."""
+
+    def __call__(
+        self, key: str, *, run_id: str, error_code: str, error_message: str,
+        request_id: str | None, completed_at: dt.datetime, attempts: int = 0,
+    ) -> None: ...  # fmt: skip
+
+
+class UnknownWriter(Protocol):
+    """A journal's writer of an attempt whose outcome is unknown (``record_unknown``, ...)."""
+
+    def __call__(
+        self, key: str, *, run_id: str, error_code: str, error_message: str,
+        request_id: str | None, attempts: int = 0,
+    ) -> None: ...  # fmt: skip
+
+
+class Recorded(abc.ABC, Generic[R]):
+    """How every operation records a refusal and an unknown outcome: the same fields, written
+    by its journal's writers of its kind of record."""
+
+    @abc.abstractmethod
+    def failures(self) -> FailureWriter:
+        """The journal's writer of a failed attempt of this kind of record."""
+
+    @abc.abstractmethod
+    def unknowns(self) -> UnknownWriter:
+        """The journal's writer of an attempt of this kind whose outcome is unknown."""
+
+    def save_failure(
+        self, record: R, error: StripeError, *, run_id: str, at: dt.datetime, sent: int
+    ) -> None:
+        self.failures()(
+            record.key,
+            run_id=run_id,
+            error_code=error.code,
+            error_message=str(error),
+            request_id=error.request_id,
+            completed_at=at,
+            attempts=sent,
+        )
+
+    def save_unknown(
+        self,
+        record: R,
+        *,
+        run_id: str,
+        code: str,
+        message: str,
+        request_id: str | None,
+        sent: int,
+    ) -> None:
+        self.unknowns()(
+            record.key,
+            run_id=run_id,
+            error_code=code,
+            error_message=message,
+            request_id=request_id,
+            attempts=sent,
+        )

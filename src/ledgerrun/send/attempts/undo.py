@@ -20,9 +20,8 @@ import abc
 import datetime as dt
 from typing import Generic, TypeVar
 
-from ledgerrun.errors import StripeError
 from ledgerrun.job import Job
-from ledgerrun.send.attempts.operation import Stamp
+from ledgerrun.send.attempts.operation import FailureWriter, Recorded, Stamp, UnknownWriter
 from ledgerrun.send.keys import (
     META_ACCOUNT,
     META_ADJUSTMENT,
@@ -43,7 +42,7 @@ from ledgerrun.vocab import money_text
 A = TypeVar("A", Reversal, Refunded)
 
 
-class _Undo(abc.ABC, Generic[A]):
+class _Undo(Recorded[ReversalEntry], Generic[A]):
     """What every way of undoing an adjustment shares: its journal record, its metadata."""
 
     again = "run reverse again"
@@ -98,43 +97,11 @@ class _Undo(abc.ABC, Generic[A]):
     def save_intent(self, record: ReversalEntry) -> None:
         self.journal.record_reversal_intent(record)
 
-    def save_failure(
-        self,
-        record: ReversalEntry,
-        error: StripeError,
-        *,
-        run_id: str,
-        at: dt.datetime,
-        sent: int,
-    ) -> None:
-        self.journal.record_reversal_failure(
-            record.key,
-            run_id=run_id,
-            error_code=error.code,
-            error_message=str(error),
-            request_id=error.request_id,
-            completed_at=at,
-            attempts=sent,
-        )
+    def failures(self) -> FailureWriter:
+        return self.journal.record_reversal_failure
 
-    def save_unknown(
-        self,
-        record: ReversalEntry,
-        *,
-        run_id: str,
-        code: str,
-        message: str,
-        request_id: str | None,
-        sent: int,
-    ) -> None:
-        self.journal.record_reversal_unknown(
-            record.key,
-            run_id=run_id,
-            error_code=code,
-            error_message=message,
-            request_id=request_id,
-            attempts=sent,
-        )
+    def unknowns(self) -> UnknownWriter:
+        return self.journal.record_reversal_unknown
 
     @abc.abstractmethod
     def request(self) -> dict[str, object]:

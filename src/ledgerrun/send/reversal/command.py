@@ -38,7 +38,7 @@ from ledgerrun.send.reversal import books, files
 from ledgerrun.send.reversal import requests as rq
 from ledgerrun.send.reversal.sender import Line, Sender
 from ledgerrun.send.runner import locked_store, money_may_move
-from ledgerrun.send.summarise import RETRY_LATER, who
+from ledgerrun.send.summarise import RETRY_LATER, run_record
 from ledgerrun.store.model import Journal, Run
 from ledgerrun.stripe.session import Session, connect
 from ledgerrun.vocab import Status
@@ -161,23 +161,11 @@ def start(
     started: dt.datetime,
 ) -> Run:
     """Record the command's start: from here on, money may move."""
-    user, host = who()
-    record = Run(
-        run_id=run_id,
-        job=job.name,
-        kind="reverse_dry_run" if dry_run else "reverse",
-        run_date=job.run_date.isoformat(),
-        started_at=started,
-        mode=str(session.mode),
-        username=user,
-        host=host,
-        pid=os.getpid(),
-        job_file=str(job.source or ""),
-        ledger_path=requests.source,
-        ledger_sha256="",
-        results_path=str(results_path),
-        rows=len(requests.items),
-    )
+    record = run_record(
+        job, run_id=run_id, kind="reverse_dry_run" if dry_run else "reverse", started=started,
+        mode=str(session.mode), ledger_path=requests.source, ledger_sha256="",
+        results_path=str(results_path), rows=len(requests.items),
+    )  # fmt: skip
     store.start_run(record)
     return record
 
