@@ -121,21 +121,26 @@ def test_a_second_ctrl_c_stops_at_once_and_the_next_run_settles_the_rest(
     job.write_text(text.replace("rate_limit = 200", "rate_limit = 20"))
     runner = start(job, "--log-format", "json")
     wait_for_debits(sandbox.url, 4)
-    sandbox.set_faults(Faults(latency_ms=20_000, writes_only=True))  # requests hang
+    sandbox.set_faults(Faults(latency_ms=15_000, writes_only=True))  # requests hang
     time.sleep(1.0)
     runner.send_signal(signal.SIGINT)
     time.sleep(0.3)
     runner.send_signal(signal.SIGINT)
     began = time.monotonic()
     _, err = runner.communicate(timeout=60)
-    assert time.monotonic() - began < 12  # not the 20 s the requests in flight would take
+    assert time.monotonic() - began < 10  # not the 15 s the requests in flight would take
     assert runner.returncode == 3
     lines = [json.loads(line) for line in err.splitlines()]  # every stderr line is JSON
     assert {"stopping", "stop_now"} <= {r["event"] for r in lines}
     results = results_rows(tmp_path / "out" / "e2e.results.csv")
     assert "unknown" in {r["status"] for r in results}  # the requests in flight
     sandbox.set_faults(Faults())
-    settled = cli("run", job)  # the requests still executing answer 409 until they finish
+    in_flight = {r["adjustment_id"] for r in results if r["status"] == "unknown"}
+    deadline = time.monotonic() + 60  # they execute when their 15 s are up; until then their
+    while not in_flight <= set(debits(sandbox_state(sandbox.url))):  # keys answer 409
+        assert time.monotonic() < deadline, "the requests in flight never finished"
+        time.sleep(0.1)
+    settled = cli("run", job)
     assert settled.returncode == 0, settled.stdout + settled.stderr
     assert debits(sandbox_state(sandbox.url)) == {f"R-{i}": 1 for i in range(100)}
 
