@@ -1,9 +1,20 @@
-"""The executable's fast start must not cost anything later: pandas still works when needed."""
+"""The executable's fast start: each command imports what it uses when it uses it, and the
+shortcuts taken at start cost nothing later (pandas and the SDK's HTTP clients still work when
+needed). What start-up costs is measured in benchmarks/startup.py, never asserted here."""
 
 from __future__ import annotations
 
+import ast
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+from ledgerrun_sandbox import SandboxServer
+from tests.helpers.cli import write_job
+from tests.helpers.constants import KEY
 
 SCRIPT = """
 import sys
@@ -36,7 +47,8 @@ for args in (["validate", "--offline", sys.argv[1]], ["plan", "--offline", sys.a
         main(args, standalone_mode=True)
     except SystemExit as exc:
         assert exc.code == 0, exc.code
-loaded = sorted(m for m in ("stripe", "requests", "jinja2", "psycopg") if m in sys.modules)
+heavy = ("stripe", "requests", "urllib3", "jinja2", "psycopg")
+loaded = sorted(m for m in heavy if m in sys.modules)
 print("loaded:", loaded)
 """
 
@@ -50,3 +62,158 @@ def test_offline_commands_never_load_the_stripe_sdk() -> None:
     done = subprocess.run([sys.executable, "-c", OFFLINE, ledger], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "loaded: []"
+
+
+# --- every command's import set -----------------------------------------------------------------
+
+HEAVY = (
+    "stripe",  # the SDK: only commands that talk to Stripe
+    "urllib3",  # its transport
+    "requests",  # never: the SDK's probe for it is answered, and ledgerrun does not use it
+    "httpx",
+    "pyarrow",  # commands that read a ledger or a results file
+    "numpy",
+    "pandas",  # never from the command line
+    "jinja2",  # commands that write a report
+    "psycopg",  # a PostgreSQL journal only
+    "openpyxl",  # an .xlsx ledger or results file only
+    "starlette",  # the web application only
+    "uvicorn",
+    "argon2",
+    "ledgerrun.web",
+    "ledgerrun_sandbox",
+    "ledgerrun.send.reversal",  # reverse only
+    "ledgerrun.reconcile",  # reconcile only
+)
+
+# What each command may import, beyond the interpreter and ledgerrun's own core; anything else
+# of HEAVY it loads fails the test. (The sandbox is a separate process here.)
+ONLINE = {"stripe", "urllib3", "pyarrow", "numpy"}
+ALLOWED: dict[str, set[str]] = {
+    "--help": set(),
+    "run --help": set(),
+    "sandbox --help": set(),
+    "serve --help": set(),
+    "users --help": set(),
+    "worker --help": set(),
+    "journal --help": set(),
+    "validate --offline": {"pyarrow", "numpy"},
+    "plan --offline": {"pyarrow", "numpy"},
+    "plan": ONLINE,
+    "check": ONLINE,
+    "run": ONLINE | {"jinja2"},
+    "status": {"pyarrow", "numpy"},
+    "results": {"pyarrow", "numpy", "jinja2"},
+    "reconcile": ONLINE | {"jinja2", "ledgerrun.reconcile"},
+    "reverse --dry-run": ONLINE | {"ledgerrun.send.reversal"},
+    "reverse": ONLINE | {"ledgerrun.send.reversal"},
+}
+
+LOADED = """
+import atexit, sys
+HEAVY = %r
+atexit.register(lambda: print("loaded:", sorted(m for m in HEAVY if m in sys.modules)))
+sys.argv = ["ledgerrun", *sys.argv[1:]]
+from ledgerrun.cli import entry
+entry()
+"""
+
+
+def _loaded(args: list[str], cwd: Path) -> tuple[int, set[str], str]:
+    """The HEAVY modules loaded by the time the command's process exits, the executable's way."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED % (HEAVY,), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "STRIPE_API_KEY": KEY},
+        timeout=120,
+    )
+    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    assert last.startswith("loaded: "), done.stdout + done.stderr
+    return done.returncode, set(ast.literal_eval(last.removeprefix("loaded: "))), done.stderr
+
+
+@pytest.mark.slow
+def test_each_command_imports_only_what_it_uses(tmp_path: Path, sandbox: SandboxServer) -> None:
+    """Each command, run to its end against the sandbox in the order a night runs them (the
+    run, then what reads its records), loads nothing of HEAVY beyond its ALLOWED set."""
+    rows = ["R-1,acct_1ConnAA000000,10.00,usd,,,", "R-2,acct_1ConnBA000001,11.00,usd,,,"]
+    job = str(write_job(tmp_path, sandbox.url, rows))
+    commands = {
+        "--help": ["--help"],
+        "run --help": ["run", "--help"],
+        "sandbox --help": ["sandbox", "--help"],
+        "serve --help": ["serve", "--help"],
+        "users --help": ["users", "--help"],
+        "worker --help": ["worker", "--help"],
+        "journal --help": ["journal", "--help"],
+        "validate --offline": ["validate", "--offline", job],
+        "plan --offline": ["plan", "--offline", job],
+        "plan": ["plan", job],
+        "check": ["check", job],
+        "run": ["run", job],
+        "status": ["status", job],
+        "results": ["results", job],
+        "reconcile": ["reconcile", job],
+        "reverse --dry-run": ["reverse", job, "--all", "--dry-run"],
+        "reverse": ["reverse", job, "--all"],
+    }
+    extra: dict[str, set[str]] = {}
+    for name, args in commands.items():
+        code, loaded, err = _loaded(args, tmp_path)
+        assert code == 0, (name, err[-2000:])
+        if loaded - ALLOWED[name]:
+            extra[name] = loaded - ALLOWED[name]
+    assert extra == {}
+
+
+SDK_PROBE = """
+import sys
+from ledgerrun.startup import skip_sdk_probe
+skip_sdk_probe()
+import stripe
+assert "requests" not in sys.modules and "httpx" not in sys.modules, "the SDK's probe imported"
+import requests  # anyone else's import of a probed library is untouched
+client = stripe.RequestsClient(timeout=5)  # and so are the SDK's own clients
+assert client.requests is requests
+print("ok")
+"""
+
+
+def test_the_sdk_probe_is_skipped_and_its_clients_still_work() -> None:
+    done = subprocess.run([sys.executable, "-c", SDK_PROBE], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_report_templates_are_compiled_once_and_a_broken_cache_costs_nothing(
+    tmp_path: Path,
+) -> None:
+    """Compiled once into the cache; a second environment loads the same code from it; a cache
+    file of garbage is compiled again rather than failing the page."""
+    from jinja2.bccache import Bucket
+
+    from ledgerrun.output.render import TemplateCache, environment
+
+    class Counted(TemplateCache):
+        hits = 0
+
+        def load_bytecode(self, bucket: Bucket) -> None:
+            super().load_bytecode(bucket)
+            Counted.hits += bucket.code is not None
+
+    names = ["base.html.j2", "macros.html.j2", "report.html.j2", "report_body.html.j2"]
+
+    def compiled(cache: TemplateCache | None) -> list[bytes]:
+        env = environment()
+        env.bytecode_cache = cache
+        return [env.get_template(n).root_render_func.__code__.co_code for n in names]
+
+    fresh = compiled(None)
+    assert compiled(Counted(str(tmp_path))) == fresh and Counted.hits == 0  # written
+    assert len(list(tmp_path.iterdir())) == len(names)
+    assert compiled(Counted(str(tmp_path))) == fresh and Counted.hits == len(names)  # read
+    for cached in tmp_path.iterdir():
+        cached.write_bytes(b"not a template")
+    assert compiled(Counted(str(tmp_path))) == fresh

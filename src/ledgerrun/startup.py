@@ -1,22 +1,39 @@
-"""What the ``ledgerrun`` executable does before reading a ledger, to start fast.
+"""What the ``ledgerrun`` executable does to start fast: two import-time probes by libraries it
+uses, each asking whether an optional library is installed by importing it, answered "no".
 
-pyarrow, the first time it turns a Python value into an Arrow one, asks whether pandas is
-installed (to check the value is not a pandas object) by importing it. ledgerrun never hands
-pyarrow a pandas object, so every command that reads a ledger lets that one probe find no pandas:
-``validate --offline`` of the 240-row demo ledger takes 0.39 s instead of 0.68 s, and ``plan``
-0.41 s instead of 0.73 s (``benchmarks/startup.py``; docs/benchmarks.md, "Start-up"). Nothing
-is lost: whenever pandas is really needed later (``Table.to_pandas``, ``Table.from_pandas``),
-pyarrow imports it again and uses it as usual; a test holds pyarrow to that.
+* pyarrow, the first time it turns a Python value into an Arrow one, asks whether pandas is
+  installed (to check the value is not a pandas object) by importing it. ledgerrun never hands
+  pyarrow a pandas object, so every command that reads a ledger lets that one probe find no
+  pandas (:func:`skip_pandas_probe`): ``validate --offline`` of the 240-row demo ledger takes
+  about half the CPU (``benchmarks/startup.py``; docs/benchmarks.md, "Start-up"). Nothing is lost:
+  whenever pandas is really needed later (``Table.to_pandas``, ``Table.from_pandas``), pyarrow
+  imports it again and uses it as usual; a test holds pyarrow to that.
+* The Stripe SDK, when it is imported, looks for every HTTP library it could use by default
+  (requests, httpx with anyio, aiohttp, pycurl, App Engine's urlfetch) by importing each one:
+  0.1 s of CPU here, for libraries ledgerrun never uses, since it hands the SDK its own HTTP
+  client (:mod:`ledgerrun.stripe.transport`). :func:`skip_sdk_probe` lets those probes, and only
+  those (asked from the SDK's ``_resolve_sync_client`` and ``_resolve_async_client``), find
+  nothing; the SDK's default client becomes its ``urllib`` one, which no ledgerrun command uses.
+  Any other import of those libraries, by the SDK's own clients or by anyone else, is untouched,
+  and should the SDK ever probe otherwise the answer is simply not given (nothing breaks, the
+  imports cost what they cost). Only the executable does this: a program that uses ledgerrun as a
+  library keeps the SDK's defaults.
+
+Both answers are import hooks on ``sys.meta_path``, public Python machinery; neither changes a
+line of either library.
 """
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
 import sys
+from types import FrameType
+
+SDK_PROBED = frozenset(("requests", "httpx", "anyio", "aiohttp", "pycurl", "google"))
+SDK_PROBES = frozenset(("_resolve_sync_client", "_resolve_async_client"))
+SDK_MODULE = "stripe._http_client"
 
 
-class _NoPandasForTheProbe(importlib.abc.MetaPathFinder):
+class _NoPandasForTheProbe:
     def find_spec(self, name: str, path: object = None, target: object = None) -> None:
         if name == "pandas" or name.startswith("pandas."):
             raise ModuleNotFoundError("not imported for pyarrow's probe", name=name)
@@ -35,3 +52,35 @@ def skip_pandas_probe() -> None:
         pa.scalar(0)  # the first conversion runs the probe
     finally:
         sys.meta_path.remove(finder)
+
+
+class _NoHttpLibrariesForTheSdkProbe:
+    """Finds nothing for the SDK's probes of optional HTTP libraries; stands aside for every
+    other import (a set look-up of the name's first part)."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name.partition(".")[0] in SDK_PROBED and _asked_by_sdk_probe(sys._getframe(1)):
+            raise ModuleNotFoundError("not imported for the Stripe SDK's probe", name=name)
+        return None
+
+
+def skip_sdk_probe() -> None:
+    """Let the Stripe SDK's import-time probes of HTTP libraries find none (see the module
+    docstring). Does nothing once the SDK is imported."""
+    if "stripe" in sys.modules:
+        return
+    if not any(isinstance(f, _NoHttpLibrariesForTheSdkProbe) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoHttpLibrariesForTheSdkProbe())
+
+
+def _asked_by_sdk_probe(frame: FrameType | None) -> bool:
+    """Whether the import under way was asked for by the SDK's probe (a few frames up, past
+    the import system's own)."""
+    for _ in range(12):
+        if frame is None:
+            return False
+        code = frame.f_code
+        if code.co_name in SDK_PROBES and frame.f_globals.get("__name__") == SDK_MODULE:
+            return True
+        frame = frame.f_back
+    return False

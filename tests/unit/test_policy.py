@@ -116,33 +116,43 @@ def test_retry_after_is_read_as_seconds_or_a_date(header: str, seconds: float | 
     assert isinstance(got, errors.RateLimitedError) and got.retry_after_s == seconds
 
 
-def test_no_connection_is_not_executed_and_no_answer_may_be() -> None:
-    import requests
-
-    refused = stripe.APIConnectionError("refused")
-    refused.__cause__ = requests.exceptions.ConnectionError(
-        "HTTPConnectionPool: Max retries exceeded (NewConnectionError: Connection refused)"
-    )
-    dropped = stripe.APIConnectionError("dropped")
-    dropped.__cause__ = requests.exceptions.ReadTimeout("read timed out")
-    assert type(translate(refused, account_lookup=False, now=NOW)) is errors.ConnectError
-    assert type(translate(dropped, account_lookup=False, now=NOW)) is errors.NetworkError
-
-
-def test_no_answer_is_told_in_the_network_s_words_not_the_sdk_s_advice() -> None:
-    import requests
-
-    refused = stripe.APIConnectionError(
+def _no_answer(cause: Exception) -> stripe.APIConnectionError:
+    """What the transport raises when a request gets no answer: the SDK's error, caused by
+    urllib3's (ledgerrun.stripe.transport); tests/unit/test_transport.py makes real ones."""
+    exc = stripe.APIConnectionError(
         "Unexpected error communicating with Stripe. If this problem persists, let us know at "
         "support@stripe.com."
     )
-    refused.__cause__ = requests.exceptions.ConnectionError(
-        "HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: /v1/account"
-        " (Caused by NewConnectionError(\"HTTPConnection(host='127.0.0.1', port=9): Failed to "
-        'establish a new connection: [Errno 111] Connection refused"))'
+    exc.__cause__ = cause
+    return exc
+
+
+def test_no_connection_is_not_executed_and_no_answer_may_be() -> None:
+    from urllib3.exceptions import NewConnectionError, ProtocolError, ReadTimeoutError
+
+    refused = _no_answer(NewConnectionError(None, "Failed to connect"))  # type: ignore[arg-type]
+    dropped = _no_answer(ReadTimeoutError(None, "/v1/transfers", "Read timed out."))  # type: ignore[arg-type]
+    closed = _no_answer(ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")))
+    assert type(translate(refused, account_lookup=False, now=NOW)) is errors.ConnectError
+    assert type(translate(dropped, account_lookup=False, now=NOW)) is errors.NetworkError
+    assert type(translate(closed, account_lookup=False, now=NOW)) is errors.NetworkError
+
+
+def test_no_answer_is_told_in_the_network_s_words_not_the_sdk_s_advice() -> None:
+    from urllib3.exceptions import NewConnectionError, ProtocolError, ReadTimeoutError
+
+    refused = _no_answer(
+        NewConnectionError(
+            None,  # type: ignore[arg-type]
+            "Failed to establish a new connection: [Errno 111] Connection refused",
+        )
     )
-    timed_out = stripe.APIConnectionError("Unexpected error communicating with Stripe.")
-    timed_out.__cause__ = requests.exceptions.ReadTimeout("HTTPConnectionPool: read timeout")
+    timed_out = _no_answer(ReadTimeoutError(None, "/v1/account", "Read timed out."))  # type: ignore[arg-type]
+    reset = _no_answer(
+        ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))
+    )
     assert str(translate(refused, account_lookup=False, now=NOW)) == "Connection refused"
     said = str(translate(timed_out, account_lookup=False, now=NOW))
     assert said == "no answer from Stripe: timed out", said
+    said = str(translate(reset, account_lookup=False, now=NOW))
+    assert said == "no answer from Stripe: Connection reset by peer", said

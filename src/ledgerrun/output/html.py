@@ -15,15 +15,16 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from jinja2 import Environment
 
 from ledgerrun.output import report as view
 from ledgerrun.output import report_model
-from ledgerrun.output.render import environment
 from ledgerrun.output.results import atomic_write, read_results, summary_path
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 Json = dict[str, Any]  # a summary, or the summary reconcile writes, as read from JSON
 REPORT_SUFFIX = ".report.html"
@@ -119,4 +120,8 @@ def render(
 
 @functools.cache
 def _environment() -> Environment:
+    """Jinja2 and the templates, loaded when a page is first rendered (a command that only
+    names the report's path never imports them)."""
+    from ledgerrun.output.render import environment
+
     return environment()

@@ -10,8 +10,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import requests
 import stripe
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError, ProxyError
+from urllib3.exceptions import TimeoutError as NoAnswerInTime
 
 from ledgerrun import errors
 
@@ -76,26 +77,17 @@ def _retry_after(value: str | None, now: dt.datetime) -> float | None:
 
 
 def _connected(exc: stripe.APIConnectionError) -> bool:
-    """Whether the request may have left: False only when the connection itself failed."""
-    cause = exc.__cause__
-    if isinstance(cause, requests.exceptions.ConnectTimeout):
-        return False
-    if isinstance(cause, requests.exceptions.ConnectionError):
-        reason = cause.args[0] if cause.args else None
-        inner = getattr(reason, "reason", reason)
-        text = f"{type(inner).__name__} {inner}"
-        return not any(
-            word in text
-            for word in ("NewConnectionError", "Connection refused", "NameResolution", "Errno -")
-        )
-    return True
+    """Whether the request may have left: False only when no connection was made (refused,
+    unresolved, timed out connecting, or the proxy out of reach), so nothing was sent. The
+    cause is the transport's urllib3 exception (:mod:`ledgerrun.stripe.transport`)."""
+    return not isinstance(exc.__cause__, (ConnectTimeoutError, ProxyError))
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 
 
 def _network_reason(exc: stripe.APIConnectionError) -> str:
-    """The network's own words for why there was no answer ("Connection refused", "Read timed
+    """The network's own words for why there was no answer ("Connection refused", "timed
     out", ...), without the SDK's advice to write to Stripe's support."""
     cause = exc.__cause__
     if cause is None:
@@ -104,12 +96,13 @@ def _network_reason(exc: stripe.APIConnectionError) -> str:
     found = _ERRNO.search(text)
     if found:
         return found.group(1).strip().rstrip(".")
-    if isinstance(cause, requests.exceptions.Timeout):
+    if isinstance(cause, NoAnswerInTime) and not isinstance(cause, NewConnectionError):
         return "timed out"
+    inner = cause.args[-1] if isinstance(cause, ProtocolError) and cause.args else cause
     if "RemoteDisconnected" in text or "without response" in text:
         return "the connection closed without an answer"
-    reason = cause.args[0] if cause.args else cause
-    inner = getattr(reason, "reason", reason)
+    if isinstance(inner, OSError) and inner.strerror:
+        return str(inner.strerror)
     return f"{type(inner).__name__}: {inner}"[:200]
 
 

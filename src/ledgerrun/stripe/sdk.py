@@ -6,12 +6,12 @@ Each method sends exactly one HTTP request (the SDK's own retries are off: retri
 translated here, and only here, into the project's error tree by one table
 (:data:`ledgerrun.stripe.answers.ERROR_TABLE`), keeping what the client needs to decide.
 
-Requests go through the SDK's own ``RequestsClient`` on one shared ``requests.Session`` whose
-connection pool is sized to the command's concurrency: connections are kept alive and reused
-across threads, and :meth:`Gateway.close` closes them all. (Version 1 ran its own
-``http.client`` transport to save CPU per request: about 1 ms a request, which at Stripe's
-rates of 25 to 100 requests per second is 2 to 10% of one core and changes no run's speed,
-measured by ``benchmarks/transport.py`` in docs/benchmarks.md; so the well-kept client wins.)
+Requests go through :class:`~ledgerrun.stripe.transport.PooledHTTPClient`, a small
+``stripe.HTTPClient`` on urllib3's connection pool, sized to the command's concurrency:
+connections are kept alive and reused across threads, and :meth:`Gateway.close` closes them all.
+It costs about half the CPU of the SDK's ``RequestsClient`` per request (``benchmarks/
+transport.py``, docs/benchmarks.md), which a batch of thousands of requests pays thousands of
+times.
 
 The gateway also reads Stripe's clock from each answer's ``Date`` header, so a pending attempt
 can be aged by Stripe's clock as well as ours (idempotency keys expire on Stripe's clock).
@@ -26,14 +26,13 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import requests
 import stripe
-from requests.adapters import HTTPAdapter
 
 from ledgerrun import errors
 from ledgerrun.stripe import facts, shapes
 from ledgerrun.stripe.answers import header, translate
 from ledgerrun.stripe.shapes import Account, Meta, Movement, Page, Platform, Refund, Reversal
+from ledgerrun.stripe.transport import PooledHTTPClient
 from ledgerrun.vocab import Method
 
 __all__ = ["SdkGateway", "pinned_version"]
@@ -55,19 +54,21 @@ class SdkGateway:
         pool_size: int = 10,
         now: Callable[[], dt.datetime] | None = None,
         api_version: str | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
+        """``environ``: where the proxy is looked up, once (the process's environment unless
+        given)."""
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
         self.api_version = api_version or pinned_version()
-        addresses: dict[str, str] = {"api": api_base.rstrip("/")} if api_base else {}
-        self._session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(2, pool_size))
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        base = (api_base or stripe.DEFAULT_API_BASE).rstrip("/")
+        self._http = PooledHTTPClient(
+            base, timeout_s=timeout_s, pool_size=max(2, pool_size), environ=environ
+        )
         self._client = stripe.StripeClient(
             api_key,
-            base_addresses=addresses,  # type: ignore[arg-type]
+            base_addresses={"api": base},
             max_network_retries=0,
-            http_client=stripe.RequestsClient(timeout=timeout_s, session=self._session),
+            http_client=self._http,
             stripe_version=self.api_version,  # sent as Stripe-Version on every request
         )
         self._offset_lock = threading.Lock()
@@ -75,7 +76,7 @@ class SdkGateway:
 
     def close(self) -> None:
         """Close every pooled connection; the gateway must not be used afterwards."""
-        self._session.close()
+        self._http.close()
 
     # --- reading ----------------------------------------------------------------------------
 
