@@ -141,6 +141,8 @@ def _truth(columns: dict[str, list[Any]], i: int, entry: Entry) -> None:
     code, message = columns["error_code"][i], columns["error_message"][i]
     if entry.state == FAILED and status in (Status.INVALID, Status.SKIPPED):
         return  # refused earlier, and this row (corrected or not) was not sent: as it stands
+    if entry.state == PENDING and status == Status.SKIPPED:
+        return  # its intent is kept, but the run knows its request never left: not sent
     edited = status == Status.INVALID or code == CONFLICT
     words: tuple[str, str] | None = (code, message) if code == NOT_IN_LEDGER else None
     if edited:

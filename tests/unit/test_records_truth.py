@@ -1,0 +1,37 @@
+"""The latest truth of a results row (ledgerrun.send.records.overlay): the store's state, except
+where the run knows better than a pending intent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from ledgerrun.output.results import INTEGER_COLUMNS, RESULT_COLUMNS
+from ledgerrun.send.records import overlay
+from ledgerrun.vocab import Status
+from tests.helpers.fakes import FakeStore, as_journal
+from tests.helpers.store import intent
+
+
+def row(status: str, **values: Any) -> pa.Table:
+    cells: dict[str, Any] = {name: "" for name in RESULT_COLUMNS}
+    cells |= {"row": 2, "adjustment_id": "ADJ-1", "amount_minor": 12345, "attempts": 0}
+    cells |= {"currency": "eur", "status": status, **values}
+    types = {n: pa.int64() if n in INTEGER_COLUMNS else pa.string() for n in RESULT_COLUMNS}
+    return pa.table({n: pa.array([cells[n]], types[n]) for n in RESULT_COLUMNS})
+
+
+def test_an_intent_whose_request_never_left_reads_skipped_not_unknown() -> None:
+    """A stop between an intent and its request: the journal keeps the intent (the next run
+    sends it under its key), and the run knows nothing left: the row is skipped."""
+    fake = FakeStore()
+    fake.record_intent(intent("adj-1"))
+    store = as_journal(fake)
+    stopped = row(Status.SKIPPED, error_code="stopped", error_message="Not sent: stopping.")
+    (shown,) = overlay(stopped, store, "").to_pylist()
+    assert (shown["status"], shown["error_code"]) == ("skipped", "stopped")
+    sent = row(Status.UNKNOWN, error_code="stopped")  # in flight when the run stopped
+    assert overlay(sent, store, "").to_pylist()[0]["status"] == "unknown"
+    earlier = row("", error_code="not_in_ledger")  # not this run's: the journal's word
+    assert overlay(earlier, store, "").to_pylist()[0]["status"] == "unknown"
