@@ -101,9 +101,20 @@ def _ids(reversals: Sequence[ReversalEntry]) -> list[str]:
     return [i for r in reversals if (i := r.refund_id or r.reversal_object_id)]
 
 
+CHUNK = 4096  # rows overlaid at once: the store's records of a chunk's rows are all it holds
+
+
 def overlay(table: pa.Table, store: Journal, prefix: str) -> pa.Table:
     """``table`` (results rows) with each known adjustment's latest truth from the store, and
-    the reversal columns filled in."""
+    the reversal columns filled in; a chunk of rows at a time, so that what is held in Python
+    is a chunk's, never the whole table's."""
+    if table.num_rows <= CHUNK:
+        return _overlay(table, store, prefix)
+    chunks = range(0, table.num_rows, CHUNK)
+    return pa.concat_tables([_overlay(table.slice(at, CHUNK), store, prefix) for at in chunks])
+
+
+def _overlay(table: pa.Table, store: Journal, prefix: str) -> pa.Table:
     keys = keys_of(table, prefix)
     entries = store.entries(k for k in set(keys) if k)
     reversals = reversed_of(store, entries)
