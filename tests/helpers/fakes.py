@@ -756,6 +756,17 @@ class FakeStore:
             ]
         yield from chosen
 
+    def entry_facts(self, keys: Iterable[str]) -> dict[str, Entry]:
+        self._check("entry_facts")
+        return {k: dataclasses.replace(e, request={}) for k, e in self.entries(keys).items()}
+
+    def iter_entry_facts(
+        self, job: str | None = None, run_date: str | None = None
+    ) -> Iterator[Entry]:
+        self._check("iter_entry_facts")
+        for e in self.iter_entries(job, run_date):
+            yield dataclasses.replace(e, request={})
+
     def counts(self, job: str, run_date: str | None = None) -> dict[str, int]:
         found = {state: 0 for state in STATES}
         for e in self.iter_entries(job, run_date):

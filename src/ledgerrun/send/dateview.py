@@ -66,7 +66,7 @@ def date_view(
     table = overlay(table, store, job.id_prefix)
     present = set(keys_of(table, job.id_prefix))
     others = sorted(
-        (e for e in store.iter_entries(job.name, run_date) if e.key not in present),
+        (e for e in store.iter_entry_facts(job.name, run_date) if e.key not in present),
         key=lambda e: (e.attempted_at, e.key),
     )
     if not others:
@@ -128,7 +128,7 @@ def removed_from_ledger(store: Journal, job: Job, run_date: str) -> set[str]:
             latest[run.batch] = run
     held: dict[str, set[str]] = {}
     out = set()
-    for entry in store.iter_entries(job.name, run_date):
+    for entry in store.iter_entry_facts(job.name, run_date):
         last = latest.get(entry.batch)
         if last is None or entry.state == FAILED:
             continue

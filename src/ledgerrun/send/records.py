@@ -116,7 +116,7 @@ def overlay(table: pa.Table, store: Journal, prefix: str) -> pa.Table:
 
 def _overlay(table: pa.Table, store: Journal, prefix: str) -> pa.Table:
     keys = keys_of(table, prefix)
-    entries = store.entries(k for k in set(keys) if k)
+    entries = store.entry_facts(k for k in set(keys) if k)
     reversals = reversed_of(store, entries)
     columns = {name: table.column(name).to_pylist() for name in _TRUTH}
     amounts = table.column("amount_minor").to_pylist()

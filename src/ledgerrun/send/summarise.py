@@ -147,7 +147,7 @@ def removed_rows(job: Job, prepared: Prepared, store: Journal) -> list[str]:
     try:
         gone = [
             e
-            for e in store.iter_entries(job.name, job.run_date.isoformat())
+            for e in store.iter_entry_facts(job.name, job.run_date.isoformat())
             if e.key not in keys and e.state != "failed"
         ]
     except JournalError as exc:
