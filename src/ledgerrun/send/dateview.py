@@ -52,17 +52,36 @@ def base_run(store: Journal, job: str, run_date: str) -> Run | None:
     return None
 
 
+COMPARED = (
+    *("adjustment_id", "account", "currency", "amount_minor", "direction", "method", "status"),
+    *("transfer_id", "payment_id", "idempotency_key", "stripe_request_id", "error_code"),
+    *("error_message", "attempts", "completed_at", "amount_reversed", "reversal_ids"),
+    "reversal_status",
+)
+"""The columns of the view that reconcile compares (and its fingerprint and overlay read)."""
+
+
 def date_view(
-    store: Journal, job: Job, run_date: str, kept: tuple[str, pa.Table] | None = None
+    store: Journal,
+    job: Job,
+    run_date: str,
+    kept: tuple[str, pa.Table] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pa.Table:
     """The results of ``job`` for ``run_date`` as the store knows them (module docstring).
-    ``kept``: a run's id and the rows it has just kept in the store (not read back again)."""
+    ``kept``: a run's id and the rows it has just kept in the store (not read back again);
+    ``columns``: only these (the view's fingerprint is the same)."""
     run = base_run(store, job.name, run_date)
     table = None
     if run is not None:
-        table = kept[1] if kept is not None and kept[0] == run.run_id else own(store, run.run_id)
+        if kept is not None and kept[0] == run.run_id:
+            table = kept[1]
+        else:
+            table = own(store, run.run_id, columns)
     if table is None:
         table = empty()
+    if columns is not None:
+        table = table.select(list(columns))
     table = overlay(table, store, job.id_prefix)
     present = set(keys_of(table, job.id_prefix))
     others = sorted(
@@ -133,7 +152,7 @@ def removed_from_ledger(store: Journal, job: Job, run_date: str) -> set[str]:
         if last is None or entry.state == FAILED:
             continue
         if last.run_id not in held:
-            table = own(store, last.run_id)
+            table = own(store, last.run_id, ["adjustment_id"])
             held[last.run_id] = set(keys_of(table, job.id_prefix)) if table is not None else set()
         if entry.key not in held[last.run_id]:
             out.add(entry.key)

@@ -62,12 +62,18 @@ def keep(store: Journal, run_id: str, table: pa.Table, summary: dict[str, Any]) 
     store.save_run_file(run_id, SUMMARY, text.encode("utf-8"))
 
 
-def own(store: Journal, run_id: str) -> pa.Table | None:
-    """A run's own rows, as it left them; None for a run that kept none."""
+def own(store: Journal, run_id: str, columns: Sequence[str] | None = None) -> pa.Table | None:
+    """A run's own rows, as it left them (only ``columns``, when given); None for a run that
+    kept none."""
     import pyarrow.parquet as pq
 
     data = store.run_file(run_id, ROWS)
-    return None if data is None else pq.read_table(io.BytesIO(data))
+    if data is None:
+        return None
+    if columns is not None:
+        held = set(pq.read_schema(io.BytesIO(data)).names)
+        columns = [c for c in columns if c in held]
+    return pq.read_table(io.BytesIO(data), columns=columns)
 
 
 def own_summary(store: Journal, run_id: str) -> dict[str, Any] | None:
