@@ -165,7 +165,7 @@ class Executor:
     def _account_done(self, lane: Sequence[Item]) -> None:
         account = lane.account if isinstance(lane, Lane) else lane[0].account
         with self._lock:
-            counts = dict(self._counts[account])
+            counts = dict(self._counts.pop(account, {}))  # kept only while the account sends
         self.events.emit(AccountDone(account=account, rows=len(lane), counts=counts))
 
 
