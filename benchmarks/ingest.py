@@ -85,7 +85,11 @@ def state_folder(rows: int) -> Path:
 
 def journal(rows: int) -> None:
     """A state folder whose default journal holds a succeeded entry for each adjustment of the
-    ledger (as after a night's run), made once and kept beside the ledgers."""
+    ledger, with the ledger's own values (as after the night's run of that very ledger), made
+    once and kept beside the ledgers."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
     from ledgerrun.ingest.identity import canonical
     from ledgerrun.store import open_store
     from ledgerrun.store.schema import ENTRY_COLUMNS
@@ -97,28 +101,36 @@ def journal(rows: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     open_store(str(path)).close()  # the schema, as ledgerrun makes it
     at = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC).isoformat(timespec="microseconds")
+    strings = dict.fromkeys(("adjustment_id", "account", "amount", "method"), pa.string())
+    ledger = pcsv.read_csv(
+        paths(rows)[0], convert_options=pcsv.ConvertOptions(column_types=strings)
+    ).to_pydict()
+    sql = (
+        f"INSERT INTO adjustments ({', '.join(ENTRY_COLUMNS)}) "
+        f"VALUES ({', '.join('?' for _ in ENTRY_COLUMNS)})"
+    )
     with sqlite3.connect(path) as conn:
-        sql = (
-            f"INSERT INTO adjustments ({', '.join(ENTRY_COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in ENTRY_COLUMNS)})"
-        )
-        for start in range(0, rows, 50_000):
-            values = []
-            for n in range(start, min(rows, start + 50_000)):
-                written = f"ADJ-{n:09d}"
-                request = {"amount": 100, "currency": "usd", "metadata": {"n": str(n)}}
-                entry = {
-                    "key": canonical(written), "adjustment_id": written, "job": "nightly",
-                    "run_date": "2026-11-25", "direction": "debit", "account": "acct_1Bench",
-                    "currency": "usd", "amount_minor": 100, "method": "transfer",
-                    "state": "succeeded", "generation": 0,
-                    "idempotency_key": f"ledgerrun.v2:debit:0:{canonical(written)}",
-                    "request": json.dumps(request), "attempts": 1, "attempted_at": at,
-                    "attempted_at_server": at, "transfer_id": f"tr_{n:024d}",
-                    "payment_id": f"py_{n:024d}", "completed_at": at, "run_id": "r", "batch": "",
-                }  # fmt: skip
-                values.append([entry.get(c) for c in ENTRY_COLUMNS])
-            conn.executemany(sql, values)
+        values = []
+        for n, written in enumerate(ledger["adjustment_id"]):
+            whole, cents = ledger["amount"][n].replace(",", "").split(".")
+            minor = int(whole) * 100 + int(cents)
+            method = ledger["method"][n] or "transfer"
+            request = {"amount": minor, "currency": "usd", "metadata": {"n": str(n)}}
+            entry = {
+                "key": canonical(written), "adjustment_id": written, "job": "nightly",
+                "run_date": "2026-11-25", "direction": "debit", "account": ledger["account"][n],
+                "currency": "usd", "amount_minor": minor, "method": method,
+                "state": "succeeded", "generation": 0,
+                "idempotency_key": f"ledgerrun.v2:debit:0:{canonical(written)}",
+                "request": json.dumps(request), "attempts": 1, "attempted_at": at,
+                "attempted_at_server": at, "transfer_id": f"tr_{n:024d}",
+                "payment_id": f"py_{n:024d}", "completed_at": at, "run_id": "r", "batch": "",
+            }  # fmt: skip
+            values.append([entry.get(c) for c in ENTRY_COLUMNS])
+            if len(values) >= 50_000:
+                conn.executemany(sql, values)
+                values = []
+        conn.executemany(sql, values)
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
