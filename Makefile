@@ -50,6 +50,7 @@ test: lint unit
 
 bench: $(STAMP) postgresql
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/memory.py
 	$(BIN)/python benchmarks/sandbox.py
 	$(BIN)/python tools/pgserver.py run --durable -- $(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/run.py

@@ -284,3 +284,19 @@ def test_finance_export_is_valid_through_its_mapping() -> None:
     assert set(v.metadata) == {"invoice"}
     assert v.ledger.extras.column_names == ["Booked on", "Approved by"]  # v2: a date column too
     assert set(v.method.to_pylist()) == {"charge"}
+
+
+def test_offline_validation_never_opens_the_journal(write) -> None:
+    """Offline, the file alone is checked: a journal is not opened (a million-row ledger would
+    otherwise be a million look-ups in it), whatever it holds; ``plan --offline`` reads it."""
+    from ledgerrun.errors import LedgerrunError
+    from ledgerrun.send.readonly import plan_job, validate_job
+
+    write("journal.sqlite", "this is not a journal\n" * 100)
+    ledger = write("l.csv", f"{HEADER}\nADJ-1,acct_1Abc,1.00,usd\n")
+    text = f'[job]\nname = "t"\nledger = "{ledger.name}"\njournal = "journal.sqlite"\n'
+    job = write("j.toml", text)
+    checked = validate_job(load_target(job, RUN_DATE), offline=True)
+    assert checked.ok and checked.earlier == {}
+    with pytest.raises(LedgerrunError):
+        plan_job(load_target(job, RUN_DATE), offline=True)

@@ -768,6 +768,27 @@ class FakeStore:
             ]
         yield from chosen
 
+    def entry_facts(self, keys: Iterable[str]) -> dict[str, Entry]:
+        if isinstance(keys, str):
+            raise JournalError("keys must be a collection of canonical ids, not one string")
+        self._check("entry_facts")
+        with self._lock:
+            held = {k: self.adjustments[k] for k in keys if k in self.adjustments}
+        return {k: dataclasses.replace(e, request={}) for k, e in held.items()}
+
+    def iter_entry_facts(
+        self, job: str | None = None, run_date: str | None = None
+    ) -> Iterator[Entry]:
+        self._check("iter_entry_facts")
+        with self._lock:
+            chosen = [
+                e
+                for _, e in sorted(self.adjustments.items())
+                if (job is None or e.job == job) and (run_date is None or e.run_date == run_date)
+            ]
+        for e in chosen:
+            yield dataclasses.replace(e, request={})
+
     def counts(self, job: str, run_date: str | None = None) -> dict[str, int]:
         found = {state: 0 for state in STATES}
         for e in self.iter_entries(job, run_date):

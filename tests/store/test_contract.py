@@ -216,6 +216,29 @@ def test_entries_stream_in_pages_and_filter_by_run_date(
     assert len(store.entries(f"k-{n:05d}" for n in range(0, 450, 3))) == 150  # a generator
 
 
+def test_entry_facts_are_the_entries_without_their_requests(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledgerrun.store import journal_sql
+
+    monkeypatch.setattr(journal_sql, "_PAGE", 40)
+    for n in range(90):
+        store.record_intent(intent(f"k-{n:05d}", run_date="2026-11-26" if n % 3 else "2026-11-27"))
+    succeed(store, "k-00001", run_id="run-2", request_id="req_9", attempts=2)
+    store.record_intent(intent("k-other", job="other"))
+    full = store.entries(f"k-{n:05d}" for n in range(90))
+    lean = {k: dataclasses.replace(e, request={}) for k, e in full.items()}
+    assert store.entry_facts(f"k-{n:05d}" for n in range(90)) == lean
+    assert store.entry_facts(["k-other", "missing"])["k-other"].job == "other"
+    with pytest.raises(JournalError, match="not one string"):
+        store.entry_facts("k-00001")
+    streamed = list(store.iter_entry_facts("nightly", "2026-11-26"))
+    assert [e.key for e in streamed] == sorted(k for k, e in full.items() if e.run_date
+                                               == "2026-11-26")  # fmt: skip
+    assert streamed == [lean[e.key] for e in streamed]  # across page ends, no request read
+    assert {e.key for e in store.iter_entry_facts()} == {*full, "k-other"}
+
+
 def test_runs_counts_and_finishing(store: Store) -> None:
     later = run("run-b", started_at=T0 + dt.timedelta(hours=1))
     earlier = run("run-a", kind="dry_run", started_at=T0.astimezone(PARIS))

@@ -9,7 +9,7 @@ import dataclasses
 import datetime as dt
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -51,7 +51,7 @@ def run(
     concurrency: int = 4,
     found: dict[str, Seen] | None = None,
     executor: Executor | None = None,
-) -> dict[int, Any]:
+) -> Mapping[int, Any]:
     executor = executor or make(client, store, concurrency=concurrency, found=found)
     return executor.run(items, store.entries(i.key for i in items))
 

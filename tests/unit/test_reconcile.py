@@ -269,3 +269,38 @@ def test_a_reversal_still_pending_in_the_journal_accounts_for_stripes(world: Wor
     world.store.add_reversal(_reversal(entry, 30, PENDING, None))
     report = world.check()
     assert report.clean and world.client.sent("reversals") == []
+
+
+def test_a_date_lists_the_accounts_that_can_hold_its_objects_not_the_whole_journal(
+    world: World,
+) -> None:
+    """Requests grow with the accounts that hold something in the listings' window: the
+    date's, and those where the job's entries are recent; an account whose entries are all
+    older than the window can show nothing of the job there, and costs no request."""
+    world.sent("ADJ-1", A)
+    world.sent("NEAR-1", B, run_date=OTHER_DAY)  # yesterday's, on another account
+    long_ago = world.client.clock.now() - dt.timedelta(days=60)
+    old = world.sent("OLD-1", "acct_1OldAccount000", run_date="2026-09-01", in_stripe=False)
+    world.store.adjustments[old.key] = dataclasses.replace(
+        old, attempted_at=long_ago, attempted_at_server=long_ago, completed_at=long_ago
+    )
+    report = world.check()
+    listed = {c.subject for c in world.client.calls if c.method == "transfers"}
+    assert listed == {A, B, None}  # the date's account, the recent one, the platform's credits
+    assert report.clean and report.other_dates == 1 and report.checked == 1
+
+
+def test_reconcile_never_reads_a_request_from_the_journal(world: World) -> None:
+    """It compares states and ids: the entries it reads come without their requests (a night of
+    200,000 rows would otherwise decode 200,000 of them), so the reads that decode them may
+    fail without changing its findings."""
+    world.sent("ADJ-1", A)
+    world.sent("ADJ-2", B, 250, method="charge")
+    world.sent("OLD-1", A, run_date=OTHER_DAY)
+    world.client.holds(movement("HAND-1", account=A, job="nightly"))  # an orphan
+    before = world.check()
+    for method in ("entries", "iter_entries"):
+        world.store.fail(method, errors.JournalError("requests are not for reconcile"))
+    after = world.check()
+    assert kinds(after) == kinds(before) == [("orphan", "HAND-1")]
+    assert (after.checked, after.objects, after.other_dates) == (2, 3, 1)

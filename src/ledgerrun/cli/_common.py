@@ -355,9 +355,10 @@ def resolve_job(
     Every command that reads a ledger comes here first, so this is where pyarrow's pandas probe
     is answered (:mod:`ledgerrun.startup`); commands that read none (``--help``, ``sandbox``,
     ``serve``) never import pyarrow at all."""
-    from ledgerrun.startup import skip_pandas_probe
+    from ledgerrun.startup import lean_allocator, skip_pandas_probe
 
     skip_pandas_probe()
+    lean_allocator()
     job = resolve_target(
         target,
         ledger=ledger,

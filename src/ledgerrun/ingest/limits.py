@@ -4,7 +4,7 @@ an int64 sum could wrap round to a negative number and slip under a limit)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,21 +28,20 @@ def check_limits(
         for column, rows, text in found.sources:
             out.cells(pc.and_(over, rows), column, code, text, word)
 
-    for cur, ceiling in sorted(facts.DEBIT_MAXIMUM.items()):
+    # Each row's ceiling by its currency, in one pass (not one pass per currency of the table).
+    ceiling = per_currency(currency, facts.DEBIT_MAXIMUM)
+    over = pc.and_(debit, pc.greater(minor, ceiling))
+
+    def stripe_word(v: str, i: int) -> str:
+        cur = str(currency[i].as_py())
         exp = money.exponent(cur)
-        over = pc.and_(pc.and_(debit, pc.equal(currency, cur)), pc.greater(minor, ceiling))
+        amount = money.format_major(minor[i].as_py(), exp, grouping=True)
+        most = money.format_major(facts.DEBIT_MAXIMUM[cur], exp, grouping=True)
+        return (
+            f"{amount} {cur.upper()} is above Stripe's maximum for one debit, {most} {cur.upper()}."
+        )
 
-        def stripe_word(
-            v: str, i: int, cur: str = cur, ceiling: int = ceiling, exp: int = exp
-        ) -> str:
-            amount = money.format_major(minor[i].as_py(), exp, grouping=True)
-            most = money.format_major(ceiling, exp, grouping=True)
-            return (
-                f"{amount} {cur.upper()} is above Stripe's maximum for one debit, {most} "
-                f"{cur.upper()}."
-            )
-
-        flag(over, "over_stripe_maximum", stripe_word)
+    flag(over, "over_stripe_maximum", stripe_word)
     by_charge = pc.and_(debit, pc.equal(method, "charge"))
     if pc.any(by_charge).as_py():
         _charge_minimum(by_charge, currency, minor, flag)
@@ -80,16 +79,23 @@ def _charge_minimum(
     flag: Callable[[pa.Array, str, Callable[[str, int], str]], None],
 ) -> None:
     """A debit by charge is a charge: Stripe refuses one below its currency's minimum."""
-    for cur, least in sorted(facts.CHARGE_MINIMUM.items()):
+    under = pc.and_(by_charge, pc.less(minor, per_currency(currency, facts.CHARGE_MINIMUM)))
+
+    def word(v: str, i: int) -> str:
+        cur = str(currency[i].as_py())
         exp = money.exponent(cur)
-        under = pc.and_(pc.and_(by_charge, pc.equal(currency, cur)), pc.less(minor, least))
+        amount = money.format_major(minor[i].as_py(), exp, grouping=True)
+        shown = money.format_major(facts.CHARGE_MINIMUM[cur], exp, grouping=True)
+        return (
+            f"{amount} {cur.upper()} is below Stripe's minimum for a charge, {shown} "
+            f"{cur.upper()}: debit it by transfer."
+        )
 
-        def word(v: str, i: int, cur: str = cur, least: int = least, exp: int = exp) -> str:
-            amount = money.format_major(minor[i].as_py(), exp, grouping=True)
-            shown = money.format_major(least, exp, grouping=True)
-            return (
-                f"{amount} {cur.upper()} is below Stripe's minimum for a charge, {shown} "
-                f"{cur.upper()}: debit it by transfer."
-            )
+    flag(under, "under_charge_minimum", word)
 
-        flag(under, "under_charge_minimum", word)
+
+def per_currency(currency: pa.Array, table: Mapping[str, int]) -> pa.Array:
+    """Each row's value in ``table`` by its currency (null where the table has none)."""
+    codes = sorted(table)
+    found = pc.index_in(currency, value_set=pa.array(codes, pa.string()))
+    return pc.take(pa.array([table[c] for c in codes], pa.int64()), found)

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from ledgerrun.ingest import amounts, compose, control, identity, limits, rules, secret_cells, typed
 from ledgerrun.ingest.layout import AMOUNT_COLUMNS
-from ledgerrun.ingest.read import CELL_CODES, Ledger
+from ledgerrun.ingest.read import CELL_CODES, Ledger, give_back
 from ledgerrun.ingest.validation import Collector, Validation, in_order
 from ledgerrun.job import Job
 from ledgerrun.summary import ControlTotal
@@ -84,6 +84,7 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
         adjustment_id, keys = _ids(ledger, job, out, col, "adjustment_id" in have)
         last = part(split, None)
         parsed = amounts.joined(first.result(), last)
+    give_back()  # the heavy checks' working arrays
     if "currency" in have:
         rules.check_currency(currency, exps, out)
     standing += typed.check(out, currency, exps)

@@ -28,21 +28,30 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ledgerrun.errors import RefusedError, StripeError
 from ledgerrun.job import Job
 from ledgerrun.reconcile.books import (
+    CHUNK,
+    SEEN_SCHEMA,
     Row,
-    journal_of,
     listings,
     obj_of,
     read_rows,
     rows_from,
+    rows_in,
     rows_of,
+    seen_in,
     since,
+    started,
 )
+from ledgerrun.reconcile.index import Index, by_id, found, index
 from ledgerrun.reconcile.model import NEXT_STEP, Discrepancy, Reconciliation
 from ledgerrun.send import dateview
 from ledgerrun.store.model import SUCCEEDED, Entry, Journal, Seen
@@ -61,72 +70,146 @@ def reconcile(
     from_file: bool = False,
 ) -> Reconciliation:
     """Reconcile ``run_date`` (None: every date) of ``job``: the date's results as the store
-    knows them, or (``from_file``, or with no store) the results file at ``results_path``."""
+    knows them, or (``from_file``, or with no store) the results file at ``results_path``.
+
+    Only the scope's entries are read whole (as a stream, without their requests); the
+    accounts listed are those of the scope's rows and entries; the rows and the objects listed
+    are kept in columns and compared a chunk at a time."""
     report = Reconciliation(job.name, run_date or "all", results_path, now)
-    known = journal_of(store, job.name)
-    scope_entries = [e for e in known.values() if run_date is None or e.run_date == run_date]
+    earliest, accounts = _scope(store, job.name, run_date)
     removed: set[str] = set()
     if run_date is not None and store is not None and not from_file:
-        view = dateview.date_view(store, job, run_date)
+        view = dateview.date_view(store, job, run_date, columns=dateview.COMPARED)
         report.view_sha256 = dateview.fingerprint(view)
         rows = rows_from(view, job.id_prefix)
+        del view
         removed = dateview.removed_from_ledger(store, job, run_date)
     elif run_date is not None and results_path.exists():
         rows = read_rows(results_path, job.id_prefix)
     else:
-        rows = rows_of(scope_entries)
-    accounts = {r.account for r in rows} | {e.account for e in known.values()}
-    window = since(job, run_date, scope_entries, now)
-    ids = {r.transfer_id for r in rows} | {e.transfer_id or "" for e in known.values()}
-    objects = list(listings(job, session, store, accounts, window, report, ids))
-    by_key: dict[str, list[Seen]] = defaultdict(list)
-    for obj in objects:
-        if obj.key:
-            by_key[obj.key].append(obj)
-    by_id = {i: obj for obj in objects for i in obj.ids}
-    journal_ids = {i for e in known.values() for i in (e.transfer_id, e.payment_id) if i}
-    if store is not None:  # other jobs' objects the journal knows are theirs, not orphans
-        strangers = {o.key for o in objects if o.key and o.key not in known}
-        journal_ids |= {
-            i for e in store.entries(strangers).values() for i in (e.transfer_id, e.payment_id) if i
-        }
-    succeeded = [r for r in rows if r.status == SUCCEEDED]
-    with ThreadPoolExecutor(max(1, min(job.stripe.concurrency, 8))) as pool:
-        for problems in pool.map(lambda r: _check_row(session, r, by_id), succeeded):
-            report.discrepancies.extend(problems)
-    report.checked = len(succeeded)
-    row_by_key = {r.key: r for r in rows}
-    row_ids = {i for r in succeeded for i in (r.transfer_id, r.payment_id) if i}
-    # A debit by charge is one object: the transfer Stripe made for it is listed too (it carries
-    # what was reversed), but counted with its charge.
-    sources = {o.transfer_id for o in objects if o.method == Method.CHARGE and o.transfer_id}
-    for obj in objects:
-        in_scope = _in_scope(obj, job.name, run_date)
-        if in_scope and (obj.key or obj.method == Method.CHARGE or obj.transfer_id not in sources):
-            report.objects += 1
-        kind = _classify(obj, job.name, run_date, in_scope, row_by_key, row_ids, known,
-                         journal_ids, by_key, removed)  # fmt: skip
-        if kind == "removed_from_ledger" and run_date is None:
-            kind = None  # --all: every date at once has no ledger to be missing from
-        if kind == "other_date":
-            report.other_dates += 1
-        elif kind is not None:
-            report.discrepancies.append(_about(obj, kind, _detail(kind, obj, row_by_key, by_key)))
+        rows = rows_of(store.iter_entry_facts(job.name, run_date) if store is not None else [])
+    accounts |= {str(a) for a in pc.unique(rows.column("account")).to_pylist()}
+    window = since(job, run_date, earliest, now)
+    if run_date is not None:
+        accounts |= _active(store, job.name, window)
+    batches = list(listings(job, session, store, accounts, window, report))
+    listed = pa.Table.from_batches(batches, schema=SEEN_SCHEMA)
+    del batches
+    known = index(listed, rows, store, job.name)
+    del listed
+    _check_rows(job, session, rows, known.objects, report)
+    _classify_all(job, run_date, rows, known, removed, report)
     if store is not None:
-        report.discrepancies.extend(_reversals(session, store, job, objects, known, run_date))
+        report.discrepancies.extend(_reversals(session, store, job, known.objects, run_date))
     return report
+
+
+def _scope(
+    store: Journal | None, job: str, run_date: str | None
+) -> tuple[dt.datetime | None, set[str]]:
+    """The earliest attempt of the scope's entries, and their accounts (streamed)."""
+    earliest: dt.datetime | None = None
+    accounts: set[str] = set()
+    if store is None:
+        return earliest, accounts
+    for entry in store.iter_entry_facts(job, run_date):
+        at = started(entry)
+        earliest = at if earliest is None else min(earliest, at)
+        accounts.add(entry.account)
+    return earliest, accounts
+
+
+def _active(store: Journal | None, job: str, window: int) -> set[str]:
+    """The accounts of the job's entries attempted (or settled) since a day before ``window``
+    began: only they can hold its objects of other dates in the listings. An account whose
+    entries are all older shows nothing of the job's there; it costs no request."""
+    if store is None:
+        return set()
+    start = dt.datetime.fromtimestamp(window, dt.UTC) - dt.timedelta(days=1)
+    return {
+        e.account
+        for e in store.iter_entry_facts(job)
+        if max(e.attempted_at, e.attempted_at_server, e.completed_at or e.attempted_at) >= start
+    }
+
+
+def _check_rows(
+    job: Job, session: Session, rows: pa.Table, objects: pa.Table, report: Reconciliation
+) -> None:
+    """Every succeeded row against its objects, a chunk of rows at a time, in row order."""
+    ids = by_id(objects)
+    succeeded = rows.filter(pc.equal(rows.column("status"), SUCCEEDED))
+    with ThreadPoolExecutor(max(1, min(job.stripe.concurrency, 8))) as pool:
+        for start in range(0, succeeded.num_rows, CHUNK):
+            chunk = list(rows_in(succeeded.slice(start, CHUNK)))
+            primary = [r.payment_id if r.method == "charge" else r.transfer_id for r in chunk]
+            objs = found(objects, ids, primary)
+            checks = pool.map(
+                lambda pair: _check_row(session, *pair), zip(chunk, objs, strict=True)
+            )
+            for problems in checks:
+                report.discrepancies.extend(problems)
+    report.checked = succeeded.num_rows
+
+
+def _classify_all(
+    job: Job,
+    run_date: str | None,
+    rows: pa.Table,
+    known: Index,
+    removed: set[str],
+    report: Reconciliation,
+) -> None:
+    """Each object listed, in listing order: counted when in scope, and reported when nobody
+    accounts for it (see :func:`_classify`)."""
+    statuses = rows.column("status")
+    objects = known.objects
+    for start in range(0, objects.num_rows, CHUNK):
+        at = slice(start, start + CHUNK)
+        rows_at = known.row.slice(start, CHUNK)
+        facts = zip(
+            seen_in(objects.slice(start, CHUNK)),
+            rows_at.to_pylist(),
+            pc.take(statuses, rows_at.fill_null(0)).to_pylist() if len(statuses) else
+            [None] * len(rows_at),
+            known.row_ids[at].to_pylist(),
+            known.run_date[at].to_pylist(),
+            known.journal[at].to_pylist(),
+            known.source[at].to_pylist(),
+            strict=True,
+        )  # fmt: skip
+        for obj, row, status, row_hit, entry_date, journal_hit, source in facts:
+            in_scope = _in_scope(obj, job.name, run_date)
+            if in_scope and (obj.key or obj.method == Method.CHARGE or not source):
+                report.objects += 1
+            fact = Facts(
+                status if row is not None else None,
+                row_hit,
+                entry_date,
+                journal_hit,
+                obj.key in known.duplicates,
+            )
+            kind = _classify(obj, job.name, run_date, in_scope, fact, removed)
+            if kind == "removed_from_ledger" and run_date is None:
+                kind = None  # --all: every date at once has no ledger to be missing from
+            if kind == "other_date":
+                report.other_dates += 1
+            elif kind is not None:
+                detail = _detail(kind, obj, fact.status, known.duplicates)
+                report.discrepancies.append(_about(obj, kind, detail))
 
 
 def _reversals(
     session: Session,
     store: Journal,
     job: Job,
-    objects: list[Seen],
-    known: dict[str, Entry],
+    objects: pa.Table,
     run_date: str | None,
 ) -> list[Discrepancy]:
     """What Stripe says was reversed of each transfer this job moved, against the journal's
-    record of the reversals it made: unrecorded reversals are reported by their ``trr_`` id."""
+    record of the reversals it made: unrecorded reversals are reported by their ``trr_`` id.
+    Only the transfers where the two may differ are looked at: those Stripe shows something
+    reversed of, and those the journal records reversals of."""
     recorded: dict[str, dict[str, int]] = defaultdict(dict)  # transfer -> trr -> amount
     pending: dict[str, int] = defaultdict(int)
     for r in store.iter_reversals(job.name):
@@ -134,17 +217,13 @@ def _reversals(
             recorded[r.transfer_id][r.reversal_object_id] = r.amount_minor
         elif r.state == "pending":
             pending[r.transfer_id] += r.amount_minor
-    ours = {
-        e.transfer_id: e
-        for e in known.values()
-        if e.transfer_id and e.state == SUCCEEDED and (run_date is None or e.run_date == run_date)
-    }
-    reversed_in_stripe: dict[str, int] = {}
-    for obj in objects:
-        if obj.transfer_id in ours:
-            reversed_in_stripe[obj.transfer_id] = max(
-                reversed_in_stripe.get(obj.transfer_id, 0), obj.amount_reversed
-            )
+    reversed_in_stripe = _reversed(objects)
+    wanted = set(reversed_in_stripe) | {t for t, done in recorded.items() if sum(done.values())}
+    ours: dict[str, Entry] = {}
+    if wanted:
+        for e in store.iter_entry_facts(job.name, run_date):
+            if e.transfer_id in wanted and e.state == SUCCEEDED:
+                ours[e.transfer_id] = e
     out: list[Discrepancy] = []
     for transfer_id, entry in sorted(ours.items()):
         stripe_total = reversed_in_stripe.get(transfer_id, 0)
@@ -176,39 +255,62 @@ def _reversals(
     return out
 
 
+def _reversed(objects: pa.Table) -> dict[str, int]:
+    """The most Stripe shows reversed of each transfer, where it shows anything."""
+    some = objects.filter(
+        pc.and_(
+            pc.greater(objects.column("amount_reversed"), 0),
+            pc.not_equal(objects.column("transfer_id"), ""),
+        )
+    )
+    most = some.group_by("transfer_id").aggregate([("amount_reversed", "max")])
+    return dict(
+        zip(
+            most.column("transfer_id").to_pylist(),
+            most.column("amount_reversed_max").to_pylist(),
+            strict=True,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What is known of one object besides itself (see :mod:`ledgerrun.reconcile.index`)."""
+
+    status: str | None  # the status of the results row of its key; None: no such row
+    row_ids: bool  # a succeeded results row names one of its ids
+    entry_date: str | None  # the run date of this job's journal entry of its key; None: none
+    journal: bool  # the journal knows one of its ids
+    duplicate: bool  # its key is carried by more than one object still moving
+
+
 def _classify(
     obj: Seen,
     job: str,
     run_date: str | None,
     in_scope: bool,
-    row_by_key: dict[str, Row],
-    row_ids: set[str],
-    known: dict[str, Entry],
-    journal_ids: set[str],
-    by_key: dict[str, list[Seen]],
+    fact: Facts,
     removed: set[str],
 ) -> str | None:
-    entry = known.get(obj.key) if obj.key else None
-    ours = entry is not None and (
-        entry.job == job or bool(obj.ids & {entry.transfer_id or "", entry.payment_id or ""})
-    )
-    if obj.key in removed and ours and obj.amount_reversed < obj.amount:
+    ours = fact.entry_date is not None  # this job's entry of the object's key
+    moving = obj.amount_reversed < obj.amount
+    if obj.key in removed and ours and moving:
         return "removed_from_ledger"
-    if obj.ids & row_ids:
+    if fact.row_ids:
         return None  # the results account for it; its row was checked above
-    moving = [o for o in by_key.get(obj.key, []) if o.amount_reversed < o.amount]
-    if obj.key and len(moving) > 1 and obj in moving and (in_scope or obj.key in row_by_key):
+    in_rows = fact.status is not None
+    if obj.key and fact.duplicate and moving and (in_scope or in_rows):
         return "duplicate"  # a copy that was reversed in full is no longer a duplicate
-    row = row_by_key.get(obj.key) if obj.key else None
-    if row is not None and row.status == SUCCEEDED and obj.amount_reversed >= obj.amount:
+    status = fact.status if obj.key else None
+    if status is not None and status == SUCCEEDED and not moving:
         return None  # ...nor anything else: an extra copy of a settled row, undone in full
-    if obj.key in row_by_key and obj.job in (job, ""):
+    if in_rows and obj.job in (job, ""):
         return "unsettled"
-    if ours and entry is not None and entry.job == job:
-        if run_date is not None and entry.run_date != run_date:
+    if ours:
+        if run_date is not None and fact.entry_date != run_date:
             return "other_date"
         return "removed_from_ledger"
-    if obj.ids & journal_ids or ours:
+    if fact.journal:
         return None  # another job's, known to the journal
     if not in_scope:
         return None
@@ -224,14 +326,14 @@ def _in_scope(obj: Seen, job: str, run_date: str | None) -> bool:
     return made == run_date
 
 
-def _detail(kind: str, obj: Seen, rows: dict[str, Row], by_key: dict[str, list[Seen]]) -> str:
+def _detail(kind: str, obj: Seen, status: str | None, by_key: dict[str, list[Seen]]) -> str:
     amount = money_text(obj.amount, obj.currency)
     made = f"a {obj.direction} of {amount}, job {obj.job or '?'}, run date {obj.run_date or '?'}"
     if kind == "duplicate":
         ids = ", ".join(sorted(o.transfer_id or o.payment_id for o in by_key[obj.key]))
         return f"{len(by_key[obj.key])} objects for one adjustment: {ids} ({made})"
     if kind == "unsettled":
-        return f"the results row is {rows[obj.key].status} ({made})"
+        return f"the results row is {status} ({made})"
     if kind == "removed_from_ledger":
         return f"the journal has it; the ledger it was sent from no longer does ({made})"
     return f"no results row, not in the journal ({made})"
@@ -244,7 +346,7 @@ def _about(obj: Seen, kind: str, detail: str) -> Discrepancy:
     )  # fmt: skip
 
 
-def _check_row(session: Session, row: Row, by_id: dict[str, Seen]) -> list[Discrepancy]:
+def _check_row(session: Session, row: Row, found: Seen | None) -> list[Discrepancy]:
     """The objects of a succeeded row, compared with the row."""
 
     def problem(kind: str, detail: str) -> Discrepancy:
@@ -256,7 +358,6 @@ def _check_row(session: Session, row: Row, by_id: dict[str, Seen]) -> list[Discr
     client = session.client
     credit = row.direction == Direction.CREDIT
     primary_id = row.payment_id if row.method == "charge" else row.transfer_id
-    found = by_id.get(primary_id)
     if found is None:
         try:
             if row.method == "charge":

@@ -17,11 +17,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ledgerrun import money
 from ledgerrun.clock import iso
 from ledgerrun.job import Job
 from ledgerrun.output.results import RESULT_COLUMNS
+from ledgerrun.send.outcomes import zipped
 from ledgerrun.send.records import (
     NOT_IN_LEDGER,
     REFUSED,
@@ -50,16 +52,40 @@ def base_run(store: Journal, job: str, run_date: str) -> Run | None:
     return None
 
 
-def date_view(store: Journal, job: Job, run_date: str) -> pa.Table:
-    """The results of ``job`` for ``run_date`` as the store knows them (module docstring)."""
+COMPARED = (
+    *("adjustment_id", "account", "currency", "amount_minor", "direction", "method", "status"),
+    *("transfer_id", "payment_id", "idempotency_key", "stripe_request_id", "error_code"),
+    *("error_message", "attempts", "completed_at", "amount_reversed", "reversal_ids"),
+    "reversal_status",
+)
+"""The columns of the view that reconcile compares (and its fingerprint and overlay read)."""
+
+
+def date_view(
+    store: Journal,
+    job: Job,
+    run_date: str,
+    kept: tuple[str, pa.Table] | None = None,
+    columns: Sequence[str] | None = None,
+) -> pa.Table:
+    """The results of ``job`` for ``run_date`` as the store knows them (module docstring).
+    ``kept``: a run's id and the rows it has just kept in the store (not read back again);
+    ``columns``: only these (the view's fingerprint is the same)."""
     run = base_run(store, job.name, run_date)
-    table = own(store, run.run_id) if run is not None else None
+    table = None
+    if run is not None:
+        if kept is not None and kept[0] == run.run_id:
+            table = kept[1]
+        else:
+            table = own(store, run.run_id, columns)
     if table is None:
         table = empty()
+    if columns is not None:
+        table = table.select(list(columns))
     table = overlay(table, store, job.id_prefix)
     present = set(keys_of(table, job.id_prefix))
     others = sorted(
-        (e for e in store.iter_entries(job.name, run_date) if e.key not in present),
+        (e for e in store.iter_entry_facts(job.name, run_date) if e.key not in present),
         key=lambda e: (e.attempted_at, e.key),
     )
     if not others:
@@ -121,12 +147,12 @@ def removed_from_ledger(store: Journal, job: Job, run_date: str) -> set[str]:
             latest[run.batch] = run
     held: dict[str, set[str]] = {}
     out = set()
-    for entry in store.iter_entries(job.name, run_date):
+    for entry in store.iter_entry_facts(job.name, run_date):
         last = latest.get(entry.batch)
         if last is None or entry.state == FAILED:
             continue
         if last.run_id not in held:
-            table = own(store, last.run_id)
+            table = own(store, last.run_id, ["adjustment_id"])
             held[last.run_id] = set(keys_of(table, job.id_prefix)) if table is not None else set()
         if entry.key not in held[last.run_id]:
             out.add(entry.key)
@@ -144,16 +170,16 @@ def date_summary(store: Journal, job: Job, run_date: str, view: pa.Table) -> dic
     runs = [r for r in store.runs(job.name) if r.run_date == run_date and r.kind == "run"]
     base = base_run(store, job.name, run_date)
     summary = dict((own_summary(store, base.run_id) if base else None) or {})
-    statuses = view.column("status").to_pylist()
-    currencies = view.column("currency").to_pylist()
-    directions = view.column("direction").to_pylist()
-    amounts = view.column("amount_minor").to_pylist()
+    status = view.column("status")
     summary["rows"] = view.num_rows
-    summary["counts"] = count(statuses)
-    summary["totals"] = totals(zip(currencies, directions, amounts, statuses, strict=True))
+    summary["counts"] = count(s for (s,) in zipped(status))
+    summary["totals"] = totals(
+        zipped(view.column("currency"), view.column("direction"), view.column("amount_minor"),
+               status)
+    )  # fmt: skip
     summary["reversed_minor"] = _reversed_totals(view)
-    summary["not_in_ledger"] = sum(
-        1 for c in view.column("error_code").to_pylist() if c == NOT_IN_LEDGER
+    summary["not_in_ledger"] = int(
+        pc.sum(pc.equal(view.column("error_code"), NOT_IN_LEDGER)).as_py() or 0
     )
     summary["runs"] = [_run_line(store, r) for r in runs]
     summary["view"] = f"the results of job {job.name} for {run_date}, from its journal"
@@ -176,19 +202,14 @@ def fingerprint(view: pa.Table) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    for row in view.select(list(_FINGERPRINTED)).to_pylist():
-        digest.update(json.dumps([row[c] for c in _FINGERPRINTED]).encode("utf-8"))
+    for row in zipped(*view.select(list(_FINGERPRINTED)).columns):
+        digest.update(json.dumps(list(row)).encode("utf-8"))
     return digest.hexdigest()
 
 
 def _reversed_totals(view: pa.Table) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
-    rows = zip(
-        view.column("currency").to_pylist(),
-        view.column("direction").to_pylist(),
-        view.column("amount_reversed").to_pylist(),
-        strict=True,
-    )
+    rows = zipped(view.column("currency"), view.column("direction"), view.column("amount_reversed"))
     for currency, direction, text in rows:
         if not text or not currency:
             continue

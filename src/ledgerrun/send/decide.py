@@ -10,33 +10,47 @@ In order, the first that applies:
 5. with ``on_invalid = skip``, it would pass the job's total for its currency and direction:
    ``skipped`` (``over_max_total``);
 6. a dry run: ``skipped`` (``dry_run``);
-7. otherwise it is an :class:`~ledgerrun.send.execute.Item` to send, with its exact request.
+7. otherwise it is sent: its ledger index joins its account's
+   :class:`~ledgerrun.send.items.Lane`, which builds its exact request when the account's turn
+   comes (nothing per row is built up front).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+
+import pyarrow.compute as pc
 
 from ledgerrun.clock import Clock
 from ledgerrun.ingest.validate import Validation
-from ledgerrun.send.execute import Item
-from ledgerrun.send.keys import metadata
+from ledgerrun.send.attempts.moves import Item
+from ledgerrun.send.items import Lane, lanes
 from ledgerrun.send.preflight import UNAVAILABLE
 from ledgerrun.send.prepare import Prepared
 from ledgerrun.send.records import conflict_message
 from ledgerrun.store.model import PENDING, Entry, Journal, Seen
 from ledgerrun.store.model import SUCCEEDED as S_SUCCEEDED
-from ledgerrun.vocab import INVALID, SKIPPED, SUCCEEDED, UNKNOWN, Direction, Problem, RowOutcome
+from ledgerrun.vocab import INVALID, SKIPPED, SUCCEEDED, UNKNOWN, Problem, RowOutcome
 
 
 @dataclass
 class Decisions:
-    outcomes: list[RowOutcome | None]
-    items: list[Item] = field(default_factory=list)
+    outcomes: list[RowOutcome | None]  # None: sent (the row is in one of ``lanes``)
+    lanes: list[Lane] = field(default_factory=list)  # the rows to send, one lane per account
     aborted: bool = False
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def sending(self) -> int:
+        """How many rows are to be sent."""
+        return sum(len(lane) for lane in self.lanes)
+
+    @property
+    def items(self) -> list[Item]:
+        """Every row to send, built, in ledger order (for small ledgers and tests: a run builds
+        each account's as its turn comes)."""
+        return sorted((item for lane in self.lanes for item in lane), key=lambda i: i.index)
 
 
 def rows(
@@ -60,15 +74,8 @@ def rows(
     if dry_run:
         _fill(out, "dry_run", "Dry run: this row would be sent.")
         return out
-    out.items = _items(prepared, out)
+    out.lanes = lanes(prepared, [i for i, o in enumerate(out.outcomes) if o is None])
     return out
-
-
-def complete(outcomes: list[RowOutcome | None]) -> list[RowOutcome]:
-    missing = [i for i, o in enumerate(outcomes) if o is None]
-    if missing:
-        raise AssertionError(f"rows without an outcome: {missing[:5]}")  # a bug, never data
-    return [o for o in outcomes if o is not None]
 
 
 def _on_a_row(validation: Validation, problem: Problem) -> bool:
@@ -80,12 +87,11 @@ def _invalid(prepared: Prepared, out: Decisions) -> None:
     by_row: dict[int, list[Problem]] = {}
     for p in v.problems:
         by_row.setdefault(p.row, []).append(p)
-    numbers = v.ledger.rows.to_pylist()
+    invalid = pc.indices_nonzero(pc.invert(v.valid.fill_null(False))).to_pylist()
+    numbers = v.ledger.rows.take(invalid).to_pylist() if invalid else []
     edited = 0
-    for index, ok in enumerate(v.valid.to_pylist()):
-        if ok:
-            continue
-        found = by_row.get(numbers[index], [])
+    for index, number in zip(invalid, numbers, strict=True):
+        found = by_row.get(number, [])
         message = " ".join(p.message for p in found)
         moved = _moved_already(prepared, prepared.keys[index], message)
         if moved is not None:
@@ -257,64 +263,3 @@ def _over_total(prepared: Prepared, out: Decisions) -> None:
                 ),
             )
             running[(currency, direction)] -= int(amounts[index])
-
-
-def _items(prepared: Prepared, out: Decisions) -> list[Item]:
-    todo = [i for i, o in enumerate(out.outcomes) if o is None]
-    if not todo:
-        return []
-    job = prepared.job
-    v = prepared.validation
-    platform = prepared.platform
-    if platform is None:
-        raise AssertionError("items need the platform: prepare online first")
-    cols = {
-        name: getattr(v, name).to_pylist()
-        for name in ("adjustment_id", "account", "currency", "amount_minor", "method")
-    }
-    descriptions = v.description.to_pylist()
-    meta_cols = {key: values.to_pylist() for key, values in v.metadata.items()}
-    numbers = v.ledger.rows.to_pylist()
-    run_date = job.run_date.isoformat()
-    items = []
-    for index in todo:
-        direction = prepared.directions[index]
-        account = cols["account"][index]
-        method = cols["method"][index] if direction == Direction.DEBIT else ""
-        request: dict[str, Any] = {
-            "amount": int(cols["amount_minor"][index]),
-            "currency": cols["currency"][index],
-        }
-        if direction == Direction.CREDIT:
-            request["destination"] = account
-        elif method == "transfer":
-            request["destination"] = platform.id
-        else:
-            request["source"] = account
-        request["transfer_group"] = job.stripe.transfer_group
-        if descriptions[index]:
-            request["description"] = descriptions[index]
-        request["metadata"] = metadata(
-            job=job.name,
-            adjustment_id=cols["adjustment_id"][index],
-            account=account,
-            run_date=run_date,
-            id_prefix=job.id_prefix,
-            consent=prepared.consent.get(index),
-            extra={key: values[index] for key, values in meta_cols.items()},
-        )
-        items.append(
-            Item(
-                index=index,
-                row=numbers[index],
-                key=prepared.keys[index],
-                adjustment_id=cols["adjustment_id"][index],
-                account=account,
-                currency=cols["currency"][index],
-                amount=int(cols["amount_minor"][index]),
-                direction=direction,
-                method=method,
-                request=request,
-            )
-        )
-    return items

@@ -4,7 +4,10 @@ side by side (:mod:`ledgerrun.send.attempts.lanes`).
 
 What to send was decided before (:mod:`ledgerrun.send.decide`): rows already done never get
 here. This module only turns rows into operations, their outcomes into the results' words, and
-tells the listeners (:mod:`ledgerrun.events`) as rows and accounts finish.
+tells the listeners (:mod:`ledgerrun.events`) as rows and accounts finish. Each account's rows
+are built when its turn comes (:class:`~ledgerrun.send.items.Lane`), and each outcome is kept in
+the compact :class:`~ledgerrun.send.outcomes.OutcomeLog` as its attempt ends: nothing of a row
+outlives its attempt but its outcome's fields.
 
 When the run is stopped: at the first stop, requests in flight finish and nothing new is sent;
 at a hard stop (a second Ctrl-C), :meth:`Executor.run` returns at once, with every row whose
@@ -17,7 +20,11 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ledgerrun.clock import Clock
 from ledgerrun.errors import FatalError
@@ -26,12 +33,14 @@ from ledgerrun.send.attempts.engine import Engine
 from ledgerrun.send.attempts.lanes import Lanes
 from ledgerrun.send.attempts.moves import Item, move_for
 from ledgerrun.send.attempts.outcome import Outcome
+from ledgerrun.send.items import Lane, lanes_of
+from ledgerrun.send.outcomes import OutcomeLog
 from ledgerrun.store.model import Entry, Journal, Seen
 from ledgerrun.stripe.client import Client
 from ledgerrun.stripe.shapes import Movement
 from ledgerrun.vocab import RowOutcome
 
-__all__ = ["Executor", "Item"]
+__all__ = ["Executor", "Item", "Lane"]
 
 
 class Executor:
@@ -58,7 +67,10 @@ class Executor:
         self.concurrency = max(1, concurrency)
         self.found = found or {}
         self.hard_stop = hard_stop or threading.Event()
-        self.engine = Engine(client=client, clock=clock, run_id=run_id, events=events)
+        self.log = OutcomeLog()
+        self.engine = Engine(
+            client=client, clock=clock, run_id=run_id, events=events, sink=self._keep
+        )
         self.sending_s = 0.0
         self._clock = clock
         self._lock = threading.Lock()
@@ -73,17 +85,26 @@ class Executor:
     def notes(self) -> list[str]:
         return self.engine.notes
 
-    def run(self, items: Sequence[Item], earlier: dict[str, Entry]) -> dict[int, RowOutcome]:
+    def run(self, items: Sequence[Item], earlier: dict[str, Entry]) -> OutcomeLog:
         """Send every item; returns each item's outcome by ledger index."""
-        by_account: dict[str, list[Item]] = defaultdict(list)
-        for item in items:
-            by_account[item.account].append(item)
+        keys = {item.index: item.key for item in items}
+        return self.send(lanes_of(items), earlier, keys.__getitem__)
+
+    def send(
+        self, lanes: Sequence[Lane], earlier: dict[str, Entry], key_of: Callable[[int], str]
+    ) -> OutcomeLog:
+        """Send every lane's rows (one account's each); returns every row's outcome by ledger
+        index. ``key_of`` gives a row's canonical id (to find the journal's record of it in
+        ``earlier`` when it was never attempted)."""
         started = self._clock.monotonic()
         self.events.emit(
-            Sending(rows=len(items), accounts={a: len(r) for a, r in by_account.items()})
+            Sending(
+                rows=sum(len(lane) for lane in lanes),
+                accounts={lane.account: len(lane) for lane in lanes},
+            )
         )
         self._lanes = Lanes(
-            list(by_account.values()),
+            lanes,
             lambda item: self._row(item, earlier.get(item.key)),
             concurrency=self.concurrency,
             done=self._account_done,
@@ -91,8 +112,22 @@ class Executor:
         ).start()
         self._lanes.wait(self.hard_stop)
         self.sending_s = self._clock.monotonic() - started
-        settled = self.engine.settled({item.index: earlier.get(item.key) for item in items})
-        return {index: row_outcome(outcome) for index, outcome in settled.items()}  # type: ignore[misc]
+        self._settle(lanes, earlier, key_of)
+        return self.log
+
+    def _settle(
+        self, lanes: Sequence[Lane], earlier: dict[str, Entry], key_of: Callable[[int], str]
+    ) -> None:
+        """Give every row without an outcome yet its standing now: in flight (unknown), or
+        never started (see :meth:`Engine.settled`)."""
+        every = pa.array([i for lane in lanes for i in lane.indices], pa.int64())
+        missing = pc.filter(every, pc.invert(self.log.held(every))).to_pylist()
+        settled = self.engine.settled({i: earlier.get(key_of(i)) for i in missing})
+        # One that ended while it was asked about keeps its own outcome.
+        self.log.close({i: row_outcome(settled[i]) for i in missing})
+
+    def _keep(self, token: Hashable, outcome: Outcome[Any]) -> None:
+        self.log.add(int(token), row_outcome(outcome))  # type: ignore[call-overload]
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop every sending thread writing to the journal, and join them."""
@@ -128,13 +163,13 @@ class Executor:
         )
 
     def _account_done(self, lane: Sequence[Item]) -> None:
-        account = lane[0].account
+        account = lane.account if isinstance(lane, Lane) else lane[0].account
         with self._lock:
-            counts = dict(self._counts[account])
+            counts = dict(self._counts.pop(account, {}))  # kept only while the account sends
         self.events.emit(AccountDone(account=account, rows=len(lane), counts=counts))
 
 
-def row_outcome(outcome: Outcome[Movement]) -> RowOutcome:
+def row_outcome(outcome: Outcome[Movement] | Outcome[Any]) -> RowOutcome:
     """An attempt's outcome in the results' words."""
     answer = outcome.answer
     return RowOutcome(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -77,8 +78,9 @@ class Prepared:
 
     @functools.cached_property
     def directions(self) -> list[str]:
-        """Each row's direction ("debit" / "credit"), the job's default filled in."""
-        return [str(d) for d in self.validation.direction.to_pylist()]
+        """Each row's direction ("debit" / "credit"), the job's default filled in (one string
+        object per direction, not per row)."""
+        return [sys.intern(str(d)) for d in self.validation.direction.to_pylist()]
 
     def done(self) -> list[bool]:
         """Per row: already done (succeeded in the store, or found in Stripe)."""

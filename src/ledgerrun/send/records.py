@@ -33,6 +33,7 @@ SUMMARY = "summary.json"  # a run's own summary
 CONFLICT = "adjustment_conflict"
 NOT_IN_LEDGER = "not_in_ledger"
 REFUSED = 2  # the exit code of a run that sent nothing (an invalid ledger, aborted)
+CHUNK = 4096  # rows overlaid at once: the store's records of a chunk's rows are all it holds
 
 
 @dataclass(frozen=True)
@@ -56,18 +57,26 @@ def keep(store: Journal, run_id: str, table: pa.Table, summary: dict[str, Any]) 
     import pyarrow.parquet as pq
 
     buffer = io.BytesIO()
-    pq.write_table(table, buffer)
+    # In row groups: the writer holds one group's pages at a time, not the whole table's
+    # (a 200,000-row run's own rows took 85 MB more to write in one group, 39 MB in these).
+    pq.write_table(table, buffer, row_group_size=4 * CHUNK)
     store.save_run_file(run_id, ROWS, buffer.getvalue())
     text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
     store.save_run_file(run_id, SUMMARY, text.encode("utf-8"))
 
 
-def own(store: Journal, run_id: str) -> pa.Table | None:
-    """A run's own rows, as it left them; None for a run that kept none."""
+def own(store: Journal, run_id: str, columns: Sequence[str] | None = None) -> pa.Table | None:
+    """A run's own rows, as it left them (only ``columns``, when given); None for a run that
+    kept none."""
     import pyarrow.parquet as pq
 
     data = store.run_file(run_id, ROWS)
-    return None if data is None else pq.read_table(io.BytesIO(data))
+    if data is None:
+        return None
+    if columns is not None:
+        held = set(pq.read_schema(io.BytesIO(data)).names)
+        columns = [c for c in columns if c in held]
+    return pq.read_table(io.BytesIO(data), columns=columns)
 
 
 def own_summary(store: Journal, run_id: str) -> dict[str, Any] | None:
@@ -103,9 +112,17 @@ def _ids(reversals: Sequence[ReversalEntry]) -> list[str]:
 
 def overlay(table: pa.Table, store: Journal, prefix: str) -> pa.Table:
     """``table`` (results rows) with each known adjustment's latest truth from the store, and
-    the reversal columns filled in."""
+    the reversal columns filled in; a chunk of rows at a time, so that what is held in Python
+    is a chunk's, never the whole table's."""
+    if table.num_rows <= CHUNK:
+        return _overlay(table, store, prefix)
+    chunks = range(0, table.num_rows, CHUNK)
+    return pa.concat_tables([_overlay(table.slice(at, CHUNK), store, prefix) for at in chunks])
+
+
+def _overlay(table: pa.Table, store: Journal, prefix: str) -> pa.Table:
     keys = keys_of(table, prefix)
-    entries = store.entries(k for k in set(keys) if k)
+    entries = store.entry_facts(k for k in set(keys) if k)
     reversals = reversed_of(store, entries)
     columns = {name: table.column(name).to_pylist() for name in _TRUTH}
     amounts = table.column("amount_minor").to_pylist()

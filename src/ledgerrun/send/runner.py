@@ -50,6 +50,7 @@ from ledgerrun.job import Job
 from ledgerrun.send import dateview, decide, records, summarise
 from ledgerrun.send.connection import api_version, connected, nothing_to_send
 from ledgerrun.send.execute import Executor
+from ledgerrun.send.outcomes import OutcomeLog, Outcomes
 from ledgerrun.send.paths import check_outputs, outputs_for
 from ledgerrun.send.prepare import Prepared, prepare_offline, prepare_online
 from ledgerrun.send.summarise import exit_code, who
@@ -59,7 +60,6 @@ from ledgerrun.store.model import Run, Store
 from ledgerrun.stripe.client import Listener
 from ledgerrun.stripe.session import Session
 from ledgerrun.summary import Outputs, Summary
-from ledgerrun.vocab import RowOutcome
 
 __all__ = ["Publisher", "RunResult", "exit_code", "run_job", "who"]
 
@@ -81,7 +81,7 @@ class RunResult:
     exit_code: ExitCode
     job: Job
     prepared: Prepared
-    outcomes: list[RowOutcome]
+    outcomes: Outcomes  # each row's, in ledger order (a sequence of RowOutcome)
     summary: Summary  # this run's own
     outputs: Outputs
     table: pa.Table | None = None  # this run's own rows, once recorded
@@ -98,7 +98,7 @@ class RunResult:
 class Sent:
     """What the sending stage did."""
 
-    outcomes: list[RowOutcome]
+    outcomes: Outcomes
     notes: list[str]
     rows: int  # rows handed to the executor
     seconds: float
@@ -263,9 +263,9 @@ def send(
     record: Run,
 ) -> Sent:
     """Send what the decisions left to send; every row gets its outcome."""
-    outcomes = list(plan.outcomes)
-    if not plan.items or session is None:
-        return Sent(decide.complete(outcomes), [], 0, 0.0)
+    rows = prepared.validation.rows
+    if not plan.lanes or session is None:
+        return Sent(Outcomes.merged(rows, plan.outcomes, OutcomeLog().table()), [], 0, 0.0)
     executor = Executor(
         job=record.job,
         run_id=record.run_id,
@@ -280,15 +280,13 @@ def send(
         batch=record.batch,
     )
     try:
-        for index, outcome in executor.run(plan.items, prepared.earlier).items():
-            outcomes[index] = outcome
+        log = executor.send(plan.lanes, prepared.earlier, prepared.keys.__getitem__)
     finally:
         # No thread writes to the store once this returns. After a hard stop the threads still
         # waiting for Stripe are not waited for: they end with the command.
         executor.close(timeout=1.0 if hard_stop is not None and hard_stop.is_set() else 30.0)
-    return Sent(
-        decide.complete(outcomes), list(executor.notes), len(plan.items), executor.sending_s
-    )
+    outcomes = Outcomes.merged(rows, plan.outcomes, log.table())
+    return Sent(outcomes, list(executor.notes), plan.sending, executor.sending_s)
 
 
 def recorded(result: RunResult, store: Store, record: Run) -> None:
@@ -305,7 +303,7 @@ def recorded(result: RunResult, store: Store, record: Run) -> None:
         result.outputs = Outputs.beside(rejected_path(job.results, record.run_id))
         result.written = Written(own, None)
     else:
-        view = dateview.date_view(store, job, record.run_date)
+        view = dateview.date_view(store, job, record.run_date, kept=(record.run_id, own))
         result.written = Written(view, dateview.date_summary(store, job, record.run_date, view))
 
 

@@ -12,13 +12,19 @@ import datetime as dt
 import getpass
 import os
 import socket
+from collections import Counter
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 import ledgerrun
 from ledgerrun.clock import Clock
 from ledgerrun.errors import ExitCode, JournalError
 from ledgerrun.events import Events, RowInvalid
 from ledgerrun.job import Job
+from ledgerrun.send.outcomes import Outcomes, zipped
 from ledgerrun.send.prepare import Prepared
 from ledgerrun.store.model import Journal, Run
 from ledgerrun.summary import Outputs, Summary, count, totals
@@ -85,22 +91,23 @@ def run_record(
     )  # fmt: skip
 
 
-def exit_code(outcomes: list[RowOutcome], *, aborted: bool, dry_run: bool) -> ExitCode:
-    statuses = [o.status for o in outcomes]
+def exit_code(outcomes: Sequence[RowOutcome], *, aborted: bool, dry_run: bool) -> ExitCode:
     if aborted:
         return ExitCode.INVALID
-    if Status.UNKNOWN in statuses:
+    kept = Outcomes.of(outcomes)
+    pairs = list(Counter(zipped(kept.column("status"), kept.column("error_code"))))
+    if any(status == Status.UNKNOWN for status, _ in pairs):
         return ExitCode.INCOMPLETE
-    if any(o.status == Status.SKIPPED and o.error_code in RETRY_LATER for o in outcomes):
+    if any(status == Status.SKIPPED and code in RETRY_LATER for status, code in pairs):
         return ExitCode.INCOMPLETE
     left_out = [
-        o
-        for o in outcomes
-        if o.status == Status.INVALID
-        or o.error_code == "adjustment_conflict"  # a problem of the ledger, though it moved
-        or (o.status == Status.SKIPPED and not (dry_run and o.error_code == "dry_run"))
+        (status, code)
+        for status, code in pairs
+        if status == Status.INVALID
+        or code == "adjustment_conflict"  # a problem of the ledger, though it moved
+        or (status == Status.SKIPPED and not (dry_run and code == "dry_run"))
     ]
-    if Status.FAILED in statuses or left_out:
+    if any(status == Status.FAILED for status, _ in pairs) or left_out:
         return ExitCode.FAILED
     return ExitCode.OK
 
@@ -140,16 +147,20 @@ def result(
 
 def announce_invalid(prepared: Prepared, outcomes: list[RowOutcome | None], events: Events) -> None:
     v = prepared.validation
-    numbers = v.ledger.rows.to_pylist()
-    ids = v.adjustment_id.to_pylist()
-    accounts = v.account.to_pylist()
-    for index, outcome in enumerate(outcomes):
-        if outcome is not None and outcome.status == Status.INVALID:
+    invalid = [i for i, o in enumerate(outcomes) if o is not None and o.status == Status.INVALID]
+    if not invalid:
+        return
+    numbers = v.ledger.rows.take(invalid).to_pylist()
+    ids = v.adjustment_id.take(invalid).to_pylist()
+    accounts = v.account.take(invalid).to_pylist()
+    for n, index in enumerate(invalid):
+        outcome = outcomes[index]
+        if outcome is not None:
             events.emit(
                 RowInvalid(
-                    row=numbers[index],
-                    adjustment_id=ids[index],
-                    account=accounts[index],
+                    row=numbers[n],
+                    adjustment_id=ids[n],
+                    account=accounts[n],
                     code=outcome.error_code or "",
                     message=outcome.error_message or "",
                 )
@@ -162,7 +173,7 @@ def removed_rows(job: Job, prepared: Prepared, store: Journal) -> list[str]:
     try:
         gone = [
             e
-            for e in store.iter_entries(job.name, job.run_date.isoformat())
+            for e in store.iter_entry_facts(job.name, job.run_date.isoformat())
             if e.key not in keys and e.state != "failed"
         ]
     except JournalError as exc:
@@ -181,20 +192,16 @@ def removed_rows(job: Job, prepared: Prepared, store: Journal) -> list[str]:
 def _summary(
     job: Job,
     prepared: Prepared,
-    outcomes: list[RowOutcome],
+    outcomes: Outcomes,
     record: Run,
     code: ExitCode,
     outputs: Outputs,
     clock: Clock,
 ) -> Summary:
     v = prepared.validation
-    rows: Any = zip(
-        v.currency.to_pylist(),
-        prepared.directions,
-        v.amount_minor.to_pylist(),
-        (o.status for o in outcomes),
-        strict=True,
-    )
+    status = outcomes.column("status")
+    rows: Any = zipped(v.currency, _directions(prepared), v.amount_minor, status)
+    sent, earlier = _sent_and_earlier(outcomes)
     return Summary(
         run_id=record.run_id,
         job=job.name,
@@ -212,10 +219,10 @@ def _summary(
         ledger_sha256=record.ledger_sha256,
         results=str(outputs.results),
         rows=len(outcomes),
-        counts=count(o.status for o in outcomes),
+        counts=count(s for (s,) in zipped(status)),
         totals=totals(rows),
-        sent_now=sum(1 for o in outcomes if o.attempts and not o.earlier and o.status != "skipped"),
-        done_earlier=sum(1 for o in outcomes if o.earlier),
+        sent_now=sent,
+        done_earlier=earlier,
         control_total=v.control_total,
         consent_checked=job.consent_registry is not None,
         api_base=job.stripe.api_base,
@@ -223,3 +230,18 @@ def _summary(
         timezone=job.timezone,
         id_prefix=job.id_prefix,
     )
+
+
+def _directions(prepared: Prepared) -> pa.Array:
+    return pa.array(prepared.directions, pa.string())
+
+
+def _sent_and_earlier(outcomes: Outcomes) -> tuple[int, int]:
+    """Rows sent now (attempted by this run, not skipped) and rows done before this run."""
+    attempts = outcomes.column("attempts").fill_null(0)
+    earlier = outcomes.column("earlier").fill_null(False)
+    sent = pc.and_(
+        pc.and_(pc.greater(attempts, 0), pc.invert(earlier)),
+        pc.not_equal(outcomes.column("status"), "skipped"),
+    )
+    return int(pc.sum(sent).as_py() or 0), int(pc.sum(earlier).as_py() or 0)

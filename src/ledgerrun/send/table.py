@@ -10,7 +10,6 @@ to the second. Writing it is :mod:`ledgerrun.output.results`' job.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import attrgetter
 from typing import Any
 
 import pyarrow as pa
@@ -19,6 +18,7 @@ import pyarrow.compute as pc
 from ledgerrun import money
 from ledgerrun.ingest.read import Ledger
 from ledgerrun.output.results import COLLISION_PREFIX, RESULT_COLUMNS
+from ledgerrun.send.outcomes import Outcomes
 from ledgerrun.send.prepare import Prepared
 from ledgerrun.vocab import STATUSES, RowOutcome
 
@@ -36,12 +36,10 @@ def results_table(prepared: Prepared, outcomes: Sequence[RowOutcome]) -> pa.Tabl
     """One row per ledger row, in ledger order: the fixed columns, then the carried ones."""
     validation = prepared.validation
     ledger = validation.ledger
-    status = _statuses(outcomes, ledger.num_rows)
-    text = {
-        name: _field(outcomes, name.removeprefix("stripe_"), pa.string()).fill_null("")
-        for name in _TEXT_FIELDS
-    }
-    completed = _field(outcomes, "completed_at", pa.timestamp("us", tz="UTC"))
+    kept = Outcomes.of(outcomes)
+    status = _statuses(kept, ledger.num_rows)
+    text = {name: kept.column(name.removeprefix("stripe_")).fill_null("") for name in _TEXT_FIELDS}
+    completed = kept.column("completed_at")
     columns: dict[str, Any] = {
         "row": ledger.rows.cast(pa.int64()),
         "adjustment_id": _text(validation.adjustment_id),
@@ -53,7 +51,7 @@ def results_table(prepared: Prepared, outcomes: Sequence[RowOutcome]) -> pa.Tabl
         "method": _text(validation.method),
         "status": status,
         **text,
-        "attempts": _field(outcomes, "attempts", pa.int64()),
+        "attempts": kept.column("attempts"),
         "completed_at": _utc_text(completed),
         # what was reversed: filled in from the store (ledgerrun.send.records.overlay)
         "amount_reversed": pa.array([""] * ledger.num_rows, pa.string()),
@@ -72,14 +70,10 @@ def results_table(prepared: Prepared, outcomes: Sequence[RowOutcome]) -> pa.Tabl
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def _field(outcomes: Sequence[RowOutcome], name: str, kind: pa.DataType) -> pa.Array:
-    return pa.array(map(attrgetter(name), outcomes), kind, size=len(outcomes))
-
-
-def _statuses(outcomes: Sequence[RowOutcome], rows: int) -> pa.Array:
+def _statuses(outcomes: Outcomes, rows: int) -> pa.ChunkedArray:
     if len(outcomes) != rows:
         raise ValueError(f"{len(outcomes)} outcomes for a ledger of {rows} rows")
-    status = _field(outcomes, "status", pa.string())
+    status = outcomes.column("status")
     unknown = pc.invert(pc.is_in(status, value_set=pa.array(STATUSES)))
     if pc.any(unknown).as_py():
         bad = pc.filter(status, unknown)[0].as_py()
@@ -93,7 +87,7 @@ def _text(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     return column.fill_null("") if column.null_count else column
 
 
-def _utc_text(times: pa.Array) -> pa.Array:
+def _utc_text(times: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """``2026-11-26T02:14:07Z``; casting is many times faster than ``strftime``."""
     seconds = times.cast(pa.timestamp("s"), safe=False)  # UTC wall time, fraction dropped
     text = pc.utf8_replace_slice(seconds.cast(pa.string()), start=10, stop=11, replacement="T")
@@ -118,8 +112,10 @@ def major_text(minor: pa.Array | pa.ChunkedArray, currency: pa.Array | pa.Chunke
     minor = minor.cast(pa.int64())
     if isinstance(minor, pa.ChunkedArray):
         minor = minor.combine_chunks()
-    codes = currency.to_pylist()
-    exps = pa.array([money.CURRENCY_EXPONENTS.get(str(c or ""), -1) for c in codes], pa.int8())
+    known = sorted(money.CURRENCY_EXPONENTS)
+    found = pc.index_in(currency, value_set=pa.array(known, pa.string()))
+    exponents = pa.array([money.CURRENCY_EXPONENTS[c] for c in known], pa.int8())
+    exps = pc.take(exponents, found).fill_null(-1)
     out = pa.nulls(len(minor), pa.string())
     for exp in (0, 2, 3):
         chosen = pc.and_(pc.equal(exps, exp), pc.is_valid(minor))

@@ -18,6 +18,7 @@ does not sweep; it says so, and ``plan --sweep`` sweeps ahead of the first night
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -26,8 +27,9 @@ from ledgerrun.clock import Clock
 from ledgerrun.ingest.identity import canonical
 from ledgerrun.send.ages import STALE_AFTER, age
 from ledgerrun.send.guard import Guard, Want
+from ledgerrun.send.outcomes import zipped
 from ledgerrun.send.preflight import Finding
-from ledgerrun.store.model import PENDING, SUCCEEDED, Seen
+from ledgerrun.store.model import PENDING, SUCCEEDED, Entry, Seen
 from ledgerrun.vocab import money_text
 
 if TYPE_CHECKING:
@@ -42,56 +44,84 @@ NOT_SWEPT = (
 )
 
 
+CHUNK = 8192  # rows compared with Stripe's books at once
+
+
 def ask_the_guard(
     prepared: Prepared, guard: Guard, clock: Clock, offset: dt.timedelta | None
 ) -> list[Finding | None]:
     """Look the rows up (see the module docstring): fills in ``prepared.found``,
-    ``unguarded`` and ``conflicts``; returns the findings to flag."""
-    v = prepared.validation
+    ``unguarded`` and ``conflicts``; returns the findings to flag. The rows are compared a
+    chunk at a time: a night of 200,000 rows never holds a record per row at once."""
     now = clock.now()
-    wants: list[Want] = []
-    bare: dict[Want, str] = {}
     accounts: set[str] = set()
     oldest: dt.datetime | None = None
+    asked = False
+    for want, entry, _ in _wants(prepared, now, offset):
+        asked = True
+        accounts.add(want.account)
+        if entry is not None and entry.state == PENDING:
+            stamp = min(entry.attempted_at, entry.attempted_at_server)
+            oldest = stamp if oldest is None else min(oldest, stamp)
+    if not asked:
+        return []
+    guard.refresh(accounts, reach_back_to=oldest)
+    if not guard.swept and not guard.writable:
+        prepared.warnings.append(NOT_SWEPT)
+    found: dict[str, Seen] = {}
+    conflicts: dict[str, list[Seen]] = {}
+    prefixed: dict[str, Seen] = {}
+    chunk: list[tuple[Want, str]] = []
+
+    def compare() -> None:
+        wants = [want for want, _ in chunk]
+        for want in wants:
+            if guard.unsure(want):
+                prepared.unguarded[want.key] = "; ".join(sorted(set(guard.failed.values())))
+        verdicts = guard.verdicts(wants)
+        found.update(verdicts.found)
+        conflicts.update(verdicts.conflicts)
+        left = {
+            w: b
+            for w, b in chunk
+            if w.key not in verdicts.found and w.key not in verdicts.conflicts
+        }
+        if left:
+            prefixed.update(guard.other_prefixes(left, prepared.job.name))
+        chunk.clear()
+
+    for want, _, written in _wants(prepared, now, offset):
+        chunk.append((want, canonical(str(written))))
+        if len(chunk) >= CHUNK:
+            compare()
+    if chunk:
+        compare()
+    prepared.found = found
+    prepared.conflicts = {k: max(o, key=lambda s: s.created) for k, o in conflicts.items()}
+    return [_conflicts(prepared), _prefixes(prepared, guard, prefixed)]
+
+
+def _wants(
+    prepared: Prepared, now: dt.datetime, offset: dt.timedelta | None
+) -> Iterator[tuple[Want, Entry | None, object]]:
+    """Each valid row the guard is asked about (what it would send, the store's entry of it,
+    its id as written): rows not done in the store, and rows pending for over 23 hours."""
+    v = prepared.validation
     rows = zip(
         prepared.keys,
-        v.valid.to_pylist(),
-        v.adjustment_id.to_pylist(),
-        v.account.to_pylist(),
-        v.amount_minor.to_pylist(),
-        v.currency.to_pylist(),
+        zipped(v.valid, v.adjustment_id, v.account, v.amount_minor, v.currency),
         prepared.directions,
         strict=True,
     )
-    for key, ok, written, account, amount, currency, direction in rows:
+    for key, (ok, written, account, amount, currency), direction in rows:
         if not ok:
             continue
         entry = prepared.earlier.get(key)
         if entry is not None and entry.state == SUCCEEDED:
             continue
-        if entry is not None and entry.state == PENDING:
-            if age(entry, now, offset) < STALE_AFTER:
-                continue  # resent under its own key: Stripe settles it
-            stamp = min(entry.attempted_at, entry.attempted_at_server)
-            oldest = stamp if oldest is None else min(oldest, stamp)
-        want = Want(key, account, int(amount), currency, direction)
-        wants.append(want)
-        bare[want] = canonical(str(written))
-        accounts.add(account)
-    if not wants:
-        return []
-    guard.refresh(accounts, reach_back_to=oldest)
-    if not guard.swept and not guard.writable:
-        prepared.warnings.append(NOT_SWEPT)
-    for want in wants:
-        if guard.unsure(want):
-            prepared.unguarded[want.key] = "; ".join(sorted(set(guard.failed.values())))
-    verdicts = guard.verdicts(wants)
-    prepared.found = verdicts.found
-    prepared.conflicts = {k: max(o, key=lambda s: s.created) for k, o in verdicts.conflicts.items()}
-    left = {w: b for w, b in bare.items() if w.key not in verdicts.found}
-    left = {w: b for w, b in left.items() if w.key not in verdicts.conflicts}
-    return [_conflicts(prepared), _prefixes(prepared, guard, left)]
+        if entry is not None and entry.state == PENDING and age(entry, now, offset) < STALE_AFTER:
+            continue  # resent under its own key: Stripe settles it
+        yield Want(key, account, int(amount), currency, direction), entry, written
 
 
 def _conflicts(prepared: Prepared) -> Finding | None:
@@ -111,14 +141,11 @@ def _conflicts(prepared: Prepared) -> Finding | None:
     return _finding(prepared, clashes, "adjustment_conflict")
 
 
-def _prefixes(prepared: Prepared, guard: Guard, wants: dict[Want, str]) -> Finding | None:
+def _prefixes(prepared: Prepared, guard: Guard, found: dict[str, Seen]) -> Finding | None:
     """``possible_duplicate_prefix`` on the rows whose id Stripe holds, for this job and with
-    these values, under another prefix; none when the run (or an earlier one, as the store
-    remembers) was told the prefix change is meant."""
+    these values, under another prefix (``found``, by key); none when the run (or an earlier
+    one, as the store remembers) was told the prefix change is meant."""
     job = prepared.job
-    if not wants:
-        return None
-    found = guard.other_prefixes(wants, job.name)
     if not found:
         return None
     store = guard.store

@@ -63,8 +63,20 @@ A = TypeVar("A")
 class Engine:
     """Attempts for one command (a run, a reversal): see the module docstring."""
 
-    def __init__(self, *, client: Client, clock: Clock, run_id: str, events: Events) -> None:
+    def __init__(
+        self,
+        *,
+        client: Client,
+        clock: Clock,
+        run_id: str,
+        events: Events,
+        sink: Callable[[Hashable, Outcome[Any]], None] | None = None,
+    ) -> None:
         self.client = client
+        # Where each outcome goes as its attempt ends (in the same instant the attempt stops
+        # being in flight): kept here by default; a command with many tasks keeps its own,
+        # compact, and asks :meth:`settled` only about the tasks it holds no outcome of.
+        self._sink = sink
         self.clock = clock
         self.run_id = run_id
         self.events = events
@@ -86,7 +98,9 @@ class Engine:
         now, taken in one instant: its outcome when it has one; ``unknown`` while it is in
         flight (its request may be on the wire: the journal holds it pending and the next run
         settles it); never started: ``skipped``, or ``unknown`` when an earlier attempt is
-        still pending."""
+        still pending. With a ``sink``, the outcomes went there: a task the caller found no
+        outcome of before asking, and that is neither in flight nor here, may have ended since
+        (the caller looks in its sink again, after this)."""
         code, message = self.stop_reason()
         out: dict[Hashable, Outcome[Any]] = {}
         with self._lock:
@@ -135,7 +149,10 @@ class Engine:
             self._inflight.add(token)
         outcome = self._guarded(op, earlier)
         with self._lock:  # one instant: in flight until its outcome is known (see settled())
-            self._outcomes[token] = outcome
+            if self._sink is None:
+                self._outcomes[token] = outcome
+            else:
+                self._sink(token, outcome)
             self._inflight.discard(token)
         return outcome
 

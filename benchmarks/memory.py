@@ -1,0 +1,211 @@
+"""Memory benchmark: peak RSS of `ledgerrun run` and `ledgerrun reconcile` on a large night.
+
+    .venv/bin/python benchmarks/memory.py [--rows 200000] [--per-account 10] [--concurrency 32]
+    .venv/bin/python benchmarks/memory.py --rows 20000 200000     # two sizes: the slope per row
+
+For each size: a ledger of ROWS debits over ROWS / PER_ACCOUNT accounts (every eleventh a debit
+by charge), a sandbox in its own process (limits off, no latency) seeded with those accounts, and
+a fresh journal. Then, each in its own process, as a user runs them:
+
+1. ``ledgerrun run`` of the ledger (the first night of a journal: the guard sweeps every account,
+   pre-flight checks each one, then every row is debited);
+2. ``ledgerrun reconcile`` of that run date.
+
+Prints each process's peak RSS (``ru_maxrss`` from ``os.wait4``) and wall time, the requests
+the reconcile sent (the sandbox's own counters, ``GET /_sandbox/state``: ``stats.requests`` and
+``stats.operations``), and each goal beside its figure. With two sizes it also prints the
+growth per row between them (what the peak costs per row, start-up and imports taken out).
+
+Goals (issue 26): run <= 300 MB and reconcile <= 300 MB at 200,000 rows over 20,000 accounts;
+reconcile's requests bounded by the objects it lists, not by the accounts of the journal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import installed  # noqa: F401  (time ledgerrun with its bytecode cached, as installed)
+
+KEY = "sk_test_memory_benchmark"
+PLATFORM = "acct_1PlatformMEMORY00"
+RUN_DATE = "2026-11-26"
+GOAL_MB = 300
+
+
+def seed(folder: Path, ids: list[str]) -> Path:
+    data = {
+        "platform": {"id": PLATFORM, "country": "US", "default_currency": "usd"},
+        "api_keys": [KEY],
+        "accounts": [
+            {
+                "id": i,
+                "type": "express",
+                "country": "US",
+                "default_currency": "usd",
+                "balance": {"usd": 10**12},
+            }
+            for i in ids
+        ],
+    }
+    path = folder / "accounts.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def ledger(folder: Path, ids: list[str], rows: int) -> Path:
+    """ROWS debits, each account's rows together; a description and a metadata column as a
+    real export carries them."""
+    rng = random.Random(11)
+    path = folder / "ledger.csv"
+    per = max(1, rows // len(ids))
+    with path.open("w") as out:
+        out.write("adjustment_id,account,amount,currency,method,description,metadata.invoice\n")
+        for n in range(rows):
+            method = "charge" if n % 11 == 0 else "transfer"
+            out.write(
+                f"MEM-{n:07d},{ids[n // per % len(ids)]},{rng.randrange(100, 99999) / 100:.2f},"
+                f"usd,{method},Adjustment {n} for November,INV-{n:08d}\n"
+            )
+    return path
+
+
+def start_sandbox(accounts: Path) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ledgerrun", "sandbox", "--accounts", str(accounts),
+         "--port", "0", "--seed", "1", "--limits", "off"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if not line.startswith("listening on "):
+        raise SystemExit(f"sandbox did not start: {line!r}")
+    return proc, line.removeprefix("listening on ")
+
+
+def stats(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url + "/_sandbox/state") as answer:
+        return dict(json.load(answer)["stats"])
+
+
+def measured(cmd: list[str], folder: Path) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MB and stdout of one whole process."""
+    start = time.perf_counter()
+    with (folder / "out.txt").open("w+") as out, (folder / "err.txt").open("w+") as err:
+        proc = subprocess.Popen(
+            cmd, env={**os.environ, "STRIPE_API_KEY": KEY}, stdout=out, stderr=err, text=True
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        printed, logged = out.read(), err.read()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {code}:\n{printed[-3000:]}\n{logged[-3000:]}")
+    return wall, usage.ru_maxrss / 1024, printed
+
+
+def run_size(rows: int, per_account: int, concurrency: int) -> dict[str, float]:
+    accounts = max(1, rows // per_account)
+    ids = [f"acct_1Mem{n:09d}" for n in range(accounts)]
+    with tempfile.TemporaryDirectory(prefix="ledgerrun-memory-") as tmp:
+        folder = Path(tmp)
+        sandbox, url = start_sandbox(seed(folder, ids))
+        try:
+            path = ledger(folder, ids, rows)
+            job = folder / "memory.toml"
+            job.write_text(
+                f'[job]\nname = "memory"\nledger = "{path}"\n'
+                f'results = "{folder}/memory.results.csv"\njournal = "{folder}/journal.sqlite"\n'
+                f'[stripe]\napi_base = "{url}"\nrate_limit = 10000\nlimits = "off"\n'
+                f"concurrency = {concurrency}\n"
+            )
+            base = [sys.executable, "-m", "ledgerrun"]
+            run_wall, run_peak, _ = measured([*base, "run", str(job), "--date", RUN_DATE], folder)
+            summary = json.loads((folder / "memory.results.csv.summary.json").read_text())
+            succeeded = int(summary["counts"].get("succeeded", 0))
+            before = stats(url)
+            rec_wall, rec_peak, out = measured(
+                [*base, "reconcile", str(job), "--date", RUN_DATE, "--format", "json"], folder
+            )
+            after = stats(url)
+            findings = json.loads(out)
+        finally:
+            sandbox.terminate()
+            sandbox.wait()
+    ops_before = dict(before["operations"])  # type: ignore[call-overload]
+    ops = {
+        op: int(n) - int(ops_before.get(op, 0))
+        for op, n in dict(after["operations"]).items()  # type: ignore[call-overload]
+        if int(n) - int(ops_before.get(op, 0))
+    }
+    return {
+        "rows": rows,
+        "accounts": accounts,
+        "succeeded": succeeded,
+        "run_s": run_wall,
+        "run_mb": run_peak,
+        "rec_s": rec_wall,
+        "rec_mb": rec_peak,
+        "rec_requests": int(after["requests"]) - int(before["requests"]),  # type: ignore[call-overload]
+        "rec_ops": ops,  # type: ignore[dict-item]
+        "verdict": findings["verdict"],
+        "objects": findings["objects_found"],
+        "checked": findings["succeeded_rows_checked"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[200_000])
+    parser.add_argument("--per-account", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    print(f"command: {' '.join(sys.argv)}")
+    results = []
+    for rows in args.rows:
+        r = run_size(rows, args.per_account, args.concurrency)
+        results.append(r)
+        print(f"\n{r['rows']:,} rows over {r['accounts']:,} accounts: {r['succeeded']:,} succeeded")
+        print(f"  run        peak {r['run_mb']:7.0f} MB   {r['run_s']:7.1f} s")
+        print(
+            f"  reconcile  peak {r['rec_mb']:7.0f} MB   {r['rec_s']:7.1f} s   "
+            f"{r['rec_requests']:,} requests for {r['objects']:,} objects "
+            f"({r['checked']:,} rows checked, verdict {r['verdict']})"
+        )
+        for op, n in sorted(r["rec_ops"].items()):  # type: ignore[attr-defined]
+            print(f"    {op:<28} {n:>8,}")
+    if len(results) > 1:
+        small, large = results[0], results[-1]
+        span = large["rows"] - small["rows"]
+        for what, key in (("run", "run_mb"), ("reconcile", "rec_mb")):
+            slope = (large[key] - small[key]) * 1024 / span
+            print(
+                f"{what:<10} grows {slope:.2f} KB per row ({small['rows']:,} -> {large['rows']:,})"
+            )
+    last = results[-1]
+    print("\ngoals (issue 26, at 200,000 rows / 20,000 accounts):")
+    print(f"  run peak RSS       {last['run_mb']:7.0f} MB   goal <= {GOAL_MB} MB")
+    print(f"  reconcile peak RSS {last['rec_mb']:7.0f} MB   goal <= {GOAL_MB} MB")
+    print(
+        f"  reconcile requests {last['rec_requests']:7,}      goal: bounded by objects listed "
+        f"({last['objects']:,}), not the journal's accounts"
+    )
+
+
+if __name__ == "__main__":
+    main()
