@@ -187,6 +187,12 @@ def test_intents_wait_for_the_disk_and_outcomes_do_not(url: str) -> None:
     # Even when the role's or server's default is off, an intent commits synchronously.
     lax = url + "%20-csynchronous_commit%3Doff"
     with opened(lax) as store:
+        store.record_intent(intent())
+        assert store._fast is None  # intents never touch the outcomes' connection
+        succeed(store)
+        assert store._fast is not None and store._conn is not None
+        assert store._fast.execute("SHOW synchronous_commit").fetchone() == ("off",)
+        assert store._conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
         with store._tx("probe", write=True) as conn:
             assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
         with store._tx("probe", write=True, durable=False) as conn:

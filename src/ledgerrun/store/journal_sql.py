@@ -3,7 +3,9 @@ the guard has seen in Stripe, listing marks and account checks.
 
 The rules that protect an idempotency key live here, once, for every SQL store: a succeeded
 adjustment takes no new intent; an intent cannot swap the key or parameters of its generation;
-attempts never go down; an outcome needs an intent.
+attempts never go down; an outcome needs an intent. An intent or an outcome is first written as
+one guarded write (:mod:`ledgerrun.store.writes`), which the store may commit with other threads'
+writes; one the guard kept out is looked at again alone, rule by rule, and refused saying why.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import astuple
 from typing import Any
 
 from ledgerrun.errors import JournalError
-from ledgerrun.store import codec, schema
+from ledgerrun.store import codec, schema, writes
 from ledgerrun.store.model import (
     FAILED,
     PENDING,
@@ -98,7 +100,22 @@ class JournalTables(RunTables):
         what = f"{'reversal' if table == 'reversals' else 'adjustment'} {written} ({entry.key})"
         if entry.state != PENDING:
             raise JournalError(f"an intent must be {PENDING}, not {entry.state} ({what})")
-        values = codec.encode(entry, columns)
+        values = writes.ENCODE[table](entry)
+        self._commit(
+            writes.intent(
+                table,
+                entry,
+                values,
+                f"record the intent of {what}",
+                lambda: self._intent_alone(table, entry, columns, values, what),
+            )
+        )
+
+    def _intent_alone(
+        self, table: str, entry: Any, columns: tuple[str, ...], values: list[Any], what: str
+    ) -> None:
+        """An intent the guarded upsert did not take, looked at rule by rule: refused with the
+        rule it breaks, or written (a request stored by an older version in other JSON)."""
         sent = values[columns.index("request")]
         with self._tx(f"record the intent of {what}", write=True) as conn:
             old = conn.execute(
@@ -219,6 +236,22 @@ class JournalTables(RunTables):
         label = "unknown outcome" if kind == "unknown" else kind
         noun = "reversal" if table == "reversals" else "adjustment"
         what = f"the {label} of {noun} {key}"
+        self._commit(
+            writes.outcome(
+                table,
+                kind,
+                key,
+                values,
+                f"record {what}",
+                lambda: self._update_alone(table, kind, key, values, what),
+            )
+        )
+
+    def _update_alone(
+        self, table: str, kind: str, key: str, values: dict[str, Any], what: str
+    ) -> None:
+        """An outcome for an attempt that was not pending, looked at alone: the same success
+        again is nothing to do; anything else is refused, saying why."""
         ids = _OBJECT_IDS[table]
         with self._tx(f"record {what}", write=True, durable=False) as conn:
             row = conn.execute(
