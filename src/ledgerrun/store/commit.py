@@ -42,6 +42,7 @@ class Write:
     """Statements committed together; applied when the last one's row count is above zero."""
 
     doing: str  # what it does, for an error message ("record the intent of adjustment ...")
+    row: str  # the row it writes (writes of distinct rows may be sent grouped by statement)
     statements: tuple[Statement, ...]
     durable: bool  # committed, and on disk, before the call returns
     otherwise: Callable[[], None]  # when it did not apply: the rules one by one, alone

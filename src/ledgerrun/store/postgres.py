@@ -319,20 +319,38 @@ class PostgresStore(StoreSchema, ReversalTables, WebTables):
         return self._send_batch(self._fast_live(), writes, doing)
 
     def _send_batch(self, conn: PgConn, writes: Sequence[Write], doing: str) -> list[bool]:
-        last = []
+        """Writes of distinct rows go grouped by statement, each group as one ``executemany``
+        (its rows' statements keep their order); the last statement's count of each write
+        says whether it applied."""
+        groups: dict[tuple[str, ...], list[int]] = {}
+        if len({w.row for w in writes}) == len(writes):
+            for i, write in enumerate(writes):
+                groups.setdefault(tuple(sql for sql, _ in write.statements), []).append(i)
+        else:  # one row twice: each write alone, in order
+            groups = {(str(i),): [i] for i in range(len(writes))}
+        lasts: list[tuple[list[int], psycopg.Cursor[tuple[Any, ...]]]] = []
         with self._guard(doing):
             try:
                 with conn.pipeline():
                     conn.execute(BEGIN_WRITE)
                     conn.execute(self._write_lock)
-                    for write in writes:
-                        for sql, params in write.statements:
-                            cursor = conn.execute(to_pyformat(sql), params)
-                        last.append(cursor)
+                    for members in groups.values():
+                        statements = writes[members[0]].statements
+                        for n, (sql, _) in enumerate(statements):
+                            cursor = conn.cursor()
+                            params = [writes[i].statements[n][1] for i in members]
+                            last = n == len(statements) - 1
+                            cursor.executemany(to_pyformat(sql), params, returning=last)
+                        lasts.append((members, cursor))
                     conn.execute("COMMIT")
             finally:
                 end(conn)
-        return [cursor.rowcount > 0 for cursor in last]
+            applied = [False] * len(writes)
+            for members, cursor in lasts:
+                for i in members:
+                    applied[i] = cursor.rowcount > 0
+                    cursor.nextset()
+        return applied
 
     @contextlib.contextmanager
     def _guard(self, doing: str) -> Iterator[None]:

@@ -82,7 +82,8 @@ def intent(
     kind = "reversal_intent" if table == "reversals" else "intent"
     noted = (schema.now_text(), kind, entry.run_id, detail, entry.key)
     guard = (entry.generation, entry.idempotency_key, sent)
-    return Write(doing, ((upsert, values), (event, noted + guard)), True, otherwise)
+    statements = ((upsert, values), (event, noted + guard))
+    return Write(doing, f"{table}:{entry.key}", statements, True, otherwise)
 
 
 def outcome(
@@ -100,4 +101,5 @@ def outcome(
     event, update = outcome_sql(table, tuple(changes))
     prefix = "reversal_" if table == "reversals" else ""
     noted = (schema.now_text(), prefix + kind, values.get("run_id"), detail, key)
-    return Write(doing, ((event, noted), (update, (*changes.values(), key))), False, otherwise)
+    statements = ((event, noted), (update, (*changes.values(), key)))
+    return Write(doing, f"{table}:{key}", statements, False, otherwise)
