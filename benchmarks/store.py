@@ -2,12 +2,19 @@
 
     .venv/bin/python tools/pgserver.py run --durable -- .venv/bin/python benchmarks/store.py
     (make bench runs exactly this; or set LEDGERRUN_TEST_PG to a database it may fill)
+    ... benchmarks/store.py --against REV   (the same measures on another version, in the same run)
 
-1. Added latency per debit: the time the runner spends in the store for one debit, an intent
-   (committed durably, before the request) plus its outcome (committed without waiting for the
-   disk), measured in-process one debit after another; and how many debits per second the store
-   takes with 16 threads writing at once (the runner's threads share one connection).
-2. Sending rate: `ledgerrun run` on a sandbox with 100 ms latency at rate_limit 100 with its store
+1. The runner's ceiling: a run's sending (3,000 debits over 300 accounts, concurrency 8) through
+   the real executor, engine and Stripe client, on an in-process Stripe that answers at once
+   (benchmarks/instant.py), into each store with its intents durable: debits per second (goal
+   >= 1,000: the store is never the bottleneck), the CPU of a debit, the part of it the store
+   costs (against the same run with no store at all), and the statements and transactions per
+   debit. Each run in a process of its own, repeated (median and range). ``--against REV`` runs
+   the same on the sources of a git revision (``main``, a commit) for a same-run baseline.
+2. Added latency per debit: the time the runner spends in the store for one debit, an intent
+   (committed durably, before the request) plus its outcome, measured in-process one debit after
+   another; and how many debits per second the store takes with 16 threads writing at once.
+3. Sending rate: `ledgerrun run` on a sandbox with 100 ms latency at rate_limit 100 with its store
    on PostgreSQL (and on SQLite for comparison); target >= 0.95 of the limit while sending.
 
 The PostgreSQL server fsyncs (``--durable``), so durable commits cost what they cost on a real
@@ -35,6 +42,7 @@ from urllib.parse import quote
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ceiling
 from run import KEY, ledger, seed, start_sandbox
 
 from ledgerrun.store import open_store
@@ -130,7 +138,10 @@ def main() -> None:
     parser.add_argument("--debits", type=int, default=2000, help="for the latency measure")
     parser.add_argument("--rows", type=int, default=3000, help="for the sending measure")
     parser.add_argument("--accounts", type=int, default=300)
-    parser.add_argument("--only", choices=["latency", "sending"], help="one of the two measures")
+    parser.add_argument("--concurrency", type=int, default=8, help="for the ceiling measure")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the ceiling measure")
+    parser.add_argument("--against", metavar="REV", help="the ceiling on this revision too")
+    parser.add_argument("--only", choices=["ceiling", "latency", "sending"], help="one measure")
     args = parser.parse_args()
     base = os.environ.get("LEDGERRUN_TEST_PG")
     if not base:
@@ -144,15 +155,18 @@ def main() -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python"
         f" {platform.python_version()}, PostgreSQL {version[0] if version else '?'} on"
-        f" 127.0.0.1 (fsync {fsync[0] if fsync else '?'})"
+        f" 127.0.0.1 (fsync {fsync[0] if fsync else '?'}); load average"
+        f" {' '.join(f'{n:.1f}' for n in os.getloadavg())}"
     )
     print(f"command: {' '.join(sys.argv)}")
     ok: bool | None = None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        if args.only != "sending":
+        if args.only in (None, "ceiling"):
+            ceiling.measure(folder, lambda: fresh_pg(base), args)
+        if args.only in (None, "latency"):
             measure_latency(folder, base, args.debits)
-        if args.only != "latency":
+        if args.only in (None, "sending"):
             ok = measure_sending(folder, base, args.rows, args.accounts)
     print(
         "\ntarget (PostgreSQL store: >= 0.95 of the limit while sending):",
