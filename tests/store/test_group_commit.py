@@ -1,6 +1,7 @@
 """Group commit, on every store: writes that arrive while a commit is under way are committed
-together by the next writer, each caller with its own answer; an outcome need not wait for
-that commit, but its own thread reads it at once, and a failure of it stops the next writer.
+together by the next writer, each caller with its own answer. An outcome recorded with
+``wait=False`` (as the engine records them) goes with the store's next transaction: any thread's
+next write, the next read, or closing the store; a refusal of it stops the next writer.
 
 The writer's place is held, to line writes up behind it, by a transaction of a test thread's own
 (``store._tx(..., write=True)``); tests wait for the queue to fill, never for a time to pass."""
@@ -84,6 +85,11 @@ def in_thread(
     return run
 
 
+def later(store: Store, key: str = "adj-1", **changes: object) -> None:
+    """An outcome whose caller does not wait for its commit."""
+    succeed(store, key, wait=False, **changes)
+
+
 def test_writes_waiting_behind_a_commit_are_committed_together_each_with_its_answer(
     store: Store, batches: list[int]
 ) -> None:
@@ -105,7 +111,7 @@ def test_writes_waiting_behind_a_commit_are_committed_together_each_with_its_ans
         for thread in threads:
             thread.start()
         queued(store, 4)
-        succeed(store, "adj-0")  # an outcome: it does not wait for the commit under way
+        later(store, "adj-0")  # an outcome that does not wait: it goes with them
         queued(store, 5)
     for thread in threads:
         thread.join(WAIT_S)
@@ -117,28 +123,42 @@ def test_writes_waiting_behind_a_commit_are_committed_together_each_with_its_ans
     assert got["adj-9"].idempotency_key == intent("adj-9").idempotency_key  # kept
 
 
+def test_an_outcome_that_did_not_wait_goes_with_the_next_write_of_any_thread(
+    store: Store, batches: list[int]
+) -> None:
+    store.record_intent(intent())
+    batches.clear()
+    later(store)  # nothing else under way: still not committed on its own
+    assert batches == [] and store._writer._deferred == 1  # type: ignore[attr-defined]
+    other = threading.Thread(target=lambda: store.record_intent(intent("adj-2")))
+    other.start()
+    other.join(WAIT_S)
+    assert batches == [2]  # the other thread's intent took it along: one transaction
+
+
 def test_an_outcome_that_did_not_wait_is_read_by_its_thread_and_any_other(store: Store) -> None:
     store.record_intent(intent())
+    later(store)
+    assert store.entries(["adj-1"])["adj-1"].state == SUCCEEDED  # the read commits it first
+    store.record_intent(intent("adj-2"))
     seen: list[str] = []
-    reader = threading.Thread(target=lambda: seen.append(store.entries(["adj-1"])["adj-1"].state))
+    reader = threading.Thread(target=lambda: seen.append(store.entries(["adj-2"])["adj-2"].state))
     with Holder(store) as holder:
-        succeed(store)  # returns while another transaction holds the writer's place
-        assert store._writer._deferred == 1  # type: ignore[attr-defined]
+        later(store, "adj-2")  # queued behind another transaction
         reader.start()  # waits for that outcome, not for a snapshot without it
         holder.release()
         reader.join(WAIT_S)
-        assert seen == [SUCCEEDED]
-        assert store.entries(["adj-1"])["adj-1"].state == SUCCEEDED
+    assert seen == [SUCCEEDED]
 
 
 def test_the_failure_of_an_outcome_that_did_not_wait_stops_the_next_writer(store: Store) -> None:
-    with Holder(store):
-        succeed(store, "ghost")  # no intent for it: refused, but only once it is committed
+    later(store, "ghost")  # no intent for it: refused, but only once a transaction carries it
+    store.record_intent(intent("adj-2"))  # carries it (and is kept)
     with pytest.raises(JournalError, match="no intent"):
-        store.record_intent(intent("adj-2"))  # told, and not written
-    assert store.entries(["adj-2"]) == {}
-    store.record_intent(intent("adj-2"))  # said once: the next write goes through
-    assert store.entries(["adj-2"])["adj-2"].state == PENDING
+        store.record_intent(intent("adj-3"))  # told, and not written
+    assert set(store.entries(["adj-2", "adj-3"])) == {"adj-2"}
+    store.record_intent(intent("adj-3"))  # said once: the next write goes through
+    assert store.entries(["adj-3"])["adj-3"].state == PENDING
 
 
 def test_a_commit_that_fails_fails_every_write_in_it_and_hands_the_place_on(
@@ -175,9 +195,21 @@ def test_a_commit_that_fails_fails_every_write_in_it_and_hands_the_place_on(
 def test_close_commits_the_outcomes_that_did_not_wait(open_: Callable[..., Store]) -> None:
     store = open_()
     store.record_intent(intent())
+    store.record_intent(intent("adj-2"))
+    later(store)
     with Holder(store):
-        succeed(store)
+        later(store, "adj-2")
         closing = threading.Thread(target=store.close)
-        closing.start()  # waits for the holder, then commits the outcome, then closes
+        closing.start()  # waits for the holder, then commits the outcomes, then closes
     closing.join(WAIT_S)
-    assert open_().entries(["adj-1"])["adj-1"].state == SUCCEEDED
+    got = open_().entries(["adj-1", "adj-2"])
+    assert [got[k].state for k in ("adj-1", "adj-2")] == [SUCCEEDED, SUCCEEDED]
+
+
+def test_an_outcome_that_waits_is_committed_before_its_call_returns(
+    store: Store, batches: list[int]
+) -> None:
+    store.record_intent(intent())
+    batches.clear()
+    succeed(store)
+    assert batches == [1] and store._writer._deferred == 0  # type: ignore[attr-defined]

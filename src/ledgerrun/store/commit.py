@@ -6,15 +6,16 @@ writer busy does not wait for a turn of its own at the disk: it queues its write
 commit under way ends, the next writer commits every write queued so far in one transaction,
 one flush for all of them.
 
-* A **durable** write (an intent) waits: when :meth:`GroupCommit.write` returns, it is committed,
-  on disk, and its own rules were checked; an intent is on disk before its request is sent.
-* Any other write (an outcome) does not wait for a commit under way: the writer commits it with
-  the next transaction, before it gives the writer's place up. A crash may lose it; its attempt
-  then stays ``pending`` under its durable intent, and the next run settles it under the same
-  idempotency key, exactly as after a crash before the answer arrived. Reads wait for such
-  writes (:meth:`GroupCommit.settle`), so a thread always reads what it wrote. If one fails,
-  its error is raised to the next writer of the store (which stops a run, as a journal that
-  cannot take an outcome always has).
+* A write **waits** by default: when :meth:`GroupCommit.write` returns, it is committed (a
+  durable one on disk: an intent is on disk before its request is sent), or its error raised.
+* A non-durable write whose caller says it need not wait (``wait=False``: the engine's outcomes)
+  is queued, and committed with the store's next transaction: the next write of any thread, or
+  the next read (reads commit what is queued first, so a thread always reads what it wrote), or
+  closing the store. A crash may lose it; its attempt then stays ``pending`` under its durable
+  intent, and the next run settles it under the same idempotency key, exactly as after a crash
+  before Stripe's answer arrived. If it is refused or its commit fails, the error is raised to
+  the store's next writer (which stops a run, as a journal that cannot take an outcome always
+  has).
 
 A :class:`Write` is a few statements whose last one's row count says whether it applied; the
 store runs a batch of them (:data:`Runner`) in one transaction. A write that did not apply is
@@ -44,7 +45,7 @@ class Write:
     doing: str  # what it does, for an error message ("record the intent of adjustment ...")
     row: str  # the row it writes (writes of distinct rows may be sent grouped by statement)
     statements: tuple[Statement, ...]
-    durable: bool  # committed, and on disk, before the call returns
+    durable: bool  # on disk once committed (else committed without waiting for the disk)
     otherwise: Callable[[], None]  # when it did not apply: the rules one by one, alone
 
 
@@ -54,15 +55,20 @@ transaction fails (then none of them is committed)."""
 
 
 class _Ticket:
-    __slots__ = ("_wake", "applied", "deferred", "error", "lead", "write")
+    __slots__ = ("_wake", "applied", "error", "lead", "waits", "write")
 
-    def __init__(self, write: Write | None) -> None:
+    def __init__(self, write: Write | None, waits: bool = True) -> None:
         self.write = write  # None: the caller wants the writer's place for its own transaction
-        self.deferred = False  # its caller did not wait
+        self.waits = waits  # its caller waits for its answer
         self.lead = False  # its caller was handed the writer's place
         self.applied = False
         self.error: BaseException | None = None
         self._wake: threading.Lock | None = None
+
+    def arm(self) -> None:
+        """Ready to sleep: a wake that comes before the sleep is not lost."""
+        self._wake = threading.Lock()
+        self._wake.acquire()
 
     def sleep(self) -> None:
         assert self._wake is not None
@@ -80,24 +86,22 @@ class GroupCommit:
         self._run = run
         self._limit = limit  # writes per transaction at most
         self._lock = threading.Lock()
-        self._settled = threading.Condition(self._lock)  # no deferred write left
+        self._changed = threading.Condition(self._lock)  # the place was left, or all committed
         self._busy = False  # a thread holds the writer's place (or is being handed it)
         self._owner: int | None = None  # the thread holding it
         self._queue: deque[_Ticket] = deque()
-        self._deferred = 0  # writes whose callers did not wait, not committed yet
+        self._deferred = 0  # writes queued whose callers did not wait
         self._failed: BaseException | None = None  # one of them failed: for the next writer
 
-    def write(self, write: Write) -> None:
+    def write(self, write: Write, wait: bool = True) -> None:
         """Commit ``write`` (see the module docstring); raises its error, or the error of an
         earlier write that did not wait."""
         if self._owner == threading.get_ident():
-            raise RuntimeError(
-                "a write inside a transaction of the writer's own would wait forever"
-            )
-        ticket = _Ticket(write)
+            raise RuntimeError("a write inside the writer's own transaction would wait forever")
+        ticket = _Ticket(write, wait or write.durable)
         if self._enter(ticket):
             self._serve([ticket])
-        if ticket.deferred:
+        if not ticket.waits:
             return
         if ticket.error is not None:
             raise ticket.error
@@ -119,32 +123,37 @@ class GroupCommit:
             self._serve([])
 
     def settle(self) -> None:
-        """Wait until every write whose caller did not wait is committed."""
-        if not self._deferred or self._owner == threading.get_ident():
-            return
-        with self._settled:
-            while self._deferred:
-                self._settled.wait()
+        """Commit the writes queued whose callers did not wait (or wait for the writer who
+        does), so that what follows reads them."""
+        me = threading.get_ident()
+        while self._deferred and self._owner != me:
+            with self._lock:
+                if self._busy:
+                    self._changed.wait()
+                    continue
+                if not self._deferred:
+                    return
+                self._busy, self._owner = True, me
+            self._serve([])
 
     # --- the writer's place ---------------------------------------------------------------------
 
     def _enter(self, ticket: _Ticket, report: bool = True) -> bool:
-        """True when the caller holds the writer's place now; False when another writer took
-        its write (committed, or to be committed when it does not wait)."""
+        """True when the caller holds the writer's place now; False when its write was taken
+        by another writer (committed), or queued for the next one (when it does not wait)."""
         with self._lock:
             failed, self._failed = (self._failed, None) if report else (None, self._failed)
             if failed is not None:
                 raise _shared(failed, ticket.write)
+            if not ticket.waits:
+                self._queue.append(ticket)
+                self._deferred += 1
+                return False
             if not self._busy:
                 self._busy, self._owner = True, threading.get_ident()
                 return True
             self._queue.append(ticket)
-            if ticket.write is not None and not ticket.write.durable:
-                ticket.deferred = True
-                self._deferred += 1
-                return False
-            ticket._wake = threading.Lock()
-            ticket._wake.acquire()
+            ticket.arm()
         try:
             ticket.sleep()  # woken done, or as the next writer
         except BaseException:  # interrupted while queued (Ctrl-C in the main thread)
@@ -153,7 +162,7 @@ class GroupCommit:
                 if queued:
                     self._queue.remove(ticket)
             if not queued and ticket.lead:
-                self._give_up()  # handed the place meanwhile: hand it on
+                self._leave()  # handed the place meanwhile: hand it on
             raise
         if ticket.lead:
             with self._lock:
@@ -161,47 +170,36 @@ class GroupCommit:
         return ticket.lead
 
     def _serve(self, first: list[_Ticket], drain: bool = False) -> None:
-        """Holding the writer's place: commit ``first`` with the writes queued behind it, and go
-        on while writes are queued that nobody waits for (all writes, if ``drain``); then hand
-        the place to the next caller waiting, or give it up (``drain``: the caller keeps it)."""
+        """Holding the writer's place: commit ``first`` with every write queued behind it (and
+        again, while writes are queued, if ``drain``); then hand the place to the next caller
+        waiting, or leave it (``drain``: the caller keeps it)."""
         own = first[0] if first else None
-        following: _Ticket | None = None
-        with self._lock:
-            batch = self._take(first)
         try:
             while True:
+                with self._lock:
+                    batch = self._take(first)
+                first = []
                 if batch:
                     self._round(batch, own)
                     own = None
-                with self._lock:
-                    if not drain:
-                        following = next((t for t in self._queue if t._wake is not None), None)
-                    if following is not None:
-                        self._queue.remove(following)
-                        following.lead, self._owner = True, None  # still busy: handed on
-                        break
-                    batch = self._take([])
-                    if not batch:
-                        if not drain:
-                            self._busy, self._owner = False, None
-                        break
-        except BaseException:
+                if not (drain and batch):
+                    break
+        finally:
             if not drain:
-                self._give_up()
-            raise
-        if following is not None:
-            following.wake()
+                self._leave()
 
-    def _give_up(self) -> None:
-        """Leave the writer's place after an interruption: to the next caller waiting, if any
-        (writes nobody waits for are taken by the next writer)."""
+    def _leave(self) -> None:
+        """Hand the writer's place to the first caller waiting, or leave it free (writes queued
+        that nobody waits for go with the next transaction)."""
         with self._lock:
-            following = next((t for t in self._queue if t._wake is not None), None)
+            following = next((t for t in self._queue if t.waits), None)
+            self._owner = None
             if following is None:
-                self._busy, self._owner = False, None
+                self._busy = False
+                self._changed.notify_all()
             else:
                 self._queue.remove(following)
-                following.lead, self._owner = True, None
+                following.lead = True  # the place stays busy: handed on
         if following is not None:
             following.wake()
 
@@ -219,7 +217,7 @@ class GroupCommit:
             for t, done in zip(batch, applied, strict=True):
                 t.applied = done
         for t in batch:
-            if t.deferred:
+            if not t.waits:
                 stop = self._settle_deferred(t) or stop
             elif t is not own:
                 t.wake()
@@ -243,7 +241,7 @@ class GroupCommit:
                 self._failed = error
             self._deferred -= 1
             if not self._deferred:
-                self._settled.notify_all()
+                self._changed.notify_all()
         return stop
 
     def _take(self, first: list[_Ticket]) -> list[_Ticket]:

@@ -304,9 +304,9 @@ class PostgresStore(StoreSchema, ReversalTables, WebTables):
             finally:
                 end(conn)
 
-    def _commit(self, write: Write) -> None:
+    def _commit(self, write: Write, wait: bool = True) -> None:
         self._writing(write.doing)
-        self._writer.write(write)
+        self._writer.write(write, wait)
 
     def _batch(self, writes: Sequence[Write]) -> list[bool]:
         """The writes in one transaction and one round trip: every statement and COMMIT go

@@ -40,5 +40,5 @@ class SQLBase:
     ) -> contextlib.AbstractContextManager[Conn]:
         raise NotImplementedError  # pragma: no cover
 
-    def _commit(self, write: Write) -> None:
+    def _commit(self, write: Write, wait: bool = True) -> None:
         raise NotImplementedError  # pragma: no cover

@@ -206,9 +206,9 @@ class SQLiteStore(JournalFile, ReversalTables, WebTables):
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
 
-    def _commit(self, write: Write) -> None:
+    def _commit(self, write: Write, wait: bool = True) -> None:
         self._writing(write.doing)
-        self._writer.write(write)
+        self._writer.write(write, wait)
 
     def _batch(self, writes: Sequence[Write]) -> list[bool]:
         """The writes in one transaction (see :class:`~ledgerrun.store.commit.GroupCommit`)."""

@@ -153,6 +153,7 @@ class Move(abc.ABC):
             request_id=answer.request_id,
             completed_at=at,
             attempts=sent,
+            wait=False,  # committed with the next transaction: see the engine
         )
 
     def save_failure(
@@ -166,6 +167,7 @@ class Move(abc.ABC):
             request_id=error.request_id,
             completed_at=at,
             attempts=sent,
+            wait=False,  # committed with the next transaction: see the engine
         )
 
     def save_unknown(
@@ -185,6 +187,7 @@ class Move(abc.ABC):
             error_message=message,
             request_id=request_id,
             attempts=sent,
+            wait=False,  # committed with the next transaction: see the engine
         )
 
 

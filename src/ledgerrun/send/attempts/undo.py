@@ -106,6 +106,7 @@ class _Undo(abc.ABC, Generic[A]):
             request_id=error.request_id,
             completed_at=at,
             attempts=sent,
+            wait=False,  # committed with the next transaction: see the engine
         )
 
     def save_unknown(
@@ -125,6 +126,7 @@ class _Undo(abc.ABC, Generic[A]):
             error_message=message,
             request_id=request_id,
             attempts=sent,
+            wait=False,  # committed with the next transaction: see the engine
         )
 
     @abc.abstractmethod
@@ -183,6 +185,7 @@ class TransferReversal(_Undo[Reversal]):
             request_id=answer.request_id,
             completed_at=at,
             attempts=sent,
+            wait=False,  # committed with the next transaction: see the engine
         )
 
 
@@ -233,6 +236,7 @@ class Refund(_Undo[Refunded]):
             attempts=sent,
             refund_id=answer.id,
             refund_status=answer.status,
+            wait=False,  # committed with the next transaction: see the engine
         )
 
 
