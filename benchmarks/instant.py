@@ -11,7 +11,7 @@ Also here: a journal in memory that keeps no rules at all, so that the CPU the s
 debit can be read as the difference between a run on it and a run on a real store.
 
     .venv/bin/python benchmarks/instant.py LOCATION [--rows 3000] [--accounts 300]
-                                                    [--concurrency 8]
+                                   [--concurrency 8] [--latency-ms 0] [--rate REQUESTS_PER_S]
 
 prints one run's figures as JSON (``benchmarks/store.py`` runs it, in a process of its own each
 time, on each store and on another version's sources for comparison).
@@ -43,12 +43,13 @@ PLATFORM = "acct_1PlatformBENCH0000"
 
 
 class InstantGateway:
-    """Debits and credits answered at once; every other request is not asked by a run's
-    sending phase and raises."""
+    """Debits and credits answered at once (or after ``latency_s``, as a network would: the
+    thread sleeps); every other request is not asked by a run's sending phase and raises."""
 
     server_offset: dt.timedelta | None = dt.timedelta(0)
 
-    def __init__(self) -> None:
+    def __init__(self, latency_s: float = 0.0) -> None:
+        self._latency_s = latency_s
         self._ids = itertools.count(1)
         self._made: dict[str, Movement] = {}
         self._lock = threading.Lock()
@@ -66,6 +67,8 @@ class InstantGateway:
     def _move(
         self, key: str, request: Mapping[str, Any], direction: Direction, method: str, account: str
     ) -> Movement:
+        if self._latency_s:
+            time.sleep(self._latency_s)
         with self._lock:
             self.requests += 1
             if key in self._made:
@@ -148,17 +151,19 @@ def items(rows: int, accounts: int) -> list[Item]:
     return out
 
 
-def executor(store: Any, concurrency: int, run_id: str = "bench-run") -> Executor:
+def executor(
+    store: Any, concurrency: int, latency_s: float = 0.0, rate: float | None = None
+) -> Executor:
     clock = SystemClock()
     client = Client(
-        InstantGateway(),  # type: ignore[arg-type]
-        pacer=Pacer(clock, overall=None),
+        InstantGateway(latency_s),  # type: ignore[arg-type]
+        pacer=Pacer(clock, overall=rate),
         clock=clock,
         jitter=lambda: 0.0,
     )
     return Executor(
         job="bench",
-        run_id=run_id,
+        run_id="bench-run",
         run_date="2026-11-26",
         client=client,
         store=store,
@@ -213,7 +218,14 @@ class Statements:
             psycopg.Cursor.executemany = counted_many  # type: ignore[method-assign]
 
 
-def measure(location: str, rows: int, accounts: int, concurrency: int) -> dict[str, float]:
+def measure(
+    location: str,
+    rows: int,
+    accounts: int,
+    concurrency: int,
+    latency_s: float = 0.0,
+    rate: float | None = None,
+) -> dict[str, float]:
     """One run's sending through the real executor, engine and client on the instant gateway,
     into the store at ``location`` ("memory": no store at all)."""
     from ledgerrun.store import open_store
@@ -221,7 +233,7 @@ def measure(location: str, rows: int, accounts: int, concurrency: int) -> dict[s
     store: Any = NoJournal() if location == "memory" else open_store(location)
     count = Statements()
     count.watch(store)
-    run = executor(store, concurrency)
+    run = executor(store, concurrency, latency_s, rate)
     todo = items(rows, accounts)
     gc.collect()
     before, began = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
@@ -249,8 +261,18 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=3000)
     parser.add_argument("--accounts", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="each debit's answer")
+    parser.add_argument("--rate", type=float, help="requests a second at most (default: none)")
     args = parser.parse_args()
-    print(json.dumps(measure(args.location, args.rows, args.accounts, args.concurrency)))
+    figures = measure(
+        args.location,
+        args.rows,
+        args.accounts,
+        args.concurrency,
+        args.latency_ms / 1000,
+        args.rate,
+    )
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

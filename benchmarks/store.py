@@ -4,13 +4,14 @@
     (make bench runs exactly this; or set LEDGERRUN_TEST_PG to a database it may fill)
     ... benchmarks/store.py --against REV   (the same measures on another version, in the same run)
 
-1. The runner's ceiling: a run's sending (3,000 debits over 300 accounts, concurrency 8) through
-   the real executor, engine and Stripe client, on an in-process Stripe that answers at once
-   (benchmarks/instant.py), into each store with its intents durable: debits per second (goal
-   >= 1,000: the store is never the bottleneck), the CPU of a debit, the part of it the store
-   costs (against the same run with no store at all), and the statements and transactions per
-   debit. Each run in a process of its own, repeated (median and range). ``--against REV`` runs
-   the same on the sources of a git revision (``main``, a commit) for a same-run baseline.
+1. The runner on each store (benchmarks/store_runner.py): a run's sending through the real
+   executor, engine and Stripe client on an in-process Stripe (benchmarks/instant.py), into each
+   store with its intents durable, at its ceiling (answers at once, concurrency 8: debits per
+   second, goal >= 1,000, the store never the bottleneck) and at Stripe's pace (answers after
+   100 ms, 100/s, concurrency 32); the CPU of a debit, the part the store costs (against the same
+   run with no store at all), statements and transactions per debit. Each run in a process of
+   its own, repeated (median and range). ``--against REV`` runs the same on the sources of a git
+   revision (``main``, a commit): a same-run baseline.
 2. Added latency per debit: the time the runner spends in the store for one debit, an intent
    (committed durably, before the request) plus its outcome, measured in-process one debit after
    another; and how many debits per second the store takes with 16 threads writing at once.
@@ -42,7 +43,7 @@ from urllib.parse import quote
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import ceiling
+import store_runner
 from run import KEY, ledger, seed, start_sandbox
 
 from ledgerrun.store import open_store
@@ -136,12 +137,12 @@ def send(folder: Path, url: str, ledger_path: Path, journal: str, tag: str) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--debits", type=int, default=2000, help="for the latency measure")
-    parser.add_argument("--rows", type=int, default=3000, help="for the sending measure")
+    parser.add_argument("--rows", type=int, default=3000, help="for the runner and sending")
     parser.add_argument("--accounts", type=int, default=300)
-    parser.add_argument("--concurrency", type=int, default=8, help="for the ceiling measure")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of the ceiling measure")
-    parser.add_argument("--against", metavar="REV", help="the ceiling on this revision too")
-    parser.add_argument("--only", choices=["ceiling", "latency", "sending"], help="one measure")
+    parser.add_argument("--concurrency", type=int, default=8, help="for the runner's ceiling")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the runner measure")
+    parser.add_argument("--against", metavar="REV", help="the runner measure on this revision too")
+    parser.add_argument("--only", choices=["runner", "latency", "sending"], help="one measure")
     args = parser.parse_args()
     base = os.environ.get("LEDGERRUN_TEST_PG")
     if not base:
@@ -162,8 +163,8 @@ def main() -> None:
     ok: bool | None = None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        if args.only in (None, "ceiling"):
-            ceiling.measure(folder, lambda: fresh_pg(base), args)
+        if args.only in (None, "runner"):
+            store_runner.measure(folder, lambda: fresh_pg(base), args)
         if args.only in (None, "latency"):
             measure_latency(folder, base, args.debits)
         if args.only in (None, "sending"):
