@@ -47,6 +47,7 @@ class Write:
     statements: tuple[Statement, ...]
     durable: bool  # on disk once committed (else committed without waiting for the disk)
     otherwise: Callable[[], None]  # when it did not apply: the rules one by one, alone
+    single: Statement | None = None  # the same as one statement, where the dialect allows it
 
 
 Runner = Callable[[Sequence[Write]], list[bool]]

@@ -319,13 +319,14 @@ class PostgresStore(StoreSchema, ReversalTables, WebTables):
         return self._send_batch(self._fast_live(), writes, doing)
 
     def _send_batch(self, conn: PgConn, writes: Sequence[Write], doing: str) -> list[bool]:
-        """Writes of distinct rows go grouped by statement, each group as one ``executemany``
-        (its rows' statements keep their order); the last statement's count of each write
-        says whether it applied."""
+        """Each write as one statement (its change and its event); writes of distinct rows
+        grouped by statement, each group one ``executemany``; the count of each write's
+        statement says whether it applied."""
+        steps = [(w.single,) if w.single is not None else w.statements for w in writes]
         groups: dict[tuple[str, ...], list[int]] = {}
         if len({w.row for w in writes}) == len(writes):
-            for i, write in enumerate(writes):
-                groups.setdefault(tuple(sql for sql, _ in write.statements), []).append(i)
+            for i, statements in enumerate(steps):
+                groups.setdefault(tuple(sql for sql, _ in statements), []).append(i)
         else:  # one row twice: each write alone, in order
             groups = {(str(i),): [i] for i in range(len(writes))}
         lasts: list[tuple[list[int], psycopg.Cursor[tuple[Any, ...]]]] = []
@@ -335,11 +336,14 @@ class PostgresStore(StoreSchema, ReversalTables, WebTables):
                     conn.execute(BEGIN_WRITE)
                     conn.execute(self._write_lock)
                     for members in groups.values():
-                        statements = writes[members[0]].statements
-                        for n, (sql, _) in enumerate(statements):
+                        shape = steps[members[0]]
+                        for n, (sql, _) in enumerate(shape):
+                            if len(members) == 1:  # one write: a plain execute costs less
+                                cursor = conn.execute(to_pyformat(sql), steps[members[0]][n][1])
+                                continue
                             cursor = conn.cursor()
-                            params = [writes[i].statements[n][1] for i in members]
-                            last = n == len(statements) - 1
+                            params = [steps[i][n][1] for i in members]
+                            last = n == len(shape) - 1
                             cursor.executemany(to_pyformat(sql), params, returning=last)
                         lasts.append((members, cursor))
                     conn.execute("COMMIT")

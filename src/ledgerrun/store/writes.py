@@ -10,10 +10,12 @@ threads' writes without being read first:
 * **an outcome** is its event, then the update, both only while the row is ``pending``.
 
 Both statements of a write see the same row (writes are serialised), so the event is written
-exactly when the change is. The last statement's row count says whether the write applied; one
-that did not is looked at again by its caller, alone, with the rules one by one
-(:mod:`ledgerrun.store.journal_sql`): that is where its error is made, or where a request written
-differently but meaning the same (an older version's JSON) is let through.
+exactly when the change is. PostgreSQL takes each write as one statement instead
+(:func:`single`: the change, and its event from the row the change returned). The last
+statement's row count says whether the write applied; one that did not is looked at again by its
+caller, alone, with the rules one by one (:mod:`ledgerrun.store.attempt_sql`): that is where its
+error is made, or where a request written differently but meaning the same (an older version's
+JSON) is let through.
 
 Every statement's text is made once per table and shape, so each is prepared once by the
 driver (SQLite's statement cache, psycopg's prepared statements).
@@ -72,6 +74,18 @@ def outcome_sql(table: str, names: tuple[str, ...]) -> tuple[str, str]:
     return event, f"UPDATE {table} SET {sets} WHERE key = ? AND state = '{PENDING}'"
 
 
+@functools.cache
+def single(change: str) -> str:
+    """``change`` (an upsert or update) and its event as one statement, for PostgreSQL, which
+    takes a data-modifying ``WITH``: the event is written from the row the change returned, so
+    exactly when it applied. Parameters: the change's, then the event's (at, kind, run_id,
+    detail)."""
+    return (
+        f"WITH written AS ({change} RETURNING key, generation, idempotency_key)"
+        f" {_EVENT} SELECT ?, key, ?, ?, generation, idempotency_key, ? FROM written"
+    )
+
+
 def intent(
     table: str, entry: Any, values: Sequence[Any], doing: str, otherwise: Callable[[], None]
 ) -> Write:
@@ -80,10 +94,11 @@ def intent(
     sent = values[REQUEST[table]]
     detail = codec.to_json({"run_id": entry.run_id}, "detail")
     kind = "reversal_intent" if table == "reversals" else "intent"
-    noted = (schema.now_text(), kind, entry.run_id, detail, entry.key)
-    guard = (entry.generation, entry.idempotency_key, sent)
+    noted = (schema.now_text(), kind, entry.run_id, detail)
+    guard = (entry.key, entry.generation, entry.idempotency_key, sent)
     statements = ((upsert, values), (event, noted + guard))
-    return Write(doing, f"{table}:{entry.key}", statements, True, otherwise)
+    one = (single(upsert), (*values, *noted))
+    return Write(doing, f"{table}:{entry.key}", statements, True, otherwise, one)
 
 
 def outcome(
@@ -100,6 +115,8 @@ def outcome(
     changes = values if "attempts" in values else {**values, "attempts": 0}
     event, update = outcome_sql(table, tuple(changes))
     prefix = "reversal_" if table == "reversals" else ""
-    noted = (schema.now_text(), prefix + kind, values.get("run_id"), detail, key)
-    statements = ((event, noted), (update, (*changes.values(), key)))
-    return Write(doing, f"{table}:{key}", statements, False, otherwise)
+    noted = (schema.now_text(), prefix + kind, values.get("run_id"), detail)
+    changed = (*changes.values(), key)
+    statements = ((event, (*noted, key)), (update, changed))
+    one = (single(update), (*changed, *noted))
+    return Write(doing, f"{table}:{key}", statements, False, otherwise, one)
