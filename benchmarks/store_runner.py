@@ -11,7 +11,8 @@ in-process Stripe of ``benchmarks/instant.py``, intents durable:
   run benchmark's setting): what a debit costs when hardly any two commits meet.
 
 Each measure is one run in a process of its own, so that its CPU is the run's alone; the repeats
-go round every store and version in turn, so that the machine's noise falls on all of them alike.
+go round every store and version in turn (the versions' order alternating), so that the
+machine's noise falls on all of them alike.
 Figures are medians, with the range of the repeats. The store's CPU is a run's CPU on it less
 the same run's with no store at all.
 """
@@ -109,8 +110,9 @@ def measure(folder: Path, fresh_pg: Callable[[], str], args: argparse.Namespace)
     }
     for setting in settings(args):
         got: Results = {}
-        for _ in range(args.repeat):
-            for version, src in versions:
+        for repeat in range(args.repeat):
+            turn = versions if repeat % 2 == 0 else versions[::-1]  # neither always goes first
+            for version, src in turn:
                 for name in STORES:
                     figures = one(places[name](), src, setting.flags(args.accounts))
                     got.setdefault((name, version), []).append(figures)
