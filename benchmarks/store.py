@@ -2,12 +2,21 @@
 
     .venv/bin/python tools/pgserver.py run --durable -- .venv/bin/python benchmarks/store.py
     (make bench runs exactly this; or set LEDGERRUN_TEST_PG to a database it may fill)
+    ... benchmarks/store.py --against REV   (the same measures on another version, in the same run)
 
-1. Added latency per debit: the time the runner spends in the store for one debit, an intent
-   (committed durably, before the request) plus its outcome (committed without waiting for the
-   disk), measured in-process one debit after another; and how many debits per second the store
-   takes with 16 threads writing at once (the runner's threads share one connection).
-2. Sending rate: `ledgerrun run` on a sandbox with 100 ms latency at rate_limit 100 with its store
+1. The runner on each store (benchmarks/store_runner.py): a run's sending through the real
+   executor, engine and Stripe client on an in-process Stripe (benchmarks/instant.py), into each
+   store with its intents durable, at its ceiling (answers at once, concurrency 8: debits per
+   second, goal >= 1,000, the store never the bottleneck) and at Stripe's pace (answers after
+   100 ms, 100/s, concurrency 32); the CPU of a debit, the part the store costs (against the same
+   run with no store at all), statements and transactions per debit. Each run in a process of
+   its own, repeated (median and range). ``--against REV`` runs the same on the sources of a git
+   revision (``main``, a commit): a same-run baseline.
+2. Added latency per debit: the time the runner spends in the store for one debit, an intent
+   (committed durably, before the request) plus its outcome (recorded as the engine does, to go
+   with the next commit), measured in-process one debit after another; and how many debits per
+   second the store takes with 16 threads writing at once.
+3. Sending rate: `ledgerrun run` on a sandbox with 100 ms latency at rate_limit 100 with its store
    on PostgreSQL (and on SQLite for comparison); target >= 0.95 of the limit while sending.
 
 The PostgreSQL server fsyncs (``--durable``), so durable commits cost what they cost on a real
@@ -35,6 +44,7 @@ from urllib.parse import quote
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import store_runner
 from run import KEY, ledger, seed, start_sandbox
 
 from ledgerrun.store import open_store
@@ -62,12 +72,14 @@ def entry(key: str) -> Entry:
 
 
 def debit(store: Store, key: str) -> tuple[float, float]:
+    """A debit's store calls, as the engine makes them: the intent, then the outcome without
+    waiting (it goes with the next commit: here, the next debit's intent)."""
     began = time.perf_counter()
     store.record_intent(entry(key))
     between = time.perf_counter()
     store.record_success(
         key, run_id="bench-run", transfer_id=f"tr_{key}", payment_id=f"py_{key}",
-        request_id="req_1", completed_at=T0, attempts=1,
+        request_id="req_1", completed_at=T0, attempts=1, wait=False,
     )  # fmt: skip
     return between - began, time.perf_counter() - between
 
@@ -128,9 +140,12 @@ def send(folder: Path, url: str, ledger_path: Path, journal: str, tag: str) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--debits", type=int, default=2000, help="for the latency measure")
-    parser.add_argument("--rows", type=int, default=3000, help="for the sending measure")
+    parser.add_argument("--rows", type=int, default=3000, help="for the runner and sending")
     parser.add_argument("--accounts", type=int, default=300)
-    parser.add_argument("--only", choices=["latency", "sending"], help="one of the two measures")
+    parser.add_argument("--concurrency", type=int, default=8, help="for the runner's ceiling")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the runner measure")
+    parser.add_argument("--against", metavar="REV", help="the runner measure on this revision too")
+    parser.add_argument("--only", choices=["runner", "latency", "sending"], help="one measure")
     args = parser.parse_args()
     base = os.environ.get("LEDGERRUN_TEST_PG")
     if not base:
@@ -144,15 +159,18 @@ def main() -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python"
         f" {platform.python_version()}, PostgreSQL {version[0] if version else '?'} on"
-        f" 127.0.0.1 (fsync {fsync[0] if fsync else '?'})"
+        f" 127.0.0.1 (fsync {fsync[0] if fsync else '?'}); load average"
+        f" {' '.join(f'{n:.1f}' for n in os.getloadavg())}"
     )
     print(f"command: {' '.join(sys.argv)}")
     ok: bool | None = None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        if args.only != "sending":
+        if args.only in (None, "runner"):
+            store_runner.measure(folder, lambda: fresh_pg(base), args)
+        if args.only in (None, "latency"):
             measure_latency(folder, base, args.debits)
-        if args.only != "latency":
+        if args.only in (None, "sending"):
             ok = measure_sending(folder, base, args.rows, args.accounts)
     print(
         "\ntarget (PostgreSQL store: >= 0.95 of the limit while sending):",

@@ -837,6 +837,7 @@ class FakeStore:
         request_id: str | None,
         completed_at: dt.datetime,
         attempts: int = 0,
+        wait: bool = True,  # committed at once either way: a fake has no disk
     ) -> None:
         self._check("record_success", key)
         self._outcome(
@@ -863,6 +864,7 @@ class FakeStore:
         request_id: str | None,
         completed_at: dt.datetime,
         attempts: int = 0,
+        wait: bool = True,  # committed at once either way: a fake has no disk
     ) -> None:
         self._check("record_failure", key)
         self._outcome(
@@ -886,6 +888,7 @@ class FakeStore:
         error_message: str,
         request_id: str | None,
         attempts: int = 0,
+        wait: bool = True,  # committed at once either way: a fake has no disk
     ) -> None:
         self._check("record_unknown", key)
         self._outcome(

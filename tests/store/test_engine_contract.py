@@ -290,3 +290,30 @@ def test_after_close_a_late_outcome_is_not_written(case: Case, store: Store) -> 
     outcome = engine.attempt(op, case.earlier(store), 0)
     assert outcome.status == Status.SUCCEEDED and case.books(client) == 1
     assert case.earlier(store).state == PENDING  # not written: the next run settles it
+
+
+@pytest.mark.parametrize("hours", [1, 25], ids=["within-a-day", "after-the-key-expired"])
+def test_an_outcome_lost_with_the_machine_is_settled_by_the_same_key_never_sent_twice(
+    case: Case, store: Store, hours: int
+) -> None:
+    # An outcome need not be on disk when its call returns (the store commits it with the next
+    # transaction). A machine that dies first loses it: the durable intent is all there is.
+    client = FakeClient()
+    op = case.build(store, client, False)
+    op.save_success = lambda *args, **kwargs: None
+    engine = Engine(client=client, clock=client.clock, run_id="run-1", events=Events())
+    first = engine.attempt(op, case.earlier(store), 0)
+    engine.close()
+    lost = case.earlier(store)
+    assert first.status == Status.SUCCEEDED and case.books(client) == 1
+    assert lost.state == PENDING
+    client.clock.advance(hours * 3600)
+    again, _ = attempt(case, store, client)
+    assert again.status == Status.SUCCEEDED and case.books(client) == 1  # never a second one
+    settled = case.earlier(store)
+    assert (settled.state, settled.idempotency_key) == (SUCCEEDED, lost.idempotency_key)
+    sent = client.sent(case.method)
+    if hours < 23:  # resent under its recorded key: Stripe answered with the original
+        assert len(sent) == 2 and sent[-1].args[-1] == lost.idempotency_key
+    else:  # the key has expired: found in Stripe's books, not sent again
+        assert len(sent) == 1

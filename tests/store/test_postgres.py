@@ -187,12 +187,26 @@ def test_intents_wait_for_the_disk_and_outcomes_do_not(url: str) -> None:
     # Even when the role's or server's default is off, an intent commits synchronously.
     lax = url + "%20-csynchronous_commit%3Doff"
     with opened(lax) as store:
+        store.record_intent(intent())
+        assert store._fast is None  # intents never touch the outcomes' connection
+        succeed(store)
+        fast, other = connections(store)
+        assert fast.execute("SHOW synchronous_commit").fetchone() == ("off",)
+        assert other.execute("SHOW synchronous_commit").fetchone() == ("on",)
         with store._tx("probe", write=True) as conn:
             assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
         with store._tx("probe", write=True, durable=False) as conn:
             assert conn.execute("SHOW synchronous_commit").fetchone() == ("off",)
         with store._tx("probe", write=True) as conn:  # SET LOCAL ended with its transaction
             assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
+
+
+def connections(
+    store: PostgresStore,
+) -> tuple[psycopg.Connection[tuple[object, ...]], psycopg.Connection[tuple[object, ...]]]:
+    """The store's connection for outcomes and its connection for everything else, once open."""
+    assert store._fast is not None and store._conn is not None
+    return store._fast, store._conn
 
 
 WRITE_THEN_HANG = """

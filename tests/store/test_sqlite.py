@@ -44,6 +44,26 @@ def test_every_change_is_kept_in_the_append_only_events(path: Path) -> None:
     assert kinds == [("intent", key), ("unknown", key), ("success", key)]
 
 
+def test_each_connection_keeps_one_durability_and_intents_commit_on_the_one_that_waits(
+    path: Path,
+) -> None:
+    with contextlib.closing(SQLiteStore.open(path)) as store:
+        assert store._durable is not None and store._fast is not None and store._read is not None
+        assert store._durable.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+        assert store._fast.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+        assert store._read.execute("PRAGMA query_only").fetchone() == (1,)
+        durable: list[str] = []
+        fast: list[str] = []
+        store._durable.set_trace_callback(durable.append)
+        store._fast.set_trace_callback(fast.append)
+        store.record_intent(intent())
+        succeed(store)
+    assert any(s.startswith("INSERT INTO adjustments") for s in durable)
+    assert any(s.startswith("UPDATE adjustments") for s in fast)
+    assert not any(s.startswith("UPDATE adjustments") for s in durable)
+    assert not any("synchronous" in s for s in durable + fast)  # never switched
+
+
 WRITE_INTENT_THEN_WAIT = """
 import time
 from pathlib import Path

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -25,7 +26,9 @@ def ts(value: dt.datetime | None, what: str) -> str | None:
         return None
     if not isinstance(value, dt.datetime) or value.utcoffset() is None:
         raise JournalError(f"{what} must be a timezone-aware datetime, got {value!r}")
-    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.isoformat(timespec="microseconds")
 
 
 def to_json(value: object, what: str) -> str:
@@ -50,6 +53,30 @@ def encode(obj: Any, columns: Sequence[str] | None = None) -> list[Any]:
             value = int(value)
         values.append(value)
     return values
+
+
+def encoder(columns: Sequence[str]) -> Callable[[Any], list[Any]]:
+    """A fast record -> row values converter for one table's columns (what :func:`encode` does,
+    for records without booleans: an intent is encoded once, on every send's path)."""
+    get = operator.attrgetter(*columns)
+    times = [(i, name) for i, name in enumerate(columns) if name in schema.TIME_COLUMNS]
+    documents = [(i, name) for i, name in enumerate(columns) if name in schema.JSON_COLUMNS]
+
+    def encode_record(obj: Any) -> list[Any]:
+        values = list(get(obj))
+        for i, name in times:
+            values[i] = ts(values[i], name)
+        for i, name in documents:
+            if values[i] is not None:
+                try:
+                    values[i] = schema.dumps(values[i])
+                except (TypeError, ValueError) as exc:
+                    label = getattr(obj, "key", type(obj).__name__)
+                    message = f"{name} of {label} cannot be stored as JSON: {exc}"
+                    raise JournalError(message) from exc
+        return values
+
+    return encode_record
 
 
 def decoder(

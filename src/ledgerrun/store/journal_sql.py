@@ -1,9 +1,6 @@
-"""The journal in SQL: runs, adjustments (intents and outcomes), their append-only events, what
-the guard has seen in Stripe, listing marks and account checks.
-
-The rules that protect an idempotency key live here, once, for every SQL store: a succeeded
-adjustment takes no new intent; an intent cannot swap the key or parameters of its generation;
-attempts never go down; an outcome needs an intent.
+"""The journal in SQL: adjustments (their intents and outcomes are written by
+:mod:`ledgerrun.store.attempt_sql`, with the rules that protect an idempotency key), what the
+guard has seen in Stripe, listing marks and account checks.
 """
 
 from __future__ import annotations
@@ -12,13 +9,11 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import astuple
-from typing import Any
 
 from ledgerrun.errors import JournalError
 from ledgerrun.store import codec, schema
+from ledgerrun.store.attempt_sql import AttemptTables
 from ledgerrun.store.model import (
-    FAILED,
-    PENDING,
     STATES,
     SUCCEEDED,
     AccountRecord,
@@ -26,20 +21,15 @@ from ledgerrun.store.model import (
     Run,
     Seen,
 )
-from ledgerrun.store.run_sql import RunTables
-from ledgerrun.store.sql import Conn
 
 _decode_entry = codec.decoder(Entry, schema.ENTRY_COLUMNS)
 _decode_run = codec.decoder(Run, schema.RUN_COLUMNS)
 _decode_account = codec.decoder(AccountRecord, schema.ACCOUNT_COLUMNS)
 _PAGE = 2000
 _FACTS = ", ".join("'{}' AS request" if c == "request" else c for c in schema.ENTRY_COLUMNS)
-_OBJECT_IDS = {"adjustments": ("transfer_id", "payment_id"), "reversals": ("reversal_object_id",)}
 
 
-class JournalTables(RunTables):
-    # --- runs ------------------------------------------------------------------------------
-
+class JournalTables(AttemptTables):
     # --- adjustments -----------------------------------------------------------------------
 
     def entries(self, keys: Iterable[str]) -> dict[str, Entry]:
@@ -128,35 +118,6 @@ class JournalTables(RunTables):
         or other parameters. ``attempts`` never goes down: the higher count is kept."""
         self._intent("adjustments", entry, schema.ENTRY_COLUMNS, entry.adjustment_id)
 
-    def _intent(self, table: str, entry: Any, columns: tuple[str, ...], written: str) -> None:
-        what = f"{'reversal' if table == 'reversals' else 'adjustment'} {written} ({entry.key})"
-        if entry.state != PENDING:
-            raise JournalError(f"an intent must be {PENDING}, not {entry.state} ({what})")
-        values = codec.encode(entry, columns)
-        sent = values[columns.index("request")]
-        with self._tx(f"record the intent of {what}", write=True) as conn:
-            old = conn.execute(
-                f"SELECT state, generation, idempotency_key, request, attempts FROM {table}"
-                " WHERE key = ?",
-                (entry.key,),
-            ).fetchone()
-            if old is not None:
-                state, generation, key, request, attempts = old
-                if state == SUCCEEDED:
-                    raise JournalError(f"{what} already succeeded: it must not be sent again")
-                if entry.generation < generation or (
-                    entry.generation == generation
-                    and (key, _loads(request)) != (entry.idempotency_key, json.loads(sent))
-                ):
-                    raise JournalError(
-                        f"{what}: an intent of generation {entry.generation} (key "
-                        f"{entry.idempotency_key}) cannot replace generation {generation} (key "
-                        f"{key}); another key or other parameters need a higher generation"
-                    )
-                values[columns.index("attempts")] = max(int(attempts), entry.attempts)
-            conn.execute(codec.upsert(table, columns, ("key",)), values)
-            self._event(conn, table, entry.key, "intent", {"run_id": entry.run_id})
-
     def record_found(self, entry: Entry) -> None:
         """Record an adjustment found done in Stripe's books (by the guard) as SUCCEEDED,
         unless the store already knows it succeeded."""
@@ -180,10 +141,11 @@ class JournalTables(RunTables):
         request_id: str | None,
         completed_at: dt.datetime,
         attempts: int = 0,
+        wait: bool = True,
     ) -> None:
         """Mark the adjustment SUCCEEDED; recording the same ids again does nothing."""
         ids = {"transfer_id": transfer_id, "payment_id": payment_id}
-        self._success("adjustments", key, ids, run_id, request_id, completed_at, attempts)
+        self._success("adjustments", key, ids, run_id, request_id, completed_at, attempts, wait)
 
     def record_failure(
         self,
@@ -195,10 +157,11 @@ class JournalTables(RunTables):
         request_id: str | None,
         completed_at: dt.datetime,
         attempts: int = 0,
+        wait: bool = True,
     ) -> None:
         """Mark the adjustment FAILED (refused for good, no money moved)."""
         error = (error_code, error_message, request_id)
-        self._failure("adjustments", key, run_id, error, completed_at, attempts)
+        self._failure("adjustments", key, run_id, error, completed_at, attempts, wait)
 
     def record_unknown(
         self,
@@ -209,83 +172,11 @@ class JournalTables(RunTables):
         error_message: str,
         request_id: str | None,
         attempts: int = 0,
+        wait: bool = True,
     ) -> None:
         """Note the last error of an adjustment whose outcome is still unknown (stays PENDING)."""
-        self._unknown("adjustments", key, run_id, (error_code, error_message, request_id), attempts)
-
-    # --- outcomes, for adjustments and reversals alike ------------------------------------------
-
-    def _success(
-        self,
-        table: str,
-        key: str,
-        ids: dict[str, Any],
-        run_id: str,
-        request_id: str | None,
-        completed_at: dt.datetime,
-        attempts: int,
-    ) -> None:
-        values: dict[str, Any] = {"state": SUCCEEDED, "run_id": run_id, **ids}
-        values |= {"request_id": request_id, "completed_at": codec.ts(completed_at, "completed_at")}
-        values |= {"error_code": None, "error_message": None}
-        self._update(table, "success", key, codec.with_attempts(values, attempts))
-
-    def _failure(
-        self,
-        table: str,
-        key: str,
-        run_id: str,
-        error: tuple[str, str, str | None],
-        completed_at: dt.datetime,
-        attempts: int,
-    ) -> None:
-        values = _error_values(run_id, error) | {"state": FAILED}
-        values["completed_at"] = codec.ts(completed_at, "completed_at")
-        self._update(table, "failure", key, codec.with_attempts(values, attempts))
-
-    def _unknown(
-        self, table: str, key: str, run_id: str, error: tuple[str, str, str | None], attempts: int
-    ) -> None:
-        values = _error_values(run_id, error)
-        self._update(table, "unknown", key, codec.with_attempts(values, attempts))
-
-    def _update(self, table: str, kind: str, key: str, values: dict[str, Any]) -> None:
-        label = "unknown outcome" if kind == "unknown" else kind
-        noun = "reversal" if table == "reversals" else "adjustment"
-        what = f"the {label} of {noun} {key}"
-        ids = _OBJECT_IDS[table]
-        with self._tx(f"record {what}", write=True, durable=False) as conn:
-            row = conn.execute(
-                f"SELECT state, {', '.join(ids)} FROM {table} WHERE key = ?", (key,)
-            ).fetchone()
-            if row is None:
-                raise JournalError(f"cannot record {what}: the journal holds no intent for it")
-            if kind == "success" and tuple(row) == (SUCCEEDED, *(values.get(i) for i in ids)):
-                return
-            if row[0] != PENDING:
-                shown = ", ".join(str(v) for v in row[1:] if v)
-                raise JournalError(
-                    f"cannot record {what}: it is {row[0]} already"
-                    + (f" ({shown})" if row[0] == SUCCEEDED and shown else "")
-                )
-            sets = ", ".join(f"{k} = {k} + ?" if k == "attempts" else f"{k} = ?" for k in values)
-            conn.execute(f"UPDATE {table} SET {sets} WHERE key = ?", (*values.values(), key))
-            self._event(conn, table, key, kind, values)
-
-    @staticmethod
-    def _event(conn: Conn, table: str, key: str, kind: str, detail: dict[str, Any]) -> None:
-        prefix = "reversal_" if table == "reversals" else ""
-        conn.execute(
-            "INSERT INTO events (at, key, kind, run_id, generation, idempotency_key, detail)"
-            f" SELECT ?, key, ?, ?, generation, idempotency_key, ? FROM {table} WHERE key = ?",
-            (
-                schema.now_text(),
-                prefix + kind,
-                detail.get("run_id"),
-                codec.to_json(detail, "detail"),
-                key,
-            ),
-        )
+        error = (error_code, error_message, request_id)
+        self._unknown("adjustments", key, run_id, error, attempts, wait)
 
     # --- what the guard saw ----------------------------------------------------------------
 
@@ -382,18 +273,3 @@ class JournalTables(RunTables):
             conn.executemany(
                 codec.upsert("account_checks", schema.ACCOUNT_COLUMNS, ("account",)), rows
             )
-
-
-def _loads(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _error_values(run_id: str, error: tuple[str, str, str | None]) -> dict[str, Any]:
-    """The columns an error sets: its code, message and Stripe request id (of the run)."""
-    code, message, request_id = error
-    return {
-        "run_id": run_id,
-        "request_id": request_id,
-        "error_code": code,
-        "error_message": message,
-    }

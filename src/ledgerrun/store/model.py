@@ -9,6 +9,13 @@ Stripe then answers with the original result instead of moving money twice. A ``
 adjustment never takes a new intent, and an intent cannot swap the key or parameters of its
 generation.
 
+An outcome is committed before its call returns, or, when the caller says it need not wait
+(``wait=False``, as the exactly-once engine does), with the store's next transaction: the next
+write of any thread, the next read, or closing the store; not waiting for the disk either way.
+Losing it to a crash loses nothing that matters: its intent is durable, so the adjustment is
+``pending`` and the next run settles it under the same key, as after a crash before the answer
+came. A refusal of an outcome that did not wait is raised to the store's next writer.
+
 Besides the journal of adjustments, the store keeps the runs (who, where, what, how it ended),
 what the Stripe guard has seen in Stripe's books (objects carrying ledgerrun metadata, with a
 high-water mark per listing, so nightly runs list only what is new), and recent account checks
@@ -171,12 +178,13 @@ class JournalStore(Protocol):
     def record_found(self, entry: Entry) -> None: ...
     def record_success(self, key: str, *, run_id: str, transfer_id: str, payment_id: str,
                        request_id: str | None, completed_at: dt.datetime,
-                       attempts: int = 0) -> None: ...
+                       attempts: int = 0, wait: bool = True) -> None: ...
     def record_failure(self, key: str, *, run_id: str, error_code: str, error_message: str,
                        request_id: str | None, completed_at: dt.datetime,
-                       attempts: int = 0) -> None: ...
+                       attempts: int = 0, wait: bool = True) -> None: ...
     def record_unknown(self, key: str, *, run_id: str, error_code: str, error_message: str,
-                       request_id: str | None, attempts: int = 0) -> None: ...
+                       request_id: str | None, attempts: int = 0,
+                       wait: bool = True) -> None: ...
     # what the guard saw in Stripe
     def high_water(self, listing: str) -> int | None: ...
     def record_listing(self, listing: str, objects: Iterable[Seen], high_water: int,
@@ -247,15 +255,17 @@ class ReversalStore(Protocol):
     def record_reversal_success(self, key: str, *, run_id: str, reversal_object_id: str,
                                 request_id: str | None, completed_at: dt.datetime,
                                 attempts: int = 0, refund_id: str | None = None,
-                                refund_status: str | None = None) -> None: ...
+                                refund_status: str | None = None,
+                                wait: bool = True) -> None: ...
     def settle_refund(self, key: str, *, status: str, reversal_object_id: str | None,
                       at: dt.datetime) -> None: ...
     def record_reversal_failure(self, key: str, *, run_id: str, error_code: str,
                                 error_message: str, request_id: str | None,
-                                completed_at: dt.datetime, attempts: int = 0) -> None: ...
+                                completed_at: dt.datetime, attempts: int = 0,
+                                wait: bool = True) -> None: ...
     def record_reversal_unknown(self, key: str, *, run_id: str, error_code: str,
                                 error_message: str, request_id: str | None,
-                                attempts: int = 0) -> None: ...
+                                attempts: int = 0, wait: bool = True) -> None: ...
     # fmt: on
 
 

@@ -6,18 +6,22 @@ ledgerrun in the first schema of the URL's ``search_path`` when the store is fir
 processes opening a fresh database at once do not both create them: creation waits for a
 transaction-level advisory lock and looks again.
 
-Transactions. One connection per process, shared by its threads one transaction at a time (as
-the SQLite store does). Every write transaction first takes a transaction-level advisory lock of
-the store, so writes are serialised across every host as SQLite serialises them across processes:
-the table mixins' read-then-write rules (an intent never swaps the key of its generation; two
-workers never claim the same work) hold under PostgreSQL's READ COMMITTED as they do under
-``BEGIN IMMEDIATE``. Reads run in one REPEATABLE READ READ ONLY snapshot.
+Transactions. Every write transaction first takes a transaction-level advisory lock of the store,
+so writes are serialised across every host as SQLite serialises them across processes: the table
+mixins' read-then-write rules (an intent never swaps the key of its generation; two workers never
+claim the same work) hold under PostgreSQL's READ COMMITTED as they do under ``BEGIN
+IMMEDIATE``. Reads run in one REPEATABLE READ READ ONLY snapshot. Within a process, writes go
+through :class:`~ledgerrun.store.commit.GroupCommit`: the intents and outcomes of several threads
+that arrive while a commit waits for the server are sent as one transaction, in one round trip
+(pipelined: the statements, COMMIT, then every result).
 
-Durability. Intents and the start and end of runs commit with ``synchronous_commit`` on (or the
-server's stronger setting): when the call returns, the commit is on the server's disk, before
-anything is sent. Outcomes, listings and run files commit with ``SET LOCAL synchronous_commit =
-off``: losing one in a crash of the server leaves its adjustment ``pending``, and the next run
-asks Stripe again under the same key and gets the same answer.
+Durability, one setting per connection. The main connection (reads, and the writes that must be
+durable) commits with ``synchronous_commit`` on (or the server's stronger setting): intents and
+the start and end of runs are on the server's disk when the call returns, before anything is
+sent. A second connection, made at the first such write, commits the others (outcomes, listings,
+run files) with ``synchronous_commit`` off: losing one in a crash of the server leaves its
+adjustment ``pending``, and the next run asks Stripe again under the same key and gets the same
+answer.
 
 The run lock. :meth:`PostgresStore.lock` takes a session-level advisory lock (a 64-bit key made
 from the store's id and the job's name) on a connection of its own, held for the run and released
@@ -36,57 +40,42 @@ URL with a password in it is refused, and URLs are shown through
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import select
 import socket
 import threading
-import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
 from psycopg import errors as pgerrors
 
 from ledgerrun.errors import JournalError, StoreUnavailableError
-from ledgerrun.store import schema
+from ledgerrun.store.commit import GroupCommit, Write
 from ledgerrun.store.lock import held_error
-from ledgerrun.store.model import SCHEMA_VERSION
 from ledgerrun.store.pgconn import (
     BEGIN_READ,
     BEGIN_WRITE,
     Adapter,
     PgConn,
-    bring_forward,
     check_url,
     connect,
-    current_schema,
-    damaged,
     end,
     journal_error,
     now_seconds,
     placeholder,
-    schema_version,
     shown,
-    table_names,
+    to_pyformat,
 )
+from ledgerrun.store.postgres_open import TABLES, StoreSchema, lock_key
 from ledgerrun.store.reversal_sql import ReversalTables
 from ledgerrun.store.sql import Conn
 from ledgerrun.store.web_sql import WebTables
 
-TABLES = schema.created_tables(schema.POSTGRES_TABLES)
+__all__ = ["TABLES", "PostgresStore", "lock_key"]
 
 
-_SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('ledgerrun:schema:' || %s, 0))"
-
-
-def lock_key(store_id: str, name: str) -> int:
-    """A 64-bit advisory lock key for ``name`` in the store ``store_id``."""
-    digest = hashlib.sha256(f"ledgerrun:{store_id}:{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
-class PostgresStore(ReversalTables, WebTables):
+class PostgresStore(StoreSchema, ReversalTables, WebTables):
     """The store in a PostgreSQL database; one instance is shared by all threads of a process."""
 
     def __init__(
@@ -94,9 +83,11 @@ class PostgresStore(ReversalTables, WebTables):
     ) -> None:
         self.url, self.readonly = url, readonly
         self.location = shown(url)
-        self._conn: PgConn | None = conn
+        self._conn: PgConn | None = conn  # reads, and durable writes
+        self._fast: PgConn | None = None  # other writes (synchronous_commit off), made when needed
         self._busy_s, self._lock_wait_s = busy_s, lock_wait_s
-        self._mutex = threading.Lock()  # one transaction at a time on the shared connection
+        self._mutex = threading.Lock()  # one transaction at a time on the main connection
+        self._writer = GroupCommit(self._batch)  # one write transaction at a time
         self._locks: dict[str, PgConn] = {}
         self._store_id = ""
         self._write_key = 0
@@ -129,121 +120,19 @@ class PostgresStore(ReversalTables, WebTables):
             raise
         return store
 
-    def _prepare(self, conn: PgConn, create: bool) -> None:
-        where = self.location
-        tables = table_names(conn)
-        if not tables and create:
-            current = current_schema(conn)
-            if current is None:
-                raise JournalError(
-                    f"the store {where} has no schema to create its tables in: the search_path"
-                    " names no schema that exists (create it, or fix the URL's options)"
-                )
-            conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-            try:
-                conn.execute(_SCHEMA_LOCK, (current,))  # waits for one creating it now
-                if not table_names(conn):
-                    for statement in schema.POSTGRES_TABLES:
-                        conn.execute(statement)
-                    meta = {
-                        "application": "ledgerrun",
-                        "created_at": schema.now_text(),
-                        "schema_version": str(SCHEMA_VERSION),
-                        "store_id": uuid.uuid4().hex,
-                    }
-                    with conn.cursor() as cur:
-                        cur.executemany("INSERT INTO meta VALUES (%s, %s)", list(meta.items()))
-                conn.execute("COMMIT")
-            finally:
-                end(conn)
-            tables = table_names(conn)
-        if not tables and self.readonly and current_schema(conn) is not None:
-            self._stand_in(conn)  # read as empty, as a SQLite journal not made yet reads
-            return
-        if not tables:
-            raise JournalError(
-                f"there is no ledgerrun store at {where}: nothing has run with it yet"
-            )
-        if "meta" not in tables:
-            held = ", ".join(sorted(tables)[:8])
-            raise JournalError(
-                f"{where} is not a ledgerrun store: its schema holds other tables ({held}). Give"
-                " ledgerrun a database or schema of its own (e.g. options=-csearch_path=ledgerrun)"
-            )
-        version = schema_version(conn)
-        if version > SCHEMA_VERSION:
-            raise JournalError(
-                f"the store {where} was written by a newer ledgerrun (schema version {version};"
-                f" this one understands up to {SCHEMA_VERSION}): upgrade ledgerrun to use it,"
-                " and do not touch it with this version"
-            )
-        if version < SCHEMA_VERSION or not tables >= TABLES:
-            self._migrate(conn, version, tables)
-        row = conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
-        if row is None:
-            raise damaged(self.location, "its meta table holds no store_id")
-        self._store_id = str(row[0])
-        self._write_key = lock_key(self._store_id, "\x00write")
-        self._write_lock = f"SELECT pg_advisory_xact_lock({self._write_key})"
-
-    def _stand_in(self, conn: PgConn) -> None:
-        """A read-only open of a database nothing has run with yet reads an empty store: its
-        tables made empty in this session's temporary schema (which PostgreSQL looks in first),
-        nothing made in the database. So ``status`` and ``plan`` before the first run say that
-        nothing was sent, as they do before a SQLite journal exists."""
-        conn.execute("SET default_transaction_read_only = off")
-        conn.execute("BEGIN")
-        try:
-            for statement in schema.POSTGRES_TABLES:
-                if statement.startswith("CREATE TABLE "):
-                    conn.execute(statement.replace("CREATE TABLE ", "CREATE TEMP TABLE ", 1))
-            conn.execute("COMMIT")
-        finally:
-            end(conn)
-        conn.execute("SET default_transaction_read_only = on")
-        self._standing_in = True
-        self._store_id = uuid.uuid4().hex  # no lock of this store is held anywhere
-        self._write_key = lock_key(self._store_id, "\x00write")
-        self._write_lock = f"SELECT pg_advisory_xact_lock({self._write_key})"
-
-    def _migrate(self, conn: PgConn, version: int, tables: set[str]) -> None:
-        """Bring the store forward to this version's schema, in one transaction.
-
-        PostgreSQL stores start at schema version 2 (the version that keys adjustments by
-        canonical id); no PostgreSQL store of version 1 exists. Each later version's statements
-        (:data:`ledgerrun.store.schema.UPGRADES`) are applied in turn, then the version is
-        written."""
-        missing = TABLES - tables - schema.tables_added_after(version)
-        if not 2 <= version <= SCHEMA_VERSION or missing - {"locks"}:
-            raise damaged(
-                self.location,
-                f"its schema is incomplete (version {version}; missing "
-                f"{', '.join(sorted(missing)) or 'nothing'})",
-            )
-        if self.readonly:
-            raise JournalError(
-                f"the store {self.location} needs its tables brought forward; run any command"
-                " that writes (plan, run) once"
-            )
-        conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-        try:
-            conn.execute(_SCHEMA_LOCK, (current_schema(conn),))
-            bring_forward(conn, SCHEMA_VERSION)
-            conn.execute("COMMIT")
-        finally:
-            end(conn)
-
     def close(self) -> None:
-        """Close the connection and release every run lock; calling it again does nothing."""
-        with self._mutex:
-            conn, self._conn = self._conn, None
+        """Close the connections and release every run lock; calling it again does nothing.
+        Waits for a commit under way."""
+        with self._writer.exclusive(report=False), self._mutex:
+            conns = [c for c in (self._fast, self._conn) if c is not None]
+            self._conn = self._fast = None
             locks, self._locks = self._locks, {}
         for held in locks.values():
             with contextlib.suppress(psycopg.Error):
                 held.execute("SELECT pg_advisory_unlock_all()")  # free now, not at session end
             with contextlib.suppress(psycopg.Error):
                 held.close()
-        if conn is not None:
+        for conn in conns:
             with contextlib.suppress(psycopg.Error):
                 conn.close()
 
@@ -320,7 +209,7 @@ class PostgresStore(ReversalTables, WebTables):
         """Refuse to write once a run lock this process holds may have been lost: its connection
         closed or the server said something unasked (ending the session). No round trip unless
         the socket has something to read."""
-        for job, held in self._locks.items():
+        for job, held in list(self._locks.items()):
             try:
                 lost = held.closed or held.broken or bool(select.select([held], [], [], 0)[0])
                 if lost and not held.closed and not held.broken:
@@ -360,32 +249,112 @@ class PostgresStore(ReversalTables, WebTables):
                 self._stand_in(self._conn)
         return self._conn
 
+    def _fast_live(self) -> PgConn:
+        """The connection of writes that need not wait for the disk (in the writer's place)."""
+        self._live()
+        fast = self._fast
+        if fast is None or fast.closed or fast.broken:  # between transactions: safe to reconnect
+            self._fast = None
+            if fast is not None:
+                with contextlib.suppress(psycopg.Error):
+                    fast.close()
+            fast = connect(self.url, "ledgerrun", False, self._busy_s)
+            with self._guard("set up its connection for outcomes"):
+                fast.execute("SET synchronous_commit = off")
+            self._fast = fast
+        return fast
+
+    def _writing(self, doing: str) -> None:
+        """Refuse a write to a closed or read-only store."""
+        if self._conn is None:
+            raise JournalError(f"the store {self.location} is closed")
+        if self.readonly:
+            raise JournalError(f"the store {self.location} is open read-only: cannot {doing}")
+
     @contextlib.contextmanager
     def _tx(self, doing: str, write: bool = False, durable: bool = True) -> Iterator[Conn]:
-        """One transaction, alone on the connection. A write first takes the store's write lock;
-        a durable write waits for the server's disk, any other write does not."""
-        with self._mutex:
-            conn = self._live()
-            if write and self.readonly:
-                raise JournalError(f"the store {self.location} is open read-only: cannot {doing}")
-            if write:
-                self._check_locks()
-            with self._guard(doing):
-                try:
-                    # Pipelined: the statements up to the first read of a result go in one round
-                    # trip, the rest and COMMIT in a second; the block ends once COMMIT is done.
-                    with conn.pipeline() as pipeline:
-                        if write:
-                            conn.execute(BEGIN_WRITE)
-                            conn.execute(self._write_lock)
-                            if not durable:
-                                conn.execute("SET LOCAL synchronous_commit = off")
-                        else:
-                            conn.execute(BEGIN_READ)
-                        yield Adapter(conn, pipeline)
-                        conn.execute("COMMIT")
-                finally:
-                    end(conn)
+        """One transaction, alone on its connection. A write, in the writer's place, first takes
+        the store's write lock; a durable write waits for the server's disk, any other write
+        (on the other connection) does not."""
+        if not write:
+            self._writer.settle()  # a thread reads what it wrote, even what it did not wait for
+            with self._mutex:
+                yield from self._transaction(self._live(), doing, (BEGIN_READ,))
+            return
+        self._writing(doing)
+        with self._writer.exclusive():
+            self._check_locks()
+            begin = (BEGIN_WRITE, self._write_lock)
+            if durable:
+                with self._mutex:
+                    yield from self._transaction(self._live(), doing, begin)
+            else:
+                yield from self._transaction(self._fast_live(), doing, begin)
+
+    def _transaction(self, conn: PgConn, doing: str, begin: tuple[str, ...]) -> Iterator[Conn]:
+        with self._guard(doing):
+            try:
+                # Pipelined: the statements up to the first read of a result go in one round
+                # trip, the rest and COMMIT in a second; the block ends once COMMIT is done.
+                with conn.pipeline() as pipeline:
+                    for statement in begin:
+                        conn.execute(statement)
+                    yield Adapter(conn, pipeline)
+                    conn.execute("COMMIT")
+            finally:
+                end(conn)
+
+    def _commit(self, write: Write, wait: bool = True) -> None:
+        self._writing(write.doing)
+        self._writer.write(write, wait)
+
+    def _batch(self, writes: Sequence[Write]) -> list[bool]:
+        """The writes in one transaction and one round trip: every statement and COMMIT go
+        before any result is read (see :class:`~ledgerrun.store.commit.GroupCommit`)."""
+        self._check_locks()
+        doing = writes[0].doing + (f" (and {len(writes) - 1} more)" if len(writes) > 1 else "")
+        if any(w.durable for w in writes):
+            with self._mutex:
+                return self._send_batch(self._live(), writes, doing)
+        return self._send_batch(self._fast_live(), writes, doing)
+
+    def _send_batch(self, conn: PgConn, writes: Sequence[Write], doing: str) -> list[bool]:
+        """Each write as one statement (its change and its event); writes of distinct rows
+        grouped by statement, each group one ``executemany``; the count of each write's
+        statement says whether it applied."""
+        steps = [(w.single,) if w.single is not None else w.statements for w in writes]
+        groups: dict[tuple[str, ...], list[int]] = {}
+        if len({w.row for w in writes}) == len(writes):
+            for i, statements in enumerate(steps):
+                groups.setdefault(tuple(sql for sql, _ in statements), []).append(i)
+        else:  # one row twice: each write alone, in order
+            groups = {(str(i),): [i] for i in range(len(writes))}
+        lasts: list[tuple[list[int], psycopg.Cursor[tuple[Any, ...]]]] = []
+        with self._guard(doing):
+            try:
+                with conn.pipeline():
+                    conn.execute(BEGIN_WRITE)
+                    conn.execute(self._write_lock)
+                    for members in groups.values():
+                        shape = steps[members[0]]
+                        for n, (sql, _) in enumerate(shape):
+                            if len(members) == 1:  # one write: a plain execute costs less
+                                cursor = conn.execute(to_pyformat(sql), steps[members[0]][n][1])
+                                continue
+                            cursor = conn.cursor()
+                            params = [steps[i][n][1] for i in members]
+                            last = n == len(shape) - 1
+                            cursor.executemany(to_pyformat(sql), params, returning=last)
+                        lasts.append((members, cursor))
+                    conn.execute("COMMIT")
+            finally:
+                end(conn)
+            applied = [False] * len(writes)
+            for members, cursor in lasts:
+                for i in members:
+                    applied[i] = cursor.rowcount > 0
+                    cursor.nextset()
+        return applied
 
     @contextlib.contextmanager
     def _guard(self, doing: str) -> Iterator[None]:

@@ -54,11 +54,12 @@ class ReversalTables(JournalTables):
         attempts: int = 0,
         refund_id: str | None = None,
         refund_status: str | None = None,
+        wait: bool = True,
     ) -> None:
         ids: dict[str, object] = {"reversal_object_id": reversal_object_id}
         if refund_id is not None:
             ids |= {"refund_id": refund_id, "refund_status": refund_status}
-        self._success("reversals", key, ids, run_id, request_id, completed_at, attempts)
+        self._success("reversals", key, ids, run_id, request_id, completed_at, attempts, wait)
 
     def settle_refund(
         self, key: str, *, status: str, reversal_object_id: str | None, at: dt.datetime
@@ -94,9 +95,10 @@ class ReversalTables(JournalTables):
         request_id: str | None,
         completed_at: dt.datetime,
         attempts: int = 0,
+        wait: bool = True,
     ) -> None:
         error = (error_code, error_message, request_id)
-        self._failure("reversals", key, run_id, error, completed_at, attempts)
+        self._failure("reversals", key, run_id, error, completed_at, attempts, wait)
 
     def record_reversal_unknown(
         self,
@@ -107,5 +109,7 @@ class ReversalTables(JournalTables):
         error_message: str,
         request_id: str | None,
         attempts: int = 0,
+        wait: bool = True,
     ) -> None:
-        self._unknown("reversals", key, run_id, (error_code, error_message, request_id), attempts)
+        error = (error_code, error_message, request_id)
+        self._unknown("reversals", key, run_id, error, attempts, wait)

@@ -3,8 +3,9 @@ SQLite and PostgreSQL both speak (``?`` placeholders; a store whose driver wants
 them in its connection adapter).
 
 A concrete store provides ``_tx`` (a context manager yielding a :class:`Conn` inside one
-transaction) and ``location``; the table mixins (:mod:`journal_sql`, :mod:`reversal_sql`,
-:mod:`web_sql`) do the rest.
+transaction), ``_commit`` (a :class:`~ledgerrun.store.commit.Write` committed, maybe with other
+threads' writes, in one transaction) and ``location``; the table mixins
+(:mod:`journal_sql`, :mod:`reversal_sql`, :mod:`web_sql`) do the rest.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
+
+from ledgerrun.store.commit import Write
 
 
 class Cursor(Protocol):
@@ -28,11 +31,14 @@ class Conn(Protocol):
 
 
 class SQLBase:
-    """The two things table mixins need from a store."""
+    """The three things table mixins need from a store."""
 
     location: str
 
     def _tx(
         self, doing: str, write: bool = False, durable: bool = True
     ) -> contextlib.AbstractContextManager[Conn]:
+        raise NotImplementedError  # pragma: no cover
+
+    def _commit(self, write: Write, wait: bool = True) -> None:
         raise NotImplementedError  # pragma: no cover

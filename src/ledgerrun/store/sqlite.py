@@ -1,12 +1,22 @@
 """The store in one SQLite file: the default, for one host.
 
-Every write is one explicit transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``) in WAL mode.
-Intents and the start and end of runs commit with ``synchronous=FULL``: when the call returns,
-the commit is on disk. Outcomes and listings commit without waiting for the disk (durable against
-a crash of the process at once, and against a power cut with the next intent or the end of the
-run): losing one to a power cut leaves its adjustment ``pending``, and the next run asks Stripe
-again under the same key and gets the same answer. That halves the disk flushes per debit
-without weakening the one ordering that matters: intent on disk, then request.
+The journal is in WAL mode, and the store keeps three connections to it, each with one setting
+for its whole life:
+
+* **durable writes** (``synchronous=FULL``): intents, and the start and end of runs. When the call
+  returns, the commit is on disk: an intent is on disk before its request is sent.
+* **other writes** (``synchronous=NORMAL``): outcomes, listings, account checks, run files. They
+  commit without waiting for the disk: durable against a crash of the process at once, and
+  against a power cut with the next durable commit. Losing one to a power cut leaves its
+  adjustment ``pending`` with its intent, and the next run settles it under the same key (Stripe
+  answers with the original result; nothing moves twice).
+* **reads**, which never wait behind a write's flush (WAL lets them read beside it).
+
+Writes are one at a time in the process (as SQLite allows one writer), through
+:class:`~ledgerrun.store.commit.GroupCommit`: intents and outcomes that arrive while a commit
+waits for the disk are committed together in the next transaction, on the durable connection if
+any of them must be durable. Every write is an explicit transaction (``BEGIN IMMEDIATE`` ...
+``COMMIT``), so another process's writes wait their turn (``busy_timeout``).
 
 The ``-wal`` file beside the journal is part of it: copy a journal only with
 ``ledgerrun journal backup`` (SQLite's backup API), never with ``cp``.
@@ -21,36 +31,35 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
-from urllib.parse import quote
+from typing import Any, cast
 
 from ledgerrun.errors import JournalError, StoreUnavailableError
-from ledgerrun.store import codec, schema
+from ledgerrun.store.commit import GroupCommit, Write
 from ledgerrun.store.lock import FileLock, is_held, lock_path, read_holder
-from ledgerrun.store.model import SCHEMA_VERSION
 from ledgerrun.store.reversal_sql import ReversalTables
 from ledgerrun.store.sql import Conn
+from ledgerrun.store.sqlite_file import JournalFile
 from ledgerrun.store.web_sql import WebTables
 
-_CHUNK = 500  # ids per query, well below SQLite's limit on bound parameters
-_BUSY, _LOCKED, _CORRUPT, _NOTADB, _READONLY, _FULL = 5, 6, 11, 26, 8, 13
-_TIMES = {"attempted_at", "attempted_at_server", "completed_at", "started_at", "ended_at"}
-_T = TypeVar("_T")
+_BUSY, _LOCKED, _CORRUPT, _NOTADB, _FULL = 5, 6, 11, 26, 13
 
 
-class SQLiteStore(ReversalTables, WebTables):
+class SQLiteStore(JournalFile, ReversalTables, WebTables):
     """The store in one SQLite file; one instance is shared by all threads of a process."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, readonly: bool, busy_s: float):
+    def __init__(self, path: Path, readonly: bool, busy_s: float):
         self.path, self.readonly = path, readonly
         self.location = str(path)
-        self._conn: sqlite3.Connection | None = conn
         self._busy_s = busy_s
-        self._mutex = threading.Lock()  # one transaction at a time on the shared connection
-        self._sync = "FULL"
+        self._read: sqlite3.Connection | None = None  # a read-only store's only connection
+        self._durable: sqlite3.Connection | None = None  # synchronous=FULL
+        self._fast: sqlite3.Connection | None = None  # synchronous=NORMAL
+        self._reading = threading.Lock()  # one read transaction at a time on the read connection
+        self._writer = GroupCommit(self._batch)  # one write transaction at a time
         self._locks: dict[str, FileLock] = {}
+        self._locks_guard = threading.Lock()
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -72,203 +81,44 @@ class SQLiteStore(ReversalTables, WebTables):
             conn = cls._connect(path, readonly, create)
         except (OSError, sqlite3.Error) as exc:
             raise JournalError(f"the journal {path} cannot be opened: {exc}") from exc
-        store = cls(path, conn, readonly, busy_timeout_s)
+        store = cls(path, readonly, busy_timeout_s)
+        opened = [conn]
         try:
-            with store._mutex, store._guard("be opened"):
+            with store._guard("be opened"):
                 store._prepare(conn, fresh=create and not existed)
+                if readonly:
+                    store._read = conn
+                else:
+                    store._durable = conn  # _prepare set it to FULL
+                    store._fast = store._extra("NORMAL")
+                    opened.append(store._fast)
+                    store._read = store._extra(None)
+                    opened.append(store._read)
             if not existed:
                 _sync_folder(path.absolute().parent)
         except OSError as exc:
-            conn.close()
+            _close_all(opened)
             raise JournalError(f"the new journal {path} cannot be made durable: {exc}") from exc
         except BaseException:
-            conn.close()
+            _close_all(opened)
             raise
         return store
 
-    @staticmethod
-    def _connect(path: Path, readonly: bool, create: bool) -> sqlite3.Connection:
-        base = f"file:{quote(str(path.absolute()))}?mode="
-        base += "ro" if readonly else "rwc" if create else "rw"
-        conn = sqlite3.connect(base, uri=True, isolation_level=None, check_same_thread=False)
-        if readonly:
-            try:
-                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            except sqlite3.OperationalError:
-                # A WAL database in a folder we cannot write: read the file as it stands.
-                conn.close()
-                uri = f"file:{quote(str(path.absolute()))}?mode=ro&immutable=1"
-                conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-        return conn
-
-    def _prepare(self, conn: sqlite3.Connection, fresh: bool) -> None:
-        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_s * 1000)}")
-        problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check(5)")]
-        if problems != ["ok"]:
-            raise self._damaged("; ".join(problems))
-        tables = self._tables(conn)
-        if not tables and not self.readonly:
-            if fresh:
-                self._set_modes(conn)
-            conn.execute("BEGIN IMMEDIATE")  # waits for a process creating it at this moment
-            create = fresh and not conn.execute("SELECT 1 FROM sqlite_master").fetchone()
-            if create:
-                conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                self._create(conn)
-                meta = {"application": "ledgerrun", "created_at": schema.now_text()}
-                conn.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
-            conn.execute("COMMIT" if create else "ROLLBACK")
-            tables = self._tables(conn)
-        if not tables:  # never write into a file that existed: it may be a journal cut to nothing
-            raise JournalError(
-                f"{self.path} holds no journal: it is empty. If no run ever used it (a first run"
-                " killed while creating it), delete it; otherwise restore it from a backup"
-            )
-        if "meta" not in tables:
-            held = ", ".join(sorted(tables))
-            raise JournalError(f"{self.path} is not a ledgerrun journal (it holds tables {held})")
-        version = self._version(conn)
-        if version > SCHEMA_VERSION:
-            raise JournalError(
-                f"the journal {self.path} was written by a newer ledgerrun (schema version "
-                f"{version}; this one understands up to {SCHEMA_VERSION}): upgrade ledgerrun "
-                "to use it, and do not touch the file with this version"
-            )
-        if version == 1 and {"runs", "adjustments", "events"} <= tables:
-            if self.readonly:
-                raise JournalError(
-                    f"the journal {self.path} was written by ledgerrun 0.1; run any command that"
-                    " writes (plan, run) once to bring it forward"
-                )
-            self._migrate_v1(conn)
-        elif 2 <= version < SCHEMA_VERSION and {"adjustments", "seen", "listings"} <= tables:
-            if self.readonly:
-                raise JournalError(
-                    f"the journal {self.path} was written by an older ledgerrun; run any command"
-                    " that writes (plan, run) once to bring it forward"
-                )
-            self._upgrade(conn, version)
-        elif version != SCHEMA_VERSION or not {"adjustments", "seen", "listings"} <= tables:
-            raise self._damaged("its schema is incomplete")
-        if not self.readonly:
-            self._set_modes(conn)
-
-    @staticmethod
-    def _tables(conn: sqlite3.Connection) -> set[str]:
-        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
-        return {str(row[0]) for row in conn.execute(sql)}
-
-    @staticmethod
-    def _version(conn: sqlite3.Connection) -> int:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0]) if row and str(row[0]).isdigit() else 0
-
-    @staticmethod
-    def _create(conn: sqlite3.Connection) -> None:
-        for statement in schema.TABLES:
-            if statement.startswith("CREATE TABLE adjustments") or statement.startswith(
-                "CREATE TABLE seen"
-            ):
-                statement += " WITHOUT ROWID"
-            conn.execute(statement)
-        conn.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
-
-    def _upgrade(self, conn: sqlite3.Connection, version: int) -> None:
-        """Bring a journal of schema ``version`` (2 or later) forward, in one transaction."""
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            found = self._version(conn)  # another process may have done it meanwhile
-            for step in range(found + 1, SCHEMA_VERSION + 1):
-                for statement in schema.UPGRADES[step]:
-                    conn.execute(statement)
-            conn.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    def _migrate_v1(self, conn: sqlite3.Connection) -> None:
-        """Bring a version-1 journal forward in one transaction, after a backup copy."""
-        backup = self.path.with_name(self.path.name + ".v1-backup")
-        if not backup.exists():
-            target = sqlite3.connect(backup)
-            try:
-                conn.backup(target)
-            finally:
-                target.close()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if self._version(conn) != 1:  # another process migrated it meanwhile
-                conn.execute("ROLLBACK")
-                return
-            conn.row_factory = sqlite3.Row
-            old = [dict(r) for r in conn.execute("SELECT * FROM adjustments")]
-            runs = [dict(r) for r in conn.execute("SELECT * FROM runs")]
-            events = [dict(r) for r in conn.execute("SELECT * FROM events ORDER BY seq")]
-            conn.row_factory = None
-            for table in ("adjustments", "runs", "events"):
-                conn.execute(f"ALTER TABLE {table} RENAME TO v1_{table}")
-            conn.execute("DROP INDEX IF EXISTS runs_by_job")
-            self._create(conn)
-            rows, notes = schema.v1_adjustment_rows(old)
-            cols = schema.ENTRY_COLUMNS
-            conn.executemany(
-                f"INSERT INTO adjustments ({codec.cols(cols)}) VALUES ({codec.marks(cols)})",
-                [[r.get(c) for c in cols] for r in rows],
-            )
-            conn.executemany(
-                f"INSERT INTO runs ({codec.cols(schema.RUN_COLUMNS)})"
-                f" VALUES ({codec.marks(schema.RUN_COLUMNS)})",
-                [[schema.v1_run_row(r)[c] for c in schema.RUN_COLUMNS] for r in runs],
-            )
-            conn.executemany(
-                "INSERT INTO events (at, key, kind, run_id, generation, idempotency_key, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (e["at"], e["adjustment_id"], e["kind"], e["run_id"], e["generation"],
-                     e["idempotency_key"], e["detail"])
-                    for e in events
-                ]
-                + [(schema.now_text(), "", "migration", None, None, None, codec.to_json(n, "note"))
-                   for n in notes],
-            )  # fmt: skip
-            groups = sorted({str(r["job"]) for r in old})
-            conn.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('legacy_groups', ?)",
-                (codec.to_json(groups, "jobs"),),
-            )
-            for table in ("adjustments", "runs", "events"):
-                conn.execute(f"DROP TABLE v1_{table}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.row_factory = None
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-    def _set_modes(self, conn: sqlite3.Connection) -> None:
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise JournalError(f"the journal {self.path} cannot use WAL mode (it is in {mode})")
-        conn.execute("PRAGMA synchronous = FULL")
-        self._sync = "FULL"
-
     def close(self) -> None:
-        """Close the database and release every run lock; calling it again does nothing."""
-        with self._mutex:
-            conn, self._conn = self._conn, None
+        """Close the database and release every run lock; calling it again does nothing. Waits
+        for a commit under way."""
+        with self._writer.exclusive(report=False), self._reading:
+            conns = [c for c in (self._read, self._fast, self._durable) if c is not None]
+            conns.reverse()  # the first made (which can write) is closed last: it ends the WAL
+            self._read = self._fast = self._durable = None
             try:
-                if conn is not None:
-                    with self._guard("be closed"):
-                        conn.close()
+                with self._guard("be closed"):
+                    _close_all(conns)
             finally:
-                for lock in self._locks.values():
-                    lock.release()
-                self._locks.clear()
+                with self._locks_guard:
+                    for lock in self._locks.values():
+                        lock.release()
+                    self._locks.clear()
 
     # --- the run lock ----------------------------------------------------------------------
 
@@ -277,8 +127,8 @@ class SQLiteStore(ReversalTables, WebTables):
         that holds it is about to write, so another process holding a write transaction open
         on the journal (a sqlite3 shell, say) stops it here, once, before anything is asked of
         Stripe."""
-        with self._mutex:
-            self._live()
+        with self._locks_guard:
+            self._live(self._read)
             if job in self._locks:
                 return
             if self.readonly:
@@ -290,7 +140,8 @@ class SQLiteStore(ReversalTables, WebTables):
             with self._tx("start a run", write=True, durable=False):
                 pass
         except JournalError:
-            self._locks.pop(job).release()
+            with self._locks_guard:
+                self._locks.pop(job).release()
             raise
 
     def lock_holder(self, job: str) -> dict[str, Any] | None:
@@ -304,8 +155,9 @@ class SQLiteStore(ReversalTables, WebTables):
 
     def backup(self, destination: Path) -> None:
         """A consistent copy of the whole journal (``-wal`` included) at ``destination``."""
-        with self._mutex:
-            conn = self._live()
+        self._writer.settle()
+        with self._reading:
+            conn = self._live(self._read)
             try:
                 target = sqlite3.connect(destination)
                 try:
@@ -318,32 +170,66 @@ class SQLiteStore(ReversalTables, WebTables):
 
     # --- plumbing --------------------------------------------------------------------------
 
-    def _live(self) -> sqlite3.Connection:
-        if self._conn is None:
+    def _live(self, conn: sqlite3.Connection | None) -> sqlite3.Connection:
+        if conn is None:
             raise JournalError(f"the journal {self.path} is closed")
-        return self._conn
+        return conn
+
+    def _writing(self, doing: str) -> None:
+        """Refuse a write to a closed or read-only journal."""
+        self._live(self._read)
+        if self.readonly:
+            raise JournalError(f"the journal {self.path} is open read-only: cannot {doing}")
 
     @contextlib.contextmanager
     def _tx(self, doing: str, write: bool = False, durable: bool = True) -> Iterator[Conn]:
-        """One transaction, alone on the connection; a deferred BEGIN gives reads one snapshot.
-        A durable write waits for the disk; any other write is committed without waiting."""
-        with self._mutex:
-            conn = self._live()
-            if write and self.readonly:
-                raise JournalError(f"the journal {self.path} is open read-only: cannot {doing}")
-            with self._guard(doing):
-                sync = "FULL" if durable else "NORMAL"
-                if write and sync != self._sync:
-                    conn.execute(f"PRAGMA synchronous = {sync}")  # outside any transaction
-                    self._sync = sync
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                try:
-                    yield cast(Conn, conn)
-                    conn.execute("COMMIT")
-                finally:
-                    if conn.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):
-                            conn.execute("ROLLBACK")
+        """One transaction, alone on its connection: a read (a deferred BEGIN gives it one
+        snapshot), or a write in the writer's place, on the durable connection or the other."""
+        if not write:
+            self._writer.settle()  # a thread reads what it wrote, even what it did not wait for
+            with self._reading:
+                yield from self._transaction(self._live(self._read), doing, "BEGIN")
+            return
+        self._writing(doing)
+        with self._writer.exclusive():
+            conn = self._live(self._durable if durable else self._fast)
+            yield from self._transaction(conn, doing, "BEGIN IMMEDIATE")
+
+    def _transaction(self, conn: sqlite3.Connection, doing: str, begin: str) -> Iterator[Conn]:
+        with self._guard(doing):
+            conn.execute(begin)
+            try:
+                yield cast(Conn, conn)
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+
+    def _commit(self, write: Write, wait: bool = True) -> None:
+        self._writing(write.doing)
+        self._writer.write(write, wait)
+
+    def _batch(self, writes: Sequence[Write]) -> list[bool]:
+        """The writes in one transaction (see :class:`~ledgerrun.store.commit.GroupCommit`)."""
+        durable = any(w.durable for w in writes)
+        conn = self._live(self._durable if durable else self._fast)
+        doing = writes[0].doing + (f" (and {len(writes) - 1} more)" if len(writes) > 1 else "")
+        applied: list[bool] = []
+        with self._guard(doing):
+            cursor = conn.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                for write in writes:
+                    for sql, params in write.statements:
+                        cursor.execute(sql, params)
+                    applied.append(cursor.rowcount > 0)
+                cursor.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+        return applied
 
     @contextlib.contextmanager
     def _guard(self, doing: str) -> Iterator[None]:
@@ -367,12 +253,11 @@ class SQLiteStore(ReversalTables, WebTables):
                 ) from exc
             raise JournalError(f"the journal {self.path} could not {doing}: {exc}") from exc
 
-    def _damaged(self, detail: str) -> JournalError:
-        return JournalError(
-            f"the journal {self.path} is damaged ({detail}). It is the record of what was sent to"
-            " Stripe, so do not delete it or start a new one: restore it from a backup, and keep"
-            " the damaged file for inspection"
-        )
+
+def _close_all(conns: list[sqlite3.Connection]) -> None:
+    """Close each connection, the last made first (the first, which can write, ends the WAL)."""
+    for conn in reversed(conns):
+        conn.close()
 
 
 def _sync_folder(folder: Path) -> None:

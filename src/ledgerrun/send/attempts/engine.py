@@ -17,11 +17,16 @@ the rest, the same for a debit, a credit, a reversal or a refund:
    :class:`Outcome`. A refusal is ``failed`` (no money moved; the next attempt gets a new key);
    an answer that may have executed is ``unknown``; a request Stripe never executed (a 429, no
    connection, the breaker open, a stop) is ``skipped``, unless an earlier attempt of the same
-   generation may have executed, then ``unknown``.
+   generation may have executed, then ``unknown``. The outcome is recorded without waiting
+   (``wait=False``): the store commits it with its next transaction (another lane's intent, the
+   command's next read). A crash before that loses nothing: the attempt is pending under its
+   durable intent, and the next run settles it exactly as after a crash before the answer came,
+   by the same key; it is never sent under another.
 4. **The journal failing stops everything.** A journal that cannot take an intent or an outcome
    stops the operation's whole command: nothing more is sent, the reason goes to the notes (the
    summary) and the event stream (the logs). What was sent stays pending in the journal and the
-   next run settles it under the same key.
+   next run settles it under the same key. (An outcome that did not wait is refused at the
+   journal's next write, which then stops the command the same way.)
 5. **A bug stops everything too.** An unexpected exception while handling an attempt leaves it
    ``unknown`` (its request may have left), stops the command, and keeps the traceback for the
    logs.

@@ -157,6 +157,7 @@ class Move(Recorded[Entry]):
             request_id=answer.request_id,
             completed_at=at,
             attempts=sent,
+            wait=False,  # committed with the next transaction: see the engine
         )
 
     def failures(self) -> FailureWriter:

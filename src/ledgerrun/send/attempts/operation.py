@@ -117,7 +117,7 @@ class FailureWriter(Protocol):
 
     def __call__(
         self, key: str, *, run_id: str, error_code: str, error_message: str,
-        request_id: str | None, completed_at: dt.datetime, attempts: int = 0,
+        request_id: str | None, completed_at: dt.datetime, attempts: int = 0, wait: bool = True,
     ) -> None: ...  # fmt: skip
 
 
@@ -126,7 +126,7 @@ class UnknownWriter(Protocol):
 
     def __call__(
         self, key: str, *, run_id: str, error_code: str, error_message: str,
-        request_id: str | None, attempts: int = 0,
+        request_id: str | None, attempts: int = 0, wait: bool = True,
     ) -> None: ...  # fmt: skip
 
 
@@ -153,6 +153,7 @@ class Recorded(abc.ABC, Generic[R]):
             request_id=error.request_id,
             completed_at=at,
             attempts=sent,
+            wait=False,  # committed with the next transaction: see the engine
         )
 
     def save_unknown(
@@ -172,4 +173,5 @@ class Recorded(abc.ABC, Generic[R]):
             error_message=message,
             request_id=request_id,
             attempts=sent,
+            wait=False,  # committed with the next transaction: see the engine
         )

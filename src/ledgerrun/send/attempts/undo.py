@@ -159,6 +159,7 @@ class TransferReversal(_Undo[Reversal]):
             request_id=answer.request_id,
             completed_at=at,
             attempts=sent,
+            wait=False,  # committed with the next transaction: see the engine
         )
 
 
@@ -209,6 +210,7 @@ class Refund(_Undo[Refunded]):
             attempts=sent,
             refund_id=answer.id,
             refund_status=answer.status,
+            wait=False,  # committed with the next transaction: see the engine
         )
 
 
