@@ -31,7 +31,7 @@ class Account:
     losses_payments: str = PLATFORM_LOSSES
     pending: dict[str, int] = field(default_factory=dict)
     transfers: ObjectList = field(default_factory=ObjectList)
-    charges: ObjectList = field(default_factory=ObjectList)
+    charges: ObjectList = field(default_factory=lambda: ObjectList(by_metadata=True))
     refunds: ObjectList = field(default_factory=ObjectList)
     reversals: dict[str, ObjectList] = field(default_factory=dict)  # by transfer id
 

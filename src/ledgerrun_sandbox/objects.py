@@ -9,10 +9,11 @@ the object as it was when first answered, as Stripe's replays do.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import random
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ledgerrun_sandbox.params import ListParams
@@ -217,9 +218,14 @@ class ObjectList:
     bound lets a scan stop early.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, by_metadata: bool = False) -> None:
         self._items: list[JsonObject] = []
         self._index: dict[str, int] = {}
+        # Where each metadata pair is held (positions, ascending), for the lists Stripe's search
+        # reads: a search by metadata then costs what it finds, not the whole list, as an
+        # indexed search does at Stripe. A pair an object no longer holds may stay listed: the
+        # search still checks each candidate.
+        self._by_metadata: dict[tuple[str, str], list[int]] | None = {} if by_metadata else None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -231,10 +237,30 @@ class ObjectList:
         # Item first, then index: a reader without the lock never finds an id it cannot fetch.
         self._items.append(obj)
         self._index[obj["id"]] = len(self._items) - 1
+        self._note_metadata(obj, len(self._items) - 1)
 
     def replace(self, obj: JsonObject) -> None:
         """Put a new version of an object where the old one was (same id, same position)."""
-        self._items[self._index[obj["id"]]] = obj
+        pos = self._index[obj["id"]]
+        self._items[pos] = obj
+        self._note_metadata(obj, pos)
+
+    def _note_metadata(self, obj: JsonObject, pos: int) -> None:
+        if self._by_metadata is None:
+            return
+        for pair in (obj.get("metadata") or {}).items():
+            held = self._by_metadata.setdefault(pair, [])
+            if not held or held[-1] < pos:
+                held.append(pos)
+            elif held[bisect.bisect_left(held, pos)] != pos:
+                bisect.insort(held, pos)
+
+    def holding(self, key: str, value: str) -> Sequence[int] | None:
+        """The positions of the objects that may hold ``key: value`` in their metadata
+        (ascending), or None when this list keeps no such index."""
+        if self._by_metadata is None:
+            return None
+        return self._by_metadata.get((key, value), [])
 
     def newest_first(self) -> list[JsonObject]:
         return self._items[::-1]
@@ -252,17 +278,21 @@ class ObjectList:
         matches: Callable[[JsonObject], bool],
         cursor: int | None,
         floor: int = 0,
+        among: Sequence[int] | None = None,
     ) -> tuple[list[JsonObject], bool]:
         """One page, newest first, and whether more objects lie beyond it.
 
         ``cursor`` is the position of ``starting_after`` or ``ending_before`` (whichever is set);
-        objects below position ``floor`` are never listed (a capped listing).
+        objects below position ``floor`` are never listed (a capped listing). ``among``, when
+        given, holds the only positions that may match (ascending; see :meth:`holding`).
         """
         low, high = query.created_min, query.created_max
         want = query.limit + 1
         found: list[JsonObject] = []
+        order: Sequence[int] = range(len(self._items)) if among is None else among
         if query.ending_before is not None and cursor is not None:
-            for i in range(max(cursor + 1, floor), len(self._items)):
+            first = bisect.bisect_left(order, max(cursor + 1, floor))
+            for i in itertools.islice(order, first, None):
                 obj = self._items[i]
                 if high is not None and obj["created"] > high:
                     break
@@ -273,7 +303,10 @@ class ObjectList:
             has_more = len(found) > query.limit
             return found[: query.limit][::-1], has_more
         start = len(self._items) - 1 if cursor is None else cursor - 1
-        for i in range(start, floor - 1, -1):
+        for n in range(bisect.bisect_right(order, start) - 1, -1, -1):
+            i = order[n]
+            if i < floor:
+                break
             obj = self._items[i]
             if low is not None and obj["created"] < low:
                 break

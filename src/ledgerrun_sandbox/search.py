@@ -20,13 +20,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ledgerrun_sandbox import params as p
 from ledgerrun_sandbox.accounts import Account
 from ledgerrun_sandbox.errors import ApiError, invalid_request, parameter_missing
-from ledgerrun_sandbox.objects import JsonObject
+from ledgerrun_sandbox.objects import JsonObject, ObjectList
 from ledgerrun_sandbox.params import ListParams
 from ledgerrun_sandbox.wire import Params
 
@@ -153,7 +153,8 @@ def search(
     def matches(charge: JsonObject) -> bool:
         return visible(charge) and query.query.matches(charge)
 
-    data, has_more = charges.page(listing, matches, cursor)
+    among = _candidates(charges, query.query)
+    data, has_more = charges.page(listing, matches, cursor, among=among)
     result: JsonObject = {
         "object": "search_result",
         "data": data,
@@ -167,8 +168,16 @@ def search(
             created_min=query.query.created_min,
             created_max=query.query.created_max,
         )
-        result["total_count"] = len(charges.page(everything, matches, None)[0])
+        result["total_count"] = len(charges.page(everything, matches, None, among=among)[0])
     return result
+
+
+def _candidates(charges: ObjectList, query: Query) -> Sequence[int] | None:
+    """The positions that may match a query naming metadata (the fewest of its pairs'), or
+    None: every charge may."""
+    held = [charges.holding(k, v) for k, v in query.metadata.items()]
+    known = [h for h in held if h is not None]
+    return min(known, key=len) if known else None
 
 
 def _write_page(last_id: str) -> str:

@@ -125,3 +125,47 @@ def test_search_needs_an_api_version_from_2020_08_27_on(server: SandboxServer) -
 def test_the_parser_unescapes_quotes() -> None:
     query = parse(r"""metadata['note']:'it\'s' AND metadata["b"]:"say \"hi\"" AND created>5""")
     assert query.metadata == {"note": "it's", "b": 'say "hi"'} and query.created_min == 6
+
+
+def test_a_search_by_its_metadata_index_pages_as_a_scan_of_every_charge() -> None:
+    # The charges' metadata index (what keeps a search from reading every charge) must never
+    # change an answer: the same pages as a scan, either way, with bounds, a cap and objects
+    # replaced under a new metadata value.
+    import random
+
+    from ledgerrun_sandbox.objects import ObjectList
+    from ledgerrun_sandbox.params import ListParams
+
+    rng = random.Random(5)
+    indexed, scanned = ObjectList(by_metadata=True), ObjectList()
+    for n in range(400):
+        obj = {"id": f"ch_{n}", "created": n // 3, "metadata": {"acct": f"a{rng.randrange(5)}"}}
+        indexed.append(obj)
+        scanned.append(obj)
+    for n in rng.sample(range(400), 40):
+        moved = {**indexed.get(f"ch_{n}"), "metadata": {"acct": "a9"}}  # type: ignore[dict-item]
+        indexed.replace(moved)
+        scanned.replace(moved)
+
+    for value in ("a0", "a3", "a9", "absent"):
+
+        def matches(obj: dict[str, object], value: str = value) -> bool:
+            return obj["metadata"] == {"acct": value}
+
+        for _ in range(30):
+            cursor_id = f"ch_{rng.randrange(400)}" if rng.random() < 0.7 else None
+            backwards = cursor_id is not None and rng.random() < 0.5
+            query = ListParams(
+                limit=rng.choice((1, 3, 10, 100)),
+                starting_after=None if backwards else cursor_id,
+                ending_before=cursor_id if backwards else None,
+                created_min=rng.choice((None, 20, 60)),
+                created_max=rng.choice((None, 100, 130)),
+            )
+            cursor = None if cursor_id is None else scanned.position(cursor_id)
+            floor = rng.choice((0, 0, 150))
+            among = indexed.holding("acct", value)
+            assert among is not None and scanned.holding("acct", value) is None
+            assert indexed.page(query, matches, cursor, floor, among=among) == scanned.page(
+                query, matches, cursor, floor
+            )
