@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit chromium postgresql bench soak clean
+.PHONY: demo test lint unit compiled chromium postgresql bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,10 +37,18 @@ postgresql:
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get $(APT_WAIT) install -y -qq --no-install-recommends postgresql >/dev/null; }
 
 # The tests get a throwaway PostgreSQL server's URL in LEDGERRUN_TEST_PG; it is stopped (and its
-# data deleted) however the tests end. worksteal: a worker that runs out of tests takes queued
-# ones from the other (the end-to-end suites are long; tests/conftest.py runs them first).
-unit: $(STAMP) chromium postgresql
-	$(BIN)/python tools/pgserver.py run -- $(BIN)/pytest -n 2 --dist worksteal -q
+# data deleted) however the tests end. Three workers on two cores: the end-to-end tests spend much
+# of their time waiting on a sandbox's latency or rate limit. worksteal: a worker that runs out of
+# tests takes queued ones from another (tests/conftest.py runs the long suites first). The sources
+# are compiled first: the end-to-end tests start ledgerrun a thousand times, and a shell that sets
+# PYTHONDONTWRITEBYTECODE would have each start compile every module again (Python still reads
+# what is compiled). The soak-marked variants run in make soak.
+PYTEST := $(BIN)/python tools/pgserver.py run -- $(BIN)/pytest -n 3 --dist worksteal -q
+compiled: $(STAMP)
+	@$(BIN)/python -m compileall -q src tests tools >/dev/null
+
+unit: $(STAMP) chromium postgresql compiled
+	$(PYTEST) -m "not soak"
 
 # The browser tests need Debian's Chromium (tools/ensure_chromium.sh installs it if missing).
 chromium:
@@ -60,10 +68,12 @@ bench: $(STAMP) postgresql
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/web.py
 
-# The long runs; make test runs the same scenarios, shorter. 10,000 mixed sandbox requests from
+# The long runs; make test runs the same scenarios, shorter: the soak-marked tests (the other
+# store, faults together, more exports; about a minute), then 10,000 mixed sandbox requests from
 # 16 threads; 1,500 rows under 30 SIGKILLs; 1,500 rows under 10% errors, lock timeouts and dropped
-# answers together; five minutes of ingest fuzzing.
-soak: $(STAMP)
+# answers together; five minutes of ingest fuzzing. CI runs it with `.ci/run soak`.
+soak: $(STAMP) chromium postgresql compiled
+	$(PYTEST) -m soak
 	$(BIN)/python tools/soak.py sandbox --threads 16 --per-thread 625
 	$(BIN)/python -m tools.chaos crash --rows 1500 --kills 30 --seed 7
 	$(BIN)/python -m tools.chaos faults --rows 1500 --seed 7

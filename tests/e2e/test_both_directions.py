@@ -8,6 +8,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from ledgerrun_sandbox import Faults
 from tests.helpers.cli import cli, results_rows, start_cli
 from tests.helpers.constants import PLATFORM, A, B, C
@@ -227,6 +229,7 @@ def reversed_once(url: str, ids: set[str]) -> None:
         assert len(transfer["reversals"]["data"]) == 1, transfer["id"]
 
 
+@pytest.mark.soak  # make test crashes runs (test_chaos); make soak crashes reversals too
 def test_sigkill_at_random_moments_during_reverse_reverses_each_once(
     tmp_path: Path, sandbox
 ) -> None:

@@ -1,4 +1,5 @@
-"""The crash and fault suites, short and seeded (the long versions run in `make soak`)."""
+"""The crash and fault suites, short and seeded: `make test` runs the SQLite crash suite, `make
+soak` the PostgreSQL one and the faults together, and the long versions (tools/chaos.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.slow
 CRASH = {"sqlite": (300, 6), "postgresql": (200, 4)}
 
 
-@pytest.fixture(params=sorted(CRASH))
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.soak)])
 def journal(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     """The kind of store and where it is: a SQLite path, or a fresh PostgreSQL schema's URL."""
     if request.param == "sqlite":
@@ -43,6 +44,7 @@ def test_sigkill_at_random_moments_never_doubles_or_loses_a_debit(
         check_exactly_once(w)
 
 
+@pytest.mark.soak  # make test meets each fault alone (tests/e2e/test_failures.py)
 def test_errors_lock_timeouts_and_drops_together_settle_in_two_runs(tmp_path: Path) -> None:
     faults = ("--error-rate", "0.1", "--error-mode", "retryable", "--lock-timeout-rate", "0.1",
               "--drop-rate", "0.1")  # fmt: skip
