@@ -156,6 +156,38 @@ def test_an_existing_empty_file_is_never_overwritten(tmp_path: Path) -> None:
     assert empty.read_bytes() == b""
 
 
+OPEN_WHEN_TOLD = """
+import os, time
+from pathlib import Path
+from ledgerrun.store.sqlite import SQLiteStore
+print("ready", flush=True)
+while not os.path.exists({go!r}):
+    time.sleep(0.001)
+store = SQLiteStore.open(Path({path!r}))
+print(store.counts("nightly"), flush=True)
+store.close()
+"""
+
+
+def test_first_runs_started_together_all_open_one_journal(path: Path, tmp_path: Path) -> None:
+    # Two first runs started at once: the one that lost the race to create the file used to find
+    # it empty ("holds no journal") and stop. A journal is now made aside and linked into place.
+    go = tmp_path / "go"
+    for _ in range(3):
+        if path.exists():
+            path.unlink()
+        go.unlink(missing_ok=True)
+        children = [spawn(OPEN_WHEN_TOLD.format(go=str(go), path=str(path))) for _ in range(6)]
+        assert {ready(child) for child in children} == {"ready"}
+        go.touch()
+        for child in children:
+            assert child.wait(timeout=30) == 0, child.stderr.read() if child.stderr else ""
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            made = conn.execute("SELECT count(*) FROM meta WHERE key = 'created_at'").fetchone()
+        assert made == (1,)
+        assert sorted(p.name for p in path.parent.iterdir() if p.name.endswith(".new")) == []
+
+
 def test_a_foreign_database_is_refused(tmp_path: Path) -> None:
     foreign = tmp_path / "app.sqlite"
     with contextlib.closing(sqlite3.connect(foreign)) as raw:
@@ -273,5 +305,5 @@ def test_a_backup_holds_the_commits_still_in_the_wal(path: Path, tmp_path: Path)
     with contextlib.closing(SQLiteStore.open(backup, readonly=True)) as copy:
         assert copy.counts("nightly")[PENDING] == 20
     with contextlib.closing(sqlite3.connect(plain_copy)) as raw:
-        rows = raw.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    assert rows == (0,)  # the bare copy lost everything that was still in the -wal
+        rows = raw.execute("SELECT count(*) FROM adjustments").fetchone()
+    assert rows == (0,)  # the bare copy lost every intent that was still in the -wal

@@ -78,14 +78,16 @@ class SQLiteStore(JournalFile, ReversalTables, WebTables):
         try:
             if create:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            conn = cls._connect(path, readonly, create)
+            if create and not existed:
+                cls._made_aside(path, busy_timeout_s)
+            conn = cls._connect(path, readonly, create=False)
         except (OSError, sqlite3.Error) as exc:
             raise JournalError(f"the journal {path} cannot be opened: {exc}") from exc
         store = cls(path, readonly, busy_timeout_s)
         opened = [conn]
         try:
             with store._guard("be opened"):
-                store._prepare(conn, fresh=create and not existed)
+                store._prepare(conn, fresh=False)
                 if readonly:
                     store._read = conn
                 else:
@@ -103,6 +105,35 @@ class SQLiteStore(JournalFile, ReversalTables, WebTables):
             _close_all(opened)
             raise
         return store
+
+    @classmethod
+    def _made_aside(cls, path: Path, busy_timeout_s: float) -> None:
+        """Make a new journal beside ``path`` and link it into place whole, so that no process
+        ever opens a journal half made (two first runs started together, the one that lost the
+        race would have found an empty file): a journal found empty was cut to nothing. When
+        another process links its own first, this one is discarded."""
+        aside = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.new")
+        try:
+            conn = cls._connect(aside, False, create=True)
+            try:
+                maker = cls(aside, False, busy_timeout_s)
+                with maker._guard("be made"):
+                    maker._prepare(conn, fresh=True)
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                conn.close()  # the last connection: the -wal file is folded in and removed
+            _sync_file(aside)
+            try:
+                os.link(aside, path)  # fails if a journal is there already
+            except FileExistsError:
+                return  # another process made it first: open theirs
+            except OSError:  # a file system without hard links: only a rarer race is left
+                if not path.exists():
+                    os.replace(aside, path)
+        finally:
+            for leftover in (aside, *(aside.with_name(aside.name + s) for s in ("-wal", "-shm"))):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
 
     def close(self) -> None:
         """Close the database and release every run lock; calling it again does nothing. Waits
@@ -258,6 +289,14 @@ def _close_all(conns: list[sqlite3.Connection]) -> None:
     """Close each connection, the last made first (the first, which can write, ends the WAL)."""
     for conn in reversed(conns):
         conn.close()
+
+
+def _sync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _sync_folder(folder: Path) -> None:
