@@ -137,7 +137,6 @@ def test_a_killed_workers_batch_is_finished_by_a_worker_on_another_host(
         pg.drop_schema(schema)
 
 
-@pytest.mark.soak  # make test: a full journal disk mid-run (tests/e2e/test_failures.py)
 def test_a_postgresql_restart_mid_run_is_incomplete_then_exactly_once(
     tmp_path: Path, slow_sandbox: str
 ) -> None:
