@@ -174,6 +174,17 @@ def test_module_entry_point_runs(tmp_path: Path) -> None:
     assert done.stdout.startswith("ledgerrun, version ")
 
 
+def test_the_version_shown_is_the_version_installed() -> None:
+    import importlib.metadata
+
+    import ledgerrun
+
+    installed = importlib.metadata.version("ledgerrun")
+    assert ledgerrun.__version__ == installed
+    assert invoke("--version")[1].strip() == f"ledgerrun, version {installed}"
+    assert f"## {installed} (" in (Path(__file__).parents[1] / "CHANGELOG.md").read_text()
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -16,7 +16,7 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "3.0.0"
 
 if TYPE_CHECKING:
     from ledgerrun.api import plan, reconcile, reverse, run, validate
