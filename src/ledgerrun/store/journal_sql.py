@@ -26,6 +26,7 @@ _decode_entry = codec.decoder(Entry, schema.ENTRY_COLUMNS)
 _decode_run = codec.decoder(Run, schema.RUN_COLUMNS)
 _decode_account = codec.decoder(AccountRecord, schema.ACCOUNT_COLUMNS)
 _PAGE = 2000
+_ALL = codec.cols(schema.ENTRY_COLUMNS)
 _FACTS = ", ".join("'{}' AS request" if c == "request" else c for c in schema.ENTRY_COLUMNS)
 
 
@@ -34,38 +35,11 @@ class JournalTables(AttemptTables):
 
     def entries(self, keys: Iterable[str]) -> dict[str, Entry]:
         """The entries of ``keys`` (canonical ids) that the store holds, from any job."""
-        if isinstance(keys, str):
-            raise JournalError("keys must be a collection of canonical ids, not one string")
-        sql = f"SELECT {codec.cols(schema.ENTRY_COLUMNS)} FROM adjustments WHERE key IN "
-        found: dict[str, Entry] = {}
-        with self._tx("read entries") as conn:  # one snapshot across all batches
-            for batch in codec.batches(keys):
-                for row in conn.execute(sql + f"({codec.marks(batch)})", batch):
-                    found[row[0]] = _decode_entry(row)
-        return found
+        return self._entries(_ALL, keys)
 
     def iter_entries(self, job: str | None = None, run_date: str | None = None) -> Iterator[Entry]:
         """Entries of a job (and run date), or all of them, streamed in pages by key."""
-        where, args = [], []
-        if job is not None:
-            where.append("job = ?")
-            args.append(job)
-        if run_date is not None:
-            where.append("run_date = ?")
-            args.append(run_date)
-        clause = (" AND " + " AND ".join(where)) if where else ""
-        sql = (
-            f"SELECT {codec.cols(schema.ENTRY_COLUMNS)} FROM adjustments WHERE key > ?{clause}"
-            f" ORDER BY key LIMIT {_PAGE}"
-        )
-        after = ""
-        while True:
-            with self._tx("read entries") as conn:
-                page = [_decode_entry(row) for row in conn.execute(sql, (after, *args))]
-            yield from page
-            if len(page) < _PAGE:
-                return
-            after = page[-1].key
+        return self._iter_entries(_ALL, job, run_date)
 
     # --- what results and reconcile compare: an entry without its request ------------------
     # The request is not even read (a night of 200,000 rows would decode 200,000 of them): a
@@ -73,24 +47,30 @@ class JournalTables(AttemptTables):
 
     def entry_facts(self, keys: Iterable[str]) -> dict[str, Entry]:
         """As :meth:`entries`, each with an empty ``request``."""
-        if isinstance(keys, str):
-            raise JournalError("keys must be a collection of canonical ids, not one string")
-        sql = f"SELECT {_FACTS} FROM adjustments WHERE key IN "
-        found: dict[str, Entry] = {}
-        with self._tx("read entries") as conn:
-            for batch in codec.batches(keys):
-                for row in conn.execute(sql + f"({codec.marks(batch)})", batch):
-                    found[row[0]] = _decode_entry(row)
-        return found
+        return self._entries(_FACTS, keys)
 
     def iter_entry_facts(
         self, job: str | None = None, run_date: str | None = None
     ) -> Iterator[Entry]:
         """As :meth:`iter_entries`, each with an empty ``request``."""
+        return self._iter_entries(_FACTS, job, run_date)
+
+    def _entries(self, columns: str, keys: Iterable[str]) -> dict[str, Entry]:
+        if isinstance(keys, str):
+            raise JournalError("keys must be a collection of canonical ids, not one string")
+        sql = f"SELECT {columns} FROM adjustments WHERE key IN "
+        found: dict[str, Entry] = {}
+        with self._tx("read entries") as conn:  # one snapshot across all batches
+            for batch in codec.batches(keys):
+                for row in conn.execute(sql + f"({codec.marks(batch)})", batch):
+                    found[row[0]] = _decode_entry(row)
+        return found
+
+    def _iter_entries(self, columns: str, job: str | None, run_date: str | None) -> Iterator[Entry]:
         where = ["job = ?"] * (job is not None) + ["run_date = ?"] * (run_date is not None)
         args = [a for a in (job, run_date) if a is not None]
         clause = "".join(f" AND {w}" for w in where)
-        sql = f"SELECT {_FACTS} FROM adjustments WHERE key > ?{clause} ORDER BY key LIMIT {_PAGE}"
+        sql = f"SELECT {columns} FROM adjustments WHERE key > ?{clause} ORDER BY key LIMIT {_PAGE}"
         after = ""
         while True:
             with self._tx("read entries") as conn:
