@@ -34,31 +34,10 @@ import time
 from pathlib import Path
 
 import installed  # noqa: F401  (time ledgerrun with its bytecode cached, as installed)
+from run import KEY, seed, start_sandbox
 
-KEY = "sk_test_memory_benchmark"
-PLATFORM = "acct_1PlatformMEMORY00"
 RUN_DATE = "2026-11-26"
 GOAL_MB = 300
-
-
-def seed(folder: Path, ids: list[str]) -> Path:
-    data = {
-        "platform": {"id": PLATFORM, "country": "US", "default_currency": "usd"},
-        "api_keys": [KEY],
-        "accounts": [
-            {
-                "id": i,
-                "type": "express",
-                "country": "US",
-                "default_currency": "usd",
-                "balance": {"usd": 10**12},
-            }
-            for i in ids
-        ],
-    }
-    path = folder / "accounts.json"
-    path.write_text(json.dumps(data))
-    return path
 
 
 def ledger(folder: Path, ids: list[str], rows: int) -> Path:
@@ -76,20 +55,6 @@ def ledger(folder: Path, ids: list[str], rows: int) -> Path:
                 f"usd,{method},Adjustment {n} for November,INV-{n:08d}\n"
             )
     return path
-
-
-def start_sandbox(accounts: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ledgerrun", "sandbox", "--accounts", str(accounts),
-         "--port", "0", "--seed", "1", "--limits", "off"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    if not line.startswith("listening on "):
-        raise SystemExit(f"sandbox did not start: {line!r}")
-    return proc, line.removeprefix("listening on ")
 
 
 STATS = (
@@ -129,10 +94,10 @@ def measured(cmd: list[str], folder: Path) -> tuple[float, float, str]:
 
 def run_size(rows: int, per_account: int, concurrency: int) -> dict[str, float]:
     accounts = max(1, rows // per_account)
-    ids = [f"acct_1Mem{n:09d}" for n in range(accounts)]
     with tempfile.TemporaryDirectory(prefix="ledgerrun-memory-") as tmp:
         folder = Path(tmp)
-        sandbox, url = start_sandbox(seed(folder, ids))
+        seeded, ids = seed(folder, accounts)
+        sandbox, url = start_sandbox(seeded, latency_ms=0)
         try:
             path = ledger(folder, ids, rows)
             job = folder / "memory.toml"
