@@ -11,7 +11,7 @@ from ledgerrun.clock import Clock
 from ledgerrun.errors import ConfigError
 from ledgerrun.job import Job
 from ledgerrun.send.prepare import Prepared
-from ledgerrun.store.model import SUCCEEDED, Journal
+from ledgerrun.store.model import Journal
 from ledgerrun.stripe.client import Listener
 from ledgerrun.stripe.session import Session, api_key, connect, mode_of
 
@@ -19,12 +19,7 @@ from ledgerrun.stripe.session import Session, api_key, connect, mode_of
 def nothing_to_send(prepared: Prepared) -> bool:
     """Whether the store already knows every row of a valid ledger as done: then the run needs
     nothing from Stripe (a night run again after it finished exits 0 even while Stripe is down)."""
-    if not prepared.validation.ok:
-        return False
-    earlier = prepared.earlier
-    return all(
-        (e := earlier.get(key)) is not None and e.state == SUCCEEDED for key in prepared.keys
-    )
+    return prepared.validation.ok and all(prepared.done())  # the guard has found nothing yet
 
 
 def api_version(job: Job, store: Journal) -> str:

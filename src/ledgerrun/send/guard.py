@@ -239,8 +239,11 @@ class Guard:
             return True
         # The platform's credits, the accounts' listing, or an account listed only by the sweep
         # (it may hold any row's debit, made from the account its row named before).
-        swept = {f"transfers:{a}" for a in self.swept_accounts}
-        return any(not name.startswith("transfers:") or name in swept for name in self.failed)
+        return any(
+            not name.startswith("transfers:")
+            or name.removeprefix("transfers:") in self.swept_accounts
+            for name in self.failed
+        )
 
     def objects(self, keys: Iterable[str]) -> dict[str, list[Seen]]:
         wanted = list(dict.fromkeys(keys))

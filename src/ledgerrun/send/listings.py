@@ -43,12 +43,6 @@ class AccountBooks:
     transfers: list[Movement]
     charges: list[Movement]
 
-    @property
-    def ledgerruns(self) -> list[Movement]:
-        """What ledgerrun made: its debits by transfer and by charge."""
-        made = [*self.transfers, *self.charges]
-        return [m for m in made if key_from_metadata(m.metadata)]
-
 
 def account_books(client: Client, account: str, created_gte: int) -> AccountBooks:
     """``account``'s books since ``created_gte`` (unix seconds): see the module docstring."""

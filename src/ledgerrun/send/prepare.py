@@ -176,7 +176,7 @@ def prepare_online(
         checking = pool.submit(_account_checks, job, session, store, writable, maybe, clock)
         found = ask_the_guard(prepared, guard, clock, offset)
         prepared.validation = _apply(prepared.validation, found)
-        todo = _todo_accounts(prepared, clock.now(), offset)
+        todo = _todo_accounts(prepared, clock.now(), offset) if job.preflight else []
         checked = checking.result()
     if job.preflight and todo:
         prepared.checks = {a: checked[a] for a in todo}

@@ -56,14 +56,12 @@ def ask_the_guard(
     now = clock.now()
     accounts: set[str] = set()
     oldest: dt.datetime | None = None
-    asked = False
     for want, entry, _ in _wants(prepared, now, offset):
-        asked = True
         accounts.add(want.account)
         if entry is not None and entry.state == PENDING:
             stamp = min(entry.attempted_at, entry.attempted_at_server)
             oldest = stamp if oldest is None else min(oldest, stamp)
-    if not asked:
+    if not accounts:
         return []
     guard.refresh(accounts, reach_back_to=oldest)
     if not guard.swept and not guard.writable:
@@ -75,9 +73,10 @@ def ask_the_guard(
 
     def compare() -> None:
         wants = [want for want, _ in chunk]
-        for want in wants:
-            if guard.unsure(want):
-                prepared.unguarded[want.key] = "; ".join(sorted(set(guard.failed.values())))
+        unsure = [want.key for want in wants if guard.unsure(want)]
+        if unsure:
+            reason = "; ".join(sorted(set(guard.failed.values())))
+            prepared.unguarded.update(dict.fromkeys(unsure, reason))
         verdicts = guard.verdicts(wants)
         found.update(verdicts.found)
         conflicts.update(verdicts.conflicts)
