@@ -16,6 +16,7 @@ import pyarrow as pa
 from ledgerrun.errors import RefusedError, StripeError
 from ledgerrun.ingest.identity import canonical
 from ledgerrun.job import Job
+from ledgerrun.metadata_keys import META_ADJUSTMENT
 from ledgerrun.output import results
 from ledgerrun.reconcile.model import Discrepancy, Reconciliation
 from ledgerrun.send.guard import seen_from
@@ -189,13 +190,13 @@ def listings(
             )
             return []
         kept = [
-            (obj_of(m), not (m.transfer_group in groups or m.metadata.get(_ADJUSTMENT)))
+            (obj_of(m), not (m.transfer_group in groups or m.metadata.get(META_ADJUSTMENT)))
             for m in books.transfers
         ]
         return kept + [
             (obj_of(m), False)
             for m in books.charges
-            if m.transfer_group in groups or m.metadata.get(_ADJUSTMENT)
+            if m.transfer_group in groups or m.metadata.get(META_ADJUSTMENT)
         ]
 
     with ThreadPoolExecutor(max(1, min(job.stripe.concurrency, 8))) as pool:
@@ -213,9 +214,6 @@ def listings(
         report.discrepancies.append(
             Discrepancy("unchecked", "", "", "", "", f"listing the platform's transfers: {exc}")
         )
-
-
-_ADJUSTMENT = "ledgerrun_adjustment_id"
 
 
 def seen_batch(found: list[tuple[Seen, bool]]) -> pa.RecordBatch:

@@ -60,7 +60,7 @@ class AttemptTables(RunTables):
                     raise JournalError(f"{what} already succeeded: it must not be sent again")
                 if entry.generation < generation or (
                     entry.generation == generation
-                    and (key, _loads(request)) != (entry.idempotency_key, json.loads(sent))
+                    and (key, codec.load(request)) != (entry.idempotency_key, json.loads(sent))
                 ):
                     raise JournalError(
                         f"{what}: an intent of generation {entry.generation} (key "
@@ -171,10 +171,6 @@ class AttemptTables(RunTables):
                 key,
             ),
         )
-
-
-def _loads(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _error_values(run_id: str, error: tuple[str, str, str | None]) -> dict[str, Any]:

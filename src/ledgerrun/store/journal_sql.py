@@ -18,12 +18,10 @@ from ledgerrun.store.model import (
     SUCCEEDED,
     AccountRecord,
     Entry,
-    Run,
     Seen,
 )
 
 _decode_entry = codec.decoder(Entry, schema.ENTRY_COLUMNS)
-_decode_run = codec.decoder(Run, schema.RUN_COLUMNS)
 _decode_account = codec.decoder(AccountRecord, schema.ACCOUNT_COLUMNS)
 _PAGE = 2000
 _ALL = codec.cols(schema.ENTRY_COLUMNS)

@@ -97,7 +97,7 @@ class SQLiteStore(JournalFile, ReversalTables, WebTables):
                     store._read = store._extra(None)
                     opened.append(store._read)
             if not existed:
-                _sync_folder(path.absolute().parent)
+                _fsync(path.absolute().parent)
         except OSError as exc:
             _close_all(opened)
             raise JournalError(f"the new journal {path} cannot be made durable: {exc}") from exc
@@ -122,7 +122,7 @@ class SQLiteStore(JournalFile, ReversalTables, WebTables):
                     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 conn.close()  # the last connection: the -wal file is folded in and removed
-            _sync_file(aside)
+            _fsync(aside)
             try:
                 os.link(aside, path)  # fails if a journal is there already
             except FileExistsError:
@@ -291,16 +291,9 @@ def _close_all(conns: list[sqlite3.Connection]) -> None:
         conn.close()
 
 
-def _sync_file(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries, to disk."""
     fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

@@ -78,10 +78,6 @@ class Pacer:
         self.taken = 0
         self.throttles: dict[str, int] = {}  # endpoint -> 429s answered
 
-    @property
-    def overall_rate(self) -> float | None:
-        return None if self._overall is None else self._overall.ceiling
-
     def rate(self, endpoint: str) -> float | None:
         """The endpoint's pace now (lowered after a 429), or None when it has no limit."""
         with self._lock:
