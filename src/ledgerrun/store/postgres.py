@@ -250,8 +250,11 @@ class PostgresStore(StoreSchema, ReversalTables, WebTables):
         return self._conn
 
     def _fast_live(self) -> PgConn:
-        """The connection of writes that need not wait for the disk (in the writer's place)."""
-        self._live()
+        """The connection of writes that need not wait for the disk (in the writer's place).
+        Only this one is reconnected here: the main connection is the readers' (under
+        ``_mutex``), and reconnects in :meth:`_live`."""
+        if self._conn is None:
+            raise JournalError(f"the store {self.location} is closed")
         fast = self._fast
         if fast is None or fast.closed or fast.broken:  # between transactions: safe to reconnect
             self._fast = None
