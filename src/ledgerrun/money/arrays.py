@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 from typing import Any, Final, NamedTuple
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -120,7 +119,7 @@ def parse_major_array(
             matched = put(matched, parts.readable)
             negative = put(negative, parts.negative)
             number = put(number, parts.number)
-            foreign = put(pa.array(np.zeros(len(rest), dtype=np.bool_)), parts.foreign)
+            foreign = put(pa.repeat(False, len(rest)), parts.foreign)
             empty, exp = _flat(empty), _flat(exp)
     # For a row that matched, its number without separators is found with cheap kernels and
     # integer arithmetic, in a way independent of the scalar code, which the tests check the two
@@ -288,9 +287,9 @@ def exact_sum(values: pa.Array | pa.ChunkedArray) -> int:
     for chunk in chunks:
         if len(chunk) == 0 or chunk.null_count == len(chunk):
             continue
-        numbers = pc.drop_null(chunk).cast(pa.int64()).to_numpy()
-        high = int((numbers >> _LOW_BITS).sum(dtype="int64"))
-        low = int((numbers & _LOW_MASK).sum(dtype="int64"))
+        numbers = pc.drop_null(chunk).cast(pa.int64())
+        high = pc.sum(pc.shift_right(numbers, _LOW_BITS)).as_py()
+        low = pc.sum(pc.bit_wise_and(numbers, _LOW_MASK)).as_py()
         total += (high << _LOW_BITS) + low
     return total
 
