@@ -27,7 +27,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -48,6 +47,7 @@ from ledgerrun.ingest.layout import (
     part_columns,
     reject_duplicate_headers,
 )
+from ledgerrun.ingest.masks import numbering
 from ledgerrun.job import LEDGER_SUFFIXES, Job, Reading
 from ledgerrun.vocab import Problem
 
@@ -274,7 +274,7 @@ def _arrange(path: Path, grid: Grid, layout: Layout) -> Ledger:
     rows = grid.rows
     if rows is None:
         start = grid.header_row + 1
-        rows = pa.array(np.arange(start, start + raw.num_rows, dtype=np.int64))
+        rows = numbering(start, raw.num_rows)
     canon_cols: dict[str, pa.ChunkedArray] = {}
     extra_cols: dict[str, pa.ChunkedArray] = {}
     shown: dict[str, str] = {}

@@ -24,10 +24,10 @@ import os
 import re
 from collections.abc import Mapping
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerrun.ingest.masks import marked
 from ledgerrun.ingest.read import Ledger
 from ledgerrun.ingest.validation import Collector
 from ledgerrun.job import Job
@@ -111,9 +111,8 @@ def flag(out: Collector, found: list[Found]) -> list[Problem]:
                 "logs and Stripe).",
             )
         )
-    mask = np.zeros(ledger.num_rows, dtype=np.bool_)
-    mask[[cell.index for cell in found if cell.index >= 0]] = True
-    out.invalidate(pa.array(mask))
+    rows = (cell.index for cell in found if cell.index >= 0)
+    out.invalidate(marked(ledger.num_rows, rows))
     out.problems.extend(added)
     return added
 
