@@ -72,7 +72,7 @@ HEAVY = (
     "requests",  # never: the SDK's probe for it is answered, and ledgerrun does not use it
     "httpx",
     "pyarrow",  # commands that read a ledger or a results file
-    "numpy",
+    "numpy",  # never from the command line: pyarrow's import of it is answered
     "pandas",  # never from the command line
     "jinja2",  # commands that write a report
     "psycopg",  # a PostgreSQL journal only
@@ -88,7 +88,7 @@ HEAVY = (
 
 # What each command may import, beyond the interpreter and ledgerrun's own core; anything else
 # of HEAVY it loads fails the test. (The sandbox is a separate process here.)
-ONLINE = {"stripe", "urllib3", "pyarrow", "numpy"}
+ONLINE = {"stripe", "urllib3", "pyarrow"}
 ALLOWED: dict[str, set[str]] = {
     "--help": set(),
     "run --help": set(),
@@ -97,13 +97,13 @@ ALLOWED: dict[str, set[str]] = {
     "users --help": set(),
     "worker --help": set(),
     "journal --help": set(),
-    "validate --offline": {"pyarrow", "numpy"},
-    "plan --offline": {"pyarrow", "numpy"},
+    "validate --offline": {"pyarrow"},
+    "plan --offline": {"pyarrow"},
     "plan": ONLINE,
     "check": ONLINE,
     "run": ONLINE | {"jinja2"},
-    "status": {"pyarrow", "numpy"},
-    "results": {"pyarrow", "numpy", "jinja2"},
+    "status": {"pyarrow"},
+    "results": {"pyarrow", "jinja2"},
     "reconcile": ONLINE | {"jinja2", "ledgerrun.reconcile"},
     "reverse --dry-run": ONLINE | {"ledgerrun.send.reversal"},
     "reverse": ONLINE | {"ledgerrun.send.reversal"},
@@ -166,6 +166,31 @@ def test_each_command_imports_only_what_it_uses(tmp_path: Path, sandbox: Sandbox
         if loaded - ALLOWED[name]:
             extra[name] = loaded - ALLOWED[name]
     assert extra == {}
+
+
+NUMPY = """
+import sys
+from ledgerrun.startup import skip_numpy_for_pyarrow
+skip_numpy_for_pyarrow()
+import pyarrow as pa, pyarrow.compute as pc, pyarrow.csv, pyarrow.parquet
+assert "numpy" not in sys.modules, "pyarrow's import loaded numpy"
+assert pc.sum(pa.array([1, 2, 3])).as_py() == 6
+try:
+    pa.array([1]).to_numpy()
+except Exception as exc:  # what a numpy conversion says in such a process
+    assert "numpy" in str(exc).lower(), exc
+else:
+    raise AssertionError("converted to numpy without numpy")
+import numpy as np  # anyone else's import of numpy is untouched
+assert int(np.arange(3).sum()) == 3
+print("ok")
+"""
+
+
+def test_numpy_is_kept_from_pyarrow_and_still_imports_for_others() -> None:
+    done = subprocess.run([sys.executable, "-c", NUMPY], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
 
 
 SDK_PROBE = """

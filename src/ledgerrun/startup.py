@@ -19,8 +19,17 @@ uses, each asking whether an optional library is installed by importing it, answ
   imports cost what they cost). Only the executable does this: a program that uses ledgerrun as a
   library keeps the SDK's defaults.
 
-Both answers are import hooks on ``sys.meta_path``, public Python machinery; neither changes a
-line of either library.
+* pyarrow, when it is imported, imports numpy if it is installed (pandas brings it), to convert
+  numpy arrays. ledgerrun builds its columns with pyarrow alone, and no command hands pyarrow a
+  numpy array or asks for one (``to_numpy``, ``to_pandas``): only :mod:`ledgerrun.api`'s pandas
+  frames do, and the executable never imports them. :func:`skip_numpy_for_pyarrow` answers that
+  one import, asked by pyarrow itself, with "not installed": 0.06-0.15 s of CPU off every command
+  that reads a ledger (docs/benchmarks.md, "Start-up"). pyarrow supports running without numpy;
+  its numpy conversions then raise an error naming numpy, and a test runs every command of the
+  executable with the hook in place.
+
+The answers are import hooks on ``sys.meta_path``, public Python machinery; none changes a
+line of any library.
 
 It also gives pyarrow the allocator that keeps a command's memory bounded
 (:func:`lean_allocator`).
@@ -88,6 +97,45 @@ def _asked_by_sdk_probe(frame: FrameType | None) -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+class _NoNumpyForPyarrow:
+    """Finds nothing for numpy when one of pyarrow's modules asks for it as it is imported;
+    stands aside for every other import, numpy's included."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name.partition(".")[0] == "numpy" and _by_pyarrow(_importer(sys._getframe(1))):
+            raise ModuleNotFoundError("not imported for pyarrow's numpy conversions", name=name)
+        return None
+
+
+def skip_numpy_for_pyarrow() -> None:
+    """Let pyarrow's import find no numpy (see the module docstring). Does nothing once
+    pyarrow is imported."""
+    if "pyarrow" in sys.modules:
+        return
+    if not any(isinstance(f, _NoNumpyForPyarrow) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoNumpyForPyarrow())
+
+
+def _importer(frame: FrameType | None) -> str | None:
+    """The module whose code asked for the import under way: the first frame past the import
+    system's own. pyarrow's compiled modules (``pyarrow.lib``, ``pyarrow._compute``) run no
+    Python frame of their own, so their imports of numpy show as asked by the pyarrow module
+    that imports them (``pyarrow``, ``pyarrow.compute``)."""
+    while frame is not None:
+        name = frame.f_globals.get("__name__")
+        if name not in _IMPORT_SYSTEM:
+            return name if isinstance(name, str) else None
+        frame = frame.f_back
+    return None
+
+
+def _by_pyarrow(module: str | None) -> bool:
+    return module is not None and module.partition(".")[0] == "pyarrow"
+
+
+_IMPORT_SYSTEM = frozenset(("importlib._bootstrap", "importlib._bootstrap_external"))
 
 
 def lean_allocator() -> None:

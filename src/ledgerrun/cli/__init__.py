@@ -60,14 +60,16 @@ for command in (serve, users, worker):  # the web application
 
 def entry() -> None:
     """The ``ledgerrun`` executable (and ``python -m ledgerrun``): run the command, exit with its
-    code. The Stripe SDK's probes of HTTP libraries are answered first (:mod:`ledgerrun.startup`).
+    code. The Stripe SDK's probes of HTTP libraries and pyarrow's import of numpy are answered
+    first (:mod:`ledgerrun.startup`).
     The interpreter exits the ordinary way: skipping its teardown with ``os._exit`` saved
     nothing measurable once no command imports pandas (docs/benchmarks.md, "Start-up")."""
     import sys
 
-    from ledgerrun.startup import skip_sdk_probe
+    from ledgerrun.startup import skip_numpy_for_pyarrow, skip_sdk_probe
 
     skip_sdk_probe()
+    skip_numpy_for_pyarrow()
     sys.exit(_main(sys.argv[1:]))
 
 
