@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -70,9 +71,25 @@ def write_report(
     if reversals is not None:
         reversals_file = reversals_path(results_path).name
     path = report_path(results_path)
-    data = render(summary, table, reconciliation, reversals, reversals_file).encode("utf-8")
-    atomic_write(path, lambda fh: fh.write(data))
+    content = view.build(summary, table, reconciliation, reversals, reversals_file)
+    pieces = _environment().get_template(TEMPLATE).generate(report=content)
+    atomic_write(path, lambda fh: _stream(pieces, fh))
     return path
+
+
+def _stream(pieces: Iterator[str], fh: IO[bytes], size: int = 1 << 16) -> None:
+    """Write the page as the template yields it, some 64 KB at a time: a page with a line for
+    each of 20,000 accounts was, as one string, its pieces, and its bytes, 60 MB at once."""
+    held: list[str] = []
+    length = 0
+    for piece in pieces:
+        held.append(piece)
+        length += len(piece)
+        if length >= size:
+            fh.write("".join(held).encode("utf-8"))
+            held.clear()
+            length = 0
+    fh.write("".join(held).encode("utf-8"))
 
 
 def refresh_report(results_path: Path) -> Path | None:

@@ -7,6 +7,8 @@ with the accounts being sent, not with the rows of the ledger.
 from __future__ import annotations
 
 import array
+import bisect
+import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
@@ -82,14 +84,15 @@ def builder(prepared: Prepared) -> Build:
         raise AssertionError("items need the platform: prepare online first")
     run_date = job.run_date.isoformat()
     columns = {
-        "adjustment_id": v.adjustment_id,
-        "account": v.account,
-        "currency": v.currency,
-        "amount_minor": v.amount_minor,
-        "method": v.method,
-        "description": v.description,
-        "row": v.ledger.rows,
+        "adjustment_id": Column(v.adjustment_id),
+        "account": Column(v.account),
+        "currency": Column(v.currency),
+        "amount_minor": Column(v.amount_minor),
+        "method": Column(v.method),
+        "description": Column(v.description),
+        "row": Column(v.ledger.rows),
     }
+    meta = {key: Column(values) for key, values in v.metadata.items()}
 
     lock = threading.Lock()  # one lane builds at a time: lanes start in the order they began
 
@@ -98,9 +101,8 @@ def builder(prepared: Prepared) -> Build:
             return built(indices)
 
     def built(indices: Sequence[int]) -> list[Item]:
-        at = pa.array(indices, pa.int64())
-        cols = {name: column.take(at).to_pylist() for name, column in columns.items()}
-        meta_cols = {key: values.take(at).to_pylist() for key, values in v.metadata.items()}
+        cols = {name: column.at(indices) for name, column in columns.items()}
+        meta_cols = {key: column.at(indices) for key, column in meta.items()}
         items = []
         for n, index in enumerate(indices):
             direction = prepared.directions[index]
@@ -143,3 +145,29 @@ def builder(prepared: Prepared) -> Build:
         return items
 
     return build
+
+
+class Column:
+    """One of the validation's columns, read at a few rows at a time from the chunks that hold
+    them. A ``take`` on the whole chunked column first joins its chunks into one new array, on
+    every call: at 200,000 rows that was a copy of seven columns for each account's turn (50 MB
+    allocated and freed over and over, 2 ms a column, under the builder's lock)."""
+
+    def __init__(self, column: pa.Array | pa.ChunkedArray) -> None:
+        self.chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        self.starts = list(itertools.accumulate((len(c) for c in self.chunks), initial=0))
+
+    def at(self, indices: Sequence[int]) -> list[Any]:
+        """The values at ``indices`` (ledger indices, in any order), as Python values."""
+        out: list[Any] = []
+        n = 0
+        while n < len(indices):
+            chunk = bisect.bisect_right(self.starts, indices[n]) - 1
+            low, high = self.starts[chunk], self.starts[chunk + 1]
+            end = n + 1
+            while end < len(indices) and low <= indices[end] < high:
+                end += 1
+            local = pa.array([i - low for i in indices[n:end]], pa.int64())
+            out.extend(self.chunks[chunk].take(local).to_pylist())
+            n = end
+        return out
