@@ -242,3 +242,34 @@ def test_report_templates_are_compiled_once_and_a_broken_cache_costs_nothing(
     for cached in tmp_path.iterdir():
         cached.write_bytes(b"not a template")
     assert compiled(Counted(str(tmp_path))) == fresh
+
+
+POOL = """
+import sys
+from ledgerrun.cli import main
+try:
+    main(["validate", "--offline", sys.argv[1]], standalone_mode=True)
+except SystemExit as exc:
+    assert exc.code == 0, exc.code
+import pyarrow as pa
+print(pa.default_memory_pool().backend_name)
+"""
+
+
+@pytest.mark.parametrize(("chosen", "used"), [(None, "system"), ("mimalloc", "mimalloc")])
+def test_the_executable_allocates_with_malloc_unless_the_user_chose(
+    chosen: str | None, used: str
+) -> None:
+    """pyarrow's other pools keep what a command freed (docs/benchmarks.md, "Memory"); a user's
+    ``ARROW_DEFAULT_MEMORY_POOL`` still wins."""
+    from tests.helpers.constants import SAMPLES
+
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if chosen is not None:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+    ledger = str(SAMPLES / "adjustments.csv")
+    done = subprocess.run(
+        [sys.executable, "-c", POOL, ledger], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == used

@@ -139,17 +139,16 @@ _IMPORT_SYSTEM = frozenset(("importlib._bootstrap", "importlib._bootstrap_extern
 
 
 def lean_allocator() -> None:
-    """Let pyarrow allocate with jemalloc where it has it, unless the user chose an allocator
-    (``ARROW_DEFAULT_MEMORY_POOL``). pyarrow's default, mimalloc, keeps the pages each thread
-    freed for that thread: a run's sending threads, each building its accounts' requests from
-    Arrow columns, kept 25 MB more per 20,000 rows, and validation of a million rows 80 MB more
-    (docs/benchmarks.md, "Memory"). Only the ``ledgerrun`` executable's own process is changed,
-    never a program that imports ledgerrun."""
+    """Let pyarrow allocate with the C library's ``malloc`` (its "system" pool), unless the
+    user chose an allocator (``ARROW_DEFAULT_MEMORY_POOL``). pyarrow's default, mimalloc, keeps
+    the pages each thread freed for that thread, and jemalloc, chosen here before, kept what
+    writing a run's own rows and validating a ledger had freed: measured on 2026-12-05 with each
+    pool (docs/benchmarks.md, "Memory"), ``validate --offline`` of a million rows peaked at
+    388-397 MB with the system pool, 428-475 MB with jemalloc and 428 MB with mimalloc, and a
+    first night of 60,000 rows at 236 MB against jemalloc's 255 MB. Only the ``ledgerrun``
+    executable's own process is changed, never a program that imports ledgerrun."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return
     import pyarrow as pa
 
-    try:
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except NotImplementedError:  # a pyarrow built without it (Windows): its default stays
-        return
+    pa.set_memory_pool(pa.system_memory_pool())
