@@ -11,7 +11,7 @@ from ledgerrun.output.results import INTEGER_COLUMNS, RESULT_COLUMNS
 from ledgerrun.send.records import overlay
 from ledgerrun.vocab import Status
 from tests.helpers.fakes import FakeStore, as_journal
-from tests.helpers.store import intent
+from tests.helpers.store import T0, intent
 
 
 def row(status: str, **values: Any) -> pa.Table:
@@ -35,3 +35,31 @@ def test_an_intent_whose_request_never_left_reads_skipped_not_unknown() -> None:
     assert overlay(sent, store, "").to_pylist()[0]["status"] == "unknown"
     earlier = row("", error_code="not_in_ledger")  # not this run's: the journal's word
     assert overlay(earlier, store, "").to_pylist()[0]["status"] == "unknown"
+
+
+def test_an_edited_row_that_moved_money_says_its_own_words_once_however_often_overlaid() -> None:
+    """A run's own rows are kept overlaid, and `ledgerrun results` overlays them again: the
+    conflict message stays the same (journals from before 3.0.0 kept it wrapped twice)."""
+    fake = FakeStore()
+    fake.record_intent(intent("adj-1"))
+    fake.record_success(
+        "adj-1", run_id="run-1", transfer_id="tr_1", payment_id="", request_id=None, completed_at=T0
+    )
+    store = as_journal(fake)
+    edited = row(Status.INVALID, error_code="invalid", error_message="amount_minor 12345 -> 999.")
+    once = overlay(edited, store, "")
+    (shown,) = once.to_pylist()
+    assert (shown["status"], shown["error_code"]) == ("succeeded", "adjustment_conflict")
+    message = shown["error_message"]
+    assert (
+        message.startswith("This adjustment moved as a debit of")
+        and message.count("amount_minor 12345 -> 999.") == 1
+        and message.count("Restore the row") == 1
+    )
+    assert overlay(overlay(once, store, ""), store, "").to_pylist() == [shown]
+    head, _, _ = message.partition(" amount_minor")
+    wrapped = f"{head} {message} Restore the row, or give a new adjustment its own id."
+    old = once.set_column(
+        once.column_names.index("error_message"), "error_message", pa.array([wrapped])
+    )
+    assert overlay(old, store, "").to_pylist()[0]["error_message"] == message

@@ -69,20 +69,20 @@ def date_view(
     columns: Sequence[str] | None = None,
 ) -> pa.Table:
     """The results of ``job`` for ``run_date`` as the store knows them (module docstring).
-    ``kept``: a run's id and the rows it has just kept in the store (not read back again);
-    ``columns``: only these (the view's fingerprint is the same)."""
+    ``kept``: a run's id and the rows it has just kept in the store, already overlaid, while
+    it holds the job's lock (neither read back nor overlaid again: nothing the overlay reads has
+    changed since); ``columns``: only these (the view's fingerprint is the same)."""
     run = base_run(store, job.name, run_date)
     table = None
+    fresh = kept is not None and run is not None and kept[0] == run.run_id
     if run is not None:
-        if kept is not None and kept[0] == run.run_id:
-            table = kept[1]
-        else:
-            table = own(store, run.run_id, columns)
+        table = kept[1] if fresh and kept is not None else own(store, run.run_id, columns)
     if table is None:
         table = empty()
     if columns is not None:
         table = table.select(list(columns))
-    table = overlay(table, store, job.id_prefix)
+    if not fresh:
+        table = overlay(table, store, job.id_prefix)
     present = set(keys_of(table, job.id_prefix))
     others = sorted(
         (e for e in store.iter_entry_facts(job.name, run_date) if e.key not in present),

@@ -57,10 +57,11 @@ def keep(store: Journal, run_id: str, table: pa.Table, summary: dict[str, Any]) 
     import pyarrow.parquet as pq
 
     buffer = io.BytesIO()
-    # In row groups of a chunk: the writer holds one group's pages at a time, not the whole
-    # table's, and what it leaves the allocator holding grows with the group (60,000 rows: 39 MB
-    # more to write in groups of 16,384 rows, 25 MB in these; one group of 200,000 took 85 MB).
-    pq.write_table(table, buffer, row_group_size=CHUNK)
+    # In row groups of a chunk, compressed with zstd: the writer holds one group's pages at a
+    # time, and the file it leaves in memory (and the store's copy of it) is half snappy's.
+    # 200,000 rows: 21 MB more at the peak to write, against 41 MB with snappy (docs/benchmarks.md,
+    # "Memory"). Any Parquet reader reads either.
+    pq.write_table(table, buffer, row_group_size=CHUNK, compression="zstd")
     store.save_run_file(run_id, ROWS, buffer.getvalue())
     text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
     store.save_run_file(run_id, SUMMARY, text.encode("utf-8"))
@@ -197,16 +198,33 @@ _STATUS: dict[str, str] = {
 
 
 def conflict_message(entry: Entry, row_message: str | None) -> str:
-    """What an edited row that already moved money says."""
+    """What an edited row that already moved money says. The same again for a row that says it
+    already (an overlay of rows an overlay made: a run's own rows as kept), never said twice."""
     moved = "moved" if entry.state == SUCCEEDED else "was sent (its outcome unsettled)"
     said = money_text_of(entry)
     out = (
         f"This adjustment {moved} as {said} to {entry.account} in job {entry.job} on "
-        f"{entry.run_date}; the ledger row has been edited since."
+        f"{entry.run_date}{_EDITED}"
     )
+    row_message = _row_words(row_message or "")
     if row_message and row_message not in out:
         out += f" {row_message}"
-    return out + " Restore the row, or give a new adjustment its own id."
+    return out + _RESTORE
+
+
+_EDITED = "; the ledger row has been edited since."
+_RESTORE = " Restore the row, or give a new adjustment its own id."
+
+
+def _row_words(message: str) -> str:
+    """The row's own words inside a conflict message (journals kept before 3.0.0 hold rows
+    whose message was wrapped more than once)."""
+    while message.startswith("This adjustment ") and message.endswith(_RESTORE):
+        _, edited, rest = message.partition(_EDITED)
+        if not edited:
+            break
+        message = rest.removesuffix(_RESTORE).strip()
+    return message
 
 
 def money_text_of(entry: Entry) -> str:
