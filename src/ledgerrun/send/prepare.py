@@ -76,6 +76,11 @@ class Prepared:
         """Each row's canonical id (with the job's prefix), as validation computed it."""
         return [str(k) for k in self.validation.adjustment_key.to_pylist()]
 
+    def forget_keys(self) -> None:
+        """Let go of :attr:`keys` once sending is done (200,000 rows: 15 MB of strings); built
+        again if asked for."""
+        self.__dict__.pop("keys", None)
+
     @functools.cached_property
     def directions(self) -> list[str]:
         """Each row's direction ("debit" / "credit"), the job's default filled in (one string

@@ -176,6 +176,10 @@ def run_job(
             result = summarise.result(
                 RunResult, job, prepared, record, session, plan, sent, outputs, store, clock
             )
+            # What only deciding and sending needed is let go before the run's rows are kept
+            # and the date's view is built, the peak of a large night (docs/benchmarks.md).
+            del plan, sent
+            prepared.forget_keys()
             recorded(result, store, record)
             published(result, publish, store)
             finished(store, result)
