@@ -63,3 +63,25 @@ def test_an_edited_row_that_moved_money_says_its_own_words_once_however_often_ov
         once.column_names.index("error_message"), "error_message", pa.array([wrapped])
     )
     assert overlay(old, store, "").to_pylist()[0]["error_message"] == message
+
+
+def test_a_run_keeps_its_rows_with_zstd_and_rows_kept_with_snappy_still_read() -> None:
+    import io
+
+    import pyarrow.parquet as pq
+
+    from ledgerrun.send.records import ROWS, keep, own
+
+    fake = FakeStore()
+    store = as_journal(fake)
+    rows = pa.concat_tables([row(Status.SUCCEEDED, transfer_id=f"tr_{n}") for n in range(3)])
+    keep(store, "run-new", rows, {"rows": 3})
+    kept = fake.files[("run-new", ROWS)]
+    assert pq.ParquetFile(io.BytesIO(kept)).metadata.row_group(0).column(0).compression == "ZSTD"
+    assert own(store, "run-new") == rows
+    before = io.BytesIO()  # as version 2 kept them
+    pq.write_table(rows, before, compression="snappy")
+    fake.files[("run-old", ROWS)] = before.getvalue()
+    assert own(store, "run-old", ["adjustment_id", "transfer_id"]) == rows.select(
+        ["adjustment_id", "transfer_id"]
+    )
