@@ -63,6 +63,8 @@ def keep(store: Journal, run_id: str, table: pa.Table, summary: dict[str, Any]) 
     # "Memory"). Any Parquet reader reads either.
     pq.write_table(table, buffer, row_group_size=CHUNK, compression="zstd")
     store.save_run_file(run_id, ROWS, buffer.getvalue())
+    del buffer
+    pa.default_memory_pool().release_unused()  # what writing freed (ledgerrun.send.runner)
     text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
     store.save_run_file(run_id, SUMMARY, text.encode("utf-8"))
 
