@@ -138,17 +138,23 @@ def _by_pyarrow(module: str | None) -> bool:
 _IMPORT_SYSTEM = frozenset(("importlib._bootstrap", "importlib._bootstrap_external"))
 
 
-def lean_allocator() -> None:
-    """Let pyarrow allocate with the C library's ``malloc`` (its "system" pool), unless the
-    user chose an allocator (``ARROW_DEFAULT_MEMORY_POOL``). pyarrow's default, mimalloc, keeps
-    the pages each thread freed for that thread, and jemalloc, chosen here before, kept what
-    writing a run's own rows and validating a ledger had freed: measured on 2026-12-05 with each
-    pool (docs/benchmarks.md, "Memory"), ``validate --offline`` of a million rows peaked at
-    388-397 MB with the system pool, 428-475 MB with jemalloc and 428 MB with mimalloc, and a
-    first night of 60,000 rows at 236 MB against jemalloc's 255 MB. Only the ``ledgerrun``
-    executable's own process is changed, never a program that imports ledgerrun."""
+def lean_allocator(pool: str = "system") -> None:
+    """Let pyarrow allocate from ``pool``, the one that measured leanest for the command, unless
+    the user chose an allocator (``ARROW_DEFAULT_MEMORY_POOL``). Measured on 2026-12-05
+    (docs/benchmarks.md, "Memory"): the C library's ``malloc`` (pyarrow's "system" pool) for
+    every command but reconcile: ``validate --offline`` of a million rows peaked at 388-397 MB
+    with it, 428-475 MB with jemalloc and 428 MB with pyarrow's default, mimalloc (which keeps
+    the pages each thread freed for that thread), and a first night of 60,000 rows at 236 MB
+    against jemalloc's 255 MB. ``reconcile`` of that night peaked at 247-252 MB with jemalloc
+    against 278-279 MB with ``malloc``, so it asks for jemalloc (where pyarrow has it). Only the
+    ``ledgerrun`` executable's own process is changed, never a program that imports ledgerrun."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return
     import pyarrow as pa
 
-    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        pa.set_memory_pool(
+            pa.jemalloc_memory_pool() if pool == "jemalloc" else pa.system_memory_pool()
+        )
+    except NotImplementedError:  # a pyarrow built without jemalloc (Windows): its default stays
+        return

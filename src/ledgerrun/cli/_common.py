@@ -348,9 +348,11 @@ def resolve_job(
     run_date: dt.date | None,
     journal: str | None = None,
     api_base: str | None = None,
+    pool: str = "system",
 ) -> Job:
     """The job TARGET names with the command's options (see :func:`resolve_target`), remembered
-    so that error lines name it.
+    so that error lines name it. ``pool``: the allocator pyarrow is given for the command
+    (:func:`ledgerrun.startup.lean_allocator`).
 
     Every command that reads a ledger comes here first, so this is where pyarrow's pandas probe
     is answered (:mod:`ledgerrun.startup`); commands that read none (``--help``, ``sandbox``,
@@ -358,7 +360,7 @@ def resolve_job(
     from ledgerrun.startup import lean_allocator, skip_pandas_probe
 
     skip_pandas_probe()
-    lean_allocator()
+    lean_allocator(pool)
     job = resolve_target(
         target,
         ledger=ledger,

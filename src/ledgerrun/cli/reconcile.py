@@ -71,7 +71,7 @@ def reconcile(
     from ledgerrun.reconcile.command import reconcile_job
     from ledgerrun.send.runner import who
 
-    job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
+    job = resolve_job(target, ledger, job_name, run_date, journal, api_base, pool="jemalloc")
     done = reconcile_job(job, results=results, every_date=every_date, live=live)
     findings = {
         **done.report.to_json(),
