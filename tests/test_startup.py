@@ -273,3 +273,20 @@ def test_the_executable_allocates_with_malloc_unless_the_user_chose(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == used
+
+
+def test_reconcile_asks_for_jemalloc() -> None:
+    """reconcile's peak was lower with jemalloc (docs/benchmarks.md, "Memory")."""
+    import importlib
+    import inspect
+
+    command = importlib.import_module("ledgerrun.cli.reconcile")
+    assert 'pool="jemalloc"' in inspect.getsource(command)
+    code = (
+        "from ledgerrun.startup import lean_allocator; lean_allocator('jemalloc'); "
+        "import pyarrow as pa; print(pa.default_memory_pool().backend_name)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "jemalloc"
