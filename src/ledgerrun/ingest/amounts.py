@@ -22,7 +22,6 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -119,7 +118,7 @@ def check_amounts(
         direction = pc.if_else(pc.equal(stated, ""), job.direction, stated)
         says_debit = pc.equal(stated, "debit")
     # A negative amount whose currency is unknown has no value, but is negative all the same.
-    hidden = pa.array(np.zeros(len(currency), dtype=np.bool_))
+    hidden = pa.repeat(False, len(currency))
     for column, rows, text in sources if pc.any(pc.is_null(exps)).as_py() else []:
         if column not in parsed:
             continue
@@ -167,7 +166,7 @@ def _single(
         differ = pc.not_equal(parsed_major, parsed_minor)
         out.cells(differ, "amount", "amount_mismatch", major, mismatch)
     column = "amount" if "amount" in have else "amount_minor"
-    every = pa.array(np.ones(n, dtype=np.bool_))
+    every = pa.repeat(True, n)
     return _flat(pc.coalesce(parsed_major, parsed_minor)), [(column, every, _flat(col(column)))]
 
 

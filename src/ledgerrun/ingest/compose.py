@@ -26,7 +26,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -185,7 +184,7 @@ def build(
 ) -> tuple[pa.Array, pa.Array]:
     """Each row's id as built (empty where a part was refused) and the rows whose parts were
     refused (each problem is on its part's own cell, ``headers`` naming the columns)."""
-    refused = pa.array(np.zeros(parts.num_rows, dtype=np.bool_))
+    refused = pa.repeat(False, parts.num_rows)
     pieces = []
     for index, header in enumerate(headers):
         values = parts.column(index)

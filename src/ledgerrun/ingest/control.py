@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -49,7 +48,7 @@ def control_total(
     named = code if money.is_currency(code) else None
     direction = found.direction
     known = pc.is_in(direction, value_set=pa.array(["debit", "credit"]))
-    scope = pc.equal(currency, named) if named else pa.array(np.ones(len(currency), np.bool_))
+    scope = pc.equal(currency, named) if named else pa.repeat(True, len(currency))
     counted = pc.and_(scope, pc.and_(pc.is_valid(found.minor), known))
     uncounted = int(pc.sum(pc.cast(pc.and_(scope, pc.invert(counted)), pa.int64())).as_py() or 0)
     debits, credits = (

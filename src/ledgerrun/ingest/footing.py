@@ -24,9 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ledgerrun.ingest.layout import AMOUNT_COLUMNS
 from ledgerrun.vocab import Problem
@@ -134,17 +132,16 @@ def _kept(
     ledger: Ledger, end: int, line: TotalsLine, problems: list[Problem], footers: list[int]
 ) -> Ledger:
     """The ledger's first ``end`` rows, with its totals line and footers set aside."""
-    keep = pa.array(np.arange(ledger.num_rows) < end)
 
     def cut(table: pa.Table | None) -> pa.Table | None:
-        return table.filter(keep) if table is not None and table.num_columns else table
+        return table.slice(0, end) if table is not None and table.num_columns else table
 
     return replace(
         ledger,
         table=cut(ledger.table),
         extras=cut(ledger.extras),
         parts=cut(ledger.parts),
-        rows=pc.filter(ledger.rows, keep),
+        rows=ledger.rows.slice(0, end),
         totals=line,
         read_problems=problems,
         footers=footers,

@@ -27,7 +27,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -66,6 +65,7 @@ __all__ = [
     "assign",
     "find_header",
     "is_header",
+    "numbered",
     "read_ledger",
     "require_ledger",
     "wait_for_ledger",
@@ -254,6 +254,14 @@ def read_ledger(
     return ledger
 
 
+def numbered(start: int, count: int) -> pa.Array:
+    """``start``, ``start + 1``, ... (``count`` of them) as an int64 array."""
+    if count == 0:
+        return pa.array([], pa.int64())
+    ones = pa.repeat(pa.scalar(1, pa.int64()), count)
+    return pc.add(pc.cumulative_sum(ones), start - 1)
+
+
 def give_back() -> None:
     """Return the memory Arrow's allocator holds but no longer uses to the system. It keeps
     freed blocks for reuse, so a million-row read's working buffers would otherwise stay in the
@@ -274,7 +282,7 @@ def _arrange(path: Path, grid: Grid, layout: Layout) -> Ledger:
     rows = grid.rows
     if rows is None:
         start = grid.header_row + 1
-        rows = pa.array(np.arange(start, start + raw.num_rows, dtype=np.int64))
+        rows = numbered(start, raw.num_rows)
     canon_cols: dict[str, pa.ChunkedArray] = {}
     extra_cols: dict[str, pa.ChunkedArray] = {}
     shown: dict[str, str] = {}

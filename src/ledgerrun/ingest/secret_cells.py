@@ -24,11 +24,10 @@ import os
 import re
 from collections.abc import Mapping
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerrun.ingest.read import Ledger
+from ledgerrun.ingest.read import Ledger, numbered
 from ledgerrun.ingest.validation import Collector
 from ledgerrun.job import Job
 from ledgerrun.stripe import facts
@@ -111,9 +110,8 @@ def flag(out: Collector, found: list[Found]) -> list[Problem]:
                 "logs and Stripe).",
             )
         )
-    mask = np.zeros(ledger.num_rows, dtype=np.bool_)
-    mask[[cell.index for cell in found if cell.index >= 0]] = True
-    out.invalidate(pa.array(mask))
+    held = pa.array(sorted({cell.index for cell in found if cell.index >= 0}), pa.int64())
+    out.invalidate(pc.is_in(numbered(0, ledger.num_rows), value_set=held))
     out.problems.extend(added)
     return added
 

@@ -15,12 +15,12 @@ same cell (a date's serial number would otherwise pass as a fine amount, or as a
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ledgerrun.ingest import moneyfmt, numfmt
 from ledgerrun.ingest.cellview import Typed, display
-from ledgerrun.ingest.read import METADATA_PREFIX
+from ledgerrun.ingest.read import METADATA_PREFIX, numbered
 from ledgerrun.ingest.validation import Collector
 from ledgerrun.vocab import Problem
 
@@ -39,7 +39,7 @@ def check(out: Collector, currency: pa.Array, exps: pa.Array) -> list[Problem]:
     where = {row: index for index, row in enumerate(ledger.rows.to_pylist())}
     currencies, exponents = currency.to_pylist(), exps.to_pylist()
     added: list[Problem] = []
-    invalid = np.zeros(ledger.num_rows, dtype=np.bool_)
+    invalid: list[int] = []
     for (row, column), typed in ledger.typed.items():
         index = where.get(row)
         if index is None or column >= len(ledger.order):
@@ -52,9 +52,9 @@ def check(out: Collector, currency: pa.Array, exps: pa.Array) -> list[Problem]:
         value = display(typed.cell, typed.date1904)[0]  # what the spreadsheet shows
         header = ledger.headers.get(name, name) if part == "table" else name
         added.append(Problem.make(row, header, code, value, message, fix=fix))
-        invalid[index] = True
+        invalid.append(index)
     if added:
-        out.invalidate(pa.array(invalid))
+        out.invalidate(pc.is_in(numbered(0, ledger.num_rows), pa.array(invalid, pa.int64())))
         out.problems.extend(added)
     return added
 

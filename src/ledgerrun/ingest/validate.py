@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -134,7 +133,7 @@ def _ids(
         headers = list(ledger.parts.column_names)
         built, refused = compose.build(ledger.parts, headers, job.reading.date_format, out)
         keys = identity.canonical_array(built, job.id_prefix)
-        none = pa.array(np.zeros(len(built), dtype=np.bool_))
+        none = pa.repeat(False, len(built))
         rules.check_ids(pa.chunked_array([built]), keys, none, ledger, out, skip=refused)
         return built, keys
     adjustment_id = col("adjustment_id")

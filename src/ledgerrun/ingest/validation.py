@@ -7,7 +7,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -95,7 +94,7 @@ class Collector:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.problems: list[Problem] = []
-        self.invalid = pa.array(np.zeros(ledger.num_rows, dtype=np.bool_))
+        self.invalid = pa.repeat(False, ledger.num_rows)
         self._lock = threading.Lock()
 
     def header(
