@@ -338,6 +338,8 @@ def strip(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Remove surrounding whitespace (Unicode whitespace too, such as no-break spaces). A column
     with nothing to remove is returned as it is, not copied (a million-row ledger's columns are
     most of its memory)."""
+    if _plain_bytes(column):
+        return column
     if pc.all(pc.string_is_ascii(column)).as_py() is not False:
         stripped = pc.ascii_trim_whitespace(column)  # ten times faster, same result on ASCII
     else:
@@ -345,6 +347,23 @@ def strip(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pc.sum(pc.binary_length(stripped)).as_py() == pc.sum(pc.binary_length(column)).as_py():
         return column
     return stripped
+
+
+def _plain_bytes(column: pa.ChunkedArray) -> bool:
+    """True when no byte of the column is a space, a control character or part of a non-ASCII
+    character: then no value has whitespace to strip. Each chunk's text bytes are looked at as
+    one array of bytes (their smallest and largest), a fifth of the time of stripping; the bytes
+    may reach beyond the chunk's own values, which can only make the answer False."""
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return False
+    for chunk in column.chunks:
+        data = chunk.buffers()[2]
+        if data is None or data.size == 0:
+            continue
+        found = pc.min_max(pa.Array.from_buffers(pa.uint8(), data.size, [None, data])).as_py()
+        if found["min"] <= 0x20 or found["max"] >= 0x80:
+            return False
+    return True
 
 
 def _not_blank(table: pa.Table, extras: pa.Table, count: int) -> pa.Array | None:
