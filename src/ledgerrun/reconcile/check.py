@@ -51,7 +51,7 @@ from ledgerrun.reconcile.books import (
     since,
     started,
 )
-from ledgerrun.reconcile.index import Index, by_id, found, index
+from ledgerrun.reconcile.index import Index, found, index, places
 from ledgerrun.reconcile.model import NEXT_STEP, Discrepancy, Reconciliation
 from ledgerrun.send import dateview
 from ledgerrun.store.model import SUCCEEDED, Entry, Journal, Seen
@@ -92,11 +92,8 @@ def reconcile(
     window = since(job, run_date, earliest, now)
     if run_date is not None:
         accounts |= _active(store, job.name, window)
-    batches = list(listings(job, session, store, accounts, window, report))
-    listed = pa.Table.from_batches(batches, schema=SEEN_SCHEMA)
-    del batches
-    known = index(listed, rows, store, job.name)
-    del listed
+    listed = listings(job, session, store, accounts, window, report)
+    known = index(pa.Table.from_batches(listed, schema=SEEN_SCHEMA), rows, store, job.name)
     _check_rows(job, session, rows, known.objects, report)
     _classify_all(job, run_date, rows, known, removed, report)
     if store is not None:
@@ -136,20 +133,24 @@ def _active(store: Journal | None, job: str, window: int) -> set[str]:
 def _check_rows(
     job: Job, session: Session, rows: pa.Table, objects: pa.Table, report: Reconciliation
 ) -> None:
-    """Every succeeded row against its objects, a chunk of rows at a time, in row order."""
-    ids = by_id(objects)
-    succeeded = rows.filter(pc.equal(rows.column("status"), SUCCEEDED))
+    """Every succeeded row against its objects, a chunk of rows at a time, in row order (the
+    object of each found at once, by :func:`ledgerrun.reconcile.index.places`)."""
+    done = pc.equal(rows.column("status"), SUCCEEDED)
+    charge = pc.equal(rows.column("method"), Method.CHARGE.value)
+    primary = pc.if_else(charge, rows.column("payment_id"), rows.column("transfer_id"))
+    at = places(objects, pc.if_else(done, primary, pa.scalar(None, pa.string())))
+    del charge, primary
     with ThreadPoolExecutor(max(1, min(job.stripe.concurrency, 8))) as pool:
-        for start in range(0, succeeded.num_rows, CHUNK):
-            chunk = list(rows_in(succeeded.slice(start, CHUNK)))
-            primary = [r.payment_id if r.method == "charge" else r.transfer_id for r in chunk]
-            objs = found(objects, ids, primary)
+        for start in range(0, rows.num_rows, CHUNK):
+            mask = done.slice(start, CHUNK)
+            chunk = list(rows_in(rows.slice(start, CHUNK).filter(mask)))
+            objs = found(objects, pc.filter(at.slice(start, CHUNK), mask))
             checks = pool.map(
                 lambda pair: _check_row(session, *pair), zip(chunk, objs, strict=True)
             )
             for problems in checks:
                 report.discrepancies.extend(problems)
-    report.checked = succeeded.num_rows
+    report.checked = int(pc.sum(done).as_py() or 0)
 
 
 def _classify_all(
@@ -256,21 +257,19 @@ def _reversals(
 
 
 def _reversed(objects: pa.Table) -> dict[str, int]:
-    """The most Stripe shows reversed of each transfer, where it shows anything."""
+    """The most Stripe shows reversed of each transfer, where it shows anything (few objects:
+    gathered in Python, without starting Arrow's grouping engine for them)."""
     some = objects.filter(
         pc.and_(
             pc.greater(objects.column("amount_reversed"), 0),
             pc.not_equal(objects.column("transfer_id"), ""),
         )
-    )
-    most = some.group_by("transfer_id").aggregate([("amount_reversed", "max")])
-    return dict(
-        zip(
-            most.column("transfer_id").to_pylist(),
-            most.column("amount_reversed_max").to_pylist(),
-            strict=True,
-        )
-    )
+    ).select(["transfer_id", "amount_reversed"])
+    most: dict[str, int] = {}
+    for batch in some.to_batches(max_chunksize=CHUNK):
+        for transfer_id, amount in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+            most[transfer_id] = max(most.get(transfer_id, 0), amount)
+    return most
 
 
 @dataclass(frozen=True)
