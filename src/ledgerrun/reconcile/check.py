@@ -44,16 +44,15 @@ from ledgerrun.reconcile.books import (
     listings,
     obj_of,
     read_rows,
-    rows_from,
     rows_in,
     rows_of,
     seen_in,
     since,
     started,
 )
+from ledgerrun.reconcile.dated import date_rows
 from ledgerrun.reconcile.index import Index, found, index, places
 from ledgerrun.reconcile.model import NEXT_STEP, Discrepancy, Reconciliation
-from ledgerrun.send import dateview
 from ledgerrun.store.model import SUCCEEDED, Entry, Journal, Seen
 from ledgerrun.stripe.session import Session
 from ledgerrun.vocab import Direction, Method, money_text
@@ -76,18 +75,19 @@ def reconcile(
     accounts listed are those of the scope's rows and entries; the rows and the objects listed
     are kept in columns and compared a chunk at a time."""
     report = Reconciliation(job.name, run_date or "all", results_path, now)
-    earliest, accounts = _scope(store, job.name, run_date)
     removed: set[str] = set()
     if run_date is not None and store is not None and not from_file:
-        view = dateview.date_view(store, job, run_date, columns=dateview.COMPARED)
-        report.view_sha256 = dateview.fingerprint(view)
-        rows = rows_from(view, job.id_prefix)
-        del view
-        removed = dateview.removed_from_ledger(store, job, run_date)
-    elif run_date is not None and results_path.exists():
-        rows = read_rows(results_path, job.id_prefix)
+        dated = date_rows(store, job, run_date)
+        rows, report.view_sha256, removed = dated.rows, dated.view_sha256, dated.removed
+        earliest, accounts = dated.earliest, dated.accounts
+        del dated
     else:
-        rows = rows_of(store.iter_entry_facts(job.name, run_date) if store is not None else [])
+        earliest, accounts = _scope(store, job.name, run_date)
+        if run_date is not None and results_path.exists():
+            rows = read_rows(results_path, job.id_prefix)
+        else:
+            entries = store.iter_entry_facts(job.name, run_date) if store is not None else []
+            rows = rows_of(entries)
     accounts |= {str(a) for a in pc.unique(rows.column("account")).to_pylist()}
     window = since(job, run_date, earliest, now)
     if run_date is not None:
