@@ -44,16 +44,30 @@ class Row:
     payment_id: str
 
 
-ROW_SCHEMA = pa.schema(
-    [(f.name, pa.int64() if f.name == "amount" else pa.string()) for f in fields(Row)]
-)
+# Columns of few distinct values are kept as dictionaries: an account's id or a status once,
+# then a small number per row (about 20 MB fewer at 200,000 rows and as many objects).
+_FEW = ("account", "currency", "direction", "method", "status", "job", "run_date")
+_WORDS = pa.dictionary(pa.int32(), pa.string())
+
+
+def _type(name: str, ints: tuple[str, ...]) -> pa.DataType:
+    return pa.int64() if name in ints else _WORDS if name in _FEW else pa.string()
+
+
+def _array(values: list[object], type_: pa.DataType) -> pa.Array:
+    if type_ == _WORDS:
+        return pa.array(values, pa.string()).dictionary_encode()
+    return pa.array(values, type_)
+
+
+ROW_SCHEMA = pa.schema([(f.name, _type(f.name, ("amount",))) for f in fields(Row)])
 _SEEN_INTS = ("amount", "created", "amount_reversed")
 # Not kept: an object's id is its transfer's or (a debit by charge) its payment's, and reconcile
 # never compares ``bare`` (two columns of ids fewer: 10 MB at 200,000 objects).
 _UNKEPT = ("object_id", "bare")
 _SEEN_KEPT = [f.name for f in fields(Seen) if f.name not in _UNKEPT]
 SEEN_SCHEMA = pa.schema(
-    [(name, pa.int64() if name in _SEEN_INTS else pa.string()) for name in _SEEN_KEPT]
+    [(name, _type(name, _SEEN_INTS)) for name in _SEEN_KEPT]
     + [("candidate", pa.bool_())]  # kept only if the journal or the results know its transfer
 )
 
@@ -91,7 +105,7 @@ def rows_table(rows: Iterable[Row]) -> pa.Table:
 
 
 def _row_batch(chunk: list[tuple[object, ...]]) -> pa.RecordBatch:
-    arrays = [pa.array([r[n] for r in chunk], f.type) for n, f in enumerate(ROW_SCHEMA)]
+    arrays = [_array([r[n] for r in chunk], f.type) for n, f in enumerate(ROW_SCHEMA)]
     return pa.RecordBatch.from_arrays(arrays, schema=ROW_SCHEMA)
 
 
@@ -222,7 +236,7 @@ def listings(
 
 def seen_batch(found: list[tuple[Seen, bool]]) -> pa.RecordBatch:
     arrays = [
-        pa.array([getattr(seen, f.name) for seen, _ in found], f.type)
+        _array([getattr(seen, f.name) for seen, _ in found], f.type)
         for f in SEEN_SCHEMA
         if f.name != "candidate"
     ]

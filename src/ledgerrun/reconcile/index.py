@@ -14,7 +14,6 @@ object a column at a time (the objects and the rows are Arrow tables, see
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -92,14 +91,18 @@ def _kept(
 
 
 def _entry_ids(entries: Iterable[Entry]) -> Iterator[tuple[pa.Array, pa.Array]]:
-    """The transfer and payment ids of the entries, :data:`BATCH` entries at a time."""
-    it = iter(entries)
-    while page := list(itertools.islice(it, BATCH)):
-        yield (
-            pa.array([e.transfer_id or "" for e in page], pa.string()),
-            pa.array([e.payment_id or "" for e in page], pa.string()),
-        )
-        del page
+    """The transfer and payment ids of the entries, :data:`BATCH` entries at a time (only
+    their ids are held, never the entries)."""
+    transfers: list[str] = []
+    payments: list[str] = []
+    for entry in entries:
+        transfers.append(entry.transfer_id or "")
+        payments.append(entry.payment_id or "")
+        if len(transfers) >= BATCH:
+            yield pa.array(transfers, pa.string()), pa.array(payments, pa.string())
+            transfers, payments = [], []
+    if transfers:
+        yield pa.array(transfers, pa.string()), pa.array(payments, pa.string())
 
 
 def _entries(
