@@ -146,10 +146,7 @@ def _check_rows(
     """Every succeeded row against its objects, a chunk of rows at a time, in row order (the
     object of each found at once, by :func:`ledgerrun.reconcile.index.places`)."""
     done = pc.equal(rows.column("status"), SUCCEEDED)
-    charge = pc.equal(rows.column("method"), Method.CHARGE.value)
-    primary = pc.if_else(charge, rows.column("payment_id"), rows.column("transfer_id"))
-    at = places(objects, pc.if_else(done, primary, pa.scalar(None, pa.string())))
-    del charge, primary
+    at = places(objects, rows)
     with ThreadPoolExecutor(max(1, min(job.stripe.concurrency, 8))) as pool:
         for start in range(0, rows.num_rows, CHUNK):
             mask = done.slice(start, CHUNK)

@@ -144,23 +144,31 @@ def _duplicates(objects: pa.Table) -> dict[str, list[Seen]]:
     return out
 
 
-def places(objects: pa.Table, wanted: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Per wanted id, the position of the last object listed that has it (as its transfer or
-    its payment), or null: one lookup for every wanted id at once, through a hash of each
-    column of ids in turn."""
-    if isinstance(wanted, pa.ChunkedArray):
-        wanted = wanted.combine_chunks()
-    last = pa.scalar(objects.num_rows - 1, pa.int64())
-    out = pa.nulls(len(wanted), pa.int64())
+def places(objects: pa.Table, rows: pa.Table) -> pa.Array:
+    """Per results row that succeeded, the position of the last object listed that has its id
+    (a debit by charge's payment, any other row's transfer) as its transfer or its payment, or
+    null: one lookup for every row at once, through a hash of each column of the objects' ids
+    in turn (no column of the rows is copied for it)."""
+    n = objects.num_rows
+    last = pa.scalar(n - 1, pa.int64())
+    backwards = pa.array(range(n - 1, -1, -1), pa.int64())
+    at: dict[str, pa.ChunkedArray] = {}
     for name in ("transfer_id", "payment_id"):
         # reversed, so that the first one a lookup finds is the last one listed
-        ids = objects.column(name).combine_chunks()[::-1]
-        found = pc.index_in(wanted, value_set=ids)
-        at = pc.subtract(last, found.cast(pa.int64()))
-        out = pc.max_element_wise(out, at)
-        del ids, found
-    none = pa.scalar(None, pa.int64())
-    return pc.if_else(pc.equal(wanted, ""), none, out)
+        ids = objects.column(name).take(backwards).combine_chunks()
+        for wanted in ("transfer_id", "payment_id"):
+            found = pc.index_in(rows.column(wanted), value_set=ids)
+            here = pc.subtract(last, found.cast(pa.int64()))
+            at[wanted] = here if wanted not in at else pc.max_element_wise(at[wanted], here)
+        del ids
+    charge = pc.equal(rows.column("method"), Method.CHARGE.value)
+    place = pc.if_else(charge, at["payment_id"], at["transfer_id"])
+    missing = pc.if_else(
+        charge, pc.equal(rows.column("payment_id"), ""), pc.equal(rows.column("transfer_id"), "")
+    )
+    wanted_rows = pc.and_(pc.equal(rows.column("status"), SUCCEEDED), pc.invert(missing))
+    chosen = pc.if_else(wanted_rows, place, pa.scalar(None, pa.int64()))
+    return chosen.combine_chunks() if isinstance(chosen, pa.ChunkedArray) else chosen
 
 
 def found(objects: pa.Table, at: pa.Array) -> list[Seen | None]:
