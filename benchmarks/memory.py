@@ -214,25 +214,28 @@ def main() -> None:
             up += [sandbox] if sandbox is not None else []
         results.append(r)
         print(f"\n{r['rows']:,} rows over {r['accounts']:,} accounts: {r['succeeded']:,} succeeded")
-        print(f"  run        peak {r['run_mb']:7.0f} MB   {r['run_s']:7.1f} s")
+        if not args.again:
+            print(f"  run        peak {r['run_mb']:7.0f} MB   {r['run_s']:7.1f} s")
         print(
             f"  reconcile  peak {r['rec_mb']:7.0f} MB   {r['rec_s']:7.1f} s   "
             f"{r['rec_requests']:,} requests for {r['objects']:,} objects "
             f"({r['checked']:,} rows checked, verdict {r['verdict']})"
         )
-        for op, n in sorted(r["rec_ops"].items()):  # type: ignore[attr-defined]
+        for op, n in sorted(r["rec_ops"].items()):
             print(f"    {op:<28} {n:>8,}")
     if len(results) > 1:
         small, large = results[0], results[-1]
         span = large["rows"] - small["rows"]
-        for what, key in (("run", "run_mb"), ("reconcile", "rec_mb")):
+        measured_here = (("run", "run_mb"),) * (not args.again) + (("reconcile", "rec_mb"),)
+        for what, key in measured_here:
             slope = (large[key] - small[key]) * 1024 / span
             print(
                 f"{what:<10} grows {slope:.2f} KB per row ({small['rows']:,} -> {large['rows']:,})"
             )
     last = results[-1]
     print("\ngoals (issue 26, at 200,000 rows / 20,000 accounts):")
-    print(f"  run peak RSS       {last['run_mb']:7.0f} MB   goal <= {GOAL_MB} MB")
+    if not args.again:
+        print(f"  run peak RSS       {last['run_mb']:7.0f} MB   goal <= {GOAL_MB} MB")
     print(f"  reconcile peak RSS {last['rec_mb']:7.0f} MB   goal <= {GOAL_MB} MB")
     print(
         f"  reconcile requests {last['rec_requests']:7,}      goal: bounded by objects listed "
