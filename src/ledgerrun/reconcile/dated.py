@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,14 +23,7 @@ import pyarrow.compute as pc
 from ledgerrun.job import Job
 from ledgerrun.reconcile.books import CHUNK, rows_from, started
 from ledgerrun.send import dateview, records
-from ledgerrun.send.records import REFUSED
 from ledgerrun.store.model import FAILED, Journal, Run
-
-FINGERPRINTED = (
-    *("adjustment_id", "account", "currency", "amount_minor", "direction", "status"),
-    *("transfer_id", "payment_id", "amount_reversed"),
-)
-"""The columns :func:`ledgerrun.send.dateview.fingerprint` hashes, in its order."""
 
 
 @dataclass
@@ -134,14 +125,11 @@ def _overlaid(table: pa.Table, store: Journal, job: Job) -> pa.Table:
     return records.overlay(table.select(list(dateview.COMPARED)), store, job.id_prefix)
 
 
-def _reduced(chunk: pa.Table, digest: Any, prefix: str) -> pa.Table:
-    """A chunk of the view: added to the fingerprint (row by row, as
-    :func:`ledgerrun.send.dateview.fingerprint` hashes the whole view), reduced to the columns
+def _reduced(chunk: pa.Table, digest: dateview.Digest, prefix: str) -> pa.Table:
+    """A chunk of the view: added to the fingerprint (the chunks in the view's order give
+    :func:`ledgerrun.send.dateview.fingerprint` of the whole view), reduced to the columns
     compared."""
-    picked = chunk.select(list(FINGERPRINTED))
-    for batch in picked.to_batches(max_chunksize=CHUNK):
-        for row in zip(*(column.to_pylist() for column in batch.columns), strict=True):
-            digest.update(json.dumps(list(row)).encode("utf-8"))
+    dateview.add_to_fingerprint(digest, chunk)
     return rows_from(chunk, prefix)
 
 
@@ -160,11 +148,7 @@ def _removed(
     """As :func:`ledgerrun.send.dateview.removed_from_ledger`, from the entries read once: the
     keys of the date (not failed) that the latest run of the batch they were sent from does not
     hold (the base run's are the rows already read)."""
-    latest: dict[str, Run] = {}
-    for run in store.runs(job.name):  # oldest first: each batch's last run stays
-        kept = records.ROWS in store.run_file_names(run.run_id)
-        if kept and run.run_date == run_date and run.kind == "run" and run.exit_code != REFUSED:
-            latest[run.batch] = run
+    latest = dateview.latest_runs(store, job.name, run_date)
     out: set[str] = set()
     for name, last in latest.items():
         number = entries.names.get(name)
