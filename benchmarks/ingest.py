@@ -7,7 +7,10 @@ rows) as CSV and Parquet, then times, in the same run and on the same files, the
 `ledgerrun validate --offline` process against a bare process that only reads the file with
 pyarrow (`pyarrow.csv.read_csv` / `pyarrow.parquet.read_table`). Both sides are whole processes,
 interpreter start-up included. Prints the median wall time of each, their ratio and the peak RSS
-of each (``ru_maxrss``).
+of each (``ru_maxrss``), and the CPU seconds of each (user and system, every thread; median) with
+the ratio of the least of each. CPU is the work done, whatever the machine's load does to wall
+times; but the bare read's threads also spend more of it the busier the machine (0.34 s idle,
+up to 1 s under a load of 20 here), so compare CPU ratios taken under like loads.
 
 The CSV is timed twice: with no journal, and with the user's default journal present
 (``XDG_STATE_HOME`` pointed at a folder whose ``ledgerrun/journal.sqlite`` holds an entry for
@@ -134,8 +137,9 @@ def journal(rows: int) -> None:
         conn.executemany(sql, values)
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS in MB and stdout of one whole process."""
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str, float]:
+    """Wall seconds, peak RSS in MB, stdout and CPU seconds (user + system, every thread) of
+    one whole process."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -145,7 +149,7 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out}{err}")
-    return wall, usage.ru_maxrss // 1024, out
+    return wall, usage.ru_maxrss // 1024, out, usage.ru_utime + usage.ru_stime
 
 
 def measure(path: Path, repeat: int, state: Path | None = None) -> dict[str, float]:
@@ -154,15 +158,17 @@ def measure(path: Path, repeat: int, state: Path | None = None) -> dict[str, flo
     env = {k: v for k, v in os.environ.items() if k != "LEDGERRUN_JOURNAL"}
     env["XDG_STATE_HOME"] = str(state or DATA / "no-state")  # never the user's own journal
     timed(bare_cmd)  # warm the page cache for both sides
-    ours, bare, rss, bare_rss = [], [], [], []
+    ours, bare, rss, bare_rss, cpu, bare_cpu = [], [], [], [], [], []
     for _ in range(repeat):
-        b, b_peak, _ = timed(bare_cmd)
-        o, peak, out = timed(ours_cmd, env)
+        b, b_peak, _, b_cpu = timed(bare_cmd)
+        o, peak, out, o_cpu = timed(ours_cmd, env)
         assert "all valid" in out, out
         bare.append(b)
         ours.append(o)
         rss.append(peak)
         bare_rss.append(b_peak)
+        cpu.append(o_cpu)
+        bare_cpu.append(b_cpu)
     o, b = statistics.median(ours), statistics.median(bare)
     return {
         "ours_s": o,
@@ -171,6 +177,9 @@ def measure(path: Path, repeat: int, state: Path | None = None) -> dict[str, flo
         "best": min(ours) / min(bare),
         "peak_rss_mb": max(rss),
         "bare_rss_mb": max(bare_rss),
+        "cpu_s": statistics.median(cpu),
+        "bare_cpu_s": statistics.median(bare_cpu),
+        "cpu_ratio": min(cpu) / min(bare_cpu),
     }
 
 
@@ -204,7 +213,8 @@ def main() -> None:
     state = state_folder(args.rows)
     print(
         f"{'format':<8} {'journal':<8} {'validate':>9} {'bare read':>10} {'ratio':>6} "
-        f"{'best':>5} {'peak RSS':>9} {'bare peak':>10} {'of bare':>8}"
+        f"{'best':>5} {'peak RSS':>9} {'bare peak':>10} {'of bare':>8} {'CPU':>6} {'bare CPU':>9} "
+        f"{'CPU ratio':>9}"
     )
     ok = True
     cases = ((csv_path, None), (csv_path, state), (parquet_path, None))
@@ -214,7 +224,8 @@ def main() -> None:
         print(
             f"{path.suffix[1:]:<8} {'default' if folder else 'none':<8} {r['ours_s']:>8.2f}s "
             f"{r['bare_s']:>9.2f}s {r['ratio']:>6.2f} {r['best']:>5.2f} "
-            f"{r['peak_rss_mb']:>6.0f} MB {r['bare_rss_mb']:>7.0f} MB {share:>7.2f}x"
+            f"{r['peak_rss_mb']:>6.0f} MB {r['bare_rss_mb']:>7.0f} MB {share:>7.2f}x "
+            f"{r['cpu_s']:>5.2f}s {r['bare_cpu_s']:>8.2f}s {r['cpu_ratio']:>9.2f}"
         )
         if path.suffix == ".csv":
             ok &= r["ratio"] <= 2.5 and share <= 1.2

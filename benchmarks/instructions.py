@@ -12,6 +12,11 @@ wake-ups, is not in it). Marginal instructions per debit are a run's total less 
 over the other rows; every run pre-flights its accounts, so each debit carries a share of its
 account's checks.
 
+Where a debit's instructions go: one more run (not under valgrind) counts the function calls
+its sending threads make (``threading.setprofile``; the threads named ``account-*``), each
+charged to the innermost library on the stack: the Stripe SDK, urllib3, Python's ``http.client``
+and the ``email`` header parser under it, or ledgerrun's own packages. Per debit, over the run.
+
 It also times the machine's own cold factor, with no ledgerrun in it: the same piece of Python
 work (JSON round trips of a Stripe-sized object, about 0.3 ms) done back to back, and then with
 a sleep between pieces as a paced run does; CPU per piece of each, from ``getrusage``.
@@ -22,6 +27,7 @@ Needs valgrind (Debian's package). Takes a few minutes: valgrind runs Python 30-
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import platform
@@ -86,6 +92,60 @@ def _counted(folder: Path, url: str, ids: list[str], rows: int, rate: int, tag: 
     return int(found.group(1).replace(",", ""))
 
 
+COUNTER = """
+import atexit, collections, sys, threading
+calls = collections.Counter()
+def where(frame):
+    while frame is not None:
+        name = frame.f_code.co_filename
+        for part, label in PARTS:
+            if part in name:
+                if label == "ledgerrun":
+                    label += " " + name.split("/ledgerrun/")[1].split("/")[0]
+                return label
+        frame = frame.f_back
+    return "other"
+def count(frame, event, arg):
+    if event in ("call", "c_call") and threading.current_thread().name.startswith("account-"):
+        calls[where(frame)] += 1
+PARTS = (("site-packages/stripe/", "Stripe SDK"), ("urllib3", "urllib3"),
+         ("/http/", "http.client and email"), ("/email/", "http.client and email"),
+         ("/ledgerrun/", "ledgerrun"), ("/json/", "json"), ("/re/", "re"))
+threading.setprofile(count)
+atexit.register(lambda: print("calls:", dict(calls), file=sys.stderr))
+sys.argv = ["ledgerrun", *sys.argv[1:]]
+from ledgerrun.cli import entry
+entry()
+"""
+
+
+def calls_per_debit(folder: Path, accounts: Path, ids: list[str], rows: int) -> dict[str, float]:
+    """Function calls per debit of the sending threads, by library (see the docstring)."""
+    proc, url = start_sandbox(accounts, 0)
+    try:
+        path = ledger(folder, ids, rows, "calls")
+        job = folder / "calls.toml"
+        job.write_text(
+            f'[job]\nname = "calls"\nledger = "{path}"\n'
+            f'results = "{folder}/calls.results.csv"\njournal = "{folder}/calls.sqlite"\n'
+            f'[stripe]\napi_base = "{url}"\nrate_limit = 1000\nlimits = "off"\nconcurrency = 8\n'
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", COUNTER, "run", str(job)],
+            env={**os.environ, "STRIPE_API_KEY": KEY},
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        proc.terminate()
+        proc.wait()
+    line = next((x for x in done.stderr.splitlines() if x.startswith("calls: ")), None)
+    if done.returncode != 0 or line is None:
+        raise SystemExit(f"the counted run failed:\n{done.stderr[-3000:]}")
+    counted: dict[str, int] = ast.literal_eval(line.removeprefix("calls: "))
+    return {name: n / rows for name, n in sorted(counted.items(), key=lambda kv: -kv[1])}
+
+
 def _piece() -> int:
     body = {"id": "tr_1", "object": "transfer", "amount": 1234, "currency": "usd"}
     body["metadata"] = {f"key{n}": "v" * 20 for n in range(20)}
@@ -139,6 +199,11 @@ def main() -> None:
             total = instructions(folder, accounts, ids, args.rows, rate, f"r{rate}")
             per = (total - one) / (args.rows - 1)
             print(f"{rate:>6} {args.rows:>6} {total / 1e6:>15,.0f} {per / 1e6:>17.2f} M")
+        calls = calls_per_debit(folder, accounts, ids, args.rows)
+    every = sum(calls.values())
+    print(f"function calls per debit in the sending threads: {every:,.0f}, by library:")
+    for name, per in calls.items():
+        print(f"  {name:<24} {per:>7,.0f}  {100 * per / every:5.1f}%")
     print("the machine's cold factor (no ledgerrun): CPU per piece of the same Python work")
     for gap in (0.01, 0.04):
         warm, cold = cold_factor(gap)

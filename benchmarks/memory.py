@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/memory.py [--rows 200000] [--per-account 10] [--concurrency 32]
     .venv/bin/python benchmarks/memory.py --rows 20000 200000     # two sizes: the slope per row
+    .venv/bin/python benchmarks/memory.py --rows 40000 --keep DIR  # DIR/40000 kept, sandbox up
+    .venv/bin/python benchmarks/memory.py --again DIR/40000        # its reconcile measured again
 
 For each size: a ledger of ROWS debits over ROWS / PER_ACCOUNT accounts (every eleventh a debit
 by charge), a sandbox in its own process (limits off, no latency) seeded with those accounts, and
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import installed  # noqa: F401  (time ledgerrun with its bytecode cached, as installed)
 from run import KEY, seed, start_sandbox
@@ -92,10 +95,14 @@ def measured(cmd: list[str], folder: Path) -> tuple[float, float, str]:
     return wall, usage.ru_maxrss / 1024, printed
 
 
-def run_size(rows: int, per_account: int, concurrency: int) -> dict[str, float]:
+def run_size(
+    rows: int, per_account: int, concurrency: int, keep: Path | None = None
+) -> tuple[dict[str, Any], subprocess.Popen[str] | None]:
+    """One night measured; with ``keep``, in that folder, and its sandbox returned still up."""
     accounts = max(1, rows // per_account)
     with tempfile.TemporaryDirectory(prefix="ledgerrun-memory-") as tmp:
-        folder = Path(tmp)
+        folder = Path(tmp) if keep is None else keep / str(rows)
+        folder.mkdir(parents=True, exist_ok=True)
         seeded, ids = seed(folder, accounts)
         sandbox, url = start_sandbox(seeded, latency_ms=0)
         try:
@@ -110,16 +117,36 @@ def run_size(rows: int, per_account: int, concurrency: int) -> dict[str, float]:
             base = [sys.executable, "-m", "ledgerrun"]
             run_wall, run_peak, _ = measured([*base, "run", str(job), "--date", RUN_DATE], folder)
             summary = json.loads((folder / "memory.results.csv.summary.json").read_text())
-            succeeded = int(summary["counts"].get("succeeded", 0))
-            before = stats(url)
-            rec_wall, rec_peak, out = measured(
-                [*base, "reconcile", str(job), "--date", RUN_DATE, "--format", "json"], folder
-            )
-            after = stats(url)
-            findings = json.loads(out)
-        finally:
+            out = {
+                "rows": rows,
+                "accounts": accounts,
+                "succeeded": int(summary["counts"].get("succeeded", 0)),
+                "run_s": run_wall,
+                "run_mb": run_peak,
+                **reconciled(folder, url),
+            }
+        except BaseException:
             sandbox.terminate()
-            sandbox.wait()
+            raise
+        if keep is not None:
+            return out, sandbox
+        sandbox.terminate()
+        sandbox.wait()
+    return out, None
+
+
+def reconciled(folder: Path, url: str) -> dict[str, Any]:
+    """The reconcile of the night in ``folder`` (its job file, journal and results), measured
+    against the sandbox at ``url`` that holds the night's objects."""
+    job = folder / "memory.toml"
+    before = stats(url)
+    rec_wall, rec_peak, out = measured(
+        [sys.executable, "-m", "ledgerrun", "reconcile", str(job), "--date", RUN_DATE,
+         "--format", "json"],
+        folder,
+    )  # fmt: skip
+    after = stats(url)
+    findings = json.loads(out)
     ops_before = dict(before["operations"])  # type: ignore[call-overload]
     ops = {
         op: int(n) - int(ops_before.get(op, 0))
@@ -127,18 +154,30 @@ def run_size(rows: int, per_account: int, concurrency: int) -> dict[str, float]:
         if int(n) - int(ops_before.get(op, 0))
     }
     return {
-        "rows": rows,
-        "accounts": accounts,
-        "succeeded": succeeded,
-        "run_s": run_wall,
-        "run_mb": run_peak,
         "rec_s": rec_wall,
         "rec_mb": rec_peak,
         "rec_requests": int(after["requests"]) - int(before["requests"]),  # type: ignore[call-overload]
-        "rec_ops": ops,  # type: ignore[dict-item]
+        "rec_ops": ops,
         "verdict": findings["verdict"],
         "objects": findings["objects_found"],
         "checked": findings["succeeded_rows_checked"],
+    }
+
+
+def again(folder: Path) -> dict[str, Any]:
+    """The reconcile of a night kept by ``--keep`` (its sandbox still up), measured again."""
+    job = (folder / "memory.toml").read_text()
+    url = job.split('api_base = "', 1)[1].split('"', 1)[0]
+    summary = json.loads((folder / "memory.results.csv.summary.json").read_text())
+    rows = int(summary["rows"])
+    accounts = len(json.loads((folder / "accounts.json").read_text())["accounts"])
+    return {
+        "rows": rows,
+        "accounts": accounts,
+        "succeeded": int(summary["counts"].get("succeeded", 0)),
+        "run_s": float("nan"),
+        "run_mb": float("nan"),
+        **reconciled(folder, url),
     }
 
 
@@ -147,40 +186,76 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[200_000])
     parser.add_argument("--per-account", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep each night (job, journal, results) in DIR/ROWS, its sandbox up until Ctrl-C",
+    )
+    parser.add_argument(
+        "--again",
+        type=Path,
+        nargs="+",
+        metavar="DIR",
+        help="only measure the reconcile again, of each night --keep keeps up (smallest first)",
+    )
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
     print(f"command: {' '.join(sys.argv)}")
     results = []
-    for rows in args.rows:
-        r = run_size(rows, args.per_account, args.concurrency)
+    up: list[subprocess.Popen[str]] = []
+    for rows in args.rows if not args.again else args.again:
+        if args.again:
+            r = again(rows)
+        else:
+            r, sandbox = run_size(rows, args.per_account, args.concurrency, args.keep)
+            up += [sandbox] if sandbox is not None else []
         results.append(r)
         print(f"\n{r['rows']:,} rows over {r['accounts']:,} accounts: {r['succeeded']:,} succeeded")
-        print(f"  run        peak {r['run_mb']:7.0f} MB   {r['run_s']:7.1f} s")
+        if not args.again:
+            print(f"  run        peak {r['run_mb']:7.0f} MB   {r['run_s']:7.1f} s")
         print(
             f"  reconcile  peak {r['rec_mb']:7.0f} MB   {r['rec_s']:7.1f} s   "
             f"{r['rec_requests']:,} requests for {r['objects']:,} objects "
             f"({r['checked']:,} rows checked, verdict {r['verdict']})"
         )
-        for op, n in sorted(r["rec_ops"].items()):  # type: ignore[attr-defined]
+        for op, n in sorted(r["rec_ops"].items()):
             print(f"    {op:<28} {n:>8,}")
     if len(results) > 1:
         small, large = results[0], results[-1]
         span = large["rows"] - small["rows"]
-        for what, key in (("run", "run_mb"), ("reconcile", "rec_mb")):
+        measured_here = (("run", "run_mb"),) * (not args.again) + (("reconcile", "rec_mb"),)
+        for what, key in measured_here:
             slope = (large[key] - small[key]) * 1024 / span
             print(
                 f"{what:<10} grows {slope:.2f} KB per row ({small['rows']:,} -> {large['rows']:,})"
             )
     last = results[-1]
     print("\ngoals (issue 26, at 200,000 rows / 20,000 accounts):")
-    print(f"  run peak RSS       {last['run_mb']:7.0f} MB   goal <= {GOAL_MB} MB")
+    if not args.again:
+        print(f"  run peak RSS       {last['run_mb']:7.0f} MB   goal <= {GOAL_MB} MB")
     print(f"  reconcile peak RSS {last['rec_mb']:7.0f} MB   goal <= {GOAL_MB} MB")
     print(
         f"  reconcile requests {last['rec_requests']:7,}      goal: bounded by objects listed "
         f"({last['objects']:,}), not the journal's accounts"
     )
+    if up:
+        kept = " ".join(str(args.keep / str(rows)) for rows in args.rows)
+        print(
+            f"\nthe sandboxes stay up; measure these nights' reconcile again with\n"
+            f"  {sys.executable} {sys.argv[0]} --again {kept}\nCtrl-C stops them.",
+            flush=True,
+        )
+        try:
+            for sandbox in up:
+                sandbox.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for sandbox in up:
+                sandbox.terminate()
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from ledgerrun.money import (
     parse_minor,
     parse_minor_array,
 )
+from ledgerrun.money.notation import Notation
 
 EXPS = (0, 2, 3)
 Outcome = tuple[int | None, str | None]  # (minor, code): exactly one is None, or both (null exp)
@@ -876,6 +877,52 @@ def test_minor_array_agrees_with_scalar(rows: list[tuple[str, int | None]]) -> N
     texts = [text for text, _ in rows]
     exps = [exp for _, exp in rows]
     assert array_minor(texts, exps) == [scalar_minor(t, e) for t, e in rows]
+
+
+# A column of nothing but plain amounts in currencies of 0 or 2 decimals (a ledger as usual)
+# takes a shorter way through parse_major_array; it must agree with the specification too, in
+# every notation that allows a negative amount, with the column in one piece or in several.
+plain_column = st.lists(
+    st.tuples(well_formed_major() | st.builds(str, minor_st), st.sampled_from([0, 2])),
+    min_size=1,
+    max_size=40,
+)
+
+
+@given(
+    rows=plain_column,
+    three=st.booleans(),
+    negatives=st.booleans(),
+    cut=st.integers(0, 40),
+)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(rows=[("1,500.50", 2), ("0012.5", 2), ("7", 0)], three=False, negatives=True, cut=1)
+@example(rows=[("-1.00", 2), ("0.00", 2)], three=False, negatives=False, cut=0)
+@example(
+    rows=[("99999999999999.99", 2), ("999999999999999", 0)], three=False, negatives=True, cut=0
+)
+def test_plain_columns_agree_with_scalar(
+    rows: list[tuple[str, int]], three: bool, negatives: bool, cut: int
+) -> None:
+    if three:  # one row in a currency of three decimals: the general way again
+        rows = [*rows, ("1.000", 3)]
+    notation = Notation(written=negatives, negatives=negatives)
+    texts = [text for text, _ in rows]
+    cut = min(cut, len(texts))
+    column = pa.chunked_array([texts[:cut], texts[cut:]], pa.string())
+    minor, codes = parse_major_array(
+        column, pa.array([e for _, e in rows], pa.int8()), notation=notation
+    )
+    assert isinstance(minor, pa.ChunkedArray) and isinstance(codes, pa.ChunkedArray)
+    assert minor.type == pa.int64() and codes.type == pa.string()
+    got = list(zip(minor.to_pylist(), codes.to_pylist(), strict=True))
+    expected: list[Outcome] = []
+    for text, exp in rows:
+        try:
+            expected.append((parse_major(text, exp, notation=notation), None))
+        except AmountError as err:
+            expected.append((None, err.code))
+    assert got == expected
 
 
 @given(text=st.text())

@@ -145,6 +145,7 @@ def test_a_lost_answer_whose_row_was_then_removed_is_never_an_orphan(
     found = results_rows(tmp_path / "out" / "e2e.results.csv.reconcile.csv")
     assert [(r["kind"], r["adjustment_id"]) for r in found] == [("removed_from_ledger", "D-02")]
     assert "orphan" not in checked.stdout
+    assert checked_the_dates_view(tmp_path / "out")
 
 
 def test_two_batches_of_one_day_never_call_each_others_rows_removed(
@@ -163,3 +164,12 @@ def test_two_batches_of_one_day_never_call_each_others_rows_removed(
     assert checked.returncode == 0, checked.stdout
     with (tmp_path / "out" / "e2e.results.csv.reconcile.csv").open() as fh:
         assert list(csv.DictReader(fh)) == []
+    assert checked_the_dates_view(tmp_path / "out")
+
+
+def checked_the_dates_view(out: Path) -> bool:
+    """Reconcile checked the very rows the date's summary describes (it builds them a chunk at
+    a time, not through the date's view): the same fingerprint."""
+    checked = json.loads((out / "e2e.results.csv.reconcile.json").read_text())["view_sha256"]
+    summary = json.loads((out / "e2e.results.csv.summary.json").read_text())["view_sha256"]
+    return bool(checked) and checked == summary

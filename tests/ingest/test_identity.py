@@ -50,3 +50,25 @@ def test_chunked_columns_and_the_prefix() -> None:
     column = pa.chunked_array([["ADJ-1", "0101"], ["café"]])
     assert canonical_array(column, "t").to_pylist() == ["t:adj-1", "t:101", "t:café"]
     assert invisible_array(column).to_pylist() == [False, False, False]
+
+
+# Columns of printable ASCII without spaces (the usual ledger) are told apart by their bytes
+# alone and take a shorter way; sliced columns look at bytes beyond their own values.
+printable = st.lists(
+    st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=12),
+    max_size=30,
+)
+
+
+@given(values=printable, prefix=st.sampled_from(["", "team-a"]), start=st.integers(0, 5))
+@PROPERTY
+@example(values=["ADJ-1", "0007", "000", ""], prefix="", start=0)
+@example(values=[" a", "ADJ-1", "0007"], prefix="", start=1)
+@example(values=["\ta", "B", "0012"], prefix="t", start=1)
+def test_printable_columns_agree_with_the_specification(
+    values: list[str], prefix: str, start: int
+) -> None:
+    column = pa.array(values, pa.string()).slice(start)
+    kept = values[start:]
+    assert canonical_array(column, prefix).to_pylist() == [canonical(v, prefix) for v in kept]
+    assert invisible_array(column).to_pylist() == [bool(invisible_characters(v)) for v in kept]

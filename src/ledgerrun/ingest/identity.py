@@ -112,14 +112,42 @@ def _by_hand(
     return pc.replace_with_mask(fast, slow, pa.array(done, fast.type))
 
 
+def byte_range(values: pa.Array | pa.ChunkedArray) -> tuple[int, int] | None:
+    """The smallest and largest byte of a string column's text (None when it has none, or is
+    not a plain string column): when both lie within printable ASCII, every value is printable
+    ASCII with no space at either end, found without a pass over the values. (The bytes looked
+    at may reach beyond the column's own values, which can only widen the range.)"""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return None
+    low, high = 0x100, -1
+    for chunk in chunks:
+        data = chunk.buffers()[2]
+        if data is None or data.size == 0:
+            continue
+        found = pc.min_max(pa.Array.from_buffers(pa.uint8(), data.size, [None, data])).as_py()
+        low, high = min(low, found["min"]), max(high, found["max"])
+    return None if high < 0 else (low, high)
+
+
+def _printable(values: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether every value is printable ASCII without a space at either end (see byte_range)."""
+    found = byte_range(values)
+    return found is not None and found[0] > 0x20 and found[1] < 0x7F
+
+
 def canonical_array(values: pa.Array | pa.ChunkedArray, prefix: str = "") -> pa.Array:
     """:func:`canonical` over a column of non-null strings.
 
     Plain ASCII values (nearly every id) are handled by Arrow kernels; the rest go one by one
     through :func:`canonical`."""
     values = _plain_array(values)
-    ascii_mask = pc.string_is_ascii(values)
-    fast = pc.ascii_lower(pc.ascii_trim(values, characters=_ASCII_SPACE))
+    if _printable(values):  # nothing to trim, nothing beyond ASCII
+        ascii_mask = pa.repeat(True, len(values))
+        fast = pc.ascii_lower(values)
+    else:
+        ascii_mask = pc.string_is_ascii(values)
+        fast = pc.ascii_lower(pc.ascii_trim(values, characters=_ASCII_SPACE))
     digits = pc.ascii_is_decimal(fast)  # false for an empty value
     if pc.any(digits).as_py():
         stripped = pc.ascii_ltrim(fast, characters="0")
@@ -137,6 +165,8 @@ def invisible_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     For ASCII values that is any control character (``\\x00``-``\\x1f``, ``\\x7f``) inside
     the trimmed value, which one Arrow kernel finds; the rest go through the specification."""
     values = _plain_array(values)
+    if _printable(values):
+        return pa.repeat(False, len(values))
     ascii_mask = pc.string_is_ascii(values)
     fast = pc.invert(pc.ascii_is_printable(pc.ascii_trim(values, characters=_ASCII_SPACE)))
     return _by_hand(values, ascii_mask, fast, lambda v: bool(invisible_characters(v)))

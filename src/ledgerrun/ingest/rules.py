@@ -91,6 +91,16 @@ def _in_header(ledger: Ledger, header: str) -> bool:
     return header.lower() in names
 
 
+def _characters(values: pa.ChunkedArray, limit: int) -> pa.ChunkedArray:
+    """Each value's length in characters, to compare with ``limit``. When no value has more
+    bytes than ``limit``, none has more characters either (each is at least a byte), and the
+    lengths in bytes (known without reading the text) serve as well."""
+    octets = pc.binary_length(values)
+    if (pc.max(octets).as_py() or 0) <= limit:
+        return octets
+    return pc.utf8_length(values)
+
+
 # --- adjustment ids ----------------------------------------------------------------------------
 
 
@@ -119,7 +129,7 @@ def check_ids(
         ids,
         lambda v, i: "The adjustment id is empty; it is what makes each debit happen once.",
     )
-    lengths = pc.utf8_length(ids)
+    lengths = _characters(ids, MAX_ID_CHARS)
     out.cells(
         pc.greater(lengths, MAX_ID_CHARS),
         "adjustment_id",
@@ -185,8 +195,10 @@ def _repeated(keys: pa.Array) -> pa.Array | None:
     """Mask of the non-null keys that occur more than once, or None when none does.
 
     Sorting and comparing neighbours is several times faster than hashing a million strings.
+    A ledger is usually written in the order of its ids: when every key is greater than the one
+    before, none repeats, and one comparison of neighbours (a twentieth of the sort) shows it.
     """
-    if len(keys) < 2:
+    if len(keys) < 2 or _rising(keys if keys.null_count == 0 else pc.drop_null(keys)):
         return None
     ordered = pc.take(keys, pc.sort_indices(keys))
     same = pc.fill_null(pc.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1)), False)
@@ -196,12 +208,21 @@ def _repeated(keys: pa.Array) -> pa.Array | None:
     return pc.fill_null(pc.is_in(keys, value_set=repeated), False)
 
 
+def _rising(keys: pa.Array) -> bool:
+    """Whether every key is greater than the one before it (none null)."""
+    if len(keys) < 2:
+        return True
+    return pc.all(pc.less(keys.slice(0, len(keys) - 1), keys.slice(1))).as_py() is True
+
+
 # --- accounts ----------------------------------------------------------------------------------
 
 
 def _is_account_id(account: pa.ChunkedArray) -> pa.ChunkedArray:
-    """'acct_' followed by ASCII letters and digits (a third faster than the equivalent regex)."""
-    rest = pc.utf8_slice_codeunits(account, len(ACCOUNT_PREFIX))
+    """'acct_' then ASCII letters and digits. The rest is cut off by bytes (five times faster
+    than by characters): the same where the value starts with the prefix, and any other row is
+    no account id whatever its rest, which is only looked at byte by byte."""
+    rest = pc.binary_replace_slice(account, 0, len(ACCOUNT_PREFIX), "")
     return pc.and_(pc.starts_with(account, ACCOUNT_PREFIX), pc.ascii_is_alnum(rest))
 
 
@@ -320,7 +341,7 @@ def check_methods(
 
 
 def check_description(description: pa.ChunkedArray, out: Collector) -> None:
-    lengths = pc.utf8_length(description)
+    lengths = _characters(description, MAX_DESCRIPTION_CHARS)
     out.cells(
         pc.greater(lengths, MAX_DESCRIPTION_CHARS),
         "description",
@@ -343,7 +364,7 @@ def check_metadata(ledger: Ledger, out: Collector, col: Column) -> dict[str, pa.
             out.header(ledger.headers.get(name, name), "bad_metadata", key, trouble)
             continue
         values = col(name)
-        lengths = pc.utf8_length(values)
+        lengths = _characters(values, MAX_METADATA_VALUE_CHARS)
 
         def word(v: str, i: int, lengths: pa.ChunkedArray = lengths) -> str:
             return (

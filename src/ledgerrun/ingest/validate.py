@@ -87,7 +87,11 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
     if "currency" in have:
         rules.check_currency(currency, exps, out)
     standing += typed.check(out, currency, exps)
-    stated = rules.check_direction(col("direction"), out, job.direction)
+    stated = (  # the direction each row states: none where the file has no such column
+        rules.check_direction(col("direction"), out, job.direction)
+        if "direction" in have
+        else empty
+    )
     found = amounts.check_amounts(out, have, col, currency, exps, parsed, stated, job)
     direction = found.direction
     method = rules.check_methods(col("method"), direction, out, job.method, "method" in have)

@@ -44,16 +44,15 @@ from ledgerrun.reconcile.books import (
     listings,
     obj_of,
     read_rows,
-    rows_from,
     rows_in,
     rows_of,
     seen_in,
     since,
     started,
 )
-from ledgerrun.reconcile.index import Index, by_id, found, index
+from ledgerrun.reconcile.dated import date_rows
+from ledgerrun.reconcile.index import Index, found, index, places
 from ledgerrun.reconcile.model import NEXT_STEP, Discrepancy, Reconciliation
-from ledgerrun.send import dateview
 from ledgerrun.store.model import SUCCEEDED, Entry, Journal, Seen
 from ledgerrun.stripe.session import Session
 from ledgerrun.vocab import Direction, Method, money_text
@@ -76,32 +75,40 @@ def reconcile(
     accounts listed are those of the scope's rows and entries; the rows and the objects listed
     are kept in columns and compared a chunk at a time."""
     report = Reconciliation(job.name, run_date or "all", results_path, now)
-    earliest, accounts = _scope(store, job.name, run_date)
     removed: set[str] = set()
     if run_date is not None and store is not None and not from_file:
-        view = dateview.date_view(store, job, run_date, columns=dateview.COMPARED)
-        report.view_sha256 = dateview.fingerprint(view)
-        rows = rows_from(view, job.id_prefix)
-        del view
-        removed = dateview.removed_from_ledger(store, job, run_date)
-    elif run_date is not None and results_path.exists():
-        rows = read_rows(results_path, job.id_prefix)
+        dated = date_rows(store, job, run_date)
+        rows, report.view_sha256, removed = dated.rows, dated.view_sha256, dated.removed
+        earliest, accounts = dated.earliest, dated.accounts
+        del dated
+        _release()
     else:
-        rows = rows_of(store.iter_entry_facts(job.name, run_date) if store is not None else [])
+        earliest, accounts = _scope(store, job.name, run_date)
+        if run_date is not None and results_path.exists():
+            rows = read_rows(results_path, job.id_prefix)
+        else:
+            entries = store.iter_entry_facts(job.name, run_date) if store is not None else []
+            rows = rows_of(entries)
     accounts |= {str(a) for a in pc.unique(rows.column("account")).to_pylist()}
     window = since(job, run_date, earliest, now)
     if run_date is not None:
         accounts |= _active(store, job.name, window)
-    batches = list(listings(job, session, store, accounts, window, report))
-    listed = pa.Table.from_batches(batches, schema=SEEN_SCHEMA)
-    del batches
-    known = index(listed, rows, store, job.name)
-    del listed
+    listed = listings(job, session, store, accounts, window, report)
+    known = index(pa.Table.from_batches(listed, schema=SEEN_SCHEMA), rows, store, job.name)
+    _release()
     _check_rows(job, session, rows, known.objects, report)
     _classify_all(job, run_date, rows, known, removed, report)
     if store is not None:
         report.discrepancies.extend(_reversals(session, store, job, known.objects, run_date))
+    del rows, known
+    _release()
     return report
+
+
+def _release() -> None:
+    """Give the memory Arrow freed back to the system between stages (its allocator would keep
+    it a while for the next allocation: the stages' peaks would add up)."""
+    pa.default_memory_pool().release_unused()
 
 
 def _scope(
@@ -136,20 +143,21 @@ def _active(store: Journal | None, job: str, window: int) -> set[str]:
 def _check_rows(
     job: Job, session: Session, rows: pa.Table, objects: pa.Table, report: Reconciliation
 ) -> None:
-    """Every succeeded row against its objects, a chunk of rows at a time, in row order."""
-    ids = by_id(objects)
-    succeeded = rows.filter(pc.equal(rows.column("status"), SUCCEEDED))
+    """Every succeeded row against its objects, a chunk of rows at a time, in row order (the
+    object of each found at once, by :func:`ledgerrun.reconcile.index.places`)."""
+    done = pc.equal(rows.column("status"), SUCCEEDED)
+    at = places(objects, rows)
     with ThreadPoolExecutor(max(1, min(job.stripe.concurrency, 8))) as pool:
-        for start in range(0, succeeded.num_rows, CHUNK):
-            chunk = list(rows_in(succeeded.slice(start, CHUNK)))
-            primary = [r.payment_id if r.method == "charge" else r.transfer_id for r in chunk]
-            objs = found(objects, ids, primary)
+        for start in range(0, rows.num_rows, CHUNK):
+            mask = done.slice(start, CHUNK)
+            chunk = list(rows_in(rows.slice(start, CHUNK).filter(mask)))
+            objs = found(objects, pc.filter(at.slice(start, CHUNK), mask))
             checks = pool.map(
                 lambda pair: _check_row(session, *pair), zip(chunk, objs, strict=True)
             )
             for problems in checks:
                 report.discrepancies.extend(problems)
-    report.checked = succeeded.num_rows
+    report.checked = int(pc.sum(done).as_py() or 0)
 
 
 def _classify_all(
@@ -256,21 +264,19 @@ def _reversals(
 
 
 def _reversed(objects: pa.Table) -> dict[str, int]:
-    """The most Stripe shows reversed of each transfer, where it shows anything."""
+    """The most Stripe shows reversed of each transfer, where it shows anything (few objects:
+    gathered in Python, without starting Arrow's grouping engine for them)."""
     some = objects.filter(
         pc.and_(
             pc.greater(objects.column("amount_reversed"), 0),
             pc.not_equal(objects.column("transfer_id"), ""),
         )
-    )
-    most = some.group_by("transfer_id").aggregate([("amount_reversed", "max")])
-    return dict(
-        zip(
-            most.column("transfer_id").to_pylist(),
-            most.column("amount_reversed_max").to_pylist(),
-            strict=True,
-        )
-    )
+    ).select(["transfer_id", "amount_reversed"])
+    most: dict[str, int] = {}
+    for batch in some.to_batches(max_chunksize=CHUNK):
+        for transfer_id, amount in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+            most[transfer_id] = max(most.get(transfer_id, 0), amount)
+    return most
 
 
 @dataclass(frozen=True)

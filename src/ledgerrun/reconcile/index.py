@@ -14,7 +14,6 @@ object a column at a time (the objects and the rows are Arrow tables, see
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -25,7 +24,7 @@ from ledgerrun.reconcile.books import CHUNK, seen_in
 from ledgerrun.store.model import SUCCEEDED, Entry, Journal, Seen
 from ledgerrun.vocab import Method
 
-PAGE = 2000  # journal entries compared at once
+BATCH = 16384  # journal entries whose ids are compared with the objects at once
 
 
 @dataclass
@@ -40,47 +39,70 @@ class Index:
 
 
 def index(objects: pa.Table, rows: pa.Table, store: Journal | None, job: str) -> Index:
+    """The facts of every object listed. ``objects`` is taken over: the caller keeps no other
+    reference to it, so that the objects kept replace it rather than sit beside it."""
     objects, journal = _kept(objects, rows, store, job)
     run_dates, strangers = _entries(objects, store, job)
     tids, pids = objects.column("transfer_id"), objects.column("payment_id")
     if len(strangers):
-        journal = pc.or_(journal, pc.or_(_in(tids, strangers), _in(pids, strangers)))
-    keys = rows.column("key").combine_chunks()
-    found = pc.index_in(objects.column("key"), value_set=keys[::-1])  # the last row of a key
+        journal = pc.or_(journal, _named(tids, pids, strangers))
+    keys = rows.column("key").combine_chunks()[::-1]  # reversed: the last row of a key is found
+    found = pc.index_in(objects.column("key"), value_set=keys)
     row = pc.subtract(pa.scalar(len(keys) - 1, pa.int64()), found.cast(pa.int64()))
-    done = rows.filter(pc.equal(rows.column("status"), SUCCEEDED))
-    ids = _ids(done.column("transfer_id"), done.column("payment_id"))
+    del keys, found
+    done = pc.equal(rows.column("status"), SUCCEEDED)
+    row_ids = _named(tids, pids, pc.filter(rows.column("transfer_id"), done))
+    row_ids = pc.or_(row_ids, _named(tids, pids, pc.filter(rows.column("payment_id"), done)))
     charges = pc.and_(pc.equal(objects.column("method"), Method.CHARGE), pc.not_equal(tids, ""))
     sources = pc.filter(tids, charges).combine_chunks()
     return Index(
-        objects,
-        journal,
-        run_dates,
-        row,
-        pc.or_(_in(tids, ids), _in(pids, ids)),
-        _in(tids, sources),
-        _duplicates(objects),
+        objects, journal, run_dates, row, row_ids, _in(tids, sources), _duplicates(objects)
     )
+
+
+def _named(
+    tids: pa.ChunkedArray, pids: pa.ChunkedArray, ids: pa.Array | pa.ChunkedArray
+) -> pa.ChunkedArray:
+    """Per object, whether its transfer or its payment is one of ``ids`` (none of them "")."""
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    known = pa.chunked_array(chunks, pa.string()).combine_chunks()
+    known = pc.filter(known, pc.not_equal(known, ""))
+    return pc.or_(_in(tids, known), _in(pids, known))
 
 
 def _kept(
     objects: pa.Table, rows: pa.Table, store: Journal | None, job: str
 ) -> tuple[pa.Table, pa.ChunkedArray]:
     """The objects without the candidates nobody knows, and per object whether this job's
-    journal entries know one of its ids (streamed: the job's whole journal is never held)."""
+    journal entries know one of its ids (streamed: the job's whole journal is never held, only
+    the ids of :data:`BATCH` entries at a time)."""
     tids, pids = objects.column("transfer_id"), objects.column("payment_id")
     known = _in(tids, rows.column("transfer_id").combine_chunks())
     journal = pc.equal(tids, pa.scalar(None, pa.string())).fill_null(False)  # all false
     if store is not None:
-        for page in _pages(store.iter_entry_facts(job)):
-            known = pc.or_(known, _in(tids, pa.array([e.transfer_id or "" for e in page])))
-            ids = _ids(
-                pa.array([e.transfer_id or "" for e in page]),
-                pa.array([e.payment_id or "" for e in page]),
-            )
+        for transfers, payments in _entry_ids(store.iter_entry_facts(job)):
+            known = pc.or_(known, _in(tids, transfers))
+            ids = _ids(transfers, payments)
             journal = pc.or_(journal, pc.or_(_in(tids, ids), _in(pids, ids)))
     keep = pc.or_(pc.invert(objects.column("candidate")), known)
+    if pc.all(keep).as_py() is not False:  # as usual: every candidate known, nothing copied
+        return objects.drop_columns(["candidate"]), journal
     return objects.filter(keep).drop_columns(["candidate"]), pc.filter(journal, keep)
+
+
+def _entry_ids(entries: Iterable[Entry]) -> Iterator[tuple[pa.Array, pa.Array]]:
+    """The transfer and payment ids of the entries, :data:`BATCH` entries at a time (only
+    their ids are held, never the entries)."""
+    transfers: list[str] = []
+    payments: list[str] = []
+    for entry in entries:
+        transfers.append(entry.transfer_id or "")
+        payments.append(entry.payment_id or "")
+        if len(transfers) >= BATCH:
+            yield pa.array(transfers, pa.string()), pa.array(payments, pa.string())
+            transfers, payments = [], []
+    if transfers:
+        yield pa.array(transfers, pa.string()), pa.array(payments, pa.string())
 
 
 def _entries(
@@ -103,47 +125,59 @@ def _entries(
 
 
 def _duplicates(objects: pa.Table) -> dict[str, list[Seen]]:
-    """Every object of each key that more than one object still moving carries."""
-    moving = objects.filter(
+    """Every object of each key that more than one object still moving carries (counted by a
+    hash of the keys, not a grouping: Arrow's grouping engine took 40 MB more at 40,000
+    objects)."""
+    moving = pc.filter(
+        objects.column("key"),
         pc.and_(
             pc.less(objects.column("amount_reversed"), objects.column("amount")),
             pc.not_equal(objects.column("key"), ""),
-        )
+        ),
     )
-    counted = moving.group_by("key").aggregate([("key", "count")])
-    twice = counted.filter(pc.greater(counted.column("key_count"), 1)).column("key")
+    counted = pc.value_counts(moving)
+    twice = pc.filter(counted.field("values"), pc.greater(counted.field("counts"), 1))
     out: dict[str, list[Seen]] = {}
     if len(twice):
-        for seen in seen_in(objects.filter(_in(objects.column("key"), twice.combine_chunks()))):
+        for seen in seen_in(objects.filter(_in(objects.column("key"), twice))):
             out.setdefault(seen.key, []).append(seen)
     return out
 
 
-def by_id(objects: pa.Table) -> pa.Table:
-    """Each Stripe id of the objects, with the position of the last object that has it."""
-    places = pa.array(range(objects.num_rows), pa.int64())
-    both = pa.table(
-        {
-            "id": pa.chunked_array(
-                [*objects.column("transfer_id").chunks, *objects.column("payment_id").chunks],
-                pa.string(),
-            ),
-            "at": pa.chunked_array([places, places]),
-        }
+def places(objects: pa.Table, rows: pa.Table) -> pa.Array:
+    """Per results row that succeeded, the position of the last object listed that has its id
+    (a debit by charge's payment, any other row's transfer) as its transfer or its payment, or
+    null: one lookup for every row at once, through a hash of each column of the objects' ids
+    in turn (no column of the rows is copied for it)."""
+    n = objects.num_rows
+    last = pa.scalar(n - 1, pa.int64())
+    backwards = pa.array(range(n - 1, -1, -1), pa.int64())
+    at: dict[str, pa.ChunkedArray] = {}
+    for name in ("transfer_id", "payment_id"):
+        # reversed, so that the first one a lookup finds is the last one listed
+        ids = objects.column(name).take(backwards).combine_chunks()
+        for wanted in ("transfer_id", "payment_id"):
+            found = pc.index_in(rows.column(wanted), value_set=ids)
+            here = pc.subtract(last, found.cast(pa.int64()))
+            at[wanted] = here if wanted not in at else pc.max_element_wise(at[wanted], here)
+        del ids
+    charge = pc.equal(rows.column("method"), Method.CHARGE.value)
+    place = pc.if_else(charge, at["payment_id"], at["transfer_id"])
+    missing = pc.if_else(
+        charge, pc.equal(rows.column("payment_id"), ""), pc.equal(rows.column("transfer_id"), "")
     )
-    both = both.filter(pc.not_equal(both.column("id"), ""))
-    return both.group_by("id").aggregate([("at", "max")])
+    wanted_rows = pc.and_(pc.equal(rows.column("status"), SUCCEEDED), pc.invert(missing))
+    chosen = pc.if_else(wanted_rows, place, pa.scalar(None, pa.int64()))
+    return chosen.combine_chunks() if isinstance(chosen, pa.ChunkedArray) else chosen
 
 
-def found(objects: pa.Table, ids: pa.Table, wanted: list[str]) -> list[Seen | None]:
-    """The object each wanted id leads to (the last one listed that has it), or None."""
-    at = pc.index_in(pa.array(wanted, pa.string()), value_set=ids.column("id").combine_chunks())
-    places = pc.take(ids.column("at_max"), at.fill_null(0)) if len(ids) else None
-    out: list[Seen | None] = [None] * len(wanted)
+def found(objects: pa.Table, at: pa.Array) -> list[Seen | None]:
+    """The object at each position (see :func:`places`), or None where there is none."""
+    out: list[Seen | None] = [None] * len(at)
     hits = [n for n, a in enumerate(at.to_pylist()) if a is not None]
-    if not hits or places is None:
+    if not hits:
         return out
-    chosen = pc.take(places, pa.array(hits, pa.int64()))
+    chosen = pc.take(at, pa.array(hits, pa.int64()))
     for n, seen in zip(hits, seen_in(objects.take(chosen)), strict=True):
         out[n] = seen
     return out
@@ -160,8 +194,3 @@ def _chunks(column: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
 
 def _in(values: pa.ChunkedArray, value_set: pa.Array) -> pa.ChunkedArray:
     return pc.is_in(values, value_set=value_set).fill_null(False)
-
-
-def _pages(entries: Iterable[Entry]) -> Iterator[list[Entry]]:
-    it = iter(entries)
-    return iter(lambda: list(itertools.islice(it, PAGE)), [])

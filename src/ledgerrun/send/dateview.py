@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -140,11 +140,7 @@ def removed_from_ledger(store: Journal, job: Job, run_date: str) -> set[str]:
     """The adjustments of the job and date that moved money (or may have) from a batch (a web
     upload, a ledger path) whose latest run no longer holds them: taken out of that ledger.
     Another batch's adjustments of the same date are never among them."""
-    latest: dict[str, Run] = {}
-    for run in store.runs(job.name):  # oldest first: each batch's last run stays
-        kept = ROWS in store.run_file_names(run.run_id)
-        if kept and run.run_date == run_date and run.kind == "run" and run.exit_code != REFUSED:
-            latest[run.batch] = run
+    latest = latest_runs(store, job.name, run_date)
     held: dict[str, set[str]] = {}
     out = set()
     for entry in store.iter_entry_facts(job.name, run_date):
@@ -157,6 +153,16 @@ def removed_from_ledger(store: Journal, job: Job, run_date: str) -> set[str]:
         if entry.key not in held[last.run_id]:
             out.add(entry.key)
     return out
+
+
+def latest_runs(store: Journal, job: str, run_date: str) -> dict[str, Run]:
+    """Each batch's latest run of the date that kept its rows (refused runs aside)."""
+    latest: dict[str, Run] = {}
+    for run in store.runs(job):  # oldest first: each batch's last run stays
+        kept = ROWS in store.run_file_names(run.run_id)
+        if kept and run.run_date == run_date and run.kind == "run" and run.exit_code != REFUSED:
+            latest[run.batch] = run
+    return latest
 
 
 # --- the run date's summary -----------------------------------------------------------------------
@@ -190,10 +196,17 @@ def date_summary(store: Journal, job: Job, run_date: str, view: pa.Table) -> dic
     return summary
 
 
-_FINGERPRINTED = (
+class Digest(Protocol):
+    """A hash being fed (``hashlib.sha256()``)."""
+
+    def update(self, data: bytes, /) -> None: ...
+
+
+FINGERPRINTED = (
     *("adjustment_id", "account", "currency", "amount_minor", "direction", "status"),
     *("transfer_id", "payment_id", "amount_reversed"),
 )
+"""The columns of the view :func:`fingerprint` hashes, in its order."""
 
 
 def fingerprint(view: pa.Table) -> str:
@@ -202,9 +215,15 @@ def fingerprint(view: pa.Table) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    for row in zipped(*view.select(list(_FINGERPRINTED)).columns):
-        digest.update(json.dumps(list(row)).encode("utf-8"))
+    add_to_fingerprint(digest, view)
     return digest.hexdigest()
+
+
+def add_to_fingerprint(digest: Digest, rows: pa.Table) -> None:
+    """Hash ``rows`` into ``digest``, row by row: the view's rows added in order, a part at a
+    time, give :func:`fingerprint` of the whole view."""
+    for row in zipped(*rows.select(list(FINGERPRINTED)).columns):
+        digest.update(json.dumps(list(row)).encode("utf-8"))
 
 
 def _reversed_totals(view: pa.Table) -> dict[str, dict[str, int]]:
