@@ -62,6 +62,7 @@ bench: $(STAMP) postgresql
 	$(BIN)/python benchmarks/sandbox.py
 	$(BIN)/python tools/pgserver.py run --durable -- $(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/instructions.py
 	$(BIN)/python benchmarks/live_limits.py
 	$(BIN)/python benchmarks/transport.py
 	$(BIN)/python benchmarks/guard.py
