@@ -146,15 +146,18 @@ def lean_allocator(pool: str = "system") -> None:
     with it, 428-475 MB with jemalloc and 428 MB with pyarrow's default, mimalloc (which keeps
     the pages each thread freed for that thread), and a first night of 60,000 rows at 236 MB
     against jemalloc's 255 MB. ``reconcile`` of that night peaked at 247-252 MB with jemalloc
-    against 278-279 MB with ``malloc``, so it asks for jemalloc (where pyarrow has it). Only the
-    ``ledgerrun`` executable's own process is changed, never a program that imports ledgerrun."""
+    against 278-279 MB with ``malloc``, so it asks for jemalloc (where pyarrow has it).
+    ``validate`` asks for mimalloc: after ingest's own rework it peaks at 372-378 MB with it
+    (0.92x a bare read of the file) against 317-358 MB with ``malloc``, and takes 0.61-0.77 s
+    against 0.79-0.87 s, since trimming ``malloc``'s heap after each stage costs system time
+    (docs/benchmarks.md, "Ingest"). Only the ``ledgerrun`` executable's own process is changed,
+    never a program that imports ledgerrun."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return
     import pyarrow as pa
 
+    chosen = {"jemalloc": pa.jemalloc_memory_pool, "mimalloc": pa.mimalloc_memory_pool}
     try:
-        pa.set_memory_pool(
-            pa.jemalloc_memory_pool() if pool == "jemalloc" else pa.system_memory_pool()
-        )
-    except NotImplementedError:  # a pyarrow built without jemalloc (Windows): its default stays
+        pa.set_memory_pool(chosen.get(pool, pa.system_memory_pool)())
+    except NotImplementedError:  # a pyarrow built without that pool (Windows): its default stays
         return

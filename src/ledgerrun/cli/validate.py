@@ -51,7 +51,7 @@ def validate(
     from ledgerrun.output import text
     from ledgerrun.send.readonly import validate_job
 
-    job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
+    job = resolve_job(target, ledger, job_name, run_date, journal, api_base, pool="mimalloc")
     ledger_ready(job, wait_for)
     result = validate_job(job, offline=offline, live=live).validation
     if fmt == "json":
