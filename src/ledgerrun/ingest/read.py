@@ -256,9 +256,12 @@ def read_ledger(
 
 
 def give_back() -> None:
-    """Return the memory Arrow's allocator holds but no longer uses to the system. It keeps
-    freed blocks for reuse, so a million-row read's working buffers would otherwise stay in the
-    process's footprint while validation allocates its own (80 MB more at the peak)."""
+    """Return the memory Arrow's allocator holds but no longer uses to the system, between a
+    command's stages. An allocator keeps freed blocks for reuse (and what a run's sending
+    threads freed only those threads reuse), so one stage's working buffers would otherwise stay
+    in the process's footprint while the next allocates its own: a million-row read's buffers
+    80 MB at validation's peak, a run's sending and keeping of its rows tens of MB at a large
+    night's (docs/benchmarks.md, "Memory")."""
     pa.default_memory_pool().release_unused()
 
 

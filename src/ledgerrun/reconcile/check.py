@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerrun.errors import RefusedError, StripeError
+from ledgerrun.ingest.read import give_back
 from ledgerrun.job import Job
 from ledgerrun.reconcile.books import (
     CHUNK,
@@ -81,7 +82,7 @@ def reconcile(
         rows, report.view_sha256, removed = dated.rows, dated.view_sha256, dated.removed
         earliest, accounts = dated.earliest, dated.accounts
         del dated
-        _release()
+        give_back()
     else:
         earliest, accounts = _scope(store, job.name, run_date)
         if run_date is not None and results_path.exists():
@@ -95,20 +96,14 @@ def reconcile(
         accounts |= _active(store, job.name, window)
     listed = listings(job, session, store, accounts, window, report)
     known = index(pa.Table.from_batches(listed, schema=SEEN_SCHEMA), rows, store, job.name)
-    _release()
+    give_back()
     _check_rows(job, session, rows, known.objects, report)
     _classify_all(job, run_date, rows, known, removed, report)
     if store is not None:
         report.discrepancies.extend(_reversals(session, store, job, known.objects, run_date))
     del rows, known
-    _release()
+    give_back()
     return report
-
-
-def _release() -> None:
-    """Give the memory Arrow freed back to the system between stages (its allocator would keep
-    it a while for the next allocation: the stages' peaks would add up)."""
-    pa.default_memory_pool().release_unused()
 
 
 def _scope(

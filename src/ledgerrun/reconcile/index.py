@@ -82,8 +82,8 @@ def _kept(
     if store is not None:
         for transfers, payments in _entry_ids(store.iter_entry_facts(job)):
             known = pc.or_(known, _in(tids, transfers))
-            ids = _ids(transfers, payments)
-            journal = pc.or_(journal, pc.or_(_in(tids, ids), _in(pids, ids)))
+            both = pa.chunked_array([transfers, payments], pa.string())
+            journal = pc.or_(journal, _named(tids, pids, both))
     keep = pc.or_(pc.invert(objects.column("candidate")), known)
     if pc.all(keep).as_py() is not False:  # as usual: every candidate known, nothing copied
         return objects.drop_columns(["candidate"]), journal
@@ -181,15 +181,6 @@ def found(objects: pa.Table, at: pa.Array) -> list[Seen | None]:
     for n, seen in zip(hits, seen_in(objects.take(chosen)), strict=True):
         out[n] = seen
     return out
-
-
-def _ids(transfers: pa.Array | pa.ChunkedArray, payments: pa.Array | pa.ChunkedArray) -> pa.Array:
-    both = pa.chunked_array([*_chunks(transfers), *_chunks(payments)], pa.string()).combine_chunks()
-    return pc.filter(both, pc.not_equal(both, ""))
-
-
-def _chunks(column: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
-    return list(column.chunks) if isinstance(column, pa.ChunkedArray) else [column]
 
 
 def _in(values: pa.ChunkedArray, value_set: pa.Array) -> pa.ChunkedArray:

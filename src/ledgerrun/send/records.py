@@ -25,6 +25,7 @@ import pyarrow as pa
 from ledgerrun import money
 from ledgerrun.clock import iso
 from ledgerrun.ingest.identity import canonical
+from ledgerrun.ingest.read import give_back
 from ledgerrun.store.model import FAILED, PENDING, SUCCEEDED, Entry, Journal, ReversalEntry
 from ledgerrun.vocab import Status
 
@@ -64,7 +65,7 @@ def keep(store: Journal, run_id: str, table: pa.Table, summary: dict[str, Any]) 
     pq.write_table(table, buffer, row_group_size=CHUNK, compression="zstd")
     store.save_run_file(run_id, ROWS, buffer.getvalue())
     del buffer
-    pa.default_memory_pool().release_unused()  # what writing freed (ledgerrun.send.runner)
+    give_back()  # what writing freed
     text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
     store.save_run_file(run_id, SUMMARY, text.encode("utf-8"))
 

@@ -45,6 +45,7 @@ import pyarrow as pa
 from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.errors import ConfigError, ExitCode, JournalError, OutputError
 from ledgerrun.events import BreakerOpen, Events, GuardSweep, RunEnd, RunStart
+from ledgerrun.ingest.read import give_back
 from ledgerrun.ingest.validate import blocking_problems
 from ledgerrun.job import Job
 from ledgerrun.send import dateview, decide, records, summarise
@@ -171,7 +172,7 @@ def run_job(
                     prepared, store=store, run_id=run_id, dry_run=dry_run, clock=clock
                 )
                 summarise.announce_invalid(prepared, plan.outcomes, events)
-                given_back()
+                give_back()
                 sent = send(plan, prepared, session, store, clock, events, hard_stop, record)
         with money_may_move():
             result = summarise.result(
@@ -181,9 +182,9 @@ def run_job(
             # and the date's view is built, the peak of a large night (docs/benchmarks.md).
             del plan, sent
             prepared.forget_keys()
-            given_back()
+            give_back()
             recorded(result, store, record)
-            given_back()
+            give_back()
             published(result, publish, store)
             finished(store, result)
         events.emit(
@@ -294,15 +295,6 @@ def send(
         executor.close(timeout=1.0 if hard_stop is not None and hard_stop.is_set() else 30.0)
     outcomes = Outcomes.merged(rows, plan.outcomes, log.table())
     return Sent(outcomes, list(executor.notes), plan.sending, executor.sending_s)
-
-
-def given_back() -> None:
-    """Hand back to the system what the stages before freed, between stages. The C library's
-    allocator (the pool pyarrow allocates from in the executable, see
-    :func:`ledgerrun.startup.lean_allocator`, and Python's large objects) keeps freed pages for
-    reuse, and what the sending threads freed only those threads reuse; the stages after
-    sending, in the main thread, would grow past it (docs/benchmarks.md, "Memory")."""
-    pa.default_memory_pool().release_unused()
 
 
 def recorded(result: RunResult, store: Store, record: Run) -> None:
