@@ -130,8 +130,9 @@ def byte_range(values: pa.Array | pa.ChunkedArray) -> tuple[int, int] | None:
     return None if high < 0 else (low, high)
 
 
-def _printable(values: pa.Array | pa.ChunkedArray) -> bool:
-    """Whether every value is printable ASCII without a space at either end (see byte_range)."""
+def printable(values: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether every byte of the values is printable ASCII other than a space (see byte_range):
+    then no value has whitespace at either end, nor a character beyond ASCII or invisible."""
     found = byte_range(values)
     return found is not None and found[0] > 0x20 and found[1] < 0x7F
 
@@ -142,7 +143,7 @@ def canonical_array(values: pa.Array | pa.ChunkedArray, prefix: str = "") -> pa.
     Plain ASCII values (nearly every id) are handled by Arrow kernels; the rest go one by one
     through :func:`canonical`."""
     values = _plain_array(values)
-    if _printable(values):  # nothing to trim, nothing beyond ASCII
+    if printable(values):  # nothing to trim, nothing beyond ASCII
         ascii_mask = pa.repeat(True, len(values))
         fast = pc.ascii_lower(values)
     else:
@@ -165,7 +166,7 @@ def invisible_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     For ASCII values that is any control character (``\\x00``-``\\x1f``, ``\\x7f``) inside
     the trimmed value, which one Arrow kernel finds; the rest go through the specification."""
     values = _plain_array(values)
-    if _printable(values):
+    if printable(values):
         return pa.repeat(False, len(values))
     ascii_mask = pc.string_is_ascii(values)
     fast = pc.invert(pc.ascii_is_printable(pc.ascii_trim(values, characters=_ASCII_SPACE)))

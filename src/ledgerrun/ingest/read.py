@@ -34,7 +34,7 @@ from ledgerrun.clock import Clock
 from ledgerrun.errors import ExitCode, LedgerFileError
 from ledgerrun.ingest import footing
 from ledgerrun.ingest.footing import TotalsLine
-from ledgerrun.ingest.identity import byte_range
+from ledgerrun.ingest.identity import printable
 from ledgerrun.ingest.layout import (
     AMOUNTS,
     HEADER_SCAN_ROWS,
@@ -334,7 +334,7 @@ def strip(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Remove surrounding whitespace (Unicode whitespace too, such as no-break spaces). A column
     with nothing to remove is returned as it is, not copied (a million-row ledger's columns are
     most of its memory)."""
-    if _plain_bytes(column):
+    if printable(column):  # no byte that is whitespace or part of one
         return column
     if pc.all(pc.string_is_ascii(column)).as_py() is not False:
         stripped = pc.ascii_trim_whitespace(column)  # ten times faster, same result on ASCII
@@ -343,14 +343,6 @@ def strip(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pc.sum(pc.binary_length(stripped)).as_py() == pc.sum(pc.binary_length(column)).as_py():
         return column
     return stripped
-
-
-def _plain_bytes(column: pa.ChunkedArray) -> bool:
-    """True when no byte of the column is a space, a control character or part of a non-ASCII
-    character: then no value has whitespace to strip. Each chunk's text bytes are looked at as
-    one array of bytes (their smallest and largest), a fifth of the time of stripping."""
-    found = byte_range(column)
-    return found is not None and found[0] > 0x20 and found[1] < 0x80
 
 
 def _not_blank(table: pa.Table, extras: pa.Table, count: int) -> pa.Array | None:
