@@ -47,43 +47,39 @@ BIN = Path(sys.executable).parent
 REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
-def instructions(
-    folder: Path, accounts: Path, ids: list[str], rows: int, rate: int, tag: str
-) -> int:
-    """Instructions executed by one `ledgerrun run` process of ``rows`` debits at ``rate``, on
-    a sandbox of its own (a first night's sweep lists every transfer already made: with one
-    sandbox for all runs, each would list the ones before it)."""
+def night(
+    folder: Path, accounts: Path, ids: list[str], rows: int, rate: int, tag: str, runner: list[str]
+) -> subprocess.CompletedProcess[str]:
+    """``runner`` + ``run JOB`` of ``rows`` debits at ``rate``, on a sandbox of its own (a first
+    night's sweep lists every transfer already made: with one sandbox for all runs, each would
+    list the ones before it)."""
     proc, url = start_sandbox(accounts, 0)
     try:
-        return _counted(folder, url, ids, rows, rate, tag)
+        path = ledger(folder, ids, rows, tag)
+        job = folder / f"{tag}.toml"
+        job.write_text(
+            f'[job]\nname = "{tag}"\nledger = "{path}"\n'
+            f'results = "{folder}/{tag}.results.csv"\njournal = "{folder}/{tag}.sqlite"\n'
+            f'[stripe]\napi_base = "{url}"\nrate_limit = {rate}\nlimits = "off"\nconcurrency = 8\n'
+        )
+        return subprocess.run(
+            [*runner, "run", str(job)],
+            env={**os.environ, "STRIPE_API_KEY": KEY},
+            capture_output=True,
+            text=True,
+        )
     finally:
         proc.terminate()
         proc.wait()
 
 
-def _counted(folder: Path, url: str, ids: list[str], rows: int, rate: int, tag: str) -> int:
-    path = ledger(folder, ids, rows, tag)
-    job = folder / f"{tag}.toml"
-    job.write_text(
-        f'[job]\nname = "{tag}"\nledger = "{path}"\n'
-        f'results = "{folder}/{tag}.results.csv"\njournal = "{folder}/{tag}.sqlite"\n'
-        f'[stripe]\napi_base = "{url}"\nrate_limit = {rate}\nlimits = "off"\nconcurrency = 8\n'
-    )
-    done = subprocess.run(
-        [
-            "valgrind",
-            "--tool=cachegrind",
-            "--cache-sim=no",
-            f"--cachegrind-out-file={folder}/{tag}.cg",
-            sys.executable,
-            str(BIN / "ledgerrun"),
-            "run",
-            str(job),
-        ],
-        env={**os.environ, "STRIPE_API_KEY": KEY},
-        capture_output=True,
-        text=True,
-    )
+def instructions(
+    folder: Path, accounts: Path, ids: list[str], rows: int, rate: int, tag: str
+) -> int:
+    """Instructions executed by one `ledgerrun run` process of ``rows`` debits at ``rate``."""
+    valgrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no"]
+    out = [f"--cachegrind-out-file={folder}/{tag}.cg", sys.executable, str(BIN / "ledgerrun")]
+    done = night(folder, accounts, ids, rows, rate, tag, [*valgrind, *out])
     if done.returncode != 0:
         raise SystemExit(f"run {tag} exited {done.returncode}:\n{done.stderr[-3000:]}")
     found = REFS.search(done.stderr)
@@ -121,24 +117,7 @@ entry()
 
 def calls_per_debit(folder: Path, accounts: Path, ids: list[str], rows: int) -> dict[str, float]:
     """Function calls per debit of the sending threads, by library (see the docstring)."""
-    proc, url = start_sandbox(accounts, 0)
-    try:
-        path = ledger(folder, ids, rows, "calls")
-        job = folder / "calls.toml"
-        job.write_text(
-            f'[job]\nname = "calls"\nledger = "{path}"\n'
-            f'results = "{folder}/calls.results.csv"\njournal = "{folder}/calls.sqlite"\n'
-            f'[stripe]\napi_base = "{url}"\nrate_limit = 1000\nlimits = "off"\nconcurrency = 8\n'
-        )
-        done = subprocess.run(
-            [sys.executable, "-c", COUNTER, "run", str(job)],
-            env={**os.environ, "STRIPE_API_KEY": KEY},
-            capture_output=True,
-            text=True,
-        )
-    finally:
-        proc.terminate()
-        proc.wait()
+    done = night(folder, accounts, ids, rows, 1000, "calls", [sys.executable, "-c", COUNTER])
     line = next((x for x in done.stderr.splitlines() if x.startswith("calls: ")), None)
     if done.returncode != 0 or line is None:
         raise SystemExit(f"the counted run failed:\n{done.stderr[-3000:]}")
