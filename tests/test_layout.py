@@ -69,6 +69,7 @@ LAYERS: dict[str, str] = {
             "scrub",
             "target",
             "metadata_keys",
+            "compute",
         ),
         BASE,
     ),

@@ -72,6 +72,7 @@ HEAVY = (
     "requests",  # never: the SDK's probe for it is answered, and ledgerrun does not use it
     "httpx",
     "pyarrow",  # commands that read a ledger or a results file
+    "pyarrow.compute",  # never: its import writes a wrapper per function (ledgerrun.compute)
     "numpy",  # never from the command line: pyarrow's import of it is answered
     "pandas",  # never from the command line
     "jinja2",  # commands that write a report
@@ -172,8 +173,12 @@ NUMPY = """
 import sys
 from ledgerrun.startup import skip_numpy_for_pyarrow
 skip_numpy_for_pyarrow()
-import pyarrow as pa, pyarrow.compute as pc, pyarrow.csv, pyarrow.parquet
-assert "numpy" not in sys.modules, "pyarrow's import loaded numpy"
+import pyarrow as pa, pyarrow.csv, pyarrow.parquet
+from ledgerrun import compute
+assert "numpy" not in sys.modules, "pyarrow's import (or ledgerrun.compute's) loaded numpy"
+import pyarrow.compute as pc
+assert "numpy" not in sys.modules, "pyarrow.compute's import loaded numpy"
+assert compute.equal(pa.array(["a", "b"]), "a").to_pylist() == [True, False]
 assert pc.sum(pa.array([1, 2, 3])).as_py() == 6
 try:
     pa.array([1]).to_numpy()

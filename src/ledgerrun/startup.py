@@ -122,7 +122,7 @@ def _importer(frame: FrameType | None) -> str | None:
     """The module whose code asked for the import under way: the first frame past the import
     system's own. pyarrow's compiled modules (``pyarrow.lib``, ``pyarrow._compute``) run no
     Python frame of their own, so their imports of numpy show as asked by the pyarrow module
-    that imports them (``pyarrow``, ``pyarrow.compute``)."""
+    that imports them (``pyarrow``, or ``ledgerrun.compute`` for ``pyarrow._compute``)."""
     while frame is not None:
         name = frame.f_globals.get("__name__")
         if name not in _IMPORT_SYSTEM:
@@ -132,7 +132,13 @@ def _importer(frame: FrameType | None) -> str | None:
 
 
 def _by_pyarrow(module: str | None) -> bool:
-    return module is not None and module.partition(".")[0] == "pyarrow"
+    """Whether ``module`` imports numpy only on pyarrow's behalf: one of pyarrow's own, or
+    ``ledgerrun.compute``, which imports pyarrow's compiled compute module and nothing else
+    that would ask for numpy."""
+    return module is not None and (module.partition(".")[0] == "pyarrow" or module == _COMPUTE)
+
+
+_COMPUTE = "ledgerrun.compute"
 
 
 _IMPORT_SYSTEM = frozenset(("importlib._bootstrap", "importlib._bootstrap_external"))

@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun import money
 from ledgerrun.ingest.readings import Reporter
 from ledgerrun.ingest.validation import Collector

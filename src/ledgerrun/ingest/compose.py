@@ -27,8 +27,8 @@ import re
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.ingest import identity
 from ledgerrun.ingest.validation import Collector
 from ledgerrun.job import DATE_FORMAT_RE

@@ -21,8 +21,8 @@ import re
 from decimal import Decimal
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun import money
 from ledgerrun.ingest.amounts import Amounts, notation
 from ledgerrun.ingest.read import Ledger

@@ -27,7 +27,8 @@ import unicodedata
 from collections.abc import Callable
 
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from ledgerrun import compute as pc
 
 # Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt), which render as
 # nothing, plus the Hangul and Khmer fillers among them.
@@ -98,7 +99,7 @@ _ASCII_SPACE = " \t\n\v\f\r"
 def _plain_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    return values.cast(pa.string())
+    return pc.cast(values, pa.string())
 
 
 def _by_hand(

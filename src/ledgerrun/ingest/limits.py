@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun import money
 from ledgerrun.ingest.amounts import Amounts
 from ledgerrun.ingest.validation import Collector

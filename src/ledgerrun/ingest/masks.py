@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from ledgerrun import compute as pc
 
 
 def numbering(start: int, count: int) -> pa.Array:

@@ -14,8 +14,8 @@ import decimal
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.errors import LedgerFileError
 from ledgerrun.ingest.layout import Grid, Layout, amount_columns
 
@@ -24,7 +24,8 @@ def read_parquet(path: Path, layout: Layout | None = None) -> Grid:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        with pq.ParquetFile(path) as parquet:  # not read_table: no dataset layer to import
+            table = parquet.read()
     except (pa.ArrowException, OSError) as exc:
         raise LedgerFileError(f"{path.name} cannot be read as Parquet: {exc}") from None
     if not table.column_names:
@@ -42,7 +43,7 @@ def read_parquet(path: Path, layout: Layout | None = None) -> Grid:
 def _as_text(path: Path, name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
     kind = column.type
     if pa.types.is_dictionary(kind):
-        column = column.cast(kind.value_type)
+        column = pc.cast(column, kind.value_type)
         kind = column.type
     if pa.types.is_nested(kind):
         raise LedgerFileError(
@@ -51,14 +52,14 @@ def _as_text(path: Path, name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_null(kind):
         return pa.chunked_array([pa.array([""] * len(column), pa.string())])
     try:
-        text = column.cast(pa.string())
+        text = pc.cast(column, pa.string())
     except pa.ArrowException as exc:
         raise LedgerFileError(
             f"{path.name}: column '{name}' cannot be read as text: {exc}", column=name
         ) from None
     if pa.types.is_decimal(kind) or pa.types.is_floating(kind):
         text = _without_exponents(text)
-    return text.fill_null("")
+    return pc.fill_null(text, "")
 
 
 def _without_exponents(text: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.clock import Clock
 from ledgerrun.errors import ExitCode, LedgerFileError
 from ledgerrun.ingest import footing
@@ -302,7 +302,7 @@ def _arrange(path: Path, grid: Grid, layout: Layout) -> Ledger:
         parts = pa.table([strip(raw.column(i)) for i in part_indices], names=list(layout.id_parts))
     keep = _not_blank(table, extras, len(rows))
     if keep is not None:
-        table, extras, rows = _filter(table, keep), _filter(extras, keep), rows.filter(keep)
+        table, extras, rows = _filter(table, keep), _filter(extras, keep), pc.filter(rows, keep)
         parts = None if parts is None else _filter(parts, keep)
     if parts is not None:
         shown["adjustment_id"] = " + ".join(stripped[i] for i in part_indices or [])
@@ -327,7 +327,7 @@ def _arrange(path: Path, grid: Grid, layout: Layout) -> Ledger:
 
 
 def _filter(table: pa.Table, keep: pa.Array) -> pa.Table:
-    return table.filter(keep) if table.num_columns else table
+    return pc.filter(table, keep) if table.num_columns else table
 
 
 def strip(column: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun import money
 from ledgerrun.ingest.validation import Collector
 from ledgerrun.money.notation import Notation

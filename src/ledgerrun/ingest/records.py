@@ -170,11 +170,14 @@ def _parquet(path: Path) -> Iterator[tuple[int, list[str]]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from ledgerrun import compute as pc
+
     try:
-        table = pq.read_table(path)
+        with pq.ParquetFile(path) as parquet:  # not read_table: no dataset layer to import
+            table = parquet.read()
     except (pa.ArrowException, OSError) as exc:
         raise LedgerFileError(f"{path.name} cannot be read as Parquet: {exc}") from None
     yield 1, list(table.column_names)
-    columns = [table.column(i).cast(pa.string()).to_pylist() for i in range(table.num_columns)]
+    columns = [pc.cast(table.column(i), pa.string()).to_pylist() for i in range(table.num_columns)]
     for index in range(table.num_rows):
         yield index + 2, ["" if c[index] is None else str(c[index]) for c in columns]

@@ -10,8 +10,8 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.ingest import characters, identity
 from ledgerrun.ingest.layout import closest, missing
 from ledgerrun.ingest.read import METADATA_PREFIX, Ledger

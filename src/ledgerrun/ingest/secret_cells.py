@@ -25,8 +25,8 @@ import re
 from collections.abc import Mapping
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.ingest.masks import marked
 from ledgerrun.ingest.read import Ledger
 from ledgerrun.ingest.validation import Collector

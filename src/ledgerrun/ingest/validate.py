@@ -13,8 +13,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.ingest import amounts, compose, control, identity, limits, rules, secret_cells, typed
 from ledgerrun.ingest.layout import AMOUNT_COLUMNS
 from ledgerrun.ingest.read import CELL_CODES, Ledger, give_back
@@ -41,7 +41,7 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
     out.problems.extend(ledger.read_problems)
     standing = secret_cells.flag(out, secrets)  # problems that stand for their whole cell
     n = ledger.num_rows
-    empty = pa.chunked_array([pa.nulls(n, pa.string()).fill_null("")])
+    empty = pa.chunked_array([pc.fill_null(pa.nulls(n, pa.string()), "")])
     have = set(ledger.table.column_names)
 
     def col(name: str) -> pa.ChunkedArray:

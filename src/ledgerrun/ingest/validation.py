@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.errors import ExitCode
 from ledgerrun.ingest.read import Ledger
 from ledgerrun.summary import ControlTotal

@@ -15,8 +15,8 @@ import functools
 from typing import Any, Final, NamedTuple
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.money.notation import PLAIN, SPACES, Notation
 from ledgerrun.money.scalar import MINOR_GRAMMAR
 from ledgerrun.money.table import EXPONENTS, MAX_MINOR_DIGITS, SYMBOLS
@@ -37,7 +37,7 @@ def _string_array(values: Any) -> pa.Array | pa.ChunkedArray:
         # Never cast numbers to text here: a float column has already lost exactness.
         raise TypeError(f"amounts must be a string array, got {values.type}")
     if values.type != kind or pa.types.is_string_view(kind):
-        values = values.cast(pa.string())
+        values = pc.cast(values, pa.string())
     return values
 
 
@@ -48,7 +48,7 @@ def _exp_array(exps: Any, length: int) -> pa.Array | pa.ChunkedArray:
         raise ValueError(f"values has {length} rows but exps has {len(exps)}")
     if not (pa.types.is_integer(exps.type) or pa.types.is_null(exps.type)):
         raise TypeError(f"exps must be an integer array, got {exps.type}")
-    exps = exps.cast(pa.int32())
+    exps = pc.cast(exps, pa.int32())
     known = pc.is_in(exps, value_set=pa.array(EXPONENTS, pa.int32()))
     if pc.all(pc.or_(known, pc.is_null(exps)), min_count=0).as_py() is not True:
         raise ValueError(f"every exponent must be one of {EXPONENTS} or null")
@@ -65,14 +65,15 @@ def _codes(
     conditions = [empty, unreadable, non_positive, too_many_decimals, too_large]
     conditions = [pc.fill_null(c, False) for c in conditions]
     names = ["empty", "unreadable", "non_positive", "too_many_decimals", "too_large"]
-    return pc.case_when(
+    chosen = pc.case_when(
         pc.make_struct(*conditions, field_names=names),
         "empty_value",
         "bad_amount",
         "non_positive_amount",
         "too_many_decimals",
         "bad_amount",
-    ).cast(pa.string())
+    )
+    return pc.cast(chosen, pa.string())
 
 
 _I64: Final = pa.int64()
@@ -238,7 +239,7 @@ def _written(text: pa.Array, notation: Notation, currencies: pa.Array | None) ->
     """The written notation's groups for every row (rows that do not match: not readable)."""
     found = pc.extract_regex(text, pattern=f"^{notation.pattern()}$")
     matched = pc.is_valid(found)
-    found = found.fill_null({name: "" for name in _GROUPS}) if found.null_count else found
+    found = pc.fill_null(found, {name: "" for name in _GROUPS}) if found.null_count else found
 
     def length_of(*names: str) -> pa.Array:
         total = pc.binary_length(pc.struct_field(found, names[0]))
@@ -338,7 +339,7 @@ def exact_sum(values: pa.Array | pa.ChunkedArray) -> int:
     for chunk in chunks:
         if len(chunk) == 0 or chunk.null_count == len(chunk):
             continue
-        numbers = pc.drop_null(chunk).cast(pa.int64())
+        numbers = pc.cast(pc.drop_null(chunk), pa.int64())
         high = pc.sum(pc.shift_right(numbers, _LOW_BITS)).as_py()
         low = pc.sum(pc.bit_wise_and(numbers, _LOW_MASK)).as_py()
         total += (high << _LOW_BITS) + low

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.errors import ExitCode
 from ledgerrun.output.report_after import (
     parse_time,
@@ -324,7 +324,7 @@ def _people(table: pa.Table) -> list[PeopleSection]:
     extra = [c for c in table.column_names if c not in RESULT_COLUMNS]
     sections = []
     for status, title, about in NEEDS_A_PERSON:
-        found = table.filter(pc.equal(table["status"], status))
+        found = pc.filter(table, pc.equal(table["status"], status))
         if found.num_rows == 0:
             continue
         reasons: list[Reason] = []
@@ -339,7 +339,7 @@ def _people(table: pa.Table) -> list[PeopleSection]:
                 for c in counted
             ]
             # A dry run's rows are skipped by design: the reasons say so, no row needs a person.
-            listed = found.filter(pc.not_equal(found["error_code"], "dry_run"))
+            listed = pc.filter(found, pc.not_equal(found["error_code"], "dry_run"))
         rows = [_person(r, status, extra) for r in listed.slice(0, ROW_CAP).to_pylist()]
         sections.append(
             PeopleSection(status, title, about, found.num_rows, listed.num_rows, rows, reasons)

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.job import RESULTS_SUFFIXES
 
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -148,7 +148,8 @@ def read_results(path: Path) -> pa.Table:
     if _format(path) == ".parquet":
         import pyarrow.parquet as pq
 
-        return pq.read_table(path)
+        with pq.ParquetFile(path) as parquet:  # not read_table: no dataset layer to import
+            return parquet.read()
     import pyarrow.csv as pcsv
 
     header = _csv_header(path)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from ledgerrun import compute as pc
 from ledgerrun.errors import RefusedError, StripeError
 from ledgerrun.ingest.identity import canonical
 from ledgerrun.job import Job
@@ -56,7 +57,7 @@ def _type(name: str, ints: tuple[str, ...]) -> pa.DataType:
 
 def _array(values: list[object], type_: pa.DataType) -> pa.Array:
     if type_ == _WORDS:
-        return pa.array(values, pa.string()).dictionary_encode()
+        return pc.dictionary_encode(pa.array(values, pa.string()))
     return pa.array(values, type_)
 
 

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.errors import RefusedError, StripeError
 from ledgerrun.ingest.read import give_back
 from ledgerrun.job import Job
@@ -145,7 +145,7 @@ def _check_rows(
     with ThreadPoolExecutor(max(1, min(job.stripe.concurrency, 8))) as pool:
         for start in range(0, rows.num_rows, CHUNK):
             mask = done.slice(start, CHUNK)
-            chunk = list(rows_in(rows.slice(start, CHUNK).filter(mask)))
+            chunk = list(rows_in(pc.filter(rows.slice(start, CHUNK), mask)))
             objs = found(objects, pc.filter(at.slice(start, CHUNK), mask))
             checks = pool.map(
                 lambda pair: _check_row(session, *pair), zip(chunk, objs, strict=True)
@@ -173,7 +173,7 @@ def _classify_all(
         facts = zip(
             seen_in(objects.slice(start, CHUNK)),
             rows_at.to_pylist(),
-            pc.take(statuses, rows_at.fill_null(0)).to_pylist() if len(statuses) else
+            pc.take(statuses, pc.fill_null(rows_at, 0)).to_pylist() if len(statuses) else
             [None] * len(rows_at),
             known.row_ids[at].to_pylist(),
             known.run_date[at].to_pylist(),
@@ -261,11 +261,12 @@ def _reversals(
 def _reversed(objects: pa.Table) -> dict[str, int]:
     """The most Stripe shows reversed of each transfer, where it shows anything (few objects:
     gathered in Python, without starting Arrow's grouping engine for them)."""
-    some = objects.filter(
+    some = pc.filter(
+        objects,
         pc.and_(
             pc.greater(objects.column("amount_reversed"), 0),
             pc.not_equal(objects.column("transfer_id"), ""),
-        )
+        ),
     ).select(["transfer_id", "amount_reversed"])
     most: dict[str, int] = {}
     for batch in some.to_batches(max_chunksize=CHUNK):

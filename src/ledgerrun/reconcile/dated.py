@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.job import Job
 from ledgerrun.reconcile.books import CHUNK, rows_from, started
 from ledgerrun.send import dateview, records

@@ -18,8 +18,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
+from ledgerrun.ingest.masks import numbering
 from ledgerrun.reconcile.books import CHUNK, seen_in
 from ledgerrun.store.model import SUCCEEDED, Entry, Journal, Seen
 from ledgerrun.vocab import Method
@@ -46,9 +47,11 @@ def index(objects: pa.Table, rows: pa.Table, store: Journal | None, job: str) ->
     tids, pids = objects.column("transfer_id"), objects.column("payment_id")
     if len(strangers):
         journal = pc.or_(journal, _named(tids, pids, strangers))
-    keys = rows.column("key").combine_chunks()[::-1]  # reversed: the last row of a key is found
+    # The rows' keys reversed, so that the last row of a key is the one found.
+    keys = rows.column("key").combine_chunks()
+    keys = pc.take(keys, pc.subtract(len(keys) - 1, numbering(0, len(keys))))
     found = pc.index_in(objects.column("key"), value_set=keys)
-    row = pc.subtract(pa.scalar(len(keys) - 1, pa.int64()), found.cast(pa.int64()))
+    row = pc.subtract(pa.scalar(len(keys) - 1, pa.int64()), pc.cast(found, pa.int64()))
     del keys, found
     done = pc.equal(rows.column("status"), SUCCEEDED)
     row_ids = _named(tids, pids, pc.filter(rows.column("transfer_id"), done))
@@ -78,7 +81,7 @@ def _kept(
     the ids of :data:`BATCH` entries at a time)."""
     tids, pids = objects.column("transfer_id"), objects.column("payment_id")
     known = _in(tids, rows.column("transfer_id").combine_chunks())
-    journal = pc.equal(tids, pa.scalar(None, pa.string())).fill_null(False)  # all false
+    journal = pc.fill_null(pc.equal(tids, pa.scalar(None, pa.string())), False)  # all false
     if store is not None:
         for transfers, payments in _entry_ids(store.iter_entry_facts(job)):
             known = pc.or_(known, _in(tids, transfers))
@@ -87,7 +90,7 @@ def _kept(
     keep = pc.or_(pc.invert(objects.column("candidate")), known)
     if pc.all(keep).as_py() is not False:  # as usual: every candidate known, nothing copied
         return objects.drop_columns(["candidate"]), journal
-    return objects.filter(keep).drop_columns(["candidate"]), pc.filter(journal, keep)
+    return pc.filter(objects, keep).drop_columns(["candidate"]), pc.filter(journal, keep)
 
 
 def _entry_ids(entries: Iterable[Entry]) -> Iterator[tuple[pa.Array, pa.Array]]:
@@ -139,7 +142,7 @@ def _duplicates(objects: pa.Table) -> dict[str, list[Seen]]:
     twice = pc.filter(counted.field("values"), pc.greater(counted.field("counts"), 1))
     out: dict[str, list[Seen]] = {}
     if len(twice):
-        for seen in seen_in(objects.filter(_in(objects.column("key"), twice))):
+        for seen in seen_in(pc.filter(objects, _in(objects.column("key"), twice))):
             out.setdefault(seen.key, []).append(seen)
     return out
 
@@ -155,10 +158,10 @@ def places(objects: pa.Table, rows: pa.Table) -> pa.Array:
     at: dict[str, pa.ChunkedArray] = {}
     for name in ("transfer_id", "payment_id"):
         # reversed, so that the first one a lookup finds is the last one listed
-        ids = objects.column(name).take(backwards).combine_chunks()
+        ids = pc.take(objects.column(name), backwards).combine_chunks()
         for wanted in ("transfer_id", "payment_id"):
             found = pc.index_in(rows.column(wanted), value_set=ids)
-            here = pc.subtract(last, found.cast(pa.int64()))
+            here = pc.subtract(last, pc.cast(found, pa.int64()))
             at[wanted] = here if wanted not in at else pc.max_element_wise(at[wanted], here)
         del ids
     charge = pc.equal(rows.column("method"), Method.CHARGE.value)
@@ -178,10 +181,10 @@ def found(objects: pa.Table, at: pa.Array) -> list[Seen | None]:
     if not hits:
         return out
     chosen = pc.take(at, pa.array(hits, pa.int64()))
-    for n, seen in zip(hits, seen_in(objects.take(chosen)), strict=True):
+    for n, seen in zip(hits, seen_in(pc.take(objects, chosen)), strict=True):
         out[n] = seen
     return out
 
 
 def _in(values: pa.ChunkedArray, value_set: pa.Array) -> pa.ChunkedArray:
-    return pc.is_in(values, value_set=value_set).fill_null(False)
+    return pc.fill_null(pc.is_in(values, value_set=value_set), False)

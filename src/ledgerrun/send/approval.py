@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyarrow.compute as pc
-
+from ledgerrun import compute as pc
 from ledgerrun.approval_policy import Standing, standing
 from ledgerrun.errors import ConfigError
 from ledgerrun.job import Job

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun import money
 from ledgerrun.clock import iso
 from ledgerrun.job import Job
@@ -91,7 +91,9 @@ def date_view(
     if not others:
         return table
     extra = overlay(rows_of(others, table.schema), store, job.id_prefix)
-    return pa.concat_tables([table, extra.cast(table.schema)])
+    kind = table.schema  # the overlay's own columns, in the run's types (nulls where unknown)
+    extra = pa.Table.from_arrays([pc.cast(extra.column(f.name), f.type) for f in kind], schema=kind)
+    return pa.concat_tables([table, extra])
 
 
 def empty() -> pa.Table:

@@ -20,8 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-import pyarrow.compute as pc
-
+from ledgerrun import compute as pc
 from ledgerrun.clock import Clock
 from ledgerrun.ingest.validate import Validation
 from ledgerrun.send.attempts.moves import Item
@@ -87,8 +86,8 @@ def _invalid(prepared: Prepared, out: Decisions) -> None:
     by_row: dict[int, list[Problem]] = {}
     for p in v.problems:
         by_row.setdefault(p.row, []).append(p)
-    invalid = pc.indices_nonzero(pc.invert(v.valid.fill_null(False))).to_pylist()
-    numbers = v.ledger.rows.take(invalid).to_pylist() if invalid else []
+    invalid = pc.indices_nonzero(pc.invert(pc.fill_null(v.valid, False))).to_pylist()
+    numbers = pc.take(v.ledger.rows, invalid).to_pylist() if invalid else []
     edited = 0
     for index, number in zip(invalid, numbers, strict=True):
         found = by_row.get(number, [])

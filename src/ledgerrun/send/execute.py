@@ -24,8 +24,8 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.clock import Clock
 from ledgerrun.errors import FatalError
 from ledgerrun.events import AccountDone, Events, RowDone, Sending

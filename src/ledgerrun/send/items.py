@@ -15,6 +15,7 @@ from typing import Any, overload
 
 import pyarrow as pa
 
+from ledgerrun import compute as pc
 from ledgerrun.send.attempts.moves import Item
 from ledgerrun.send.keys import metadata
 from ledgerrun.send.prepare import Prepared
@@ -67,7 +68,7 @@ def lanes(prepared: Prepared, todo: Sequence[int]) -> list[Lane]:
     """The rows at ``todo`` (ledger indices, in ledger order), one lane per account."""
     if not todo:
         return []
-    accounts = prepared.validation.account.take(pa.array(todo, pa.int64())).to_pylist()
+    accounts = pc.take(prepared.validation.account, pa.array(todo, pa.int64())).to_pylist()
     grouped: dict[str, array.array[int]] = {}
     for index, account in zip(todo, accounts, strict=True):
         grouped.setdefault(account, array.array("q")).append(index)
@@ -168,6 +169,6 @@ class Column:
             while end < len(indices) and low <= indices[end] < high:
                 end += 1
             local = pa.array([i - low for i in indices[n:end]], pa.int64())
-            out.extend(self.chunks[chunk].take(local).to_pylist())
+            out.extend(pc.take(self.chunks[chunk], local).to_pylist())
             n = end
         return out

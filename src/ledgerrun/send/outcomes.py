@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.vocab import RowOutcome
 
 FIELDS: tuple[str, ...] = (
@@ -138,7 +138,7 @@ class Outcomes(Sequence[RowOutcome]):
         batches = [record_batch(known[n : n + BATCH]) for n in range(0, len(known), BATCH)]
         every = pa.concat_tables([pa.Table.from_batches(batches, schema=SCHEMA), sent])
         order = pc.sort_indices(every.column("index"))
-        every = every.take(order)
+        every = pc.take(every, order)
         expected = pa.array(range(rows), pa.int64())
         if every.num_rows != rows or not every.column("index").combine_chunks().equals(expected):
             seen = set(every.column("index").to_pylist())

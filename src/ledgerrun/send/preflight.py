@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.errors import AccountCheckError, FatalError, StripeError
 from ledgerrun.stripe import facts
 from ledgerrun.stripe.shapes import Account, Platform

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.ingest.validate import Validation, blocking_problems, check
 from ledgerrun.job import Job

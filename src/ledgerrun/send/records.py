@@ -81,7 +81,7 @@ def own(store: Journal, run_id: str, columns: Sequence[str] | None = None) -> pa
     if columns is not None:
         held = set(pq.read_schema(io.BytesIO(data)).names)
         columns = [c for c in columns if c in held]
-    return pq.read_table(io.BytesIO(data), columns=columns)
+    return pq.ParquetFile(io.BytesIO(data)).read(columns=columns)
 
 
 def own_summary(store: Journal, run_id: str) -> dict[str, Any] | None:

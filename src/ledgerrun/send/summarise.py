@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 import ledgerrun
+from ledgerrun import compute as pc
 from ledgerrun.clock import Clock
 from ledgerrun.errors import ExitCode, JournalError
 from ledgerrun.events import Events, RowInvalid
@@ -150,9 +150,9 @@ def announce_invalid(prepared: Prepared, outcomes: list[RowOutcome | None], even
     invalid = [i for i, o in enumerate(outcomes) if o is not None and o.status == Status.INVALID]
     if not invalid:
         return
-    numbers = v.ledger.rows.take(invalid).to_pylist()
-    ids = v.adjustment_id.take(invalid).to_pylist()
-    accounts = v.account.take(invalid).to_pylist()
+    numbers = pc.take(v.ledger.rows, invalid).to_pylist()
+    ids = pc.take(v.adjustment_id, invalid).to_pylist()
+    accounts = pc.take(v.account, invalid).to_pylist()
     for n, index in enumerate(invalid):
         outcome = outcomes[index]
         if outcome is not None:
@@ -238,8 +238,8 @@ def _directions(prepared: Prepared) -> pa.Array:
 
 def _sent_and_earlier(outcomes: Outcomes) -> tuple[int, int]:
     """Rows sent now (attempted by this run, not skipped) and rows done before this run."""
-    attempts = outcomes.column("attempts").fill_null(0)
-    earlier = outcomes.column("earlier").fill_null(False)
+    attempts = pc.fill_null(outcomes.column("attempts"), 0)
+    earlier = pc.fill_null(outcomes.column("earlier"), False)
     sent = pc.and_(
         pc.and_(pc.greater(attempts, 0), pc.invert(earlier)),
         pc.not_equal(outcomes.column("status"), "skipped"),

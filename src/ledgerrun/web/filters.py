@@ -19,8 +19,8 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun import money
 from ledgerrun.clock import valid_zone
 from ledgerrun.store.model import AuditQuery, BatchQuery

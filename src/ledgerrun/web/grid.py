@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerrun import compute as pc
 from ledgerrun.vocab import Problem, shown
 from ledgerrun.web import hints
 from ledgerrun.web.filters import RowFilter

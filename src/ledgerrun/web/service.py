@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.compute as pc
-
+from ledgerrun import compute as pc
 from ledgerrun.approval_policy import rules_json
 from ledgerrun.errors import ConfigError, FatalError
 from ledgerrun.ingest.validate import blocking_problems

@@ -13,12 +13,12 @@ import io
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import pyarrow.compute as pc
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ledgerrun import compute as pc
 from ledgerrun.store.model import Store, User, WorkItem
 from ledgerrun.web import service
 from ledgerrun.web.results import run_results

@@ -6,11 +6,11 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-import pyarrow.compute as pc
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from ledgerrun import compute as pc
 from ledgerrun.errors import LedgerrunError
 from ledgerrun.send import records
 from ledgerrun.store.model import Batch, User, WorkItem
