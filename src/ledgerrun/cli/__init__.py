@@ -1,31 +1,87 @@
 """The ``ledgerrun`` command line: a thin layer of click commands over the library.
 
-Each command lives in its own module and imports the heavy parts of the library (pyarrow,
-stripe) inside its function, so ``ledgerrun --help`` stays fast.
+Each command lives in its own module, imported only when the command is looked up
+(:class:`LazyCommands`), and imports the heavy parts of the library (pyarrow, stripe) inside its
+function: ``ledgerrun validate`` loads no other command's imports, and ``ledgerrun --help`` loads
+no library at all.
 """
 
 from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, MutableMapping
 
 import click
 
 from ledgerrun import __version__
 from ledgerrun.cli._common import Output
-from ledgerrun.cli.check import check
-from ledgerrun.cli.journal import journal
-from ledgerrun.cli.plan import plan
-from ledgerrun.cli.reconcile import reconcile
-from ledgerrun.cli.results import results
-from ledgerrun.cli.reverse import reverse
-from ledgerrun.cli.run import run
-from ledgerrun.cli.sandbox import sandbox
-from ledgerrun.cli.serve import serve
-from ledgerrun.cli.status import status
-from ledgerrun.cli.users import users
-from ledgerrun.cli.validate import validate
-from ledgerrun.cli.worker import worker
+
+# Every command, each in its own module of the same name (``ledgerrun.cli.validate`` holds
+# ``validate``), imported when the command is first looked up: to run it, or for ``--help``.
+COMMANDS = (
+    "validate",
+    "plan",
+    "run",
+    "reverse",
+    "reconcile",
+    "results",
+    "status",
+    "check",
+    "journal",
+    "sandbox",
+    "serve",  # the web application
+    "users",
+    "worker",
+)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyCommands(MutableMapping[str, click.Command]):
+    """The group's commands by name, as click keeps them (``Group.commands``), each module
+    imported the first time its command is asked for: ``ledgerrun validate`` loads neither
+    ``run``'s imports nor the web application's. The names are known without importing
+    anything, so listing them, or telling an unknown command apart, costs nothing."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self._unloaded = set(names)
+        self._loaded: dict[str, click.Command] = {}
+        self._order = list(names)
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name in self._unloaded:
+            command = getattr(importlib.import_module(f"ledgerrun.cli.{name}"), name)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"ledgerrun.cli.{name}.{name} is not a click command")
+            self._loaded[name] = command
+            self._unloaded.discard(name)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        if name not in self:
+            self._order.append(name)
+        self._unloaded.discard(name)
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self._order.remove(name)
+        self._unloaded.discard(name)
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._order))
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._unloaded or name in self._loaded
+
+
+@click.group(
+    commands=LazyCommands(COMMANDS),
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="ledgerrun")
 @click.option(
     "--log-format",
@@ -50,12 +106,6 @@ def main(ctx: click.Context, log_format: str, verbose: int) -> None:
     Stripe afterwards and `status` shows the job's history.
     """
     ctx.obj = Output(log_format, verbose)
-
-
-for command in (validate, plan, run, reverse, reconcile, results, status, check, journal, sandbox):
-    main.add_command(command)
-for command in (serve, users, worker):  # the web application
-    main.add_command(command)
 
 
 def entry() -> None:

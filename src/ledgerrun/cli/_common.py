@@ -16,13 +16,14 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ledgerrun.errors import ExitCode, FatalError
-from ledgerrun.job import Job
-from ledgerrun.target import resolve_target
+
+if TYPE_CHECKING:  # the job and its file's reader are loaded by the commands that read one
+    from ledgerrun.job import Job
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -358,6 +359,7 @@ def resolve_job(
     is answered (:mod:`ledgerrun.startup`); commands that read none (``--help``, ``sandbox``,
     ``serve``) never import pyarrow at all."""
     from ledgerrun.startup import lean_allocator, skip_pandas_probe
+    from ledgerrun.target import resolve_target
 
     skip_pandas_probe()
     lean_allocator(pool)

@@ -20,9 +20,9 @@ import click
 
 from ledgerrun.cli._common import emit_json, format_option, job_options, reports_errors
 from ledgerrun.errors import ExitCode, JournalError, LedgerrunError
-from ledgerrun.job import Job
 
 if TYPE_CHECKING:
+    from ledgerrun.job import Job
     from ledgerrun.store.model import Store
 
 OK, WRONG, UNREACHABLE, HELD, SKIPPED, NOTE = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,8 +20,9 @@ from ledgerrun.cli._common import (
     resolve_job,
     wait_for_ledger_option,
 )
-from ledgerrun.events import Events
-from ledgerrun.output.logs import JsonLog, TextLog
+
+if TYPE_CHECKING:
+    from ledgerrun.events import Events
 
 
 @click.command()
@@ -70,7 +72,8 @@ def plan(
         raise click.UsageError("--sweep asks Stripe: it cannot be --offline")
     job = resolve_job(target, ledger, job_name, run_date, journal, api_base)
     ledger_ready(job, wait_for)
-    result = plan_job(job, offline=offline, live=live, sweep=sweep, events=_log_events())
+    events = None if offline else _log_events()  # offline, there is no sweep to tell of
+    result = plan_job(job, offline=offline, live=live, sweep=sweep, events=events)
     if fmt == "json":
         emit_json(result.to_json())
     else:
@@ -80,6 +83,9 @@ def plan(
 
 def _log_events() -> Events:
     """The guard's progress (a sweep) as log lines on stderr, text or JSON."""
+    from ledgerrun.events import Events
+    from ledgerrun.output.logs import JsonLog, TextLog
+
     settings = output()
     if settings.log_format == "json":
         return Events(JsonLog(sys.stderr))

@@ -6,6 +6,7 @@ import datetime as dt
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,9 +21,10 @@ from ledgerrun.cli._common import (
     say,
     wait_for_ledger_option,
 )
-from ledgerrun.events import Event, Events, RunStart
-from ledgerrun.output.logs import JsonLog, TextLog
-from ledgerrun.output.progress import Progress
+
+if TYPE_CHECKING:
+    from ledgerrun.events import Event, Events
+    from ledgerrun.output.progress import Progress
 
 
 @click.command()
@@ -140,9 +142,17 @@ def _notify(message: str, event: str) -> None:
 
 def _listeners() -> tuple[Events, Progress | None]:
     """JSON logs, or (on a terminal) a progress line, plus -v's lines; per the global options."""
+    from ledgerrun.events import Events, RunStart
+    from ledgerrun.output.logs import JsonLog, TextLog
+    from ledgerrun.output.progress import Progress
+
+    def remember_run(event: Event) -> None:
+        if isinstance(event, RunStart):
+            CONTEXT.run_id = event.run_id
+
     settings = output()
     events = Events()
-    events.listen(_remember_run)
+    events.listen(remember_run)
     progress = None
     if settings.log_format == "json":
         events.listen(JsonLog(sys.stderr))
@@ -152,8 +162,3 @@ def _listeners() -> tuple[Events, Progress | None]:
         events.listen(progress)
     events.listen(TextLog(sys.stderr, verbose=settings.verbose))
     return events, progress
-
-
-def _remember_run(event: Event) -> None:
-    if isinstance(event, RunStart):
-        CONTEXT.run_id = event.run_id

@@ -16,8 +16,6 @@ from ledgerrun.cli._common import (
     reports_errors,
     resolve_job,
 )
-from ledgerrun.job import redact_location
-from ledgerrun.vocab import State
 
 if TYPE_CHECKING:
     from ledgerrun.store.model import ReversalEntry
@@ -45,6 +43,7 @@ def status(
     succeeded (done), failed (refused by Stripe; a corrected row is sent again under a new key),
     pending (sent, outcome unknown: the next run settles it).
     """
+    from ledgerrun.job import redact_location
     from ledgerrun.output import text
     from ledgerrun.store import open_store
 
@@ -99,6 +98,8 @@ def reversal_states(entries: Iterable[ReversalEntry]) -> dict[str, dict[str, int
 def reversed_by_date(entries: Iterable[ReversalEntry]) -> dict[str, dict[str, int]]:
     """What was given back, by run date and currency (minor units): the reversals that
     succeeded."""
+    from ledgerrun.vocab import State
+
     out: dict[str, dict[str, int]] = {}
     for r in entries:
         if r.state == State.SUCCEEDED:
