@@ -9,19 +9,8 @@ import threading
 import pytest
 
 from ledgerrun.errors import JournalError
-from ledgerrun.store.model import (
-    FAILED,
-    PENDING,
-    SUCCEEDED,
-    Approval,
-    AuditEvent,
-    Batch,
-    ReversalEntry,
-    Seen,
-    Store,
-    User,
-    WorkItem,
-)
+from ledgerrun.store.model import FAILED, PENDING, SUCCEEDED, ReversalEntry, Seen, Store
+from ledgerrun.store.web_model import Approval, AuditEvent, Batch, User, WorkItem
 from ledgerrun.store.web_users_sql import WebUsers
 from tests.helpers.store import T0
 

@@ -14,16 +14,9 @@ import pytest
 from ledgerrun.errors import JournalError
 from ledgerrun.store import open_store
 from ledgerrun.store.migrate import TABLES, copy_store, summary
-from ledgerrun.store.model import (
-    AccountRecord,
-    Approval,
-    AuditEvent,
-    Batch,
-    Store,
-    User,
-    WorkItem,
-)
+from ledgerrun.store.model import AccountRecord, Store
 from ledgerrun.store.sql import SQLBase
+from ledgerrun.store.web_model import Approval, AuditEvent, Batch, User, WorkItem
 from tests.helpers.cli import cli
 from tests.helpers.store import T0, fail, intent, run, succeed, unknown
 from tests.store import pg

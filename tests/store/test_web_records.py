@@ -7,13 +7,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from ledgerrun.store.model import (
+from ledgerrun.store.model import Store
+from ledgerrun.store.web_model import (
     Approval,
     AuditEvent,
     AuditQuery,
     Batch,
     BatchQuery,
-    Store,
     User,
     WebSession,
 )

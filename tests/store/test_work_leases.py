@@ -10,7 +10,8 @@ from pathlib import Path
 import psycopg
 
 from ledgerrun.store import open_store, schema
-from ledgerrun.store.model import SCHEMA_VERSION, Store, WorkItem
+from ledgerrun.store.model import SCHEMA_VERSION, Store
+from ledgerrun.store.web_model import WorkItem
 from tests.store import pg
 
 T0 = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)

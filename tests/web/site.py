@@ -63,7 +63,7 @@ def make_site(
 
 def add_user(store: object, name: str, role: str, password: str = PASSWORD) -> None:
     """Straight into the store (the CLI path is tested on its own, once)."""
-    from ledgerrun.store.model import User
+    from ledgerrun.store.web_model import User
     from ledgerrun.web.security import hash_password
 
     store.add_user(  # type: ignore[attr-defined]

@@ -75,7 +75,7 @@ def add(name: str, role: str, config_path: Path, password_stdin: bool, no_passwo
     import datetime as dt
 
     from ledgerrun.errors import ConfigError
-    from ledgerrun.store.model import User
+    from ledgerrun.store.web_model import User
     from ledgerrun.web.security import hash_password, name_problem
 
     if name_problem(name):

@@ -20,8 +20,9 @@ Besides the journal of adjustments, the store keeps the runs (who, where, what, 
 what the Stripe guard has seen in Stripe's books (objects carrying ledgerrun metadata, with a
 high-water mark per listing, so nightly runs list only what is new), and recent account checks
 (so a second run within a day does not ask Stripe again). The web application's records (users,
-sessions, batches, approvals, audit, work) are :mod:`ledgerrun.store.web_model`'s, named here
-too, behind their own protocol, :class:`WebRecords`.
+sessions, batches, approvals, audit, work) are :mod:`ledgerrun.store.web_model`'s, behind their
+own protocol here, :class:`WebRecords`; what uses them imports them from there, so the commands
+that move money never load them.
 
 Implementations: :mod:`ledgerrun.store.sqlite` (a file, the default) and, for several hosts,
 PostgreSQL. They pass the same contract tests.
@@ -32,18 +33,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ledgerrun.store.web_model import ROLES as ROLES
-from ledgerrun.store.web_model import Approval as Approval
-from ledgerrun.store.web_model import AuditEvent as AuditEvent
-from ledgerrun.store.web_model import AuditQuery as AuditQuery
-from ledgerrun.store.web_model import Batch as Batch
-from ledgerrun.store.web_model import BatchQuery as BatchQuery
-from ledgerrun.store.web_model import User as User
-from ledgerrun.store.web_model import WebSession as WebSession
-from ledgerrun.store.web_model import WorkItem as WorkItem
 from ledgerrun.vocab import State
+
+if TYPE_CHECKING:  # their records are imported from web_model by what uses them, not by a run
+    from ledgerrun.store.web_model import (
+        Approval,
+        AuditEvent,
+        AuditQuery,
+        Batch,
+        BatchQuery,
+        User,
+        WebSession,
+        WorkItem,
+    )
 
 PENDING, SUCCEEDED, FAILED = State.PENDING, State.SUCCEEDED, State.FAILED
 TRANSFER_REVERSAL, REFUND = "transfer_reversal", "refund"  # the ways a reversal is made

@@ -10,14 +10,7 @@ from typing import Any
 
 from ledgerrun.errors import JournalError
 from ledgerrun.store import codec, schema
-from ledgerrun.store.model import (
-    Approval,
-    AuditEvent,
-    AuditQuery,
-    Batch,
-    BatchQuery,
-    WorkItem,
-)
+from ledgerrun.store.web_model import Approval, AuditEvent, AuditQuery, Batch, BatchQuery, WorkItem
 from ledgerrun.store.web_users_sql import WebUsers
 
 _batch = codec.decoder(Batch, schema.BATCH_COLUMNS)

@@ -15,8 +15,8 @@ from typing import Any
 
 from ledgerrun.errors import JournalError
 from ledgerrun.store import codec, schema
-from ledgerrun.store.model import ROLES, User, WebSession
 from ledgerrun.store.sql import Conn, SQLBase
+from ledgerrun.store.web_model import ROLES, User, WebSession
 
 _user = codec.decoder(User, schema.USER_COLUMNS, booleans=("disabled",))
 _session = codec.decoder(WebSession, schema.SESSION_COLUMNS)

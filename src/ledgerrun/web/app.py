@@ -27,7 +27,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ledgerrun.store import open_store
-from ledgerrun.store.model import Store, User
+from ledgerrun.store.model import Store
+from ledgerrun.store.web_model import User
 from ledgerrun.web import security, service, views
 from ledgerrun.web.config import ServeConfig
 from ledgerrun.web.routes import (

@@ -11,7 +11,8 @@ file in another batch never add up. ``ledgerrun run`` counts those of the batch 
 from __future__ import annotations
 
 from ledgerrun.approval_policy import Standing, counted, standing
-from ledgerrun.store.model import Batch, Store
+from ledgerrun.store.model import Store
+from ledgerrun.store.web_model import Batch
 from ledgerrun.web.service import Review
 
 # The statuses a batch has while it waits for, or has had, its decisions.

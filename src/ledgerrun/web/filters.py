@@ -23,7 +23,7 @@ import pyarrow as pa
 from ledgerrun import compute as pc
 from ledgerrun import money
 from ledgerrun.clock import valid_zone
-from ledgerrun.store.model import AuditQuery, BatchQuery
+from ledgerrun.store.web_model import AuditQuery, BatchQuery
 
 # The batch list's status choices: words, and the statuses each stands for.
 BATCH_STATUSES: dict[str, tuple[str, tuple[str, ...]]] = {

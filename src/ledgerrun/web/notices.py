@@ -18,7 +18,7 @@ from ledgerrun.approval_policy import Standing
 from ledgerrun.errors import LedgerrunError
 from ledgerrun.notify.message import Notification
 from ledgerrun.notify.settings import NotifySettings
-from ledgerrun.store.model import Batch
+from ledgerrun.store.web_model import Batch
 from ledgerrun.web import service
 from ledgerrun.web.config import ServeConfig
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from ledgerrun.clock import iso
 from ledgerrun.events import AccountDone, BreakerOpen, Event, RowDone, RunEnd, RunStart, Sending
-from ledgerrun.store.model import Store, WorkItem
+from ledgerrun.store.model import Store
+from ledgerrun.store.web_model import WorkItem
 from ledgerrun.web import service
 
 PROGRESS_EVERY_S = 0.5

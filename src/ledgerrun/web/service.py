@@ -31,7 +31,8 @@ from ledgerrun.output.logs import scrub
 from ledgerrun.send.approval import totals_of
 from ledgerrun.send.plan import Plan, build_plan, control_json
 from ledgerrun.send.prepare import Prepared, prepare
-from ledgerrun.store.model import AuditEvent, Batch, Store, WorkItem
+from ledgerrun.store.model import Store
+from ledgerrun.store.web_model import AuditEvent, Batch, WorkItem
 from ledgerrun.vocab import Problem, shown
 from ledgerrun.web.config import ServeConfig
 

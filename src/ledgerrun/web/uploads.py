@@ -19,7 +19,8 @@ from typing import BinaryIO
 
 from ledgerrun.errors import ConfigError
 from ledgerrun.job import LEDGER_SUFFIXES
-from ledgerrun.store.model import Batch, Store
+from ledgerrun.store.model import Store
+from ledgerrun.store.web_model import Batch
 from ledgerrun.vocab import shown
 from ledgerrun.web.config import ServeConfig
 

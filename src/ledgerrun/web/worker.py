@@ -53,7 +53,8 @@ from ledgerrun.errors import (
     LockHeldError,
 )
 from ledgerrun.events import Events
-from ledgerrun.store.model import Batch, Store, WorkItem
+from ledgerrun.store.model import Store
+from ledgerrun.store.web_model import Batch, WorkItem
 from ledgerrun.web import approvals, service
 from ledgerrun.web.config import ServeConfig
 from ledgerrun.web.progress import Progress, reversal_progress

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ledgerrun.errors import JournalError
-from ledgerrun.store.model import ROLES, User
+from ledgerrun.store.web_model import ROLES, User
 from ledgerrun.web import security, service
 from ledgerrun.web.routes.common import ADMIN, guarded, refuse, text_field
 from ledgerrun.web.routes.signin import start_session

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from ledgerrun.clock import iso
 from ledgerrun.output.results import safe_cell
-from ledgerrun.store.model import AuditEvent, User
+from ledgerrun.store.web_model import AuditEvent, User
 from ledgerrun.web import service
 from ledgerrun.web.filters import ACTIONS, AuditFilter
 from ledgerrun.web.routes.common import guarded

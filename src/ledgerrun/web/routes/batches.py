@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ledgerrun.errors import ConfigError, LedgerrunError
-from ledgerrun.store.model import Batch, User, WorkItem
+from ledgerrun.store.web_model import Batch, User, WorkItem
 from ledgerrun.web import approvals, notices, service, uploads
 from ledgerrun.web.balances import checked_plan
 from ledgerrun.web.filters import BATCH_STATUSES, BatchFilter, RowFilter

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from ledgerrun.store.model import Batch
+from ledgerrun.store.web_model import Batch
 from ledgerrun.web import security, service
 
 if TYPE_CHECKING:

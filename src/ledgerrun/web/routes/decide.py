@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ledgerrun.errors import LedgerrunError
-from ledgerrun.store.model import Approval, Batch, User
+from ledgerrun.store.web_model import Approval, Batch, User
 from ledgerrun.web import approvals, notices, service
 from ledgerrun.web.routes.common import DECIDE, batch_of, guarded, refuse, text_field
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ledgerrun.store.model import User
+from ledgerrun.store.web_model import User
 from ledgerrun.web import service
 from ledgerrun.web.routes.common import batch_of, guarded, refuse
 

@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ledgerrun import compute as pc
-from ledgerrun.store.model import Store, User, WorkItem
+from ledgerrun.store.model import Store
+from ledgerrun.store.web_model import User, WorkItem
 from ledgerrun.web import service
 from ledgerrun.web.results import run_results
 from ledgerrun.web.routes.common import DECIDE, batch_of, guarded, refuse, text_field

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from ledgerrun import compute as pc
 from ledgerrun.errors import LedgerrunError
 from ledgerrun.send import records
-from ledgerrun.store.model import Batch, User, WorkItem
+from ledgerrun.store.web_model import Batch, User, WorkItem
 from ledgerrun.vocab import STATUSES
 from ledgerrun.web import service
 from ledgerrun.web.filters import RowFilter

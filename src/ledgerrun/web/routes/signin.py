@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ledgerrun.store.model import User, WebSession
+from ledgerrun.store.web_model import User, WebSession
 from ledgerrun.web import security, service
 from ledgerrun.web.routes.common import guarded, read_form, text_field
 
