@@ -64,7 +64,7 @@ def json_line(event: str, level: str = "info", **fields: Any) -> None:
 
 def say(message: str, *, event: str = "notice", level: str = "warning") -> None:
     """A line for the operator on stderr: plain text, or one JSON object with --log-format json."""
-    from ledgerrun.output.logs import scrub
+    from ledgerrun.scrub import scrub
 
     if output().log_format == "json":
         json_line(event, level=level, message=message)
@@ -86,7 +86,7 @@ def event_logger() -> Callable[[str, str, Mapping[str, Any]], None]:
     settings = output()
 
     def log(event: str, level: str, fields: Mapping[str, Any]) -> None:
-        from ledgerrun.output.logs import scrub
+        from ledgerrun.scrub import scrub
 
         if settings.log_format == "json":
             json_line(event, level=level, **fields)
@@ -132,7 +132,7 @@ def reports_errors(fn: F) -> F:
             if output().log_format == "json":
                 json_line("error", level="error", message=str(exc), exit_code=int(exc.exit_code))
             else:
-                from ledgerrun.output.logs import scrub
+                from ledgerrun.scrub import scrub
 
                 click.echo(f"Error: {scrub(str(exc))}", err=True)
             raise SystemExit(int(exc.exit_code)) from None
@@ -144,7 +144,7 @@ def reports_errors(fn: F) -> F:
         except Exception as exc:
             if output().log_format != "json":
                 raise
-            from ledgerrun.output.logs import scrub
+            from ledgerrun.scrub import scrub
 
             json_line(
                 "crash",

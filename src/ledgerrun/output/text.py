@@ -12,7 +12,7 @@ from typing import Any
 from ledgerrun.clock import iso
 from ledgerrun.errors import ExitCode
 from ledgerrun.job import redact_location
-from ledgerrun.output.logs import scrub
+from ledgerrun.scrub import scrub
 from ledgerrun.vocab import RUN_NEXT_STEPS, Problem, money_text
 
 SHOWN_CUT = 80

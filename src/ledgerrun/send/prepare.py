@@ -26,25 +26,19 @@ from ledgerrun import compute as pc
 from ledgerrun.clock import Clock, SystemClock
 from ledgerrun.ingest.validate import Validation, blocking_problems, check
 from ledgerrun.job import Job
-from ledgerrun.send import consent
 from ledgerrun.send.ages import STALE_AFTER, age
-from ledgerrun.send.guard import Guard
-from ledgerrun.send.preflight import (
-    REUSE_FOR,
-    UNAVAILABLE,
-    AccountCheck,
-    Finding,
-    check_accounts,
-    region_warnings,
-    row_findings,
-)
-from ledgerrun.send.verdicts import ask_the_guard
-from ledgerrun.store.model import PENDING, SUCCEEDED, AccountRecord, Entry, Journal, Seen
-from ledgerrun.stripe.shapes import Platform
-from ledgerrun.vocab import Direction
+from ledgerrun.vocab import Direction, State
 
-if TYPE_CHECKING:  # the Stripe SDK is imported only by commands that send
+# Offline, a ledger is prepared from the file (and the journal, when there is one) alone: what
+# only pre-flight and the guard use (their records, Stripe's shapes) is imported where they run.
+if TYPE_CHECKING:
+    from ledgerrun.send.guard import Guard
+    from ledgerrun.send.preflight import AccountCheck, Finding
+    from ledgerrun.store.model import Entry, Journal, Seen
     from ledgerrun.stripe.session import Session
+    from ledgerrun.stripe.shapes import Platform
+
+PENDING, SUCCEEDED = State.PENDING, State.SUCCEEDED  # as store.model names them
 
 
 @dataclass
@@ -124,6 +118,8 @@ def prepare_offline(job: Job, store: Journal | None) -> Prepared:
         prepared.earlier = store.entries([k for k in prepared.keys if k])
     findings = [_journal_conflicts(prepared)]
     if job.consent_registry is not None:
+        from ledgerrun.send import consent
+
         registry = consent.load_registry(job.consent_registry)
         finding, prepared.consent = consent.check(
             validation.account,
@@ -151,6 +147,10 @@ def prepare_online(
     """Pre-flight a prepared ledger: the accounts, and the Stripe guard (a store that keeps
     what it finds and has never swept sweeps first, telling ``progress`` (listings done, of
     how many) as it goes)."""
+    from ledgerrun.send.guard import Guard
+    from ledgerrun.send.preflight import region_warnings, row_findings
+    from ledgerrun.send.verdicts import ask_the_guard
+
     clock = clock or SystemClock()
     job = prepared.job
     prepared.online = True
@@ -219,6 +219,8 @@ def _flagged(validation: Validation, finding: Finding) -> Validation:
 
 
 def _platform_rows(validation: Validation, platform_id: str) -> Finding:
+    from ledgerrun.send.preflight import Finding
+
     mask = pc.and_(validation.valid, pc.equal(validation.account, platform_id))
     return Finding(
         mask,
@@ -266,6 +268,8 @@ def _journal_conflicts(prepared: Prepared) -> Finding | None:
             )
     if not clashes:
         return None
+    from ledgerrun.send.preflight import Finding
+
     mask = pa.array([i in clashes for i in range(v.rows)], pa.bool_())
     return Finding(mask, "adjustment_id", "adjustment_conflict", v.adjustment_id,
                    lambda value, index: clashes[index])  # fmt: skip
@@ -302,6 +306,9 @@ def _account_checks(
     accounts: list[str],
     clock: Clock,
 ) -> dict[str, AccountCheck]:
+    from ledgerrun.send.preflight import REUSE_FOR, UNAVAILABLE, AccountCheck, check_accounts
+    from ledgerrun.store.model import AccountRecord
+
     now = clock.now()
     cached: dict[str, AccountRecord] = {}
     if store is not None:

@@ -12,14 +12,14 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from ledgerrun.events import Events, GuardSweep
-from ledgerrun.job import Job
-from ledgerrun.send.plan import Plan
-from ledgerrun.send.prepare import Prepared, prepare
-from ledgerrun.store import open_store
-from ledgerrun.store.model import Journal
+from ledgerrun.send.prepare import prepare
 
-if TYPE_CHECKING:  # the Stripe SDK is imported only by commands that send
+if TYPE_CHECKING:  # the Stripe SDK is imported only by commands that send; the rest by those
+    from ledgerrun.events import Events  # that use it (validate --offline opens no journal)
+    from ledgerrun.job import Job
+    from ledgerrun.send.plan import Plan
+    from ledgerrun.send.prepare import Prepared
+    from ledgerrun.store.model import Journal
     from ledgerrun.stripe.session import Session
 
 
@@ -30,6 +30,8 @@ def read_store(job: Job | None) -> Iterator[Journal | None]:
     if job is None or not job.has_store():
         yield None
         return
+    from ledgerrun.store import open_store
+
     store = open_store(job.store_location, readonly=True)
     try:
         yield store
@@ -66,6 +68,7 @@ def prepared_for(
         if offline:
             yield prepare(job, None, store=store), None
             return
+        from ledgerrun.events import GuardSweep
         from ledgerrun.ingest.validate import blocking_problems
         from ledgerrun.send.prepare import prepare_offline, prepare_online
         from ledgerrun.stripe.session import connect

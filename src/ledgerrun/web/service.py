@@ -27,7 +27,7 @@ from ledgerrun.errors import ConfigError, FatalError
 from ledgerrun.ingest.validate import blocking_problems
 from ledgerrun.job import Job
 from ledgerrun.jobfile import load_job_file
-from ledgerrun.output.logs import scrub
+from ledgerrun.scrub import scrub
 from ledgerrun.send.approval import totals_of
 from ledgerrun.send.plan import Plan, build_plan, control_json
 from ledgerrun.send.prepare import Prepared, prepare
