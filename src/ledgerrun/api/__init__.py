@@ -23,29 +23,24 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ledgerrun.api.frames import RowLabels, is_frame
-from ledgerrun.api.inputs import (
-    DateLike,
-    JobLike,
-    LedgerLike,
-    PathLike,
-    as_path,
-    frame_file,
-    resolve,
-)
-from ledgerrun.api.results import (
-    PlanResult,
-    ReconcileResult,
-    ReverseResult,
-    RunResult,
-    ValidateResult,
-)
 from ledgerrun.errors import ConfigError
 
+# What the calls take and return is imported when they are made (and a result's class when first
+# asked for, see __getattr__): the command line imports this package for api.after_run alone.
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ledgerrun.api.frames import RowLabels
+    from ledgerrun.api.inputs import DateLike, JobLike, LedgerLike, PathLike
+    from ledgerrun.api.results import (
+        PlanResult,
+        ReconcileResult,
+        ReverseResult,
+        RunResult,
+        ValidateResult,
+    )
 
 __all__ = [
     "PlanResult",
@@ -59,6 +54,22 @@ __all__ = [
     "run",
     "validate",
 ]
+_RESULTS = frozenset(n for n in __all__ if n.endswith("Result"))
+
+
+def __getattr__(name: str) -> Any:
+    """The result classes, imported from :mod:`ledgerrun.api.results` when first asked for."""
+    if name in _RESULTS:
+        from ledgerrun.api import results
+
+        value = getattr(results, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ledgerrun.api' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _RESULTS)
 
 
 def validate(
@@ -77,6 +88,8 @@ def validate(
     Unless ``offline``, each account is also checked against Stripe and the journal and
     Stripe's books are searched for ids already used with other values. Sends nothing.
     ``exit_code`` is 0 when the ledger is valid, 2 when it is not."""
+    from ledgerrun.api.inputs import resolve
+    from ledgerrun.api.results import ValidateResult
     from ledgerrun.send.readonly import validate_job
 
     with resolve(
@@ -103,6 +116,8 @@ def plan(
     """What a run would do, per account, currency and direction (``.groups``): rows, total,
     already done, left to do and (unless ``offline``) the balance that must cover it. Sends
     nothing. ``exit_code`` is 0 when the ledger is valid, 2 when it is not."""
+    from ledgerrun.api.inputs import resolve
+    from ledgerrun.api.results import PlanResult
     from ledgerrun.send.readonly import plan_job
 
     with resolve(
@@ -135,6 +150,8 @@ def run(
     out of reach): run it again. An interrupt (Ctrl-C, or a notebook's stop button) finishes the
     requests in flight and returns with exit code 3; a second one stops at once."""
     from ledgerrun.api.after_run import AfterRun
+    from ledgerrun.api.inputs import as_path, resolve
+    from ledgerrun.api.results import RunResult
     from ledgerrun.events import Events
     from ledgerrun.send.publish import publish_run
     from ledgerrun.send.runner import run_job, who
@@ -193,6 +210,8 @@ def reverse(
     or a DataFrame with ``adjustment_id`` and optionally ``amount`` or ``amount_minor`` for a
     partial reversal, ``reason``, ``reversal_id``), or with ``all_rows=True`` every adjustment of
     the run date that succeeded, in full. Writes the reversals file and its summary."""
+    from ledgerrun.api.inputs import resolve
+    from ledgerrun.api.results import ReverseResult
     from ledgerrun.send.publish import publish_reversals
     from ledgerrun.send.reversal.command import reverse_job
 
@@ -245,6 +264,8 @@ def reconcile(
     was moved twice, no object of the transfer group is unaccounted for. Sends no money.
     ``exit_code``: 0 everything agrees, 1 discrepancies, 3 Stripe did not answer for some."""
     from ledgerrun.api.after_run import tell_reconcile
+    from ledgerrun.api.inputs import as_path, resolve
+    from ledgerrun.api.results import ReconcileResult
     from ledgerrun.reconcile.command import reconcile_job
     from ledgerrun.send.runner import who
 
@@ -299,6 +320,9 @@ def _request_file(
 ) -> Iterator[tuple[Path | None, RowLabels | None]]:
     """The reversal request as a file for the block: a path as it is, a DataFrame written to a
     temporary Parquet file; (None, None) for ``all_rows``."""
+    from ledgerrun.api.frames import is_frame
+    from ledgerrun.api.inputs import as_path, frame_file
+
     if adjustments is None:
         yield None, None
     elif is_frame(adjustments):

@@ -26,12 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from ledgerrun.errors import FatalError
 from ledgerrun.events import Event, RunEnd
-from ledgerrun.job import Job
-from ledgerrun.notify.message import Notification
-from ledgerrun.notify.settings import NotifySettings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a job without [notify] never loads the notifications' modules
+    from ledgerrun.job import Job
     from ledgerrun.notify.deliver import Notifier
+    from ledgerrun.notify.settings import NotifySettings
     from ledgerrun.reconcile.model import Reconciliation
 
 Log = Callable[[str, str, Mapping[str, Any]], None]
@@ -115,6 +114,8 @@ class AfterRun:
         if self.job.metrics_textfile is not None:
             write_metrics(self.job, self.log, exit_code, now, duration_s, counts, totals)
         if self.notifier is not None:
+            from ledgerrun.notify.message import Notification
+
             self.notifier.send(
                 Notification(
                     event="run_end",
@@ -197,6 +198,8 @@ def tell_reconcile(
     tell = notifier([job.notify, *also], env=env, log=log)
     if not found or tell is None:
         return None
+    from ledgerrun.notify.message import Notification
+
     tell.send(
         Notification(
             event="reconcile_discrepancy",
