@@ -18,7 +18,7 @@ import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledgerrun import money
 from ledgerrun.approval_policy import read_policy
@@ -36,7 +36,9 @@ from ledgerrun.job import (
 )
 from ledgerrun.jobreading import columns_of, reading_of
 from ledgerrun.jobreading import unknown_key as _unknown
-from ledgerrun.notify.settings import metrics_path, read_notify
+
+if TYPE_CHECKING:
+    from ledgerrun.notify.settings import NotifySettings
 
 # --- the schema: one entry per key, with its type check ----------------------------------------
 
@@ -270,10 +272,29 @@ def load_job_file(
         ),
         source=path.resolve(),
         timezone=zone,
-        notify=read_notify(doc.get("notify")),
-        metrics_textfile=metrics_path(base, textfile, name) if textfile else None,
+        notify=_notify(doc.get("notify")),
+        metrics_textfile=_metrics_path(base, textfile, name),
     )
     return check_choices(job)
+
+
+def _notify(raw: Any) -> NotifySettings | None:
+    """The ``[notify]`` table, read by :mod:`ledgerrun.notify.settings`: imported only for a
+    job that has one (or a ``[metrics]`` textfile)."""
+    if raw is None:
+        return None
+    from ledgerrun.notify.settings import read_notify
+
+    return read_notify(raw)
+
+
+def _metrics_path(base: Path, textfile: Any, job: str) -> Path | None:
+    """``[metrics] textfile``'s path, when the job has one (see :func:`_notify`)."""
+    if not textfile:
+        return None
+    from ledgerrun.notify.settings import metrics_path
+
+    return metrics_path(base, textfile, job)
 
 
 def _zone(name: str | None) -> str:
