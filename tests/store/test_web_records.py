@@ -119,3 +119,22 @@ def test_the_audit_trail_is_found_by_user_action_batch_and_date(store: Store) ->
     assert found(batch_id="b1") == ["refused", "upload"]
     assert found(since=T0 + HOUR, until=T0 + 3 * HOUR) == ["refused", "upload"]
     assert found(before=seqs[3], user="bo") == ["refused"]
+
+
+def test_each_web_record_has_a_field_for_each_column_of_its_table() -> None:
+    """The stores decode a row into its record by position, and a work item's changeable
+    fields are its table's columns (store/web_sql.py): they must not drift apart."""
+    from ledgerrun.store import schema
+    from ledgerrun.store.web_model import WorkItem
+
+    tables = {
+        Batch: schema.BATCH_COLUMNS,
+        Approval: schema.APPROVAL_COLUMNS,  # by -> by_user
+        AuditEvent: schema.AUDIT_COLUMNS,  # user -> username
+        WorkItem: schema.WORK_COLUMNS,
+        User: schema.USER_COLUMNS,
+        WebSession: schema.SESSION_COLUMNS,
+    }
+    for record, columns in tables.items():
+        assert len(dataclasses.fields(record)) == len(columns), record
+    assert [f.name for f in dataclasses.fields(WorkItem)] == list(schema.WORK_COLUMNS)

@@ -4,21 +4,64 @@ and sessions are :mod:`~ledgerrun.store.web_users_sql`'s."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from typing import Any
+import functools
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ledgerrun.errors import JournalError
 from ledgerrun.store import codec, schema
-from ledgerrun.store.web_model import Approval, AuditEvent, AuditQuery, Batch, BatchQuery, WorkItem
 from ledgerrun.store.web_users_sql import WebUsers
 
-_batch = codec.decoder(Batch, schema.BATCH_COLUMNS)
-_approval = codec.decoder(Approval, schema.APPROVAL_COLUMNS)
-_audit = codec.decoder(AuditEvent, schema.AUDIT_COLUMNS)
-_work = codec.decoder(WorkItem, schema.WORK_COLUMNS)
+# The records are imported from web_model when first read or written: every store has these
+# tables, but only the web application's commands use them (a run never does).
+if TYPE_CHECKING:
+    from ledgerrun.store.web_model import (
+        Approval,
+        AuditEvent,
+        AuditQuery,
+        Batch,
+        BatchQuery,
+        WorkItem,
+    )
+
 _BATCH_FIELDS = {"status", "rows", "summary", "run_id", "updated_at"}  # a file never changes
-_WORK_FIELDS = {f.name for f in dataclasses.fields(WorkItem)} - {"work_id"}
+_WORK_FIELDS = set(schema.WORK_COLUMNS) - {"work_id"}  # WorkItem's fields (its decoder's columns)
+
+Row = Sequence[Any]
+
+
+@functools.cache
+def _decoders() -> tuple[
+    Callable[[Row], Batch],
+    Callable[[Row], Approval],
+    Callable[[Row], AuditEvent],
+    Callable[[Row], WorkItem],
+]:
+    from ledgerrun.store.web_model import Approval, AuditEvent, Batch, WorkItem
+
+    return (
+        codec.decoder(Batch, schema.BATCH_COLUMNS),
+        codec.decoder(Approval, schema.APPROVAL_COLUMNS),
+        codec.decoder(AuditEvent, schema.AUDIT_COLUMNS),
+        codec.decoder(WorkItem, schema.WORK_COLUMNS),
+    )
+
+
+def _batch(row: Row) -> Batch:
+    return _decoders()[0](row)
+
+
+def _approval(row: Row) -> Approval:
+    return _decoders()[1](row)
+
+
+def _audit(row: Row) -> AuditEvent:
+    return _decoders()[2](row)
+
+
+def _work(row: Row) -> WorkItem:
+    return _decoders()[3](row)
 
 
 def _select(table: str, columns: tuple[str, ...]) -> str:
@@ -101,6 +144,8 @@ class WebTables(WebUsers):
 
     def batches(self, limit: int = 200, query: BatchQuery | None = None) -> list[Batch]:
         """The newest batches first, those ``query`` asks for."""
+        from ledgerrun.store.web_model import BatchQuery
+
         where, values = _batch_where(query or BatchQuery())
         with self._tx("list batches") as conn:
             sql = _select("batches", schema.BATCH_COLUMNS) + where
@@ -170,6 +215,8 @@ class WebTables(WebUsers):
     ) -> list[AuditEvent]:
         """The newest events first (before the event numbered ``before``), those ``query``
         asks for."""
+        from ledgerrun.store.web_model import AuditQuery
+
         q = query or AuditQuery()
         where: list[str] = []
         values: list[Any] = []

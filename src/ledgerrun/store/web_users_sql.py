@@ -11,15 +11,44 @@ transaction, so no way of changing a user can forget it).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import functools
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ledgerrun.errors import JournalError
 from ledgerrun.store import codec, schema
 from ledgerrun.store.sql import Conn, SQLBase
-from ledgerrun.store.web_model import ROLES, User, WebSession
 
-_user = codec.decoder(User, schema.USER_COLUMNS, booleans=("disabled",))
-_session = codec.decoder(WebSession, schema.SESSION_COLUMNS)
+if TYPE_CHECKING:  # imported when first used, as web_sql's records are
+    from ledgerrun.store.web_model import User, WebSession
+
+Row = Sequence[Any]
+
+
+@functools.cache
+def _decoders() -> tuple[Callable[[Row], User], Callable[[Row], WebSession]]:
+    from ledgerrun.store.web_model import User, WebSession
+
+    return (
+        codec.decoder(User, schema.USER_COLUMNS, booleans=("disabled",)),
+        codec.decoder(WebSession, schema.SESSION_COLUMNS),
+    )
+
+
+def _user(row: Row) -> User:
+    return _decoders()[0](row)
+
+
+def _session(row: Row) -> WebSession:
+    return _decoders()[1](row)
+
+
+def _roles() -> tuple[str, ...]:
+    from ledgerrun.store.web_model import ROLES
+
+    return ROLES
+
+
 _SESSION_FIELDS = ("session_key", "user", "address", "started_at", "expires_at", "ended_at",
                    "ended_why")  # fmt: skip
 KEEP_ENDED = dt.timedelta(days=30)  # ended and expired sessions are forgotten after this
@@ -33,8 +62,8 @@ class WebUsers(SQLBase):
     # --- users -----------------------------------------------------------------------------
 
     def add_user(self, user: User) -> None:
-        if user.role not in ROLES:
-            raise JournalError(f"unknown role {user.role!r}: use one of {', '.join(ROLES)}")
+        if user.role not in _roles():
+            raise JournalError(f"unknown role {user.role!r}: use one of {', '.join(_roles())}")
         with self._tx(f"add the user {user.name}", write=True) as conn:
             if conn.execute("SELECT 1 FROM users WHERE name = ?", (user.name,)).fetchone():
                 raise JournalError(f"there is already a user {user.name}")
@@ -70,8 +99,8 @@ class WebUsers(SQLBase):
         the same transaction."""
         changes: dict[str, Any] = {}
         if role is not None:
-            if role not in ROLES:
-                raise JournalError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+            if role not in _roles():
+                raise JournalError(f"unknown role {role!r}: use one of {', '.join(_roles())}")
             changes["role"] = role
         if password_hash is not None:
             changes["password_hash"] = password_hash
