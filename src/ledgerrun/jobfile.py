@@ -14,7 +14,6 @@ import hashlib
 import os
 import re
 import string
-import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -195,7 +194,10 @@ def _uses_date(template: str) -> bool:
 
 def read_toml(path: Path, what: str) -> dict[str, Any]:
     """The TOML document at ``path`` (``what`` names it in errors: "job file"); ConfigError when
-    it is missing, unreadable or not TOML. A byte-order mark from Windows editors is fine."""
+    it is missing, unreadable or not TOML. A byte-order mark from Windows editors is fine.
+    (TOML's parser is imported here: a command given a bare ledger reads no TOML.)"""
+    import tomllib
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pyarrow as pa
 
 from ledgerrun import compute as pc
-from ledgerrun.ingest import amounts, compose, control, identity, limits, rules, secret_cells, typed
+from ledgerrun.ingest import amounts, compose, control, identity, limits, rules, secret_cells
 from ledgerrun.ingest.layout import AMOUNT_COLUMNS
 from ledgerrun.ingest.read import CELL_CODES, Ledger, give_back
 from ledgerrun.ingest.validation import Collector, Validation, in_order
@@ -86,7 +86,10 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
     give_back()  # the heavy checks' working arrays
     if "currency" in have:
         rules.check_currency(currency, exps, out)
-    standing += typed.check(out, currency, exps)
+    if out.ledger.typed:  # an xlsx's cells set aside by their type and format
+        from ledgerrun.ingest import typed  # (and the readers of their formats)
+
+        standing += typed.check(out, currency, exps)
     stated = (  # the direction each row states: none where the file has no such column
         rules.check_direction(col("direction"), out, job.direction)
         if "direction" in have
