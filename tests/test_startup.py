@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ledgerrun.cli import COMMANDS
 from ledgerrun_sandbox import SandboxServer
 from tests.helpers.cli import write_job
 from tests.helpers.constants import KEY
@@ -110,18 +111,60 @@ ALLOWED: dict[str, set[str]] = {
     "reverse": ONLINE | {"ledgerrun.send.reversal"},
 }
 
+# ledgerrun's own modules a command must not load, beyond HEAVY's: each costs its imports and the
+# dataclasses it defines (about a millisecond each to create, docs/benchmarks.md "Start-up").
+COMMAND_MODULES = {f"ledgerrun.cli.{name}" for name in COMMANDS}
+ONLINE_ONLY = {  # pre-flight, the Stripe guard and Stripe's shapes: what a command online uses
+    "ledgerrun.send.guard",
+    "ledgerrun.send.preflight",
+    "ledgerrun.send.verdicts",
+    "ledgerrun.send.listings",
+    "ledgerrun.stripe.shapes",
+}
+JOURNAL = {"ledgerrun.store", "ledgerrun.store.model"}  # validate --offline opens none
+WEB_RECORDS = {"ledgerrun.store.web_model"}
+API = {"ledgerrun.api", "ledgerrun.api.results", "ledgerrun.api.frames", "ledgerrun.api.inputs"}
+API_CALLS = API - {"ledgerrun.api"}  # after_run is in the package; the calls are not for a run
+XLSX = {  # the readers of a spreadsheet's cells, types and formats: a CSV ledger needs none
+    "ledgerrun.ingest.xlsx",
+    "ledgerrun.ingest.typed",
+    "ledgerrun.ingest.workbook",
+    "ledgerrun.ingest.cellview",
+    "ledgerrun.ingest.moneyfmt",
+    "ledgerrun.ingest.numfmt",
+    "ledgerrun.ingest.datefmt",
+}
+NOTIFY = {"ledgerrun.notify.settings", "ledgerrun.notify.message", "ledgerrun.notify.deliver"}
+OFFLINE_NEVER = ONLINE_ONLY | WEB_RECORDS | API | XLSX | NOTIFY | {"ledgerrun.events"}
+NEVER_OWN: dict[str, set[str]] = {
+    "validate --offline": OFFLINE_NEVER | JOURNAL | (COMMAND_MODULES - {"ledgerrun.cli.validate"})
+    | {"ledgerrun.send.plan", "ledgerrun.ingest.compose"},
+    "plan --offline": OFFLINE_NEVER | JOURNAL | (COMMAND_MODULES - {"ledgerrun.cli.plan"}),
+    # a job with no approval policy and no [notify]: no plan, no notification, no web record
+    "run": WEB_RECORDS | API_CALLS | NOTIFY | XLSX | {"ledgerrun.send.plan"}
+    | (COMMAND_MODULES - {"ledgerrun.cli.run"}),
+    "status": WEB_RECORDS | API | ONLINE_ONLY | (COMMAND_MODULES - {"ledgerrun.cli.status"}),
+    "results": WEB_RECORDS | API | ONLINE_ONLY | (COMMAND_MODULES - {"ledgerrun.cli.results"}),
+    "reconcile": WEB_RECORDS | API_CALLS | XLSX | (COMMAND_MODULES - {"ledgerrun.cli.reconcile"}),
+    "reverse": WEB_RECORDS | API | XLSX | (COMMAND_MODULES - {"ledgerrun.cli.reverse"}),
+}  # fmt: skip
+
 LOADED = """
 import atexit, sys
 HEAVY = %r
-atexit.register(lambda: print("loaded:", sorted(m for m in HEAVY if m in sys.modules)))
+def loaded():
+    print("own:", sorted(m for m in sys.modules if m.startswith("ledgerrun.")))
+    print("loaded:", sorted(m for m in HEAVY if m in sys.modules))
+atexit.register(loaded)
 sys.argv = ["ledgerrun", *sys.argv[1:]]
 from ledgerrun.cli import entry
 entry()
 """
 
 
-def _loaded(args: list[str], cwd: Path) -> tuple[int, set[str], str]:
-    """The HEAVY modules loaded by the time the command's process exits, the executable's way."""
+def _loaded(args: list[str], cwd: Path) -> tuple[int, set[str], str, set[str]]:
+    """The HEAVY modules loaded by the time the command's process exits, the executable's way
+    (and ledgerrun's own modules loaded)."""
     done = subprocess.run(
         [sys.executable, "-c", LOADED % (HEAVY,), *args],
         capture_output=True,
@@ -130,15 +173,57 @@ def _loaded(args: list[str], cwd: Path) -> tuple[int, set[str], str]:
         env={**os.environ, "STRIPE_API_KEY": KEY},
         timeout=120,
     )
-    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
-    assert last.startswith("loaded: "), done.stdout + done.stderr
-    return done.returncode, set(ast.literal_eval(last.removeprefix("loaded: "))), done.stderr
+    lines = done.stdout.strip().splitlines()
+    last = lines[-1] if lines else ""
+    assert last.startswith("loaded: ") and lines[-2].startswith("own: "), done.stdout + done.stderr
+    heavy = set(ast.literal_eval(last.removeprefix("loaded: ")))
+    own = set(ast.literal_eval(lines[-2].removeprefix("own: ")))
+    return done.returncode, heavy, done.stderr, own
+
+
+def test_help_loads_the_command_line_alone(tmp_path: Path) -> None:
+    """--help lists every command with its short help, from the commands' own modules, and
+    loads nothing of the library they call."""
+    code, heavy, err, own = _loaded(["--help"], tmp_path)
+    assert code == 0 and heavy == set(), err
+    assert own - COMMAND_MODULES == {"ledgerrun.cli", "ledgerrun.cli._common", "ledgerrun.errors",
+                                     "ledgerrun.startup"}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_an_offline_command_loads_no_journal_online_web_or_other_commands_modules(
+    tmp_path: Path, command: str
+) -> None:
+    """A bare CSV ledger checked offline: the file is read and validated, and nothing of the
+    journal (none is opened), pre-flight, the guard, the Stripe shapes, the run's events, the
+    web application's records, the Python API, notifications, a spreadsheet's readers or
+    another command is imported."""
+    from tests.helpers.constants import SAMPLES
+
+    ledger = str(SAMPLES / "adjustments.csv")
+    code, heavy, err, own = _loaded([command, "--offline", ledger], tmp_path)
+    assert code == 0 and heavy == {"pyarrow"}, err
+    assert f"ledgerrun.cli.{command}" in own and "ledgerrun.ingest.validate" in own
+    assert own & NEVER_OWN[f"{command} --offline"] == set()
+
+
+def test_the_lazy_commands_are_the_groups_commands() -> None:
+    """Each name of COMMANDS is its module's command of the same name, and nothing else is."""
+    import click
+
+    from ledgerrun.cli import main
+
+    assert sorted(main.commands) == sorted(COMMANDS) == main.list_commands(click.Context(main))
+    for name in COMMANDS:
+        assert main.commands[name].name == name
+    assert "nosuch" not in main.commands and main.get_command(click.Context(main), "x") is None
 
 
 @pytest.mark.slow
 def test_each_command_imports_only_what_it_uses(tmp_path: Path, sandbox: SandboxServer) -> None:
     """Each command, run to its end against the sandbox in the order a night runs them (the
-    run, then what reads its records), loads nothing of HEAVY beyond its ALLOWED set."""
+    run, then what reads its records), loads nothing of HEAVY beyond its ALLOWED set, and none
+    of ledgerrun's own modules NEVER_OWN names for it."""
     rows = ["R-1,acct_1ConnAA000000,10.00,usd,,,", "R-2,acct_1ConnBA000001,11.00,usd,,,"]
     job = str(write_job(tmp_path, sandbox.url, rows))
     commands = {
@@ -162,10 +247,12 @@ def test_each_command_imports_only_what_it_uses(tmp_path: Path, sandbox: Sandbox
     }
     extra: dict[str, set[str]] = {}
     for name, args in commands.items():
-        code, loaded, err = _loaded(args, tmp_path)
+        code, loaded, err, own = _loaded(args, tmp_path)
         assert code == 0, (name, err[-2000:])
         if loaded - ALLOWED[name]:
             extra[name] = loaded - ALLOWED[name]
+        if own & NEVER_OWN.get(name, set()):
+            extra[name] = own & NEVER_OWN[name]
     assert extra == {}
 
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import re
 import sys
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +142,8 @@ def reports_errors(fn: F) -> F:
         except Exception as exc:
             if output().log_format != "json":
                 raise
+            import traceback
+
             from ledgerrun.scrub import scrub
 
             json_line(
@@ -376,5 +376,7 @@ def resolve_job(
 
 
 def emit_json(payload: dict[str, Any]) -> None:
+    import json
+
     sys.stdout.write(json.dumps(payload, ensure_ascii=False))
     sys.stdout.write("\n")

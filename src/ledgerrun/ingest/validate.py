@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pyarrow as pa
 
 from ledgerrun import compute as pc
-from ledgerrun.ingest import amounts, compose, control, identity, limits, rules, secret_cells
+from ledgerrun.ingest import amounts, control, identity, limits, rules, secret_cells
 from ledgerrun.ingest.layout import AMOUNT_COLUMNS
 from ledgerrun.ingest.read import CELL_CODES, Ledger, give_back
 from ledgerrun.ingest.validation import Collector, Validation, in_order
@@ -137,6 +137,8 @@ def _ids(
 ) -> tuple[pa.Array, pa.Array]:
     """Each row's id (as written, or as built from its parts) and its canonical form, checked."""
     if ledger.parts is not None:
+        from ledgerrun.ingest import compose  # an id built from its parts (adjustment_id = [...])
+
         headers = list(ledger.parts.column_names)
         built, refused = compose.build(ledger.parts, headers, job.reading.date_format, out)
         keys = identity.canonical_array(built, job.id_prefix)
