@@ -141,8 +141,9 @@ NEVER_OWN: dict[str, set[str]] = {
     | {"ledgerrun.send.plan", "ledgerrun.ingest.compose"},
     "plan --offline": OFFLINE_NEVER | JOURNAL | (COMMAND_MODULES - {"ledgerrun.cli.plan"}),
     # a job with no approval policy and no [notify]: no plan, no notification, no web record
-    "run": WEB_RECORDS | API_CALLS | NOTIFY | XLSX | {"ledgerrun.send.plan"}
-    | (COMMAND_MODULES - {"ledgerrun.cli.run"}),
+    # and, on a terminal only, the progress line; a first run has no reversals to report
+    "run": WEB_RECORDS | API_CALLS | NOTIFY | XLSX | (COMMAND_MODULES - {"ledgerrun.cli.run"})
+    | {"ledgerrun.send.plan", "ledgerrun.output.progress", "ledgerrun.output.report_reversals"},
     "status": WEB_RECORDS | API | ONLINE_ONLY | (COMMAND_MODULES - {"ledgerrun.cli.status"}),
     "results": WEB_RECORDS | API | ONLINE_ONLY | (COMMAND_MODULES - {"ledgerrun.cli.results"}),
     "reconcile": WEB_RECORDS | API_CALLS | XLSX | (COMMAND_MODULES - {"ledgerrun.cli.reconcile"}),

@@ -144,7 +144,6 @@ def _listeners() -> tuple[Events, Progress | None]:
     """JSON logs, or (on a terminal) a progress line, plus -v's lines; per the global options."""
     from ledgerrun.events import Events, RunStart
     from ledgerrun.output.logs import JsonLog, TextLog
-    from ledgerrun.output.progress import Progress
 
     def remember_run(event: Event) -> None:
         if isinstance(event, RunStart):
@@ -158,6 +157,8 @@ def _listeners() -> tuple[Events, Progress | None]:
         events.listen(JsonLog(sys.stderr))
         return events, None
     if sys.stdout.isatty():
+        from ledgerrun.output.progress import Progress
+
         progress = Progress(sys.stdout)
         events.listen(progress)
     events.listen(TextLog(sys.stderr, verbose=settings.verbose))

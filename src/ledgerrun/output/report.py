@@ -22,7 +22,6 @@ from ledgerrun.errors import ExitCode
 from ledgerrun.output.report_after import (
     parse_time,
     reconcile_view,
-    reversals_view,
     stamp,
 )
 from ledgerrun.output.report_model import (
@@ -90,7 +89,11 @@ def build(
     counts = {s: int((summary.get("counts") or {}).get(s, 0)) for s in STATUSES}
     rows = int(summary.get("rows") or sum(counts.values()))
     results_file = Path(str(summary.get("results") or "results")).name
-    reversal_view = None if reversals is None else reversals_view(reversals, table, reversals_file)
+    reversal_view = None
+    if reversals is not None:
+        from ledgerrun.output.report_reversals import reversals_view
+
+        reversal_view = reversals_view(reversals, table, reversals_file)
     reversed_by = (
         None
         if reversal_view is None

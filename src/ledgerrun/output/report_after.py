@@ -1,6 +1,6 @@
-"""The parts of the run report about what came after the run: reconcile's verdict, found in
-``<results>.reconcile.json``, and the reversals made since, in ``<results stem>.reversals.csv``.
-Plus the one way the report reads and shows a time."""
+"""The part of the run report about what came after the run: reconcile's verdict, found in
+``<results>.reconcile.json`` (the reversals made since are
+:mod:`ledgerrun.output.report_reversals`'s); plus the one way the report reads and shows a time."""
 
 from __future__ import annotations
 
@@ -9,22 +9,9 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
-from ledgerrun import money
-from ledgerrun.output.report_model import (
-    EXTRA_CUT,
-    MESSAGE_CUT,
-    REVERSED,
-    ROW_CAP,
-    Discrepancies,
-    Reconcile,
-    ReversalLine,
-    ReversalRow,
-    Reversals,
-)
+from ledgerrun.output.report_model import Discrepancies, Reconcile
 from ledgerrun.output.text import plural
-from ledgerrun.vocab import RECONCILE_ADVICE, shown
+from ledgerrun.vocab import RECONCILE_ADVICE
 
 Json = dict[str, Any]
 
@@ -83,58 +70,3 @@ def reconcile_view(s: Json, rec: Json | None) -> Reconcile:
         for k, n in sorted((rec.get("discrepancies") or {}).items())
     ]
     return Reconcile("dirty", command, words, at, stale, kinds, sum(k.rows for k in kinds), report)
-
-
-def reversals_view(found: pa.Table, results: pa.Table, file_name: str) -> Reversals:
-    """Reversed amounts per account, currency and direction: those of the results row each
-    reversal undoes (found by transfer id, else by row number)."""
-    by_transfer: dict[str, tuple[str, str]] = {}
-    by_row: dict[int, tuple[str, str]] = {}
-    for r in results.select(["row", "transfer_id", "account", "direction"]).to_pylist():
-        where = (str(r["account"]), str(r["direction"]))
-        if r["transfer_id"]:
-            by_transfer[r["transfer_id"]] = where
-        if r["row"] is not None:
-            by_row[int(r["row"])] = where
-    sums: dict[tuple[str, str, str], list[int]] = {}
-    problems: list[ReversalRow] = []
-    total_problems = 0
-    for r in found.to_pylist():
-        cell = {k: "" if v is None else str(v) for k, v in r.items()}
-        row = int(cell["row"]) if cell.get("row", "").isdigit() else None
-        account, direction = by_transfer.get(cell.get("transfer_id", "")) or by_row.get(
-            -1 if row is None else row, ("?", "")
-        )
-        currency = cell.get("currency", "").lower()
-        into = sums.setdefault((account, currency, direction), [0, 0, 0])
-        if cell.get("status") == REVERSED:
-            into[0] += 1
-            into[1] += _minor(cell.get("amount", ""), currency)
-            continue
-        into[2] += 1
-        total_problems += 1
-        if len(problems) < ROW_CAP:
-            problems.append(
-                ReversalRow(
-                    row,
-                    cell.get("adjustment_id", ""),
-                    cell.get("transfer_id", ""),
-                    account,
-                    cell.get("amount", ""),
-                    currency,
-                    cell.get("status", ""),
-                    shown(cell.get("error", ""), MESSAGE_CUT),
-                    shown(cell.get("reason", ""), EXTRA_CUT),
-                )
-            )
-    lines = [ReversalLine(*key, n, m, bad) for key, (n, m, bad) in sorted(sums.items())]
-    return Reversals(file_name, lines, problems, total_problems)
-
-
-def _minor(text: str, currency: str) -> int:
-    """A reversal's amount (major units, as the results write them) in minor units; 0 when it
-    cannot be read (the reversal still counts)."""
-    try:
-        return money.parse_major(text, money.exponent(currency))
-    except (KeyError, ValueError, money.AmountError):
-        return 0

@@ -7,6 +7,10 @@ how it looks and escape every value on the way out. Money stays in integer minor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the reversals section's records are built only when there are reversals
+    from ledgerrun.output.report_reversals import Reversals
 
 ROW_CAP = 200  # rows listed per status; the results file has them all
 EXTRA_CUT = 120  # characters shown of one extra ledger column
@@ -128,37 +132,6 @@ class Reconcile:
     kinds: list[Discrepancies] = field(default_factory=list)
     total: int = 0
     report: str = ""  # the discrepancy list's file name, beside the report
-
-
-@dataclass(frozen=True)
-class ReversalLine:
-    account: str
-    currency: str
-    direction: str
-    reversals: int  # succeeded
-    reversed_minor: int
-    not_reversed: int  # any other status
-
-
-@dataclass(frozen=True)
-class ReversalRow:
-    row: int | None
-    adjustment_id: str
-    transfer_id: str
-    account: str
-    amount: str
-    currency: str
-    status: str
-    error: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Reversals:
-    file: str
-    lines: list[ReversalLine]
-    problems: list[ReversalRow]
-    total_problems: int
 
 
 @dataclass(frozen=True)
