@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import openpyxl
+import pytest
 
 from ledgerrun.ingest.validate import check
 from ledgerrun.jobfile import load_target
@@ -73,3 +74,19 @@ def test_the_samples_produce_every_offline_code() -> None:
     for path in sorted((SAMPLES / "broken").iterdir()):
         seen |= {p.code for p in check(load_target(path, RUN_DATE)).problems}
     assert sorted(set(offline) - seen) == []
+
+
+def test_a_ledger_reads_the_same_in_one_thread_or_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest strips columns and checks amounts in two threads from THREADED_FROM rows on, in
+    one below it: the finding of every row must not depend on which."""
+    from ledgerrun.ingest import read, validate
+
+    job = load_target(SAMPLES / "bad_adjustments.csv", RUN_DATE)
+    alone = check(job)
+    monkeypatch.setattr(read, "THREADED_FROM", 0)
+    monkeypatch.setattr(validate, "THREADED_FROM", 0)
+    threaded = check(job)
+    assert alone.problems and not alone.ok  # the sample has problems of many kinds
+    assert threaded.problems == alone.problems
+    assert threaded.amount_minor.equals(alone.amount_minor)
+    assert threaded.ledger.table.equals(alone.ledger.table)

@@ -19,7 +19,6 @@ to the extras, and a composite id leaves any ``adjustment_id`` column to them.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,6 +219,8 @@ def closest(wanted: str, head: Sequence[tuple[int, Sequence[str]]]) -> tuple[int
         if len(text) >= 3 and (f" {target} " in f" {text} " or f" {text} " in f" {target} "):
             return row, cell
     texts = [plain(cell) for _, cell in cells]
+    import difflib  # only when no cell reads as the total's label
+
     near = difflib.get_close_matches(target, texts, n=1, cutoff=0.8)
     return cells[texts.index(near[0])] if near else None
 

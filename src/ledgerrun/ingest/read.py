@@ -19,9 +19,7 @@ Row numbers follow the spreadsheet: the header's own number, data rows below it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -189,6 +187,8 @@ class Ledger:
 
     @cached_property
     def sha256(self) -> str:
+        import hashlib  # not at import: a validate never asks for the file's digest
+
         digest = hashlib.sha256()
         with self.path.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
@@ -268,6 +268,11 @@ def give_back() -> None:
 # --- from a grid to a ledger -------------------------------------------------------------------
 
 
+# From this many rows, ingest works in two threads (pyarrow's kernels release the GIL); below,
+# a thread and its module's import cost more than they save.
+THREADED_FROM = 50_000
+
+
 def _arrange(path: Path, grid: Grid, layout: Layout) -> Ledger:
     stripped = [h.strip() for h in grid.header]
     reject_duplicate_headers(path, stripped, grid.header_row)
@@ -294,8 +299,13 @@ def _arrange(path: Path, grid: Grid, layout: Layout) -> Ledger:
             canon_cols[name] = column
             shown[name] = header
             order.append(("table", name))
-    with ThreadPoolExecutor(max_workers=2) as pool:  # pyarrow kernels release the GIL
-        canon_cols = dict(zip(canon_cols, pool.map(strip, canon_cols.values()), strict=True))
+    if raw.num_rows >= THREADED_FROM:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=2) as pool:  # pyarrow kernels release the GIL
+            canon_cols = dict(zip(canon_cols, pool.map(strip, canon_cols.values()), strict=True))
+    else:
+        canon_cols = {name: strip(column) for name, column in canon_cols.items()}
     table, extras = pa.table(canon_cols), pa.table(extra_cols)
     parts = None
     if part_indices is not None:

@@ -10,14 +10,13 @@ validation. The checks live in :mod:`~ledgerrun.ingest.rules` and
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 
 from ledgerrun import compute as pc
 from ledgerrun.ingest import amounts, control, identity, limits, rules, secret_cells
 from ledgerrun.ingest.layout import AMOUNT_COLUMNS
-from ledgerrun.ingest.read import CELL_CODES, Ledger, give_back
+from ledgerrun.ingest.read import CELL_CODES, THREADED_FROM, Ledger, give_back
 from ledgerrun.ingest.validation import Collector, Validation, in_order
 from ledgerrun.job import Job
 from ledgerrun.summary import ControlTotal
@@ -78,11 +77,18 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
             rules.check_accounts(account, out, platform_id)
         return parsed
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        first = pool.submit(other_core)
+    if n >= THREADED_FROM:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            first = pool.submit(other_core)
+            adjustment_id, keys = _ids(ledger, job, out, col, "adjustment_id" in have)
+            last = part(split, None)
+            parsed = amounts.joined(first.result(), last)
+    else:  # a small ledger (see THREADED_FROM)
+        earlier = other_core()
         adjustment_id, keys = _ids(ledger, job, out, col, "adjustment_id" in have)
-        last = part(split, None)
-        parsed = amounts.joined(first.result(), last)
+        parsed = amounts.joined(earlier, part(split, None))
     give_back()  # the heavy checks' working arrays
     if "currency" in have:
         rules.check_currency(currency, exps, out)

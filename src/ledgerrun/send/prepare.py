@@ -16,7 +16,6 @@ import datetime as dt
 import functools
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -177,6 +176,8 @@ def prepare_online(
     # with its own budget): those of every row the store does not know as done, the guard's
     # finds among them included, which cost a check each but never a wait.
     maybe = _todo_accounts(prepared, clock.now(), offset) if job.preflight else []
+    from concurrent.futures import ThreadPoolExecutor  # online only
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         checking = pool.submit(_account_checks, job, session, store, writable, maybe, clock)
         found = ask_the_guard(prepared, guard, clock, offset)
