@@ -284,6 +284,34 @@ def test_each_command_gets_its_pool_unless_the_user_chose(
     assert done.stdout.strip().splitlines()[-1] == used
 
 
+ARROWS_OWN = """
+import io, os, sys
+from ledgerrun.startup import lean_allocator
+lean_allocator(sys.argv[1])
+import pyarrow as pa
+import pyarrow.parquet as pq
+rows = pa.table({"adjustment_id": [f"ADJ-{n}" for n in range(50_000)]})
+writer = pq.ParquetWriter(io.BytesIO(), rows.schema)
+writer.write_table(rows)  # the open writer holds the row group's pages, from Arrow's default
+print(pa.mimalloc_memory_pool().bytes_allocated(), os.environ.get("ARROW_DEFAULT_MEMORY_POOL"))
+writer.close()
+"""
+
+
+@pytest.mark.parametrize(("pool", "in_mimalloc"), [("system", False), ("mimalloc", True)])
+def test_arrows_own_code_allocates_from_the_chosen_pool_too(pool: str, in_mimalloc: bool) -> None:
+    """The Parquet writer allocates from Arrow's default pool, which ``set_memory_pool`` does
+    not change: chosen before pyarrow is imported, it is the command's pool too, and the
+    variable that chose it is not left for the processes the command starts."""
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    done = subprocess.run(
+        [sys.executable, "-c", ARROWS_OWN, pool], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    held, variable = done.stdout.split()
+    assert (int(held) > 0) == in_mimalloc and variable == "None"
+
+
 def test_reconcile_asks_for_jemalloc() -> None:
     """reconcile's peak was lower with jemalloc (docs/benchmarks.md, "Memory")."""
     import importlib

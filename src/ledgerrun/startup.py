@@ -151,9 +151,26 @@ def lean_allocator(pool: str = "system") -> None:
     (0.92x a bare read of the file) against 317-358 MB with ``malloc``, and takes 0.61-0.77 s
     against 0.79-0.87 s, since trimming ``malloc``'s heap after each stage costs system time
     (docs/benchmarks.md, "Ingest"). Only the ``ledgerrun`` executable's own process is changed,
-    never a program that imports ledgerrun."""
+    never a program that imports ledgerrun.
+
+    ``set_memory_pool`` only reaches what pyarrow's Python functions allocate; Arrow's own code
+    (the Parquet writer, among others) allocates from the default it reads from
+    ``ARROW_DEFAULT_MEMORY_POOL`` as pyarrow is imported. So, called before pyarrow is imported,
+    this sets the variable for that import (and takes it away after: a process the command
+    starts chooses for itself): writing a large night's rows to Parquet otherwise left 16-18 MB
+    in mimalloc that giving memory back (:func:`ledgerrun.ingest.read.give_back`) never
+    reached (docs/benchmarks.md, "Memory"). Not for jemalloc, which not every build of pyarrow
+    has (Arrow would warn)."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return
+    if "pyarrow" not in sys.modules and pool in ("system", "mimalloc"):
+        os.environ["ARROW_DEFAULT_MEMORY_POOL"] = pool
+        try:
+            import pyarrow as pa
+
+            pa.default_memory_pool()  # Arrow's default, chosen now
+        finally:
+            del os.environ["ARROW_DEFAULT_MEMORY_POOL"]
     import pyarrow as pa
 
     chosen = {"jemalloc": pa.jemalloc_memory_pool, "mimalloc": pa.mimalloc_memory_pool}

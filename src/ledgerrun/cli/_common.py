@@ -359,8 +359,8 @@ def resolve_job(
     ``serve``) never import pyarrow at all."""
     from ledgerrun.startup import lean_allocator, skip_pandas_probe
 
+    lean_allocator(pool)  # first: it may choose the pool pyarrow's import reads
     skip_pandas_probe()
-    lean_allocator(pool)
     job = resolve_target(
         target,
         ledger=ledger,
