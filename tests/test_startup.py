@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -310,6 +311,53 @@ def test_arrows_own_code_allocates_from_the_chosen_pool_too(pool: str, in_mimall
     assert done.returncode == 0, done.stderr
     held, variable = done.stdout.split()
     assert (int(held) > 0) == in_mimalloc and variable == "None"
+
+
+ARENAS = """
+import ctypes, os, sys, tempfile, threading
+from ledgerrun.startup import lean_allocator
+lean_allocator(sys.argv[1])
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+libc.fopen.restype = ctypes.c_void_p
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+together = threading.Barrier(8)
+
+def work():
+    block = libc.malloc(4096)  # a thread's first malloc takes it an arena
+    together.wait()  # all alive at once: none hands its arena on
+    libc.free(block)
+
+threads = [threading.Thread(target=work) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+path = os.path.join(tempfile.mkdtemp(), "arenas.xml")
+out = libc.fopen(path.encode(), b"w")
+libc.malloc_info(0, out)
+libc.fclose(out)
+print(open(path).read().count("<heap nr="))
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or "glibc" not in platform.libc_ver()[0],
+    reason="malloc arenas are glibc's",
+)
+@pytest.mark.parametrize(("pool", "capped"), [("system", True), ("mimalloc", False)])
+def test_a_commands_threads_share_two_malloc_arenas(pool: str, capped: bool) -> None:
+    """glibc gives threads arenas of their own, and what a thread freed stays in its arena:
+    a command on the system pool lets its threads share two (docs/benchmarks.md, "Memory");
+    eight threads at once otherwise take eight more."""
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    done = subprocess.run(
+        [sys.executable, "-c", ARENAS, pool], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert (int(done.stdout) <= 2) == capped
 
 
 def test_reconcile_asks_for_jemalloc() -> None:
