@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -375,6 +376,81 @@ def test_each_command_gets_its_pool_unless_the_user_chose(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == used
+
+
+ARROWS_OWN = """
+import io, os, sys
+from ledgerrun.startup import lean_allocator
+lean_allocator(sys.argv[1])
+import pyarrow as pa
+import pyarrow.parquet as pq
+rows = pa.table({"adjustment_id": [f"ADJ-{n}" for n in range(50_000)]})
+writer = pq.ParquetWriter(io.BytesIO(), rows.schema)
+writer.write_table(rows)  # the open writer holds the row group's pages, from Arrow's default
+print(pa.mimalloc_memory_pool().bytes_allocated(), os.environ.get("ARROW_DEFAULT_MEMORY_POOL"))
+writer.close()
+"""
+
+
+@pytest.mark.parametrize(("pool", "in_mimalloc"), [("system", False), ("mimalloc", True)])
+def test_arrows_own_code_allocates_from_the_chosen_pool_too(pool: str, in_mimalloc: bool) -> None:
+    """The Parquet writer allocates from Arrow's default pool, which ``set_memory_pool`` does
+    not change: chosen before pyarrow is imported, it is the command's pool too, and the
+    variable that chose it is not left for the processes the command starts."""
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    done = subprocess.run(
+        [sys.executable, "-c", ARROWS_OWN, pool], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    held, variable = done.stdout.split()
+    assert (int(held) > 0) == in_mimalloc and variable == "None"
+
+
+ARENAS = """
+import ctypes, os, sys, tempfile, threading
+from ledgerrun.startup import lean_allocator
+lean_allocator(sys.argv[1])
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+libc.fopen.restype = ctypes.c_void_p
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+together = threading.Barrier(8)
+
+def work():
+    block = libc.malloc(4096)  # a thread's first malloc takes it an arena
+    together.wait()  # all alive at once: none hands its arena on
+    libc.free(block)
+
+threads = [threading.Thread(target=work) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+path = os.path.join(tempfile.mkdtemp(), "arenas.xml")
+out = libc.fopen(path.encode(), b"w")
+libc.malloc_info(0, out)
+libc.fclose(out)
+print(open(path).read().count("<heap nr="))
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or "glibc" not in platform.libc_ver()[0],
+    reason="malloc arenas are glibc's",
+)
+@pytest.mark.parametrize(("pool", "capped"), [("system", True), ("mimalloc", False)])
+def test_a_commands_threads_share_two_malloc_arenas(pool: str, capped: bool) -> None:
+    """glibc gives threads arenas of their own, and what a thread freed stays in its arena:
+    a command on the system pool lets its threads share two (docs/benchmarks.md, "Memory");
+    eight threads at once otherwise take eight more."""
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    done = subprocess.run(
+        [sys.executable, "-c", ARENAS, pool], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert (int(done.stdout) <= 2) == capped
 
 
 def test_reconcile_asks_for_jemalloc() -> None:

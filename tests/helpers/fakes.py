@@ -25,7 +25,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar, cast
+from typing import Any, BinaryIO, TypeVar, cast
 
 from ledgerrun.errors import (
     AccountCheckError,
@@ -992,9 +992,9 @@ class FakeStore:
 
     # --- every run's files -----------------------------------------------------------------
 
-    def save_run_file(self, run_id: str, name: str, data: bytes) -> None:
+    def save_run_file(self, run_id: str, name: str, data: bytes | BinaryIO) -> None:
         self._check("save_run_file", f"{run_id}/{name}")
-        self.files[(run_id, name)] = bytes(data)
+        self.files[(run_id, name)] = data if isinstance(data, bytes) else data.read()
 
     def run_file(self, run_id: str, name: str) -> bytes | None:
         return self.files.get((run_id, name))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 import threading
+import zlib
+from pathlib import Path
 
 import pytest
 
@@ -160,6 +163,47 @@ def test_every_run_keeps_its_files(store: Store) -> None:
     assert store.run_file("run-1", "summary.json") == b'{"v": 2}'
     assert store.run_file_names("run-1") == ["results.csv", "summary.json"]
     assert store.run_file("run-3", "results.csv") is None and store.run_file_names("run-3") == []
+
+
+def test_a_parquet_file_is_kept_as_it_is_from_bytes_or_a_file_and_older_copies_read(
+    store: Store, tmp_path: Path
+) -> None:
+    """A Parquet file (a run's own rows) compresses its own pages: it is kept as given, read
+    from a file a piece at a time where the store can. Other files are kept compressed, and so
+    were a run's rows before 3.0.0: those read back as before."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    rows = pa.table({"adjustment_id": [f"ADJ-{n:07d}" for n in range(50_000)]})
+    pq.write_table(rows, sink, compression="zstd")
+    parquet = sink.getvalue()
+    with (tmp_path / "rows.parquet").open("w+b") as file:
+        file.write(parquet)
+        file.seek(0)
+        store.save_run_file("run-1", "rows.parquet", file)
+    text = b"row,adjustment_id\n" + b"2,a\n" * 10_000
+    store.save_run_file("run-1", "results.csv", io.BytesIO(text))
+    store.save_run_file("run-2", "rows.parquet", parquet)
+    assert store.run_file("run-1", "rows.parquet") == parquet
+    assert store.run_file("run-2", "rows.parquet") == parquet
+    assert store.run_file("run-1", "results.csv") == text
+
+    def kept(run_id: str, name: str) -> bytes:
+        with store._tx("read a kept file") as conn:  # type: ignore[attr-defined]
+            sql = "SELECT data, size FROM run_files WHERE run_id = ? AND name = ?"
+            data, size = conn.execute(sql, (run_id, name)).fetchone()
+        assert size == len(parquet if name == "rows.parquet" else text)
+        return bytes(data)
+
+    assert kept("run-1", "rows.parquet") == parquet  # not compressed again
+    assert zlib.decompress(kept("run-1", "results.csv")) == text
+    with store._tx("keep a file as 2.x did", write=True) as conn:  # type: ignore[attr-defined]
+        conn.execute(
+            "INSERT INTO run_files (run_id, name, data, size) VALUES (?, ?, ?, ?)",
+            ("run-old", "rows.parquet", zlib.compress(parquet, 6), len(parquet)),
+        )
+    assert store.run_file("run-old", "rows.parquet") == parquet
 
 
 # --- what the guard finds under another id_prefix (issue 21) -------------------------------------

@@ -3,9 +3,11 @@ where the run knows better than a pending intent."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pytest
 
 from ledgerrun.output.results import INTEGER_COLUMNS, RESULT_COLUMNS
 from ledgerrun.send.records import overlay
@@ -85,3 +87,21 @@ def test_a_run_keeps_its_rows_with_zstd_and_rows_kept_with_snappy_still_read() -
     assert own(store, "run-old", ["adjustment_id", "transfer_id"]) == rows.select(
         ["adjustment_id", "transfer_id"]
     )
+
+
+def test_a_run_keeps_its_rows_where_no_temporary_file_can_be_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The rows are written to a temporary file the store reads in pieces; with no temporary
+    folder to write in, they are made in memory instead, and kept all the same."""
+    import tempfile
+
+    from ledgerrun.send.records import keep, own
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    with pytest.raises(OSError), tempfile.TemporaryFile():
+        pass
+    store = as_journal(FakeStore())
+    rows = pa.concat_tables([row(Status.SUCCEEDED, transfer_id=f"tr_{n}") for n in range(3)])
+    keep(store, "run-1", rows, {"rows": 3})
+    assert own(store, "run-1") == rows

@@ -361,8 +361,8 @@ def resolve_job(
     from ledgerrun.startup import lean_allocator, skip_pandas_probe
     from ledgerrun.target import resolve_target
 
+    lean_allocator(pool)  # first: it may choose the pool pyarrow's import reads
     skip_pandas_probe()
-    lean_allocator(pool)
     job = resolve_target(
         target,
         ledger=ledger,

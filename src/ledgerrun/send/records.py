@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 
@@ -54,20 +55,33 @@ class Reversed:
 
 
 def keep(store: Journal, run_id: str, table: pa.Table, summary: dict[str, Any]) -> None:
-    """Keep a run's own rows and summary in the store, under its id."""
-    import pyarrow.parquet as pq
+    """Keep a run's own rows and summary in the store, under its id.
 
-    buffer = io.BytesIO()
-    # In row groups of a chunk, compressed with zstd: the writer holds one group's pages at a
-    # time, and the file it leaves in memory (and the store's copy of it) is half snappy's.
-    # 200,000 rows: 21 MB more at the peak to write, against 41 MB with snappy (docs/benchmarks.md,
-    # "Memory"). Any Parquet reader reads either.
-    pq.write_table(table, buffer, row_group_size=CHUNK, compression="zstd")
-    store.save_run_file(run_id, ROWS, buffer.getvalue())
-    del buffer
+    The rows as a Parquet file, in a temporary file (gone once closed) that the store reads a
+    piece at a time: at 200,000 rows the file is 12 MB, and made in memory it and its copies
+    added to the run's peak (docs/benchmarks.md, "Memory"). In memory only where no temporary
+    file can be written."""
+    try:
+        with tempfile.TemporaryFile(prefix="ledgerrun-") as file:
+            _write_parquet(table, file)
+            store.save_run_file(run_id, ROWS, file)
+    except OSError:  # no room for a temporary file
+        in_memory = io.BytesIO()
+        _write_parquet(table, in_memory)
+        store.save_run_file(run_id, ROWS, in_memory)
     give_back()  # what writing freed
     text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
     store.save_run_file(run_id, SUMMARY, text.encode("utf-8"))
+
+
+def _write_parquet(table: pa.Table, file: BinaryIO) -> None:
+    """``table`` into ``file`` as Parquet, left open at its start: in row groups of a chunk
+    (the writer holds one group's pages at a time), compressed with zstd (any Parquet reader
+    reads it, and snappy, which earlier versions kept)."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, file, row_group_size=CHUNK, compression="zstd")
+    file.seek(0)
 
 
 def own(store: Journal, run_id: str, columns: Sequence[str] | None = None) -> pa.Table | None:

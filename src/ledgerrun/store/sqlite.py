@@ -33,7 +33,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 from ledgerrun.errors import JournalError, StoreUnavailableError
 from ledgerrun.store.commit import GroupCommit, Write
@@ -44,6 +44,7 @@ from ledgerrun.store.sqlite_file import JournalFile
 from ledgerrun.store.web_sql import WebTables
 
 _BUSY, _LOCKED, _CORRUPT, _NOTADB, _FULL = 5, 6, 11, 26, 13
+_PIECE = 1 << 20  # bytes of a run file written into its blob at once
 
 
 class SQLiteStore(JournalFile, ReversalTables, WebTables):
@@ -236,6 +237,25 @@ class SQLiteStore(JournalFile, ReversalTables, WebTables):
                 if conn.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
+
+    def _put_run_file(
+        self, conn: Conn, run_id: str, name: str, source: BinaryIO, stored: int, size: int
+    ) -> None:
+        """The row first, its blob zeros, then the file written into the blob a piece at a time:
+        bound as a parameter, the file would be read whole, copied by SQLite and again into the
+        record it builds (a large night's rows: 12 MB each; docs/benchmarks.md, "Memory")."""
+        db = cast(sqlite3.Connection, conn)
+        db.execute(
+            "INSERT INTO run_files (run_id, name, data, size) VALUES (?, ?, zeroblob(?), ?)"
+            " ON CONFLICT (run_id, name) DO UPDATE SET data = excluded.data, size = excluded.size",
+            (run_id, name, stored, size),
+        )
+        (rowid,) = db.execute(
+            "SELECT rowid FROM run_files WHERE run_id = ? AND name = ?", (run_id, name)
+        ).fetchone()
+        with db.blobopen("run_files", "data", rowid) as blob:
+            while piece := source.read(_PIECE):
+                blob.write(piece)
 
     def _commit(self, write: Write, wait: bool = True) -> None:
         self._writing(write.doing)
