@@ -134,7 +134,11 @@ def byte_range(values: pa.Array | pa.ChunkedArray) -> tuple[int, int] | None:
 def printable(values: pa.Array | pa.ChunkedArray) -> bool:
     """Whether every byte of the values is printable ASCII other than a space (see byte_range):
     then no value has whitespace at either end, nor a character beyond ASCII or invisible."""
-    found = byte_range(values)
+    return all_printable(byte_range(values))
+
+
+def all_printable(found: tuple[int, int] | None) -> bool:
+    """Whether a :func:`byte_range` lies within printable ASCII other than a space."""
     return found is not None and found[0] > 0x20 and found[1] < 0x7F
 
 

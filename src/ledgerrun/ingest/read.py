@@ -32,7 +32,7 @@ from ledgerrun.clock import Clock
 from ledgerrun.errors import ExitCode, LedgerFileError
 from ledgerrun.ingest import footing
 from ledgerrun.ingest.footing import TotalsLine
-from ledgerrun.ingest.identity import printable
+from ledgerrun.ingest.identity import all_printable, byte_range
 from ledgerrun.ingest.layout import (
     AMOUNTS,
     HEADER_SCAN_ROWS,
@@ -344,12 +344,16 @@ def strip(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Remove surrounding whitespace (Unicode whitespace too, such as no-break spaces). A column
     with nothing to remove is returned as it is, not copied (a million-row ledger's columns are
     most of its memory)."""
-    if printable(column):  # no byte that is whitespace or part of one
+    found = byte_range(column)
+    if all_printable(found):  # no byte that is whitespace or part of one
         return column
-    if pc.all(pc.string_is_ascii(column)).as_py() is not False:
-        stripped = pc.ascii_trim_whitespace(column)  # ten times faster, same result on ASCII
-    else:
-        stripped = pc.utf8_trim_whitespace(column)
+    if found is not None:
+        only_ascii = found[1] < 0x80
+    else:  # not a plain string column, or no text
+        only_ascii = pc.all(pc.string_is_ascii(column)).as_py() is not False
+    # ASCII's trim is ten times faster than UTF-8's, with the same result on ASCII.
+    trim = pc.ascii_trim_whitespace if only_ascii else pc.utf8_trim_whitespace
+    stripped = trim(column)
     if pc.sum(pc.binary_length(stripped)).as_py() == pc.sum(pc.binary_length(column)).as_py():
         return column
     return stripped
