@@ -16,6 +16,8 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from ledgerrun.startup import on_first_use
+
 __version__ = "3.0.0"
 
 if TYPE_CHECKING:
@@ -24,20 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["__version__", "plan", "reconcile", "reverse", "run", "validate"]
 _API = frozenset(("validate", "plan", "run", "reverse", "reconcile"))
 
-
-def __getattr__(name: str) -> Any:
-    """The API's functions, imported when first asked for."""
-    if name in _API:
-        from ledgerrun import api
-
-        value = getattr(api, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ledgerrun' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | _API)
+__getattr__, __dir__ = on_first_use(globals(), _API, "ledgerrun.api")  # the API's functions
 
 
 class _Package(types.ModuleType):

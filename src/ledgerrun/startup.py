@@ -37,9 +37,12 @@ It also gives pyarrow the allocator that keeps a command's memory bounded
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from collections.abc import Callable, Collection, MutableMapping
 from types import FrameType
+from typing import Any
 
 SDK_PROBED = frozenset(("requests", "httpx", "anyio", "aiohttp", "pycurl", "google"))
 SDK_PROBES = frozenset(("_resolve_sync_client", "_resolve_async_client"))
@@ -211,3 +214,24 @@ def fewer_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     return bool(mallopt(_M_ARENA_MAX, arenas))
+
+
+def on_first_use(
+    namespace: MutableMapping[str, Any], names: Collection[str], source: str
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A module's ``__getattr__`` and ``__dir__`` for ``names`` it offers but does not import:
+    each is imported from module ``source`` when first asked for, then kept in ``namespace``
+    (the module's globals), so that importing the module costs nothing for them."""
+    module = namespace["__name__"]
+
+    def __getattr__(name: str) -> Any:
+        if name in names:
+            value = getattr(importlib.import_module(source), name)
+            namespace[name] = value
+            return value
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        return sorted(set(namespace) | set(names))
+
+    return __getattr__, __dir__

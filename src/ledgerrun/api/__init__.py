@@ -23,9 +23,10 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ledgerrun.errors import ConfigError
+from ledgerrun.startup import on_first_use
 
 # What the calls take and return is imported when they are made (and a result's class when first
 # asked for, see __getattr__): the command line imports this package for api.after_run alone.
@@ -56,20 +57,7 @@ __all__ = [
 ]
 _RESULTS = frozenset(n for n in __all__ if n.endswith("Result"))
 
-
-def __getattr__(name: str) -> Any:
-    """The result classes, imported from :mod:`ledgerrun.api.results` when first asked for."""
-    if name in _RESULTS:
-        from ledgerrun.api import results
-
-        value = getattr(results, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ledgerrun.api' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | _RESULTS)
+__getattr__, __dir__ = on_first_use(globals(), _RESULTS, "ledgerrun.api.results")
 
 
 def validate(
