@@ -13,9 +13,20 @@ from pathlib import Path
 import pytest
 
 from ledgerrun.errors import JournalError, LockHeldError
-from ledgerrun.store.model import PENDING, SCHEMA_VERSION, SUCCEEDED
+from ledgerrun.store.model import PENDING, REFUND, SCHEMA_VERSION, SUCCEEDED
 from ledgerrun.store.sqlite import SQLiteStore
-from tests.helpers.store import NONE, intent, ready, sigkill, spawn, succeed, unknown, write_v1
+from tests.helpers.store import (
+    NONE,
+    T0,
+    intent,
+    ready,
+    sigkill,
+    spawn,
+    succeed,
+    unknown,
+    write_v1,
+)
+from tests.store.test_contract_more import reversal
 
 
 @pytest.fixture
@@ -42,6 +53,22 @@ def test_every_change_is_kept_in_the_append_only_events(path: Path) -> None:
         kinds = raw.execute("SELECT kind, idempotency_key FROM events ORDER BY seq").fetchall()
     key = intent().idempotency_key
     assert kinds == [("intent", key), ("unknown", key), ("success", key)]
+
+
+def test_a_refund_settled_is_in_the_events_only_where_a_refund_changed(path: Path) -> None:
+    refund = reversal("rev-refund", method=REFUND, payment_id="py_1")
+    with contextlib.closing(SQLiteStore.open(path)) as opened:
+        opened.record_reversal_intent(reversal("rev-transfer"))
+        opened.record_reversal_intent(refund)
+        for key in ("rev-transfer", "rev-refund"):  # only the second is a refund
+            opened.settle_refund(key, status="succeeded", reversal_object_id="trr_9", at=T0)
+        by_transfer = opened.reversal_entries(["rev-transfer"])["rev-transfer"]
+    assert by_transfer.reversal_object_id is None  # a reversal by transfer is untouched
+    with contextlib.closing(sqlite3.connect(path)) as raw:
+        settled = raw.execute(
+            "SELECT idempotency_key FROM events WHERE kind = 'reversal_refund_settled'"
+        ).fetchall()
+    assert settled == [(refund.idempotency_key,)]
 
 
 def test_each_connection_keeps_one_durability_and_intents_commit_on_the_one_that_waits(

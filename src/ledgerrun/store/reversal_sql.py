@@ -79,11 +79,12 @@ class ReversalTables(JournalTables):
             }
         sets = ", ".join(f"{k} = ?" for k in values)
         with self._tx(f"settle the refund of reversal {key}", write=True) as conn:
-            conn.execute(
+            changed = conn.execute(
                 f"UPDATE reversals SET {sets} WHERE key = ? AND method = 'refund'",
                 (*values.values(), key),
-            )
-            self._event(conn, "reversals", key, "refund_settled", {"status": status})
+            ).rowcount
+            if changed:  # the trail says what happened, and a reversal by transfer has no refund
+                self._event(conn, "reversals", key, "refund_settled", {"status": status})
 
     def record_reversal_failure(
         self,
