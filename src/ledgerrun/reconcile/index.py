@@ -47,9 +47,7 @@ def index(objects: pa.Table, rows: pa.Table, store: Journal | None, job: str) ->
     tids, pids = objects.column("transfer_id"), objects.column("payment_id")
     if len(strangers):
         journal = pc.or_(journal, _named(tids, pids, strangers))
-    # The rows' keys reversed, so that the last row of a key is the one found.
-    keys = rows.column("key").combine_chunks()
-    keys = pc.take(keys, pc.subtract(len(keys) - 1, numbering(0, len(keys))))
+    keys = _backwards(rows.column("key"))  # the last row of a key is the one found
     found = pc.index_in(objects.column("key"), value_set=keys)
     row = pc.subtract(pa.scalar(len(keys) - 1, pa.int64()), pc.cast(found, pa.int64()))
     del keys, found
@@ -147,6 +145,14 @@ def _duplicates(objects: pa.Table) -> dict[str, list[Seen]]:
     return out
 
 
+def _backwards(column: pa.ChunkedArray) -> pa.Array:
+    """``column``, its last value first. ``index_in`` finds a value's first place in what it
+    looks in; looking in this, it finds the value's last place in ``column``, as ``len - 1 -
+    found``."""
+    n = len(column)
+    return pc.take(column, pc.subtract(n - 1, numbering(0, n))).combine_chunks()
+
+
 def places(objects: pa.Table, rows: pa.Table) -> pa.Array:
     """Per results row that succeeded, the position of the last object listed that has its id
     (a debit by charge's payment, any other row's transfer) as its transfer or its payment, or
@@ -154,11 +160,9 @@ def places(objects: pa.Table, rows: pa.Table) -> pa.Array:
     in turn (no column of the rows is copied for it)."""
     n = objects.num_rows
     last = pa.scalar(n - 1, pa.int64())
-    backwards = pa.array(range(n - 1, -1, -1), pa.int64())
     at: dict[str, pa.ChunkedArray] = {}
     for name in ("transfer_id", "payment_id"):
-        # reversed, so that the first one a lookup finds is the last one listed
-        ids = pc.take(objects.column(name), backwards).combine_chunks()
+        ids = _backwards(objects.column(name))  # the last one listed is the one found
         for wanted in ("transfer_id", "payment_id"):
             found = pc.index_in(rows.column(wanted), value_set=ids)
             here = pc.subtract(last, pc.cast(found, pa.int64()))

@@ -123,7 +123,7 @@ def _parquet_file(source: BinaryIO, size: int) -> bool:
     source.seek(size - 4)
     tail = source.read(4)
     source.seek(0)
-    return head == tail == _PARQUET
+    return is_parquet(head + tail)
 
 
 def unpacked(blob: bytes) -> bytes:
