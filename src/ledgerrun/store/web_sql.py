@@ -5,13 +5,12 @@ and sessions are :mod:`~ledgerrun.store.web_users_sql`'s."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ledgerrun.errors import JournalError
 from ledgerrun.store import codec, schema
-from ledgerrun.store.web_users_sql import WebUsers
+from ledgerrun.store.web_users_sql import Row, WebUsers, web_record
 
 # The records are imported from web_model when first read or written: every store has these
 # tables, but only the web application's commands use them (a run never does).
@@ -28,40 +27,12 @@ if TYPE_CHECKING:
 _BATCH_FIELDS = {"status", "rows", "summary", "run_id", "updated_at"}  # a file never changes
 _WORK_FIELDS = set(schema.WORK_COLUMNS) - {"work_id"}  # WorkItem's fields (its decoder's columns)
 
-Row = Sequence[Any]
-
-
-@functools.cache
-def _decoders() -> tuple[
-    Callable[[Row], Batch],
-    Callable[[Row], Approval],
-    Callable[[Row], AuditEvent],
-    Callable[[Row], WorkItem],
-]:
-    from ledgerrun.store.web_model import Approval, AuditEvent, Batch, WorkItem
-
-    return (
-        codec.decoder(Batch, schema.BATCH_COLUMNS),
-        codec.decoder(Approval, schema.APPROVAL_COLUMNS),
-        codec.decoder(AuditEvent, schema.AUDIT_COLUMNS),
-        codec.decoder(WorkItem, schema.WORK_COLUMNS),
-    )
-
-
-def _batch(row: Row) -> Batch:
-    return _decoders()[0](row)
-
-
-def _approval(row: Row) -> Approval:
-    return _decoders()[1](row)
-
-
-def _audit(row: Row) -> AuditEvent:
-    return _decoders()[2](row)
-
-
-def _work(row: Row) -> WorkItem:
-    return _decoders()[3](row)
+_batch: Callable[[Row], Batch] = codec.decoder(web_record("Batch"), schema.BATCH_COLUMNS)
+_approval: Callable[[Row], Approval] = codec.decoder(
+    web_record("Approval"), schema.APPROVAL_COLUMNS
+)
+_audit: Callable[[Row], AuditEvent] = codec.decoder(web_record("AuditEvent"), schema.AUDIT_COLUMNS)
+_work: Callable[[Row], WorkItem] = codec.decoder(web_record("WorkItem"), schema.WORK_COLUMNS)
 
 
 def _select(table: str, columns: tuple[str, ...]) -> str:

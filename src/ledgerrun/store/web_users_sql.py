@@ -11,7 +11,6 @@ transaction, so no way of changing a user can forget it).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,22 +24,25 @@ if TYPE_CHECKING:  # imported when first used, as web_sql's records are
 Row = Sequence[Any]
 
 
-@functools.cache
-def _decoders() -> tuple[Callable[[Row], User], Callable[[Row], WebSession]]:
-    from ledgerrun.store.web_model import User, WebSession
+def web_record(name: str) -> Callable[..., Any]:
+    """What makes the web record ``name`` (a class of :mod:`ledgerrun.store.web_model`) from its
+    fields, importing that module at the first record made: a command that never reads the
+    web's tables never builds their classes."""
 
-    return (
-        codec.decoder(User, schema.USER_COLUMNS, booleans=("disabled",)),
-        codec.decoder(WebSession, schema.SESSION_COLUMNS),
-    )
+    def make(*values: Any) -> Any:
+        from ledgerrun.store import web_model
+
+        return getattr(web_model, name)(*values)
+
+    return make
 
 
-def _user(row: Row) -> User:
-    return _decoders()[0](row)
-
-
-def _session(row: Row) -> WebSession:
-    return _decoders()[1](row)
+_user: Callable[[Row], User] = codec.decoder(
+    web_record("User"), schema.USER_COLUMNS, booleans=("disabled",)
+)
+_session: Callable[[Row], WebSession] = codec.decoder(
+    web_record("WebSession"), schema.SESSION_COLUMNS
+)
 
 
 def _roles() -> tuple[str, ...]:
