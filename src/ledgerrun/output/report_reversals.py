@@ -4,7 +4,7 @@ succeed listed. Imported only for a run date that has reversals."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pyarrow as pa
 
@@ -13,8 +13,7 @@ from ledgerrun.output.report_model import EXTRA_CUT, MESSAGE_CUT, REVERSED, ROW_
 from ledgerrun.vocab import shown
 
 
-@dataclass(frozen=True)
-class ReversalLine:
+class ReversalLine(NamedTuple):
     account: str
     currency: str
     direction: str
@@ -23,8 +22,7 @@ class ReversalLine:
     not_reversed: int  # any other status
 
 
-@dataclass(frozen=True)
-class ReversalRow:
+class ReversalRow(NamedTuple):
     row: int | None
     adjustment_id: str
     transfer_id: str
@@ -36,8 +34,7 @@ class ReversalRow:
     reason: str
 
 
-@dataclass(frozen=True)
-class Reversals:
+class Reversals(NamedTuple):
     file: str
     lines: list[ReversalLine]
     problems: list[ReversalRow]
