@@ -205,7 +205,7 @@ class FakeGateway:
             # A debit by charge shows on the account as the transfer Stripe made for it,
             # without metadata (that is on the platform's charge).
             made += [
-                replace(m, method=Method.TRANSFER, metadata={}, transfer_group=None)
+                m._replace(method=Method.TRANSFER, metadata={}, transfer_group=None)
                 for m in self._listed(Direction.DEBIT, Method.CHARGE, account, None, created_gte)
             ]
             return sorted(made, key=lambda m: -m.created)
@@ -311,7 +311,7 @@ class FakeGateway:
             for payment, refunds in self.refund_books.items():
                 for i, r in enumerate(refunds):
                     if r.status == "pending":
-                        refunds[i] = replace(r, status=status)
+                        refunds[i] = r._replace(status=status)
                         if status != "succeeded":
                             self._unreverse(payment, r.amount)
 
@@ -352,7 +352,7 @@ class FakeGateway:
             earlier = self._replay(key, request)
             if earlier is not None:
                 assert isinstance(earlier, Movement)
-                return replace(earlier, replayed=True)
+                return earlier._replace(replayed=True)
             n = next(self._ids)
             made = Movement(
                 direction=Direction(direction),
@@ -386,7 +386,7 @@ class FakeGateway:
             amount = int(request.get("amount") or movement.amount - movement.amount_reversed)
             if movement.amount_reversed + amount > movement.amount:
                 raise RefusedError("The transfer is already reversed", code="amount_too_large")
-            self.books[index] = replace(movement, amount_reversed=movement.amount_reversed + amount)
+            self.books[index] = movement._replace(amount_reversed=movement.amount_reversed + amount)
             n = next(self._ids)
             made = Reversal(
                 id=f"trr_fake{n:06d}",
@@ -437,7 +437,7 @@ class FakeGateway:
     def _unreverse(self, payment: str, amount: int) -> None:
         for i, m in enumerate(self.books):
             if m.payment_id == payment:
-                self.books[i] = replace(m, amount_reversed=m.amount_reversed - amount)
+                self.books[i] = m._replace(amount_reversed=m.amount_reversed - amount)
 
     def _replay(self, key: str, request: Mapping[str, Any]) -> Movement | Reversal | Refund | None:
         """Stripe's idempotency: the same key and parameters get the first answer again; the

@@ -136,7 +136,7 @@ def test_a_duplicate_reversed_in_full_is_no_longer_reported(world: World) -> Non
     copy = world.client.holds(movement("ADJ-1", account=A, transfer_id="tr_copy",
                                        payment_id="py_copy", amount_reversed=40))  # fmt: skip
     assert kinds(world.check()) == [("duplicate", "ADJ-1")]  # partly reversed: still moving
-    world.client.books[-1] = dataclasses.replace(copy, amount_reversed=100)
+    world.client.books[-1] = copy._replace(amount_reversed=100)
     assert kinds(world.check()) == []
 
 
@@ -168,8 +168,7 @@ def test_another_jobs_objects_known_to_the_journal_are_not_orphans(world: World)
     weekly = dataclasses.replace(world.sent("W-1", A), job="weekly")  # the same day, same account
     world.store.adjustments[weekly.key] = weekly
     books = world.client.books
-    books[-1] = dataclasses.replace(books[-1], metadata={**books[-1].metadata,
-                                                         "ledgerrun_job": "weekly"})  # fmt: skip
+    books[-1] = books[-1]._replace(metadata={**books[-1].metadata, "ledgerrun_job": "weekly"})
     world.client.holds(movement("W-2", account=A, job="weekly"))  # unknown to this journal
     report = world.check()
     assert kinds(report) == [("orphan", "W-2")] and report.objects == 3

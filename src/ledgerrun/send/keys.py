@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 
 from ledgerrun.ingest.identity import canonical
 from ledgerrun.metadata_keys import (
@@ -87,7 +88,7 @@ def metadata(
     return out
 
 
-def key_from_metadata(meta: dict[str, str]) -> str | None:
+def key_from_metadata(meta: Mapping[str, str]) -> str | None:
     """The canonical id an object's metadata names, or None when it is not ledgerrun's."""
     written = meta.get(META_ADJUSTMENT)
     if not written:

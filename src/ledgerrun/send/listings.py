@@ -20,7 +20,7 @@ A charge is taken as a debit by its ``source_transfer`` and ledgerrun's metadata
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ledgerrun.errors import RefusedError
@@ -65,5 +65,5 @@ def account_books(client: Client, account: str, created_gte: int) -> AccountBook
         except RefusedError:
             continue  # not a charge the platform holds: a transfer made outside ledgerrun
         if charge.method == Method.CHARGE:
-            charges.append(charge if charge.account else replace(charge, account=account))
+            charges.append(charge if charge.account else charge._replace(account=account))
     return AccountBooks(transfers, charges)
