@@ -111,25 +111,30 @@ def main(ctx: click.Context, log_format: str, verbose: int) -> None:
 def entry() -> None:
     """The ``ledgerrun`` executable (and ``python -m ledgerrun``): run the command, exit with its
     code. The Stripe SDK's probes of HTTP libraries and pyarrow's import of numpy are answered
-    first (:mod:`ledgerrun.startup`).
-    The interpreter exits the ordinary way: skipping its teardown with ``os._exit`` saved
-    nothing measurable once no command imports pandas (docs/benchmarks.md, "Start-up")."""
+    first (:mod:`ledgerrun.startup`), and a command that ends (with any exit code) skips the
+    interpreter's teardown once everything it wrote is out (:func:`ledgerrun.startup.leave`);
+    an exception that escapes, a bug, ends the ordinary way with its traceback."""
     import sys
 
-    from ledgerrun.startup import skip_numpy_for_pyarrow, skip_sdk_probe
+    from ledgerrun.startup import leave, skip_numpy_for_pyarrow, skip_sdk_probe
 
     skip_sdk_probe()
     skip_numpy_for_pyarrow()
-    sys.exit(_main(sys.argv[1:]))
+    leave(_main(sys.argv[1:]))
 
 
 def _main(args: list[str]) -> int:
-    """Run the command; a usage error (an unknown option, a bad value) is one line on stderr and
-    exit 2, and with ``--log-format json`` anywhere on the line that line is a JSON object too."""
+    """Run the command and return its exit code; a usage error (an unknown option, a bad value)
+    is one line on stderr and exit 2, and with ``--log-format json`` anywhere on the line that
+    line is a JSON object too."""
     import sys
 
     try:
         main.main(args, prog_name="ledgerrun", standalone_mode=False)
+    except SystemExit as exc:  # a command's own exit code
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        raise
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.Abort:
