@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledgerrun.approval_policy import Policy, Rule
 from ledgerrun.clock import host_zone
 from ledgerrun.errors import ConfigError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # approval rules are read and weighed only where a job has them
+    from ledgerrun.approval_policy import Policy, Rule
     from ledgerrun.notify.settings import NotifySettings
 
 LEDGER_SUFFIXES = (".csv", ".parquet", ".xlsx")
@@ -164,6 +164,8 @@ class Job:
     @property
     def policy(self) -> Policy:
         """The job's approval policy: ``approval`` (required or not) and its rules."""
+        from ledgerrun.approval_policy import Policy
+
         return Policy(required=self.approval == "required", rules=self.approval_rules)
 
     @property

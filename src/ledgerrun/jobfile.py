@@ -10,7 +10,6 @@ the one way from TARGET and those options to the job a command runs is
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import re
 import string
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledgerrun import money
-from ledgerrun.approval_policy import read_policy
 from ledgerrun.clock import Clock, SystemClock, host_zone, today, valid_zone
 from ledgerrun.errors import ConfigError
 from ledgerrun.job import (
@@ -223,6 +221,8 @@ def load_job_file(
     textfile = _checked_table(doc, "metrics").get("textfile")
     stripe_t = _checked_table(doc, "stripe")
     consent_t = _checked_table(doc, "consent")
+    from ledgerrun.approval_policy import read_policy  # not for a ledger given alone
+
     policy = read_policy(doc, job_t.get("approval"))
     name = job_t.get("name")
     if name is None:
@@ -327,6 +327,8 @@ def name_from_stem(stem: str) -> str:
     slug = full[:MAX_NAME_CHARS].strip("-")
     if slug and stem.isascii() and len(full) <= MAX_NAME_CHARS:
         return slug
+    import hashlib  # not at import: most file names slug cleanly
+
     digest = hashlib.sha256(stem.encode()).hexdigest()
     room = MAX_NAME_CHARS - NAME_HASH_CHARS - 1
     return f"{slug[:room].rstrip('-') or 'ledger'}-{digest[:NAME_HASH_CHARS]}"
