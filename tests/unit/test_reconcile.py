@@ -87,7 +87,7 @@ class World:
 def world(tmp_path: Path) -> World:
     job = Job(name="nightly", ledger=tmp_path / "nightly.csv",
               results=tmp_path / "out" / "nightly.results.csv",
-              journal=tmp_path / "journal.sqlite", run_date=RUN_DATE)  # fmt: skip
+              journal=tmp_path / "journal.sqlite", run_date=RUN_DATE, timezone="UTC")  # fmt: skip
     return World(job, FakeClient(), FakeStore())
 
 
