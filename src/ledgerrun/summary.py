@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledgerrun.clock import iso
 from ledgerrun.vocab import STATUSES, Status
@@ -19,8 +19,7 @@ from ledgerrun.vocab import STATUSES, Status
 TOTAL_KEYS = ("requested", "succeeded", "failed", "unknown", "skipped")
 
 
-@dataclass(frozen=True)
-class Outputs:
+class Outputs(NamedTuple):
     """Where a run's files go: the results, and the summary and report beside them."""
 
     results: Path

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, NamedTuple
 
 import pyarrow as pa
 
@@ -35,8 +35,7 @@ if TYPE_CHECKING:
 _LABEL = re.compile(r"(grand\s+)?totals?(\s.*)?:?|(gesamt)?summe:?|gesamt:?", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class TotalsLine:
+class TotalsLine(NamedTuple):
     """The ledger's totals line: its row, its cells (canonical name -> text) and whether it was
     found by its label ("Total") rather than by having an amount and nothing else."""
 

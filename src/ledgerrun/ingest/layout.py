@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
 
 import pyarrow as pa
 
@@ -39,11 +40,10 @@ AMOUNTS = ("amount", "amount_minor")
 AMOUNT_COLUMNS = (*AMOUNTS, *AMOUNT_PAIR)  # the columns whose cells are money
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """What the job says about the file's columns (see the module docstring)."""
 
-    columns: Mapping[str, str] = field(default_factory=dict)
+    columns: Mapping[str, str] = MappingProxyType({})
     id_parts: tuple[str, ...] = ()
     currency_column: bool = True
     delimiter: str | None = None

@@ -76,7 +76,7 @@ def scan(ledger: Ledger, key: str | None) -> tuple[Ledger, list[Found]]:
                 live = any(p in text for p in facts.LIVE_PREFIXES)
                 found.append(Found(-1, name, redacted(text, key), live))
         cells = {k: redacted(v, key) for k, v in totals.cells.items()}
-        totals = dataclasses.replace(totals, cells=cells)
+        totals = totals._replace(cells=cells)
     problems = [_redact_problem(p, key) for p in ledger.read_problems]
     if not found and totals is ledger.totals and problems == ledger.read_problems:
         return ledger, []

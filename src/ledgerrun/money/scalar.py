@@ -50,10 +50,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Final
+from typing import Final, NamedTuple
 
 from ledgerrun.money.notation import PLAIN, Notation
 from ledgerrun.money.table import EXPONENTS, MAX_MINOR, MAX_MINOR_DIGITS, SCALE, symbol_owners
@@ -152,8 +151,7 @@ def _require_str(text: object) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class _Read:
+class _Read(NamedTuple):
     """What a major amount's text says: digits (whole without leading zeros, decimals without
     trailing zeros), whether it is negative, and its symbol (empty when none)."""
 
