@@ -80,6 +80,23 @@ def test_ascii_ids_never_go_through_python_one_by_one(
     assert validated(f"{HEADER}\n{rows}").ok
 
 
+@pytest.mark.parametrize("tables_from", [0, 10**9])
+def test_an_account_id_is_judged_alike_by_either_check(
+    validated: Validate, monkeypatch: pytest.MonkeyPatch, tables_from: int
+) -> None:
+    """A column under ALNUM_BY_TABLES_FROM rows is checked by a regular expression, a longer
+    one by Arrow's ascii_is_alnum: the same accounts must be refused either way."""
+    from ledgerrun.ingest import rules
+
+    monkeypatch.setattr(rules, "ALNUM_BY_TABLES_FROM", tables_from)
+    accounts = ["acct_1A", "acct_", "acct_1A-2", "acct_1Aé", "acct_1 A", "ACCT_1A", "acc_1A",
+                "acct_1A\u200b", "acct_\u0661", "acct_ab12CD"]  # fmt: skip
+    rows = "".join(f'A{i},"{a}",1,usd\n' for i, a in enumerate(accounts))
+    v = validated(f"{HEADER}\n{rows}")
+    refused = {row for row, column, code in found(v) if column == "account"}
+    assert refused == {3, 4, 5, 6, 7, 8, 9, 10}  # all but the first and last (rows 2 and 11)
+
+
 # --- direction and method ----------------------------------------------------------------------
 
 
