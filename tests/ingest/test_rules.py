@@ -86,12 +86,12 @@ def test_an_account_id_is_judged_alike_by_either_check(
 ) -> None:
     """A column under ALNUM_BY_TABLES_FROM rows is checked by a regular expression, a longer
     one by Arrow's ascii_is_alnum: the same accounts must be refused either way."""
-    from ledgerrun.ingest import rules
+    from ledgerrun.ingest import accounts
 
-    monkeypatch.setattr(rules, "ALNUM_BY_TABLES_FROM", tables_from)
-    accounts = ["acct_1A", "acct_", "acct_1A-2", "acct_1Aé", "acct_1 A", "ACCT_1A", "acc_1A",
+    monkeypatch.setattr(accounts, "ALNUM_BY_TABLES_FROM", tables_from)
+    ids = ["acct_1A", "acct_", "acct_1A-2", "acct_1Aé", "acct_1 A", "ACCT_1A", "acc_1A",
                 "acct_1A\u200b", "acct_\u0661", "acct_ab12CD"]  # fmt: skip
-    rows = "".join(f'A{i},"{a}",1,usd\n' for i, a in enumerate(accounts))
+    rows = "".join(f'A{i},"{a}",1,usd\n' for i, a in enumerate(ids))
     v = validated(f"{HEADER}\n{rows}")
     refused = {row for row, column, code in found(v) if column == "account"}
     assert refused == {3, 4, 5, 6, 7, 8, 9, 10}  # all but the first and last (rows 2 and 11)

@@ -14,12 +14,12 @@ from collections.abc import Callable
 import pyarrow as pa
 
 from ledgerrun import compute as pc
-from ledgerrun.ingest import amounts, control, identity, limits, rules, secret_cells
+from ledgerrun.control_total import ControlTotal
+from ledgerrun.ingest import accounts, amounts, control, identity, limits, rules, secret_cells
 from ledgerrun.ingest.layout import AMOUNT_COLUMNS
 from ledgerrun.ingest.read import CELL_CODES, THREADED_FROM, Ledger, give_back
 from ledgerrun.ingest.validation import Collector, Validation, in_order
 from ledgerrun.job import Job
-from ledgerrun.summary import ControlTotal
 from ledgerrun.vocab import Problem
 
 __all__ = [
@@ -74,7 +74,7 @@ def validate(ledger: Ledger, job: Job, *, platform_id: str | None = None) -> Val
     def other_core() -> amounts.Sources:
         parsed = part(0, split)
         if "account" in have:
-            rules.check_accounts(account, out, platform_id)
+            accounts.check_accounts(account, out, platform_id)
         return parsed
 
     if n >= THREADED_FROM:
@@ -188,7 +188,9 @@ def blocking_problems(validation: Validation) -> list[Problem]:
 def flag_platform_account(validation: Validation, platform_id: str) -> int:
     """bad_account on rows naming the platform itself (known once the API has been asked)."""
     mask = pc.and_(validation.valid, pc.equal(validation.account, platform_id))
-    return validation.flag(mask, "account", "bad_account", validation.account, rules.platform_word)
+    return validation.flag(
+        mask, "account", "bad_account", validation.account, accounts.platform_word
+    )
 
 
 def check(job: Job, *, platform_id: str | None = None) -> Validation:
