@@ -61,6 +61,7 @@ LAYERS: dict[str, str] = {
             "events",
             "money",
             "summary",
+            "control_total",
             "job",
             "jobfile",
             "jobreading",

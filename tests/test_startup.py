@@ -199,15 +199,16 @@ def test_an_offline_command_loads_no_journal_online_web_or_other_commands_module
     """A bare CSV ledger checked offline: the file is read and validated, and nothing of the
     journal (none is opened), pre-flight, the guard, the Stripe shapes, the run's events, the
     web application's records, the Python API, notifications, a spreadsheet's readers,
-    approval rules (a ledger given alone has none; a job file's are read) or another command is
-    imported."""
+    approval rules (a ledger given alone has none; a job file's are read), a run's summary or
+    another command is imported."""
     from tests.helpers.constants import SAMPLES
 
     ledger = str(SAMPLES / "adjustments.csv")
     code, heavy, err, own = _loaded([command, "--offline", ledger], tmp_path)
     assert code == 0 and heavy == {"pyarrow"}, err
     assert f"ledgerrun.cli.{command}" in own and "ledgerrun.ingest.validate" in own
-    assert own & (NEVER_OWN[f"{command} --offline"] | {"ledgerrun.approval_policy"}) == set()
+    alone = {"ledgerrun.approval_policy", "ledgerrun.summary"}  # no rules, no run to sum up
+    assert own & (NEVER_OWN[f"{command} --offline"] | alone) == set()
 
 
 def test_the_lazy_commands_are_the_groups_commands() -> None:

@@ -24,11 +24,11 @@ import pyarrow as pa
 
 from ledgerrun import compute as pc
 from ledgerrun import money
+from ledgerrun.control_total import ControlTotal
 from ledgerrun.ingest.amounts import Amounts, notation
 from ledgerrun.ingest.read import Ledger
 from ledgerrun.ingest.validation import Collector
 from ledgerrun.job import Job
-from ledgerrun.summary import ControlTotal
 from ledgerrun.vocab import shown
 
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from ledgerrun import compute as pc
+from ledgerrun.control_total import ControlTotal
 from ledgerrun.errors import ExitCode
 from ledgerrun.ingest.read import Ledger
-from ledgerrun.summary import ControlTotal
 from ledgerrun.vocab import Problem, shown
 
 Word = Callable[[str, int], str]

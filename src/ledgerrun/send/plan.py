@@ -24,9 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ledgerrun.control_total import ControlTotal
 from ledgerrun.errors import ExitCode
 from ledgerrun.send.prepare import Prepared
-from ledgerrun.summary import ControlTotal
 from ledgerrun.vocab import Direction, money_text
 
 if TYPE_CHECKING:  # the Stripe SDK is imported only by commands that send
