@@ -29,6 +29,27 @@ def test_scrub_keeps_only_the_kind_and_last_four() -> None:
     assert scrub("postgresql://app:s3cret@db/x") == "postgresql://app:…@db/x"
 
 
+def test_scrub_skips_only_lines_its_patterns_would_leave_alone() -> None:
+    """A line with no key, database URL or control character is returned as it is without the
+    patterns; every line, chosen at random from the characters that matter, comes out as the
+    three patterns make it."""
+    import random
+
+    from ledgerrun.scrub import _patterns
+
+    key, url, control = _patterns()
+
+    def by_the_patterns(text: str) -> str:
+        text = key.sub(lambda m: f"{m.group(1)}…{m.group(2)}", text)
+        text = url.sub(r"\1…@", text)
+        return control.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+    pieces = ["sk_test_", "rk_live_", "k_", "postgres://u:p@h", "postgresql://", "ab12", " "]
+    pieces += ["\t", "\n", "\x00", "\x1b", "\x7f", "\u00e9", "\u200b", "\u2028", "@", ":"]
+    lines = ["".join(random.choices(pieces, k=random.randint(0, 8))) for _ in range(3000)]
+    assert [scrub(line) for line in lines] == [by_the_patterns(line) for line in lines]
+
+
 def test_json_log_lines_and_fields() -> None:
     stream = io.StringIO()
     log = JsonLog(stream, now=FakeClock().now)
