@@ -76,6 +76,7 @@ class Summary:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data["control_total"] = None if self.control_total is None else self.control_total._asdict()
         data["started_at"] = iso(self.started_at)
         data["ended_at"] = iso(self.ended_at)
         return data

@@ -23,6 +23,7 @@ import dataclasses
 import os
 import re
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import pyarrow as pa
 
@@ -56,9 +57,8 @@ def redacted(text: str, key: str | None = None) -> str:
     return _SHAPE.sub(lambda m: facts.redact(m.group(0)), text)
 
 
-@dataclasses.dataclass(frozen=True)
-class Found:
-    index: int  # the row's place in the ledger; -1 for the totals line
+class Found(NamedTuple):
+    place: int  # the row's place in the ledger; -1 for the totals line
     name: str  # the column, as the ledger names it (canonical or as written)
     value: str  # the cell, redacted
     live: bool  # a live key (or the key in use is live)
@@ -85,7 +85,7 @@ def scan(ledger: Ledger, key: str | None) -> tuple[Ledger, list[Found]]:
     clean = dataclasses.replace(
         ledger, table=table, extras=extras, totals=totals, read_problems=problems, parts=parts
     )
-    return clean, sorted(found, key=lambda f: f.index % (ledger.num_rows + 1))
+    return clean, sorted(found, key=lambda f: f.place % (ledger.num_rows + 1))
 
 
 def flag(out: Collector, found: list[Found]) -> list[Problem]:
@@ -99,7 +99,7 @@ def flag(out: Collector, found: list[Found]) -> list[Problem]:
     for cell in found:
         kind = "a live Stripe key" if cell.live else "a Stripe secret key"
         totals = ledger.totals
-        at = totals.row if cell.index < 0 and totals is not None else rows[cell.index].as_py()
+        at = totals.row if cell.place < 0 and totals is not None else rows[cell.place].as_py()
         added.append(
             Problem.make(
                 at,
@@ -111,7 +111,7 @@ def flag(out: Collector, found: list[Found]) -> list[Problem]:
                 "logs and Stripe).",
             )
         )
-    rows = (cell.index for cell in found if cell.index >= 0)
+    rows = (cell.place for cell in found if cell.place >= 0)
     out.invalidate(marked(ledger.num_rows, rows))
     out.problems.extend(added)
     return added
