@@ -36,7 +36,8 @@ DIRECTIONS = ("debit", "credit")
 ON_INVALID = ("abort", "skip")
 APPROVALS = ("none", "required")
 LIMITS = ("test", "live", "off")
-VERSION_RE = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?")
+# Patterns only some jobs need are kept as text: re compiles (and caches) one when first used.
+VERSION_PATTERN = r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?"  # a Stripe-Version, when a job pins one
 CANONICAL_COLUMNS = (
     "adjustment_id",
     "account",
@@ -64,7 +65,7 @@ DELIMITERS = {
     "pipe": "|",
 }
 # A date format: day, month and year, each once, between one separator: "MM/DD/YYYY".
-DATE_FORMAT_RE = re.compile(
+DATE_FORMAT_PATTERN = (
     r"(?P<a>YYYY|YY|MMM|MM|M|DD|D)(?P<sep>[/.\- ])(?P<b>YYYY|YY|MMM|MM|M|DD|D)"
     r"(?P=sep)(?P<c>YYYY|YY|MMM|MM|M|DD|D)"
 )
@@ -229,7 +230,7 @@ def check_choices(job: Job) -> Job:
         raise ConfigError(f'\'stripe.limits\' must be "test", "live" or "off", not {s.limits!r}')
     if not 0 < s.rate_share <= 1:
         raise ConfigError("'stripe.rate_share' must be above 0 and at most 1 (0.8: 80%)")
-    if s.api_version is not None and not VERSION_RE.fullmatch(s.api_version):
+    if s.api_version is not None and not re.fullmatch(VERSION_PATTERN, s.api_version):
         raise ConfigError(
             f"'stripe.api_version' must be a Stripe API version such as \"2026-10-28.endive\", "
             f"not {s.api_version!r}"

@@ -9,6 +9,7 @@ delimiter, the decimal mark and the format of dates in id parts. Every mistake i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ from ledgerrun.errors import ConfigError
 from ledgerrun.job import (
     AMOUNT_PAIR,
     CANONICAL_COLUMNS,
-    DATE_FORMAT_RE,
+    DATE_FORMAT_PATTERN,
     DECIMAL_MARKS,
     DELIMITERS,
     NEGATIVES,
@@ -120,7 +121,7 @@ def reading_of(raw: Mapping[str, Any], parts: tuple[str, ...]) -> Reading:
 
 
 def _date_format(text: str) -> str:
-    found = DATE_FORMAT_RE.fullmatch(text.strip().upper())
+    found = re.fullmatch(DATE_FORMAT_PATTERN, text.strip().upper())
     kinds = sorted(found[k][0] for k in "abc") if found else []
     if kinds != ["D", "M", "Y"]:
         raise ConfigError(

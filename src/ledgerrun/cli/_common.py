@@ -286,7 +286,7 @@ def max_problems_option(fn: F) -> F:
     )(fn)
 
 
-_DURATION = re.compile(r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?")
+_DURATION = r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?"  # compiled when first used
 MAX_WAIT_S = 24 * 3600
 
 
@@ -294,7 +294,7 @@ def _parse_duration(ctx: click.Context, param: click.Parameter, value: str | Non
     """A duration as people write it: ``30m``, ``2h``, ``90s``, ``1h30m``; in seconds."""
     if value is None:
         return None
-    found = _DURATION.fullmatch(value.strip().lower())
+    found = re.fullmatch(_DURATION, value.strip().lower())
     if not value.strip() or found is None:
         raise click.BadParameter(f"expected a duration such as 30m, 2h or 90s, got {value!r}")
     seconds = sum(int(found[u] or 0) * n for u, n in (("h", 3600), ("m", 60), ("s", 1)))

@@ -31,7 +31,7 @@ import pyarrow as pa
 from ledgerrun import compute as pc
 from ledgerrun.ingest import identity
 from ledgerrun.ingest.validation import Collector
-from ledgerrun.job import DATE_FORMAT_RE
+from ledgerrun.job import DATE_FORMAT_PATTERN
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?"
@@ -65,7 +65,7 @@ class _Format:
 
     @classmethod
     def of(cls, text: str) -> _Format:
-        found = DATE_FORMAT_RE.fullmatch(text.upper())
+        found = re.fullmatch(DATE_FORMAT_PATTERN, text.upper())
         if found is None:
             raise ValueError(f"not a date format: {text!r}")
         tokens = (found["a"], found["b"], found["c"])
