@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pyarrow as pa
 
@@ -88,8 +88,7 @@ def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values
 
 
-@dataclass
-class Amounts:
+class Amounts(NamedTuple):
     """Each row's amount (absolute minor units; null where it was refused) and direction
     (``debit``/``credit``, or a bad direction's own text), and where each amount came from:
     (column, rows, texts) for the messages of the limits."""
