@@ -127,7 +127,7 @@ def _redact_problem(problem: Problem, key: str | None) -> Problem:
     value, message = redacted(problem.value, key), redacted(problem.message, key)
     if (value, message) == (problem.value, problem.message):
         return problem
-    return dataclasses.replace(problem, value=value, message=message)
+    return problem._replace(value=value, message=message)
 
 
 def _redact_table(table: pa.Table, key: str | None, found: list[Found]) -> pa.Table:
