@@ -12,7 +12,6 @@ import functools
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,20 +25,22 @@ if TYPE_CHECKING:  # the job and its file's reader are loaded by the commands th
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass
 class Output:
-    """The global options: how to log, and how much; plus what the log lines name."""
+    """The global options: how to log, and how much; plus what the log lines name. (Plain
+    classes, these two: state set as a command goes, made on every command's start, where a
+    dataclass would compile its methods first.)"""
 
-    log_format: str = "text"
-    verbose: int = 0
+    def __init__(self, log_format: str = "text", verbose: int = 0) -> None:
+        self.log_format = log_format
+        self.verbose = verbose
 
 
-@dataclass
 class Context:
     """What an error line should name, once known (job and run)."""
 
-    job: str | None = None
-    run_id: str | None = None
+    def __init__(self) -> None:
+        self.job: str | None = None
+        self.run_id: str | None = None
 
 
 CONTEXT = Context()
