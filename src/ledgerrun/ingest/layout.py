@@ -20,7 +20,6 @@ to the extras, and a composite id leaves any ``adjustment_id`` column to them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
@@ -72,8 +71,7 @@ class Layout(NamedTuple):
         return ("adjustment_id", "account")
 
 
-@dataclass
-class Grid:
+class Grid(NamedTuple):
     """A file's header and the text of its data rows, before columns are matched to names.
 
     ``table`` has one string column per header cell, in order; ``rows`` numbers its rows (None:
@@ -85,9 +83,9 @@ class Grid:
     header_row: int
     table: pa.Table
     rows: pa.Array | None = None
-    problems: list[Problem] = field(default_factory=list)
-    typed: dict[tuple[int, int], Typed] = field(default_factory=dict)  # (row, column index)
-    head: list[tuple[int, list[str]]] = field(default_factory=list)
+    problems: Sequence[Problem] = ()
+    typed: Mapping[tuple[int, int], Typed] = MappingProxyType({})  # (row, column index)
+    head: Sequence[tuple[int, list[str]]] = ()
 
 
 # --- which column is which ---------------------------------------------------------------------

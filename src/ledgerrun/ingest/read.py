@@ -325,13 +325,13 @@ def _arrange(path: Path, grid: Grid, layout: Layout) -> Ledger:
         rows=rows,
         headers=shown,
         unmapped=unmapped,
-        read_problems=grid.problems,
+        read_problems=list(grid.problems),
         order=order,
         header_row=grid.header_row,
         parts=parts,
         layout=layout,
-        head=grid.head,
-        typed=grid.typed,
+        head=list(grid.head),
+        typed=dict(grid.typed),
     )
     return footing.set_aside(ledger)
 
