@@ -146,7 +146,7 @@ def _stat(path: Path) -> tuple[int, int] | None:
     return (found.st_size, found.st_mtime_ns)
 
 
-@dataclass
+@dataclass(eq=False)  # Arrow columns have no == that means "equal"
 class Ledger:
     """A ledger read into memory.
 

@@ -20,7 +20,7 @@ Word = Callable[[str, int], str]
 escaped, cut to 80 characters) and the row's index in the ledger."""
 
 
-@dataclass
+@dataclass(eq=False)  # Arrow columns have no == that means "equal"
 class Validation:
     """The outcome of validating a ledger: its problems and its normalised columns.
 
