@@ -25,8 +25,7 @@ application and ``ledgerrun run`` ask :func:`standing` whether they suffice.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ledgerrun import money
 from ledgerrun.errors import ConfigError
@@ -36,8 +35,7 @@ MAX_APPROVERS = 10
 DECISIONS = ("approved", "rejected", "sent_back")
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """Above ``above_minor`` (minor units of ``currency``) moved, ``approvers`` people approve."""
 
     above_minor: int
@@ -57,8 +55,7 @@ class Rule:
         return f"above {self.above_text} moved (debits plus credits): {people}"
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """Whether every batch needs an approver, and the rules by amount."""
 
     required: bool = False
@@ -116,8 +113,7 @@ class Decision(Protocol):
     def totals(self) -> dict[str, Any]: ...
 
 
-@dataclass(frozen=True)
-class Standing:
+class Standing(NamedTuple):
     """A batch under its policy: how many approvers it needs, who has approved it (distinct,
     not its uploader, for the totals it has now), and whether a rejection or send-back ended it.
     ``stale`` are approvers whose approval was given for other totals (the plan changed)."""

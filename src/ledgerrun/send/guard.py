@@ -35,7 +35,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ledgerrun.clock import Clock
 from ledgerrun.errors import StripeError
@@ -53,8 +53,7 @@ SWEEP = "sweep"  # the store's mark that it has listed every connected account o
 ACCOUNTS = "accounts"  # the listing of the platform's connected accounts (during a sweep)
 
 
-@dataclass(frozen=True)
-class Want:
+class Want(NamedTuple):
     """What a row would send, for comparing with what Stripe holds."""
 
     key: str
@@ -95,8 +94,7 @@ def seen_from(movement: Movement) -> Seen | None:
     )
 
 
-@dataclass(frozen=True)
-class Listing:
+class Listing(NamedTuple):
     name: str
     fetch: Callable[[int], Iterator[Movement]]  # created_gte -> objects, newest first
 

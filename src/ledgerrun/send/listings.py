@@ -20,8 +20,7 @@ A charge is taken as a debit by its ``source_transfer`` and ledgerrun's metadata
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ledgerrun.errors import RefusedError
 from ledgerrun.metadata_keys import META_ACCOUNT
@@ -35,8 +34,7 @@ if TYPE_CHECKING:  # the Stripe SDK is imported only by commands that send
 _ACCOUNT_ID = re.compile(r"acct_[A-Za-z0-9]+")
 
 
-@dataclass(frozen=True)
-class AccountBooks:
+class AccountBooks(NamedTuple):
     """One connected account's transfers (all of them, as listed) and the platform's charges
     that are its debits by charge (ledgerrun's, and any other its transfers name)."""
 

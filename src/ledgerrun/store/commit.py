@@ -30,16 +30,14 @@ import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledgerrun.errors import JournalError
 
 Statement = tuple[str, Sequence[Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class Write:
+class Write(NamedTuple):
     """Statements committed together; applied when the last one's row count is above zero."""
 
     doing: str  # what it does, for an error message ("record the intent of adjustment ...")

@@ -8,7 +8,7 @@ import datetime as dt
 import email.utils
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import stripe
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError, ProxyError
@@ -19,8 +19,7 @@ from ledgerrun import errors
 # --- the error table ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """What a failed request came back with, reduced to what decides its fate."""
 
     status: int | None  # None: no answer at all

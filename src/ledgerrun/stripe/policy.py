@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """How many times to try one request, and how long to wait between tries (seconds)."""
 
     max_attempts: int = 6

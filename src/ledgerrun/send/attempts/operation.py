@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from ledgerrun.errors import StripeError
 from ledgerrun.stripe.client import Client, SentCount
@@ -44,8 +43,7 @@ class Record(Protocol):
     def run_id(self) -> str | None: ...
 
 
-@dataclass(frozen=True)
-class Stamp:
+class Stamp(NamedTuple):
     """When a new attempt is made: on our clock, on Stripe's (by the offset read from its
     answers), and by which command."""
 

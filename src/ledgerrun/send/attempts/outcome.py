@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from ledgerrun.send.attempts.operation import Record
 from ledgerrun.store.model import PENDING
@@ -17,8 +16,7 @@ STOPPED_IN_FLIGHT = (
 )
 
 
-@dataclass(frozen=True)
-class Outcome(Generic[A]):
+class Outcome(NamedTuple, Generic[A]):
     """What became of one attempt (or of a task the engine never started)."""
 
     status: Status
