@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, overload
+from typing import Any, BinaryIO, overload
 
 import pyarrow as pa
 
@@ -116,10 +116,47 @@ class OutcomeLog(Mapping[int, RowOutcome]):
 
 
 class Outcomes(Sequence[RowOutcome]):
-    """Every row's outcome in ledger order (see the module docstring)."""
+    """Every row's outcome in ledger order (see the module docstring). Once the run's rows are
+    made from them, :meth:`set_aside` moves them to a temporary file until they are asked for."""
 
     def __init__(self, table: pa.Table) -> None:
-        self.table = table.select(list(FIELDS))
+        self._table: pa.Table | None = table.select(list(FIELDS))
+        self._rows = int(table.num_rows)
+        self._aside: BinaryIO | None = None
+
+    @property
+    def table(self) -> pa.Table:
+        """The outcomes' columns, read back from the temporary file if they were set aside."""
+        if self._table is None:
+            assert self._aside is not None
+            self._aside.seek(0)
+            with pa.ipc.open_stream(self._aside) as reader:
+                self._table = reader.read_all()
+        return self._table
+
+    def set_aside(self) -> None:
+        """Keep the columns in a temporary file (gone once this is), out of memory until
+        :attr:`table` is read again: at 200,000 rows they are 30 MB that the run's peak, which
+        comes later, no longer holds (docs/benchmarks.md, "Memory"). In memory where no
+        temporary file can be written."""
+        import contextlib
+        import tempfile
+
+        if self._table is None:
+            return
+        if self._aside is not None:  # read back since: the file holds them still
+            self._table = None
+            return
+        try:
+            with contextlib.ExitStack() as opened:
+                aside = opened.enter_context(tempfile.TemporaryFile(prefix="ledgerrun-"))
+                with pa.ipc.new_stream(aside, self._table.schema) as writer:
+                    writer.write_table(self._table)
+                aside.flush()
+                opened.pop_all()  # open while this object lives, and deleted with it
+        except OSError:  # no room for a temporary file: they stay in memory
+            return
+        self._aside, self._table = aside, None
 
     @classmethod
     def of(cls, outcomes: Iterable[RowOutcome]) -> Outcomes:
@@ -150,7 +187,7 @@ class Outcomes(Sequence[RowOutcome]):
         return self.table.column(name)
 
     def __len__(self) -> int:
-        return int(self.table.num_rows)
+        return self._rows
 
     @overload
     def __getitem__(self, index: int) -> RowOutcome: ...

@@ -300,7 +300,10 @@ def send(
 def recorded(result: RunResult, store: Store, record: Run) -> None:
     """Keep the run's own record in the store, and decide what its files hold."""
     job = result.job
-    own = records.overlay(results_table(result.prepared, result.outcomes), store, job.id_prefix)
+    made = results_table(result.prepared, result.outcomes)
+    result.outcomes.set_aside()  # the rows hold them now: out of memory until asked for
+    own = records.overlay(made, store, job.id_prefix)
+    del made
     result.table = own
     summary = result.summary.to_json()
     records.keep(store, record.run_id, own, summary)
