@@ -1,11 +1,13 @@
-"""A run's outcomes, set aside in a temporary file once its rows are made from them, read back
-the same when asked for."""
+"""A run's outcomes: merged from those decided and those sent into ledger order; set aside in a
+temporary file once its rows are made from them, and read back the same when asked for."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from ledgerrun.send.outcomes import Outcomes
+import pytest
+
+from ledgerrun.send.outcomes import OutcomeLog, Outcomes
 from ledgerrun.vocab import RowOutcome
 
 T0 = dt.datetime(2026, 11, 26, 2, 14, 7, 123456, tzinfo=dt.UTC)
@@ -35,3 +37,17 @@ def test_no_outcomes_set_aside_are_no_outcomes() -> None:
     outcomes = Outcomes.of([])
     outcomes.set_aside()
     assert len(outcomes) == 0 and list(outcomes) == [] and outcomes.table.num_rows == 0
+
+
+def test_outcomes_decided_and_sent_are_merged_in_ledger_order_and_taken_from_the_log() -> None:
+    log = OutcomeLog()
+    for index in (3, 0):  # attempts end in any order
+        log.add(index, GIVEN[index])
+    decided: list[RowOutcome | None] = [None, GIVEN[1], GIVEN[2], None]
+    merged = Outcomes.merged(4, decided, log)
+    assert list(merged) == GIVEN
+    assert len(log) == 0  # the log keeps nothing once taken, nor anything added later
+    log.add(1, GIVEN[1])
+    assert len(log) == 0
+    with pytest.raises(AssertionError, match=r"rows without exactly one outcome: \[3\]"):
+        Outcomes.merged(4, [GIVEN[0], GIVEN[1], GIVEN[2], None], OutcomeLog())

@@ -273,7 +273,7 @@ def send(
     """Send what the decisions left to send; every row gets its outcome."""
     rows = prepared.validation.rows
     if not plan.lanes or session is None:
-        return Sent(Outcomes.merged(rows, plan.outcomes, OutcomeLog().table()), [], 0, 0.0)
+        return Sent(Outcomes.merged(rows, plan.outcomes, OutcomeLog()), [], 0, 0.0)
     executor = Executor(
         job=record.job,
         run_id=record.run_id,
@@ -293,7 +293,8 @@ def send(
         # No thread writes to the store once this returns. After a hard stop the threads still
         # waiting for Stripe are not waited for: they end with the command.
         executor.close(timeout=1.0 if hard_stop is not None and hard_stop.is_set() else 30.0)
-    outcomes = Outcomes.merged(rows, plan.outcomes, log.table())
+    outcomes = Outcomes.merged(rows, plan.outcomes, log)
+    give_back()  # what the sending threads freed, before the run is summed up
     return Sent(outcomes, list(executor.notes), plan.sending, executor.sending_s)
 
 
