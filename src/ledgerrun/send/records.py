@@ -77,10 +77,13 @@ def keep(store: Journal, run_id: str, table: pa.Table, summary: dict[str, Any]) 
 def _write_parquet(table: pa.Table, file: BinaryIO) -> None:
     """``table`` into ``file`` as Parquet, left open at its start: in row groups of a chunk
     (the writer holds one group's pages at a time), compressed with zstd (any Parquet reader
-    reads it, and snappy, which earlier versions kept)."""
+    reads it, and snappy, which earlier versions kept), without dictionary pages. A dictionary
+    pays only for columns of few values, which zstd shrinks as well without one; for the
+    others the writer grew a table of values per column before giving up on it: 10 MB more at
+    the run's peak, and a file a third larger (10.4 MB against 7.7 at 200,000 rows)."""
     import pyarrow.parquet as pq
 
-    pq.write_table(table, file, row_group_size=CHUNK, compression="zstd")
+    pq.write_table(table, file, row_group_size=CHUNK, compression="zstd", use_dictionary=False)
     file.seek(0)
 
 
