@@ -4,6 +4,8 @@ temporary file once its rows are made from them, and read back the same when ask
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +53,12 @@ def test_outcomes_decided_and_sent_are_merged_in_ledger_order_and_taken_from_the
     assert len(log) == 0
     with pytest.raises(AssertionError, match=r"rows without exactly one outcome: \[3\]"):
         Outcomes.merged(4, [GIVEN[0], GIVEN[1], GIVEN[2], None], OutcomeLog())
+
+
+def test_outcomes_stay_in_memory_where_no_temporary_file_can_be_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    outcomes = Outcomes.of(GIVEN)
+    outcomes.set_aside()
+    assert outcomes._table is not None and list(outcomes) == GIVEN
