@@ -181,8 +181,11 @@ class Outcomes(Sequence[RowOutcome]):
     def merged(cls, rows: int, decided: Sequence[RowOutcome | None], sent: OutcomeLog) -> Outcomes:
         """The outcomes of ``rows`` ledger rows: those decided before sending (None: sent) and
         those of the rows sent, taken from their log. Every row must have exactly one. They are
-        put in ledger order a column at a time, each let go of once copied: the whole table
-        copied at once held it twice (30 MB more at 200,000 rows, at the end of sending)."""
+        put in ledger order a column at a time, each let go of (and given back) once copied:
+        the whole table copied at once held it twice, 40 MB more at 200,000 rows at the end of
+        sending (the log's small batches freed are no room for a whole column's copy)."""
+        from ledgerrun.ingest.read import give_back
+
         known = [(i, o) for i, o in enumerate(decided) if o is not None]
         batches = [record_batch(known[n : n + BATCH]) for n in range(0, len(known), BATCH)]
         every = pa.concat_tables([pa.Table.from_batches(batches, schema=SCHEMA), sent.taken()])
@@ -190,7 +193,10 @@ class Outcomes(Sequence[RowOutcome]):
         order = pc.sort_indices(every.column("index"))
         columns = dict(zip(every.column_names, every.columns, strict=True))
         del every
-        ordered = {name: pc.take(columns.pop(name), order) for name in SCHEMA.names}
+        ordered = {}
+        for name in SCHEMA.names:
+            ordered[name] = pc.take(columns.pop(name), order)
+            give_back()
         every = pa.table(ordered, schema=SCHEMA)
         expected = pa.array(range(rows), pa.int64())
         if every.num_rows != rows or not every.column("index").combine_chunks().equals(expected):
