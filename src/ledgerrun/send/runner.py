@@ -305,6 +305,7 @@ def recorded(result: RunResult, store: Store, record: Run) -> None:
     result.outcomes.set_aside()  # the rows hold them now: out of memory until asked for
     own = records.overlay(made, store, job.id_prefix)
     del made
+    give_back()  # the outcomes and the overlay's work, before the rows are written
     result.table = own
     summary = result.summary.to_json()
     records.keep(store, record.run_id, own, summary)
