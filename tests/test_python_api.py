@@ -182,10 +182,16 @@ def test_a_run_then_a_rerun_never_debits_twice(tmp_path: Path, sandbox: SandboxS
     ledger = frame_of(ROWS)
     first = ledgerrun.run(job, ledger, date=RUN_DATE)
     assert first.exit_code == ExitCode.OK and first.summary.sent_now == 4
+    # each row's outcome, read back from the file the run set them aside in
+    ids = list(zip(first.results["transfer_id"], first.results["payment_id"], strict=True))
+    assert [(o.transfer_id or "", o.payment_id or "") for o in first.outcomes] == ids
+    assert [o.status for o in first.outcomes] == ["succeeded"] * 4
+    assert all(i != ("", "") for i in ids)
     after_first = state(sandbox.url)
     again = ledgerrun.run(job, ledger, date=RUN_DATE)
     assert again.exit_code == ExitCode.OK
     assert (again.summary.sent_now, again.summary.done_earlier) == (0, 4)
+    assert [o.earlier for o in again.outcomes] == [True] * 4
     assert list(again.results["transfer_id"]) == list(first.results["transfer_id"])
     # the same DataFrame as another job, with a journal of its own: Stripe's books still say done
     elsewhere = ledgerrun.run(

@@ -191,17 +191,16 @@ def test_a_parquet_file_is_kept_as_it_is_from_bytes_or_a_file_and_older_copies_r
 
     def kept(run_id: str, name: str) -> bytes:
         with store._tx("read a kept file") as conn:  # type: ignore[attr-defined]
-            sql = "SELECT data, size FROM run_files WHERE run_id = ? AND name = ?"
-            data, size = conn.execute(sql, (run_id, name)).fetchone()
-        assert size == len(parquet if name == "rows.parquet" else text)
+            sql = "SELECT data FROM run_files WHERE run_id = ? AND name = ?"
+            (data,) = conn.execute(sql, (run_id, name)).fetchone()
         return bytes(data)
 
     assert kept("run-1", "rows.parquet") == parquet  # not compressed again
     assert zlib.decompress(kept("run-1", "results.csv")) == text
     with store._tx("keep a file as 2.x did", write=True) as conn:  # type: ignore[attr-defined]
         conn.execute(
-            "INSERT INTO run_files (run_id, name, data, size) VALUES (?, ?, ?, ?)",
-            ("run-old", "rows.parquet", zlib.compress(parquet, 6), len(parquet)),
+            "INSERT INTO run_files (run_id, name, data) VALUES (?, ?, ?)",
+            ("run-old", "rows.parquet", zlib.compress(parquet, 6)),
         )
     assert store.run_file("run-old", "rows.parquet") == parquet
 

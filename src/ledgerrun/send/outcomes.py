@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, overload
+from typing import Any, BinaryIO, overload
 
 import pyarrow as pa
 
@@ -71,6 +71,16 @@ class OutcomeLog(Mapping[int, RowOutcome]):
             self._flush()
             return pa.Table.from_batches(self._batches, schema=SCHEMA)
 
+    def taken(self) -> pa.Table:
+        """Every outcome, as :meth:`table`, and none left here (nothing more is kept): the
+        caller holds the only copy, and lets go of it as it pleases."""
+        with self._lock:
+            self._flush()
+            batches, self._batches = self._batches, []
+            self._positions = None
+            self._closed = True
+        return pa.Table.from_batches(batches, schema=SCHEMA)
+
     def held(self, indices: pa.Array) -> pa.Array:
         """Per index of ``indices``: whether its outcome is here."""
         return pc.is_in(indices, value_set=self.table().column("index").combine_chunks())
@@ -116,10 +126,47 @@ class OutcomeLog(Mapping[int, RowOutcome]):
 
 
 class Outcomes(Sequence[RowOutcome]):
-    """Every row's outcome in ledger order (see the module docstring)."""
+    """Every row's outcome in ledger order (see the module docstring). Once the run's rows are
+    made from them, :meth:`set_aside` moves them to a temporary file until they are asked for."""
 
     def __init__(self, table: pa.Table) -> None:
-        self.table = table.select(list(FIELDS))
+        self._table: pa.Table | None = table.select(list(FIELDS))
+        self._rows = int(table.num_rows)
+        self._aside: BinaryIO | None = None
+
+    @property
+    def table(self) -> pa.Table:
+        """The outcomes' columns, read back from the temporary file if they were set aside."""
+        if self._table is None:
+            assert self._aside is not None
+            self._aside.seek(0)
+            with pa.ipc.open_stream(self._aside) as reader:
+                self._table = reader.read_all()
+        return self._table
+
+    def set_aside(self) -> None:
+        """Keep the columns in a temporary file (gone once this is), out of memory until
+        :attr:`table` is read again: at 200,000 rows they are 30 MB that the run's peak, which
+        comes later, no longer holds (docs/benchmarks.md, "Memory"). In memory where no
+        temporary file can be written."""
+        import contextlib
+        import tempfile
+
+        if self._table is None:
+            return
+        if self._aside is not None:  # read back since: the file holds them still
+            self._table = None
+            return
+        try:
+            with contextlib.ExitStack() as opened:
+                aside = opened.enter_context(tempfile.TemporaryFile(prefix="ledgerrun-"))
+                with pa.ipc.new_stream(aside, self._table.schema) as writer:
+                    writer.write_table(self._table)
+                aside.flush()
+                opened.pop_all()  # open while this object lives, and deleted with it
+        except OSError:  # no room for a temporary file: they stay in memory
+            return
+        self._aside, self._table = aside, None
 
     @classmethod
     def of(cls, outcomes: Iterable[RowOutcome]) -> Outcomes:
@@ -131,14 +178,26 @@ class Outcomes(Sequence[RowOutcome]):
         return cls(pa.Table.from_batches(batches, schema=SCHEMA))
 
     @classmethod
-    def merged(cls, rows: int, decided: Sequence[RowOutcome | None], sent: pa.Table) -> Outcomes:
+    def merged(cls, rows: int, decided: Sequence[RowOutcome | None], sent: OutcomeLog) -> Outcomes:
         """The outcomes of ``rows`` ledger rows: those decided before sending (None: sent) and
-        those of the rows sent (a table of :data:`SCHEMA`). Every row must have exactly one."""
+        those of the rows sent, taken from their log. Every row must have exactly one. They are
+        put in ledger order a column at a time, each let go of (and given back) once copied:
+        the whole table copied at once held it twice, 40 MB more at 200,000 rows at the end of
+        sending (the log's small batches freed are no room for a whole column's copy)."""
+        from ledgerrun.ingest.read import give_back
+
         known = [(i, o) for i, o in enumerate(decided) if o is not None]
         batches = [record_batch(known[n : n + BATCH]) for n in range(0, len(known), BATCH)]
-        every = pa.concat_tables([pa.Table.from_batches(batches, schema=SCHEMA), sent])
+        every = pa.concat_tables([pa.Table.from_batches(batches, schema=SCHEMA), sent.taken()])
+        del batches
         order = pc.sort_indices(every.column("index"))
-        every = pc.take(every, order)
+        columns = dict(zip(every.column_names, every.columns, strict=True))
+        del every
+        ordered = {}
+        for name in SCHEMA.names:
+            ordered[name] = pc.take(columns.pop(name), order)
+            give_back()
+        every = pa.table(ordered, schema=SCHEMA)
         expected = pa.array(range(rows), pa.int64())
         if every.num_rows != rows or not every.column("index").combine_chunks().equals(expected):
             seen = set(every.column("index").to_pylist())
@@ -150,7 +209,7 @@ class Outcomes(Sequence[RowOutcome]):
         return self.table.column(name)
 
     def __len__(self) -> int:
-        return int(self.table.num_rows)
+        return self._rows
 
     @overload
     def __getitem__(self, index: int) -> RowOutcome: ...

@@ -77,10 +77,13 @@ def keep(store: Journal, run_id: str, table: pa.Table, summary: dict[str, Any]) 
 def _write_parquet(table: pa.Table, file: BinaryIO) -> None:
     """``table`` into ``file`` as Parquet, left open at its start: in row groups of a chunk
     (the writer holds one group's pages at a time), compressed with zstd (any Parquet reader
-    reads it, and snappy, which earlier versions kept)."""
+    reads it, and snappy, which earlier versions kept), without dictionary pages. A dictionary
+    pays only for columns of few values, which zstd shrinks as well without one; for the
+    others the writer grew a table of values per column before giving up on it: 10 MB more at
+    the run's peak, and a file a third larger (10.4 MB against 7.7 at 200,000 rows)."""
     import pyarrow.parquet as pq
 
-    pq.write_table(table, file, row_group_size=CHUNK, compression="zstd")
+    pq.write_table(table, file, row_group_size=CHUNK, compression="zstd", use_dictionary=False)
     file.seek(0)
 
 
@@ -144,6 +147,7 @@ def _overlay(table: pa.Table, store: Journal, prefix: str) -> pa.Table:
     entries = store.entry_facts(k for k in set(keys) if k)
     reversals = reversed_of(store, entries)
     columns = {name: table.column(name).to_pylist() for name in _TRUTH}
+    given = {name: values.copy() for name, values in columns.items()}
     amounts = table.column("amount_minor").to_pylist()
     currencies = table.column("currency").to_pylist()
     reversed_text, reversal_ids, reversal_status = [], [], []
@@ -156,17 +160,21 @@ def _overlay(table: pa.Table, store: Journal, prefix: str) -> pa.Table:
         reversed_text.append(major(back.amount, str(currencies[i] or "")) if back else "")
         reversal_ids.append(" ".join(back.ids) if back else "")
         reversal_status.append(back.status(moved) if back else "none")
+    given |= {name: table.column(name).to_pylist() for name in _REVERSAL}
+    columns |= dict(zip(_REVERSAL, (reversed_text, reversal_ids, reversal_status), strict=True))
     for name, values in columns.items():
-        table = _set(table, name, pa.array(values, table.schema.field(name).type))
-    table = _set(table, "amount_reversed", pa.array(reversed_text, pa.string()))
-    table = _set(table, "reversal_ids", pa.array(reversal_ids, pa.string()))
-    return _set(table, "reversal_status", pa.array(reversal_status, pa.string()))
+        # A column the store left as it was stays the table's own: a new copy of it would be
+        # held beside the old until the whole table is overlaid (tens of MB at a large night).
+        if values != given[name]:
+            table = _set(table, name, pa.array(values, table.schema.field(name).type))
+    return table
 
 
 _TRUTH = (
     *("status", "transfer_id", "payment_id", "idempotency_key", "stripe_request_id"),
     *("error_code", "error_message", "attempts", "completed_at"),
 )
+_REVERSAL = ("amount_reversed", "reversal_ids", "reversal_status")
 
 
 def _truth(columns: dict[str, list[Any]], i: int, entry: Entry) -> None:
@@ -251,7 +259,10 @@ def money_text_of(entry: Entry) -> str:
 
 
 def _set(table: pa.Table, name: str, column: pa.Array) -> pa.Table:
-    return table.set_column(table.column_names.index(name), name, column)
+    """``table`` with ``column`` for ``name``, its field as it was (every chunk of an overlay,
+    rewritten or not, keeps one schema)."""
+    at = table.column_names.index(name)
+    return table.set_column(at, table.schema.field(at), column)
 
 
 def major(minor: int, currency: str) -> str:

@@ -273,7 +273,7 @@ def send(
     """Send what the decisions left to send; every row gets its outcome."""
     rows = prepared.validation.rows
     if not plan.lanes or session is None:
-        return Sent(Outcomes.merged(rows, plan.outcomes, OutcomeLog().table()), [], 0, 0.0)
+        return Sent(Outcomes.merged(rows, plan.outcomes, OutcomeLog()), [], 0, 0.0)
     executor = Executor(
         job=record.job,
         run_id=record.run_id,
@@ -293,14 +293,19 @@ def send(
         # No thread writes to the store once this returns. After a hard stop the threads still
         # waiting for Stripe are not waited for: they end with the command.
         executor.close(timeout=1.0 if hard_stop is not None and hard_stop.is_set() else 30.0)
-    outcomes = Outcomes.merged(rows, plan.outcomes, log.table())
+    outcomes = Outcomes.merged(rows, plan.outcomes, log)
+    give_back()  # what the sending threads freed, before the run is summed up
     return Sent(outcomes, list(executor.notes), plan.sending, executor.sending_s)
 
 
 def recorded(result: RunResult, store: Store, record: Run) -> None:
     """Keep the run's own record in the store, and decide what its files hold."""
     job = result.job
-    own = records.overlay(results_table(result.prepared, result.outcomes), store, job.id_prefix)
+    made = results_table(result.prepared, result.outcomes)
+    result.outcomes.set_aside()  # the rows hold them now: out of memory until asked for
+    own = records.overlay(made, store, job.id_prefix)
+    del made
+    give_back()  # the outcomes and the overlay's work, before the rows are written
     result.table = own
     summary = result.summary.to_json()
     records.keep(store, record.run_id, own, summary)

@@ -52,7 +52,7 @@ if TYPE_CHECKING:  # their records are imported from web_model by what uses them
 PENDING, SUCCEEDED, FAILED = State.PENDING, State.SUCCEEDED, State.FAILED
 TRANSFER_REVERSAL, REFUND = "transfer_reversal", "refund"  # the ways a reversal is made
 STATES: tuple[str, ...] = tuple(s.value for s in State)
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 @dataclass(frozen=True)

@@ -68,21 +68,21 @@ class RunTables(SQLBase):
         pages (zlib would only copy it; see :func:`unpacked`). A file is read a piece at a time
         where the store can (SQLite): a large night's rows are 12 MB."""
         source = io.BytesIO(data) if isinstance(data, bytes) else data
-        size = stored = _length(source)
-        if not _parquet_file(source, size):
+        stored = _length(source)
+        if not _parquet_file(source, stored):
             packed = zlib.compress(source.read(), 6)
             source, stored = io.BytesIO(packed), len(packed)
         with self._tx(f"keep the {name} of run {run_id}", write=True, durable=False) as conn:
-            self._put_run_file(conn, run_id, name, source, stored, size)
+            self._put_run_file(conn, run_id, name, source, stored)
 
     def _put_run_file(
-        self, conn: Conn, run_id: str, name: str, source: BinaryIO, stored: int, size: int
+        self, conn: Conn, run_id: str, name: str, source: BinaryIO, stored: int
     ) -> None:
         """Write one run file's row: ``stored`` bytes read from ``source`` (a store may write
-        them its own way), ``size`` the file's own."""
+        them its own way)."""
         conn.execute(
-            codec.upsert("run_files", ("run_id", "name", "data", "size"), ("run_id", "name")),
-            (run_id, name, source.read(), size),
+            codec.upsert("run_files", ("run_id", "name", "data"), ("run_id", "name")),
+            (run_id, name, source.read()),
         )
 
     def run_file(self, run_id: str, name: str) -> bytes | None:

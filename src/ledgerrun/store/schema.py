@@ -4,11 +4,12 @@ Version 1 (ledgerrun 0.1) kept one journal per job, keyed by (job, adjustment id
 Version 2 keys every adjustment by its canonical id, platform-wide, and adds what the Stripe
 guard has seen, listing high-water marks and account checks. Version 3 (:data:`UPGRADES`) adds
 work leases, so a work item whose worker died is taken over by any other, and the web
-application's server-side sessions.
+application's server-side sessions. Version 4 leaves a run file's blob as the last column of its
+row, which lets SQLite write a large file without building it in memory.
 
 A new store is made with the current tables (:data:`TABLES`: version 2's statements with every
-later column folded in); an older one is brought forward by each version's statements in turn,
-and a test holds the two to the same tables. Migrating keeps every intent with
+later column folded in, or left out); an older one is brought forward by each version's
+statements in turn, and a test holds the two to the same tables. Migrating keeps every intent with
 its recorded idempotency key, so a row pending under a version-1 key is resent with that key and
 never a new one; the job names of version 1 (its transfer groups) are remembered so the guard
 and reconcile still find version 1's debits in Stripe.
@@ -187,7 +188,8 @@ V2_TABLES = (
     " exit_code INTEGER, progress TEXT, message TEXT NOT NULL)",
     "CREATE INDEX work_by_state ON work (state, requested_at)",
     # Every run's files (results, summary, report), compressed: a later run never destroys an
-    # earlier run's record, and any host sharing the store can hand them out.
+    # earlier run's record, and any host sharing the store can hand them out. (Version 4 drops
+    # ``size``: the blob is the row's last column.)
     "CREATE TABLE run_files (run_id TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,"
     " size BIGINT NOT NULL, PRIMARY KEY (run_id, name))",
 )
@@ -226,9 +228,18 @@ UPGRADES: dict[int, tuple[str, ...]] = {
         # name and address (its known-browser cookie's id): an attacker cannot slow it down.
         "ALTER TABLE signins ADD COLUMN device TEXT NOT NULL DEFAULT ''",
     ),
+    4: (
+        # A run file's blob is the last column of its row, its size read from the blob itself
+        # (``length(data)``, from the record's header). SQLite writes a row whose last column
+        # is a ``zeroblob`` without making the zeros, and the file is then written into the
+        # blob a piece at a time; with a column after the blob, a 12 MB file took two copies of
+        # itself in memory (docs/benchmarks.md, "Memory"). Nothing read ``size``.
+        "ALTER TABLE run_files DROP COLUMN size",
+    ),
 }
-"""What each version adds, in SQL both stores speak (PostgreSQL's types by :func:`postgres_ddl`).
-Only ``ALTER TABLE ... ADD COLUMN``, ``CREATE TABLE`` and ``CREATE INDEX`` statements."""
+"""What each version changes, in SQL both stores speak (PostgreSQL's types by
+:func:`postgres_ddl`). Only ``ALTER TABLE ... ADD COLUMN``, ``ALTER TABLE ... DROP COLUMN``,
+``CREATE TABLE`` and ``CREATE INDEX`` statements."""
 
 
 def created_tables(statements: tuple[str, ...]) -> frozenset[str]:
@@ -245,18 +256,30 @@ def tables_added_after(version: int) -> frozenset[str]:
 
 def _folded(statements: tuple[str, ...]) -> tuple[str, ...]:
     """Version 2's statements with every later version's added columns folded into their
-    tables and its new tables and indexes appended: what a new store is made of."""
+    tables, its dropped columns left out, and its new tables and indexes appended: what a new
+    store is made of."""
     out = list(statements)
     for version in sorted(UPGRADES):
         for statement in UPGRADES[version]:
-            added = re.fullmatch(r"ALTER TABLE (\w+) ADD COLUMN (.+)", statement)
-            if added is None:
+            altered = re.fullmatch(r"ALTER TABLE (\w+) (ADD|DROP) COLUMN (.+)", statement)
+            if altered is None:
                 out.append(statement)
                 continue
-            table, column = added.groups()
+            table, change, column = altered.groups()
             index = next(i for i, s in enumerate(out) if s.startswith(f"CREATE TABLE {table} ("))
-            out[index] = out[index][:-1] + f", {column})"
+            if change == "ADD":
+                out[index] = out[index][:-1] + f", {column})"
+            else:
+                out[index] = _without(out[index], column)
     return tuple(out)
+
+
+def _without(create: str, column: str) -> str:
+    """A ``CREATE TABLE`` statement without the definition of ``column``."""
+    dropped = re.sub(rf",\s*{column} [^,()]+(?=[,)])", "", create, count=1)
+    if dropped == create:  # pragma: no cover - the schema's own statements
+        raise ValueError(f"no column {column} in {create}")
+    return dropped
 
 
 TABLES = _folded(V2_TABLES)

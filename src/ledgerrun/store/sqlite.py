@@ -239,16 +239,18 @@ class SQLiteStore(JournalFile, ReversalTables, WebTables):
                         conn.execute("ROLLBACK")
 
     def _put_run_file(
-        self, conn: Conn, run_id: str, name: str, source: BinaryIO, stored: int, size: int
+        self, conn: Conn, run_id: str, name: str, source: BinaryIO, stored: int
     ) -> None:
         """The row first, its blob zeros, then the file written into the blob a piece at a time:
         bound as a parameter, the file would be read whole, copied by SQLite and again into the
-        record it builds (a large night's rows: 12 MB each; docs/benchmarks.md, "Memory")."""
+        record it builds (a large night's rows: 12 MB each; docs/benchmarks.md, "Memory"). The
+        blob is the row's last column, so SQLite writes the zeros to its pages without making
+        them in memory first."""
         db = cast(sqlite3.Connection, conn)
         db.execute(
-            "INSERT INTO run_files (run_id, name, data, size) VALUES (?, ?, zeroblob(?), ?)"
-            " ON CONFLICT (run_id, name) DO UPDATE SET data = excluded.data, size = excluded.size",
-            (run_id, name, stored, size),
+            "INSERT INTO run_files (run_id, name, data) VALUES (?, ?, zeroblob(?))"
+            " ON CONFLICT (run_id, name) DO UPDATE SET data = excluded.data",
+            (run_id, name, stored),
         )
         (rowid,) = db.execute(
             "SELECT rowid FROM run_files WHERE run_id = ? AND name = ?", (run_id, name)
