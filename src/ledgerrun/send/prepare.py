@@ -297,7 +297,7 @@ def _todo_accounts(prepared: Prepared, now: dt.datetime, offset: dt.timedelta | 
             chosen.append(age(entry, now, offset) >= STALE_AFTER)
         else:
             chosen.append(True)
-    accounts: list[str] = v.account.filter(pa.array(chosen, pa.bool_())).unique().to_pylist()
+    accounts: list[str] = pc.unique(pc.filter(v.account, pa.array(chosen, pa.bool_()))).to_pylist()
     return accounts
 
 
