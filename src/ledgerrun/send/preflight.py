@@ -16,7 +16,7 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pyarrow as pa
 
@@ -30,8 +30,7 @@ UNAVAILABLE = "account_check_unavailable"
 REUSE_FOR = dt.timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class AccountCheck:
+class AccountCheck(NamedTuple):
     """The verdict on one account: ``code`` is None when it can be debited."""
 
     account: str
@@ -133,8 +132,7 @@ def _one(text: str | None) -> str | None:
     return None if text is None else sys.intern(text)
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """Flag ``code`` on the rows of ``mask``, in ``column``, each worded by ``word``."""
 
     mask: pa.Array

@@ -18,8 +18,7 @@ import io
 import json
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import pyarrow as pa
 
@@ -38,8 +37,7 @@ REFUSED = 2  # the exit code of a run that sent nothing (an invalid ledger, abor
 CHUNK = 4096  # rows overlaid at once: the store's records of a chunk's rows are all it holds
 
 
-@dataclass(frozen=True)
-class Reversed:
+class Reversed(NamedTuple):
     """What was reversed of one adjustment, by succeeded reversals."""
 
     amount: int  # minor units

@@ -38,7 +38,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
@@ -67,8 +67,7 @@ __all__ = ["Publisher", "RunResult", "exit_code", "run_job", "who"]
 Publisher = Callable[["RunResult"], None]
 
 
-@dataclass
-class Written:
+class Written(NamedTuple):
     """What the run's files hold: the results table and the summary (None: no summary file)."""
 
     table: pa.Table
@@ -95,8 +94,7 @@ class RunResult:
         return dict(self.summary.counts)
 
 
-@dataclass
-class Sent:
+class Sent(NamedTuple):
     """What the sending stage did."""
 
     outcomes: Outcomes
