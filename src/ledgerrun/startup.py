@@ -32,7 +32,8 @@ The answers are import hooks on ``sys.meta_path``, public Python machinery; none
 line of any library.
 
 It also gives pyarrow the allocator that keeps a command's memory bounded
-(:func:`lean_allocator`).
+(:func:`lean_allocator`), and ends the process without the interpreter's teardown once a command
+is done (:func:`leave`).
 """
 
 from __future__ import annotations
@@ -242,7 +243,7 @@ def leave(code: int) -> NoReturn:
     command is done, the threads it started have ended, every exit handler (``atexit``, which
     also runs ``weakref.finalize`` and logging's flush) has run and stdout and stderr are
     flushed, nothing ledgerrun wrote is left to lose, and freeing hundreds of modules one by one
-    only costs CPU: 15% of a one-row run's, and 0.04 s of an offline validate's
+    only costs CPU: 15% of a one-row run's, and a tenth of an offline validate's
     (docs/benchmarks.md, "Start-up"). Any thread still running, or an output that will not
     flush (a closed pipe), and the process exits the ordinary way instead, which waits for the
     threads and reports the pipe as Python always does."""
