@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from ledgerrun.store import open_store, schema
 from ledgerrun.store.model import SCHEMA_VERSION
@@ -108,3 +109,28 @@ def test_a_version_3_store_is_brought_forward_and_its_run_files_read_as_they_wer
         again.close()
     version = _query(location, "SELECT value FROM meta WHERE key = 'schema_version'")
     assert version == [(str(SCHEMA_VERSION),)] and SCHEMA_VERSION == 4
+
+
+def test_sqlite_before_3_35_brings_run_files_forward_by_making_the_table_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite older than 3.35 (Ubuntu 20.04's, RHEL 8's) has no DROP COLUMN: the upgrade makes
+    the table again without ``size`` and copies its rows, with the same result."""
+    from ledgerrun.store import sqlite_file
+
+    monkeypatch.setattr(sqlite_file, "DROP_COLUMN_FROM", (999,))  # as if this SQLite were older
+    location = str(tmp_path / "old-sqlite.sqlite")
+    _version_3(location)
+    store = open_store(location)
+    try:
+        assert store.run_file("run-1", "rows.parquet") == PARQUET
+        assert store.run_file("run-1", "results.csv") == TEXT
+        store.save_run_file("run-2", "rows.parquet", io.BytesIO(PARQUET))
+        assert store.run_file("run-2", "rows.parquet") == PARQUET
+    finally:
+        store.close()
+    assert _columns(location) == ["run_id", "name", "data"]
+    tables = {str(row[0]) for row in _query(location, "SELECT name FROM sqlite_master")}
+    assert "run_files_before" not in tables
+    made = _query(location, "SELECT sql FROM sqlite_master WHERE name = 'run_files'")
+    assert "PRIMARY KEY (run_id, name)" in str(made[0][0])

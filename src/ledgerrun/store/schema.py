@@ -270,11 +270,11 @@ def _folded(statements: tuple[str, ...]) -> tuple[str, ...]:
             if change == "ADD":
                 out[index] = out[index][:-1] + f", {column})"
             else:
-                out[index] = _without(out[index], column)
+                out[index] = without_column(out[index], column)
     return tuple(out)
 
 
-def _without(create: str, column: str) -> str:
+def without_column(create: str, column: str) -> str:
     """A ``CREATE TABLE`` statement without the definition of ``column``."""
     dropped = re.sub(rf",\s*{column} [^,()]+(?=[,)])", "", create, count=1)
     if dropped == create:  # pragma: no cover - the schema's own statements

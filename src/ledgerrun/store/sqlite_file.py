@@ -7,6 +7,7 @@ A journal is in WAL mode. Each connection keeps one durability setting for its l
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
@@ -119,7 +120,7 @@ class JournalFile:
             found = self._version(conn)  # another process may have done it meanwhile
             for step in range(found + 1, SCHEMA_VERSION + 1):
                 for statement in schema.UPGRADES[step]:
-                    conn.execute(statement)
+                    _apply(conn, statement)
             conn.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -215,3 +216,28 @@ class JournalFile:
             " Stripe, so do not delete it or start a new one: restore it from a backup, and keep"
             " the damaged file for inspection"
         )
+
+
+DROP_COLUMN_FROM = (3, 35, 0)  # the first SQLite with ALTER TABLE ... DROP COLUMN
+
+
+def _apply(
+    conn: sqlite3.Connection, statement: str, sqlite: tuple[int, ...] = sqlite3.sqlite_version_info
+) -> None:
+    """One upgrade statement. SQLite before 3.35 (Ubuntu 20.04's, RHEL 8's) cannot drop a column:
+    there the table is made again without it, its rows copied over, inside the upgrade's
+    transaction."""
+    dropped = re.fullmatch(r"ALTER TABLE (\w+) DROP COLUMN (\w+)", statement)
+    if dropped is None or sqlite >= DROP_COLUMN_FROM:
+        conn.execute(statement)
+        return
+    table, column = dropped.groups()
+    (create,) = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    kept = [row[1] for row in conn.execute(f"PRAGMA table_info({table})") if row[1] != column]
+    conn.execute(f"ALTER TABLE {table} RENAME TO {table}_before")
+    conn.execute(schema.without_column(create, column))
+    names = codec.cols(kept)
+    conn.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {table}_before")
+    conn.execute(f"DROP TABLE {table}_before")
