@@ -1,8 +1,7 @@
 """A ledger's totals line checked against its rows: what validation finds, a plan shows and a
 run's summary keeps (:mod:`ledgerrun.summary` re-exports it). Its own module so that checking a
-ledger does not load the run's summary, and a named tuple (immutable, read by attribute; its
-fields as a dict are ``_asdict()``) because a frozen dataclass costs 0.6 ms of start-up to make
-on Python 3.11."""
+ledger does not load the run's summary; a named tuple (its fields as a dict are ``_asdict()``),
+as docs/architecture.md says records on every command's path are."""
 
 from __future__ import annotations
 

@@ -5,9 +5,8 @@ application's progress and tests listen, and tell events apart by type (``match`
 ``isinstance``). Each event has a ``name``: the ``event`` field of its JSON log line. A listener
 must be quick and thread-safe: events arrive from every worker thread.
 
-Events are named tuples, not frozen dataclasses: a run loads this module, and on Python 3.11 a
-frozen dataclass compiles six methods as its class is made (8 ms for these nine), where a named
-tuple compiles one.
+Events are named tuples, made faster than dataclasses at start-up (docs/architecture.md says
+when a record is one).
 """
 
 from __future__ import annotations

@@ -7,9 +7,8 @@ instead of a job; then every setting takes its default and the job is named afte
 Every mistake in a job file is a :class:`~ledgerrun.errors.ConfigError` that names the key, so a
 person can fix it without reading this module.
 
-A job and its parts are named tuples, immutable like the frozen dataclasses they were, for
-start-up's sake: every command builds one, and on Python 3.11 a frozen dataclass compiles six
-methods as its class is made (3 ms of CPU for these four). A copy with settings changed is
+A job and its parts are named tuples, made faster than dataclasses at start-up
+(docs/architecture.md says when a record is one). A copy with settings changed is
 :meth:`Job.replace` (or ``_replace``).
 """
 

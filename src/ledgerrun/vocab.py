@@ -265,9 +265,8 @@ class Problem(NamedTuple):
     ``advice`` overrides the code's usual next step (:data:`FIXES`) where it would mislead, such
     as a ledger path that does not exist (exporting the file again would not help).
 
-    Problems and row outcomes are named tuples, immutable like the dataclasses they were:
-    every command that reads a ledger loads this module, and on Python 3.11 a dataclass
-    compiles each generated method as its class is made (0.5 ms each of these two)."""
+    Problems and row outcomes are named tuples, made faster than dataclasses at start-up
+    (docs/architecture.md says when a record is one)."""
 
     row: int
     column: str

@@ -3,9 +3,8 @@
 :mod:`ledgerrun.output.report` builds it from a run's files; the templates in ``templates/`` decide
 how it looks and escape every value on the way out. Money stays in integer minor units here.
 
-The records are named tuples, not frozen dataclasses: every run loads this module, and on
-Python 3.11 a frozen dataclass compiles six methods as its class is made (about 0.6 ms a
-class, 8 ms for this module), where a named tuple compiles one.
+The records are named tuples, made faster than dataclasses at start-up (docs/architecture.md
+says when a record is one).
 """
 
 from __future__ import annotations
