@@ -221,14 +221,12 @@ class JournalFile:
 DROP_COLUMN_FROM = (3, 35, 0)  # the first SQLite with ALTER TABLE ... DROP COLUMN
 
 
-def _apply(
-    conn: sqlite3.Connection, statement: str, sqlite: tuple[int, ...] = sqlite3.sqlite_version_info
-) -> None:
+def _apply(conn: sqlite3.Connection, statement: str) -> None:
     """One upgrade statement. SQLite before 3.35 (Ubuntu 20.04's, RHEL 8's) cannot drop a column:
     there the table is made again without it, its rows copied over, inside the upgrade's
     transaction."""
     dropped = re.fullmatch(r"ALTER TABLE (\w+) DROP COLUMN (\w+)", statement)
-    if dropped is None or sqlite >= DROP_COLUMN_FROM:
+    if dropped is None or sqlite3.sqlite_version_info >= DROP_COLUMN_FROM:
         conn.execute(statement)
         return
     table, column = dropped.groups()
